@@ -1,0 +1,71 @@
+"""One diagnostic type for every layer: templates, inputs, workbooks, reports.
+
+Bad user data becomes :class:`Diagnostic` records that are collected and reported all at
+once; bugs and I/O failures stay exceptions. A diagnostic names where (file, a path inside
+it, or sheet and cell), a stable code, and a message in Chinese and English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str  # Chinese first, then " / " and English
+    severity: Severity = "error"
+    source: str = ""  # a file path, or "" for data given directly
+    path: tuple[str | int, ...] = ()  # location inside the source (template path, input key)
+    sheet: str = ""
+    cell: str = ""
+    line: int | None = None  # 1-based line in the source file, when known
+
+    def where(self) -> str:
+        parts = []
+        if self.source:
+            parts.append(self.source + (f":{self.line}" if self.line else ""))
+        if self.sheet:
+            parts.append(f"[{self.sheet}]" + (f"!{self.cell}" if self.cell else ""))
+        if self.path:
+            parts.append("/".join(str(p) for p in self.path))
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.where()
+        return f"{where}: {self.severity}: {self.message} [{self.code}]" if where else (
+            f"{self.severity}: {self.message} [{self.code}]"
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = list(self.path)
+        return {k: v for k, v in data.items() if v not in ("", (), [], None)}
+
+
+@dataclass
+class KpiError(Exception):
+    """Raised where work cannot go on; carries every diagnostic found so far."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return "\n".join(str(d) for d in self.diagnostics)
+
+
+def error(code: str, zh: str, en: str, **where) -> Diagnostic:
+    return Diagnostic(code=code, message=f"{zh} / {en}", severity="error", **where)
+
+
+def warning(code: str, zh: str, en: str, **where) -> Diagnostic:
+    return Diagnostic(code=code, message=f"{zh} / {en}", severity="warning", **where)
+
+
+def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)

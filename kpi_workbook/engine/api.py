@@ -1,0 +1,106 @@
+"""Score one scorecard given as JSON-style data: the function behind ``kpi-workbook score``."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..diagnostics import KpiError, error
+from ..rules.loader import Catalog
+from ..rules.model import TEAM_PAY_KINDS
+from .explain import explain_item
+from .inputs import input_specs, parse_inputs
+from .score import EMPLOYEE_FIELDS, RoleScores, score_role
+
+EMPLOYEE_ALIASES = {"id": "employee_id", "工号": "employee_id", "姓名": "name",
+                    "部门": "department", "基本工资": "base_salary", "绩效基数Q": "q_amount",
+                    "q": "q_amount", "全勤": "full_attendance", "直接上级": "supervisor"}
+
+
+def employee_frame(employee: dict) -> pd.DataFrame:
+    """One employee's fields, under their canonical names."""
+    fields = {}
+    for key, value in (employee or {}).items():
+        name = EMPLOYEE_ALIASES.get(key, key)
+        if name in EMPLOYEE_FIELDS:
+            fields[name] = value
+    if "full_attendance" in fields and not isinstance(fields["full_attendance"], bool):
+        from ..numbers import parse_flag
+
+        fields["full_attendance"] = parse_flag(fields["full_attendance"])
+    return pd.DataFrame([fields]) if fields else pd.DataFrame(index=[0])
+
+
+def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") -> dict:
+    """Score one scorecard; raise KpiError listing every bad input."""
+    role = catalog.role(role_key)
+    if not isinstance(card, dict):
+        raise KpiError([error("bad-input", "输入须为 JSON 对象", "input must be a JSON object",
+                              source=source)])
+    month = card.get("month")
+    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
+        raise KpiError([error("bad-month", f"月份须为 YYYY-MM，得到 '{month}'",
+                              f"month must be YYYY-MM, got '{month}'", source=source,
+                              path=("month",))])
+    raw_inputs = card.get("inputs") or {}
+    if not isinstance(raw_inputs, dict):
+        raise KpiError([error("bad-input", "inputs 须为对象", "inputs must be an object",
+                              source=source, path=("inputs",))])
+    specs = input_specs(role, catalog.role_pay_rules(role))
+    values, diags = parse_inputs(specs, raw_inputs, source)
+    if diags:
+        raise KpiError(diags)
+    try:
+        employees = employee_frame(card.get("employee") or {})
+    except ValueError as exc:
+        raise KpiError([error("bad-input", f"员工信息无效：{exc}", f"bad employee field: {exc}",
+                              source=source, path=("employee",))]) from None
+    scores = score_role(catalog, role, employees,
+                        {k: np.array([v]) for k, v in values.items()})
+    if scores.errors[0]:
+        raise KpiError([error("bad-input", e.split(" / ")[0], e.split(" / ")[-1], source=source)
+                        for e in scores.errors[0]])
+    return card_result(catalog, scores, 0)
+
+
+def card_result(catalog: Catalog, scores: RoleScores, i: int) -> dict:
+    """The JSON result of employee row ``i`` of a scored role."""
+    role, row = scores.role, scores.frame.iloc[i]
+    items = []
+    for section, item in role.items():
+        points = float(row[f"points.{item.id}"])
+        rec = {"id": item.id, "label": item.label, "section": section.id, "max": item.max,
+               "points": None if math.isnan(points) else points,
+               "explain": explain_item(role, item, scores.details[item.id], i, points)}
+        if item.adjustment:
+            rec["adjustment"] = True
+        if not item.in_total:
+            rec["in_total"] = False
+        if f"grade.{item.id}" in row:
+            rec["grade"] = row[f"grade.{item.id}"]
+        items.append(rec)
+    complete = bool(row["complete"])
+    pay = {}
+    for rule in catalog.role_pay_rules(role):
+        value = float(row[f"pay.{rule.id}"])
+        pay[rule.id] = None if math.isnan(value) else value
+    total_pay = float(row["pay.total"])
+    pay["total"] = None if math.isnan(total_pay) else total_pay
+    warnings = list(scores.warnings[i])
+    team = [r.id for r in catalog.role_pay_rules(role) if r.kind in TEAM_PAY_KINDS]
+    if team:
+        warnings.append(f"{', '.join(team)} 需全部门当月数据，在月度报表中计算 / computed in the "
+                        f"monthly report, which sees the whole department")
+    return {
+        "role": role.id,
+        "status": "complete" if complete else "incomplete",
+        "total": float(row["total"]),
+        "grade": row["grade"] if complete else None,
+        "pay": pay,
+        "items": items,
+        "missing": list(scores.missing[i]),
+        "warnings": warnings,
+    }

@@ -1,0 +1,255 @@
+"""The inputs of a role: what a person enters, how it is keyed, and how it is parsed.
+
+Each input has a canonical key ``item_id.input_id`` (``.rater`` appended for rater
+columns; pay-rule inputs are ``rule_id.input_id``). People may also key by the Chinese
+labels (``考核项目`` / ``考核项目/输入``) and rater names (自评/主管/经理). Parsed values are
+floats: a level is its index in the list, a flag is 0 or 1, an empty input is NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..diagnostics import Diagnostic
+from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
+from ..rules.model import RATED_KINDS, RATER_LABELS, InputDef, Item, PayRule, Role
+
+RATER_ALIASES = {**{v: k for k, v in RATER_LABELS.items()}, "主管审核": "supervisor",
+                 "经理审核": "manager", "上级审核": "supervisor", "考评": "supervisor",
+                 "自评分": "self", "考评分": "supervisor", "上级": "supervisor"}
+
+# Inputs of the pay rules that need more than the score (S2). Optional: empty means the
+# commission is not settled this month.
+PAY_INPUTS: dict[str, tuple[InputDef, ...]] = {
+    "quarterly_commission": (
+        InputDef(id="quarter_sales", label="季度销售额", label_en="quarter sales", unit="元",
+                 min=0, required=False),
+        InputDef(id="quarter_plan", label="季度销售计划", label_en="quarter sales plan",
+                 unit="元", min=0, required=False),
+    ),
+    "commission_share": (
+        InputDef(id="project_bonus", label="销售项目奖金", label_en="salesperson's project bonus",
+                 unit="元", min=0, required=False),
+        InputDef(id="engineers", label="参与售前工程师人数", label_en="pre-sales engineers on it",
+                 type="count", min=1, required=False),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    key: str  # canonical key
+    owner: str  # item id, or pay rule id
+    input: InputDef
+    rater: str | None = None
+    levels: tuple[str, ...] = ()  # for level inputs: the labels, in order
+    item: Item | None = None
+
+    @property
+    def type(self) -> str:
+        return self.input.type
+
+    def label_path(self) -> str:
+        owner = self.item.label if self.item else self.owner
+        text = f"{owner}/{self.input.label}"
+        return f"{text}/{RATER_LABELS[self.rater]}" if self.rater else text
+
+
+def is_rated(role: Role, item: Item) -> bool:
+    if role.raters is None:
+        return False
+    return item.rated if item.rated is not None else item.rule.kind in RATED_KINDS
+
+
+def item_inputs(role: Role, section, item: Item) -> list[InputDef]:
+    """The inputs of one item (before rater columns are added)."""
+    rule = item.rule
+    defs: list[InputDef] = []
+    if section.allocation is not None:
+        a = section.allocation
+        defs.append(InputDef(id="alloc", label=a.label, label_en="allocated points",
+                             type="points", min=0, max=a.total, required=False, default=a.default))
+    if rule.kind in ("bands", "ratio"):
+        defs.append(rule.input)
+    elif rule.kind == "events":
+        for ev in rule.events:
+            kind = {"count": "count", "flag": "flag", "points": "points"}[ev.type]
+            hi = max(abs(p) for p in ev.points) * 1000 if ev.type == "points" else None
+            defs.append(InputDef(id=ev.id, label=ev.label, label_en=ev.label_en, type=kind,
+                                 unit="次" if kind == "count" else "", min=0, max=hi,
+                                 required=False, default=0))
+    elif rule.kind == "direct":
+        defs.append(InputDef(id="points", label=rule.input_label, label_en="points",
+                             type="points", min=0, max=item.full_scale))
+    elif rule.kind == "levels":
+        defs.append(InputDef(id="level", label="等级", label_en="level", type="level"))
+    elif rule.kind == "rank":
+        if rule.metric is not None:
+            defs.append(rule.metric.model_copy(update={"required": False}))
+        defs.append(InputDef(id="rank", label="名次", label_en="rank", type="count", min=1))
+        defs.append(InputDef(id="team_size", label="团队人数", label_en="team size",
+                             type="count", min=1))
+    return defs
+
+
+def input_specs(role: Role, pay_rules: list[PayRule] = ()) -> tuple[InputSpec, ...]:
+    """Every input of a role, in sheet order, with rater columns and pay-rule inputs."""
+    specs: list[InputSpec] = []
+    for section, item in role.items():
+        levels = tuple(lv.label for lv in item.rule.levels) if item.rule.kind == "levels" else ()
+        rated = is_rated(role, item)
+        for d in item_inputs(role, section, item):
+            base = f"{item.id}.{d.id}"
+            if rated and d.id in ("points", "level"):
+                for r in role.raters.raters:
+                    specs.append(InputSpec(f"{base}.{r.id}", item.id, d, r.id, levels, item))
+            else:
+                specs.append(InputSpec(base, item.id, d, None, levels if d.type == "level" else (),
+                                       item))
+    for rule in pay_rules:
+        for d in PAY_INPUTS.get(rule.kind, ()):
+            specs.append(InputSpec(f"{rule.id}.{d.id}", rule.id, d))
+    return tuple(specs)
+
+
+# ---------------------------------------------------------------------------------------
+# Resolving keys people write.
+
+
+class KeyResolver:
+    """Maps every accepted spelling of an input key to its canonical key(s)."""
+
+    def __init__(self, specs: tuple[InputSpec, ...]):
+        self.specs = {s.key: s for s in specs}
+        self.names: dict[str, str] = {}  # spelling (without rater) → canonical base key
+        self.single: dict[str, str] = {}  # item spelling → base key when it has one input
+        per_owner: dict[str, list[InputSpec]] = {}
+        for s in specs:
+            base = f"{s.owner}.{s.input.id}"
+            owner_label = s.item.label if s.item else s.owner
+            for spelling in (base, f"{owner_label}/{s.input.label}", f"{s.owner}/{s.input.id}",
+                             f"{owner_label}.{s.input.id}"):
+                self.names[_fold(spelling)] = base
+            per_owner.setdefault(s.owner, []).append(s)
+        for owner, owned in per_owner.items():
+            bases = {f"{s.owner}.{s.input.id}" for s in owned if s.input.id != "alloc"}
+            # an item key alone names its one value input (rank items: their metric)
+            if len(bases) == 1 or (owned[0].item is not None and owned[0].item.rule.kind == "rank"):
+                primary = sorted(bases)[0] if len(bases) == 1 else f"{owner}.{_rank_primary(owned)}"
+                self.single[_fold(owner)] = primary
+                if owned[0].item is not None:
+                    self.single[_fold(owned[0].item.label)] = primary
+
+    def base_key(self, key: str) -> str | None:
+        folded = _fold(key)
+        return self.names.get(folded) or self.single.get(folded)
+
+    def rater(self, name: str) -> str | None:
+        folded = normalise_text(str(name))
+        if folded in ("self", "supervisor", "manager"):
+            return folded
+        return RATER_ALIASES.get(folded)
+
+    def valid_keys(self) -> list[str]:
+        return sorted({k.rsplit(".", 1)[0] if self.specs[k].rater else k for k in self.specs})
+
+
+def _rank_primary(owned: list[InputSpec]) -> str:
+    ids = [s.input.id for s in owned]
+    return next((i for i in ids if i not in ("rank", "team_size", "alloc")), "rank")
+
+
+def _fold(text: str) -> str:
+    return normalise_text(str(text)).replace(" ", "").lower()
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing values.
+
+
+def parse_value(spec: InputSpec, value: object) -> float:
+    """One typed value to its float form; raises ParseError saying what was expected."""
+    if is_blank(value):
+        return math.nan
+    d = spec.input
+    if d.type == "flag":
+        return 1.0 if parse_flag(value) else 0.0
+    if d.type == "level":
+        text = normalise_text(str(value))
+        if text in spec.levels:
+            return float(spec.levels.index(text))
+        raise ParseError(f"等级须为 {'、'.join(spec.levels)} 之一，得到“{value}” / "
+                         f"level must be one of {', '.join(spec.levels)}, got '{value}'")
+    number = parse_number(value, percent=d.type == "percent")
+    if d.type == "count" and not float(number).is_integer():
+        raise ParseError(f"次数须为整数，得到 {value} / a count must be a whole number, got {value}")
+    low, high = d.min, d.max
+    if d.type in ("count", "points") and low is None:
+        low = 0
+    if (low is not None and number < low) or (high is not None and number > high):
+        what = "得分超过配分" if d.type == "points" and d.id == "points" else "超出允许范围"
+        raise ParseError(
+            f"{value} {what} [{_fmt(low)}, {_fmt(high)}] / {value} is outside the allowed "
+            f"range [{_fmt(low)}, {_fmt(high)}]")
+    return number
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "…"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> tuple[
+        dict[str, float], list[Diagnostic]]:
+    """Parse a JSON-style ``{key: value or {rater: value}}`` mapping for one scorecard."""
+    resolver = KeyResolver(specs)
+    values: dict[str, float] = {}
+    diags: list[Diagnostic] = []
+
+    def bad(key, zh, en=None):
+        message = f"{zh} / {en}" if en else zh
+        diags.append(Diagnostic("bad-input", message, source=source, path=(key,)))
+
+    for key, value in raw.items():
+        base = resolver.base_key(key)
+        rater = None
+        if base is None and "." in str(key) or base is None and "/" in str(key):
+            # "item.input.rater" or "考核项目/输入/主管"
+            head, _, tail = str(key).rpartition("." if "." in str(key) else "/")
+            rater = resolver.rater(tail)
+            base = resolver.base_key(head) if rater else None
+        if base is None:
+            valid = ", ".join(resolver.valid_keys())
+            bad(key, f"未知输入项 '{key}'；有效输入项：{valid}",
+                f"unknown input key '{key}'; valid keys: {valid}")
+            continue
+        if isinstance(value, dict):
+            pairs = []
+            for rname, rvalue in value.items():
+                r = resolver.rater(rname)
+                if r is None:
+                    bad(key, f"未知评分人 '{rname}'；可用 自评/主管/经理 或 self/supervisor/manager",
+                        f"unknown rater '{rname}'; use self/supervisor/manager or 自评/主管/经理")
+                    continue
+                pairs.append((r, rvalue))
+        else:
+            pairs = [(rater, value)]
+        for r, v in pairs:
+            full = f"{base}.{r}" if r else base
+            if full not in resolver.specs:
+                rated = [k for k in resolver.specs if k.startswith(base + ".")]
+                if rated and r is None:
+                    bad(key, f"'{key}' 按评分人填写，如 {{\"supervisor\": 值}}；可用：{', '.join(rated)}",
+                        f"'{key}' takes one value per rater, e.g. {{\"supervisor\": value}}; "
+                        f"keys: {', '.join(rated)}")
+                else:
+                    bad(key, f"'{key}' 没有评分人 {r}", f"'{key}' has no rater column '{r}'")
+                continue
+            spec = resolver.specs[full]
+            try:
+                values[full] = parse_value(spec, v)
+            except ParseError as exc:
+                bad(key, f"输入项 '{key}'（{spec.label_path()}）/ input '{key}': {exc}")
+    return values, diags
