@@ -129,6 +129,7 @@ class KeyResolver:
             base = f"{s.owner}.{s.input.id}"
             owner_label = s.item.label if s.item else s.owner
             for spelling in (base, f"{owner_label}/{s.input.label}", f"{s.owner}/{s.input.id}",
+                             f"{s.owner}.{s.input.label}",
                              f"{owner_label}.{s.input.id}"):
                 self.names[_fold(spelling)] = base
             per_owner.setdefault(s.owner, []).append(s)
@@ -140,6 +141,14 @@ class KeyResolver:
                 self.single[_fold(owner)] = primary
                 if owned[0].item is not None:
                     self.single[_fold(owned[0].item.label)] = primary
+
+    def owner(self, key: str) -> str | None:
+        """The item (or pay rule) a key names on its own: its id or label."""
+        folded = _fold(key)
+        for spec in self.specs.values():
+            if folded in (_fold(spec.owner), _fold(spec.item.label if spec.item else spec.owner)):
+                return spec.owner
+        return None
 
     def base_key(self, key: str) -> str | None:
         folded = _fold(key)
@@ -201,6 +210,17 @@ def _fmt(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _expand_item_dicts(resolver: KeyResolver, raw: dict):
+    """``{"item": {"input": v}}`` is ``{"item.input": v}``; a dict of raters stays as it is."""
+    for key, value in raw.items():
+        owner = resolver.owner(key) if isinstance(value, dict) else None
+        if owner and not all(resolver.rater(k) for k in value):
+            for sub, v in value.items():
+                yield f"{owner}.{sub}", v
+        else:
+            yield key, value
+
+
 def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> tuple[
         dict[str, float], list[Diagnostic]]:
     """Parse a JSON-style ``{key: value or {rater: value}}`` mapping for one scorecard."""
@@ -212,7 +232,7 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
         message = f"{zh} / {en}" if en else zh
         diags.append(Diagnostic("bad-input", message, source=source, path=(key,)))
 
-    for key, value in raw.items():
+    for key, value in _expand_item_dicts(resolver, raw):
         base = resolver.base_key(key)
         rater = None
         if base is None and "." in str(key) or base is None and "/" in str(key):

@@ -99,7 +99,7 @@ class Condition:
             return P.open(-P.inf, self.value)
         if self.op == "==":
             return P.singleton(self.value)
-        return P.from_atomic(P.CLOSED if self.lo_closed else P.OPEN, self.lo, self.hi,
+        return P.Interval.from_atomic(P.CLOSED if self.lo_closed else P.OPEN, self.lo, self.hi,
                              P.CLOSED if self.hi_closed else P.OPEN)
 
     def formula(self, ref: str) -> str:

@@ -22,8 +22,15 @@ _PAY_RULE = TypeAdapter(PayRule)
 
 
 def builtin_templates_dir() -> Path:
-    """The templates shipped with the package (``templates/`` in the repository)."""
-    return Path(str(resources.files("kpi_workbook.templates")))
+    """The templates shipped with the package (``templates/`` in the repository).
+
+    Installed, they are the data package ``kpi_workbook.templates``; imported from a source
+    checkout, that package does not exist and the repository's folder is used.
+    """
+    try:
+        return Path(str(resources.files("kpi_workbook.templates")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)

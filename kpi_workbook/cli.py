@@ -1,0 +1,155 @@
+"""The ``kpi-workbook`` command.
+
+Results go to stdout, diagnostics to stderr. Exit codes: 0 ok, 1 findings, 2 bad usage or
+bad input. Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .diagnostics import Diagnostic, KpiError, has_errors
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line use: one sentence, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit itself
+        raise UsageError(f"用法错误：{message} / usage error: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kpi-workbook", description="绩效考核表：模板、评分、工作簿与月度报表 / "
+                     "performance scorecards: templates, scoring, workbooks, monthly reports")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--templates", metavar="DIR", help="template directory (default: built-in)")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    roles = sub.add_parser("roles", help="list roles, or `roles show ROLE`")
+    roles.add_argument("action", nargs="?", choices=["show"], help="show one role in full")
+    roles.add_argument("role", nargs="?", help="role id or name (with show)")
+    roles.add_argument("--json", action="store_true")
+    roles.set_defaults(run=cmd_roles)
+
+    score = sub.add_parser("score", help="score one scorecard from JSON")
+    score.add_argument("role")
+    score.add_argument("--input", required=True, metavar="FILE|-", help="JSON file, or - for stdin")
+    score.set_defaults(run=cmd_score)
+
+    lint_p = sub.add_parser("lint", help="check templates")
+    lint_p.add_argument("dir", nargs="?", help="template directory (default: built-in)")
+    lint_p.add_argument("--json", action="store_true")
+    lint_p.set_defaults(run=cmd_lint)
+    return parser
+
+
+def _catalog(args):
+    from .rules.loader import builtin_catalog, load_catalog
+
+    return load_catalog(args.templates) if args.templates else builtin_catalog()
+
+
+def _print_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def cmd_roles(args) -> int:
+    from .rules.describe import describe_role, role_text
+
+    catalog = _catalog(args)
+    if args.action == "show":
+        if not args.role:
+            raise UsageError("用法：kpi-workbook roles show ROLE / usage: kpi-workbook roles show ROLE")
+        info = describe_role(catalog, catalog.role(args.role))
+        if args.json:
+            _print_json(info)
+        else:
+            sys.stdout.write(role_text(info))
+        return EXIT_OK
+    if args.role:
+        raise UsageError(f"未知子命令 '{args.role}'；用 roles 或 roles show ROLE / unknown: use "
+                         "`roles` or `roles show ROLE`")
+    rows = [{"id": r.id, "name": r.name, "name_en": r.name_en, "source": r.source,
+             "family": r.family} for r in catalog.roles.values()]
+    if args.json:
+        _print_json(rows)
+    else:
+        width = max(len(r["id"]) for r in rows)
+        for r in rows:
+            print(f"{r['id']:<{width}}  {r['name']}  ({r['source']})")
+    return EXIT_OK
+
+
+def cmd_score(args) -> int:
+    from .engine.api import score_card
+
+    catalog = _catalog(args)
+    source = "<stdin>" if args.input == "-" else args.input
+    try:
+        text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"无法读取输入文件 {source}：{exc.strerror} / cannot read input file "
+                         f"{source}: {exc.strerror}") from None
+    try:
+        card = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{source} 第 {exc.lineno} 行不是有效的 JSON：{exc.msg} / {source} line "
+                         f"{exc.lineno} is not valid JSON: {exc.msg}") from None
+    _print_json(score_card(catalog, args.role, card, source=source))
+    return EXIT_OK
+
+
+def cmd_lint(args) -> int:
+    from .rules.lint import lint
+
+    diags = lint(args.dir or args.templates)
+    if args.json:
+        _print_json([d.to_dict() for d in diags])
+    else:
+        for d in diags:
+            print(d, file=sys.stderr)
+        errors = sum(d.severity == "error" for d in diags)
+        warnings = sum(d.severity == "warning" for d in diags)
+        print(f"{errors} 个错误，{warnings} 个警告 / {errors} errors, {warnings} warnings",
+              file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(diags) else EXIT_OK
+
+
+def _report(diags: list[Diagnostic]) -> None:
+    for d in diags:
+        print(d, file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if not getattr(args, "run", None):
+            build_parser().print_help(sys.stderr)
+            return EXIT_USAGE
+        return args.run(args)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except KpiError as exc:
+        _report(exc.diagnostics)
+        return EXIT_USAGE
+    except Exception as exc:  # an unexpected failure: one sentence unless --debug
+        if debug:
+            raise
+        print(f"内部错误：{type(exc).__name__}: {exc}（加 --debug 查看详情） / internal error: "
+              f"{type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
