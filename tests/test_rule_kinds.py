@@ -249,3 +249,13 @@ def test_total_rounded_half_away_from_zero(catalog):
     cat = make_catalog(catalog, [{"id": "s", "label": "s", "items": [
         item("a", 50, {"kind": "direct"}), item("b", 50, {"kind": "direct"})]}])
     assert run(cat, {"a": 33.55, "b": 33.3})["total"] == 66.9
+
+
+def test_direct_level_guidance_uses_the_typed_scale(catalog):
+    # typed 95 on a 0–100 scale of a 20-point item: points 19, level A (90–100)
+    rule = {"kind": "direct", "levels": [{"label": "A", "min": 90, "max": 100},
+                                         {"label": "B", "min": 0, "max": 90}]}
+    cat = make_catalog(catalog, [{"id": "s", "label": "s", "items": [
+        item("x", 20, rule, scale=100), filler(80)]}])
+    r = run(cat, {"x": 95, "rest": 80})
+    assert r["items"][0]["points"] == 19.0 and r["items"][0]["explain"]["level"] == "A"

@@ -74,7 +74,9 @@ def explain_item(role: Role, item: Item, detail: dict, i: int, points: float) ->
         elif raters:
             how = "（以最后一位评分人为准）"
         if rule.kind == "direct" and rule.levels and not math.isnan(points):
-            level = level_of_points(item, points)
+            # guidance ranges are on the rater's 0..scale basis, not the item's points
+            typed = points * item.full_scale / item.max if item.max else points
+            level = level_of_points(item, typed)
             if level:
                 rec["level"] = level
                 how += f"，属 {level} 档"

@@ -71,9 +71,8 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
                                            errors)
             details[item.id] = detail
             out[f"points.{item.id}"] = points
-            if item.rule.kind == "events":
-                bonus = bonus + detail["bonus"]
-                deduction = deduction + detail["deduction"]
+            b, d = item_bonus_deduction(item, points, row_max)
+            bonus, deduction = bonus + b, deduction + d
             if item.grade_scheme:
                 out[f"grade.{item.id}"] = grade_of(catalog.grade_schemes[item.grade_scheme],
                                                    points / item.max * 100)
@@ -128,6 +127,19 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         **out,
     })
     return RoleScores(role, frame, details, missing, errors, warnings)
+
+
+def item_bonus_deduction(item: Item, points: np.ndarray, row_max: np.ndarray):
+    """奖分 and 扣分 of an item as the S7 form shows them: points above the item's max are
+    奖分, points short of it 扣分 (so deductions stop where the item's points do, 扣完为止);
+    an adjustment counts by its sign. A separate rating (not in the total) counts for neither.
+    """
+    if not item.in_total and not item.adjustment:
+        return 0.0, 0.0
+    p = np.nan_to_num(points)
+    if item.adjustment:
+        return np.maximum(p, 0.0), np.maximum(-p, 0.0)
+    return np.maximum(p - row_max, 0.0), np.maximum(row_max - p, 0.0)
 
 
 def _item_points(role: Role, section, item: Item, row_max, get, flag_missing, errors):
