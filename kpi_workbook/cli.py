@@ -47,7 +47,62 @@ def build_parser() -> argparse.ArgumentParser:
     lint_p.add_argument("dir", nargs="?", help="template directory (default: built-in)")
     lint_p.add_argument("--json", action="store_true")
     lint_p.set_defaults(run=cmd_lint)
+    new = sub.add_parser("new", help="create scorecard workbooks from a roster")
+    new.add_argument("--roster", metavar="FILE", help=".xlsx or .csv (default: built-in sample)")
+    new.add_argument("--month", required=True, metavar="YYYY-MM")
+    new.add_argument("--out", metavar="BOOK.xlsx", help="one workbook for everyone")
+    new.add_argument("--split-by", metavar="COLUMN", help="one workbook per value, e.g. 部门")
+    new.add_argument("--out-dir", metavar="DIR", help="folder for --split-by workbooks")
+    new.add_argument("--force", action="store_true", help="overwrite existing files")
+    new.set_defaults(run=cmd_new)
+
+    fill = sub.add_parser("fill", help="import data into the input cells of scorecard workbooks")
+    fill.add_argument("books", nargs="+", metavar="BOOK.xlsx")
+    fill.add_argument("--inputs", required=True, metavar="FILE", help=".csv or .xlsx, long or wide")
+    fill.set_defaults(run=cmd_fill)
     return parser
+
+
+def cmd_fill(args) -> int:
+    from .workbook.fill import fill_workbooks, read_inputs
+
+    catalog = _catalog(args)
+    rows = read_inputs(args.inputs)
+    result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs)
+    _report(result.diagnostics)
+    print(f"已写入 {result.written} 个输入单元格 / wrote {result.written} input cells")
+    return EXIT_FINDINGS if result.diagnostics else EXIT_OK
+
+
+def _month(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
+        raise UsageError(f"月份须为 YYYY-MM，得到 '{text}' / month must be YYYY-MM, got '{text}'")
+    return text
+
+
+def cmd_new(args) -> int:
+    from .workbook.build import build_workbook
+    from .workbook.roster import read_roster, split_roster
+
+    catalog = _catalog(args)
+    month = _month(args.month)
+    roster = read_roster(catalog, args.roster)
+    if args.split_by:
+        if not args.out_dir:
+            raise UsageError("--split-by 需要 --out-dir / --split-by needs --out-dir")
+        outputs = [(Path(args.out_dir) / f"{key}.xlsx", part)
+                   for key, part in split_roster(roster, args.split_by)]
+    else:
+        if not args.out:
+            raise UsageError("需要 --out BOOK.xlsx（或 --split-by 与 --out-dir） / --out BOOK.xlsx "
+                             "is required (or --split-by with --out-dir)")
+        outputs = [(Path(args.out), roster)]
+    for path, part in outputs:
+        build_workbook(catalog, part, month, path, force=args.force)
+        print(f"{path}\t{len(part)} 张考核表 / scorecards")
+    return EXIT_OK
 
 
 def _catalog(args):

@@ -154,6 +154,18 @@ class KeyResolver:
         folded = _fold(key)
         return self.names.get(folded) or self.single.get(folded)
 
+    def split(self, key: str) -> tuple[str | None, str | None]:
+        """(base key, rater) of a spelling, e.g. 'att.points.self' or '工作态度/得分/主管'."""
+        base = self.base_key(key)
+        if base is not None:
+            return base, None
+        for sep in (".", "/"):
+            head, _, tail = str(key).rpartition(sep)
+            rater = self.rater(tail) if head else None
+            if rater and self.base_key(head):
+                return self.base_key(head), rater
+        return None, None
+
     def rater(self, name: str) -> str | None:
         folded = normalise_text(str(name))
         if folded in ("self", "supervisor", "manager"):
@@ -233,13 +245,7 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
         diags.append(Diagnostic("bad-input", message, source=source, path=(key,)))
 
     for key, value in _expand_item_dicts(resolver, raw):
-        base = resolver.base_key(key)
-        rater = None
-        if base is None and "." in str(key) or base is None and "/" in str(key):
-            # "item.input.rater" or "考核项目/输入/主管"
-            head, _, tail = str(key).rpartition("." if "." in str(key) else "/")
-            rater = resolver.rater(tail)
-            base = resolver.base_key(head) if rater else None
+        base, rater = resolver.split(key)
         if base is None:
             valid = ", ".join(resolver.valid_keys())
             bad(key, f"未知输入项 '{key}'；有效输入项：{valid}",

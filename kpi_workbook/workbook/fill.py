@@ -1,0 +1,220 @@
+"""`kpi-workbook fill`: import data into the input cells of scorecard workbooks.
+
+The data is a long table (工号, 输入, 评分人, 值) or a wide one (工号 and one column per input
+key or Chinese label, like a customer-service analytics export). Only input cells are
+written — located through their defined names — and formulas are left alone. Rank items
+are filled from the team's metric values (same role and department).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+
+from ..diagnostics import Diagnostic, KpiError, error, warning
+from ..engine.inputs import KeyResolver, input_specs, parse_value
+from ..numbers import ParseError, is_blank, normalise_text
+from ..rules.loader import Catalog
+from .files import atomic_output
+from .layout import sheet_layout
+from .roster import read_table
+from .safety import check_xlsx
+
+LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
+                "rater": ("评分人", "rater"), "value": ("值", "value")}
+ID_HEADERS = ("工号", "employee_id", "id")
+IGNORED_WIDE = ("姓名", "name", "部门", "department", "岗位", "role", "月份", "month")
+
+
+@dataclass
+class Scorecard:
+    """A scorecard sheet found in a workbook through its defined names."""
+
+    sheet: str
+    employee_id: str
+    role_id: str
+    department: str
+    cells: dict[str, str]  # defined name → cell ref (without $)
+
+
+def find_scorecards(book: openpyxl.Workbook) -> list[Scorecard]:
+    cards = []
+    for ws in book.worksheets:
+        names = {}
+        for name, dn in ws.defined_names.items():
+            dest = list(dn.destinations)
+            if len(dest) == 1:
+                names[name] = dest[0][1].replace("$", "")
+        if "KPI_EMPLOYEE_ID" not in names or "KPI_ROLE" not in names:
+            continue
+        cards.append(Scorecard(ws.title, str(ws[names["KPI_EMPLOYEE_ID"]].value or "").strip(),
+                               str(ws[names["KPI_ROLE"]].value or "").strip(),
+                               str(ws[names.get("KPI_DEPARTMENT", "A1")].value or "").strip(), names))
+    return cards
+
+
+def cell_value(spec, parsed: float):
+    """What to write in the cell for a parsed value: the form the formulas expect."""
+    if math.isnan(parsed):
+        return None
+    if spec.input.type == "level":
+        return spec.levels[int(parsed)]
+    if spec.input.type == "flag":
+        return "是" if parsed else "否"
+    return int(parsed) if spec.input.type == "count" else parsed
+
+
+@dataclass
+class FillResult:
+    written: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
+    """(employee_id, input key, rater, value) rows from a long or wide table."""
+    df = read_table(path)
+    headers = {normalise_text(str(c)).lower(): c for c in df.columns}
+
+    def column(options):
+        return next((headers[o.lower()] for o in options if o.lower() in headers), None)
+
+    id_col = column(ID_HEADERS)
+    if id_col is None:
+        raise KpiError([error("inputs-columns", f"{path} 缺少 工号 列", f"{path} has no 工号 "
+                              "(employee_id) column", source=str(path))])
+    input_col, value_col = column(LONG_COLUMNS["input"]), column(LONG_COLUMNS["value"])
+    rows = []
+    if input_col is not None and value_col is not None:  # long
+        rater_col = column(LONG_COLUMNS["rater"])
+        for _, r in df.iterrows():
+            rater = None if rater_col is None or is_blank(r[rater_col]) else str(r[rater_col])
+            rows.append((str(r[id_col]).strip(), str(r[input_col]).strip(), rater, r[value_col]))
+        return rows
+    for _, r in df.iterrows():  # wide
+        for c in df.columns:
+            if c == id_col or normalise_text(str(c)).lower() in IGNORED_WIDE:
+                continue
+            if not is_blank(r[c]):
+                key = str(c).strip()
+                rater = None
+                for sep in ("/", "."):
+                    head, _, tail = key.rpartition(sep)
+                    if head and tail in ("自评", "主管", "经理", "self", "supervisor", "manager"):
+                        key, rater = head, tail
+                        break
+                rows.append((str(r[id_col]).strip(), key, rater, r[c]))
+    return rows
+
+
+def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") -> FillResult:
+    """Write ``rows`` into the books' input cells; every problem becomes a diagnostic."""
+    result = FillResult()
+    opened = {}
+    cards: dict[str, tuple[Path, Scorecard]] = {}
+    for path in books:
+        check_xlsx(path)
+        book = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+        opened[path] = book
+        for card in find_scorecards(book):
+            if card.employee_id in cards:
+                result.diagnostics.append(error(
+                    "duplicate-employee", f"员工 {card.employee_id} 同时出现在 {cards[card.employee_id][0].name} "
+                    f"和 {path.name}", f"employee {card.employee_id} is in two workbooks",
+                    source=str(path), sheet=card.sheet))
+                continue
+            cards[card.employee_id] = (path, card)
+
+    resolvers: dict[str, tuple[KeyResolver, dict]] = {}
+    unknown_employees: set[str] = set()
+    unknown_keys: set[str] = set()
+    metrics: dict[tuple[str, str], dict[str, float]] = {}  # (role, item) → employee → value
+    for employee_id, key, rater, value in rows:
+        if employee_id not in cards:
+            unknown_employees.add(employee_id)
+            continue
+        path, card = cards[employee_id]
+        role = catalog.roles.get(card.role_id)
+        if role is None:
+            result.diagnostics.append(error("unknown-role", f"工作表岗位 '{card.role_id}' 不存在",
+                                            f"sheet role '{card.role_id}' is unknown",
+                                            source=str(path), sheet=card.sheet))
+            continue
+        if role.id not in resolvers:
+            specs = input_specs(role, catalog.role_pay_rules(role))
+            resolvers[role.id] = (KeyResolver(specs), {s.key: s for s in specs})
+        resolver, specs = resolvers[role.id]
+        base, r = resolver.split(key)
+        if base is None:
+            unknown_keys.add(f"{role.id}:{key}")
+            continue
+        r = resolver.rater(rater) if rater else r
+        canon = f"{base}.{r}" if r else base
+        if canon not in specs:
+            rated = [k for k in specs if k.startswith(base + ".")]
+            if rated and r is None and len(rated) >= 1:
+                canon = rated[-1]  # no rater named: the final reviewer's column
+            else:
+                unknown_keys.add(f"{role.id}:{key}/{rater}")
+                continue
+        spec = specs[canon]
+        try:
+            parsed = parse_value(spec, value)
+        except ParseError as exc:
+            result.diagnostics.append(Diagnostic(
+                "bad-value", f"工号 {employee_id} 输入 {key} / employee {employee_id} input {key}: {exc}",
+                source=source, sheet=card.sheet))
+            continue
+        item = spec.item
+        if item is not None and item.rule.kind == "rank" and spec.input.id not in ("rank", "team_size"):
+            metrics.setdefault((role.id, item.id), {})[employee_id] = parsed
+        _write(opened[path], card, spec, parsed)
+        result.written += 1
+
+    _fill_ranks(catalog, cards, opened, metrics, result)
+    for employee_id in sorted(unknown_employees):
+        result.diagnostics.append(warning("unknown-employee", f"工号 {employee_id} 不在这些工作簿中",
+                                          f"employee {employee_id} is in none of these workbooks",
+                                          source=source))
+    for key in sorted(unknown_keys):
+        role_id, _, k = key.partition(":")
+        valid = ", ".join(resolvers[role_id][0].valid_keys()) if role_id in resolvers else ""
+        result.diagnostics.append(warning("unknown-input", f"岗位 {role_id} 没有输入项 '{k}'；有效：{valid}",
+                                          f"role {role_id} has no input '{k}'; valid: {valid}",
+                                          source=source))
+    for path, book in opened.items():
+        book.calculation.fullCalcOnLoad = True  # Excel recomputes what we changed on open
+        with atomic_output(path, force=True) as tmp:
+            book.save(tmp)
+    return result
+
+
+def _write(book, card: Scorecard, spec, parsed: float) -> None:
+    name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
+    ref = card.cells.get(name)
+    if ref is None:  # a sheet made from an older template
+        raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
+                              f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
+    book[card.sheet][ref].value = cell_value(spec, parsed)
+
+
+def _fill_ranks(catalog, cards, opened, metrics, result) -> None:
+    """Rank within role and department; ties share the better rank (G9)."""
+    for (role_id, item_id), values in metrics.items():
+        role = catalog.roles[role_id]
+        item = next(it for _, it in role.items() if it.id == item_id)
+        frame = pd.DataFrame({"employee_id": list(values), "value": list(values.values())})
+        frame["department"] = [cards[e][1].department for e in frame.employee_id]
+        frame = frame.dropna(subset=["value"])
+        ranks = frame.groupby("department")["value"].rank(
+            method="min", ascending=not item.rule.higher_is_better)
+        sizes = frame.groupby("department")["value"].transform("size")
+        specs = {s.input.id: s for s in input_specs(role) if s.owner == item_id}
+        for (idx, row), rank, size in zip(frame.iterrows(), ranks, sizes):
+            path, card = cards[row.employee_id]
+            _write(opened[path], card, specs["rank"], float(rank))
+            _write(opened[path], card, specs["team_size"], float(size))
+            result.written += 2

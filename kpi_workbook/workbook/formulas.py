@@ -1,0 +1,347 @@
+"""Native spreadsheet formulas for every rule kind, grade scheme and pay rule.
+
+The one place formulas are made. Each function mirrors the engine's arithmetic in the
+same order (``engine.kinds`` and ``engine.score``), using only functions that Excel 2010+,
+WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, ISERROR, NA. Grade thresholds
+and pay parameters are defined names on the 设置 sheet, never numbers in the formulas.
+Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
+"""
+
+from __future__ import annotations
+
+from ..rules.conditions import _fmt as num
+from ..rules.loader import Catalog
+from ..rules.model import GradeScheme, Item, PayRule, Role
+from .layout import ItemBlock, SheetLayout, cell
+
+COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"
+YES, NO = "是", "否"
+
+
+def text(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+# ---------------------------------------------------------------------------------------
+# Settings names (the 设置 sheet defines them).
+
+
+def grade_min_name(scheme: GradeScheme, k: int) -> str:
+    return f"GRADE_{scheme.id}_MIN_{k + 1}"
+
+
+def grade_name_name(scheme: GradeScheme, k: int) -> str:
+    return f"GRADE_{scheme.id}_NAME_{k + 1}"
+
+
+def pay_key(role: Role, rule: PayRule) -> str:
+    """Rules a role overrides get their own settings rows."""
+    overridden = any(ref.id == rule.id and ref.with_ for ref in role.pay_rules)
+    return f"{role.id}__{rule.id}" if overridden else rule.id
+
+
+def pay_param_name(key: str, param: str) -> str:
+    return f"PAY_{key}_{param.upper()}"
+
+
+# ---------------------------------------------------------------------------------------
+# Items.
+
+
+def row_max(block: ItemBlock) -> str:
+    """The item's max: a constant, or the supervisor's allocation (its default if empty)."""
+    alloc = block.inputs.get("alloc")
+    if alloc is None:
+        return num(block.item.max)
+    return f"IF({alloc.ref}=\"\",{num(alloc.spec.input.default)},{alloc.ref})"
+
+
+def _raw(item: Item, block: ItemBlock, ref, rmax: str) -> tuple[str, str]:
+    """(raw points on the rule's scale, the condition under which the item is empty)."""
+    rule = item.rule
+    if rule.kind == "bands":
+        v = ref(rule.input.id)
+        expr = "NA()"
+        for band in reversed(rule.bands):
+            expr = f"IF({band.when.formula(v)},{num(band.points)},{expr})"
+        return expr, f'{v}=""'
+    if rule.kind == "ratio":
+        v = ref(rule.input.id)
+        return f"{num(item.full_scale)}*MIN({v},{num(rule.cap)})", f'{v}=""'
+    if rule.kind == "direct":
+        v = ref("points")
+        return v, f'{v}=""'
+    if rule.kind == "levels":
+        v = ref("level")
+        expr = "NA()"
+        for level in reversed(rule.levels):
+            expr = f"IF({v}={text(level.label)},{num(level.points)},{expr})"
+        return expr, f'{v}=""'
+    if rule.kind == "rank":
+        r, n = ref("rank"), ref("team_size")
+        scale = num(item.full_scale)
+        return (f"IF({r}>{n},NA(),IF({n}<=1,{scale},{scale}*({n}-{r})/({n}-1)))",
+                f'OR({r}="",{n}="")')
+    if rule.kind == "events":
+        base = rmax if rule.base == "max" else num(rule.base)
+        bonus, deduction = event_sums(item, ref)
+        return f"{base}+({bonus})-({deduction})", "FALSE"
+    raise AssertionError(rule.kind)
+
+
+def event_term(item: Item, event_id: str, ref) -> str:
+    """The signed points of one event row (count × points, flag, or typed points)."""
+    ev = next(e for e in item.rule.events if e.id == event_id)
+    v = ref(ev.id)
+    if ev.type == "flag":
+        return f"IF({v}={text(YES)},{num(ev.points)},0)"
+    if ev.type == "points":
+        return f"{v}*{ev.sign}"
+    return f"{v}*{num(ev.points)}"
+
+
+def event_sums(item: Item, ref) -> tuple[str, str]:
+    """(bonus, deduction) expressions: bonus adds positive events, deduction subtracts the
+    negative ones, as engine.kinds.events accumulates them."""
+    bonus, deduction = "0", "0"
+    for ev in item.rule.events:
+        term = event_term(item, ev.id, ref)
+        if ev.sign < 0:
+            deduction += f"-({term})"
+        else:
+            bonus += f"+{term}"
+    return bonus, deduction
+
+
+def item_points(layout: SheetLayout, block: ItemBlock) -> str:
+    item, role = block.item, layout.role
+    rmax = row_max(block)
+    raters = [r for r in (role.raters.raters if role.raters else [])
+              if f"{_rated_input(item)}.{r.id}" in block.inputs]
+    if raters:
+        parts = []
+        for r in raters:
+            raw, empty = _raw(item, block, lambda iid, r=r.id: block.input(
+                iid, r if iid in ("points", "level") else None).ref, rmax)
+            parts.append((r, raw, empty))
+        if role.raters.mode == "weighted":
+            raw = "+".join(f"{num(r.weight)}*({expr})" for r, expr, _ in parts)
+            empty = "OR(" + ",".join(e for _, _, e in parts) + ")"
+        else:
+            raw = '""'
+            for r, expr, e in parts:  # the last non-empty column is final
+                raw = f"IF({e},{raw},{expr})"
+            empty = "AND(" + ",".join(e for _, _, e in parts) + ")"
+    else:
+        raw, empty = _raw(item, block, lambda iid: block.input(iid).ref, rmax)
+
+    if item.rule.kind == "events" or (item.scale is None and "alloc" not in block.inputs):
+        points = raw
+    else:
+        points = f"({raw})*{rmax}/{num(item.full_scale)}"
+    if not item.allow_negative:
+        points = f"MAX({points},0)"
+    if not item.allow_above_max:
+        points = f"MIN({points},{rmax})"
+    if item.round is not None:
+        points = f"ROUND(ROUND({points},9),{item.round})"
+    return f"=IF({empty},\"\",{points})" if empty != "FALSE" else f"={points}"
+
+
+def _rated_input(item: Item) -> str:
+    return "level" if item.rule.kind == "levels" else "points"
+
+
+def event_display(block: ItemBlock, event_id: str) -> str:
+    """The 扣分/奖分 cell of one event row."""
+    ic = block.input(event_id)
+    term = event_term(block.item, event_id, lambda iid: block.input(iid).ref)
+    return f'=IF({ic.ref}="","",{term})'
+
+
+def item_grade(catalog: Catalog, layout: SheetLayout, block: ItemBlock) -> str:
+    scheme = catalog.grade_schemes[block.item.grade_scheme]
+    p = layout.points_cell(block)
+    return f'=IF({p}="","",{grade_lookup(scheme, f"{p}/{num(block.item.max)}*100")})'
+
+
+# ---------------------------------------------------------------------------------------
+# Footer: totals, grade, pay, status.
+
+
+def subtotal(layout: SheetLayout) -> str:
+    role = layout.role
+    expr = num(role.total.base)
+    total_max = role.total.base
+    for section in role.sections:
+        blocks = [b for b in layout.blocks if b.section is section
+                  and b.item.in_total and not b.item.adjustment]
+        cells = ",".join(layout.points_cell(b) for b in blocks)
+        part = f"SUM({cells})" if cells else "0"
+        if (section.normalize or section.allocation) and section.weight is not None:
+            m = "+".join(row_max(b) for b in blocks) or "0"
+            part = f"IF(({m})>0,{num(section.weight)}*{part}/({m}),0)"
+            total_max += section.weight
+        else:
+            total_max += section.weight if section.weight is not None else sum(
+                b.item.max for b in blocks)
+        expr += f"+({part})"
+    if role.total.normalize:
+        expr = f"({expr})/{num(total_max)}*100"
+    return "=" + expr
+
+
+def adjust(layout: SheetLayout) -> str:
+    cells = ",".join(layout.points_cell(b) for b in layout.blocks if b.item.adjustment)
+    return f"=SUM({cells})"
+
+
+def bonus_deduction(layout: SheetLayout) -> tuple[str, str]:
+    """奖分合计 and 扣分合计, per item as engine.score.item_bonus_deduction."""
+    bonus, deduction = "0", "0"
+    for b in layout.blocks:
+        item = b.item
+        if not item.in_total and not item.adjustment:
+            continue
+        p = layout.points_cell(b)
+        if item.adjustment:
+            bonus += f'+IF({p}="",0,MAX({p},0))'
+            deduction += f'+IF({p}="",0,MAX(-{p},0))'
+        else:
+            m = row_max(b)
+            bonus += f'+IF({p}="",0,MAX({p}-{m},0))'
+            deduction += f'+IF({p}="",0,MAX({m}-{p},0))'
+    return f"={bonus}", f"={deduction}"
+
+
+def total(layout: SheetLayout) -> str:
+    role = layout.role
+    adj = f"+{layout.footer_cell('adjust')}" if "adjust" in layout.footer else ""
+    expr = f"{layout.footer_cell('subtotal')}{adj}"
+    if role.total.floor is not None:
+        expr = f"MAX({num(role.total.floor)},{expr})"
+    return f"=ROUND(ROUND({expr},9),1)"
+
+
+def grade_lookup(scheme: GradeScheme, value: str) -> str:
+    expr = grade_name_name(scheme, len(scheme.tiers) - 1)
+    for k in range(len(scheme.tiers) - 2, -1, -1):
+        expr = f"IF({value}>={grade_min_name(scheme, k)},{grade_name_name(scheme, k)},{expr})"
+    return expr
+
+
+def grade(catalog: Catalog, layout: SheetLayout) -> str:
+    scheme = catalog.grade_scheme(layout.role)
+    status = layout.footer_cell("status")
+    return f'=IF({status}<>{text(COMPLETE)},"",{grade_lookup(scheme, layout.footer_cell("total"))})'
+
+
+def missing_terms(layout: SheetLayout) -> list[str]:
+    """One boolean per required input (or rater group), TRUE where it is empty."""
+    role = layout.role
+    terms: list[str] = []
+    for block in layout.blocks:
+        item = block.item
+        rated = [ic for key, ic in block.inputs.items() if ic.spec.rater]
+        if rated:
+            if role.raters.mode == "weighted":
+                terms += [f'{ic.ref}=""' for ic in rated]
+            else:
+                terms.append("AND(" + ",".join(f'{ic.ref}=""' for ic in rated) + ")")
+        for key, ic in block.inputs.items():
+            d = ic.spec.input
+            if ic.spec.rater or not d.required:
+                continue
+            if item.rule.kind == "rank" and d.id not in ("rank", "team_size"):
+                continue
+            terms.append(f'{ic.ref}=""')
+    for rule in layout.pay_rules:
+        if rule.kind == "base_pct":
+            terms.append(f'{layout.fields["base_salary"]}=""')
+        elif rule.kind == "q_level":
+            terms.append(f'{layout.fields["q_amount"]}=""')
+    return terms
+
+
+def status(layout: SheetLayout) -> str:
+    terms = missing_terms(layout)
+    count = "+".join(f"({t})" for t in terms) or "0"
+    return (f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},'
+            f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)}))')
+
+
+def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:
+    role = layout.role
+    key = pay_key(role, rule)
+    P = lambda param: pay_param_name(key, param)  # noqa: E731
+    T = layout.footer_cell("total")
+    G = layout.footer_cell("grade")
+    scheme = catalog.grade_scheme(role)
+    k = rule.kind
+    if k == "base_pct":
+        amount = f'IF({T}>={P("min_total")},{layout.fields["base_salary"]}*{P("pct")}*{T}/100,0)'
+    elif k in ("grade_amount",):
+        amount = "0"
+        for i, tier in reversed(list(enumerate(scheme.tiers))):
+            if tier.grade in rule.amounts:
+                amount = f"IF({G}={grade_name_name(scheme, i)},{P(f'amount_{i + 1}')},{amount})"
+    elif k == "point_value":
+        amount = f'({layout.footer_cell("bonus")}-{layout.footer_cell("deduction")})*{P("value")}'
+    elif k == "score_base":
+        amount = f'{P("base")}*{T}/100'
+    elif k == "q_level":
+        amount = f'{layout.fields["q_amount"]}*{T}/100'
+    elif k == "quarterly_commission":
+        s = layout.footer[f"payin.{rule.id}.quarter_sales"].input.ref
+        p = layout.footer[f"payin.{rule.id}.quarter_plan"].input.ref
+        amount = (f'IF(OR({s}="",{p}="",{p}<=0),0,IF({s}/{p}<{P("min_ratio")},0,'
+                  f'IF({s}/{p}>1,{s}*{P("above_plan_rate")},{s}*{P("rate")})))')
+    elif k == "commission_share":
+        b = layout.footer[f"payin.{rule.id}.project_bonus"].input.ref
+        n = layout.footer[f"payin.{rule.id}.engineers"].input.ref
+        amount = f'IF({b}="",0,{b}*{P("share")}/IF({n}="",1,{n}))'
+    elif k == "top_scorer_award":
+        amount = "0"  # needs the whole department: the monthly report computes it
+    elif k == "attendance_award":
+        amount = f'IF({layout.fields["full_attendance"]}={text(YES)},{P("amount")},0)'
+    elif k == "fail_penalty":
+        names = [grade_name_name(scheme, i) for i, t in enumerate(scheme.tiers)
+                 if t.grade in rule.grades]
+        cond = "OR(" + ",".join(f"{G}={n}" for n in names) + ")"
+        amount = f'IF({cond},-{P("amount")},0)'
+    else:  # pragma: no cover
+        raise AssertionError(k)
+    status_ref = layout.footer_cell("status")
+    return f'=IF({status_ref}<>{text(COMPLETE)},"",ROUND(ROUND({amount},9),2))'
+
+
+def pay_total(layout: SheetLayout) -> str:
+    cells = ",".join(layout.footer_cell(f"pay.{r.id}") for r in layout.pay_rules)
+    status_ref = layout.footer_cell("status")
+    body = f"ROUND(ROUND(SUM({cells}),9),2)" if cells else "0"
+    return f'=IF({status_ref}<>{text(COMPLETE)},"",{body})'
+
+
+def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple[str, str, float]]:
+    """(param, label, value) rows the 设置 sheet shows for one pay rule of a role."""
+    k = rule.kind
+    if k == "base_pct":
+        return [("pct", "比例", rule.pct), ("min_total", "最低总分", rule.min_total)]
+    if k in ("grade_amount", "top_scorer_award"):
+        return [(f"amount_{i + 1}", f"{t.grade} 金额", rule.amounts[t.grade])
+                for i, t in enumerate(scheme.tiers) if t.grade in rule.amounts]
+    if k == "point_value":
+        return [("value", "每分金额", rule.value)]
+    if k == "score_base":
+        return [("base", "评分基数", rule.base)]
+    if k == "quarterly_commission":
+        return [("rate", "提成比例", rule.rate), ("min_ratio", "最低完成率", rule.min_ratio),
+                ("above_plan_rate", "超计划提成比例", rule.above_plan_rate)]
+    if k == "commission_share":
+        return [("share", "分成比例", rule.share)]
+    if k in ("attendance_award", "fail_penalty"):
+        return [("amount", "金额", rule.amount)]
+    return []
+
+
+__all__ = ["cell"]

@@ -1,0 +1,153 @@
+"""Read and check a roster (名单): who is scored this month, in which role.
+
+Columns 工号, 姓名, 部门, 岗位 (role id or its Chinese name), 基本工资, and optionally 绩效基数Q,
+全勤 (是/否), 直接上级; English headers are accepted too. Every offending row is reported in
+one error, never just the first.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from ..diagnostics import Diagnostic, KpiError, error
+from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
+from ..rules.loader import Catalog
+from .safety import check_xlsx
+
+COLUMNS = {  # canonical → accepted headers
+    "employee_id": ("工号", "employee_id", "id"),
+    "name": ("姓名", "name"),
+    "department": ("部门", "department"),
+    "role": ("岗位", "role"),
+    "base_salary": ("基本工资", "base_salary"),
+    "q_amount": ("绩效基数Q", "绩效基数", "q_amount"),
+    "full_attendance": ("全勤", "full_attendance"),
+    "supervisor": ("直接上级", "supervisor"),
+}
+REQUIRED = ("employee_id", "name", "department", "role", "base_salary")
+CHINESE = {k: v[0] for k, v in COLUMNS.items()}
+
+
+def sample_roster_path() -> Path:
+    return Path(str(resources.files("kpi_workbook.data") / "sample_roster.csv"))
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    """A .csv (UTF-8, with or without BOM, or GBK) or the first sheet of an .xlsx, as text."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            except UnicodeDecodeError:
+                continue
+        raise KpiError([error("bad-encoding", f"{path} 不是 UTF-8 或 GBK 编码的 CSV",
+                              f"{path} is not a UTF-8 or GBK CSV", source=str(path))])
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        check_xlsx(path)
+        return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+    raise KpiError([error("bad-format", f"不支持的文件类型 {path.suffix}（应为 .xlsx 或 .csv）",
+                          f"unsupported file type {path.suffix} (expected .xlsx or .csv)",
+                          source=str(path))])
+
+
+def read_roster(catalog: Catalog, path: Path | str | None = None) -> pd.DataFrame:
+    """The checked roster with canonical columns and a ``role`` of role ids."""
+    path = Path(path) if path is not None else sample_roster_path()
+    raw = read_table(path)
+    return check_roster(catalog, raw, str(path))
+
+
+def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    headers = {normalise_text(str(c)).lower(): c for c in raw.columns}
+    rename = {}
+    for canon, names in COLUMNS.items():
+        for n in names:
+            if n.lower() in headers:
+                rename[headers[n.lower()]] = canon
+                break
+    missing = [CHINESE[c] for c in REQUIRED if c not in rename.values()]
+    if missing:
+        raise KpiError([error("roster-columns", f"名单缺少列：{'、'.join(missing)}",
+                              f"roster is missing columns: {', '.join(missing)}", source=source)])
+    df = raw.rename(columns=rename)[[c for c in COLUMNS if c in rename.values()]].copy()
+    for c in COLUMNS:
+        if c not in df:
+            df[c] = ""
+    df = df.map(lambda v: normalise_text(v) if isinstance(v, str) else v)
+
+    diags: list[Diagnostic] = []
+    roles, salaries, qs, attendance = [], [], [], []
+    seen: dict[str, int] = {}
+    for i, row in df.iterrows():
+        line = i + 2  # the header is line 1
+
+        def bad(zh: str, en: str, column: str) -> None:
+            diags.append(error("roster-row", f"第 {line} 行 {zh}", f"row {line}: {en}",
+                               source=source, path=(line, CHINESE[column])))
+
+        if is_blank(row.employee_id):
+            bad("工号为空", "empty 工号 (employee id)", "employee_id")
+        elif row.employee_id in seen:
+            bad(f"工号 {row.employee_id} 与第 {seen[row.employee_id]} 行重复",
+                f"duplicate 工号 {row.employee_id} (also row {seen[row.employee_id]})", "employee_id")
+        else:
+            seen[row.employee_id] = line
+        if is_blank(row["name"]):
+            bad("姓名为空", "empty 姓名 (name)", "name")
+        if is_blank(row.department):
+            bad("部门为空", "empty 部门 (department)", "department")
+        try:
+            roles.append(catalog.role(row.role).id)
+        except KpiError:
+            roles.append(None)
+            bad(f"未知岗位 '{row.role}'", f"unknown role '{row.role}' (see `kpi-workbook roles`)",
+                "role")
+        salaries.append(_number(row.base_salary, bad, "base_salary", required=True))
+        qs.append(_number(row.q_amount, bad, "q_amount", required=False))
+        try:
+            attendance.append(None if is_blank(row.full_attendance) else parse_flag(row.full_attendance))
+        except ParseError:
+            attendance.append(None)
+            bad(f"全勤应为 是/否，得到 '{row.full_attendance}'",
+                f"全勤 must be 是/否, got '{row.full_attendance}'", "full_attendance")
+    if diags:
+        raise KpiError(diags)
+    df["role"] = roles
+    df["base_salary"] = salaries
+    df["q_amount"] = qs
+    df["full_attendance"] = attendance
+    return df.reset_index(drop=True)
+
+
+def _number(value, bad, column: str, required: bool) -> float:
+    if is_blank(value):
+        if required:
+            bad(f"{CHINESE[column]}为空", f"empty {CHINESE[column]}", column)
+        return math.nan
+    try:
+        number = parse_number(value)
+    except ParseError:
+        bad(f"{CHINESE[column]}不是数字：'{value}'", f"{CHINESE[column]} is not a number: '{value}'",
+            column)
+        return math.nan
+    if number < 0:
+        bad(f"{CHINESE[column]}为负数", f"negative {CHINESE[column]}", column)
+    return number
+
+
+def split_roster(roster: pd.DataFrame, column: str):
+    """(file-safe key, part) per value of ``column`` (部门 or department, ...)."""
+    import re
+
+    canon = next((c for c, names in COLUMNS.items() if column in names or column == c), None)
+    if canon is None or canon not in roster:
+        raise KpiError([error("split-column", f"无法按 '{column}' 拆分；可用：部门、岗位、直接上级",
+                              f"cannot split by '{column}'; use 部门, 岗位 or 直接上级")])
+    for value, part in roster.groupby(canon, sort=False):
+        key = re.sub(r'[\\/:*?"<>|]', "_", str(value)) or "未分组"
+        yield key, part.reset_index(drop=True)
