@@ -60,7 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("books", nargs="+", metavar="BOOK.xlsx")
     fill.add_argument("--inputs", required=True, metavar="FILE", help=".csv or .xlsx, long or wide")
     fill.set_defaults(run=cmd_fill)
+
+    val = sub.add_parser("validate", help="check scorecard workbooks cell by cell")
+    val.add_argument("books", nargs="+", metavar="BOOK.xlsx")
+    val.add_argument("--json", action="store_true")
+    val.set_defaults(run=cmd_validate)
     return parser
+
+
+def cmd_validate(args) -> int:
+    from .workbook.validate import validate_books
+
+    diags = validate_books(_catalog(args), [Path(b) for b in args.books])
+    if args.json:
+        _print_json([d.to_dict() for d in diags])
+    else:
+        _report(diags)
+        print(f"{len(diags)} 个问题 / {len(diags)} findings", file=sys.stderr)
+    return EXIT_FINDINGS if diags else EXIT_OK
 
 
 def cmd_fill(args) -> int:

@@ -345,3 +345,37 @@ def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple
 
 
 __all__ = ["cell"]
+
+
+def sheet_formulas(catalog: Catalog, layout: SheetLayout) -> dict[str, str]:
+    """Every formula cell of a role's scorecard sheet: cell (A1, no $) → formula text.
+
+    The builder writes exactly these; ``validate`` compares a sheet against them to find a
+    total typed over or a rule edited by hand.
+    """
+    def at(row: int, col: int) -> str:
+        return cell(row, col, absolute=False)
+
+    pc = layout.col("points")
+    out: dict[str, str] = {}
+    for block in layout.blocks:
+        out[at(block.first_row, pc)] = item_points(layout, block)
+        if block.item.grade_scheme:
+            out[at(block.first_row, layout.col("item_grade"))] = item_grade(catalog, layout, block)
+        for event_id, row in block.event_rows.items():
+            out[at(row, layout.col("event_points"))] = event_display(block, event_id)
+    footer = layout.footer
+    out[at(footer["subtotal"].row, pc)] = subtotal(layout)
+    if "adjust" in footer:
+        out[at(footer["adjust"].row, pc)] = adjust(layout)
+    if "bonus" in footer:
+        b, d = bonus_deduction(layout)
+        out[at(footer["bonus"].row, pc)] = b
+        out[at(footer["deduction"].row, pc)] = d
+    out[at(footer["total"].row, pc)] = total(layout)
+    out[at(footer["grade"].row, pc)] = grade(catalog, layout)
+    for rule in layout.pay_rules:
+        out[at(footer[f"pay.{rule.id}"].row, pc)] = pay(catalog, layout, rule)
+    out[at(footer["pay_total"].row, pc)] = pay_total(layout)
+    out[at(footer["status"].row, pc)] = status(layout)
+    return out

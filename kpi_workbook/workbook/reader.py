@@ -1,0 +1,163 @@
+"""Read scorecards back from workbooks, through their defined names only.
+
+A scorecard is any sheet with the names KPI_EMPLOYEE_ID and KPI_ROLE; its inputs are the
+KPI_IN_* names. Nothing is located by position, so a renamed sheet still reads. Problems
+(unparseable or out-of-range values, error values, broken names) become diagnostics with
+file, sheet and cell; a workbook that cannot be opened at all is one error.
+"""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+
+from ..diagnostics import Diagnostic, KpiError, error
+from ..engine.inputs import InputSpec, input_specs, parse_value
+from ..numbers import ParseError, is_blank, parse_flag, parse_number
+from ..rules.loader import Catalog
+from .safety import check_xlsx
+
+KPI_OUTPUTS = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS")
+
+
+@dataclass
+class Card:
+    path: Path
+    sheet: str
+    employee_id: str
+    role_id: str
+    names: dict[str, str]  # defined name → cell (A1, no $)
+    fields: dict[str, object] = field(default_factory=dict)  # employee fields, parsed
+    values: dict[str, float] = field(default_factory=dict)  # canonical key → parsed value
+    cells: dict[str, str] = field(default_factory=dict)  # canonical key → cell
+    contents: dict[str, object] = field(default_factory=dict)  # cell → what it holds now
+    cached: dict[str, object] = field(default_factory=dict)  # KPI_* cached values, if any
+
+
+def open_book(path: Path, data_only: bool = False):
+    check_xlsx(path)
+    try:
+        return openpyxl.load_workbook(path, data_only=data_only,
+                                      keep_vba=path.suffix.lower() == ".xlsm")
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise KpiError([error("unreadable", f"无法读取工作簿 {path.name}：{exc}",
+                              f"cannot read workbook {path.name}: {exc}", source=str(path))]) from None
+
+
+def _sheet_names(ws) -> tuple[dict[str, str], list[str]]:
+    names, broken = {}, []
+    for name, dn in ws.defined_names.items():
+        try:
+            dest = list(dn.destinations)
+        except Exception:  # a #REF! or malformed name
+            broken.append(name)
+            continue
+        if len(dest) == 1 and "!" not in dest[0][1] and ":" not in dest[0][1]:
+            names[name] = dest[0][1].replace("$", "")
+        else:
+            broken.append(name)
+    return names, broken
+
+
+def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> tuple[
+        list[Card], list[Diagnostic]]:
+    path = Path(path)
+    book = open_book(path)
+    cached_book = open_book(path, data_only=True) if with_cached else None
+    cards: list[Card] = []
+    diags: list[Diagnostic] = []
+    for ws in book.worksheets:
+        names, broken = _sheet_names(ws)
+        if "KPI_EMPLOYEE_ID" not in names and "KPI_ROLE" not in names:
+            continue
+        where = {"source": str(path), "sheet": ws.title}
+        for name in broken:
+            diags.append(error("broken-name", f"名称 {name} 已损坏（#REF!），相关单元格可能被删除",
+                               f"defined name {name} is broken (#REF!): its cell was deleted", **where))
+        if "KPI_EMPLOYEE_ID" not in names or "KPI_ROLE" not in names:
+            diags.append(error("broken-sheet", "考核表缺少 KPI_EMPLOYEE_ID 或 KPI_ROLE 名称",
+                               "scorecard sheet lacks KPI_EMPLOYEE_ID or KPI_ROLE", **where))
+            continue
+        role_id = str(ws[names["KPI_ROLE"]].value or "").strip()
+        employee_id = str(ws[names["KPI_EMPLOYEE_ID"]].value or "").strip()
+        if role_id not in catalog.roles:
+            diags.append(error("unknown-role", f"未知岗位 '{role_id}'", f"unknown role '{role_id}'",
+                               cell=names["KPI_ROLE"], **where))
+            continue
+        card = Card(path, ws.title, employee_id, role_id, names)
+        diags += _read_fields(card, ws)
+        diags += _read_inputs(catalog, card, ws)
+        if cached_book is not None:
+            cws = cached_book[ws.title]
+            card.cached = {n: cws[names[n]].value for n in KPI_OUTPUTS if n in names}
+        cards.append(card)
+    return cards, diags
+
+
+FIELDS = {"KPI_NAME": "name", "KPI_DEPARTMENT": "department", "KPI_MONTH": "month",
+          "KPI_BASE_SALARY": "base_salary", "KPI_Q_AMOUNT": "q_amount",
+          "KPI_FULL_ATTENDANCE": "full_attendance"}
+
+
+def _read_fields(card: Card, ws) -> list[Diagnostic]:
+    diags = []
+    card.fields = {"employee_id": card.employee_id}
+    for name, field_name in FIELDS.items():
+        ref = card.names.get(name)
+        value = ws[ref].value if ref else None
+        if field_name in ("base_salary", "q_amount"):
+            try:
+                value = math.nan if is_blank(value) else parse_number(value)
+            except ParseError:
+                diags.append(error("bad-field", f"{field_name} 不是数字：{value!r}",
+                                   f"{field_name} is not a number: {value!r}", source=str(card.path),
+                                   sheet=card.sheet, cell=ref))
+                value = math.nan
+        elif field_name == "full_attendance":
+            try:
+                value = None if is_blank(value) else parse_flag(value)
+            except ParseError:
+                value = None
+        else:
+            value = "" if value is None else str(value).strip()
+        card.fields[field_name] = value
+    return diags
+
+
+def _input_name(spec: InputSpec) -> str:
+    return f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
+
+
+def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
+    role = catalog.roles[card.role_id]
+    diags = []
+    for spec in input_specs(role, catalog.role_pay_rules(role)):
+        ref = card.names.get(_input_name(spec))
+        where = {"source": str(card.path), "sheet": card.sheet}
+        if ref is None:
+            diags.append(error("missing-name", f"缺少输入单元格名称 {_input_name(spec)}（{spec.label_path()}）",
+                               f"input cell name {_input_name(spec)} is missing", **where))
+            continue
+        card.cells[spec.key] = ref
+        raw = ws[ref].value
+        card.contents[ref] = raw
+        try:
+            if isinstance(raw, str) and raw.startswith("="):
+                raise ParseError("输入单元格里是公式 / an input cell holds a formula")
+            if isinstance(raw, str) and raw.strip().startswith("#"):
+                raise ParseError(f"错误值 {raw} / error value {raw}")
+            card.values[spec.key] = parse_value(spec, raw)
+        except ParseError as exc:
+            card.values[spec.key] = math.nan
+            diags.append(Diagnostic("bad-value", f"{spec.label_path()}：{exc}", cell=ref, **where))
+    return diags
+
+
+def card_arrays(cards: list[Card], keys) -> dict[str, np.ndarray]:
+    """Input arrays for a role's cards, keyed by canonical key (NaN where empty or bad)."""
+    return {k: np.array([c.values.get(k, math.nan) for c in cards], dtype=float) for k in keys}

@@ -1,0 +1,78 @@
+"""`kpi-workbook validate`: what is wrong with these scorecard workbooks, cell by cell.
+
+Empty required inputs, values that are not of the expected form or out of range, and any
+formula cell that no longer holds the formula the template generates (a total typed over,
+a rule edited by hand). Every finding names the file, sheet and cell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..diagnostics import Diagnostic, error
+from ..engine.inputs import input_specs
+from ..engine.month import score_month
+from ..rules.loader import Catalog
+from .formulas import sheet_formulas
+from .layout import sheet_layout
+from .reader import card_arrays, open_book, read_book
+
+
+def validate_books(catalog: Catalog, paths: list[Path]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    for path in paths:
+        cards, found = read_book(catalog, path, with_cached=False)
+        diags += found
+        diags += _empty_required(catalog, cards)
+        diags += _formulas(catalog, path, cards)
+    return diags
+
+
+def _empty_required(catalog: Catalog, cards) -> list[Diagnostic]:
+    """What the engine reports missing, mapped back to cells."""
+    diags = []
+    by_role: dict[str, list] = {}
+    for card in cards:
+        by_role.setdefault(card.role_id, []).append(card)
+    for role_id, group in by_role.items():
+        role = catalog.roles[role_id]
+        specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
+        employees = pd.DataFrame([{**c.fields, "role": role_id} for c in group])
+        month = score_month(catalog, employees, {role_id: card_arrays(group, specs)}, team_awards=False)
+        scores = month.by_role[role_id]
+        for card, missing in zip(group, scores.missing):
+            for key in missing:
+                spec = specs.get(key)
+                label = spec.label_path() if spec else key
+                diags.append(error("empty-input", f"必填项为空：{label}", f"required input is empty: {key}",
+                                   source=str(card.path), sheet=card.sheet,
+                                   cell=card.cells.get(key) or _field_cell(card, key)))
+    return diags
+
+
+def _field_cell(card, key: str) -> str:
+    name = {"employee.base_salary": "KPI_BASE_SALARY", "employee.q_amount": "KPI_Q_AMOUNT"}.get(key)
+    return card.names.get(name, "") if name else ""
+
+
+def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
+    if not cards:
+        return []
+    book = open_book(path)
+    diags = []
+    for card in cards:
+        ws = book[card.sheet]
+        expected = sheet_formulas(catalog, sheet_layout(catalog, catalog.roles[card.role_id]))
+        for ref, formula in expected.items():
+            actual = ws[ref].value
+            actual_text = getattr(actual, "text", actual)  # array formulas come as objects
+            if actual_text != formula:
+                shown = "空" if actual is None else repr(actual_text)[:60]
+                diags.append(error(
+                    "formula-changed",
+                    f"公式被改动或覆盖：现为 {shown}，应为模板生成的公式",
+                    f"formula changed or typed over: holds {shown}, expected the template's formula",
+                    source=str(path), sheet=card.sheet, cell=ref))
+    return diags
