@@ -65,7 +65,53 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("books", nargs="+", metavar="BOOK.xlsx")
     val.add_argument("--json", action="store_true")
     val.set_defaults(run=cmd_validate)
+
+    rep = sub.add_parser("report", help="the monthly report: summary, department statistics, warnings")
+    rep.add_argument("inputs", nargs="+", metavar="BOOK.xlsx|DIR")
+    rep.add_argument("--out", required=True, metavar="REPORT.xlsx")
+    rep.add_argument("--history", metavar="HISTORY.xlsx", help="month history for streak warnings")
+    rep.add_argument("--month", metavar="YYYY-MM", help="default: the scorecards' month")
+    rep.add_argument("--force", action="store_true", help="overwrite an existing report")
+    rep.set_defaults(run=cmd_report)
+
+    pay = sub.add_parser("payroll", help="export the money columns of a report for finance")
+    pay.add_argument("report", metavar="REPORT.xlsx")
+    pay.add_argument("--out", required=True, metavar="FILE.csv|FILE.xlsx")
+    pay.add_argument("--force", action="store_true")
+    pay.set_defaults(run=cmd_payroll)
+
+    demo = sub.add_parser("demo", help="run three months on built-in sample data")
+    demo.add_argument("--out", required=True, metavar="DIR")
+    demo.add_argument("--force", action="store_true")
+    demo.set_defaults(run=cmd_demo)
     return parser
+
+
+def cmd_report(args) -> int:
+    from .workbook.monthly import run_report
+
+    out = Path(args.out)
+    result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
+                        history=Path(args.history) if args.history else None,
+                        month=_month(args.month) if args.month else None, force=args.force)
+    _report(result.findings)
+    print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
+
+
+def cmd_payroll(args) -> int:
+    from .workbook.payroll import read_payroll, write_payroll
+
+    frame = read_payroll(Path(args.report))
+    write_payroll(frame, Path(args.out), force=args.force)
+    print(f"{args.out}\t{len(frame)} 人 / employees")
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(_catalog(args), Path(args.out), force=args.force)
 
 
 def cmd_validate(args) -> int:

@@ -306,11 +306,26 @@ class Tier(Model):
     min: float | None = None  # total >= min; the last tier has none
 
 
+class StreakWarning(Model):
+    """A flag for the monthly report (digest: Warnings): a grade in consecutive months, or
+    in enough months of the year."""
+
+    grade: str
+    consecutive: int | None = Field(default=None, ge=2)
+    in_year: int | None = Field(default=None, ge=2)
+    action: str = ""
+
+
 class GradeScheme(Assumable):
     id: Id
     label: str
     source: str = ""
     tiers: list[Tier] = Field(min_length=2)
+    warnings: list[StreakWarning] = []
+    # lowest total of the department this many months running → a warning (S9, S10)
+    lowest_in_department: int | None = Field(default=None, ge=2)
+    # forced distribution: the largest share of a department each grade may take
+    max_share: dict[str, float] = {}
 
     @model_validator(mode="after")
     def _last_open(self):

@@ -1,0 +1,88 @@
+"""`kpi-workbook demo`: the whole job on built-in sample data, three months running.
+
+For each month: new → fill → validate → report (with history, so streak warnings show),
+then payroll for the last month. A few cards are left incomplete and one total is typed
+over by hand, so the report shows what it does with them. Prints a short summary and the
+paths it wrote.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import openpyxl
+
+from .diagnostics import KpiError, error
+from .rules.loader import Catalog
+from .sample import sample_inputs
+from .workbook.build import build_workbook
+from .workbook.fill import fill_workbooks, read_inputs
+from .workbook.monthly import run_report
+from .workbook.payroll import read_payroll, write_payroll
+from .workbook.roster import read_roster
+from .workbook.validate import validate_books
+
+MONTHS = ("2026-08", "2026-09", "2026-10")
+WEAK = {"E006", "E023"}  # weak every month: their streak warnings show in the last report
+INCOMPLETE = {"E003", "E017", "E031"}  # supervisors who have not finished the last month
+TYPED_OVER = "E010"  # a total typed over by hand in the last month
+
+
+def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
+    if out.exists() and any(out.iterdir()) and not force:
+        raise KpiError([error("exists", f"{out} 不是空目录；如需覆盖请加 --force",
+                              f"{out} is not empty; use --force to overwrite", source=str(out))])
+    out.mkdir(parents=True, exist_ok=True)
+    roster = read_roster(catalog)
+    history = out / "history.xlsx"
+    if history.exists():
+        history.unlink()  # the demo's history starts with its first month
+    written: list[Path] = []
+    for month in MONTHS:
+        last = month == MONTHS[-1]
+        folder = out / month
+        book = folder / "scorecards.xlsx"
+        build_workbook(catalog, roster, month, book, force=True)
+        inputs = folder / "inputs.csv"
+        sample_inputs(catalog, roster, month, weak=WEAK,
+                      incomplete=INCOMPLETE if last else set()).to_csv(inputs, index=False,
+                                                                       encoding="utf-8-sig")
+        fill_workbooks(catalog, [book], read_inputs(inputs), source=str(inputs))
+        if last:
+            _type_over_total(book, TYPED_OVER)
+            findings = validate_books(catalog, [book])
+            print(f"validate {book}: {len(findings)} 个问题 / findings")
+        result = run_report(catalog, [book], folder / "report.xlsx", history=history, force=True)
+        written += [book, inputs, result.out]
+    payroll = out / MONTHS[-1] / "payroll.csv"
+    frame = read_payroll(result.out)
+    write_payroll(frame, payroll, force=True)
+    written += [history, payroll]
+    _print_summary(result)
+    print("\n写出的文件 / files written:")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+def _type_over_total(book: Path, employee_id: str) -> None:
+    """What a supervisor sometimes does: type a number over the total's formula."""
+    wb = openpyxl.load_workbook(book)
+    for ws in wb.worksheets:
+        names = {n: list(d.destinations)[0][1].replace("$", "") for n, d in ws.defined_names.items()}
+        if "KPI_EMPLOYEE_ID" in names and ws[names["KPI_EMPLOYEE_ID"]].value == employee_id:
+            ws[names["KPI_TOTAL"]] = 99.5
+    wb.save(book)
+
+
+def _print_summary(result) -> None:
+    s = result.data.summary
+    print(f"\n{result.summary_line()}\n")
+    print(f"{'工号':<6}{'姓名':<6}{'部门':<8}{'总分':>6}  {'等级':<4}{'应发':>10}  状态  预警")
+    for r in s.sort_values(["部门", "总分"], ascending=[True, False]).itertuples(index=False):
+        pay = "" if r.应发绩效合计 is None or r.应发绩效合计 != r.应发绩效合计 else f"{r.应发绩效合计:,.2f}"
+        grade = r.等级 if isinstance(r.等级, str) else "—"
+        print(f"{r.工号:<6}{r.姓名:<6}{r.部门:<8}{r.总分:>6.1f}  {grade:<4}{pay:>10}  "
+              f"{r.状态}  {r.预警}")
+    sys.stdout.flush()

@@ -1,0 +1,116 @@
+"""Month history for streak warnings: one row per employee and month.
+
+Re-running a month replaces that month's rows (idempotent), never duplicates them. The
+warnings of the digest are read from the grade schemes: a grade in consecutive months or in
+enough months of the year (S5: E; S9/S10: 不及格), and the department's lowest total
+several months running (S9/S10).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..rules.loader import Catalog
+from .files import atomic_output
+from .reader import open_book
+
+SHEET = "历史"
+COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低"]
+
+
+def read_history(path: Path | None) -> pd.DataFrame:
+    if path is None or not Path(path).exists():
+        return pd.DataFrame(columns=COLUMNS)
+    book = open_book(Path(path), data_only=True)
+    ws = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
+    rows = list(ws.iter_rows(values_only=True))
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]])
+    for c in COLUMNS:
+        if c not in frame:
+            frame[c] = None
+    frame["工号"] = frame["工号"].astype(str)
+    frame["月份"] = frame["月份"].astype(str)
+    frame["部门最低"] = frame["部门最低"].fillna(False).astype(bool)
+    return frame[COLUMNS]
+
+
+def month_rows(catalog: Catalog, summary: pd.DataFrame) -> pd.DataFrame:
+    """This month's history rows, with who is lowest in their department (per grade scheme)."""
+    rows = summary[["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态"]].copy()
+    rows["scheme"] = rows["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme)
+    done = rows["状态"] == "已完成"
+    lowest = rows[done].groupby(["部门", "scheme"])["总分"].transform("min")
+    rows["部门最低"] = False
+    rows.loc[lowest.index, "部门最低"] = rows.loc[lowest.index, "总分"] == lowest
+    return rows.drop(columns="scheme")
+
+
+def merge_month(history: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """History with this month's rows replaced by ``current``."""
+    months = set(current["月份"].astype(str))
+    kept = history[~history["月份"].astype(str).isin(months)]
+    merged = pd.concat([kept, current[COLUMNS]], ignore_index=True) if len(kept) else current[COLUMNS].copy()
+    return merged.sort_values(["月份", "工号"]).reset_index(drop=True)
+
+
+def write_history(path: Path, history: pd.DataFrame) -> None:
+    import xlsxwriter
+
+    with atomic_output(path, force=True) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+        ws = book.add_worksheet(SHEET)
+        bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
+        ws.write_row(0, 0, COLUMNS, bold)
+        for i, row in enumerate(history[COLUMNS].itertuples(index=False), start=1):
+            for j, value in enumerate(row):
+                if value is None or (isinstance(value, float) and pd.isna(value)):
+                    continue
+                ws.write(i, j, bool(value) if COLUMNS[j] == "部门最低" else value)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, len(history), len(COLUMNS) - 1)
+        ws.set_column(0, len(COLUMNS) - 1, 11)
+        book.close()
+
+
+def previous_month(month: str, back: int = 1) -> str:
+    year, mon = map(int, month.split("-"))
+    index = year * 12 + (mon - 1) - back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict[str, list[str]]:
+    """Employee id → warning texts for ``month`` (history must include that month)."""
+    out: dict[str, list[str]] = {}
+    by_key = {(str(r.工号), str(r.月份)): r for r in history.itertuples(index=False)}
+    current = history[history["月份"].astype(str) == month]
+    for r in current.itertuples(index=False):
+        role = catalog.roles.get(r.岗位ID)
+        if role is None:
+            continue
+        scheme = catalog.grade_schemes[role.grade_scheme]
+        employee = str(r.工号)
+        texts = []
+        for rule in scheme.warnings:
+            if rule.consecutive and all(
+                    getattr(by_key.get((employee, previous_month(month, k))), "等级", None) == rule.grade
+                    for k in range(rule.consecutive)):
+                texts.append(f"连续{rule.consecutive}个月{rule.grade}：{rule.action}".rstrip("："))
+            if rule.in_year:
+                year = month[:4]
+                count = sum(1 for (e, m), row in by_key.items()
+                            if e == employee and m.startswith(year) and m <= month and row.等级 == rule.grade)
+                if count >= rule.in_year and not any(t.startswith(f"连续") and rule.grade in t for t in texts):
+                    texts.append(f"本年{count}个月为{rule.grade}：{rule.action}".rstrip("："))
+                elif count >= rule.in_year:
+                    texts.append(f"本年{count}个月为{rule.grade}")
+        n = scheme.lowest_in_department
+        if n and all(bool(getattr(by_key.get((employee, previous_month(month, k))), "部门最低", False))
+                     for k in range(n)):
+            texts.append(f"连续{n}个月部门最低分")
+        if texts:
+            out[employee] = texts
+    return out

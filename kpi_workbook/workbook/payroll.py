@@ -1,0 +1,63 @@
+"""`kpi-workbook payroll`: the bonus columns for finance, from a report's 月度汇总.
+
+CSV is UTF-8 with a BOM so that Excel in China opens it correctly, and any text that a
+spreadsheet would take as a formula (starting with =, +, -, @, tab or carriage return) is
+neutralised with a leading apostrophe (formula injection).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from ..diagnostics import KpiError, error
+from .files import atomic_output
+from .reader import open_book
+from .report_writer import SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL
+
+ID_COLUMNS = ["工号", "姓名", "部门", "月份"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """Text that a spreadsheet would run as a formula, made inert."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def read_payroll(report: Path) -> pd.DataFrame:
+    book = open_book(Path(report), data_only=True)
+    if SUMMARY not in book.sheetnames:
+        raise KpiError([error("not-a-report", f"{Path(report).name} 没有“{SUMMARY}”工作表，不是月度报表",
+                              f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
+                              source=str(report))])
+    rows = list(book[SUMMARY].iter_rows(values_only=True))
+    header = [str(c) for c in rows[0]]
+    frame = pd.DataFrame(rows[1:], columns=header)
+    money = [c for c in header if c not in SUMMARY_HEAD and c not in SUMMARY_TAIL] + ["应发绩效合计"]
+    out = frame[ID_COLUMNS + money].copy()
+    for c in money:
+        out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0.0).round(2)
+    out["状态"] = frame["状态"]
+    return out
+
+
+def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False) -> None:
+    safe = frame.map(neutralise)
+    safe.columns = [neutralise(c) for c in safe.columns]
+    with atomic_output(Path(out), force=force) as tmp:
+        if Path(out).suffix.lower() == ".csv":
+            safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
+        elif Path(out).suffix.lower() == ".xlsx":
+            # xlsx cells are written as typed values, never formulas, so the text is inert
+            # there anyway; the apostrophe keeps both exports identical.
+            with pd.ExcelWriter(tmp, engine="xlsxwriter",
+                                engine_kwargs={"options": {"strings_to_formulas": False,
+                                                           "strings_to_urls": False}}) as writer:
+                safe.to_excel(writer, index=False, sheet_name="工资表")
+        else:
+            raise KpiError([error("bad-format", f"输出须为 .csv 或 .xlsx：{out}",
+                                  f"output must be .csv or .xlsx: {out}")])

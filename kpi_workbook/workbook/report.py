@@ -1,0 +1,195 @@
+"""The monthly report's data: every scorecard read, checked and recomputed by the engine.
+
+Cached formula values are never trusted: totals, grades and pay come from the engine on the
+inputs. Where a workbook carries cached values that disagree, the sheet is reported as
+tampered or stale. One broken workbook or scorecard never stops the report for everyone
+else: it becomes findings, and incomplete cards are listed with what is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..diagnostics import Diagnostic, KpiError, error, warning
+from ..engine.inputs import input_specs
+from ..engine.month import score_month
+from ..rules.loader import Catalog
+from .formulas import COMPLETE
+from .reader import Card, card_arrays, read_book
+from .validate import _formulas
+
+STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成"}
+
+
+@dataclass
+class ReportData:
+    month: str
+    summary: pd.DataFrame  # one row per employee (月度汇总)
+    money_columns: list[str]  # pay rule labels, in first-seen order
+    findings: list[Diagnostic] = field(default_factory=list)
+    incomplete: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
+    """Files named, and the .xlsx files of folders named (not Excel's ~$ lock files)."""
+    skip = {p.resolve() for p in exclude if p is not None}
+    books: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            books += sorted(p for p in path.glob("*.xls[xm]") if not p.name.startswith(("~$", ".")))
+        else:
+            books.append(path)
+    return [b for b in books if b.resolve() not in skip]
+
+
+def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
+    findings: list[Diagnostic] = []
+    cards: list[Card] = []
+    seen: dict[str, Card] = {}
+    for path in books:
+        try:
+            found, diags = read_book(catalog, path)
+        except KpiError as exc:
+            findings += exc.diagnostics
+            continue
+        findings += diags
+        findings += _formulas(catalog, path, found)
+        findings += _roster_gaps(path, found)
+        for card in found:
+            if card.employee_id in seen:
+                other = seen[card.employee_id]
+                findings.append(error(
+                    "duplicate-employee",
+                    f"员工 {card.employee_id} 同时出现在 {other.path.name}[{other.sheet}]，只计一次",
+                    f"employee {card.employee_id} also appears in {other.path.name}[{other.sheet}]; "
+                    "counted once", source=str(path), sheet=card.sheet))
+                continue
+            seen[card.employee_id] = card
+            cards.append(card)
+
+    months = pd.Series([c.fields.get("month", "") for c in cards], dtype=object)
+    month = month or (months.mode().iloc[0] if len(months) and months.mode().size else "")
+    for card in cards:
+        if card.fields.get("month") != month:
+            findings.append(error("month-mismatch", f"月份 {card.fields.get('month')!r} 与报表月份 {month} 不符",
+                                  f"month {card.fields.get('month')!r} differs from the report's {month}",
+                                  source=str(card.path), sheet=card.sheet,
+                                  cell=card.names.get("KPI_MONTH", "")))
+
+    summary, money_columns, incomplete = _score(catalog, cards, month, findings)
+    return ReportData(month, summary, money_columns, findings, incomplete)
+
+
+def _roster_gaps(path: Path, cards: list[Card]) -> list[Diagnostic]:
+    """Employees on the workbook's 名单 whose scorecard sheet is gone."""
+    from .reader import open_book
+
+    book = open_book(path, data_only=True)
+    if "名单" not in book.sheetnames:
+        return []
+    ws = book["名单"]
+    have = {c.employee_id for c in cards}
+    out = []
+    for row in ws.iter_rows(min_row=2, max_col=2, values_only=True):
+        employee_id = str(row[0] or "").strip()
+        if employee_id and employee_id not in have:
+            out.append(error("missing-sheet", f"名单中的员工 {employee_id}（{row[1]}）没有考核表（工作表被删除或改坏）",
+                             f"employee {employee_id} on 名单 has no scorecard sheet (deleted or broken)",
+                             source=str(path), sheet="名单"))
+    return out
+
+
+def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagnostic]):
+    if not cards:
+        return pd.DataFrame(), [], pd.DataFrame()
+    employees = pd.DataFrame([{**c.fields, "role": c.role_id} for c in cards])
+    values = {}
+    for role_id in employees["role"].unique():
+        role = catalog.roles[role_id]
+        group = [c for c in cards if c.role_id == role_id]
+        keys = [s.key for s in input_specs(role, catalog.role_pay_rules(role))]
+        values[role_id] = card_arrays(group, keys)
+    scored = score_month(catalog, employees, values)
+    frame = scored.frame
+
+    # labels of the money columns: rules with the same label share a column
+    money_columns: list[str] = []
+    label_of: dict[str, str] = {}
+    for role_id in employees["role"].unique():
+        for rule in catalog.role_pay_rules(catalog.roles[role_id]):
+            label_of[rule.id] = rule.label
+            if rule.label not in money_columns:
+                money_columns.append(rule.label)
+
+    missing_by_card: dict[int, list[str]] = {}
+    for role_id, scores in scored.by_role.items():
+        for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
+            missing_by_card[int(pos)] = list(miss) + list(errs)
+
+    rows = []
+    for i, card in enumerate(cards):
+        r = frame.loc[i]
+        role = catalog.roles[card.role_id]
+        complete = bool(r["complete"])
+        row = {"工号": card.employee_id, "姓名": card.fields.get("name", ""),
+               "部门": card.fields.get("department", ""), "岗位": role.name, "岗位ID": role.id,
+               "月份": card.fields.get("month", ""), "总分": float(r["total"]),
+               "等级": r["grade"] if complete else None}
+        for label in money_columns:
+            row[label] = None
+        for rule_id, label in label_of.items():
+            column = f"pay.{rule_id}"
+            if column in frame.columns and not pd.isna(r.get(column, np.nan)):
+                row[label] = (row[label] or 0.0) + float(r[column])
+        row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
+        row["状态"] = STATUS_TEXT[r["status"]]
+        row["_file"] = str(card.path)
+        row["_sheet"] = card.sheet
+        row["_missing"] = missing_by_card.get(i, [])
+        rows.append(row)
+        _compare_cached(card, r, findings)
+    summary = pd.DataFrame(rows)
+    done = summary["状态"] == STATUS_TEXT["complete"]
+    summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
+    summary["全员排名"] = summary[done]["总分"].rank(method="min", ascending=False)
+    summary["预警"] = ""
+    incomplete = summary[~done][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
+    return summary, money_columns, incomplete
+
+
+def _compare_cached(card: Card, row, findings: list[Diagnostic]) -> None:
+    """A cached KPI value that disagrees with the engine: the sheet was tampered or is stale."""
+    cached = card.cached
+    if not cached or all(v is None for v in cached.values()):
+        return  # never calculated by a spreadsheet: nothing to compare
+    complete = bool(row["complete"])
+    expected = {"KPI_TOTAL": float(row["total"]),
+                "KPI_GRADE": row["grade"] if complete else None,
+                "KPI_PAY": None if pd.isna(row["pay.total"]) else float(row["pay.total"]),
+                "KPI_STATUS": COMPLETE if complete else None}
+    for name, want in expected.items():
+        got = cached.get(name)
+        if name == "KPI_STATUS":
+            if (got == COMPLETE) != complete and got is not None:
+                _mismatch(card, name, got, "完成" if complete else "未完成", findings)
+            continue
+        if got in (None, "") and want is None:
+            continue
+        if isinstance(want, float) and isinstance(got, (int, float)) and math.isclose(got, want, abs_tol=1e-9):
+            continue
+        if got == want:
+            continue
+        _mismatch(card, name, got, want, findings)
+
+
+def _mismatch(card: Card, name: str, got, want, findings: list[Diagnostic]) -> None:
+    findings.append(warning(
+        "cached-mismatch",
+        f"{name} 单元格显示 {got!r}，按输入重算应为 {want!r}：考核表被改动或未重新计算",
+        f"{name} shows {got!r} but the inputs give {want!r}: the sheet was tampered with or is stale",
+        source=str(card.path), sheet=card.sheet, cell=card.names.get(name, "")))
