@@ -76,6 +76,7 @@ class SheetLayout:
     inputs: list[InputCell]
     last_row: int
     signature_row: int
+    formulas: dict[str, str] | None = None  # sheet_formulas(), filled in on first use
 
     @property
     def width(self) -> int:

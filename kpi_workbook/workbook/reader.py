@@ -37,12 +37,15 @@ class Card:
     cells: dict[str, str] = field(default_factory=dict)  # canonical key → cell
     contents: dict[str, object] = field(default_factory=dict)  # cell → what it holds now
     cached: dict[str, object] = field(default_factory=dict)  # KPI_* cached values, if any
+    sheet_cells: dict[str, object] = field(default_factory=dict)  # every non-empty cell now
 
 
-def open_book(path: Path, data_only: bool = False):
+def open_book(path: Path, data_only: bool = False, read_only: bool = True):
+    """Open a workbook to read it. Read-only mode skips styles and merged-cell binding,
+    which is most of openpyxl's load time on formatted scorecards."""
     check_xlsx(path)
     try:
-        return openpyxl.load_workbook(path, data_only=data_only,
+        return openpyxl.load_workbook(path, data_only=data_only, read_only=read_only,
                                       keep_vba=path.suffix.lower() == ".xlsm")
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise KpiError([error("unreadable", f"无法读取工作簿 {path.name}：{exc}",
@@ -64,6 +67,21 @@ def _sheet_names(ws) -> tuple[dict[str, str], list[str]]:
     return names, broken
 
 
+class SheetCells(dict):
+    """A sheet read once: {"A1": value} of its non-empty cells; missing cells read None."""
+
+    def __init__(self, ws):
+        super().__init__()
+        for row in ws.iter_rows():
+            for c in row:
+                if getattr(c, "value", None) is not None:
+                    self[c.coordinate] = c.value
+        self.title = ws.title
+
+    def __getitem__(self, ref: str):
+        return self.get(ref)
+
+
 def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> tuple[
         list[Card], list[Diagnostic]]:
     path = Path(path)
@@ -71,10 +89,11 @@ def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> t
     cached_book = open_book(path, data_only=True) if with_cached else None
     cards: list[Card] = []
     diags: list[Diagnostic] = []
-    for ws in book.worksheets:
-        names, broken = _sheet_names(ws)
+    for sheet in book.worksheets:
+        names, broken = _sheet_names(sheet)
         if "KPI_EMPLOYEE_ID" not in names and "KPI_ROLE" not in names:
             continue
+        ws = SheetCells(sheet)
         where = {"source": str(path), "sheet": ws.title}
         for name in broken:
             diags.append(error("broken-name", f"名称 {name} 已损坏（#REF!），相关单元格可能被删除",
@@ -83,20 +102,36 @@ def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> t
             diags.append(error("broken-sheet", "考核表缺少 KPI_EMPLOYEE_ID 或 KPI_ROLE 名称",
                                "scorecard sheet lacks KPI_EMPLOYEE_ID or KPI_ROLE", **where))
             continue
-        role_id = str(ws[names["KPI_ROLE"]].value or "").strip()
-        employee_id = str(ws[names["KPI_EMPLOYEE_ID"]].value or "").strip()
+        role_id = str(ws[names["KPI_ROLE"]] or "").strip()
+        employee_id = str(ws[names["KPI_EMPLOYEE_ID"]] or "").strip()
         if role_id not in catalog.roles:
             diags.append(error("unknown-role", f"未知岗位 '{role_id}'", f"unknown role '{role_id}'",
                                cell=names["KPI_ROLE"], **where))
             continue
-        card = Card(path, ws.title, employee_id, role_id, names)
+        card = Card(path, ws.title, employee_id, role_id, names, sheet_cells=ws)
         diags += _read_fields(card, ws)
         diags += _read_inputs(catalog, card, ws)
         if cached_book is not None:
-            cws = cached_book[ws.title]
-            card.cached = {n: cws[names[n]].value for n in KPI_OUTPUTS if n in names}
+            wanted = {names[n] for n in KPI_OUTPUTS if n in names}
+            cws = _cells_at(cached_book[ws.title], wanted)
+            card.cached = {n: cws.get(names[n]) for n in KPI_OUTPUTS if n in names}
         cards.append(card)
     return cards, diags
+
+
+def _cells_at(ws, refs: set[str]) -> dict[str, object]:
+    """The values of a few cells of a read-only sheet, reading only the rows they are in."""
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    rows = {coordinate_to_tuple(r)[0] for r in refs}
+    out = {}
+    if not rows:
+        return out
+    for row in ws.iter_rows(min_row=min(rows), max_row=max(rows)):
+        for c in row:
+            if getattr(c, "coordinate", None) in refs:
+                out[c.coordinate] = c.value
+    return out
 
 
 FIELDS = {"KPI_NAME": "name", "KPI_DEPARTMENT": "department", "KPI_MONTH": "month",
@@ -109,7 +144,7 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
     card.fields = {"employee_id": card.employee_id}
     for name, field_name in FIELDS.items():
         ref = card.names.get(name)
-        value = ws[ref].value if ref else None
+        value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount"):
             try:
                 value = math.nan if is_blank(value) else parse_number(value)
@@ -144,7 +179,7 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
                                f"input cell name {_input_name(spec)} is missing", **where))
             continue
         card.cells[spec.key] = ref
-        raw = ws[ref].value
+        raw = ws[ref]
         card.contents[ref] = raw
         try:
             if isinstance(raw, str) and raw.startswith("="):

@@ -17,7 +17,7 @@ from ..engine.month import score_month
 from ..rules.loader import Catalog
 from .formulas import sheet_formulas
 from .layout import sheet_layout
-from .reader import card_arrays, open_book, read_book
+from .reader import card_arrays, read_book
 
 
 def validate_books(catalog: Catalog, paths: list[Path]) -> list[Diagnostic]:
@@ -58,15 +58,14 @@ def _field_cell(card, key: str) -> str:
 
 
 def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
-    if not cards:
-        return []
-    book = open_book(path)
     diags = []
     for card in cards:
-        ws = book[card.sheet]
-        expected = sheet_formulas(catalog, sheet_layout(catalog, catalog.roles[card.role_id]))
+        layout = sheet_layout(catalog, catalog.roles[card.role_id])
+        if layout.formulas is None:  # the same for every sheet of a role: made once
+            layout.formulas = sheet_formulas(catalog, layout)
+        expected = layout.formulas
         for ref, formula in expected.items():
-            actual = ws[ref].value
+            actual = card.sheet_cells.get(ref)
             actual_text = getattr(actual, "text", actual)  # array formulas come as objects
             if actual_text != formula:
                 shown = "空" if actual is None else repr(actual_text)[:60]

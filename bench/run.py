@@ -1,0 +1,105 @@
+"""Run the benchmarks and write bench/RESULTS.md: `python -m bench.run [--runs 3] [--tiny]`.
+
+Times new, fill, report and payroll for 1,000 employees in one workbook and 10,000 split
+into department workbooks, and the engine alone on 1,000,000 item rows; with the baselines
+measured on the same files in the same run: openpyxl loading the scorecards, python-calamine
+reading every cell (the floor for reading) and LibreOffice recalculating the workbook.
+Every step runs in its own process (see steps.py); the table shows medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .steps import run_step
+
+TARGETS = {  # step → (target wall seconds, what the issue asks)
+    "report": (1.0, "report on 1,000 scorecards ≤ 1.0 s"),
+    "new": (2.0, "new 1,000 scorecards ≤ 2.0 s"),
+    "report_split": (10.0, "10,000 across department workbooks ≤ 10 s, ≤ 1 GB"),
+    "engine_rows": (1.0, "engine on 1,000,000 item rows ≤ 1.0 s"),
+}
+
+
+def plan(tiny: bool) -> list[tuple[str, str, int, int]]:
+    """(group, step, size, runs cap) in the order they must run."""
+    one, many, rows = (20, 60, 10_000) if tiny else (1_000, 10_000, 1_000_000)
+    steps = [("one", s, one, 99) for s in ("new", "fill", "report", "payroll",
+                                           "openpyxl_load", "calamine_read")]
+    if not tiny:
+        steps.append(("one", "libreoffice_recalc", one, 1))
+    steps += [("split", s, many, 1 if not tiny else 99) for s in ("new_split", "fill_split",
+                                                                   "report_split")]
+    steps.append(("engine", "engine_rows", rows, 99))
+    return steps
+
+
+def run(runs: int, tiny: bool, work: Path) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {}
+    for group, step, size, cap in plan(tiny):
+        for _ in range(min(runs, cap)):
+            results.setdefault(step, []).append(run_step(step, work / group, size))
+    return results
+
+
+def median(samples: list[dict], key: str) -> float:
+    return statistics.median(s[key] for s in samples)
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    lines = ["| step | runs | wall s (median) | CPU s | peak RSS MB | target |",
+             "|---|---|---|---|---|---|"]
+    for step, samples in results.items():
+        target = TARGETS.get(step)
+        met = ""
+        if target:
+            met = f"{target[1]}: {'met' if median(samples, 'wall') <= target[0] else 'NOT met'}"
+        lines.append(f"| {step} | {len(samples)} | {median(samples, 'wall'):.2f} | "
+                     f"{median(samples, 'cpu'):.2f} | {median(samples, 'rss_mb'):.0f} | {met} |")
+    if {"report", "calamine_read"} <= results.keys():
+        ratio = median(results["report"], "wall") / median(results["calamine_read"], "wall")
+        lines.append(f"\nreport ÷ calamine read of the same file: {ratio:.1f}× (target ≤ 2×)")
+    if {"report", "libreoffice_recalc"} <= results.keys():
+        ratio = median(results["libreoffice_recalc"], "wall") / median(results["report"], "wall")
+        lines.append(f"LibreOffice recalculation ÷ report: {ratio:.1f}× (target ≥ 20×)")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    soffice = subprocess.run(["soffice", "--version"], capture_output=True, text=True,
+                             check=False).stdout.strip() if os.path.exists("/usr/bin/soffice") else "n/a"
+    return (f"{platform.platform()}, {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
+            f"{soffice}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tiny", action="store_true", help="a smoke run at tiny sizes")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
+    parser.add_argument("--work", help="folder for the generated files (default: a temp dir)")
+    args = parser.parse_args()
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kpi-bench-"))
+    results = run(args.runs, args.tiny, work)
+    text = table(results)
+    print(text)
+    if not args.tiny:
+        Path(args.out).write_text(f"# Benchmark results\n\nMachine: {machine()}\n\n"
+                                  f"Command: `python -m bench.run --runs {args.runs}`\n\n{text}\n",
+                                  encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
