@@ -162,6 +162,10 @@ def cmd_new(args) -> int:
             raise UsageError("需要 --out BOOK.xlsx（或 --split-by 与 --out-dir） / --out BOOK.xlsx "
                              "is required (or --split-by with --out-dir)")
         outputs = [(Path(args.out), roster)]
+    from .workbook.files import refuse_existing
+
+    for path, _ in outputs:  # refuse before writing any, so nothing is half done
+        refuse_existing(path, args.force)
     for path, part in outputs:
         build_workbook(catalog, part, month, path, force=args.force)
         print(f"{path}\t{len(part)} 张考核表 / scorecards")

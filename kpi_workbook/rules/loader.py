@@ -16,6 +16,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ..diagnostics import Diagnostic, KpiError, error, has_errors
+from ..numbers import normalise_text
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
 _PAY_RULE = TypeAdapter(PayRule)
@@ -45,9 +46,14 @@ class Catalog:
         """A role by id, or by its Chinese or English name."""
         if key in self.roles:
             return self.roles[key]
+        wanted = normalise_text(key)
         for role in self.roles.values():
-            if key.strip() in (role.name, role.name_en):
+            if wanted in (normalise_text(role.name), role.name_en):
                 return role
+        # a short name people use for the job ("客服专员" for 客服专员绩效考核表), if unambiguous
+        starts = [r for r in self.roles.values() if wanted and normalise_text(r.name).startswith(wanted)]
+        if len(starts) == 1:
+            return starts[0]
         valid = ", ".join(sorted(self.roles))
         raise KpiError([error("unknown-role", f"未知岗位 '{key}'；可选岗位：{valid}",
                               f"unknown role '{key}'; valid roles: {valid}")])

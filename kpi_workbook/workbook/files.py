@@ -15,6 +15,9 @@ from ..diagnostics import KpiError, error
 
 
 def refuse_existing(path: Path, force: bool) -> None:
+    if path.is_dir():
+        raise KpiError([error("is-dir", f"{path} 是文件夹，不能作为输出文件",
+                              f"{path} is a folder, not an output file", source=str(path))])
     if path.exists() and not force:
         raise KpiError([error("exists", f"{path} 已存在；如需覆盖请加 --force",
                               f"{path} already exists; use --force to overwrite", source=str(path))])
@@ -25,8 +28,12 @@ def atomic_output(path: Path, force: bool = False):
     """Yield a temporary path next to ``path``; rename it into place on success."""
     path = Path(path)
     refuse_existing(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise KpiError([error("cannot-write", f"无法写入 {path}：{exc.strerror}",
+                              f"cannot write {path}: {exc.strerror}", source=str(path))]) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -35,6 +42,8 @@ def atomic_output(path: Path, force: bool = False):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
+        with open(tmp_path, "rb+") as written:  # on disk before it takes the real name
+            os.fsync(written.fileno())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

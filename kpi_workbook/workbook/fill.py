@@ -117,9 +117,20 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     cards: dict[str, tuple[Path, Scorecard]] = {}
     for path in books:
         check_xlsx(path)
-        book = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+        try:
+            book = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+        except Exception as exc:  # a damaged workbook: one sentence, not a traceback
+            raise KpiError([error("not-xlsx", f"{path.name} 无法打开（文件损坏或格式不对）：{exc}",
+                                  f"cannot open {path.name} (corrupt or wrong format): {exc}",
+                                  source=str(path))]) from None
         opened[path] = book
-        for card in find_scorecards(book):
+        found = find_scorecards(book)
+        if not found:
+            result.diagnostics.append(warning(
+                "no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿？）",
+                f"{path.name} has no scorecard sheets (not made by `kpi-workbook new`?)",
+                source=str(path)))
+        for card in found:
             if card.employee_id in cards:
                 result.diagnostics.append(error(
                     "duplicate-employee", f"员工 {card.employee_id} 同时出现在 {cards[card.employee_id][0].name} "
@@ -131,7 +142,7 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     resolvers: dict[str, tuple[KeyResolver, dict]] = {}
     unknown_employees: set[str] = set()
     unknown_keys: set[str] = set()
-    metrics: dict[tuple[str, str], dict[str, float]] = {}  # (role, item) → employee → value
+    teams: set[tuple[str, str, str]] = set()  # (role, rank item, department) to re-rank
     for employee_id, key, rater, value in rows:
         if employee_id not in cards:
             unknown_employees.add(employee_id)
@@ -151,11 +162,15 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
         if base is None:
             unknown_keys.add(f"{role.id}:{key}")
             continue
-        r = resolver.rater(rater) if rater else r
+        if rater:
+            r = resolver.rater(rater)
+            if r is None:
+                unknown_keys.add(f"{role.id}:{key}/{rater}")
+                continue
         canon = f"{base}.{r}" if r else base
         if canon not in specs:
             rated = [k for k in specs if k.startswith(base + ".")]
-            if rated and r is None and len(rated) >= 1:
+            if rated and r is None:
                 canon = rated[-1]  # no rater named: the final reviewer's column
             else:
                 unknown_keys.add(f"{role.id}:{key}/{rater}")
@@ -164,17 +179,20 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
         try:
             parsed = parse_value(spec, value)
         except ParseError as exc:
-            result.diagnostics.append(Diagnostic(
-                "bad-value", f"工号 {employee_id} 输入 {key} / employee {employee_id} input {key}: {exc}",
-                source=source, sheet=card.sheet))
+            zh, _, en = str(exc).partition(" / ")
+            shown = key + (f"（{rater}）" if rater else "")
+            result.diagnostics.append(error(
+                "bad-value", f"工号 {employee_id} 输入项 {shown}：{zh}",
+                f"employee {employee_id}, input {shown}: {en or zh}", source=source,
+                sheet=card.sheet))
             continue
         item = spec.item
         if item is not None and item.rule.kind == "rank" and spec.input.id not in ("rank", "team_size"):
-            metrics.setdefault((role.id, item.id), {})[employee_id] = parsed
+            teams.add((role.id, item.id, card.department))
         _write(opened[path], card, spec, parsed)
         result.written += 1
 
-    _fill_ranks(catalog, cards, opened, metrics, result)
+    _fill_ranks(catalog, cards, opened, teams, result)
     for employee_id in sorted(unknown_employees):
         result.diagnostics.append(warning("unknown-employee", f"工号 {employee_id} 不在这些工作簿中",
                                           f"employee {employee_id} is in none of these workbooks",
@@ -201,20 +219,37 @@ def _write(book, card: Scorecard, spec, parsed: float) -> None:
     book[card.sheet][ref].value = cell_value(spec, parsed)
 
 
-def _fill_ranks(catalog, cards, opened, metrics, result) -> None:
-    """Rank within role and department; ties share the better rank (G9)."""
-    for (role_id, item_id), values in metrics.items():
+def _fill_ranks(catalog, cards, opened, teams, result) -> None:
+    """Rank within role and department; ties share the better rank (G9).
+
+    The whole team is ranked from the metric values now on its sheets — not only the rows of
+    this import — so filling one person's metric later re-ranks everyone.
+    """
+    for role_id, item_id, department in sorted(teams):
         role = catalog.roles[role_id]
         item = next(it for _, it in role.items() if it.id == item_id)
-        frame = pd.DataFrame({"employee_id": list(values), "value": list(values.values())})
-        frame["department"] = [cards[e][1].department for e in frame.employee_id]
-        frame = frame.dropna(subset=["value"])
-        ranks = frame.groupby("department")["value"].rank(
-            method="min", ascending=not item.rule.higher_is_better)
-        sizes = frame.groupby("department")["value"].transform("size")
         specs = {s.input.id: s for s in input_specs(role) if s.owner == item_id}
-        for (idx, row), rank, size in zip(frame.iterrows(), ranks, sizes):
-            path, card = cards[row.employee_id]
+        metric = specs.get(item.rule.metric.id) if item.rule.metric is not None else None
+        if metric is None:
+            continue
+        name = f"KPI_IN_{item_id}__{metric.input.id}"
+        values = {}
+        for employee_id, (path, card) in cards.items():
+            if card.role_id != role_id or card.department != department or name not in card.cells:
+                continue
+            value = opened[path][card.sheet][card.cells[name]].value
+            try:
+                number = parse_value(metric, value)
+            except ParseError:
+                continue  # a bad value typed by hand: that person is not ranked
+            if not math.isnan(number):
+                values[employee_id] = number
+        if not values:
+            continue
+        series = pd.Series(values, dtype=float)
+        ranks = series.rank(method="min", ascending=not item.rule.higher_is_better)
+        for employee_id, rank in ranks.items():
+            path, card = cards[employee_id]
             _write(opened[path], card, specs["rank"], float(rank))
-            _write(opened[path], card, specs["team_size"], float(size))
+            _write(opened[path], card, specs["team_size"], float(len(series)))
             result.written += 2

@@ -37,22 +37,47 @@ def sample_roster_path() -> Path:
 
 
 def read_table(path: Path | str) -> pd.DataFrame:
-    """A .csv (UTF-8, with or without BOM, or GBK) or the first sheet of an .xlsx, as text."""
+    """A .csv (UTF-8, with or without BOM, or GBK) or the first sheet of an .xlsx, as text.
+
+    Fully blank rows are dropped but the index keeps the file's row numbers (row = index + 2).
+    """
     path = Path(path)
-    if path.suffix.lower() == ".csv":
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-            except UnicodeDecodeError:
-                continue
-        raise KpiError([error("bad-encoding", f"{path} 不是 UTF-8 或 GBK 编码的 CSV",
-                              f"{path} is not a UTF-8 or GBK CSV", source=str(path))])
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        check_xlsx(path)
-        return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
-    raise KpiError([error("bad-format", f"不支持的文件类型 {path.suffix}（应为 .xlsx 或 .csv）",
-                          f"unsupported file type {path.suffix} (expected .xlsx or .csv)",
-                          source=str(path))])
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise KpiError([error("bad-format", f"不支持的文件类型 {path.suffix or '（无扩展名）'}（应为 .xlsx 或 .csv）",
+                              f"unsupported file type {path.suffix or '(none)'} (expected .xlsx or .csv)",
+                              source=str(path))])
+    if not path.is_file():
+        raise KpiError([error("no-file", f"找不到文件 {path}", f"file not found: {path}",
+                              source=str(path))])
+    try:
+        if suffix == ".csv":
+            df = None
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
+                                     skip_blank_lines=False)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            if df is None:
+                raise KpiError([error("bad-encoding", f"{path} 不是 UTF-8 或 GBK 编码的 CSV",
+                                      f"{path} is not a UTF-8 or GBK CSV", source=str(path))])
+        else:
+            check_xlsx(path)
+            df = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+    except KpiError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise KpiError([error("empty-table", f"{path.name} 是空文件", f"{path.name} is empty",
+                              source=str(path))]) from None
+    except Exception as exc:  # a damaged file: one sentence, not a traceback
+        raise KpiError([error("bad-table", f"{path.name} 无法读取（{type(exc).__name__}: {exc}）",
+                              f"cannot read {path.name} ({type(exc).__name__}: {exc})",
+                              source=str(path))]) from None
+    df.columns = [str(c) for c in df.columns]
+    keep = [not all(is_blank(v) for v in row) for row in df.itertuples(index=False)]
+    return df[keep]
 
 
 def read_roster(catalog: Catalog, path: Path | str | None = None) -> pd.DataFrame:
@@ -74,6 +99,9 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     if missing:
         raise KpiError([error("roster-columns", f"名单缺少列：{'、'.join(missing)}",
                               f"roster is missing columns: {', '.join(missing)}", source=source)])
+    if raw.empty:
+        raise KpiError([error("roster-empty", "名单中没有员工", "the roster lists no employees",
+                              source=source)])
     df = raw.rename(columns=rename)[[c for c in COLUMNS if c in rename.values()]].copy()
     for c in COLUMNS:
         if c not in df:
@@ -101,10 +129,11 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
             bad("姓名为空", "empty 姓名 (name)", "name")
         if is_blank(row.department):
             bad("部门为空", "empty 部门 (department)", "department")
-        try:
-            roles.append(catalog.role(row.role).id)
-        except KpiError:
-            roles.append(None)
+        role_id = _role_id(catalog, row.role)
+        roles.append(role_id)
+        if role_id is None and is_blank(row.role):
+            bad("岗位为空", "empty 岗位 (role)", "role")
+        elif role_id is None:
             bad(f"未知岗位 '{row.role}'", f"unknown role '{row.role}' (see `kpi-workbook roles`)",
                 "role")
         salaries.append(_number(row.base_salary, bad, "base_salary", required=True))
@@ -116,12 +145,32 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
             bad(f"全勤应为 是/否，得到 '{row.full_attendance}'",
                 f"全勤 must be 是/否, got '{row.full_attendance}'", "full_attendance")
     if diags:
-        raise KpiError(diags)
+        rows = sorted({d.path[0] for d in diags})
+        listed = "、".join(str(r) for r in rows)
+        summary = error("roster-invalid", f"名单有 {len(diags)} 处错误（第 {listed} 行），未生成工作簿",
+                        f"the roster has {len(diags)} problems (rows {', '.join(map(str, rows))}); "
+                        "no workbook was written", source=source)
+        raise KpiError([summary, *diags])
     df["role"] = roles
     df["base_salary"] = salaries
     df["q_amount"] = qs
     df["full_attendance"] = attendance
     return df.reset_index(drop=True)
+
+
+def _role_id(catalog: Catalog, value) -> str | None:
+    """A role by id, Chinese or English name; full-width and half-width forms both match."""
+    if is_blank(value):
+        return None
+    key = normalise_text(str(value))
+    for role in catalog.roles.values():
+        if key in (role.id, normalise_text(role.name), normalise_text(role.name_en or "")):
+            return role.id
+    key = key.lower()
+    for role in catalog.roles.values():
+        if key in (role.id.lower(), normalise_text(role.name_en or "").lower()):
+            return role.id
+    return None
 
 
 def _number(value, bad, column: str, required: bool) -> float:
@@ -141,13 +190,26 @@ def _number(value, bad, column: str, required: bool) -> float:
 
 
 def split_roster(roster: pd.DataFrame, column: str):
-    """(file-safe key, part) per value of ``column`` (部门 or department, ...)."""
+    """(file-safe key, part) per value of ``column`` (部门 or department, ...).
+
+    Keys are usable as file names on Windows too, and distinct even when two values only
+    differ in characters that had to be replaced (case-insensitively, as file systems are).
+    """
     import re
 
-    canon = next((c for c, names in COLUMNS.items() if column in names or column == c), None)
+    wanted = normalise_text(str(column)).lower()
+    canon = next((c for c, names in COLUMNS.items()
+                  if wanted == c or wanted in (n.lower() for n in names)), None)
     if canon is None or canon not in roster:
         raise KpiError([error("split-column", f"无法按 '{column}' 拆分；可用：部门、岗位、直接上级",
                               f"cannot split by '{column}'; use 部门, 岗位 or 直接上级")])
-    for value, part in roster.groupby(canon, sort=False):
-        key = re.sub(r'[\\/:*?"<>|]', "_", str(value)) or "未分组"
+    taken: set[str] = set()
+    values = roster[canon].map(lambda v: "" if is_blank(v) else str(v))
+    for value, part in roster.groupby(values, sort=False):
+        base = re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", str(value)).strip().strip(".") or "未分组"
+        base = base[:80]
+        key, k = base, 2
+        while key.lower() in taken:
+            key, k = f"{base}~{k}", k + 1
+        taken.add(key.lower())
         yield key, part.reset_index(drop=True)
