@@ -71,8 +71,8 @@ def score_month(catalog: Catalog, employees: pd.DataFrame,
 
 
 def apply_team_awards(catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
-    """The department's highest complete total gets its award if the grade qualifies
-    (ties all get it). Pay totals are summed and rounded again."""
+    """The highest complete total of a role in a department gets its award if the grade
+    qualifies (ties all get it). Pay totals are summed and rounded again."""
     frame = frame.copy()
     for role_id in frame["role"].unique():
         role = catalog.roles[role_id]
@@ -80,9 +80,8 @@ def apply_team_awards(catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
             if rule.kind != "top_scorer_award":
                 continue
             column = f"pay.{rule.id}"
-            eligible = frame["role"].isin([r.id for r in catalog.roles.values()
-                                            if any(p.id == rule.id for p in r.pay_rules)])
-            done = eligible & frame["complete"].astype(bool)
+            # within one scorecard: totals of different roles' cards are not comparable
+            done = (frame["role"] == role_id) & frame["complete"].astype(bool)
             best = frame[done].groupby("department")["total"].transform("max")
             top = pd.Series(False, index=frame.index)
             top[best.index] = frame.loc[best.index, "total"] == best

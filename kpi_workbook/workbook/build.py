@@ -30,7 +30,7 @@ GRADE_COLOURS = ["#C6EFCE", "#DDEBF7", "#FFF2CC", "#FCE4D6", "#FFC7CE"]
 def sheet_name(employee_id: str, name: str, taken: set[str]) -> str:
     """'工号 姓名', without Excel's forbidden characters, at most 31 characters, unique."""
     base = FORBIDDEN.sub("_", f"{employee_id} {name}").strip("'").strip() or "员工"
-    base = base[:31]
+    base = base[:31].rstrip("'").strip() or "员工"  # Excel refuses a name ending in an apostrophe
     candidate, k = base, 2
     while candidate.lower() in taken or candidate in (ROSTER_SHEET, SETTINGS_SHEET):
         suffix = f"~{k}"
@@ -41,6 +41,10 @@ def sheet_name(employee_id: str, name: str, taken: set[str]) -> str:
 
 def quote(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
+
+
+MONEY = '"¥"#,##0.00;[Red]-"¥"#,##0.00'
+BODY_PT, SMALL_PT = 10, 9  # table text; criteria, item and input labels
 
 
 @dataclass
@@ -61,30 +65,74 @@ class Formats:
     section: object
     settings_input: object
     muted: object
+    # scorecard-only
+    field_label: object
+    field_value: object
+    field_small: object
+    field_money: object
+    role_id: object
+    item: object
+    input_label: object
+    blank: object
+    foot_label: object
+    foot_strong: object
+    foot_blank: object
+    grade: object
+    status: object
+    money_total: object
+    remark: object
+    signature: object
+    integer: object  # conditional: whole numbers without Excel's trailing "." of 0.##
+    settings_title: object
+    settings_heading: object
 
 
 def _formats(book: xlsxwriter.Workbook) -> Formats:
-    base = {"font_name": "等线", "font_size": 10, "valign": "vcenter", "border": 1}
+    base = {"font_name": "等线", "font_size": BODY_PT, "valign": "vcenter", "border": 1}
     f = lambda **kw: book.add_format({**base, **kw})  # noqa: E731
-    unlocked = {"locked": False, "bg_color": "#FFFDE7"}
+    unlocked = {"locked": False, "bg_color": "#FFFDE7", "shrink": True}
+    grey, total_bg = "#F2F2F2", "#EDEDED"
     return Formats(
         title=book.add_format({"font_name": "等线", "bold": True, "font_size": 16,
                                "align": "center", "valign": "vcenter"}),
-        label=f(bold=True, bg_color="#F2F2F2", align="center"),
+        label=f(bold=True, bg_color=grey, align="center"),
         value=f(align="left"),
         header=f(bold=True, bg_color="#D9E1F2", align="center", text_wrap=True),
         text=f(),
-        wrap=f(text_wrap=True, font_size=9),
-        number=f(num_format="0.##", align="center"),
+        wrap=f(text_wrap=True, font_size=SMALL_PT),
+        number=f(num_format="General", align="center"),
         input=f(**unlocked, num_format="General", align="center"),
         input_pct=f(**unlocked, num_format="0.00%", align="center"),
         input_int=f(**unlocked, num_format="0", align="center"),
-        formula=f(num_format="0.##", align="center", bg_color="#EDEDED"),
-        total=f(bold=True, num_format="0.0", align="center", bg_color="#EDEDED"),
-        money=f(num_format="#,##0.00", align="center", bg_color="#EDEDED"),
+        formula=f(num_format="0.##", align="center", bg_color=total_bg),
+        total=f(bold=True, num_format="0.0", align="center", bg_color=total_bg, font_size=11),
+        money=f(num_format=MONEY, align="right", indent=1, bg_color=total_bg),
         section=f(bold=True, align="center", text_wrap=True),
         settings_input=f(**unlocked),
         muted=book.add_format({"font_color": "#BFBFBF", "font_size": 8}),
+        field_label=f(bold=True, bg_color=grey, align="center", font_size=SMALL_PT, shrink=True),
+        field_value=f(align="left", text_wrap=True),
+        field_small=f(align="left", text_wrap=True, font_size=SMALL_PT),
+        field_money=f(num_format=MONEY, align="center"),
+        role_id=book.add_format({"font_color": "#BFBFBF", "font_size": 7, "align": "right",
+                                 "valign": "top", "shrink": True}),
+        item=f(text_wrap=True, font_size=SMALL_PT, align="left"),
+        input_label=f(text_wrap=True, font_size=SMALL_PT, align="left"),
+        blank=f(),
+        foot_label=f(bold=True, bg_color=grey, align="right", indent=1),
+        foot_strong=f(bold=True, bg_color="#D9E1F2", align="right", indent=1, font_size=11),
+        foot_blank=f(bg_color=grey),
+        grade=f(bold=True, align="center", bg_color=total_bg, font_size=12),
+        status=f(bold=True, align="center", bg_color=total_bg),
+        money_total=f(bold=True, num_format=MONEY, align="right", indent=1, bg_color=total_bg),
+        remark=f(locked=False, bg_color="#FFFDE7", text_wrap=True, align="left", valign="top"),
+        signature=book.add_format({"font_name": "等线", "font_size": BODY_PT, "align": "left",
+                                   "valign": "bottom"}),
+        integer=book.add_format({"num_format": "0"}),
+        settings_title=book.add_format({"font_name": "等线", "bold": True, "font_size": 12,
+                                        "valign": "vcenter"}),
+        settings_heading=book.add_format({"font_name": "等线", "bold": True, "font_size": BODY_PT,
+                                          "valign": "vcenter"}),
     )
 
 
@@ -92,7 +140,7 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
                    force: bool = False) -> list[str]:
     """Write one workbook for ``roster`` (checked, canonical columns). Returns sheet names."""
     with atomic_output(Path(out), force=force) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False,
+        book = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_numbers": False,
                                               "strings_to_formulas": False})
         fmt = _formats(book)
         roles = [catalog.roles[r] for r in dict.fromkeys(roster["role"])]
@@ -112,9 +160,13 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
 
 def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: Formats) -> None:
     ws = book.add_worksheet(SETTINGS_SHEET)
-    ws.set_column(0, 0, 22)
-    ws.set_column(1, 3, 14)
-    ws.write(0, 0, "设置 / Settings：修改此处的分数线与薪酬参数，所有考核表随之更新", fmt.title)
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1, 24)
+    ws.set_column(2, 2, 12)
+    ws.set_column(3, 3, 26)
+    ws.write(0, 0, "设置 / Settings：修改此处的分数线与薪酬参数，所有考核表随之更新",
+             fmt.settings_title)
+    ws.set_row(0, 24)
     ws.write(2, 0, "月份", fmt.label)
     ws.write_string(2, 1, month, fmt.value)
     book.define_name("KPI_SETTINGS_MONTH", f"={quote(SETTINGS_SHEET)}!$B$3")
@@ -125,7 +177,7 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
             if item.grade_scheme:
                 schemes[item.grade_scheme] = catalog.grade_schemes[item.grade_scheme]
     for scheme in schemes.values():
-        ws.write(row, 0, f"等级方案：{scheme.label}（{scheme.id}）", fmt.label)
+        ws.write(row, 0, f"等级方案：{scheme.label}（{scheme.id}）", fmt.settings_heading)
         ws.write_row(row + 1, 0, ["等级", "说明", "最低分（≥）"], fmt.header)
         row += 2
         for k, tier in enumerate(scheme.tiers):
@@ -160,6 +212,9 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
                 ws.write_string(row, 3, key, fmt.muted)
                 book.define_name(F.pay_param_name(key, param), f"={quote(SETTINGS_SHEET)}!{cell(row, 2)}")
                 row += 1
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
@@ -181,10 +236,15 @@ def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str]
         ws.write_url(i, 9, f"internal:{quote(name)}!A1", string=name)
     ws.set_column(0, 2, 10)
     ws.set_column(3, 3, 26)
-    ws.set_column(4, 4, 24)
+    ws.set_column(4, 4, 28)
     ws.set_column(5, 9, 11)
     ws.autofilter(0, 0, len(roster), len(headers) - 1)
     ws.freeze_panes(1, 0)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
 
 
 def _yes_no(value) -> str:
@@ -232,43 +292,173 @@ def _validation(spec, criteria: str) -> dict:
     return {**common, "validate": kind, **rule, "error_message": text}
 
 
+# ---------------------------------------------------------------------------------------
+# Sizing. Excel neither widens columns nor heightens rows for merged or wrapped cells, so
+# widths and heights are estimated from the text: a CJK character is one em wide, other
+# characters about half; a column of width w is about 7w + 5 pixels (Calibri 11 units).
+
+PAGE_WIDTH = 116  # sum of column widths aimed at: A4 portrait, fit to width at about 85 %
+WIDTHS = {"no": 4.5, "section": 10, "item": 12, "max": 7.5, "value": 9, "event_points": 8,
+          "points": 8, "item_grade": 6, "note": 12}
+MIN_ROW, FOOTER_ROW = 17.0, 17.0  # points
+
+
+def _char_px(ch: str, pt: float) -> float:
+    em = pt * 96 / 72
+    return em if ord(ch) > 0x2E7F or ch in "…—" else em * 0.55
+
+
+def _text_px(text: str, pt: float) -> float:
+    return sum(_char_px(ch, pt) for ch in str(text))
+
+
+def _col_px(width: float) -> float:
+    return width * 7 + 5
+
+
+def _lines(text: str, width: float, pt: float) -> int:
+    """Wrapped lines of ``text`` in a column of ``width`` (greedy, character by character)."""
+    usable = _col_px(width) - 8
+    total = 0
+    for para in str(text).split("\n"):
+        line, count = 0.0, 1
+        for ch in para:
+            w = _char_px(ch, pt)
+            if line + w > usable and line > 0:
+                count, line = count + 1, w
+            else:
+                line += w
+        total += count
+    return total
+
+
+def _height(lines: int, pt: float) -> float:
+    return lines * pt * 1.3 + 5
+
+
+def _width_for(px: float) -> float:
+    """The column width that holds ``px`` of text with a little padding."""
+    return (px + 5) / 7
+
+
+def _input_label(spec) -> str:
+    d = spec.input
+    return d.label + (f"（{d.unit}）" if d.unit and d.unit not in d.label else "")
+
+
+def _column_widths(layout: SheetLayout) -> dict[str, float]:
+    widths: dict[str, float] = {}
+    inputs = [ic for b in layout.blocks for k, ic in b.inputs.items() if k != "alloc"]
+    labels = [_input_label(ic.spec) for ic in inputs if not ic.spec.rater]
+    labels += ["得分"] if any(ic.spec.rater for ic in inputs) else []
+
+    def widest(texts, pt) -> float:
+        return _width_for(max((_text_px(t, pt) for t in texts), default=0))
+
+    rated_levels = [lv for ic in inputs if ic.spec.rater for lv in ic.spec.levels]
+    own_levels = [lv for ic in inputs if not ic.spec.rater for lv in ic.spec.levels]
+    for key in layout.columns:
+        if key.startswith("rater."):
+            widths[key] = min(max(7.5, widest(rated_levels, BODY_PT)), 10)
+        elif key in WIDTHS:
+            widths[key] = WIDTHS[key]
+    widths["value"] = min(max(widths["value"], widest(own_levels, BODY_PT)), 12)
+    widths["input"] = min(max(9.0, widest(labels, SMALL_PT)), 18)
+    if layout.pay_rules:  # room for ¥99,999.99 in bold
+        widths["points"] = max(widths["points"], 12)
+    rest = PAGE_WIDTH - sum(widths.values())
+    widths["criteria"] = min(max(rest, 26.0), 44.0)
+    # Many rater columns: give up some width elsewhere rather than shrink the whole page.
+    for key, least in (("note", 9.0), ("criteria", 22.0), ("input", 10.0)):
+        over = sum(widths.values()) - PAGE_WIDTH
+        if over > 0:
+            widths[key] = max(least, widths[key] - over)
+    return widths
+
+
+def _signature_text(label: str, px: float) -> str:
+    """'被考核人签字：__________' filling ``px``; dates as '日期：____年___月___日'."""
+    if "日期" in label or "时间" in label:
+        return f"{label}：______年____月____日"
+    room = px - _text_px(label + "：", BODY_PT) - 16
+    return f"{label}：" + "_" * int(min(max(room / _char_px("_", BODY_PT), 8), 20))
+
+
+def _signature_groups(widths: list[float], labels: list[str]) -> list[tuple[int, int]]:
+    """A run of columns per signature, (first, last): each wide enough for its label and a
+    short line, the slack spread evenly, starting on the column edge nearest that spot."""
+    n = max(1, min(len(labels), len(widths)))
+    edges = [0.0]
+    for w in widths:
+        edges.append(edges[-1] + _col_px(w))
+    need = [_text_px(_signature_text(label, 0), BODY_PT) + 16 for label in labels[:n]]
+    slack = max(0.0, edges[-1] - sum(need)) / n
+    starts: list[int] = []
+    for i in range(n):
+        if not starts:
+            starts.append(0)
+            continue
+        ideal = sum(need[:i]) + slack * i
+        room = edges[starts[-1]] + need[i - 1]
+        left = n - i - 1  # signatures still to place after this one
+        options = [c for c in range(starts[-1] + 1, len(widths) - left)]
+        fitting = [c for c in options if edges[c] >= room - 1] or options[-1:]
+        starts.append(min(fitting, key=lambda c: abs(edges[c] - ideal)))
+    ends = [c - 1 for c in starts[1:]] + [len(widths) - 1]
+    return list(zip(starts, ends))
+
+
 def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, month: str,
                      name: str, fmt: Formats) -> None:
     role = layout.role
     ws = book.add_worksheet(name)
     q = quote(name)
     last_col = layout.width - 1
+    widths = _column_widths(layout)
+    width_of = {layout.col(k): w for k, w in widths.items()}
 
     # Title and employee fields
     ws.merge_range(0, 0, 0, last_col - 1, f"{role.name}（{month}）", fmt.title)
-    ws.write_string(0, last_col, role.id, fmt.muted)
-    ws.set_row(0, 30)
+    ws.write_string(0, last_col, role.id, fmt.role_id)
+    ws.set_row(0, 32)
     values = {"name": str(employee["name"]), "employee_id": str(employee.employee_id),
               "department": str(employee.department), "month": month, "role_name": role.name,
               "base_salary": employee.base_salary, "q_amount": employee.get("q_amount"),
               "full_attendance": _yes_no(employee.get("full_attendance"))}
+    field_rows: dict[int, float] = {}
+    last_field_col = max(c + 1 for *_, c in HEADER_FIELDS)
     for field, label, r, c in HEADER_FIELDS:
-        ws.write_string(r, c, label, fmt.label)
+        ws.write_string(r, c, label, fmt.field_label)
         v = values[field]
+        if c + 1 == last_field_col and last_col > last_field_col:  # run on to the table's edge
+            ws.merge_range(r, c + 1, r, last_col, "", fmt.field_value)
         if isinstance(v, str):
-            ws.write_string(r, c + 1, v, fmt.value)
+            width = width_of.get(c + 1, 9)
+            if c + 1 == last_field_col:
+                width = sum(width_of.get(k, 9) for k in range(c + 1, last_col + 1))
+            one_line = _lines(v, width, BODY_PT) == 1
+            value_fmt, pt = (fmt.field_value, BODY_PT) if one_line else (fmt.field_small, SMALL_PT)
+            ws.write_string(r, c + 1, v, value_fmt)
+            field_rows[r] = max(field_rows.get(r, MIN_ROW),
+                                _height(_lines(v, width, pt), pt))
         else:
-            _write_number(ws, r, c + 1, v, fmt.number)
+            _write_number(ws, r, c + 1, v, fmt.field_money)
+    for r, h in field_rows.items():
+        ws.set_row(r, h)
+    ws.set_row(TABLE_HEADER_ROW - 1, 6)  # spacer
     for field, defined in FIELD_NAMES.items():
         book.define_name(f"{q}!{defined}", f"={q}!{layout.fields[field]}")
 
     # Table header
     for col, (_, header) in enumerate(layout.headers):
         ws.write_string(TABLE_HEADER_ROW, col, header, fmt.header)
-    ws.set_row(TABLE_HEADER_ROW, 28)
-    widths = {"no": 5, "section": 10, "item": 14, "criteria": 34, "max": 7, "input": 18,
-              "value": 10, "event_points": 9, "points": 8, "item_grade": 6, "note": 16}
+    ws.set_row(TABLE_HEADER_ROW, 30)
     for key, col in layout.columns.items():
         ws.set_column(col, col, widths.get(key, 9))
 
     # Item blocks
     col = layout.col
-    section_start: dict[str, int] = {}
+    heights: dict[int, float] = {}
     for n, block in enumerate(layout.blocks, start=1):
         item, top, bottom = block.item, block.first_row, block.last_row
 
@@ -283,7 +473,8 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
                 ws.write_string(top, c, value, cell_fmt)
 
         span(col("no"), n, fmt.number)
-        span(col("item"), item.label + ("（加减分）" if item.adjustment else ""), fmt.wrap)
+        label = item.label + ("（加减分）" if item.adjustment else "")
+        span(col("item"), label, fmt.item)
         criteria = item.criteria + (f"【假设】{item.note}" if item.assumed and item.note else "")
         span(col("criteria"), criteria, fmt.wrap)
         if "alloc" in block.inputs:
@@ -309,20 +500,24 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
             for key in layout.columns:
                 if key.startswith("rater.") or key == "event_points":
                     ws.write_blank(r, layout.columns[key], None, fmt.text)
+            heights[r] = MIN_ROW
         for key, ic in block.inputs.items():
             if key == "alloc":
                 continue
             spec = ic.spec
-            label = spec.input.label + (f"（{spec.input.unit}）" if spec.input.unit and
-                                        spec.input.unit not in spec.input.label else "")
-            ws.write_string(ic.row, col("input"), label, fmt.text)
+            text = _input_label(spec)
+            ws.write_string(ic.row, col("input"), text, fmt.input_label)
+            heights[ic.row] = max(heights[ic.row],
+                                  _height(_lines(text, widths["input"], SMALL_PT), SMALL_PT))
             ws.write_blank(ic.row, ic.col, None, _input_format(fmt, spec.input.type))
             ws.data_validation(ic.row, ic.col, ic.row, ic.col, _validation(spec, item.criteria))
             book.define_name(f"{q}!{ic.name}", f"={q}!{ic.ref}")
         for event_id, r in block.event_rows.items():
             ws.write_formula(r, col("event_points"), F.event_display(block, event_id), fmt.formula)
-        section_start.setdefault(block.section.id, top)
-        ws.set_row(top, 30 if bottom == top else None)
+        # The merged criteria and item cells need the block's rows to be tall enough.
+        need = max(_height(_lines(criteria, widths["criteria"], SMALL_PT), SMALL_PT),
+                   _height(_lines(label, widths["item"], SMALL_PT), SMALL_PT))
+        _grow(heights, range(top, bottom + 1), need)
 
     # Sections: merged labels over their items
     for section in role.sections:
@@ -333,19 +528,34 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
             ws.merge_range(top, col("section"), bottom, col("section"), label, fmt.section)
         else:
             ws.write_string(top, col("section"), label, fmt.section)
+        _grow(heights, range(top, bottom + 1),
+              _height(_lines(label, widths["section"], BODY_PT), BODY_PT))
+    for r, h in heights.items():
+        ws.set_row(r, round(h, 1))
 
-    # Footer
+    # Footer: the label runs up to the 输入项 column, right-aligned next to its value
     pc = col("points")
-    for key, row in layout.footer.items():
-        ws.merge_range(row.row, 0, row.row, col("input"), row.label, fmt.label)
-        for c in range(col("input") + 1, layout.width):
-            ws.write_blank(row.row, c, None, fmt.text)
-        if row.input is not None:
-            ws.write_blank(row.row, row.input.col, None, _input_format(fmt, row.input.spec.input.type))
-            ws.data_validation(row.row, row.input.col, row.row, row.input.col,
-                               _validation(row.input.spec, ""))
-            book.define_name(f"{q}!{row.input.name}", f"={q}!{row.input.ref}")
     footer = layout.footer
+    strong = {"total", "grade", "pay_total", "status"}
+    for key, row in footer.items():
+        r = row.row
+        label_fmt = fmt.foot_strong if key in strong else fmt.foot_label
+        ws.merge_range(r, 0, r, col("input"), row.label, label_fmt)
+        first_free = col("input") + 1
+        if row.input is not None:
+            ws.write_blank(r, row.input.col, None, _input_format(fmt, row.input.spec.input.type))
+            ws.data_validation(r, row.input.col, r, row.input.col, _validation(row.input.spec, ""))
+            book.define_name(f"{q}!{row.input.name}", f"={q}!{row.input.ref}")
+            first_free = row.input.col + 1
+        if key.startswith("remark."):
+            continue
+        if pc - 1 > first_free:
+            ws.merge_range(r, first_free, r, pc - 1, "", fmt.foot_blank)
+        elif pc - 1 == first_free:
+            ws.write_blank(r, first_free, None, fmt.foot_blank)
+        for c in range(pc + 1, layout.width):
+            ws.write_blank(r, c, None, fmt.blank)
+        ws.set_row(r, 20 if key in strong else FOOTER_ROW)
     ws.write_formula(footer["subtotal"].row, pc, F.subtotal(layout), fmt.formula)
     if "adjust" in footer:
         ws.write_formula(footer["adjust"].row, pc, F.adjust(layout), fmt.formula)
@@ -354,22 +564,32 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
         ws.write_formula(footer["bonus"].row, pc, bonus, fmt.formula)
         ws.write_formula(footer["deduction"].row, pc, deduction, fmt.formula)
     ws.write_formula(footer["total"].row, pc, F.total(layout), fmt.total)
-    ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.total)
+    ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.grade)
     for rule in layout.pay_rules:
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
         if rule.kind in ("top_scorer_award",):
             ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.muted)
-    ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money)
-    ws.write_formula(footer["status"].row, pc, F.status(layout), fmt.total)
+    ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
+    ws.write_formula(footer["status"].row, pc, F.status(layout), fmt.status)
     for key in footer:
         if key.startswith("remark."):
             r = footer[key].row
-            ws.merge_range(r, col("input") + 1, r, layout.width - 1, "", fmt.input)
+            ws.merge_range(r, col("input") + 1, r, layout.width - 1, "", fmt.remark)
+            ws.set_row(r, 48)
     for key, defined in (("total", "KPI_TOTAL"), ("grade", "KPI_GRADE"),
                          ("pay_total", "KPI_PAY"), ("status", "KPI_STATUS")):
         book.define_name(f"{q}!{defined}", f"={q}!{layout.footer_cell(key)}")
 
-    # Conditional formatting: grade colours, incomplete status
+    # Conditional formatting: whole numbers, grade colours, status
+    first = layout.blocks[0].first_row
+    last_points = max(footer[k].row for k in ("subtotal", "adjust", "bonus", "deduction")
+                      if k in footer)
+    integer_cols = [pc] + ([col("event_points")] if "event_points" in layout.columns else [])
+    for c in integer_cols:
+        top_left = cell(first, c, absolute=False)
+        ws.conditional_format(first, c, last_points, c, {
+            "type": "formula", "criteria": f"=AND(ISNUMBER({top_left}),{top_left}=INT({top_left}))",
+            "format": fmt.integer})
     scheme = catalog.grade_scheme(role)
     grade_ref = layout.footer_cell("grade").replace("$", "")
     for k, tier in enumerate(scheme.tiers):
@@ -377,22 +597,47 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
         ws.conditional_format(grade_ref, {"type": "cell", "criteria": "==",
                                           "value": f'"{tier.grade}"',
                                           "format": book.add_format({"bg_color": colour, "bold": True})})
-    ws.conditional_format(layout.footer_cell("status").replace("$", ""), {
-        "type": "text", "criteria": "containing", "value": F.INCOMPLETE,
-        "format": book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})})
+    status_ref = layout.footer_cell("status").replace("$", "")
+    ws.conditional_format(status_ref, {
+        "type": "cell", "criteria": "==", "value": F.text(F.COMPLETE),
+        "format": book.add_format({"bg_color": "#C6EFCE", "font_color": "#006100"})})
+    for bad in (F.INCOMPLETE, F.BROKEN):
+        ws.conditional_format(status_ref, {
+            "type": "text", "criteria": "containing", "value": bad,
+            "format": book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})})
 
-    # Signatures, print setup, protection
+    # Signatures: one merged run of columns each, "label：________"
     sig_row = layout.signature_row
-    per = max(1, layout.width // max(1, len(role.signatures)))
-    for k, signature in enumerate(role.signatures):
-        ws.write_string(sig_row, k * per, f"{signature}：", fmt.muted if False else None)
+    col_widths = [width_of.get(c, 9) for c in range(layout.width)]
+    for (c0, c1), signature in zip(_signature_groups(col_widths, role.signatures),
+                                   role.signatures):
+        text = _signature_text(signature, sum(_col_px(w) for w in col_widths[c0:c1 + 1]))
+        if c1 > c0:
+            ws.merge_range(sig_row, c0, sig_row, c1, text, fmt.signature)
+        else:
+            ws.write_string(sig_row, c0, text, fmt.signature)
+    ws.set_row(sig_row - 1, 12)
+    ws.set_row(sig_row, 34)
+
+    # Print setup, protection
     ws.set_paper(9)  # A4
     ws.set_portrait()
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0, TABLE_HEADER_ROW)
-    ws.print_area(0, 0, sig_row, last_col - 0)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.print_area(0, 0, sig_row, last_col)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.set_footer("&C第 &P 页 / 共 &N 页")
     ws.center_horizontally()
+    ws.hide_gridlines(2)
     ws.freeze_panes(TABLE_HEADER_ROW + 1, 0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
                     "format_columns": True, "format_rows": True})
+
+
+def _grow(heights: dict[int, float], rows: range, need: float) -> None:
+    """Spread the height a merged cell over ``rows`` still lacks evenly over those rows."""
+    have = sum(heights[r] for r in rows)
+    if need > have:
+        extra = (need - have) / len(rows)
+        for r in rows:
+            heights[r] += extra

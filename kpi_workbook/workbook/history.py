@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from ..diagnostics import KpiError, error
 from ..rules.loader import Catalog
 from .files import atomic_output
 from .reader import open_book
@@ -24,44 +26,67 @@ def read_history(path: Path | None) -> pd.DataFrame:
     if path is None or not Path(path).exists():
         return pd.DataFrame(columns=COLUMNS)
     book = open_book(Path(path), data_only=True)
-    ws = book[SHEET] if SHEET in book.sheetnames else book.worksheets[0]
-    rows = list(ws.iter_rows(values_only=True))
-    if not rows:
-        return pd.DataFrame(columns=COLUMNS)
-    frame = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]])
+    rows = list(book[SHEET].iter_rows(values_only=True)) if SHEET in book.sheetnames else []
+    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
+    if not {"工号", "月份"} <= set(header):
+        # not a history file (a scorecard workbook or a report named by mistake): never
+        # overwrite it with one
+        raise KpiError([error("not-history", f"{Path(path).name} 不是月度历史文件（没有“{SHEET}”工作表及 工号、月份 列）",
+                              f"{Path(path).name} is not a history file (no {SHEET} sheet with 工号 and 月份)",
+                              source=str(path))])
+    frame = pd.DataFrame(rows[1:], columns=header)
+    frame = frame.loc[(frame["工号"].notna() & (frame["工号"].astype(str).str.strip() != "")).astype(bool)]
     for c in COLUMNS:
         if c not in frame:
             frame[c] = None
-    frame["工号"] = frame["工号"].astype(str)
-    frame["月份"] = frame["月份"].astype(str)
-    frame["部门最低"] = frame["部门最低"].fillna(False).astype(bool)
-    return frame[COLUMNS]
+    frame["工号"] = frame["工号"].astype(str).str.strip()
+    frame["月份"] = frame["月份"].map(_month_text)
+    frame["部门最低"] = frame["部门最低"].map(lambda v: v is True or str(v).strip().upper() in ("TRUE", "1", "是"))
+    return frame[COLUMNS].reset_index(drop=True)
 
 
-def month_rows(catalog: Catalog, summary: pd.DataFrame) -> pd.DataFrame:
-    """This month's history rows, with who is lowest in their department (per grade scheme)."""
+def _month_text(value) -> str:
+    """'2026-08' whether it was kept as text or Excel turned it into a date."""
+    if hasattr(value, "year") and hasattr(value, "month"):
+        return f"{value.year:04d}-{value.month:02d}"
+    return str(value).strip()
+
+
+def month_rows(catalog: Catalog, summary: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
+    """This month's history rows, with who is lowest in their department (per grade scheme).
+
+    Only cards of ``month`` (the report's month) are kept: a stray card of another month is
+    an error finding in the report and must not overwrite that other month's history. Being
+    the lowest needs at least two complete cards to compare.
+    """
     rows = summary[["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态"]].copy()
+    if month is not None:
+        rows = rows[rows["月份"].astype(str) == month]
+    rows["工号"] = rows["工号"].astype(str)
     rows["scheme"] = rows["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme)
     done = rows["状态"] == "已完成"
-    lowest = rows[done].groupby(["部门", "scheme"])["总分"].transform("min")
+    groups = rows[done].groupby(["部门", "scheme"])["总分"]
+    lowest, size = groups.transform("min"), groups.transform("count")
     rows["部门最低"] = False
-    rows.loc[lowest.index, "部门最低"] = rows.loc[lowest.index, "总分"] == lowest
-    return rows.drop(columns="scheme")
+    rows.loc[lowest.index, "部门最低"] = (rows.loc[lowest.index, "总分"] == lowest) & (size >= 2)
+    return rows.drop(columns="scheme").reset_index(drop=True)
 
 
-def merge_month(history: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
-    """History with this month's rows replaced by ``current``."""
-    months = set(current["月份"].astype(str))
+def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
+    """History with ``month``'s rows (default: the months in ``current``) replaced by ``current``."""
+    months = {month} if month is not None else set(current["月份"].astype(str))
     kept = history[~history["月份"].astype(str).isin(months)]
-    merged = pd.concat([kept, current[COLUMNS]], ignore_index=True) if len(kept) else current[COLUMNS].copy()
-    return merged.sort_values(["月份", "工号"]).reset_index(drop=True)
+    parts = [p for p in (kept[COLUMNS], current[COLUMNS]) if len(p)]
+    merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    return merged.sort_values(["月份", "工号"], kind="stable").reset_index(drop=True)
 
 
 def write_history(path: Path, history: pd.DataFrame) -> None:
     import xlsxwriter
 
     with atomic_output(path, force=True) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
+                                              "strings_to_urls": False, "strings_to_numbers": False})
         ws = book.add_worksheet(SHEET)
         bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
         ws.write_row(0, 0, COLUMNS, bold)
@@ -69,7 +94,12 @@ def write_history(path: Path, history: pd.DataFrame) -> None:
             for j, value in enumerate(row):
                 if value is None or (isinstance(value, float) and pd.isna(value)):
                     continue
-                ws.write(i, j, bool(value) if COLUMNS[j] == "部门最低" else value)
+                if COLUMNS[j] == "部门最低":
+                    ws.write_boolean(i, j, bool(value))
+                elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+                    ws.write_number(i, j, float(value))
+                else:  # always text, never a formula (a name may start with '=')
+                    ws.write_string(i, j, str(value))
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(history), len(COLUMNS) - 1)
         ws.set_column(0, len(COLUMNS) - 1, 11)

@@ -35,29 +35,44 @@ def read_payroll(report: Path) -> pd.DataFrame:
                               f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
                               source=str(report))])
     rows = list(book[SUMMARY].iter_rows(values_only=True))
-    header = [str(c) for c in rows[0]]
+    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
+    missing = [c for c in ID_COLUMNS + ["应发绩效合计"] if c not in header]
+    if missing:
+        raise KpiError([error("not-a-report", f"{Path(report).name} 的“{SUMMARY}”缺少列：{'、'.join(missing)}",
+                              f"{SUMMARY} of {Path(report).name} lacks columns: {', '.join(missing)}",
+                              source=str(report), sheet=SUMMARY)])
     frame = pd.DataFrame(rows[1:], columns=header)
-    money = [c for c in header if c not in SUMMARY_HEAD and c not in SUMMARY_TAIL] + ["应发绩效合计"]
+    keep = frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)
+    frame = frame.loc[keep]
+    money = [c for c in header if c and c not in SUMMARY_HEAD and c not in SUMMARY_TAIL] + ["应发绩效合计"]
     out = frame[ID_COLUMNS + money].copy()
+    for c in ID_COLUMNS:
+        out[c] = out[c].map(lambda v: "" if v is None else str(v))
     for c in money:
         out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0.0).round(2)
-    out["状态"] = frame["状态"]
-    return out
+    out["状态"] = frame["状态"] if "状态" in frame else ""
+    return out.reset_index(drop=True)
 
 
 def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False) -> None:
+    out = Path(out)
+    kind = out.suffix.lower()
+    if kind not in (".csv", ".xlsx"):
+        raise KpiError([error("bad-format", f"输出须为 .csv 或 .xlsx：{out}",
+                              f"output must be .csv or .xlsx: {out}", source=str(out))])
     safe = frame.map(neutralise)
     safe.columns = [neutralise(c) for c in safe.columns]
-    with atomic_output(Path(out), force=force) as tmp:
-        if Path(out).suffix.lower() == ".csv":
-            safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
-        elif Path(out).suffix.lower() == ".xlsx":
-            # xlsx cells are written as typed values, never formulas, so the text is inert
-            # there anyway; the apostrophe keeps both exports identical.
+    with atomic_output(out, force=force) as tmp:
+        if kind == ".csv":
+            # CRLF rows, as Excel writes them: a CR or LF inside a field is then quoted and
+            # cannot break a row apart
+            safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
+                        lineterminator="\r\n")
+        else:
+            # every text cell is written as a string, never a formula or a link; the
+            # apostrophe keeps both exports identical.
             with pd.ExcelWriter(tmp, engine="xlsxwriter",
                                 engine_kwargs={"options": {"strings_to_formulas": False,
-                                                           "strings_to_urls": False}}) as writer:
+                                                           "strings_to_urls": False,
+                                                           "strings_to_numbers": False}}) as writer:
                 safe.to_excel(writer, index=False, sheet_name="工资表")
-        else:
-            raise KpiError([error("bad-format", f"输出须为 .csv 或 .xlsx：{out}",
-                                  f"output must be .csv or .xlsx: {out}")])

@@ -60,6 +60,10 @@ def _sheet_names(ws) -> tuple[dict[str, str], list[str]]:
         except Exception:  # a #REF! or malformed name
             broken.append(name)
             continue
+        text = getattr(dn, "attr_text", "") or ""
+        if "#REF!" in text or (dest and not dest[0][1]):  # Excel's mark of a deleted cell
+            broken.append(name)
+            continue
         if len(dest) == 1 and "!" not in dest[0][1] and ":" not in dest[0][1]:
             names[name] = dest[0][1].replace("$", "")
         else:

@@ -18,9 +18,11 @@ import pandas as pd
 from ..diagnostics import Diagnostic, KpiError, error, warning
 from ..engine.inputs import input_specs
 from ..engine.month import score_month
+from ..numbers import clean_round
 from ..rules.loader import Catalog
+from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
-from .reader import Card, card_arrays, read_book
+from .reader import Card, card_arrays, open_book, read_book
 from .validate import _formulas
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成"}
@@ -54,12 +56,16 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
     for path in books:
         try:
             found, diags = read_book(catalog, path)
+            diags = diags + _formulas(catalog, path, found) + _roster_gaps(path, found)
         except KpiError as exc:
             findings += exc.diagnostics
             continue
+        except Exception as exc:  # a damaged file must not stop the report for everyone else
+            findings.append(error("unreadable", f"无法读取工作簿 {path.name}（文件损坏或格式不对）：{exc}",
+                                  f"cannot read workbook {path.name} (corrupt or wrong format): {exc}",
+                                  source=str(path)))
+            continue
         findings += diags
-        findings += _formulas(catalog, path, found)
-        findings += _roster_gaps(path, found)
         for card in found:
             if card.employee_id in seen:
                 other = seen[card.employee_id]
@@ -87,21 +93,23 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
 
 def _roster_gaps(path: Path, cards: list[Card]) -> list[Diagnostic]:
     """Employees on the workbook's 名单 whose scorecard sheet is gone."""
-    from .reader import open_book
-
-    book = open_book(path, data_only=True)
-    if "名单" not in book.sheetnames:
-        return []
-    ws = book["名单"]
-    have = {c.employee_id for c in cards}
-    out = []
-    for row in ws.iter_rows(min_row=2, max_col=2, values_only=True):
-        employee_id = str(row[0] or "").strip()
-        if employee_id and employee_id not in have:
-            out.append(error("missing-sheet", f"名单中的员工 {employee_id}（{row[1]}）没有考核表（工作表被删除或改坏）",
-                             f"employee {employee_id} on 名单 has no scorecard sheet (deleted or broken)",
-                             source=str(path), sheet="名单"))
-    return out
+    book = open_book(path, data_only=True)  # read-only: only 名单 is parsed
+    try:
+        if "名单" not in book.sheetnames:
+            return []
+        have = {c.employee_id for c in cards}
+        out = []
+        for r, row in enumerate(book["名单"].iter_rows(min_row=2, max_col=2, values_only=True), start=2):
+            employee_id = str(row[0] if row and row[0] is not None else "").strip()
+            name = row[1] if len(row) > 1 and row[1] is not None else ""
+            if employee_id and employee_id not in have:
+                out.append(error("missing-sheet",
+                                 f"名单中的员工 {employee_id}（{name}）没有考核表（工作表被删除或改坏）",
+                                 f"employee {employee_id} on 名单 has no scorecard sheet (deleted or broken)",
+                                 source=str(path), sheet="名单", cell=f"A{r}"))
+        return out
+    finally:
+        getattr(book, "close", lambda: None)()
 
 
 def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagnostic]):
@@ -128,8 +136,11 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
 
     missing_by_card: dict[int, list[str]] = {}
     for role_id, scores in scored.by_role.items():
+        role = catalog.roles[role_id]
+        specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
         for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
-            missing_by_card[int(pos)] = list(miss) + list(errs)
+            card = cards[int(pos)]
+            missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + list(errs)
 
     rows = []
     for i, card in enumerate(cards):
@@ -152,7 +163,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         row["_sheet"] = card.sheet
         row["_missing"] = missing_by_card.get(i, [])
         rows.append(row)
-        _compare_cached(card, r, findings)
+        _compare_cached(catalog, card, r, findings)
     summary = pd.DataFrame(rows)
     done = summary["状态"] == STATUS_TEXT["complete"]
     summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
@@ -162,18 +173,51 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     return summary, money_columns, incomplete
 
 
-def _compare_cached(card: Card, row, findings: list[Diagnostic]) -> None:
-    """A cached KPI value that disagrees with the engine: the sheet was tampered or is stale."""
+FIELD_CELLS = {"employee.base_salary": "KPI_BASE_SALARY", "employee.q_amount": "KPI_Q_AMOUNT"}
+
+
+def _missing_text(card: Card, specs: dict, key: str) -> str:
+    """'考核项目/输入（自评） F12' for an empty required input."""
+    spec = specs.get(key)
+    label = spec.label_path() if spec is not None else key
+    ref = card.cells.get(key) or card.names.get(FIELD_CELLS.get(key, ""), "")
+    return f"{label} {ref}".strip()
+
+
+def _sheet_pay(catalog: Catalog, card: Card, row) -> float | None:
+    """The pay the sheet itself can show: every rule but the team awards, which need the
+    whole department and are computed by the report only."""
+    if pd.isna(row["pay.total"]):
+        return None
+    team = sum(float(row[f"pay.{r.id}"]) for r in catalog.role_pay_rules(catalog.roles[card.role_id])
+               if r.kind in TEAM_PAY_KINDS and not pd.isna(row.get(f"pay.{r.id}", np.nan)))
+    return clean_round(float(row["pay.total"]) - team, 2)
+
+
+def _compare_cached(catalog: Catalog, card: Card, row, findings: list[Diagnostic]) -> None:
+    """A cached KPI value that disagrees with the engine: the sheet was tampered or is stale.
+
+    Cells without a cached value (saved by a program that does not calculate) and cached
+    error values (an input error already reported by cell) are not compared. A workbook
+    written by the generator and never opened carries XlsxWriter's placeholder 0 in every
+    formula cell, also in the status cell whose real value is always text: such a sheet was
+    never calculated and is skipped, unless a number was typed over its total.
+    """
     cached = card.cached
-    if not cached or all(v is None for v in cached.values()):
-        return  # never calculated by a spreadsheet: nothing to compare
+    if not cached:
+        return
     complete = bool(row["complete"])
+    never_calculated = isinstance(cached.get("KPI_STATUS"), (int, float))
     expected = {"KPI_TOTAL": float(row["total"]),
                 "KPI_GRADE": row["grade"] if complete else None,
-                "KPI_PAY": None if pd.isna(row["pay.total"]) else float(row["pay.total"]),
+                "KPI_PAY": _sheet_pay(catalog, card, row),
                 "KPI_STATUS": COMPLETE if complete else None}
     for name, want in expected.items():
         got = cached.get(name)
+        if got is None or (isinstance(got, str) and got.startswith("#")):
+            continue
+        if never_calculated and not (name == "KPI_TOTAL" and got != 0):
+            continue
         if name == "KPI_STATUS":
             if (got == COMPLETE) != complete and got is not None:
                 _mismatch(card, name, got, "完成" if complete else "未完成", findings)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 
 from ..diagnostics import Diagnostic
+from ..numbers import clean_round
 from ..rules.loader import Catalog
 from .build import GRADE_COLOURS
 from .files import atomic_output
@@ -35,14 +37,14 @@ def department_stats(catalog: Catalog, data: ReportData) -> tuple[pd.DataFrame, 
     for dept, part in s.groupby("部门", sort=False):
         done = part[part["状态"] == "已完成"]
         row = {"部门": dept, "人数": len(part), "已完成": len(done),
-               "平均分": round(done["总分"].mean(), 1) if len(done) else None,
-               "最高分": done["总分"].max() if len(done) else None,
-               "最低分": done["总分"].min() if len(done) else None}
+               "平均分": clean_round(float(done["总分"].mean()), 1) if len(done) else None,
+               "最高分": float(done["总分"].max()) if len(done) else None,
+               "最低分": float(done["总分"].min()) if len(done) else None}
         for g in grades:
             n = int((done["等级"] == g).sum())
             row[g] = n
             row[f"{g}占比"] = n / len(done) if len(done) else None
-        row["应发合计"] = round(float(done["应发绩效合计"].fillna(0).sum()), 2)
+        row["应发合计"] = clean_round(float(done["应发绩效合计"].fillna(0).sum()), 2)
         row["强制分布"] = forced_distribution(catalog, done)
         rows.append(row)
     return pd.DataFrame(rows), grades
@@ -65,7 +67,8 @@ def forced_distribution(catalog: Catalog, done: pd.DataFrame) -> str:
 
 def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = False) -> None:
     with atomic_output(out, force=force) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
+                                              "strings_to_urls": False, "strings_to_numbers": False})
         f = _formats(book)
         _summary_sheet(book, catalog, data, f)
         _stats_sheet(book, catalog, data, f)
@@ -96,7 +99,7 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_r
             fmt = formats.get(column, f["text"])
             if value is None or (isinstance(value, float) and pd.isna(value)):
                 ws.write_blank(i, j, None, fmt)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
                 ws.write_number(i, j, float(value), fmt)
             else:
                 ws.write_string(i, j, str(value), fmt)

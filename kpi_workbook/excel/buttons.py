@@ -1,0 +1,321 @@
+"""The buttons of the HR master workbook, run from VBA with ``RunPython``.
+
+``macros/KPIButtons.bas`` has one Sub per button, e.g.
+``RunPython "import kpi_workbook.excel.buttons as b; b.generate_report()"``. Each entry point
+takes the calling workbook (``xw.Book.caller()``, or a book passed in), saves it, reads its
+设置 and 名单 from the saved file, calls the same functions as the CLI, shows progress in
+Excel's status bar and ends with a message box — a problem is one sentence, never a
+traceback. The result is also written to 首页!B4 and returned.
+
+Conventions (the work folder is the master's folder, or 设置 › 工作文件夹):
+
+==================  ======================================================================
+名单                 the master's 名单 sheet; if it lists nobody, 名单.xlsx or 名单.csv in the
+                     work folder
+<月份>/考核表/        scorecard workbooks: one per 设置 › 拆分方式 value (部门 by default), or
+                     考核表.xlsx; existing ones are kept unless 设置 › 覆盖已有考核表 = 是
+<月份>/数据/          data files to import (.csv/.xlsx, long or wide, as ``kpi-workbook fill``)
+<月份>/导入问题.csv    problems found while importing (only when there are any)
+<月份>/检查结果.csv    what ``validate`` finds, by file, sheet and cell
+<月份>/月度报表.xlsx   the monthly report (rewritten on every run)
+历史.xlsx            one row per employee and month, for the streak warnings
+<月份>/工资表.csv      the payroll export for finance (UTF-8 with BOM)
+==================  ======================================================================
+
+Of the calling book only ``fullname``, ``save()``, ``sheets[...]`` (to write 首页!B4),
+``app.status_bar`` and ``app.alert(...)`` are used.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, KpiError, error
+from ..rules.loader import Catalog, builtin_catalog, load_catalog
+from ..workbook.build import build_workbook
+from ..workbook.fill import fill_workbooks, read_inputs
+from ..workbook.files import atomic_output
+from ..workbook.monthly import run_report
+from ..workbook.payroll import read_payroll, write_payroll
+from ..workbook.report import collect_books
+from ..workbook.roster import check_roster, read_roster, split_roster
+from ..workbook.validate import validate_books
+from .master import (HOME, ROSTER, SETTINGS, STATUS_CELL, Settings, read_master_roster,
+                     read_settings)
+
+SCORECARDS, DATA = "考核表", "数据"
+REPORT, PAYROLL, HISTORY = "月度报表.xlsx", "工资表.csv", "历史.xlsx"
+FINDINGS, IMPORT_FINDINGS = "检查结果.csv", "导入问题.csv"
+ROSTER_FILES = ("名单.xlsx", "名单.csv")
+SHOWN = 5  # problems listed in a message box; all of them are in the CSV
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a button works on: the saved master, its settings and the month's folders."""
+
+    master: Path
+    settings: Settings
+    catalog: Catalog
+
+    @property
+    def month(self) -> str:
+        return self.settings.month
+
+    @property
+    def month_dir(self) -> Path:
+        return self.settings.folder / self.month
+
+    @property
+    def scorecards(self) -> Path:
+        return self.month_dir / SCORECARDS
+
+    @property
+    def data(self) -> Path:
+        return self.month_dir / DATA
+
+    @property
+    def report(self) -> Path:
+        return self.month_dir / REPORT
+
+    @property
+    def history(self) -> Path:
+        return self.settings.folder / HISTORY
+
+
+# ---------------------------------------------------------------------------------------
+# Entry points (one per button).
+
+
+def create_scorecards(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "生成考核表", _create_scorecards)
+
+
+def import_data(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "导入数据", _import_data)
+
+
+def validate(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "检查", _validate)
+
+
+def generate_report(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "生成月度报表", _generate_report)
+
+
+def export_payroll(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "导出工资表", _export_payroll)
+
+
+def _caller():
+    import xlwings as xw
+
+    return xw.Book.caller()
+
+
+# ---------------------------------------------------------------------------------------
+# The work behind each button: the same functions as the CLI commands.
+
+
+def _create_scorecards(job: Job, progress) -> str:
+    roster = _roster(job)
+    if job.settings.split_by:
+        parts = [(job.scorecards / f"{key}.xlsx", part)
+                 for key, part in split_roster(roster, job.settings.split_by)]
+    else:
+        parts = [(job.scorecards / f"{SCORECARDS}.xlsx", roster)]
+    existing = [p for p, _ in parts if p.exists()]
+    if existing and not job.settings.overwrite:  # checked before anything is written
+        raise KpiError([error(
+            "exists", f"{_rel(job, existing[0])} 等 {len(existing)} 个考核表已存在；如需重新生成，"
+            f"请在“{SETTINGS}”中把“覆盖已有考核表”设为“是”（已填数据会丢失）",
+            f"{len(existing)} scorecard workbook(s) exist; set 覆盖已有考核表 to 是 to rebuild them",
+            source=str(existing[0]))])
+    for k, (path, part) in enumerate(parts, start=1):
+        progress(f"{k}/{len(parts)} {path.name}（{len(part)} 人）")
+        build_workbook(job.catalog, part, job.month, path, force=job.settings.overwrite)
+    return (f"{job.month}：已为 {len(roster)} 人生成 {len(parts)} 个考核表工作簿，在 "
+            f"{_rel(job, job.scorecards)}")
+
+
+def _import_data(job: Job, progress) -> str:
+    books = _scorecard_books(job)
+    files = sorted(p for p in job.data.glob("*") if p.suffix.lower() in (".csv", ".xlsx")
+                   and not p.name.startswith(("~$", "."))) if job.data.is_dir() else []
+    if not files:
+        raise KpiError([error("no-data", f"{_rel(job, job.data)} 中没有数据文件（.csv 或 .xlsx）",
+                              f"no data files (.csv or .xlsx) in {job.data}", source=str(job.data))])
+    written, problems = 0, []
+    for k, path in enumerate(files, start=1):
+        progress(f"{k}/{len(files)} {path.name}")
+        result = fill_workbooks(job.catalog, books, read_inputs(path), source=str(path))
+        written += result.written
+        problems += result.diagnostics
+    text = f"已从 {len(files)} 个文件导入 {written} 个输入单元格到 {len(books)} 个考核表"
+    return text + _findings(job, problems, job.month_dir / IMPORT_FINDINGS)
+
+
+def _validate(job: Job, progress) -> str:
+    books = _scorecard_books(job)
+    progress(f"{len(books)} 个工作簿")
+    found = validate_books(job.catalog, books)
+    _write_findings(job.month_dir / FINDINGS, found)  # also when empty: no stale list stays
+    if not found:
+        return f"{len(books)} 个考核表工作簿检查通过，没有问题"
+    return f"检查了 {len(books)} 个考核表工作簿" + _findings(job, found, job.month_dir / FINDINGS,
+                                                     written=True)
+
+
+def _generate_report(job: Job, progress) -> str:
+    _scorecard_books(job)
+    progress("重算全部考核表 / recomputing every scorecard")
+    result = run_report(job.catalog, [job.scorecards], job.report, history=job.history,
+                        month=job.month, force=True)
+    text = result.summary_line().split(" / ")[0].split("\t")[-1]
+    return f"{_rel(job, job.report)}：{text}" + _findings(job, result.findings, None)
+
+
+def _export_payroll(job: Job, progress) -> str:
+    if not job.report.is_file():
+        raise KpiError([error("no-report", f"还没有 {_rel(job, job.report)}：请先点“生成月度报表”",
+                              f"{job.report} does not exist yet: generate the monthly report first",
+                              source=str(job.report))])
+    frame = read_payroll(job.report)
+    out = job.month_dir / PAYROLL
+    progress(out.name)
+    write_payroll(frame, out, force=True)
+    return f"已导出 {len(frame)} 人的绩效工资到 {_rel(job, out)}"
+
+
+def _roster(job: Job):
+    raw = read_master_roster(job.master)
+    if raw is not None:
+        return check_roster(job.catalog, raw, f"{job.master.name}[{ROSTER}]")
+    for name in ROSTER_FILES:
+        path = job.settings.folder / name
+        if path.is_file():
+            return read_roster(job.catalog, path)
+    raise KpiError([error("no-roster", f"“{ROSTER}”表中没有员工，文件夹中也没有 {' 或 '.join(ROSTER_FILES)}",
+                          f"the {ROSTER} sheet lists nobody and there is no {' or '.join(ROSTER_FILES)}",
+                          source=str(job.master))])
+
+
+def _scorecard_books(job: Job) -> list[Path]:
+    books = collect_books([job.scorecards], exclude=[]) if job.scorecards.is_dir() else []
+    if not books:
+        raise KpiError([error("no-books", f"{_rel(job, job.scorecards)} 中还没有考核表：请先点“生成考核表”",
+                              f"no scorecard workbooks in {job.scorecards}: create them first",
+                              source=str(job.scorecards))])
+    return books
+
+
+def _findings(job: Job, found: list[Diagnostic], csv_path: Path | None, written=False) -> str:
+    """'；N 个问题' plus the first few, and where the full list is."""
+    if not found:
+        return ""
+    if csv_path is not None and not written:
+        _write_findings(csv_path, found)
+    errors = sum(d.severity == "error" for d in found)
+    lines = [f"；{len(found)} 个问题（{errors} 个错误）" + (f"，全部列在 {_rel(job, csv_path)}"
+                                                       if csv_path else "，见报表的“问题”表")]
+    lines += [f"· {_short(d)}" for d in found[:SHOWN]]
+    if len(found) > SHOWN:
+        lines.append(f"· ……另有 {len(found) - SHOWN} 个")
+    return "\n".join(lines)
+
+
+def _write_findings(path: Path, found: list[Diagnostic]) -> None:
+    with atomic_output(path, force=True) as tmp:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as out:
+            w = csv.writer(out)
+            w.writerow(["级别", "文件", "工作表", "单元格", "问题", "代码"])
+            for d in found:
+                w.writerow([d.severity, Path(d.source).name if d.source else "", d.sheet, d.cell,
+                            d.message, d.code])
+
+
+def _short(d: Diagnostic) -> str:
+    where = f"[{d.sheet}]{'!' + d.cell if d.cell else ''} " if d.sheet else ""
+    return where + d.message.split(" / ")[0]
+
+
+def _rel(job: Job, path: Path) -> str:
+    try:
+        return str(Path(path).relative_to(job.settings.folder))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Running a button: status bar, one message box, never a traceback.
+
+
+def _run(book, title: str, work) -> str:
+    app = book.app
+
+    def progress(text: str) -> None:
+        app.status_bar = f"{title}：{text}"
+
+    ok = False
+    try:
+        progress("保存本工作簿 / saving this workbook")
+        job = _job(book)
+        text = work(job, progress)
+        ok = True
+    except KpiError as exc:
+        text = _failure(exc.diagnostics)
+    except OSError as exc:
+        name = Path(exc.filename).name if getattr(exc, "filename", None) else ""
+        text = (f"无法读写文件 {name}：{exc.strerror or exc}（文件是否正在 Excel 中打开？请关闭后重试） / "
+                f"cannot read or write {name or 'a file'}: {exc.strerror or exc} (is it open in "
+                f"Excel? close it and try again)")
+    except Exception as exc:  # a bug: still one sentence in a message box
+        text = (f"内部错误：{type(exc).__name__}: {exc}（请把这句话发给维护人员） / internal error: "
+                f"{type(exc).__name__}: {exc}")
+    finally:
+        app.status_bar = False  # give the status bar back to Excel
+    _note(book, title, text)
+    app.alert(text, title=f"KPI · {title}", mode="info" if ok else "critical")
+    return text
+
+
+def _job(book) -> Job:
+    master = Path(str(book.fullname))
+    if not master.is_absolute() or not master.parent.is_dir():
+        raise KpiError([error("unsaved", "请先把本工作簿保存到一个文件夹中（文件 › 另存为）",
+                              "save this workbook to a folder first (File › Save As)")])
+    book.save()  # what HR typed in 名单 and 设置 reaches the file the readers open
+    settings = read_settings(master)
+    catalog = load_catalog(settings.templates) if settings.templates else builtin_catalog()
+    return Job(master, settings, catalog)
+
+
+def _failure(diagnostics: list[Diagnostic]) -> str:
+    if not diagnostics:
+        return "失败 / failed"
+    first, rest = diagnostics[0], diagnostics[1:]
+    lines = [first.message]
+    lines += [f"· {_short(d)}" for d in rest[:SHOWN]]
+    if len(rest) > SHOWN:
+        lines.append(f"· ……另有 {len(rest) - SHOWN} 个")
+    return "\n".join(lines)
+
+
+def _note(book, title: str, text: str) -> None:
+    """The last result on 首页, so it is still there after the message box is closed."""
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    try:
+        book.sheets[HOME][STATUS_CELL].value = f"{stamp} {title}：{text.splitlines()[0]}"
+    except Exception:  # a book without 首页: the message box is enough
+        pass
+
+
+__all__ = ["create_scorecards", "import_data", "validate", "generate_report", "export_payroll"]
