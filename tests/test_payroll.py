@@ -20,22 +20,13 @@ from kpi_workbook.workbook.build import build_workbook
 from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.payroll import neutralise, write_payroll
 
+from .helpers import emp, run
+
 MONTH = "2026-10"
 EVIL = '=HYPERLINK("http://evil","x")'
 NAMES = {"P1": EVIL, "P2": "+1+2", "P3": "-3-4", "P4": "@SUM(A1)", "P5": "王芳", "P6": "李强"}
 
 
-def emp(eid, name, dept, role, salary=5000.0, attendance=True) -> dict:
-    return {"employee_id": eid, "name": name, "department": dept, "role": role,
-            "base_salary": float(salary), "q_amount": math.nan, "full_attendance": attendance,
-            "supervisor": ""}
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "内部错误" not in err, err
-    return code, out, err
 
 
 def tb_rows(eid: str, level_ok: bool) -> list:

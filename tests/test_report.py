@@ -26,6 +26,8 @@ from kpi_workbook.sample import sample_inputs
 from kpi_workbook.workbook.build import build_workbook, quote
 from kpi_workbook.workbook.fill import fill_workbooks
 
+from .helpers import emp, run
+
 MONTH = "2026-10"
 HEAD = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
 TAIL = ["应发绩效合计", "状态", "预警"]
@@ -35,17 +37,6 @@ CELL = re.compile(r"\b[A-Z]{1,3}[0-9]+\b")
 # --- helpers ------------------------------------------------------------------------------
 
 
-def emp(eid, name, dept, role, salary=5000.0, attendance=True) -> dict:
-    return {"employee_id": eid, "name": name, "department": dept, "role": role,
-            "base_salary": float(salary), "q_amount": math.nan, "full_attendance": attendance,
-            "supervisor": ""}
-
-
-def run(capsys, *argv) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "内部错误" not in err, err
-    return code, out, err
 
 
 def make_book(catalog, path: Path, roster: pd.DataFrame, rows, month: str = MONTH) -> Path:
