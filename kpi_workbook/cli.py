@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, metavar="DIR")
     demo.add_argument("--force", action="store_true")
     demo.set_defaults(run=cmd_demo)
+
+    from .excel.cli_commands import register as register_excel  # master, excel-setup
+
+    register_excel(sub, sys.modules[__name__])
     return parser
 
 

@@ -20,7 +20,6 @@ import pytest
 
 from kpi_workbook import cli
 from kpi_workbook.excel import buttons
-from kpi_workbook.excel.cli_commands import register
 from kpi_workbook.excel.master import (BUTTONS, CONFIG, CONFIG_ROWS, HOME, ROSTER, ROSTER_HEADERS,
                                        SETTINGS, STATUS_CELL, UDF_MODULES, read_settings,
                                        write_master)
@@ -289,20 +288,7 @@ def test_master_workbook_layout(tmp_path, catalog, master):
         assert f"[0]!{macro}" in body  # Forms buttons linked to the KPIButtons.bas Subs
 
 
-def _cli(monkeypatch):
-    original = cli.build_parser
-
-    def build_parser():  # the two lines cli.py gets
-        parser = original()
-        sub = next(a for a in parser._actions if a.dest == "command")
-        register(sub, sys.modules[cli.__name__])
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
-
-
 def test_cli_master_command(tmp_path, monkeypatch, capsys):
-    _cli(monkeypatch)
     out = tmp_path / "m.xlsx"
     roster = Path(cli.__file__).parent / "data" / "sample_roster.csv"
     assert cli.main(["master", "--out", str(out), "--roster", str(roster), "--month", "2026-10"]) == 0
@@ -318,7 +304,6 @@ def test_cli_master_command(tmp_path, monkeypatch, capsys):
 def test_cli_excel_setup_outside_windows(tmp_path, monkeypatch, capsys):
     if sys.platform.startswith("win"):
         pytest.skip("the manual-route message is for other systems")
-    _cli(monkeypatch)
     assert cli.main(["excel-setup", str(tmp_path / "x.xlsm")]) == 2
     err = capsys.readouterr().err
     assert "Windows" in err and "KPIButtons.bas" in err and "Import File" in err
