@@ -61,6 +61,13 @@ def round_money(value: float) -> float:
     return clean_round(value, MONEY_DIGITS)
 
 
+def number_text(value: float) -> str:
+    """The shortest text that reads back as exactly this number (20, 0.38, 1e-05): what
+    formulas and messages show. ``repr`` of a float round-trips exactly."""
+    value = float(value)
+    return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
+
+
 # ---------------------------------------------------------------------------------------
 # Parsing what people type: "38%", "38.5 %", full-width "３８％", "1,200", "是"/"否".
 

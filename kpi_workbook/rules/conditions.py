@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import portion as P
 
-from ..numbers import ParseError, normalise_text, parse_number
+from ..numbers import ParseError, normalise_text, number_text, parse_number
 
 OPERATORS = (">=", "<=", "==", ">", "<")
 _RANGE = re.compile(r"^([\[(])\s*([^,]+?)\s*,\s*([^\])]+?)\s*([\])])$")
@@ -61,9 +61,9 @@ class Condition:
         if self.op == "else":
             return "else"
         if self.op == "range":
-            return (f"{'[' if self.lo_closed else '('}{_fmt(self.lo)}, "
-                    f"{_fmt(self.hi)}{']' if self.hi_closed else ')'}")
-        return f"{self.op} {_fmt(self.value)}"
+            return (f"{'[' if self.lo_closed else '('}{number_text(self.lo)}, "
+                    f"{number_text(self.hi)}{']' if self.hi_closed else ')'}")
+        return f"{self.op} {number_text(self.value)}"
 
     def matches(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask of the values this condition matches (NaN never matches)."""
@@ -107,11 +107,11 @@ class Condition:
         if self.op == "else":
             return "TRUE"
         if self.op == "range":
-            low = f"{ref}{'>=' if self.lo_closed else '>'}{_fmt(self.lo)}"
-            high = f"{ref}{'<=' if self.hi_closed else '<'}{_fmt(self.hi)}"
+            low = f"{ref}{'>=' if self.lo_closed else '>'}{number_text(self.lo)}"
+            high = f"{ref}{'<=' if self.hi_closed else '<'}{number_text(self.hi)}"
             return f"AND({low},{high})"
         op = "=" if self.op == "==" else self.op
-        return f"{ref}{op}{_fmt(self.value)}"
+        return f"{ref}{op}{number_text(self.value)}"
 
 
 def _number(text: str, whole: str) -> float:
@@ -119,8 +119,3 @@ def _number(text: str, whole: str) -> float:
         return parse_number(text.strip())
     except ParseError as exc:
         raise ValueError(f"条件 '{whole}' 中的数值无效 / bad number in condition '{whole}'") from exc
-
-
-def _fmt(value: float) -> str:
-    """Shortest exact text of a number, as formulas and messages show it."""
-    return repr(float(value)).removesuffix(".0") if float(value).is_integer() else repr(float(value))

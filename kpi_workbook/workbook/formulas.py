@@ -9,7 +9,7 @@ Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
 
 from __future__ import annotations
 
-from ..rules.conditions import _fmt as num
+from ..numbers import number_text as num
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Item, PayRule, Role
 from .layout import ItemBlock, SheetLayout, cell
