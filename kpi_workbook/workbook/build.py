@@ -18,6 +18,7 @@ import xlsxwriter
 from ..rules.loader import Catalog
 from ..rules.model import Role
 from . import formulas as F
+from .clone import SheetCopy, clone_sheets
 from .files import atomic_output
 from .layout import (FIELD_NAMES, HEADER_FIELDS, TABLE_HEADER_ROW, SheetLayout, cell,
                      sheet_layout)
@@ -138,7 +139,11 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
 
 def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path | str,
                    force: bool = False) -> list[str]:
-    """Write one workbook for ``roster`` (checked, canonical columns). Returns sheet names."""
+    """Write one workbook for ``roster`` (checked, canonical columns). Returns sheet names.
+
+    XlsxWriter writes 设置, 名单 and one prototype scorecard per role (and header shape);
+    ``clone`` then gives every employee a copy of their prototype with their own header.
+    """
     with atomic_output(Path(out), force=force) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_numbers": False,
                                               "strings_to_formulas": False})
@@ -148,11 +153,48 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
         taken: set[str] = set()
         names = [sheet_name(str(e.employee_id), str(e["name"]), taken) for _, e in roster.iterrows()]
         _roster_sheet(book, catalog, roster, names, fmt)
+        prototypes: dict[tuple, str] = {}
+        copies: list[SheetCopy] = []
         for (_, employee), name in zip(roster.iterrows(), names):
-            role = catalog.roles[employee.role]
-            _scorecard_sheet(book, catalog, sheet_layout(catalog, role), employee, month, name, fmt)
+            layout = sheet_layout(catalog, catalog.roles[employee.role])
+            values = header_values(layout, employee, month)
+            key = (layout.role.id, _header_shape(layout, values))
+            if key not in prototypes:
+                prototypes[key] = proto = f"~proto{len(prototypes)}"
+                _scorecard_sheet(book, catalog, layout, employee, month, proto, fmt)
+            copies.append(SheetCopy(name, prototypes[key], {
+                layout.fields[f].replace("$", ""): values[f] for f in PER_EMPLOYEE}))
         book.close()
+        clone_sheets(tmp, copies)
     return names
+
+
+# Header cells that differ between employees of a role (the rest of a sheet is the same).
+PER_EMPLOYEE = ("name", "employee_id", "department", "base_salary", "q_amount", "full_attendance")
+
+
+def header_values(layout: SheetLayout, employee, month: str) -> dict[str, object]:
+    return {"name": str(employee["name"]), "employee_id": str(employee.employee_id),
+            "department": str(employee.department), "month": month,
+            "role_name": layout.role.name, "base_salary": employee.base_salary,
+            "q_amount": employee.get("q_amount"),
+            "full_attendance": _yes_no(employee.get("full_attendance"))}
+
+
+def _header_text_width(layout: SheetLayout, c: int) -> float:
+    """The width a header value in column ``c`` has (the last one runs to the table's edge)."""
+    width_of = {layout.col(k): w for k, w in _column_widths(layout).items()}
+    last_field_col = max(col + 1 for *_, col in HEADER_FIELDS)
+    if c == last_field_col:
+        return sum(width_of.get(k, 9) for k in range(c, layout.width))
+    return width_of.get(c, 9)
+
+
+def _header_shape(layout: SheetLayout, values: dict) -> tuple:
+    """How many lines each header text takes: employees with the same shape share a sheet
+    prototype, since fonts and row heights of the header follow from it."""
+    return tuple(_lines(values[f], _header_text_width(layout, c + 1), BODY_PT)
+                 for f, _, _, c in HEADER_FIELDS if isinstance(values[f], str))
 
 
 # ---------------------------------------------------------------------------------------
@@ -421,10 +463,7 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     ws.merge_range(0, 0, 0, last_col - 1, f"{role.name}（{month}）", fmt.title)
     ws.write_string(0, last_col, role.id, fmt.role_id)
     ws.set_row(0, 32)
-    values = {"name": str(employee["name"]), "employee_id": str(employee.employee_id),
-              "department": str(employee.department), "month": month, "role_name": role.name,
-              "base_salary": employee.base_salary, "q_amount": employee.get("q_amount"),
-              "full_attendance": _yes_no(employee.get("full_attendance"))}
+    values = header_values(layout, employee, month)
     field_rows: dict[int, float] = {}
     last_field_col = max(c + 1 for *_, c in HEADER_FIELDS)
     for field, label, r, c in HEADER_FIELDS:
@@ -433,9 +472,7 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
         if c + 1 == last_field_col and last_col > last_field_col:  # run on to the table's edge
             ws.merge_range(r, c + 1, r, last_col, "", fmt.field_value)
         if isinstance(v, str):
-            width = width_of.get(c + 1, 9)
-            if c + 1 == last_field_col:
-                width = sum(width_of.get(k, 9) for k in range(c + 1, last_col + 1))
+            width = _header_text_width(layout, c + 1)
             one_line = _lines(v, width, BODY_PT) == 1
             value_fmt, pt = (fmt.field_value, BODY_PT) if one_line else (fmt.field_small, SMALL_PT)
             ws.write_string(r, c + 1, v, value_fmt)
