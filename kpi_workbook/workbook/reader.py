@@ -20,6 +20,7 @@ from ..diagnostics import Diagnostic, KpiError, error
 from ..engine.inputs import InputSpec, input_specs, parse_value
 from ..numbers import ParseError, is_blank, parse_flag, parse_number
 from ..rules.loader import Catalog
+from .package_reader import Package, SheetData, Unsupported
 from .safety import check_xlsx
 
 KPI_OUTPUTS = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS")
@@ -72,33 +73,74 @@ def _sheet_names(ws) -> tuple[dict[str, str], list[str]]:
 
 
 class SheetCells(dict):
-    """A sheet read once: {"A1": value} of its non-empty cells; missing cells read None."""
+    """A sheet read once: {"A1": value or "=formula"} of its non-empty cells; a missing
+    cell reads None."""
 
-    def __init__(self, ws):
-        super().__init__()
-        for row in ws.iter_rows():
-            for c in row:
-                if getattr(c, "value", None) is not None:
-                    self[c.coordinate] = c.value
-        self.title = ws.title
+    def __init__(self, title: str, contents: dict[str, object]):
+        super().__init__(contents)
+        self.title = title
 
     def __getitem__(self, ref: str):
         return self.get(ref)
 
 
+class _OpenpyxlPackage:
+    """The package reader's interface over openpyxl, for files it does not handle."""
+
+    def __init__(self, path: Path, with_cached: bool):
+        self.book = open_book(path)
+        self.cached_book = open_book(path, data_only=True) if with_cached else None
+        self.sheet_names = self.book.sheetnames
+        self.names, self.broken = {}, {}
+        for ws in self.book.worksheets:
+            self.names[ws.title], self.broken[ws.title] = _sheet_names(ws)
+
+    def sheet(self, name: str) -> SheetData:
+        def cells(ws):
+            return {c.coordinate: c.value for row in ws.iter_rows() for c in row
+                    if getattr(c, "value", None) is not None}
+
+        contents = cells(self.book[name])
+        cached = cells(self.cached_book[name]) if self.cached_book is not None else {}
+        return SheetData(contents, {r: cached.get(r) for r, v in contents.items()
+                                    if isinstance(v, str) and v.startswith("=")})
+
+    def close(self) -> None:
+        pass
+
+
+def open_package(path: Path, with_cached: bool = True):
+    """The fast package reader, or openpyxl where the XML is not in its plain form."""
+    check_xlsx(path)
+    try:
+        return Package.open(path)
+    except (Unsupported, UnicodeDecodeError, ValueError, KeyError, zipfile.BadZipFile):
+        return _OpenpyxlPackage(path, with_cached)
+
+
 def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> tuple[
         list[Card], list[Diagnostic]]:
     path = Path(path)
-    book = open_book(path)
-    cached_book = open_book(path, data_only=True) if with_cached else None
+    package = open_package(path, with_cached)
+    try:
+        return _read_cards(catalog, path, package, with_cached)
+    except Unsupported:
+        package.close()
+        return _read_cards(catalog, path, _OpenpyxlPackage(path, with_cached), with_cached)
+    finally:
+        package.close()
+
+
+def _read_cards(catalog: Catalog, path: Path, package, with_cached: bool):
     cards: list[Card] = []
     diags: list[Diagnostic] = []
-    for sheet in book.worksheets:
-        names, broken = _sheet_names(sheet)
+    for title in package.sheet_names:
+        names, broken = package.names.get(title, {}), package.broken.get(title, [])
         if "KPI_EMPLOYEE_ID" not in names and "KPI_ROLE" not in names:
             continue
-        ws = SheetCells(sheet)
-        where = {"source": str(path), "sheet": ws.title}
+        data = package.sheet(title)
+        ws = SheetCells(title, data.contents)
+        where = {"source": str(path), "sheet": title}
         for name in broken:
             diags.append(error("broken-name", f"名称 {name} 已损坏（#REF!），相关单元格可能被删除",
                                f"defined name {name} is broken (#REF!): its cell was deleted", **where))
@@ -112,30 +154,32 @@ def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> t
             diags.append(error("unknown-role", f"未知岗位 '{role_id}'", f"unknown role '{role_id}'",
                                cell=names["KPI_ROLE"], **where))
             continue
-        card = Card(path, ws.title, employee_id, role_id, names, sheet_cells=ws)
+        card = Card(path, title, employee_id, role_id, names, sheet_cells=ws)
         diags += _read_fields(card, ws)
         diags += _read_inputs(catalog, card, ws)
-        if cached_book is not None:
-            wanted = {names[n] for n in KPI_OUTPUTS if n in names}
-            cws = _cells_at(cached_book[ws.title], wanted)
-            card.cached = {n: cws.get(names[n]) for n in KPI_OUTPUTS if n in names}
+        if with_cached:  # what each KPI cell shows: a formula's cached result, or a typed value
+            card.cached = {n: data.cached[names[n]] if names[n] in data.cached
+                           else data.contents.get(names[n]) for n in KPI_OUTPUTS if n in names}
         cards.append(card)
     return cards, diags
 
 
-def _cells_at(ws, refs: set[str]) -> dict[str, object]:
-    """The values of a few cells of a read-only sheet, reading only the rows they are in."""
+def sheet_rows(path: Path, title: str) -> list[list[object]]:
+    """The values of one sheet as rows (A1 first), e.g. to read 名单 without openpyxl."""
     from openpyxl.utils.cell import coordinate_to_tuple
 
-    rows = {coordinate_to_tuple(r)[0] for r in refs}
-    out = {}
-    if not rows:
-        return out
-    for row in ws.iter_rows(min_row=min(rows), max_row=max(rows)):
-        for c in row:
-            if getattr(c, "coordinate", None) in refs:
-                out[c.coordinate] = c.value
-    return out
+    package = open_package(path, with_cached=False)
+    try:
+        if title not in package.sheet_names:
+            return []
+        contents = package.sheet(title).contents
+    finally:
+        package.close()
+    cells = {coordinate_to_tuple(ref): v for ref, v in contents.items()}
+    if not cells:
+        return []
+    height, width = max(r for r, _ in cells), max(c for _, c in cells)
+    return [[cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
 
 
 FIELDS = {"KPI_NAME": "name", "KPI_DEPARTMENT": "department", "KPI_MONTH": "month",

@@ -22,7 +22,7 @@ from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
-from .reader import Card, card_arrays, open_book, read_book
+from .reader import Card, card_arrays, read_book, sheet_rows
 from .validate import _formulas
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成"}
@@ -93,23 +93,17 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
 
 def _roster_gaps(path: Path, cards: list[Card]) -> list[Diagnostic]:
     """Employees on the workbook's 名单 whose scorecard sheet is gone."""
-    book = open_book(path, data_only=True)  # read-only: only 名单 is parsed
-    try:
-        if "名单" not in book.sheetnames:
-            return []
-        have = {c.employee_id for c in cards}
-        out = []
-        for r, row in enumerate(book["名单"].iter_rows(min_row=2, max_col=2, values_only=True), start=2):
-            employee_id = str(row[0] if row and row[0] is not None else "").strip()
-            name = row[1] if len(row) > 1 and row[1] is not None else ""
-            if employee_id and employee_id not in have:
-                out.append(error("missing-sheet",
-                                 f"名单中的员工 {employee_id}（{name}）没有考核表（工作表被删除或改坏）",
-                                 f"employee {employee_id} on 名单 has no scorecard sheet (deleted or broken)",
-                                 source=str(path), sheet="名单", cell=f"A{r}"))
-        return out
-    finally:
-        getattr(book, "close", lambda: None)()
+    have = {c.employee_id for c in cards}
+    out = []
+    for r, row in enumerate(sheet_rows(path, "名单")[1:], start=2):
+        employee_id = str(row[0] if row and row[0] is not None else "").strip()
+        name = row[1] if len(row) > 1 and row[1] is not None else ""
+        if employee_id and employee_id not in have:
+            out.append(error("missing-sheet",
+                             f"名单中的员工 {employee_id}（{name}）没有考核表（工作表被删除或改坏）",
+                             f"employee {employee_id} on 名单 has no scorecard sheet (deleted or broken)",
+                             source=str(path), sheet="名单", cell=f"A{r}"))
+    return out
 
 
 def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagnostic]):
