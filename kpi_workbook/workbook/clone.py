@@ -38,7 +38,8 @@ def quote(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
 
-def _cell_xml(ref: str, style: str, value) -> str:
+def cell_xml(ref: str, style: str, value) -> str:
+    """A cell element: a number, an inline string, or empty (None/NaN/\"\")."""
     s = f' s="{style}"' if style else ""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return f'<c r="{ref}"{s}/>'
@@ -70,7 +71,7 @@ class _Template:
     def render(self, cells: dict[str, object]) -> str:
         out = [self.chunks[0]]
         for (ref, style), chunk in zip(self.slots, self.chunks[1:]):
-            out.append(_cell_xml(ref, style, cells.get(ref)))
+            out.append(cell_xml(ref, style, cells.get(ref)))
             out.append(chunk)
         return "".join(out)
 

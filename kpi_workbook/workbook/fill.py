@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error, warning
@@ -22,39 +21,13 @@ from ..rules.loader import Catalog
 from .files import atomic_output
 from .layout import sheet_layout
 from .roster import read_table
+from .editable import Scorecard, open_editable
 from .safety import check_xlsx
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}
 ID_HEADERS = ("工号", "employee_id", "id")
 IGNORED_WIDE = ("姓名", "name", "部门", "department", "岗位", "role", "月份", "month")
-
-
-@dataclass
-class Scorecard:
-    """A scorecard sheet found in a workbook through its defined names."""
-
-    sheet: str
-    employee_id: str
-    role_id: str
-    department: str
-    cells: dict[str, str]  # defined name → cell ref (without $)
-
-
-def find_scorecards(book: openpyxl.Workbook) -> list[Scorecard]:
-    cards = []
-    for ws in book.worksheets:
-        names = {}
-        for name, dn in ws.defined_names.items():
-            dest = list(dn.destinations)
-            if len(dest) == 1:
-                names[name] = dest[0][1].replace("$", "")
-        if "KPI_EMPLOYEE_ID" not in names or "KPI_ROLE" not in names:
-            continue
-        cards.append(Scorecard(ws.title, str(ws[names["KPI_EMPLOYEE_ID"]].value or "").strip(),
-                               str(ws[names["KPI_ROLE"]].value or "").strip(),
-                               str(ws[names.get("KPI_DEPARTMENT", "A1")].value or "").strip(), names))
-    return cards
 
 
 def cell_value(spec, parsed: float):
@@ -118,13 +91,13 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     for path in books:
         check_xlsx(path)
         try:
-            book = openpyxl.load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+            book = open_editable(path)
         except Exception as exc:  # a damaged workbook: one sentence, not a traceback
             raise KpiError([error("not-xlsx", f"{path.name} 无法打开（文件损坏或格式不对）：{exc}",
                                   f"cannot open {path.name} (corrupt or wrong format): {exc}",
                                   source=str(path))]) from None
         opened[path] = book
-        found = find_scorecards(book)
+        found = book.scorecards()
         if not found:
             result.diagnostics.append(warning(
                 "no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿？）",
@@ -204,7 +177,6 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
                                           f"role {role_id} has no input '{k}'; valid: {valid}",
                                           source=source))
     for path, book in opened.items():
-        book.calculation.fullCalcOnLoad = True  # Excel recomputes what we changed on open
         with atomic_output(path, force=True) as tmp:
             book.save(tmp)
     return result
@@ -216,7 +188,7 @@ def _write(book, card: Scorecard, spec, parsed: float) -> None:
     if ref is None:  # a sheet made from an older template
         raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                               f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
-    book[card.sheet][ref].value = cell_value(spec, parsed)
+    book.set(card.sheet, ref, cell_value(spec, parsed))
 
 
 def _fill_ranks(catalog, cards, opened, teams, result) -> None:
@@ -237,7 +209,7 @@ def _fill_ranks(catalog, cards, opened, teams, result) -> None:
         for employee_id, (path, card) in cards.items():
             if card.role_id != role_id or card.department != department or name not in card.cells:
                 continue
-            value = opened[path][card.sheet][card.cells[name]].value
+            value = opened[path].get(card.sheet, card.cells[name])
             try:
                 number = parse_value(metric, value)
             except ParseError:

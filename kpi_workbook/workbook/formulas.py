@@ -63,7 +63,9 @@ def _raw(item: Item, block: ItemBlock, ref, rmax: str) -> tuple[str, str]:
         v = ref(rule.input.id)
         expr = "NA()"
         for band in reversed(rule.bands):
-            expr = f"IF({band.when.formula(v)},{num(band.points)},{expr})"
+            # an else row is its points: no IF(TRUE,...) (LibreOffice saves TRUE as TRUE())
+            expr = num(band.points) if band.when.op == "else" else \
+                f"IF({band.when.formula(v)},{num(band.points)},{expr})"
         return expr, f'{v}=""'
     if rule.kind == "ratio":
         v = ref(rule.input.id)

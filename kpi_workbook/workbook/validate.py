@@ -7,6 +7,7 @@ a rule edited by hand). Every finding names the file, sheet and cell.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,21 @@ def _field_cell(card, key: str) -> str:
     return card.names.get(name, "") if name else ""
 
 
+_STRING = re.compile(r'("(?:[^"]|"")*")')
+
+
+def canonical(formula) -> object:
+    """A formula as spreadsheet programs may save it back, made comparable: function-form
+    booleans (TRUE() for TRUE), letter case and spaces outside string literals."""
+    if not isinstance(formula, str):
+        return formula
+    parts = _STRING.split(formula)
+    for i in range(0, len(parts), 2):  # the even parts are outside "..." literals
+        part = parts[i].replace(" ", "").upper()
+        parts[i] = part.replace("TRUE()", "TRUE").replace("FALSE()", "FALSE")
+    return "".join(parts)
+
+
 def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
     diags = []
     for card in cards:
@@ -67,7 +83,7 @@ def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
         for ref, formula in expected.items():
             actual = card.sheet_cells.get(ref)
             actual_text = getattr(actual, "text", actual)  # array formulas come as objects
-            if actual_text != formula:
+            if canonical(actual_text) != canonical(formula):
                 shown = "空" if actual is None else repr(actual_text)[:60]
                 diags.append(error(
                     "formula-changed",
