@@ -259,3 +259,8 @@ def test_direct_level_guidance_uses_the_typed_scale(catalog):
         item("x", 20, rule, scale=100), filler(80)]}])
     r = run(cat, {"x": 95, "rest": 80})
     assert r["items"][0]["points"] == 19.0 and r["items"][0]["explain"]["level"] == "A"
+
+
+def test_explanations_show_percent_metrics_as_percent(bands_cat):
+    text = run(bands_cat, {"conv": "36%", "rest": 80})["items"][0]["explain"]["text"]
+    assert text == "转化率 36% 落在 >= 35% 档，得 16 分"

@@ -17,6 +17,25 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _shown(value: float, input_type: str) -> str:
+    """A measured value as a person reads it: 0.36 of a percent metric is 36%."""
+    if input_type == "percent" and value is not None and not math.isnan(value):
+        return f"{value * 100:.6g}%"
+    return _num(value)
+
+
+def _band_text(when, input_type: str) -> str:
+    """A band condition as people write it: >= 0.35 of a percent metric is ≥ 35%."""
+    if input_type != "percent":
+        return str(when)
+    if when.op == "range":
+        return (f"{'[' if when.lo_closed else '('}{_shown(when.lo, 'percent')}, "
+                f"{_shown(when.hi, 'percent')}{']' if when.hi_closed else ')'}")
+    if when.op == "else":
+        return "其他"
+    return f"{when.op} {_shown(when.value, 'percent')}"
+
+
 def explain_item(role: Role, item: Item, detail: dict, i: int, points: float) -> dict:
     """An explanation record for employee row ``i``: data plus a Chinese sentence."""
     rule = item.rule
@@ -28,13 +47,15 @@ def explain_item(role: Role, item: Item, detail: dict, i: int, points: float) ->
         if band >= 0:
             b = rule.bands[band]
             rec.update(band=band, when=str(b.when), band_points=b.points)
-            text = f"{rule.input.label} {_num(value)} 落在 {b.when} 档，得 {_num(points)} 分"
+            text = (f"{rule.input.label} {_shown(value, rule.input.type)} 落在 "
+                    f"{_band_text(b.when, rule.input.type)} 档，得 {_num(points)} 分")
         else:
-            text = f"{rule.input.label} {_num(value)} 未落入任何档"
+            text = f"{rule.input.label} {_shown(value, rule.input.type)} 未落入任何档"
     elif rule.kind == "ratio":
         value = float(detail["value"][i])
         rec.update(value=None if math.isnan(value) else value, cap=rule.cap)
-        text = (f"{rule.input.label} {_num(value)} × {item.full_scale:g}（封顶 {rule.cap:g}），"
+        text = (f"{rule.input.label} {_shown(value, rule.input.type)} × {item.full_scale:g}"
+                f"（封顶 {_shown(rule.cap, rule.input.type)}），"
                 f"得 {_num(points)} 分")
     elif rule.kind == "events":
         counted = []
