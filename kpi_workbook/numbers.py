@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 
@@ -36,7 +36,9 @@ def excel_round(value: float, digits: int = 0) -> float:
     # '%.15g' is the 15-significant-digit value Excel works with.
     exact = Decimal(format(value, ".15g"))
     quantum = Decimal(1).scaleb(-digits)
-    return float(exact.quantize(quantum, rounding=ROUND_HALF_UP))
+    with localcontext() as ctx:
+        ctx.prec = 400  # room for any double at any number of decimals (default 28 is not)
+        return float(exact.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def clean_round(value: float, digits: int) -> float:
@@ -45,12 +47,35 @@ def clean_round(value: float, digits: int) -> float:
 
 
 _vector_clean_round = np.frompyfunc(clean_round, 2, 1)
+# The vectorised path is exact below this magnitude: Excel's first step (15 significant
+# digits) then moves x by at most 5e-11, i.e. 0.05 in units of the 9th decimal.
+FAST_LIMIT = 1e5
 
 
 def clean_round_array(values: np.ndarray, digits: int) -> np.ndarray:
-    """:func:`clean_round` over an array (totals and money: one per employee)."""
+    """:func:`clean_round` over an array (totals and money: one per employee), exactly.
+
+    k = ROUND(|x|·1e9) is an integer below 2**53, so it is computed exactly wherever the 9th
+    decimal of x is not near a half (where the 15-digit step could decide differently);
+    rounding k to a multiple of 10**(9 - digits) is integer arithmetic, and the final
+    division gives the double nearest the decimal, as float(Decimal) does. Values near such
+    a half, large values and digits ≥ 9 take the exact scalar path.
+    """
     values = np.asarray(values, dtype=float)
-    return _vector_clean_round(values, digits).astype(float)
+    out = np.full(values.shape, np.nan)
+    y = np.abs(values) * 1e9
+    fraction = y - np.floor(y)
+    fast = (np.abs(values) < FAST_LIMIT) & (np.abs(fraction - 0.5) > 0.1) & (digits < 9)
+    k = np.floor(y[fast] + 0.5)  # ROUND(|x|, 9) × 1e9, an exact integer
+    step = 10.0 ** (9 - digits)
+    m = np.floor(k / step)
+    rest = k - m * step  # exact: both terms are integers below 2**53
+    m = m + (2 * rest >= step)  # half away from zero
+    out[fast] = np.sign(values[fast]) * m / 10.0 ** digits
+    slow = ~fast & ~np.isnan(values)
+    if slow.any():
+        out[slow] = _vector_clean_round(values[slow], digits).astype(float)
+    return out + 0.0  # no negative zeros
 
 
 def round_total(value: float) -> float:

@@ -3,7 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpi_workbook.numbers import (ParseError, clean_round, excel_round, parse_flag,
@@ -84,3 +84,37 @@ def test_parse_flag(text, expected):
 def test_parse_flag_rejects():
     with pytest.raises(ParseError):
         parse_flag("也许")
+
+
+# Scores and money as the engine makes them: decimals with a few places, and products and
+# quotients of them carrying binary noise (0.285*100, 5000*0.1*78.45/100, ...).
+amounts = st.builds(lambda units, exp: float(Decimal(units).scaleb(exp)),
+                    st.integers(-(10**8), 10**8), st.integers(-6, 0))
+noisy = st.one_of(amounts, st.builds(lambda a, b: a * b / 100, amounts, amounts),
+                  st.builds(lambda a, b: a / b if b else a, amounts, amounts),
+                  st.floats(-1e20, 1e20))
+
+
+@settings(max_examples=300)
+@given(st.lists(noisy, min_size=1, max_size=50), st.integers(0, 8))
+def test_vectorised_rounding_equals_the_scalar_one(values, digits):
+    import numpy as np
+
+    from kpi_workbook.numbers import clean_round_array
+
+    got = clean_round_array(np.array(values), digits)
+    assert list(got) == [clean_round(v, digits) for v in values]
+
+
+def test_vectorised_rounding_handles_nan_and_large_values():
+    import numpy as np
+
+    from kpi_workbook.numbers import clean_round_array
+
+    got = clean_round_array(np.array([np.nan, 2.675, -2.5, 1e7 + 0.25, -0.04]), 1)
+    assert np.isnan(got[0]) and list(got[1:]) == [2.7, -2.5, 1e7 + 0.3, -0.0]
+
+
+def test_huge_values_round_without_overflowing_decimal_precision():
+    assert excel_round(1.0000000006751107e19, 9) == 1.00000000067511e19
+    assert excel_round(-1e300, 2) == -1e300
