@@ -83,7 +83,7 @@ def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
         for ref, formula in expected.items():
             actual = card.sheet_cells.get(ref)
             actual_text = getattr(actual, "text", actual)  # array formulas come as objects
-            if canonical(actual_text) != canonical(formula):
+            if actual_text != formula and canonical(actual_text) != canonical(formula):
                 shown = "空" if actual is None else repr(actual_text)[:60]
                 diags.append(error(
                     "formula-changed",
