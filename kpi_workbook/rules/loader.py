@@ -41,6 +41,7 @@ class Catalog:
     pay_rules: dict[str, PayRule]
     role_files: dict[str, Path] = field(default_factory=dict)
     directory: Path | None = None
+    _pay_cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def role(self, key: str) -> Role:
         """A role by id, or by its Chinese or English name."""
@@ -62,7 +63,15 @@ class Catalog:
         return self.grade_schemes[role.grade_scheme]
 
     def role_pay_rules(self, role: Role) -> list[PayRule]:
-        """The role's pay rules with its overrides applied."""
+        """The role's pay rules with its overrides applied (made once per role)."""
+        cached = self._pay_cache.get(role.id)
+        if cached is not None and cached[0] is role:
+            return cached[1]
+        rules = self._resolve_pay_rules(role)
+        self._pay_cache[role.id] = (role, rules)
+        return rules
+
+    def _resolve_pay_rules(self, role: Role) -> list[PayRule]:
         rules = []
         for ref in role.pay_rules:
             base = self.pay_rules[ref.id]

@@ -116,6 +116,10 @@ def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict
     """Employee id → warning texts for ``month`` (history must include that month)."""
     out: dict[str, list[str]] = {}
     by_key = {(str(r.工号), str(r.月份)): r for r in history.itertuples(index=False)}
+    grades_this_year: dict[str, list[str]] = {}  # employee → grades of this year, to ``month``
+    for (e, m), row in by_key.items():
+        if m.startswith(month[:4]) and m <= month:
+            grades_this_year.setdefault(e, []).append(row.等级)
     current = history[history["月份"].astype(str) == month]
     for r in current.itertuples(index=False):
         role = catalog.roles.get(r.岗位ID)
@@ -130,9 +134,7 @@ def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict
                     for k in range(rule.consecutive)):
                 texts.append(f"连续{rule.consecutive}个月{rule.grade}：{rule.action}".rstrip("："))
             if rule.in_year:
-                year = month[:4]
-                count = sum(1 for (e, m), row in by_key.items()
-                            if e == employee and m.startswith(year) and m <= month and row.等级 == rule.grade)
+                count = grades_this_year.get(employee, []).count(rule.grade)
                 if count >= rule.in_year and not any(t.startswith(f"连续") and rule.grade in t for t in texts):
                     texts.append(f"本年{count}个月为{rule.grade}：{rule.action}".rstrip("："))
                 elif count >= rule.in_year:

@@ -216,10 +216,23 @@ def _input_name(spec: InputSpec) -> str:
     return f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
 
 
+_SPECS: dict[tuple[int, str], tuple] = {}
+
+
+def _role_specs(catalog: Catalog, role_id: str) -> tuple:
+    """A role's input specs, made once per catalog and role (every card of a role reads
+    the same inputs)."""
+    key = (id(catalog), role_id)
+    hit = _SPECS.get(key)
+    if hit is None or hit[0] is not catalog:
+        role = catalog.roles[role_id]
+        hit = _SPECS[key] = (catalog, input_specs(role, catalog.role_pay_rules(role)))
+    return hit[1]
+
+
 def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
-    role = catalog.roles[card.role_id]
     diags = []
-    for spec in input_specs(role, catalog.role_pay_rules(role)):
+    for spec in _role_specs(catalog, card.role_id):
         ref = card.names.get(_input_name(spec))
         where = {"source": str(card.path), "sheet": card.sheet}
         if ref is None:
