@@ -19,7 +19,10 @@ import openpyxl
 from .clone import cell_xml
 from .package_reader import Package, Unsupported
 
-_CACHED = re.compile(r"(<f\b[^>]*?(?:/>|>.*?</f>))<v>.*?</v>", re.S)
+# A formula's cached result. Formula text cannot hold a raw "<" (XML escapes it), so [^<]*
+# keeps each try inside one cell: a lazy .*? would backtrack across the whole sheet where
+# a formula has no cached value to drop (a book filled before).
+_CACHED = re.compile(r"(<f\b[^>]*?(?:/>|>[^<]*</f>))<v>[^<]*</v>")
 
 
 class Scorecard:
