@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint_p.add_argument("dir", nargs="?", help="template directory (default: built-in)")
     lint_p.add_argument("--json", action="store_true")
     lint_p.set_defaults(run=cmd_lint)
+
     new = sub.add_parser("new", help="create scorecard workbooks from a roster")
     new.add_argument("--roster", metavar="FILE", help=".xlsx or .csv (default: built-in sample)")
     new.add_argument("--month", required=True, metavar="YYYY-MM")
