@@ -2,7 +2,8 @@
 
 Bad user data becomes :class:`Diagnostic` records that are collected and reported all at
 once; bugs and I/O failures stay exceptions. A diagnostic names where (file, a path inside
-it, or sheet and cell), a stable code, and a message in Chinese and English.
+it, or sheet and cell), a stable code, and its message in Chinese and in English as two
+fields: they are joined into one line only where a person reads them (``message``, ``str``).
 """
 
 from __future__ import annotations
@@ -16,13 +17,21 @@ Severity = Literal["error", "warning", "info"]
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
-    message: str  # Chinese first, then " / " and English
+    message_zh: str
+    message_en: str = ""
     severity: Severity = "error"
     source: str = ""  # a file path, or "" for data given directly
     path: tuple[str | int, ...] = ()  # location inside the source (template path, input key)
     sheet: str = ""
     cell: str = ""
     line: int | None = None  # 1-based line in the source file, when known
+
+    @property
+    def message(self) -> str:
+        """Chinese first, then English: the one-line form for people."""
+        if self.message_en and self.message_en != self.message_zh:
+            return f"{self.message_zh} / {self.message_en}"
+        return self.message_zh
 
     def where(self) -> str:
         parts = []
@@ -43,6 +52,7 @@ class Diagnostic:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["path"] = list(self.path)
+        data["message"] = self.message
         return {k: v for k, v in data.items() if v not in ("", (), [], None)}
 
 
@@ -60,11 +70,23 @@ class KpiError(Exception):
 
 
 def error(code: str, zh: str, en: str, **where) -> Diagnostic:
-    return Diagnostic(code=code, message=f"{zh} / {en}", severity="error", **where)
+    return Diagnostic(code=code, message_zh=zh, message_en=en, severity="error", **where)
 
 
 def warning(code: str, zh: str, en: str, **where) -> Diagnostic:
-    return Diagnostic(code=code, message=f"{zh} / {en}", severity="warning", **where)
+    return Diagnostic(code=code, message_zh=zh, message_en=en, severity="warning", **where)
+
+
+def info(code: str, zh: str, en: str, **where) -> Diagnostic:
+    return Diagnostic(code=code, message_zh=zh, message_en=en, severity="info", **where)
+
+
+class Bilingual(ValueError):
+    """A bad-value error whose message is known in both languages (``zh``, ``en``)."""
+
+    def __init__(self, zh: str, en: str = "") -> None:
+        self.zh, self.en = zh, en or zh
+        super().__init__(f"{zh} / {en}" if en and en != zh else zh)
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:

@@ -15,6 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 
+from .diagnostics import Bilingual
+
 # Scores and money carry only a few real decimals; rounding to 9 first removes the binary
 # noise on which spreadsheet engines disagree (0.285*100 = 28.499999999999996): see the
 # digest, general semantics 6. The generated formulas do exactly the same.
@@ -101,7 +103,7 @@ YES_WORDS = frozenset({"是", "有", "yes", "y", "true", "1", "√", "✓", "x",
 NO_WORDS = frozenset({"否", "无", "no", "n", "false", "0", "×", "", "不"})
 
 
-class ParseError(ValueError):
+class ParseError(Bilingual):
     """A typed value that is not of the expected form; the message says what was expected."""
 
 
@@ -120,19 +122,19 @@ def parse_number(value: object, *, percent: bool = False) -> float:
     """
     del percent  # the rule is the same either way; see the docstring
     if isinstance(value, bool):
-        raise ParseError("需要数字，而不是是/否 / expected a number, not a yes/no")
+        raise ParseError("需要数字，而不是是/否", "expected a number, not a yes/no")
     if isinstance(value, (int, float)):
         if not math.isfinite(float(value)):
-            raise ParseError("需要有限的数字 / expected a finite number")
+            raise ParseError("需要有限的数字", "expected a finite number")
         return float(value)
     if not isinstance(value, str):
-        raise ParseError(f"需要数字，得到 {type(value).__name__} / expected a number")
+        raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number")
     text = normalise_text(value).replace(",", "").replace(" ", "")
     scale = 1.0
     if text.endswith("%"):
         text, scale = text[:-1], 0.01
     if not _NUMBER.match(text):
-        raise ParseError(f"“{value}”不是数字 / '{value}' is not a number")
+        raise ParseError(f"“{value}”不是数字", f"'{value}' is not a number")
     return float(Decimal(text) * Decimal(str(scale)))
 
 
@@ -148,7 +150,7 @@ def parse_flag(value: object) -> bool:
             return True
         if word in NO_WORDS:
             return False
-    raise ParseError(f"“{value}”不是 是/否 / '{value}' is not yes/no (是/否)")
+    raise ParseError(f"“{value}”不是 是/否", f"'{value}' is not yes/no (是/否)")
 
 
 def is_blank(value: object) -> bool:

@@ -61,7 +61,7 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     scores = score_role(catalog, role, employees,
                         {k: np.array([v]) for k, v in values.items()})
     if scores.errors[0]:
-        raise KpiError([error("bad-input", e.split(" / ")[0], e.split(" / ")[-1], source=source)
+        raise KpiError([error("bad-input", e.zh, e.en, source=source)
                         for e in scores.errors[0]])
     return card_result(catalog, scores, 0)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, error
 from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
 from ..rules.model import RATED_KINDS, RATER_LABELS, InputDef, Item, PayRule, Role
 
@@ -200,18 +200,18 @@ def parse_value(spec: InputSpec, value: object) -> float:
         text = normalise_text(str(value))
         if text in spec.levels:
             return float(spec.levels.index(text))
-        raise ParseError(f"等级须为 {'、'.join(spec.levels)} 之一，得到“{value}” / "
+        raise ParseError(f"等级须为 {'、'.join(spec.levels)} 之一，得到“{value}”",
                          f"level must be one of {', '.join(spec.levels)}, got '{value}'")
     number = parse_number(value, percent=d.type == "percent")
     if d.type == "count" and not float(number).is_integer():
-        raise ParseError(f"次数须为整数，得到 {value} / a count must be a whole number, got {value}")
+        raise ParseError(f"次数须为整数，得到 {value}", f"a count must be a whole number, got {value}")
     low, high = d.min, d.max
     if d.type in ("count", "points") and low is None:
         low = 0
     if (low is not None and number < low) or (high is not None and number > high):
         what = "得分超过配分" if d.type == "points" and d.id == "points" else "超出允许范围"
         raise ParseError(
-            f"{value} {what} [{_fmt(low)}, {_fmt(high)}] / {value} is outside the allowed "
+            f"{value} {what} [{_fmt(low)}, {_fmt(high)}]", f"{value} is outside the allowed "
             f"range [{_fmt(low)}, {_fmt(high)}]")
     return number
 
@@ -240,9 +240,8 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
     values: dict[str, float] = {}
     diags: list[Diagnostic] = []
 
-    def bad(key, zh, en=None):
-        message = f"{zh} / {en}" if en else zh
-        diags.append(Diagnostic("bad-input", message, source=source, path=(key,)))
+    def bad(key, zh, en):
+        diags.append(error("bad-input", zh, en, source=source, path=(key,)))
 
     for key, value in _expand_item_dicts(resolver, raw):
         base, rater = resolver.split(key)
@@ -277,5 +276,5 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
             try:
                 values[full] = parse_value(spec, v)
             except ParseError as exc:
-                bad(key, f"输入项 '{key}'（{spec.label_path()}）/ input '{key}': {exc}")
+                bad(key, f"输入项 '{key}'（{spec.label_path()}）：{exc.zh}", f"input '{key}': {exc.en}")
     return values, diags

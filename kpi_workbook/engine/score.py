@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..diagnostics import Bilingual
 from ..numbers import clean_round_array
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Item, PayRule, Role
@@ -29,7 +30,7 @@ class RoleScores:
     frame: pd.DataFrame
     details: dict[str, dict[str, np.ndarray]]  # item id → explanation arrays
     missing: list[list[str]]  # per employee: canonical keys of empty required inputs
-    errors: list[list[str]]  # per employee: values no rule accepts (bad input)
+    errors: list[list[Bilingual]]  # per employee: values no rule accepts (bad input)
     warnings: list[list[str]] = field(default_factory=list)
 
 
@@ -40,7 +41,7 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
     specs = {s.key: s for s in input_specs(role, pay_rules)}
     empty = np.full(n, np.nan)
     missing: list[list[str]] = [[] for _ in range(n)]
-    errors: list[list[str]] = [[] for _ in range(n)]
+    errors: list[list[Bilingual]] = [[] for _ in range(n)]
     warnings: list[list[str]] = [[] for _ in range(n)]
 
     def get(key: str) -> np.ndarray:
@@ -174,13 +175,14 @@ def _item_points(role: Role, section, item: Item, row_max, get, flag_missing, er
         if item.rule.kind == "bands":
             bad = ~np.isnan(detail["value"]) & (detail["band"] < 0)
             for i in np.flatnonzero(bad):
-                errors[i].append(
-                    f"{item.label}：{detail['value'][i]:g} 不在任何档位 / {item.id}: "
-                    f"{detail['value'][i]:g} matches no band")
+                errors[i].append(Bilingual(
+                    f"{item.label}：{detail['value'][i]:g} 不在任何档位",
+                    f"{item.id}: {detail['value'][i]:g} matches no band"))
         if item.rule.kind == "rank":
             bad = detail["rank"] > detail["team_size"]
             for i in np.flatnonzero(bad):
-                errors[i].append(f"{item.label}：名次大于团队人数 / {item.id}: rank above team size")
+                errors[i].append(Bilingual(f"{item.label}：名次大于团队人数",
+                                           f"{item.id}: rank above team size"))
             raw = np.where(bad, np.nan, raw)
 
     if item.rule.kind in IN_ITEM_POINTS or (item.scale is None and section.allocation is None):

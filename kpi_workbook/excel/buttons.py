@@ -244,7 +244,7 @@ def _write_findings(path: Path, found: list[Diagnostic]) -> None:
 
 def _short(d: Diagnostic) -> str:
     where = f"[{d.sheet}]{'!' + d.cell if d.cell else ''} " if d.sheet else ""
-    return where + d.message.split(" / ")[0]
+    return where + d.message_zh
 
 
 def _rel(job: Job, path: Path) -> str:

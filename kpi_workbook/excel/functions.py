@@ -464,7 +464,7 @@ def score_table(table) -> tuple[list[list], list[str]]:
         try:
             role = cat.role(role_name)
         except KpiError as exc:
-            out[mask, 7], out[mask, 8] = BROKEN, exc.diagnostics[0].message.split("；")[0]
+            out[mask, 7], out[mask, 8] = BROKEN, exc.diagnostics[0].message_zh.split("；")[0]
             continue
         resolver = KeyResolver(input_specs(role, cat.role_pay_rules(role)))
         columns = []

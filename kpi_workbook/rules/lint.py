@@ -125,7 +125,8 @@ def band_coverage(rule: BandsRule, label: str, source: str, path: tuple) -> list
 
     def report(kind: str, zh: str, en: str, where: tuple) -> None:
         severity = "info" if kind in rule.pinned else "warning"
-        diags.append(Diagnostic(code=f"band-{kind}", message=f"{label}：{zh} / {en}",
+        diags.append(Diagnostic(code=f"band-{kind}", message_zh=f"{label}：{zh}",
+                                message_en=f"{label}: {en}",
                                 severity=severity, source=source, path=path + where))
 
     covered = P.empty()

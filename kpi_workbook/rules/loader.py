@@ -222,10 +222,12 @@ def _validation_diags(exc: ValidationError, source: str, tree, prefix=()) -> lis
         loc = _drop_tags(prefix + loc, tree)
         expected = err["msg"]
         got = err.get("input")
-        got_text = "" if isinstance(got, (dict, list)) else f"，得到 {got!r} / got {got!r}"
+        got_text = "" if isinstance(got, (dict, list)) else f"，得到 {got!r}"
         out.append(Diagnostic(
             code=f"schema-{err['type']}",
-            message=f"{'/'.join(map(str, loc)) or '(文件)'}：{expected}{got_text}",
+            message_zh=f"{'/'.join(map(str, loc)) or '(文件)'}：{expected}{got_text}",
+            message_en=f"{'/'.join(map(str, loc)) or '(file)'}: {expected}"
+                       + ("" if isinstance(got, (dict, list)) else f", got {got!r}"),
             source=source, path=loc, line=_line_of(tree, loc)))
     return out
 

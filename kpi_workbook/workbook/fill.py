@@ -152,7 +152,7 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
         try:
             parsed = parse_value(spec, value)
         except ParseError as exc:
-            zh, _, en = str(exc).partition(" / ")
+            zh, en = exc.zh, exc.en
             shown = key + (f"（{rater}）" if rater else "")
             result.diagnostics.append(error(
                 "bad-value", f"工号 {employee_id} 输入项 {shown}：{zh}",

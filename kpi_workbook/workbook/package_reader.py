@@ -160,6 +160,8 @@ class Package:
         if v is None:
             return None
         raw = v.group(1)
+        if not raw and kind not in ("str", "inlineStr"):
+            return None  # openpyxl through lxml writes <v></v> for a formula never calculated
         if kind == "s":
             return self.strings()[int(raw)]
         if kind in ("str", "e"):

@@ -244,13 +244,14 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
         card.contents[ref] = raw
         try:
             if isinstance(raw, str) and raw.startswith("="):
-                raise ParseError("输入单元格里是公式 / an input cell holds a formula")
+                raise ParseError("输入单元格里是公式", "an input cell holds a formula")
             if isinstance(raw, str) and raw.strip().startswith("#"):
-                raise ParseError(f"错误值 {raw} / error value {raw}")
+                raise ParseError(f"错误值 {raw}", f"error value {raw}")
             card.values[spec.key] = parse_value(spec, raw)
         except ParseError as exc:
             card.values[spec.key] = math.nan
-            diags.append(Diagnostic("bad-value", f"{spec.label_path()}：{exc}", cell=ref, **where))
+            diags.append(error("bad-value", f"{spec.label_path()}：{exc.zh}",
+                               f"{spec.label_path()}: {exc.en}", cell=ref, **where))
     return diags
 
 

@@ -134,7 +134,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
         for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
             card = cards[int(pos)]
-            missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + list(errs)
+            missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
 
     rows = []
     records = frame.to_dict("records")  # one dict per card: far faster than frame.loc[i]
