@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .diagnostics import Diagnostic, KpiError, has_errors
+from .diagnostics import Diagnostic, KpiError, Refused, has_errors
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -267,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
+    except Refused as exc:  # the data says no: findings, exit 1
+        _report(exc.diagnostics)
+        return EXIT_FINDINGS
     except KpiError as exc:
         _report(exc.diagnostics)
         return EXIT_USAGE

@@ -91,3 +91,9 @@ class Bilingual(ValueError):
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
+
+
+class Refused(KpiError):
+    """The data says no (a month in error, an approved month, an unclean payroll): the
+    command stops with its findings and exits 1, not 2 — nothing was wrong with how it was
+    called."""

@@ -30,7 +30,7 @@ from .helpers import emp, run
 
 MONTH = "2026-10"
 HEAD = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
-TAIL = ["应发绩效合计", "状态", "预警"]
+TAIL = ["应发绩效合计", "状态", "预警", "问题"]
 CELL = re.compile(r"\b[A-Z]{1,3}[0-9]+\b")
 
 
@@ -480,8 +480,12 @@ def test_a_card_of_another_month_does_not_touch_that_months_history(history, cat
     out = tmp_path / "r.xlsx"
     code = main(["report", str(book), str(stray), "--out", str(out), "--history", str(hist),
                  "--force"])
+    assert code == 1 and not out.exists()  # two months and no --month: refused
+    assert sheet_rows(hist, "历史") == before
+    code = main(["report", str(book), str(stray), "--out", str(out), "--history", str(hist),
+                 "--month", "2026-04", "--force"])
     assert code == 1  # the month mismatch is an error finding
-    assert "QZ" in {r["工号"] for r in sheet_rows(out, "月度汇总")}
+    assert "QZ" not in {r["工号"] for r in sheet_rows(out, "月度汇总")}  # left out
     assert sheet_rows(hist, "历史") == before  # January untouched, April re-run the same
 
 
@@ -582,7 +586,8 @@ def test_broken_name_is_a_finding(tmp_path, good_book, capsys, broken):
     hit = [p for p in problems if p["代码"] == "broken-name"]
     assert hit and hit[0]["文件"] == path.name and hit[0]["工作表"] == ws.title
     assert "KPI_IN_miss_detection__misses" in hit[0]["说明"]
-    assert summary["Q1"]["状态"] == "未完成" and summary["Q1"]["应发绩效合计"] is None
+    assert summary["Q1"]["状态"] == "错误" and summary["Q1"]["应发绩效合计"] is None
+    assert "KPI_IN_miss_detection__misses" in summary["Q1"]["问题"]
     assert summary["Q2"]["总分"] == good_book["totals"]["Q2"]
 
 
@@ -602,7 +607,8 @@ def test_bad_value_in_an_input_cell(tmp_path, good_book, capsys, value):
     assert [(p["文件"], p["工作表"], p["单元格"]) for p in hit] == [(path.name, ws.title, ref)]
     assert value in hit[0]["说明"]
     assert f"[{ws.title}]!{ref}: error:" in err
-    assert summary["Q1"]["状态"] == "未完成"
+    assert summary["Q1"]["状态"] == "错误" and summary["Q1"]["等级"] is None
+    assert summary["Q1"]["应发绩效合计"] is None and ref in summary["Q1"]["问题"]
     for eid in ("Q2", "T1", "T2", "S1"):
         assert summary[eid]["总分"] == good_book["totals"][eid]
 
@@ -614,9 +620,10 @@ def test_same_employee_in_two_workbooks(tmp_path, good_book, capsys, catalog):
     code, err, summary, problems = report(capsys, tmp_path, path, other)
     assert code == 1
     hit = [p for p in problems if p["代码"] == "duplicate-employee"]
-    assert len(hit) == 1 and hit[0]["文件"] == "other.xlsx" and hit[0]["工作表"].startswith("T1")
-    assert path.name in hit[0]["说明"]
+    assert len(hit) == 2 and hit[0]["文件"] == "other.xlsx" and hit[0]["工作表"].startswith("T1")
+    assert path.name in hit[0]["说明"] and hit[1]["文件"] == path.name and "other.xlsx" in hit[1]["说明"]
     assert summary["T1"]["总分"] == good_book["totals"]["T1"]  # counted once: the first one
+    assert summary["T1"]["状态"] == "错误" and summary["T1"]["应发绩效合计"] is None  # not paid twice, nor once
     assert len(summary) == len(BAD_ROSTER)
 
 
@@ -625,12 +632,15 @@ def test_months_that_do_not_match(tmp_path, good_book, capsys, catalog):
     other = make_book(catalog, tmp_path / "september.xlsx",
                       pd.DataFrame([emp("Q9", "秦九", "品质部", "qc_inspector")]), qc("Q9", False),
                       month="2026-09")
-    code, err, summary, problems = report(capsys, tmp_path, path, other)
+    code, _, err = run(capsys, "report", path, other, "--out", tmp_path / "report.xlsx")
+    assert code == 1 and not (tmp_path / "report.xlsx").exists()  # no --month: stop, list them
+    assert "mixed-months" in err and "2026-09" in err and MONTH in err
+    code, err, summary, problems = report(capsys, tmp_path, path, other, "--month", MONTH)
     assert code == 1
     hit = [p for p in problems if p["代码"] == "month-mismatch"]
     assert len(hit) == 1 and hit[0]["文件"] == "september.xlsx" and hit[0]["工作表"].startswith("Q9")
-    assert CELL.fullmatch(hit[0]["单元格"]) and "2026-09" in hit[0]["说明"]
-    assert summary["Q1"]["月份"] == MONTH and len(summary) == len(BAD_ROSTER) + 1
+    assert CELL.fullmatch(hit[0]["单元格"]) and "2026-09" in hit[0]["说明"] and MONTH in hit[0]["说明"]
+    assert summary["Q1"]["月份"] == MONTH and set(summary) == set(BAD_ROSTER["employee_id"])
 
 
 @pytest.mark.parametrize("junk", ["text", "zip", "truncated", "bad-xml"])

@@ -30,10 +30,11 @@ class ReportResult:
         s = self.data.summary
         n = len(s)
         done = int((s["状态"] == "已完成").sum()) if n else 0
+        wrong = int((s["状态"] == "错误").sum()) if n else 0
         payout = float(s["应发绩效合计"].fillna(0).sum()) if n else 0.0
-        return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done}，问题 "
-                f"{len(self.findings)}，应发合计 ¥{payout:,.2f} / {n} employees, {done} complete, "
-                f"{len(self.findings)} findings")
+        return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done - wrong}，错误 "
+                f"{wrong}，问题 {len(self.findings)}，应发合计 ¥{payout:,.2f} / {n} employees, {done} "
+                f"complete, {n - done - wrong} incomplete, {wrong} in error, {len(self.findings)} findings")
 
 
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..diagnostics import Diagnostic, KpiError, error, warning
+from ..diagnostics import Diagnostic, KpiError, Refused, error, warning
 from ..engine.inputs import input_specs
-from ..engine.month import score_month
+from ..engine.month import apply_team_awards, score_month
 from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
@@ -25,7 +25,7 @@ from .formulas import COMPLETE
 from .reader import Card, card_arrays, read_book, sheet_rows
 from .validate import _formulas
 
-STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成"}
+STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误"}
 
 
 @dataclass
@@ -51,8 +51,7 @@ def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
 
 def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
     findings: list[Diagnostic] = []
-    cards: list[Card] = []
-    seen: dict[str, Card] = {}
+    read: list[Card] = []
     for path in books:
         try:
             found, diags = read_book(catalog, path)
@@ -66,29 +65,75 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
                                   source=str(path)))
             continue
         findings += diags
-        for card in found:
-            if card.employee_id in seen:
-                other = seen[card.employee_id]
-                findings.append(error(
-                    "duplicate-employee",
-                    f"员工 {card.employee_id} 同时出现在 {other.path.name}[{other.sheet}]，只计一次",
-                    f"employee {card.employee_id} also appears in {other.path.name}[{other.sheet}]; "
-                    "counted once", source=str(path), sheet=card.sheet))
-                continue
-            seen[card.employee_id] = card
-            cards.append(card)
+        read += found
 
-    months = pd.Series([c.fields.get("month", "") for c in cards], dtype=object)
-    month = month or (months.mode().iloc[0] if len(months) and months.mode().size else "")
-    for card in cards:
-        if card.fields.get("month") != month:
-            findings.append(error("month-mismatch", f"月份 {card.fields.get('month')!r} 与报表月份 {month} 不符",
-                                  f"month {card.fields.get('month')!r} differs from the report's {month}",
-                                  source=str(card.path), sheet=card.sheet,
-                                  cell=card.names.get("KPI_MONTH", "")))
+    kept, month = _one_month(read, month, findings)
+    # the findings of a card of another month are not this month's
+    other = {(str(c.path), c.sheet) for c in read} - {(str(c.path), c.sheet) for c in kept}
+    findings[:] = [d for d in findings if d.code == "month-mismatch" or (d.source, d.sheet) not in other]
+    cards: list[Card] = []
+    seen: dict[str, Card] = {}
+    for card in kept:
+        if card.employee_id in seen:
+            first = seen[card.employee_id]
+            findings.append(error(
+                "duplicate-employee",
+                f"员工 {card.employee_id} 同时出现在 {first.path.name}[{first.sheet}]，只计一次，"
+                "两处一致前不发放",
+                f"employee {card.employee_id} also appears in {first.path.name}[{first.sheet}]; "
+                "counted once and not paid until only one remains", source=str(card.path), sheet=card.sheet))
+            findings.append(error(
+                "duplicate-employee",
+                f"员工 {card.employee_id} 另有一张考核表在 {card.path.name}[{card.sheet}]：两处一致前不发放",
+                f"employee {card.employee_id} has another scorecard in {card.path.name}[{card.sheet}]: "
+                "not paid until only one remains", source=str(first.path), sheet=first.sheet))
+            continue
+        seen[card.employee_id] = card
+        cards.append(card)
 
     summary, money_columns, incomplete = _score(catalog, cards, month, findings)
     return ReportData(month, summary, money_columns, findings, incomplete)
+
+
+def _month_list(counts: dict[str, int]) -> str:
+    return "、".join(f"{m or '（空）'}（{n} 张 / {n} cards）" for m, n in sorted(counts.items()))
+
+
+def _one_month(cards: list[Card], month: str | None, findings: list[Diagnostic]):
+    """One month per report: the cards of ``month`` (default: the one month all books are
+    of). Books of another month are left out with one finding each; books that disagree
+    without ``--month`` stop the report, as does a ``--month`` no book is of."""
+    counts: dict[str, int] = {}
+    for card in cards:
+        m = str(card.fields.get("month") or "")
+        counts[m] = counts.get(m, 0) + 1
+    if not cards:
+        return cards, month or ""
+    if month is None:
+        if len(counts) > 1:
+            raise Refused([error(
+                "mixed-months", f"考核表的月份不一致：{_month_list(counts)}；请用 --month 选定一个月",
+                f"the scorecards are of different months: {_month_list(counts)}; choose one with --month")])
+        month = next(iter(counts))
+    elif month not in counts:
+        raise KpiError([error(
+            "month-not-found", f"--month {month} 与任何考核表都不符（考核表的月份：{_month_list(counts)}）",
+            f"--month {month} matches no scorecard (their months: {_month_list(counts)})")])
+    kept, left_out = [], {}
+    for card in cards:
+        m = str(card.fields.get("month") or "")
+        if m == month:
+            kept.append(card)
+        else:
+            left_out.setdefault((str(card.path), m), []).append(card)
+    for (path, m), group in left_out.items():
+        findings.append(error(
+            "month-mismatch",
+            f"{Path(path).name} 的月份是 {m or '（空）'}，不是报表月份 {month}：其 {len(group)} 张考核表未计入",
+            f"{Path(path).name} is of month {m or '(empty)'}, not the report's {month}: its "
+            f"{len(group)} scorecards are left out", source=path, sheet=group[0].sheet,
+            cell=group[0].names.get("KPI_MONTH", "")))
+    return kept, month
 
 
 def _roster_gaps(path: Path, cards: list[Card]) -> list[Diagnostic]:
@@ -118,6 +163,12 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         values[role_id] = card_arrays(group, keys)
     scored = score_month(catalog, employees, values)
     frame = scored.frame
+    problems = _card_problems(catalog, cards, scored, findings)
+    in_error = np.array([bool(problems[i]) for i in range(len(cards))], dtype=bool)
+    if in_error.any():  # a card in error takes no award from its team, nor gives one away
+        frame = frame.copy()
+        frame.loc[in_error, "complete"] = False
+        frame = apply_team_awards(catalog, frame)
 
     # labels of the money columns: rules with the same label share a column
     money_columns: list[str] = []
@@ -138,10 +189,11 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
 
     rows = []
     records = frame.to_dict("records")  # one dict per card: far faster than frame.loc[i]
+    engine = records if not in_error.any() else scored.frame.to_dict("records")  # what the sheet shows
     for i, card in enumerate(cards):
         r = records[i]
         role = catalog.roles[card.role_id]
-        complete = bool(r["complete"])
+        complete = bool(r["complete"]) and not in_error[i]
         row = {"工号": card.employee_id, "姓名": card.fields.get("name", ""),
                "部门": card.fields.get("department", ""), "岗位": role.name, "岗位ID": role.id,
                "月份": card.fields.get("month", ""), "总分": float(r["total"]),
@@ -153,12 +205,16 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
             if column in frame.columns and not pd.isna(r.get(column, np.nan)):
                 row[label] = (row[label] or 0.0) + float(r[column])
         row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
-        row["状态"] = STATUS_TEXT[r["status"]]
+        row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
+        row["问题"] = "；".join(problems[i])
+        if in_error[i]:  # money is sacred: a card in error is never paid
+            row.update({label: None for label in money_columns}, 等级=None, 应发绩效合计=None)
         row["_file"] = str(card.path)
         row["_sheet"] = card.sheet
-        row["_missing"] = missing_by_card.get(i, [])
+        row["_missing"] = missing_by_card.get(i, []) + [p for p in problems[i]
+                                                         if p not in missing_by_card.get(i, [])]
         rows.append(row)
-        _compare_cached(catalog, card, r, findings)
+        _compare_cached(catalog, card, engine[i], findings)
     summary = pd.DataFrame(rows)
     done = summary["状态"] == STATUS_TEXT["complete"]
     summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
@@ -166,6 +222,37 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     summary["预警"] = ""
     incomplete = summary[~done][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
     return summary, money_columns, incomplete
+
+
+def _card_problems(catalog: Catalog, cards: list[Card], scored, findings: list[Diagnostic]) -> list[list[str]]:
+    """Per card, the text of every error on it: an error finding on its sheet (a value out of
+    range, a negative count, text in a number cell, a changed formula, an error value, a
+    duplicate), a value no rule accepts, or a total or pay that is not a finite number. Any
+    one of them makes the card 错误: it is not graded and not paid."""
+    by_sheet: dict[tuple[str, str], list[str]] = {}
+    for d in findings:
+        if d.severity == "error" and d.sheet:
+            by_sheet.setdefault((d.source, d.sheet), []).append(f"{d.cell} {d.message}".strip())
+    problems = [list(dict.fromkeys(by_sheet.get((str(c.path), c.sheet), []))) for c in cards]
+    for role_id, scores in scored.by_role.items():
+        for pos, errs in zip(scored.rows[role_id], scores.errors):
+            problems[int(pos)] += [str(e) for e in errs]
+    frame = scored.frame
+    numbers = ["total"] + [c for c in frame.columns if c.startswith("pay.")]
+    fields = ("base_salary", "q_amount")
+    for i, card in enumerate(cards):
+        r = frame.iloc[i]
+        bad = [c for c in numbers if not pd.isna(r[c]) and not math.isfinite(float(r[c]))]
+        bad += [f for f in fields if isinstance(card.fields.get(f), float)
+                and math.isinf(card.fields[f])]
+        if bad:
+            d = error("non-finite", f"{'、'.join(bad)} 不是有限的数（数值过大或计算出错），不予计算与发放",
+                      f"{', '.join(bad)} is not a finite number (too large, or a failed calculation): "
+                      "not scored or paid", source=str(card.path), sheet=card.sheet,
+                      cell=card.names.get("KPI_PAY", ""))
+            findings.append(d)
+            problems[i].append(f"{d.cell} {d.message}".strip())
+    return problems
 
 
 FIELD_CELLS = {"employee.base_salary": "KPI_BASE_SALARY", "employee.q_amount": "KPI_Q_AMOUNT"}
