@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     fill = sub.add_parser("fill", help="import data into the input cells of scorecard workbooks")
     fill.add_argument("books", nargs="+", metavar="BOOK.xlsx")
     fill.add_argument("--inputs", required=True, metavar="FILE", help=".csv or .xlsx, long or wide")
+    _lock_option(fill)
     fill.set_defaults(run=cmd_fill)
 
     val = sub.add_parser("validate", help="check scorecard workbooks cell by cell")
@@ -73,13 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--history", metavar="HISTORY.xlsx", help="month history for streak warnings")
     rep.add_argument("--month", metavar="YYYY-MM", help="default: the scorecards' month")
     rep.add_argument("--force", action="store_true", help="overwrite an existing report")
+    rep.add_argument("--reopen", action="store_true", help="re-run an approved month (needs --reason)")
+    rep.add_argument("--reason", metavar="TEXT", help="why an approved month is reopened (audit)")
+    rep.add_argument("--by", metavar="NAME", help="who reopens (default: the login name)")
+    _lock_option(rep)
     rep.set_defaults(run=cmd_report)
 
     pay = sub.add_parser("payroll", help="export the money columns of a report for finance")
     pay.add_argument("report", metavar="REPORT.xlsx")
     pay.add_argument("--out", required=True, metavar="FILE.csv|FILE.xlsx")
     pay.add_argument("--force", action="store_true")
+    pay.add_argument("--history", metavar="HISTORY.xlsx", help="show each row's approval state")
+    pay.add_argument("--allow-incomplete", action="store_true",
+                     help="export the clean rows of an unclean month (every excluded row is printed)")
+    pay.add_argument("--require-approved", action="store_true",
+                     help="refuse rows the history does not show approved (needs --history)")
     pay.set_defaults(run=cmd_payroll)
+
+    # --- approve (issue 9) ---
+    appr = sub.add_parser("approve", help="approve a month's report in the history (who, when, row hashes)")
+    appr.add_argument("report", metavar="REPORT.xlsx")
+    appr.add_argument("--history", required=True, metavar="HISTORY.xlsx")
+    appr.add_argument("--by", required=True, metavar="NAME", help="who approves")
+    _lock_option(appr)
+    appr.set_defaults(run=cmd_approve)
 
     demo = sub.add_parser("demo", help="run three months on built-in sample data")
     demo.add_argument("--out", required=True, metavar="DIR")
@@ -96,21 +114,66 @@ def cmd_report(args) -> int:
     from .workbook.monthly import run_report
 
     out = Path(args.out)
+    if args.reopen and not (args.reason or "").strip():
+        raise UsageError("--reopen 需要 --reason 原因 / --reopen needs --reason TEXT")
     result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
                         history=Path(args.history) if args.history else None,
-                        month=_month(args.month) if args.month else None, force=args.force)
+                        month=_month(args.month) if args.month else None, force=args.force,
+                        reopen=args.reopen, reason=args.reason, by=args.by,
+                        lock_timeout=args.lock_timeout)
     _report(result.findings)
+    for note in result.notes:
+        print(note, file=sys.stderr)
     print(result.summary_line())
     return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
 
 
 def cmd_payroll(args) -> int:
-    from .workbook.payroll import read_payroll, write_payroll
+    from .rules.payroll_layout import load_payroll_layout
+    from .workbook.payroll import check_output, prepare_payroll, write_payroll
 
-    frame = read_payroll(Path(args.report))
-    write_payroll(frame, Path(args.out), force=args.force)
-    print(f"{args.out}\t{len(frame)} 人 / employees")
+    if args.require_approved and not args.history:
+        raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    check_output(Path(args.out), args.force)  # a bad --out is refused before any work
+    layout = load_payroll_layout(args.templates)
+    payroll = prepare_payroll(Path(args.report), layout, Path(args.history) if args.history else None,
+                              require_approved=args.require_approved)
+    _report(payroll.diagnostics(args.report))
+    if not payroll.clean and not args.allow_incomplete:
+        print(f"报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
+              "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
+              "only the clean rows", file=sys.stderr)
+        print(payroll.summary_line(exported=False))
+        return EXIT_FINDINGS
+    write_payroll(payroll.frame, Path(args.out), force=args.force, money=payroll.money, sheet=payroll.sheet)
+    print(f"{args.out}\t{payroll.summary_line()}")
     return EXIT_OK
+
+
+def cmd_approve(args) -> int:
+    from .workbook.approval import approve
+
+    if not args.by.strip():
+        raise UsageError("--by 不能为空 / --by must name who approves")
+    result = approve(Path(args.report), Path(args.history), by=args.by, timeout=args.lock_timeout)
+    print(f"{args.history}\t{result.summary_line()}")
+    return EXIT_OK
+
+
+def _lock_option(parser) -> None:
+    parser.add_argument("--lock-timeout", type=_seconds, metavar="SECONDS",
+                        help="how long to wait for a file another run is writing (default 60, "
+                             "or KPI_WORKBOOK_LOCK_TIMEOUT)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"须为秒数 / must be seconds: '{text}'")
+    return value
 
 
 def cmd_demo(args) -> int:
@@ -136,7 +199,8 @@ def cmd_fill(args) -> int:
 
     catalog = _catalog(args)
     rows = read_inputs(args.inputs)
-    result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs)
+    result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs,
+                            lock_timeout=args.lock_timeout)
     _report(result.diagnostics)
     print(f"已写入 {result.written} 个输入单元格 / wrote {result.written} input cells")
     return EXIT_FINDINGS if result.diagnostics else EXIT_OK

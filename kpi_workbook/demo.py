@@ -1,7 +1,7 @@
 """`kpi-workbook demo`: the whole job on built-in sample data, three months running.
 
 For each month: new → fill → validate → report (with history, so streak warnings show),
-then payroll for the last month. A few cards are left incomplete and one total is typed
+approve for the first two months, then payroll (clean rows only) for the last month. A few cards are left incomplete and one total is typed
 over by hand, so the report shows what it does with them. Prints a short summary and the
 paths it wrote.
 """
@@ -19,7 +19,8 @@ from .sample import sample_inputs
 from .workbook.build import build_workbook
 from .workbook.fill import fill_workbooks, read_inputs
 from .workbook.monthly import run_report
-from .workbook.payroll import read_payroll, write_payroll
+from .workbook.approval import approve
+from .workbook.payroll import prepare_payroll, write_payroll
 from .workbook.roster import read_roster
 from .workbook.validate import validate_books
 
@@ -27,6 +28,8 @@ MONTHS = ("2026-08", "2026-09", "2026-10")
 WEAK = {"E006", "E023"}  # weak every month: their streak warnings show in the last report
 INCOMPLETE = {"E003", "E017", "E031"}  # supervisors who have not finished the last month
 TYPED_OVER = "E010"  # a total typed over by hand in the last month
+APPROVED_MONTHS = MONTHS[:2]  # the first two months are approved; the last is still open
+APPROVER = "人事 王经理"
 
 
 def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
@@ -55,9 +58,16 @@ def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
             print(f"validate {book}: {len(findings)} 个问题 / findings")
         result = run_report(catalog, [book], folder / "report.xlsx", history=history, force=True)
         written += [book, inputs, result.out]
+        if month in APPROVED_MONTHS:  # HR approves the month once it is final
+            approved = approve(result.out, history, by=APPROVER)
+            print(approved.summary_line())
     payroll = out / MONTHS[-1] / "payroll.csv"
-    frame = read_payroll(result.out)
-    write_payroll(frame, payroll, force=True)
+    # the last month has unfinished cards: pay the clean rows, list every one left out
+    pay = prepare_payroll(result.out, history=history)
+    for d in pay.diagnostics(str(result.out)):
+        print(d)
+    write_payroll(pay.frame, payroll, force=True, money=pay.money)
+    print(pay.summary_line())
     written += [history, payroll]
     _print_summary(result)
     print("\n写出的文件 / files written:")

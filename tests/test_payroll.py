@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from kpi_workbook.cli import main
+from kpi_workbook.rules.payroll_layout import load_payroll_layout
 from kpi_workbook.workbook.build import build_workbook
 from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.payroll import neutralise, write_payroll
@@ -70,7 +71,7 @@ def report(tmp_path_factory, catalog):
 
 def money_columns(header: list) -> list[str]:
     head = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
-    return [c for c in header if c not in head and c not in ("应发绩效合计", "状态", "预警")]
+    return [c for c in header if c not in head and c not in ("应发绩效合计", "状态", "预警", "问题")]
 
 
 def test_the_report_and_history_keep_the_names_as_text(report):
@@ -86,7 +87,7 @@ def test_the_report_and_history_keep_the_names_as_text(report):
 
 def test_csv_has_bom_every_employee_and_every_money_column(report, capsys):
     out = report["folder"] / "payroll.csv"
-    code, stdout, err = run(capsys, "payroll", report["report"], "--out", out)
+    code, stdout, err = run(capsys, "payroll", report["report"], "--out", out, "--allow-incomplete")
     assert code == 0, err
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -95,7 +96,7 @@ def test_csv_has_bom_every_employee_and_every_money_column(report, capsys):
     money = money_columns(report["header"])
     assert header[:4] == ["工号", "姓名", "部门", "月份"]
     assert set(money) <= set(header) and "应发绩效合计" in header
-    assert sorted(r[0] for r in body) == sorted(NAMES)  # one row per employee
+    assert sorted(r[0] for r in body) == sorted(set(NAMES) - {"P6"})  # one row per complete card
     for r in body:
         row = dict(zip(header, r))
         want = report["rows"][row["工号"]]
@@ -109,7 +110,7 @@ def test_csv_has_bom_every_employee_and_every_money_column(report, capsys):
 
 def test_csv_neutralises_formula_text(report, capsys):
     out = report["folder"] / "injection.csv"
-    assert run(capsys, "payroll", report["report"], "--out", out)[0] == 0
+    assert run(capsys, "payroll", report["report"], "--out", out, "--allow-incomplete")[0] == 0
     with open(out, encoding="utf-8-sig", newline="") as f:
         rows = {r["工号"]: r for r in csv.DictReader(f)}
     for eid in ("P1", "P2", "P3", "P4"):
@@ -120,14 +121,14 @@ def test_csv_neutralises_formula_text(report, capsys):
 
 def test_xlsx_cells_are_strings_not_formulas(report, capsys):
     out = report["folder"] / "payroll.xlsx"
-    assert run(capsys, "payroll", report["report"], "--out", out)[0] == 0
+    assert run(capsys, "payroll", report["report"], "--out", out, "--allow-incomplete")[0] == 0
     with zipfile.ZipFile(out) as z:
         assert not any("<f>" in z.read(n).decode("utf-8") for n in z.namelist()
                        if n.startswith("xl/worksheets/"))
     ws = openpyxl.load_workbook(out).active
     header = [c.value for c in ws[1]]
     cells = {row[0].value: dict(zip(header, row)) for row in ws.iter_rows(min_row=2)}
-    assert set(cells) == set(NAMES)
+    assert set(cells) == set(NAMES) - {"P6"}
     for eid in ("P1", "P2", "P3", "P4"):
         name = cells[eid]["姓名"]
         assert name.data_type == "s" and name.value == "'" + NAMES[eid]
@@ -139,10 +140,13 @@ def test_xlsx_cells_are_strings_not_formulas(report, capsys):
 
 def test_incomplete_card_gets_no_pay(report, capsys):
     out = report["folder"] / "incomplete.csv"
-    assert run(capsys, "payroll", report["report"], "--out", out)[0] == 0
+    code, stdout, err = run(capsys, "payroll", report["report"], "--out", out)
+    assert code == 1 and not out.exists()  # an unclean month is refused, naming the card
+    assert "P6" in err and "未完成" in err and "5 payable, 1 excluded" in stdout
+    code, stdout, err = run(capsys, "payroll", report["report"], "--out", out, "--allow-incomplete")
+    assert code == 0 and "P6" in err and "5 paid, 1 excluded" in stdout
     with open(out, encoding="utf-8-sig", newline="") as f:
-        p6 = next(r for r in csv.DictReader(f) if r["工号"] == "P6")
-    assert float(p6["应发绩效合计"]) == 0 and p6["状态"] == "未完成"
+        assert "P6" not in {r["工号"] for r in csv.DictReader(f)}
 
 
 @pytest.mark.parametrize("text", [EVIL, "+1", "-1", "@A1", "\t=1+1", "\r=1+1"])
@@ -170,7 +174,7 @@ def test_existing_output_needs_force(report, capsys):
     out.write_text("keep", encoding="utf-8")
     code, _, err = run(capsys, "payroll", report["report"], "--out", out)
     assert code == 2 and "--force" in err and out.read_text(encoding="utf-8") == "keep"
-    code, _, err = run(capsys, "payroll", report["report"], "--out", out, "--force")
+    code, _, err = run(capsys, "payroll", report["report"], "--out", out, "--force", "--allow-incomplete")
     assert code == 0 and out.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
@@ -192,6 +196,9 @@ def test_report_of_nothing_readable_still_exports(tmp_path, capsys):
     code, _, err = run(capsys, "report", junk, "--out", report)
     assert code == 1 and "junk.xlsx" in err and report.exists()
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 1 and "junk.xlsx" in err and not (tmp_path / "p.csv").exists()  # the finding
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--allow-incomplete")
     assert code == 0, err
+    layout = load_payroll_layout()
     with open(tmp_path / "p.csv", encoding="utf-8-sig", newline="") as f:
-        assert list(csv.reader(f)) == [["工号", "姓名", "部门", "月份", "应发绩效合计", "状态"]]
+        assert list(csv.reader(f)) == [[c.header for c in layout.columns]]  # the layout, no rows

@@ -20,6 +20,7 @@ from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
 from .layout import sheet_layout
+from .locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
 from .safety import check_xlsx
@@ -83,8 +84,17 @@ def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
     return rows
 
 
-def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") -> FillResult:
-    """Write ``rows`` into the books' input cells; every problem becomes a diagnostic."""
+def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
+                   lock_timeout: float | None = None) -> FillResult:
+    """Write ``rows`` into the books' input cells; every problem becomes a diagnostic.
+
+    Each book is locked from its read to its write: two fills at once wait for each other
+    and lose nothing."""
+    with locked_all(books, lock_timeout):
+        return _fill(catalog, books, rows, source)
+
+
+def _fill(catalog: Catalog, books: list[Path], rows, source: str) -> FillResult:
     result = FillResult()
     opened = {}
     cards: dict[str, tuple[Path, Scorecard]] = {}

@@ -8,6 +8,7 @@ several months running (S9/S10).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,75 @@ from .reader import open_book
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低"]
 
+# Approval and audit (issue 9): who approved which month, every approved version of every
+# row (nothing is ever deleted), and every value a reopened month changed.
+APPROVALS, VERSIONS, AUDIT = "审批", "审批版本", "审计"
+APPROVAL_COLUMNS = ["月份", "版本", "状态", "审批人", "审批时间", "行数", "哈希",
+                    "重开人", "重开时间", "重开原因"]
+VERSION_COLUMNS = ["月份", "版本", "工号", "姓名", "部门", "总分", "等级", "状态", "应发绩效合计",
+                   "金额明细", "行哈希"]
+AUDIT_COLUMNS = ["月份", "工号", "字段", "之前", "之后", "操作人", "时间", "原因"]
+APPROVED, REOPENED = "已审批", "已重开"
 
-def read_history(path: Path | None) -> pd.DataFrame:
+
+@dataclass
+class HistoryBook:
+    """Every sheet of a history file: the month rows, and the approvals, approved versions
+    and audit trail that only ever grow."""
+    rows: pd.DataFrame
+    approvals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=APPROVAL_COLUMNS))
+    versions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VERSION_COLUMNS))
+    audit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AUDIT_COLUMNS))
+
+    def approval(self, month: str) -> dict | None:
+        """The month's latest approval record (``状态`` 已审批 or 已重开), or None."""
+        mine = self.approvals[self.approvals["月份"].astype(str) == month]
+        if not len(mine):
+            return None
+        return mine.sort_values("版本", kind="stable").iloc[-1].to_dict()
+
+    def approved_rows(self, month: str) -> pd.DataFrame:
+        """The rows of the month's latest approval (any state)."""
+        record = self.approval(month)
+        if record is None:
+            return pd.DataFrame(columns=VERSION_COLUMNS)
+        v = self.versions
+        return v[(v["月份"].astype(str) == month) & (v["版本"] == record["版本"])]
+
+
+def read_history_book(path: Path | None) -> HistoryBook:
+    if path is None or not Path(path).exists():
+        return HistoryBook(pd.DataFrame(columns=COLUMNS))
+    book = open_book(Path(path), data_only=True)
+    rows = read_history(path, book)
+
+    def sheet(name: str, columns: list[str]) -> pd.DataFrame:
+        if name not in book.sheetnames:
+            return pd.DataFrame(columns=columns)
+        values = list(book[name].iter_rows(values_only=True))
+        header = [str(c).strip() if c is not None else "" for c in values[0]] if values else []
+        frame = pd.DataFrame([r[:len(header)] for r in values[1:] if any(c is not None for c in r)],
+                             columns=header)
+        for c in columns:
+            if c not in frame:
+                frame[c] = None
+        if "月份" in frame:
+            frame["月份"] = frame["月份"].map(_month_text)
+        if "版本" in frame:
+            frame["版本"] = pd.to_numeric(frame["版本"], errors="coerce").fillna(0).astype(int)
+        for c in ("工号", "行哈希", "哈希"):
+            if c in frame:
+                frame[c] = frame[c].map(lambda v: "" if v is None else str(v).strip())
+        return frame[columns].reset_index(drop=True)
+
+    return HistoryBook(rows, sheet(APPROVALS, APPROVAL_COLUMNS), sheet(VERSIONS, VERSION_COLUMNS),
+                       sheet(AUDIT, AUDIT_COLUMNS))
+
+
+def read_history(path: Path | None, book=None) -> pd.DataFrame:
     if path is None or not Path(path).exists():
         return pd.DataFrame(columns=COLUMNS)
-    book = open_book(Path(path), data_only=True)
+    book = book if book is not None else open_book(Path(path), data_only=True)
     rows = list(book[SHEET].iter_rows(values_only=True)) if SHEET in book.sheetnames else []
     header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
     if not {"工号", "月份"} <= set(header):
@@ -81,9 +146,12 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
     return merged.sort_values(["月份", "工号"], kind="stable").reset_index(drop=True)
 
 
-def write_history(path: Path, history: pd.DataFrame) -> None:
+def write_history(path: Path, history: pd.DataFrame | HistoryBook) -> None:
+    """Write the history file: 历史, then the approval sheets when there are any."""
     import xlsxwriter
 
+    whole = history if isinstance(history, HistoryBook) else HistoryBook(history)
+    history = whole.rows
     with atomic_output(path, force=True) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
                                               "strings_to_urls": False, "strings_to_numbers": False})
@@ -103,7 +171,29 @@ def write_history(path: Path, history: pd.DataFrame) -> None:
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(history), len(COLUMNS) - 1)
         ws.set_column(0, len(COLUMNS) - 1, 11)
+        for name, frame, columns in ((APPROVALS, whole.approvals, APPROVAL_COLUMNS),
+                                     (VERSIONS, whole.versions, VERSION_COLUMNS),
+                                     (AUDIT, whole.audit, AUDIT_COLUMNS)):
+            if len(frame) or name in (APPROVALS,) and len(whole.versions):
+                _plain_sheet(book, name, frame.reindex(columns=columns), bold)
         book.close()
+
+
+def _plain_sheet(book, name: str, frame: pd.DataFrame, bold) -> None:
+    """A sheet of text and numbers, never a formula (a reason may start with '=')."""
+    ws = book.add_worksheet(name)
+    ws.write_row(0, 0, list(frame.columns), bold)
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        for j, value in enumerate(row):
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                continue
+            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+                ws.write_number(i, j, float(value))
+            else:
+                ws.write_string(i, j, str(value))
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+    ws.set_column(0, len(frame.columns) - 1, 12)
 
 
 def previous_month(month: str, back: int = 1) -> str:

@@ -5,13 +5,15 @@ The function behind `kpi-workbook report` and the Excel button alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, KpiError, error
 from ..rules.loader import Catalog
 from .files import refuse_existing
-from .history import merge_month, month_rows, read_history, streak_warnings, write_history
+from .approval import approval_rows, now_text, refuse_approved, reopen as reopen_month, who
+from .history import merge_month, month_rows, read_history_book, streak_warnings, write_history
+from .locks import locked
 from .report import ReportData, build_report, collect_books
 from .report_writer import write_report
 
@@ -21,6 +23,7 @@ class ReportResult:
     data: ReportData
     out: Path
     history: Path | None
+    notes: list[str] = field(default_factory=list)  # what was done to the history, and why not
 
     @property
     def findings(self) -> list[Diagnostic]:
@@ -38,24 +41,53 @@ class ReportResult:
 
 
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,
-               month: str | None = None, force: bool = False) -> ReportResult:
+               month: str | None = None, force: bool = False, reopen: bool = False,
+               reason: str | None = None, by: str | None = None,
+               lock_timeout: float | None = None) -> ReportResult:
+    """The report; with ``history``, the history file is locked from its read to its write,
+    so two runs at once never lose a month."""
     out = Path(out)
     refuse_existing(out, force)
     _refuse_overwriting_inputs(inputs, out, history)
-    past = read_history(history)  # a file that is not a history is refused before any work
+    if reopen and not (reason or "").strip():
+        raise KpiError([error("reopen-reason", "--reopen 需要 --reason 原因", "--reopen needs --reason TEXT")])
+    if history is None:
+        return _run(catalog, inputs, out, None, month, force, reopen, reason, by)
+    with locked(Path(history), lock_timeout):
+        return _run(catalog, inputs, out, Path(history), month, force, reopen, reason, by)
+
+
+def _run(catalog, inputs, out, history, month, force, reopen, reason, by) -> ReportResult:
+    past = read_history_book(history)  # a file that is not a history is refused before any work
     books = collect_books(inputs, exclude=[out, history])
     if not books:
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
     data = build_report(catalog, books, month)
+    notes: list[str] = []
+    record = None
+    if history is not None and len(data.summary):
+        record = refuse_approved(past, data.month, history, reopen, reason)  # before any write
     merged = None
     if len(data.summary):
-        merged = merge_month(past, month_rows(catalog, data.summary, data.month), data.month)
+        merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
         warnings = streak_warnings(catalog, merged, data.month)
         data.summary["预警"] = data.summary["工号"].map(lambda e: "；".join(warnings.get(str(e), [])))
+    elif history is not None:
+        notes.append(f"历史 {history} 未更新：{data.month or '该月'} 没有可计入的考核表 / history {history} "
+                     f"not updated: no scorecards of {data.month or 'the month'} to record")
     write_report(catalog, data, out, force=force)
     if history is not None and merged is not None:
-        write_history(history, merged)  # after the report: a failed report leaves history alone
-    return ReportResult(data, out, history)
+        past.rows = merged
+        if record is not None:
+            n = reopen_month(past, record, approval_rows(data.summary, data.money_columns), who(by),
+                             now_text(), reason.strip())
+            notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
+                         f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
+                         f"{n} audit rows written to {history}, approve it again")
+        write_history(history, past)  # after the report: a failed report leaves history alone
+        notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "
+                     f"{len(data.summary)} rows of {data.month} written")
+    return ReportResult(data, out, history, notes)
 
 
 def _refuse_overwriting_inputs(inputs: list[Path], out: Path, history: Path | None) -> None:

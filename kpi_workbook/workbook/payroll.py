@@ -1,4 +1,11 @@
-"""`kpi-workbook payroll`: the bonus columns for finance, from a report's 月度汇总.
+"""`kpi-workbook payroll`: the pay of a report's 月度汇总, for finance.
+
+The columns and their order are data (``templates/payroll.yaml``): every month has the
+same columns whatever pay rules its cards use, and the report is read by column names,
+never by position. Only clean rows are paid: a row that is not 已完成, carries a problem,
+or whose money is not a number (#NUM!) is excluded with its reason; a month with any of
+them (or with error findings) is refused unless ``allow_incomplete``. Money is written with
+exactly two decimals in the CSV and with a ¥ number format in the xlsx.
 
 CSV is UTF-8 with a BOM so that Excel in China opens it correctly, and any text that a
 spreadsheet would take as a formula (starting with =, +, -, @, tab or carriage return) is
@@ -8,17 +15,23 @@ neutralised with a leading apostrophe (formula injection).
 from __future__ import annotations
 
 import csv
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..diagnostics import KpiError, error
-from .files import atomic_output
+from ..diagnostics import Diagnostic, KpiError, Refused, error
+from ..numbers import clean_round
+from ..rules.payroll_layout import PayrollLayout, load_payroll_layout
+from .approval import APPROVED, approval_rows, approval_states, money_columns_of, read_summary
+from .files import atomic_output, refuse_existing
+from .history import read_history_book
 from .reader import open_book
-from .report_writer import SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL
 
-ID_COLUMNS = ["工号", "姓名", "部门", "月份"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FINDINGS = "问题"  # the report's findings sheet (report_writer.FINDINGS)
+UNCHECKED = "未核对（未给出 --history）"
 
 
 def neutralise(value):
@@ -28,51 +41,221 @@ def neutralise(value):
     return value
 
 
-def read_payroll(report: Path) -> pd.DataFrame:
-    book = open_book(Path(report), data_only=True)
-    if SUMMARY not in book.sheetnames:
-        raise KpiError([error("not-a-report", f"{Path(report).name} 没有“{SUMMARY}”工作表，不是月度报表",
-                              f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
+@dataclass
+class Payroll:
+    month: str
+    frame: pd.DataFrame  # the rows to pay, in the layout's columns
+    money: list[str]  # headers of the money columns
+    excluded: list[tuple[str, str, str, str]] = field(default_factory=list)  # (工号, 姓名, why zh, en)
+    problems: list[Diagnostic] = field(default_factory=list)  # error findings of the month
+    sheet: str = "工资表"
+
+    @property
+    def clean(self) -> bool:
+        return not self.excluded and not self.problems
+
+    @property
+    def total(self) -> float:
+        column = next((c for c in self.money if c == "应发绩效合计"), self.money[-1] if self.money else None)
+        return clean_round(float(self.frame[column].sum()), 2) if column and len(self.frame) else 0.0
+
+    def summary_line(self, exported: bool = True) -> str:
+        n, m = len(self.frame), len(self.excluded)
+        if exported:
+            return (f"{self.month}：发放 {n} 人，排除 {m} 人，合计 ¥{self.total:,.2f} / "
+                    f"{n} paid, {m} excluded, total ¥{self.total:,.2f}")
+        return (f"{self.month}：未导出（可发 {n} 人，排除 {m} 人，合计 ¥{self.total:,.2f}） / not exported "
+                f"({n} payable, {m} excluded, total ¥{self.total:,.2f})")
+
+    def diagnostics(self, source: str = "") -> list[Diagnostic]:
+        """Every excluded row and every problem, one diagnostic each."""
+        out = [error("payroll-excluded", f"工号 {e}（{name}）不发放：{zh}", f"employee {e} ({name}) not paid: {en}",
+                     source=source, sheet="月度汇总") for e, name, zh, en in self.excluded]
+        return out + self.problems
+
+
+def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: Path | None = None,
+                    require_approved: bool = False) -> Payroll:
+    """The clean rows of ``report`` in the layout's columns, and every row left out and why."""
+    report = Path(report)
+    layout = layout or load_payroll_layout()
+    summary = read_summary(report)
+    months = sorted(set(summary["月份"]))
+    if len(months) > 1:
+        raise KpiError([error("payroll-months", f"{report.name} 有多个月份：{'、'.join(months)}；一次只能发一个月",
+                              f"{report.name} holds several months: {', '.join(months)}; pay one month at a time",
                               source=str(report))])
-    rows = list(book[SUMMARY].iter_rows(values_only=True))
-    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
-    missing = [c for c in ID_COLUMNS + ["应发绩效合计"] if c not in header]
-    if missing:
-        raise KpiError([error("not-a-report", f"{Path(report).name} 的“{SUMMARY}”缺少列：{'、'.join(missing)}",
-                              f"{SUMMARY} of {Path(report).name} lacks columns: {', '.join(missing)}",
-                              source=str(report), sheet=SUMMARY)])
-    frame = pd.DataFrame(rows[1:], columns=header)
-    keep = frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)
-    frame = frame.loc[keep]
-    money = [c for c in header if c and c not in SUMMARY_HEAD and c not in SUMMARY_TAIL] + ["应发绩效合计"]
-    out = frame[ID_COLUMNS + money].copy()
-    for c in ID_COLUMNS:
-        out[c] = out[c].map(lambda v: "" if v is None else str(v))
-    for c in money:
-        out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0.0).round(2)
-    out["状态"] = frame["状态"] if "状态" in frame else ""
-    return out.reset_index(drop=True)
+    month = months[0] if months else ""
+    _refuse_unknown_money(summary, layout, report)
+    if history is not None:
+        book = read_history_book(history)
+        record = book.approval(month)
+        if require_approved and (record is None or record["状态"] != APPROVED):
+            state = "未审批 / not approved" if record is None else "已重开，待重新审批 / reopened, not approved again"
+            raise Refused([error("month-not-approved", f"{month} 在 {Path(history).name} 中{state.split(' / ')[0]}：拒绝导出",
+                                 f"{month} is {state.split(' / ')[1]} in {Path(history).name}: not exported",
+                                 source=str(history))])
+        states = approval_states(book, approval_rows(summary))
+    else:
+        states = [UNCHECKED] * len(summary)
+
+    rows, excluded = [], []
+    for r, state in zip(summary.to_dict("records"), states):
+        reasons = _row_problems(r, layout)
+        if require_approved and not state.startswith(APPROVED):
+            reasons.append((f"审批状态为“{state}”", f"approval state is {state}"))
+        if reasons:
+            excluded.append((str(r["工号"]), _text(r.get("姓名")), "；".join(zh for zh, _ in reasons),
+                             "; ".join(en for _, en in reasons)))
+            continue
+        row = {}
+        for c in layout.columns:
+            if c.type == "money":
+                value = r.get(c.source)
+                row[c.header] = 0.0 if _blank(value) else clean_round(float(value), 2)
+            elif c.type == "approval":
+                row[c.header] = state
+            else:
+                row[c.header] = _text(r.get(c.source))
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
+    return Payroll(month, frame, [c.header for c in layout.money], excluded,
+                   _month_problems(report, summary), layout.sheet)
 
 
-def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False) -> None:
+def read_payroll(report: Path) -> pd.DataFrame:
+    """The rows to pay of ``report`` (clean rows only), in the built-in layout."""
+    return prepare_payroll(report).frame
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
+    """Why a row must not be paid, each reason in Chinese and English."""
+    reasons = []
+    status = _text(r.get("状态")).strip()
+    if status != "已完成":
+        reasons.append((f"状态为“{status or '空'}”", f"status is {status or 'empty'}"))
+    problem = _text(r.get("问题")).strip()
+    if problem:  # the report's own findings, already in both languages
+        reasons.append((f"问题：{problem}", "see the problems in its 问题 column (given above in full)"))
+    for column in [c.source for c in layout.money]:
+        value = r.get(column)
+        if _blank(value):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+            reasons.append((f"{column} 不是金额：{value!r}", f"{column} is not an amount: {value!r}"))
+    if not reasons and _blank(r.get("应发绩效合计")):
+        reasons.append(("应发绩效合计为空", "the pay total 应发绩效合计 is empty"))
+    return reasons
+
+
+def _refuse_unknown_money(summary: pd.DataFrame, layout: PayrollLayout, report: Path) -> None:
+    """A money column of the report that the layout does not name, with any amount in it:
+    paying without it would pay the wrong sum, so the layout must be updated first."""
+    known = {c.source for c in layout.columns}
+    for column in money_columns_of(summary):
+        if column in known:
+            continue
+        amounts = [v for v in summary[column] if not _blank(v)]
+        if any(not isinstance(v, (int, float)) or float(v) != 0 for v in amounts):
+            raise KpiError([error("payroll-layout-column",
+                                  f"{report.name} 的金额列“{column}”不在 payroll.yaml 中：请先在 payroll.yaml 加上这一列",
+                                  f"money column '{column}' of {report.name} is not in payroll.yaml: add it there first",
+                                  source=str(report), sheet="月度汇总")])
+
+
+def _month_problems(report: Path, summary: pd.DataFrame) -> list[Diagnostic]:
+    """Error findings of the report's 问题 sheet that no row already carries."""
+    book = open_book(report, data_only=True)
+    if FINDINGS not in book.sheetnames:
+        return []
+    values = list(book[FINDINGS].iter_rows(values_only=True))
+    if not values:
+        return []
+    header = [str(c).strip() if c is not None else "" for c in values[0]]
+    if "级别" not in header or "说明" not in header:
+        return []
+    carried = "\n".join(_text(v) for v in summary.get("问题", pd.Series(dtype=object)))
+    out = []
+    for row in values[1:]:
+        d = dict(zip(header, row))
+        text = _text(d.get("说明"))
+        if _text(d.get("级别")) != "error" or (text and text in carried):
+            continue
+        where = " ".join(x for x in (_text(d.get("文件")), _text(d.get("工作表")), _text(d.get("单元格"))) if x)
+        out.append(error("payroll-finding", f"报表有错误：{where} {text}".strip(),
+                         f"the report has an error finding: {where} {text}".strip(), source=str(report),
+                         sheet=FINDINGS))
+    return out
+
+
+def check_output(out: Path, force: bool = False) -> str:
+    """The output's kind (.csv or .xlsx); refused before any work if it cannot be written."""
     out = Path(out)
     kind = out.suffix.lower()
     if kind not in (".csv", ".xlsx"):
         raise KpiError([error("bad-format", f"输出须为 .csv 或 .xlsx：{out}",
                               f"output must be .csv or .xlsx: {out}", source=str(out))])
-    safe = frame.map(neutralise)
-    safe.columns = [neutralise(c) for c in safe.columns]
+    refuse_existing(out, force)
+    return kind
+
+
+def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: list[str] | None = None,
+                  sheet: str = "工资表") -> None:
+    out = Path(out)
+    kind = check_output(out, force)
+    if money is None:
+        money = [c.header for c in load_payroll_layout().money if c.header in frame.columns]
+    text = [c for c in frame.columns if c not in money]
+    safe = frame.copy()
+    for c in text:
+        safe[c] = safe[c].map(neutralise)
     with atomic_output(out, force=force) as tmp:
         if kind == ".csv":
+            for c in money:  # exactly two decimals: 400.00, never 400.0 or 400
+                safe[c] = safe[c].map(lambda v: "" if _blank(v) else f"{clean_round(float(v), 2):.2f}")
+            safe.columns = [neutralise(c) for c in safe.columns]
             # CRLF rows, as Excel writes them: a CR or LF inside a field is then quoted and
             # cannot break a row apart
             safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
                         lineterminator="\r\n")
         else:
-            # every text cell is written as a string, never a formula or a link; the
-            # apostrophe keeps both exports identical.
-            with pd.ExcelWriter(tmp, engine="xlsxwriter",
-                                engine_kwargs={"options": {"strings_to_formulas": False,
-                                                           "strings_to_urls": False,
-                                                           "strings_to_numbers": False}}) as writer:
-                safe.to_excel(writer, index=False, sheet_name="工资表")
+            _write_xlsx(safe, tmp, set(money), sheet)
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) -> None:
+    """Every text cell written as a string, never a formula or a link (the apostrophe keeps
+    both exports identical); money as numbers in ¥ format; a frozen, styled header."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False, "nan_inf_to_errors": True})
+    ws = book.add_worksheet(sheet)
+    base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter"}
+    head = book.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "text_wrap": True})
+    cell = book.add_format(base)
+    yuan = book.add_format({**base, "num_format": '"¥"#,##0.00;-"¥"#,##0.00'})
+    columns = list(frame.columns)
+    for j, c in enumerate(columns):
+        ws.write_string(0, j, str(neutralise(c)), head)
+        ws.set_column(j, j, 12 if c in money else max(8, min(30, len(str(c)) * 2 + 2)))
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        for j, value in enumerate(row):
+            if columns[j] in money:
+                if _blank(value):
+                    ws.write_blank(i, j, None, yuan)
+                else:
+                    ws.write_number(i, j, clean_round(float(value), 2), yuan)
+            else:
+                ws.write_string(i, j, "" if value is None else str(value), cell)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(frame), 1), max(len(columns) - 1, 0))
+    book.close()

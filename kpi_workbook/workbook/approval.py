@@ -1,0 +1,249 @@
+"""Approving a month, and what an approved month allows afterwards.
+
+`kpi-workbook approve REPORT.xlsx --history HISTORY.xlsx --by NAME` records in the history
+file who approved the month, when, and a hash of every approved row (审批, 审批版本). A later
+`report --history` of that month is refused unless it is reopened with a reason; the re-run
+then writes every changed value to the history's 审计 sheet. Nothing is ever deleted: each
+approval keeps its version of every row.
+
+The boundary for calibration (a 校准 sheet with a calibrated grade and a reason per card,
+not built here): :func:`approval_rows` turns a report's 月度汇总 into the rows to approve;
+a calibration step would change those rows (grade, pay) before :func:`approve_rows` records
+them, and nothing else needs to change.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from ..diagnostics import KpiError, Refused, error
+from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, HistoryBook, read_history_book,
+                      write_history)
+from .locks import locked
+from .reader import open_book
+
+SUMMARY = "月度汇总"  # the report's sheet (report_writer.SUMMARY), read by column names
+ID_FIELDS = ["工号", "姓名", "部门", "月份"]
+ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]
+NOT_MONEY = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名",
+             "应发绩效合计", "状态", "预警", "问题"}
+
+
+def now_text() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def who(name: str | None) -> str:
+    return (name or "").strip() or getpass.getuser()
+
+
+def read_summary(report: Path) -> pd.DataFrame:
+    """A report's 月度汇总 as a frame, by its header names (never by position)."""
+    book = open_book(Path(report), data_only=True)
+    if SUMMARY not in book.sheetnames:
+        raise KpiError([error("not-a-report", f"{Path(report).name} 没有“{SUMMARY}”工作表，不是月度报表",
+                              f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
+                              source=str(report))])
+    rows = list(book[SUMMARY].iter_rows(values_only=True))
+    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
+    missing = [c for c in ID_FIELDS + ["应发绩效合计", "状态"] if c not in header]
+    if missing:
+        raise KpiError([error("not-a-report", f"{Path(report).name} 的“{SUMMARY}”缺少列：{'、'.join(missing)}",
+                              f"{SUMMARY} of {Path(report).name} lacks columns: {', '.join(missing)}",
+                              source=str(report), sheet=SUMMARY)])
+    keep = [j for j, c in enumerate(header) if c]
+    frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
+                         columns=[header[j] for j in keep])
+    frame = frame.loc[frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)]
+    frame["工号"] = frame["工号"].map(lambda v: str(v).strip())
+    frame["月份"] = frame["月份"].map(lambda v: "" if v is None else str(v).strip())
+    return frame.reset_index(drop=True)
+
+
+def money_columns_of(summary: pd.DataFrame) -> list[str]:
+    return [c for c in summary.columns if c not in NOT_MONEY and not str(c).startswith("_")]
+
+
+def _text(value, decimals: int | None = None) -> str:
+    """One value in the canonical form the hash is taken of."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{float(value):.{decimals if decimals is not None else 2}f}"
+    return str(value).strip()
+
+
+def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.DataFrame:
+    """The rows to approve (or to compare with an approval): the fields that decide pay,
+    money per column as JSON, and a SHA-256 of them all."""
+    money = money_columns_of(summary) if money is None else money
+    out = []
+    for r in summary.to_dict("records"):
+        amounts = {c: _text(r.get(c)) for c in sorted(money) if _text(r.get(c)) != ""}
+        row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
+               **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": json.dumps(amounts, ensure_ascii=False,
+                                                                         sort_keys=True)}
+        canonical = {"工号": row["工号"], "月份": row["月份"], "金额": amounts,
+                     **{c: _text(row[c], 1 if c == "总分" else None) for c in ROW_FIELDS}}
+        row["行哈希"] = hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True)
+                                     .encode("utf-8")).hexdigest()
+        out.append(row)
+    return pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+
+
+def month_hash(rows: pd.DataFrame) -> str:
+    joined = "\n".join(sorted(rows["行哈希"].astype(str)))
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ApproveResult:
+    month: str
+    rows: int
+    version: int
+    digest: str
+    by: str
+    when: str
+
+    def summary_line(self) -> str:
+        return (f"{self.month} 已审批：{self.rows} 行，版本 {self.version}，审批人 {self.by}，{self.when}，"
+                f"哈希 {self.digest[:12]} / {self.month} approved: {self.rows} rows, version "
+                f"{self.version}, by {self.by}")
+
+
+def approve(report: Path, history: Path, by: str | None = None, timeout: float | None = None,
+            calibrate=None) -> ApproveResult:
+    """Approve the month of ``report`` in ``history``. ``calibrate``, if given, maps the
+    approval rows (and the report path) to the rows actually approved."""
+    rows = approval_rows(read_summary(report))
+    if calibrate is not None:
+        rows = calibrate(rows, report)
+    with locked(Path(history), timeout):
+        book = read_history_book(history)
+        result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history))
+        write_history(history, book)
+    return result
+
+
+def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,
+                 history: Path) -> ApproveResult:
+    """Record the approval of ``rows`` (one month) in ``book`` (changed in place)."""
+    months = sorted(set(rows["月份"]))
+    if len(months) != 1:
+        raise Refused([error("approve-months", f"{report.name} 须恰好是一个月的报表，却有：{'、'.join(months) or '（无）'}",
+                             f"{report.name} must hold exactly one month, it holds: {', '.join(months) or '(none)'}",
+                             source=str(report))])
+    month = months[0]
+    record = book.approval(month)
+    if record is not None and record["状态"] == APPROVED:
+        raise Refused([error("already-approved",
+                             f"{month} 已由 {record['审批人']} 于 {record['审批时间']} 审批；要改动须先 report --reopen --reason",
+                             f"{month} was already approved by {record['审批人']} at {record['审批时间']}; "
+                             "reopen it with report --reopen --reason first", source=str(history))])
+    have = book.rows[book.rows["月份"].astype(str) == month]
+    mine = {str(r.工号): r for r in have.itertuples(index=False)}
+    stale = sorted(set(rows["工号"]) ^ set(mine))
+    for r in rows.itertuples(index=False):
+        h = mine.get(str(r.工号))
+        if h is not None and (_text(h.总分, 1), _text(h.等级), _text(h.状态)) != (
+                _text(r.总分, 1), _text(r.等级), _text(r.状态)):
+            stale.append(str(r.工号))
+    if stale:
+        raise Refused([error("report-not-history",
+                             f"{report.name} 与历史 {history.name} 中 {month} 的记录不一致（{'、'.join(stale[:10])}）："
+                             "请先用 report --history 重新生成报表再审批",
+                             f"{report.name} does not match {month} in {history.name} ({', '.join(stale[:10])}): "
+                             "run report --history again, then approve", source=str(report))])
+    earlier = book.approvals[book.approvals["月份"].astype(str) == month]
+    version = int(earlier["版本"].max()) + 1 if len(earlier) else 1
+    digest = month_hash(rows)
+    record = {"月份": month, "版本": version, "状态": APPROVED, "审批人": by, "审批时间": when,
+              "行数": len(rows), "哈希": digest}
+    book.approvals = pd.concat([book.approvals, pd.DataFrame([record])], ignore_index=True)
+    versions = rows.assign(版本=version)[book.versions.columns]
+    book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
+    return ApproveResult(month, len(rows), version, digest, by, when)
+
+
+def refuse_approved(book: HistoryBook, month: str, history: Path, reopen: bool,
+                    reason: str | None) -> dict | None:
+    """The approval a re-run of ``month`` would change, or None; refused unless reopened."""
+    record = book.approval(month)
+    if record is None or record["状态"] != APPROVED:
+        return None
+    if not reopen:
+        raise Refused([error("month-approved",
+                             f"{month} 已由 {record['审批人']} 于 {record['审批时间']} 审批，拒绝重算；"
+                             "确需改动请加 --reopen --reason 原因",
+                             f"{month} was approved by {record['审批人']} at {record['审批时间']}: re-run refused; "
+                             "to change it add --reopen --reason TEXT", source=str(history))])
+    if not (reason or "").strip():
+        raise KpiError([error("reopen-reason", "--reopen 需要 --reason 原因", "--reopen needs --reason TEXT")])
+    return record
+
+
+def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, when: str,
+           reason: str) -> int:
+    """Mark the approval reopened and audit every value that differs from it: one 审计 row per
+    employee and field (before, after, who, when, why). Returns the number of audit rows."""
+    month = record["月份"]
+    old = {str(r["工号"]): r for r in book.approved_rows(month).to_dict("records")}
+    new = {str(r["工号"]): r for r in new_rows.to_dict("records")}
+    audit = []
+
+    def fields(r) -> dict[str, str]:
+        if r is None:
+            return {}
+        out = {c: _text(r.get(c), 1 if c == "总分" else None) for c in ROW_FIELDS}
+        out.update(json.loads(r.get("金额明细") or "{}"))
+        return out
+
+    for employee in sorted(set(old) | set(new)):
+        before, after = fields(old.get(employee)), fields(new.get(employee))
+        if employee not in old or employee not in new:
+            audit.append({"字段": "（整行）", "之前": "有" if employee in old else "",
+                          "之后": "有" if employee in new else "", "工号": employee})
+        for name in dict.fromkeys([*before, *after]):
+            if before.get(name, "") != after.get(name, ""):
+                audit.append({"工号": employee, "字段": name, "之前": before.get(name, ""),
+                              "之后": after.get(name, "")})
+    if not audit:  # the reopening itself is on record, even when nothing changed
+        audit.append({"工号": "", "字段": "（重开）", "之前": APPROVED, "之后": REOPENED})
+    frame = pd.DataFrame([{**a, "月份": month, "操作人": by, "时间": when, "原因": reason} for a in audit],
+                         columns=AUDIT_COLUMNS)
+    book.audit = pd.concat([p for p in (book.audit, frame) if len(p)], ignore_index=True)
+    approvals = book.approvals.copy()
+    at = approvals.index[(approvals["月份"].astype(str) == month) & (approvals["版本"] == record["版本"])]
+    approvals.loc[at, ["状态", "重开人", "重开时间", "重开原因"]] = [REOPENED, by, when, reason]
+    book.approvals = approvals
+    return len(frame)
+
+
+def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
+    """Per row: 已审批（who when）, 与审批不符, 已重开，待重新审批 or 未审批."""
+    out = []
+    cache: dict[str, tuple[dict | None, dict[str, str]]] = {}
+    for r in rows.itertuples(index=False):
+        month = str(r.月份)
+        if month not in cache:
+            record = book.approval(month)
+            hashes = {str(v["工号"]): str(v["行哈希"]) for v in book.approved_rows(month).to_dict("records")}
+            cache[month] = (record, hashes)
+        record, hashes = cache[month]
+        if record is None:
+            out.append("未审批")
+        elif record["状态"] == REOPENED:
+            out.append("已重开，待重新审批")
+        elif hashes.get(str(r.工号)) == str(r.行哈希):
+            out.append(f"{APPROVED}（{record['审批人']} {record['审批时间']}）")
+        else:
+            out.append("与审批不符")
+    return out
