@@ -90,6 +90,8 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
 
     Each book is locked from its read to its write: two fills at once wait for each other
     and lose nothing."""
+    for path in books:  # a file that is no workbook is refused before any lock file is made
+        check_xlsx(path)
     with locked_all(books, lock_timeout):
         return _fill(catalog, books, rows, source)
 
