@@ -134,7 +134,7 @@ def _blank(value) -> bool:
 
 
 def _text(value) -> str:
-    return "" if value is None else str(value)
+    return "" if _blank(value) else str(value)
 
 
 def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
@@ -158,8 +158,11 @@ def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
 
 
 def _refuse_unknown_money(summary: pd.DataFrame, layout: PayrollLayout, report: Path) -> None:
-    """A money column of the report that the layout does not name, with any amount in it:
-    paying without it would pay the wrong sum, so the layout must be updated first."""
+    """A money column of the report that the layout does not name, with any amount in it,
+    while the layout lists pay columns: its columns would no longer add up to the total, so
+    the layout must be updated first. A layout of the total alone needs no breakdown."""
+    if not any(c.source != "应发绩效合计" for c in layout.money):
+        return
     known = {c.source for c in layout.columns}
     for column in money_columns_of(summary):
         if column in known:

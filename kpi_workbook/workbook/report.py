@@ -206,7 +206,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
                 row[label] = (row[label] or 0.0) + float(r[column])
         row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
         row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
-        row["问题"] = "；".join(problems[i])
+        row["问题"] = "；".join(problems[i]) or None
         if in_error[i]:  # money is sacred: a card in error is never paid
             row.update({label: None for label in money_columns}, 等级=None, 应发绩效合计=None)
         row["_file"] = str(card.path)
