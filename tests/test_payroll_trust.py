@@ -441,3 +441,21 @@ def test_the_demo_approves_its_first_two_months(tmp_path, capsys):
     with zipfile.ZipFile(out / "history.xlsx") as z:
         assert not any("<f>" in z.read(n).decode("utf-8") for n in z.namelist()
                        if n.startswith("xl/worksheets/"))
+
+
+def test_lint_names_a_pay_rule_the_payroll_layout_lacks(tmp_path):
+    import shutil
+
+    from kpi_workbook.rules.lint import lint
+    from kpi_workbook.rules.loader import builtin_templates_dir
+
+    templates = tmp_path / "templates"
+    shutil.copytree(builtin_templates_dir(), templates)
+    assert [d for d in lint(templates) if d.code.startswith("payroll")] == []
+    path = templates / "payroll.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  - {header: 全勤奖, type: money}\n", ""),
+                    encoding="utf-8")
+    hits = [d for d in lint(templates) if d.code == "payroll-layout-missing"]
+    assert len(hits) == 1 and "award_full_attendance" in hits[0].message and "全勤奖" in hits[0].message
+    path.write_text("columns: []\n", encoding="utf-8")
+    assert any(d.code.startswith("schema-") and d.source == str(path) for d in lint(templates))

@@ -30,6 +30,9 @@ def lint(directory: Path | str | None = None) -> list[Diagnostic]:
             diags.append(error("grade-order", f"等级方案 {scheme_id} 的分数线须从高到低严格递减：{mins}",
                                f"grade scheme {scheme_id}: thresholds must strictly decrease: {mins}",
                                source=str(_file(catalog, "grades.yaml")), path=("grade_schemes", scheme_id)))
+    from .payroll_layout import lint_payroll_layout  # the payroll file's columns (issue 9)
+
+    diags.extend(lint_payroll_layout(catalog.directory, catalog))
     return diags
 
 

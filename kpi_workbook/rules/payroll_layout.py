@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..diagnostics import KpiError, error
+from ..diagnostics import KpiError, error, warning
 from .loader import _load, builtin_templates_dir
 from .model import Model
 
@@ -62,3 +62,26 @@ def load_payroll_layout(directory: Path | str | None = None) -> PayrollLayout:
         raise KpiError(diags or [error("payroll-layout", f"无法读取 {path}", f"cannot read {path}",
                                        source=str(path))])
     return layout
+
+
+def lint_payroll_layout(directory: Path | str | None, catalog) -> list:
+    """``payroll.yaml`` of the templates directory: valid, and naming every pay rule's label
+    as a money column (a rule whose label it lacks makes payroll refuse the month)."""
+    root = Path(directory) if directory is not None else builtin_templates_dir()
+    path = root / FILE
+    if not path.is_file():
+        return []
+    diags = []
+    layout = _load(path, PayrollLayout, diags)
+    if layout is None:
+        return diags
+    money = {c.source for c in layout.money}
+    if not any(c.source != "应发绩效合计" for c in layout.money):
+        return diags  # the total alone: no breakdown to keep complete
+    for rule_id, rule in catalog.pay_rules.items():
+        if rule.label not in money:
+            diags.append(warning("payroll-layout-missing",
+                                 f"薪酬规则 {rule_id} 的金额列“{rule.label}”不在 {FILE} 中：用到它的月份 payroll 会拒绝导出",
+                                 f"pay rule {rule_id}'s column '{rule.label}' is not in {FILE}: payroll refuses "
+                                 "a month that uses it", source=str(path), path=("columns",)))
+    return diags

@@ -67,6 +67,9 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by) -> Rep
     record = None
     if history is not None and len(data.summary):
         record = refuse_approved(past, data.month, history, reopen, reason)  # before any write
+        if reopen and record is None:
+            notes.append(f"--reopen 无需：{data.month} 在 {history} 中没有有效的审批 / --reopen not needed: "
+                         f"{data.month} has no standing approval in {history}")
     merged = None
     if len(data.summary):
         merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
