@@ -253,10 +253,12 @@ def test_a_custom_templates_dir_may_carry_its_own_payroll_layout(tmp_path, qc_bo
         "  - {header: 金额, from: 应发绩效合计, type: money}\n", encoding="utf-8")
     out = tmp_path / "r.xlsx"
     assert run(capsys, "report", qc_book, "--out", out)[0] == 0
-    assert run(capsys, "--templates", templates, "payroll", out, "--out", tmp_path / "p.csv")[0] == 0
+    code, stdout, err = run(capsys, "--templates", templates, "payroll", out, "--out", tmp_path / "p.csv")
+    assert code == 0, err
     header, body = read_csv(tmp_path / "p.csv")
     assert header == ["员工编号", "金额"] and {r["员工编号"]: r["金额"] for r in body} == {
         "Q1": "400.00", "Q2": "0.00"}
+    assert "total ¥400.00" in stdout
     (templates / "payroll.yaml").write_text("columns:\n  - {header: 姓名}\n", encoding="utf-8")
     code, _, err = run(capsys, "--templates", templates, "payroll", out, "--out", tmp_path / "q.csv")
     assert code == 2 and "payroll.yaml" in err and "工号" in err

@@ -49,6 +49,7 @@ class Payroll:
     excluded: list[tuple[str, str, str, str]] = field(default_factory=list)  # (工号, 姓名, why zh, en)
     problems: list[Diagnostic] = field(default_factory=list)  # error findings of the month
     sheet: str = "工资表"
+    total_column: str = "应发绩效合计"  # the header of the column taken from 应发绩效合计
 
     @property
     def clean(self) -> bool:
@@ -56,8 +57,8 @@ class Payroll:
 
     @property
     def total(self) -> float:
-        column = next((c for c in self.money if c == "应发绩效合计"), self.money[-1] if self.money else None)
-        return clean_round(float(self.frame[column].sum()), 2) if column and len(self.frame) else 0.0
+        column = self.total_column
+        return clean_round(float(self.frame[column].sum()), 2) if len(self.frame) else 0.0
 
     def summary_line(self, exported: bool = True) -> str:
         n, m = len(self.frame), len(self.excluded)
@@ -119,8 +120,9 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                 row[c.header] = _text(r.get(c.source))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
+    total = next(c.header for c in layout.money if c.source == "应发绩效合计")
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
-                   _month_problems(report, summary), layout.sheet)
+                   _month_problems(report, summary), layout.sheet, total)
 
 
 def read_payroll(report: Path) -> pd.DataFrame:

@@ -239,12 +239,15 @@ def _card_problems(catalog: Catalog, cards: list[Card], scored, findings: list[D
             problems[int(pos)] += [str(e) for e in errs]
     frame = scored.frame
     numbers = ["total"] + [c for c in frame.columns if c.startswith("pay.")]
+    values = frame[numbers].to_numpy(dtype=float)
+    infinite = np.isinf(values)  # NaN is "no value", reported elsewhere; ±inf is never money
     fields = ("base_salary", "q_amount")
-    for i, card in enumerate(cards):
-        r = frame.iloc[i]
-        bad = [c for c in numbers if not pd.isna(r[c]) and not math.isfinite(float(r[c]))]
-        bad += [f for f in fields if isinstance(card.fields.get(f), float)
-                and math.isinf(card.fields[f])]
+    for i in np.flatnonzero(infinite.any(axis=1) | np.array(
+            [any(isinstance(c.fields.get(f), float) and math.isinf(c.fields[f]) for f in fields)
+             for c in cards], dtype=bool)):
+        card = cards[i]
+        bad = [_column_label(catalog, c) for c, hit in zip(numbers, infinite[i]) if hit]
+        bad += [f for f in fields if isinstance(card.fields.get(f), float) and math.isinf(card.fields[f])]
         if bad:
             d = error("non-finite", f"{'、'.join(bad)} 不是有限的数（数值过大或计算出错），不予计算与发放",
                       f"{', '.join(bad)} is not a finite number (too large, or a failed calculation): "
@@ -253,6 +256,16 @@ def _card_problems(catalog: Catalog, cards: list[Card], scored, findings: list[D
             findings.append(d)
             problems[i].append(f"{d.cell} {d.message}".strip())
     return problems
+
+
+def _column_label(catalog: Catalog, column: str) -> str:
+    """总分, 应发绩效合计 or a pay rule's label, for an engine column."""
+    if column == "total":
+        return "总分"
+    if column == "pay.total":
+        return "应发绩效合计"
+    rule = catalog.pay_rules.get(column.removeprefix("pay."))
+    return rule.label if rule is not None else column
 
 
 FIELD_CELLS = {"employee.base_salary": "KPI_BASE_SALARY", "employee.q_amount": "KPI_Q_AMOUNT"}
