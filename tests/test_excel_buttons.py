@@ -170,7 +170,7 @@ def test_the_whole_month_through_the_buttons(tmp_path, catalog, master):
 
     text = run_ok(buttons.export_payroll, book)
     payroll = tmp_path / "2026-10" / "工资表.csv"
-    assert "40 人" in text  # E003 is unfinished: never paid
+    assert "40 人" in text and "E003" in text  # E003 is unfinished: never paid, and named
 
     # the CLI on the same files writes the same report and payroll
     out = tmp_path / "cli"

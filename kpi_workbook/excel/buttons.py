@@ -39,7 +39,7 @@ from ..workbook.build import build_workbook
 from ..workbook.fill import fill_workbooks, read_inputs
 from ..workbook.files import atomic_output
 from ..workbook.monthly import run_report
-from ..workbook.payroll import read_payroll, write_payroll
+from ..workbook.payroll import prepare_payroll, read_payroll, write_payroll
 from ..workbook.report import collect_books
 from ..workbook.roster import check_roster, read_roster, split_roster
 from ..workbook.validate import validate_books
@@ -192,7 +192,10 @@ def _export_payroll(job: Job, progress) -> str:
     out = job.month_dir / PAYROLL
     progress(out.name)
     write_payroll(frame, out, force=True)
-    return f"已导出 {len(frame)} 人的绩效工资到 {_rel(job, out)}"
+    left_out = prepare_payroll(job.report).diagnostics(str(job.report))  # never silently unpaid
+    return (f"已导出 {len(frame)} 人的绩效工资到 {_rel(job, out)}" +
+            (f"；{len(left_out)} 项未发放（未完成、错误或报表有误）" if left_out else "") +
+            _findings(job, left_out, None))
 
 
 def _roster(job: Job):
