@@ -174,7 +174,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook) -> None:
         for name, frame, columns in ((APPROVALS, whole.approvals, APPROVAL_COLUMNS),
                                      (VERSIONS, whole.versions, VERSION_COLUMNS),
                                      (AUDIT, whole.audit, AUDIT_COLUMNS)):
-            if len(frame) or name in (APPROVALS,) and len(whole.versions):
+            if len(frame):  # a history never approved keeps its one sheet
                 _plain_sheet(book, name, frame.reindex(columns=columns), bold)
         book.close()
 

@@ -28,9 +28,9 @@ from .approval import APPROVED, approval_rows, approval_states, money_columns_of
 from .files import atomic_output, refuse_existing
 from .history import read_history_book
 from .reader import open_book
+from .report_writer import FINDINGS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FINDINGS = "问题"  # the report's findings sheet (report_writer.FINDINGS)
 UNCHECKED = "未核对（未给出 --history）"
 
 
