@@ -102,6 +102,15 @@ def test_a_folder_of_two_months_stops_then_reports_one(tmp_path, catalog, capsys
     assert "history" in err and f"2 rows of {MONTH} written" in err  # what happened to the history
 
 
+def test_a_history_left_alone_says_why(tmp_path, capsys):
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"PK\x03\x04 not really a zip")
+    hist = tmp_path / "h.xlsx"
+    code, _, err = run(capsys, "report", junk, "--out", tmp_path / "r.xlsx", "--history", hist)
+    assert code == 1 and "junk.xlsx" in err
+    assert "not updated" in err and "历史" in err and not hist.exists()
+
+
 # --- 2. a card in error gets no pay -------------------------------------------------------
 
 @pytest.mark.parametrize("value", [-1, "十二", "#NUM!"])

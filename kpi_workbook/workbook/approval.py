@@ -111,10 +111,12 @@ class ApproveResult:
     digest: str
     by: str
     when: str
+    not_payable: int = 0  # rows approved as they are, which payroll will not pay (未完成, 错误)
 
     def summary_line(self) -> str:
-        return (f"{self.month} 已审批：{self.rows} 行，版本 {self.version}，审批人 {self.by}，{self.when}，"
-                f"哈希 {self.digest[:12]} / {self.month} approved: {self.rows} rows, version "
+        return (f"{self.month} 已审批：{self.rows} 行（其中 {self.not_payable} 行未完成或错误，不发放），版本 "
+                f"{self.version}，审批人 {self.by}，{self.when}，哈希 {self.digest[:12]} / {self.month} approved: "
+                f"{self.rows} rows ({self.not_payable} incomplete or in error, not paid), version "
                 f"{self.version}, by {self.by}")
 
 
@@ -169,7 +171,8 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     book.approvals = pd.concat([book.approvals, pd.DataFrame([record])], ignore_index=True)
     versions = rows.assign(版本=version)[book.versions.columns]
     book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
-    return ApproveResult(month, len(rows), version, digest, by, when)
+    not_payable = int((rows["状态"].astype(str) != "已完成").sum())
+    return ApproveResult(month, len(rows), version, digest, by, when, not_payable)
 
 
 def refuse_approved(book: HistoryBook, month: str, history: Path, reopen: bool,
