@@ -148,7 +148,7 @@ def test_the_whole_month_through_the_buttons(tmp_path, catalog, master):
     cards = tmp_path / "2026-10" / "考核表"
     made = sorted(p.name for p in cards.glob("*.xlsx"))
     assert made == sorted(f"{d}.xlsx" for d in read_roster(catalog)["department"].unique())
-    assert "41 人" in text and "5 个" in text
+    assert "47 人" in text and "5 个" in text
 
     roster = read_roster(catalog)
     data = tmp_path / "2026-10" / "数据"
@@ -166,11 +166,11 @@ def test_the_whole_month_through_the_buttons(tmp_path, catalog, master):
 
     text = run_ok(buttons.generate_report, book)
     report = tmp_path / "2026-10" / "月度报表.xlsx"
-    assert report.is_file() and (tmp_path / "历史.xlsx").is_file() and "41 人" in text
+    assert report.is_file() and (tmp_path / "历史.xlsx").is_file() and "47 人" in text
 
     text = run_ok(buttons.export_payroll, book)
     payroll = tmp_path / "2026-10" / "工资表.csv"
-    assert "41 人" in text
+    assert "47 人" in text
 
     # the CLI on the same files writes the same report and payroll
     out = tmp_path / "cli"
@@ -208,7 +208,7 @@ def test_roster_file_beside_an_empty_master(tmp_path, catalog):
     assert "月份" in book.last["prompt"] and "YYYY-MM" in book.last["prompt"]
     book.typed[(SETTINGS, month_cell(master))] = "2026年10月"
     text = run_ok(buttons.create_scorecards, book)
-    assert "41 人" in text
+    assert "47 人" in text
 
 
 @pytest.mark.parametrize("entry,needs", [
@@ -292,7 +292,7 @@ def test_cli_master_command(tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.xlsx"
     roster = Path(cli.__file__).parent / "data" / "sample_roster.csv"
     assert cli.main(["master", "--out", str(out), "--roster", str(roster), "--month", "2026-10"]) == 0
-    assert "41" in capsys.readouterr().out
+    assert "47" in capsys.readouterr().out
     assert cli.main(["master", "--out", str(out)]) == 2  # exists
     assert "--force" in capsys.readouterr().err
     assert cli.main(["master", "--out", str(out), "--force", "--month", "2026-13"]) == 2

@@ -262,7 +262,7 @@ def compute_pay(pay_rules: list[PayRule], employees: pd.DataFrame, total: np.nda
             bonus_in, people = get(f"{rule.id}.project_bonus"), get(f"{rule.id}.engineers")
             people = np.where(np.isnan(people), 1.0, people)
             amount = np.nan_to_num(bonus_in * rule.share / people)
-        elif k == "top_scorer_award":
+        elif k in ("top_scorer_award", "deduction_pool"):
             amount = np.zeros(n)  # needs the whole department: see engine.month
         elif k == "attendance_award":
             att = employees.get("full_attendance", pd.Series([False] * n))

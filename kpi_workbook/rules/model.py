@@ -390,6 +390,16 @@ class TopScorerAwardPay(PayBase):
     amounts: dict[str, float]  # grade → amount for the department's top scorer
 
 
+class DeductionPoolPay(PayBase):
+    """S7/S19 备注 2: the month's 扣分 of a department's complete cards × the point value form
+    a pool; ``share`` of it goes to the 优秀品质员 (highest complete total; ties split it), the
+    rest is split in equal parts over the department's complete cards (engine.month)."""
+
+    kind: Literal["deduction_pool"]
+    share: float = Field(ge=0, le=1)
+    value: float | None = None  # ¥ per point; default: the role's point_value rule
+
+
 class AttendanceAwardPay(PayBase):
     kind: Literal["attendance_award"]
     amount: float
@@ -404,13 +414,13 @@ class FailPenaltyPay(PayBase):
 PayRule = Annotated[
     Union[BasePctPay, GradeAmountPay, PointValuePay, ScoreBasePay, QLevelPay,
           QuarterlyCommissionPay, CommissionSharePay, TopScorerAwardPay,
-          AttendanceAwardPay, FailPenaltyPay],
+          DeductionPoolPay, AttendanceAwardPay, FailPenaltyPay],
     Field(discriminator="kind"),
 ]
 
 # Rules that need the whole department's month: computed by the monthly scoring, not on
 # a single scorecard (its sheet shows them as 0 until the report).
-TEAM_PAY_KINDS = ("top_scorer_award",)
+TEAM_PAY_KINDS = ("top_scorer_award", "deduction_pool")
 
 
 class GradesFile(Model):

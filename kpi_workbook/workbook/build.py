@@ -16,7 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..rules.loader import Catalog
-from ..rules.model import Role
+from ..rules.model import TEAM_PAY_KINDS, Role
 from . import formulas as F
 from .clone import SheetCopy, clone_sheets
 from .files import atomic_output
@@ -604,7 +604,7 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.grade)
     for rule in layout.pay_rules:
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
-        if rule.kind in ("top_scorer_award",):
+        if rule.kind in TEAM_PAY_KINDS:
             ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.muted)
     ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
     ws.write_formula(footer["status"].row, pc, F.status(layout), fmt.status)

@@ -302,7 +302,7 @@ def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:
         b = layout.footer[f"payin.{rule.id}.project_bonus"].input.ref
         n = layout.footer[f"payin.{rule.id}.engineers"].input.ref
         amount = f'IF({b}="",0,{b}*{P("share")}/IF({n}="",1,{n}))'
-    elif k == "top_scorer_award":
+    elif k in ("top_scorer_award", "deduction_pool"):
         amount = "0"  # needs the whole department: the monthly report computes it
     elif k == "attendance_award":
         amount = f'IF({layout.fields["full_attendance"]}={text(YES)},{P("amount")},0)'
@@ -341,6 +341,8 @@ def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple
                 ("above_plan_rate", "超计划提成比例", rule.above_plan_rate)]
     if k == "commission_share":
         return [("share", "分成比例", rule.share)]
+    if k == "deduction_pool":
+        return [("share", "优秀品质员份额", rule.share)]
     if k in ("attendance_award", "fail_penalty"):
         return [("amount", "金额", rule.amount)]
     return []
