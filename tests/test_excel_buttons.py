@@ -275,7 +275,7 @@ def test_master_workbook_layout(tmp_path, catalog, master):
     assert {"_Interpreter_Win", "_Interpreter_Mac"} <= set(keys)
     roster = book[ROSTER]
     assert [c.value for c in roster[1]] == ROSTER_HEADERS
-    assert roster.max_row == 42 and roster["D2"].value in {r.name for r in catalog.roles.values()}
+    assert roster.max_row == 48 and roster["D2"].value in {r.name for r in catalog.roles.values()}
     settings = read_settings(master)
     assert settings.month == "2026-09" and settings.split_by == "部门" and not settings.overwrite
     assert settings.folder == master.parent
