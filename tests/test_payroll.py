@@ -70,7 +70,7 @@ def report(tmp_path_factory, catalog):
 
 def money_columns(header: list) -> list[str]:
     head = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
-    return [c for c in header if c not in head and c not in ("应发绩效合计", "状态", "预警")]
+    return [c for c in header if c not in head and c not in ("应发绩效合计", "状态", "预警", "说明")]
 
 
 def test_the_report_and_history_keep_the_names_as_text(report):
@@ -194,4 +194,4 @@ def test_report_of_nothing_readable_still_exports(tmp_path, capsys):
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
     assert code == 0, err
     with open(tmp_path / "p.csv", encoding="utf-8-sig", newline="") as f:
-        assert list(csv.reader(f)) == [["工号", "姓名", "部门", "月份", "应发绩效合计", "状态"]]
+        assert list(csv.reader(f)) == [["工号", "姓名", "部门", "月份", "应发绩效合计", "状态", "说明"]]

@@ -61,7 +61,8 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     scores = score_role(catalog, role, employees,
                         {k: np.array([v]) for k, v in values.items()})
     if scores.errors[0]:
-        raise KpiError([error("bad-input", e.zh, e.en, source=source)
+        raise KpiError([error(getattr(e, "code", "bad-input"), e.zh, e.en, source=source,
+                              path=("inputs", *getattr(e, "keys", [])[:1]))
                         for e in scores.errors[0]])
     return card_result(catalog, scores, 0)
 
@@ -96,7 +97,7 @@ def card_result(catalog: Catalog, scores: RoleScores, i: int) -> dict:
                         f"monthly report, which sees the whole department")
     return {
         "role": role.id,
-        "status": "complete" if complete else "incomplete",
+        "status": str(row["status"]),
         "total": float(row["total"]),
         "grade": row["grade"] if complete else None,
         "pay": pay,

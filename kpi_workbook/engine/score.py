@@ -20,6 +20,17 @@ from ..rules.model import GradeScheme, Item, PayRule, Role
 from .inputs import input_specs, is_rated, item_inputs
 from .kinds import EVALUATORS, IN_ITEM_POINTS
 
+ALLOCATION_TOLERANCE = 1e-6  # as formulas.status: ABS(Σ allocations − total) > 0.000001
+
+
+class CardError(Bilingual):
+    """A card the rules cannot grade (``code``), located by the input keys it concerns."""
+
+    def __init__(self, zh: str, en: str, code: str, keys: list[str]) -> None:
+        super().__init__(zh, en)
+        self.code, self.keys = code, list(keys)
+
+
 EMPLOYEE_FIELDS = ("employee_id", "name", "department", "base_salary", "q_amount",
                    "full_attendance", "supervisor")
 
@@ -83,12 +94,17 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
                 sec_points = sec_points + np.nan_to_num(points)
                 sec_max = sec_max + row_max
         if section.allocation is not None:
-            off = ~np.isclose(sec_max, section.allocation.total)
+            # S4: a split that does not add up is an error on the card (not graded, not paid),
+            # never rescaled silently; the sheet's status shows 错误 by the same test
+            want = section.allocation.total
+            off = np.abs(sec_max - want) > ALLOCATION_TOLERANCE
+            keys = [f"{it.id}.alloc" for it in section.items]
             for i in np.flatnonzero(off):
-                warnings[i].append(
-                    f"{section.label} 分配分值合计 {sec_max[i]:g}，应为 {section.allocation.total:g}"
-                    f"（已按比例折算） / allocations in {section.id} add up to {sec_max[i]:g}, "
-                    f"not {section.allocation.total:g} (normalised)")
+                errors[i].append(CardError(
+                    f"{section.label} 分配分值合计 {sec_max[i]:g}，应为 {want:g}（相差 "
+                    f"{sec_max[i] - want:+g}）",
+                    f"allocations in {section.id} add up to {sec_max[i]:g}, not {want:g} "
+                    f"(off by {sec_max[i] - want:+g})", code="allocation-total", keys=keys))
         if (section.normalize or section.allocation) and section.weight is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 sec_points = np.where(sec_max > 0, section.weight * sec_points / sec_max, 0.0)
@@ -122,7 +138,8 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         "bonus": bonus,
         "deduction": deduction,
         "complete": complete,
-        "status": np.where(complete, "complete", "incomplete"),
+        "status": np.where(complete, "complete",
+                           np.where([bool(e) for e in errors], "error", "incomplete")),
         "grade": np.where(complete, grades, None),
         **{f"pay.{k}": np.where(complete, v, np.nan) for k, v in pay.items()},
         **out,

@@ -265,11 +265,26 @@ def missing_terms(layout: SheetLayout) -> list[str]:
     return terms
 
 
+def allocation_errors(layout: SheetLayout) -> list[str]:
+    """One condition per allocated section, TRUE where its split does not add up (S4): the
+    card is then 错误, as engine.score's allocation check (same tolerance)."""
+    out = []
+    for section in layout.role.sections:
+        if section.allocation is None:
+            continue
+        m = "+".join(row_max(b) for b in layout.blocks if b.section is section)
+        out.append(f"ABS(({m})-{num(section.allocation.total)})>0.000001")
+    return out
+
+
 def status(layout: SheetLayout) -> str:
     terms = missing_terms(layout)
     count = "+".join(f"({t})" for t in terms) or "0"
-    return (f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},'
-            f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)}))')
+    body = f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)})'
+    alloc = allocation_errors(layout)
+    if alloc:  # only reached when the total is a number: the allocations are numbers too
+        body = f'IF({alloc[0] if len(alloc) == 1 else "OR(" + ",".join(alloc) + ")"},{text(BROKEN)},{body})'
+    return f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{body})'
 
 
 def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:

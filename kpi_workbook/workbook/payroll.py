@@ -51,6 +51,8 @@ def read_payroll(report: Path) -> pd.DataFrame:
     for c in money:
         out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0.0).round(2)
     out["状态"] = frame["状态"] if "状态" in frame else ""
+    if "说明" in frame:  # how team pay (deduction pool, 不参与) came about
+        out["说明"] = frame["说明"].map(lambda v: "" if v is None else str(v))
     return out.reset_index(drop=True)
 
 

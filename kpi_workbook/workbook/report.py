@@ -23,9 +23,9 @@ from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
 from .reader import Card, card_arrays, read_book, sheet_rows
-from .validate import _formulas
+from .validate import _formulas, card_error_diags
 
-STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成"}
+STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误"}
 
 
 @dataclass
@@ -134,6 +134,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
         for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
             card = cards[int(pos)]
+            findings += card_error_diags(card, errs)
             missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
 
     rows = []
@@ -154,6 +155,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
                 row[label] = (row[label] or 0.0) + float(r[column])
         row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
         row["状态"] = STATUS_TEXT[r["status"]]
+        row["说明"] = r.get("pay_notes") if isinstance(r.get("pay_notes"), str) else ""
         row["_file"] = str(card.path)
         row["_sheet"] = card.sheet
         row["_missing"] = missing_by_card.get(i, [])
