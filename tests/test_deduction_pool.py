@@ -139,3 +139,19 @@ def test_the_share_is_data(catalog):
     users = sorted(r.id for r in catalog.roles.values()
                    if any(p.id == "pool_deductions" for p in r.pay_rules))
     assert users == ["qc_ipqc_patrol", "qc_iqc", "qc_iqc_oqc"]  # S20, S7, S19 — not S5
+
+
+def test_a_pool_without_a_point_value_is_a_template_error(tmp_path):
+    import shutil
+
+    from kpi_workbook.rules.loader import builtin_templates_dir, read_catalog
+
+    root = tmp_path / "templates"
+    shutil.copytree(builtin_templates_dir(), root)
+    path = root / "roles" / "qc_iqc_oqc.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("pay_rules: [pay_point_value, pool_deductions]",
+                                 "pay_rules: [pool_deductions]"), encoding="utf-8")
+    _, diags = read_catalog(root)
+    found = [d for d in diags if d.code == "pool-needs-value"]
+    assert len(found) == 1 and found[0].source.endswith("qc_iqc_oqc.yaml")

@@ -15,7 +15,7 @@ import pandas as pd
 from ..numbers import clean_round, clean_round_array
 from ..rules.loader import Catalog
 from .inputs import input_specs
-from .score import RoleScores, score_role
+from .score import RoleScores, exclusions, score_role
 
 
 @dataclass
@@ -30,6 +30,7 @@ def derive_ranks(catalog: Catalog, role, employees: pd.DataFrame,
     """Fill rank and team size of rank items from their metric, within each department."""
     values = dict(values)
     department = employees.get("department", pd.Series([""] * len(employees))).astype(str).to_numpy()
+    excluded, _ = exclusions(role, employees)  # 不参与: left out of the department's ranks
     for spec in input_specs(role):
         item = spec.item
         if item is None or item.rule.kind != "rank" or item.rule.metric is None:
@@ -37,6 +38,7 @@ def derive_ranks(catalog: Catalog, role, employees: pd.DataFrame,
         if spec.input.id != item.rule.metric.id:
             continue
         metric = np.asarray(values.get(spec.key, np.full(len(employees), np.nan)), dtype=float)
+        metric = np.where(excluded, np.nan, metric)
         if np.all(np.isnan(metric)):
             continue
         frame = pd.DataFrame({"department": department, "metric": metric})

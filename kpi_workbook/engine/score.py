@@ -32,7 +32,25 @@ class CardError(Bilingual):
 
 
 EMPLOYEE_FIELDS = ("employee_id", "name", "department", "base_salary", "q_amount",
-                   "full_attendance", "supervisor")
+                   "full_attendance", "supervisor", "months_absent")
+FIELD_LABELS = {"months_absent": ("缺岗月数", "months absent")}
+
+
+def exclusions(role: Role, employees: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """(mask, reason text) of the employees who do not take part this period (the role's
+    ``exclude_if``): the first rule that applies gives the reason."""
+    n = len(employees)
+    mask = np.zeros(n, dtype=bool)
+    reasons = [""] * n
+    for rule in role.exclude_if:
+        column = employees.get(rule.field, pd.Series([np.nan] * n))
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        zh, en = FIELD_LABELS[rule.field]
+        for i in np.flatnonzero((values > rule.above) & ~mask):
+            reasons[i] = (f"不参与：{zh} {values[i]:g} > {rule.above:g}，{rule.reason} / not taking "
+                          f"part: {en} {values[i]:g} > {rule.above:g}, {rule.reason_en or rule.reason}")
+            mask[i] = True
+    return mask, reasons
 
 
 @dataclass
@@ -124,7 +142,10 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
     pay_missing = _pay_needs(pay_rules, employees)
     for key, mask in pay_missing.items():
         flag_missing(mask, key)
-    complete = np.array([not m and not e for m, e in zip(missing, errors)], dtype=bool)
+    excluded, reasons = exclusions(role, employees)
+    for i in np.flatnonzero(excluded):
+        missing[i] = []  # nothing is required of a card that does not take part
+    complete = np.array([not m and not e for m, e in zip(missing, errors)], dtype=bool) & ~excluded
 
     scheme = catalog.grade_scheme(role)
     grades = grade_of(scheme, total)
@@ -138,8 +159,9 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         "bonus": bonus,
         "deduction": deduction,
         "complete": complete,
-        "status": np.where(complete, "complete",
-                           np.where([bool(e) for e in errors], "error", "incomplete")),
+        "status": np.where(excluded, "excluded", np.where(
+            complete, "complete", np.where([bool(e) for e in errors], "error", "incomplete"))),
+        "excluded_reason": reasons,
         "grade": np.where(complete, grades, None),
         **{f"pay.{k}": np.where(complete, v, np.nan) for k, v in pay.items()},
         **out,

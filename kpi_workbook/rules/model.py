@@ -261,6 +261,17 @@ class PayRef(Model):
     with_: dict[str, object] = Field(default_factory=dict, alias="with")
 
 
+class Exclusion(Model):
+    """Who does not take part this period (S9: 缺岗月数 > 2 → 不参与): the card is not graded
+    or paid by the role's rules, takes no award or penalty and is left out of ranks,
+    lowest-score and streak counts. ``field`` is a roster column (roster.COLUMNS)."""
+
+    field: Literal["months_absent"]
+    above: float
+    reason: str
+    reason_en: str = ""
+
+
 def _pay_ref(value):
     return {"id": value} if isinstance(value, str) else value
 
@@ -279,6 +290,7 @@ class Role(Assumable):
     sections: list[Section] = Field(min_length=1)
     signatures: list[str] = ["被考核人签字", "直接上级签字", "日期"]
     remarks: list[str] = []  # free-text fields of the form (调薪建议)
+    exclude_if: list[Exclusion] = []  # 不参与 this period (S9's absence rule)
 
     def items(self):
         for section in self.sections:

@@ -15,6 +15,7 @@ from ..rules.model import GradeScheme, Item, PayRule, Role
 from .layout import ItemBlock, SheetLayout, cell
 
 COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"
+EXCLUDED = "不参与"  # the role's exclude_if applies (S9: 缺岗月数 > 2)
 YES, NO = "是", "否"
 
 
@@ -284,7 +285,11 @@ def status(layout: SheetLayout) -> str:
     alloc = allocation_errors(layout)
     if alloc:  # only reached when the total is a number: the allocations are numbers too
         body = f'IF({alloc[0] if len(alloc) == 1 else "OR(" + ",".join(alloc) + ")"},{text(BROKEN)},{body})'
-    return f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{body})'
+    body = f'IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{body})'
+    for rule in reversed(layout.role.exclude_if):  # 不参与 comes before anything else
+        v = layout.fields[rule.field]
+        body = f'IF(AND(ISNUMBER({v}),{v}>{num(rule.above)}),{text(EXCLUDED)},{body})'
+    return "=" + body
 
 
 def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:

@@ -25,7 +25,7 @@ from .formulas import COMPLETE
 from .reader import Card, card_arrays, read_book, sheet_rows
 from .validate import _formulas, card_error_diags
 
-STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误"}
+STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
 
 
 @dataclass
@@ -155,7 +155,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
                 row[label] = (row[label] or 0.0) + float(r[column])
         row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
         row["状态"] = STATUS_TEXT[r["status"]]
-        row["说明"] = r.get("pay_notes") if isinstance(r.get("pay_notes"), str) else ""
+        notes = [r.get("excluded_reason"), r.get("pay_notes")]
+        row["说明"] = "；".join(n for n in notes if isinstance(n, str) and n)
         row["_file"] = str(card.path)
         row["_sheet"] = card.sheet
         row["_missing"] = missing_by_card.get(i, [])
@@ -166,7 +167,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
     summary["全员排名"] = summary[done]["总分"].rank(method="min", ascending=False)
     summary["预警"] = ""
-    incomplete = summary[~done][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
+    waiting = ~done & (summary["状态"] != STATUS_TEXT["excluded"])  # 不参与 is not 未完成
+    incomplete = summary[waiting][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
     return summary, money_columns, incomplete
 
 
