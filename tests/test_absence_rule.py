@@ -153,3 +153,15 @@ def test_the_roster_column(catalog, tmp_path):
     else:
         raise AssertionError("a months_absent that is not a number must be refused")
     assert "第 2 行" in text and "缺岗月数" in text
+
+
+def test_worksheet_function_shows_not_taking_part():
+    from kpi_workbook.excel import functions as F
+
+    keys = [["缺岗月数", "sales_completion.rate", "assigned_tasks.points.self",
+             "assigned_tasks.points.supervisor"]]
+    got = F.kpi_score(ROLE, keys, [[3, 1.0, 20, 20], [None, 1.0, 20, 20]])
+    assert got[0][3] == "不参与" and got[0][1] is None and got[0][2] is None
+    assert got[1][3] == "未完成"  # not absent: the rated items are still empty
+    text = F.kpi_explain(ROLE, keys, [[3, 1.0, 20, 20]])[0][0]
+    assert "不参与" in text
