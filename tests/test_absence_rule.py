@@ -165,3 +165,41 @@ def test_worksheet_function_shows_not_taking_part():
     assert got[1][3] == "未完成"  # not absent: the rated items are still empty
     text = F.kpi_explain(ROLE, keys, [[3, 1.0, 20, 20]])[0][0]
     assert "不参与" in text
+
+
+def test_rank_items_leave_out_who_does_not_take_part(tmp_path):
+    """With an exclude_if on a role with a rank item (S10's 销售额占团队比, in a copied
+    catalog), `fill` and the engine both rank the department without the absent card."""
+    import shutil
+
+    from kpi_workbook.engine.month import derive_ranks
+    from kpi_workbook.rules.loader import builtin_templates_dir, load_catalog
+    from kpi_workbook.workbook.editable import open_editable
+
+    root = tmp_path / "templates"
+    shutil.copytree(builtin_templates_dir(), root)
+    path = root / "roles" / "ecommerce_presales_cs.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + (
+        "exclude_if:\n  - {field: months_absent, above: 2, reason: 缺岗超过2个月}\n"),
+        encoding="utf-8")
+    catalog = load_catalog(root)
+    role = catalog.roles["ecommerce_presales_cs"]
+    people = [{**emp(e, e, "电商部", role.id), "months_absent": m}
+              for e, m in (("R1", 3), ("R2", float("nan")), ("R3", 0))]
+    book = tmp_path / "book.xlsx"
+    build_workbook(catalog, pd.DataFrame(people), "2026-10", book)
+    # R1 has the best share but is absent: R2 (0.3) is first of two, R3 (0.2) second
+    fill_workbooks(catalog, [book], [("R1", "sales_share.share", None, 0.5),
+                                     ("R2", "sales_share.share", None, 0.3),
+                                     ("R3", "sales_share.share", None, 0.2)])
+    opened = open_editable(book)
+    written = {}
+    for card in opened.scorecards():
+        ranks = [opened.get(card.sheet, card.cells[f"KPI_IN_sales_share__{i}"])
+                 for i in ("rank", "team_size")]
+        written[card.employee_id] = ranks
+    assert written["R2"] == [1, 2] and written["R3"] == [2, 2]
+    values = derive_ranks(catalog, role, pd.DataFrame(people),
+                          {"sales_share.share": [0.5, 0.3, 0.2]})
+    assert list(values["sales_share.rank"][1:]) == [1, 2]
+    assert list(values["sales_share.team_size"][1:]) == [2, 2]
