@@ -147,13 +147,14 @@ def apply_deduction_pools(catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame
             best = part["total"] == part["total"].max()
             best_parts = iter(split_cents(best_cents, int(best.sum())))
             equal_parts = split_cents(pool_cents - best_cents, len(index))
+            amounts, notes = {}, {}
             for k, i in enumerate(index):
                 own_best = next(best_parts) if best[i] else 0
-                cents = own_best + equal_parts[k]
-                frame.loc[i, column] = cents / 100
-                frame.loc[i, "pay_notes"] = _join_note(
-                    frame.loc[i, "pay_notes"],
-                    _pool_note(rule, pool, best_cents, int(best.sum()), own_best, equal_parts[k]))
+                amounts[i] = (own_best + equal_parts[k]) / 100
+                notes[i] = _join_note(frame.at[i, "pay_notes"], _pool_note(
+                    rule, pool, best_cents, int(best.sum()), own_best, equal_parts[k]))
+            frame.loc[index, column] = pd.Series(amounts)  # once per department: fast
+            frame.loc[index, "pay_notes"] = pd.Series(notes)
     pay_columns = [c for c in frame.columns if c.startswith("pay.") and c != "pay.total"]
     summed = frame[pay_columns].fillna(0).sum(axis=1).to_numpy()
     frame["pay.total"] = np.where(frame["complete"].astype(bool),
