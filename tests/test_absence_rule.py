@@ -71,13 +71,15 @@ def summary(path) -> dict[str, dict]:
     return {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:]}
 
 
-def test_absent_staff_take_no_part(catalog, tmp_path):
+def test_absent_staff_take_no_part(catalog, tmp_path, capsys):
     history = tmp_path / "history.xlsx"
     for month in ("2026-09", "2026-10"):
         out = tmp_path / f"report-{month}.xlsx"
         code = main(["report", str(month_book(catalog, tmp_path, month)), "--out", str(out),
                      "--history", str(history)])
         assert code in (0, 1)
+    # 6 people: T1, T4, T2 complete; T3, T5, T6 不参与; nobody 未完成
+    assert "6 人，已完成 3，未完成 0，不参与 3" in capsys.readouterr().out
     s = summary(out)
     assert [s[e]["总分"] for e in CARDS] == [100.0, 80.0, 51.0, 33.0, 3.0]
     for eid in ("T3", "T5", "T6"):

@@ -31,9 +31,11 @@ class ReportResult:
         n = len(s)
         done = int((s["状态"] == "已完成").sum()) if n else 0
         payout = float(s["应发绩效合计"].fillna(0).sum()) if n else 0.0
-        return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done}，问题 "
-                f"{len(self.findings)}，应发合计 ¥{payout:,.2f} / {n} employees, {done} complete, "
-                f"{len(self.findings)} findings")
+        out = int((s["状态"] == "不参与").sum()) if n else 0  # S9's absence rule
+        apart, apart_en = (f"，不参与 {out}", f", {out} not taking part") if out else ("", "")
+        return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done - out}{apart}，问题 "
+                f"{len(self.findings)}，应发合计 ¥{payout:,.2f} / {n} employees, {done} complete"
+                f"{apart_en}, {len(self.findings)} findings")
 
 
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,
