@@ -148,7 +148,7 @@ def test_the_whole_month_through_the_buttons(tmp_path, catalog, master):
     cards = tmp_path / "2026-10" / "考核表"
     made = sorted(p.name for p in cards.glob("*.xlsx"))
     assert made == sorted(f"{d}.xlsx" for d in read_roster(catalog)["department"].unique())
-    assert "41 人" in text and "5 个" in text
+    assert "47 人" in text and "5 个" in text
 
     roster = read_roster(catalog)
     data = tmp_path / "2026-10" / "数据"
@@ -166,11 +166,12 @@ def test_the_whole_month_through_the_buttons(tmp_path, catalog, master):
 
     text = run_ok(buttons.generate_report, book)
     report = tmp_path / "2026-10" / "月度报表.xlsx"
-    assert report.is_file() and (tmp_path / "历史.xlsx").is_file() and "41 人" in text
+    assert report.is_file() and (tmp_path / "历史.xlsx").is_file() and "47 人" in text
 
     text = run_ok(buttons.export_payroll, book)
     payroll = tmp_path / "2026-10" / "工资表.csv"
-    assert "40 人" in text and "E003" in text  # E003 is unfinished: never paid, and named
+    # E003 is unfinished: never paid, and named; E013 (缺岗 3 months, S9) takes no part
+    assert "45 人" in text and "1 项未发放" in text and "E003" in text and "E013（曾杰）本月不参与" in text
 
     # the CLI on the same files writes the same report and payroll
     out = tmp_path / "cli"
@@ -209,7 +210,7 @@ def test_roster_file_beside_an_empty_master(tmp_path, catalog):
     assert "月份" in book.last["prompt"] and "YYYY-MM" in book.last["prompt"]
     book.typed[(SETTINGS, month_cell(master))] = "2026年10月"
     text = run_ok(buttons.create_scorecards, book)
-    assert "41 人" in text
+    assert "47 人" in text
 
 
 @pytest.mark.parametrize("entry,needs", [
@@ -276,7 +277,7 @@ def test_master_workbook_layout(tmp_path, catalog, master):
     assert {"_Interpreter_Win", "_Interpreter_Mac"} <= set(keys)
     roster = book[ROSTER]
     assert [c.value for c in roster[1]] == ROSTER_HEADERS
-    assert roster.max_row == 42 and roster["D2"].value in {r.name for r in catalog.roles.values()}
+    assert roster.max_row == 48 and roster["D2"].value in {r.name for r in catalog.roles.values()}
     settings = read_settings(master)
     assert settings.month == "2026-09" and settings.split_by == "部门" and not settings.overwrite
     assert settings.folder == master.parent
@@ -293,7 +294,7 @@ def test_cli_master_command(tmp_path, monkeypatch, capsys):
     out = tmp_path / "m.xlsx"
     roster = Path(cli.__file__).parent / "data" / "sample_roster.csv"
     assert cli.main(["master", "--out", str(out), "--roster", str(roster), "--month", "2026-10"]) == 0
-    assert "41" in capsys.readouterr().out
+    assert "47" in capsys.readouterr().out
     assert cli.main(["master", "--out", str(out)]) == 2  # exists
     assert "--force" in capsys.readouterr().err
     assert cli.main(["master", "--out", str(out), "--force", "--month", "2026-13"]) == 2

@@ -79,7 +79,7 @@ def is_formula(v) -> bool:
 
 @pytest.fixture(scope="module")
 def sample_book(tmp_path_factory) -> Path:
-    """The built-in sample roster (41 people, all 16 roles) as one workbook, built once."""
+    """The built-in sample roster (47 people, all 18 roles) as one workbook, built once."""
     out = tmp_path_factory.mktemp("sample") / "book.xlsx"
     assert main(["new", "--month", MONTH, "--out", str(out)]) == 0
     return out
@@ -113,11 +113,11 @@ def test_new_from_builtin_sample(capsys, tmp_path, catalog):
     out = tmp_path / "book.xlsx"
     code, stdout, err = run(capsys, "new", "--month", MONTH, "--out", out)
     assert code == 0, err
-    assert "41" in stdout
+    assert "47" in stdout
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[:2] == ["设置", "名单"]
     cards = scorecards(wb)
-    assert len(cards) == 41
+    assert len(cards) == 47
     roles = {ws[ref(ws, "KPI_ROLE")].value for ws in cards.values()}
     assert roles == set(catalog.roles)  # the sample covers every role
     assert cards["E001"][ref(cards["E001"], "KPI_MONTH")].value == MONTH
@@ -172,7 +172,7 @@ def test_split_by_department_one_workbook_each(capsys, tmp_path):
         cards = scorecards(wb)
         total += len(cards)
         assert {ws[ref(ws, "KPI_DEPARTMENT")].value for ws in cards.values()} == {path.stem}
-    assert total == 41
+    assert total == 47
 
 
 def test_split_file_names_are_safe_and_distinct(capsys, tmp_path):

@@ -71,7 +71,7 @@ def report(tmp_path_factory, catalog):
 
 def money_columns(header: list) -> list[str]:
     head = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
-    return [c for c in header if c not in head and c not in ("应发绩效合计", "状态", "预警", "问题")]
+    return [c for c in header if c not in head and c not in ("应发绩效合计", "状态", "预警", "问题", "说明")]
 
 
 def test_the_report_and_history_keep_the_names_as_text(report):

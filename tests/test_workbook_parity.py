@@ -25,7 +25,7 @@ from .workbook_cases import edge_cases, employee_for, engine_results, fill_rows
 
 CATALOG = builtin_catalog()
 ROLES = sorted(CATALOG.roles)
-STATUS = {"完成": "complete", "未完成": "incomplete"}
+STATUS = {"完成": "complete", "未完成": "incomplete", "错误": "error"}
 
 
 def _blank(value) -> bool:

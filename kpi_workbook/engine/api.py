@@ -17,7 +17,8 @@ from .score import EMPLOYEE_FIELDS, RoleScores, score_role
 
 EMPLOYEE_ALIASES = {"id": "employee_id", "工号": "employee_id", "姓名": "name",
                     "部门": "department", "基本工资": "base_salary", "绩效基数Q": "q_amount",
-                    "q": "q_amount", "全勤": "full_attendance", "直接上级": "supervisor"}
+                    "q": "q_amount", "全勤": "full_attendance", "直接上级": "supervisor",
+                    "缺岗月数": "months_absent"}
 
 
 def employee_frame(employee: dict) -> pd.DataFrame:
@@ -61,7 +62,8 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     scores = score_role(catalog, role, employees,
                         {k: np.array([v]) for k, v in values.items()})
     if scores.errors[0]:
-        raise KpiError([error("bad-input", e.zh, e.en, source=source)
+        raise KpiError([error(getattr(e, "code", "bad-input"), e.zh, e.en, source=source,
+                              path=("inputs", *getattr(e, "keys", [])[:1]))
                         for e in scores.errors[0]])
     return card_result(catalog, scores, 0)
 
@@ -90,13 +92,15 @@ def card_result(catalog: Catalog, scores: RoleScores, i: int) -> dict:
     total_pay = float(row["pay.total"])
     pay["total"] = None if math.isnan(total_pay) else total_pay
     warnings = list(scores.warnings[i])
+    if row["excluded_reason"]:
+        warnings.append(row["excluded_reason"])
     team = [r.id for r in catalog.role_pay_rules(role) if r.kind in TEAM_PAY_KINDS]
     if team:
         warnings.append(f"{', '.join(team)} 需全部门当月数据，在月度报表中计算 / computed in the "
                         f"monthly report, which sees the whole department")
     return {
         "role": role.id,
-        "status": "complete" if complete else "incomplete",
+        "status": str(row["status"]),
         "total": float(row["total"]),
         "grade": row["grade"] if complete else None,
         "pay": pay,

@@ -20,8 +20,37 @@ from ..rules.model import GradeScheme, Item, PayRule, Role
 from .inputs import input_specs, is_rated, item_inputs
 from .kinds import EVALUATORS, IN_ITEM_POINTS
 
+ALLOCATION_TOLERANCE = 1e-6  # as formulas.status: ABS(Σ allocations − total) > 0.000001
+
+
+class CardError(Bilingual):
+    """A card the rules cannot grade (``code``), located by the input keys it concerns."""
+
+    def __init__(self, zh: str, en: str, code: str, keys: list[str]) -> None:
+        super().__init__(zh, en)
+        self.code, self.keys = code, list(keys)
+
+
 EMPLOYEE_FIELDS = ("employee_id", "name", "department", "base_salary", "q_amount",
-                   "full_attendance", "supervisor")
+                   "full_attendance", "supervisor", "months_absent")
+FIELD_LABELS = {"months_absent": ("缺岗月数", "months absent")}
+
+
+def exclusions(role: Role, employees: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """(mask, reason text) of the employees who do not take part this period (the role's
+    ``exclude_if``): the first rule that applies gives the reason."""
+    n = len(employees)
+    mask = np.zeros(n, dtype=bool)
+    reasons = [""] * n
+    for rule in role.exclude_if:
+        column = employees.get(rule.field, pd.Series([np.nan] * n))
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        zh, en = FIELD_LABELS[rule.field]
+        for i in np.flatnonzero((values > rule.above) & ~mask):
+            reasons[i] = (f"不参与：{zh} {values[i]:g} > {rule.above:g}，{rule.reason} / not taking "
+                          f"part: {en} {values[i]:g} > {rule.above:g}, {rule.reason_en or rule.reason}")
+            mask[i] = True
+    return mask, reasons
 
 
 @dataclass
@@ -83,12 +112,17 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
                 sec_points = sec_points + np.nan_to_num(points)
                 sec_max = sec_max + row_max
         if section.allocation is not None:
-            off = ~np.isclose(sec_max, section.allocation.total)
+            # S4: a split that does not add up is an error on the card (not graded, not paid),
+            # never rescaled silently; the sheet's status shows 错误 by the same test
+            want = section.allocation.total
+            off = np.abs(sec_max - want) > ALLOCATION_TOLERANCE
+            keys = [f"{it.id}.alloc" for it in section.items]
             for i in np.flatnonzero(off):
-                warnings[i].append(
-                    f"{section.label} 分配分值合计 {sec_max[i]:g}，应为 {section.allocation.total:g}"
-                    f"（已按比例折算） / allocations in {section.id} add up to {sec_max[i]:g}, "
-                    f"not {section.allocation.total:g} (normalised)")
+                errors[i].append(CardError(
+                    f"{section.label} 分配分值合计 {sec_max[i]:g}，应为 {want:g}（相差 "
+                    f"{sec_max[i] - want:+g}）",
+                    f"allocations in {section.id} add up to {sec_max[i]:g}, not {want:g} "
+                    f"(off by {sec_max[i] - want:+g})", code="allocation-total", keys=keys))
         if (section.normalize or section.allocation) and section.weight is not None:
             with np.errstate(invalid="ignore", divide="ignore"):
                 sec_points = np.where(sec_max > 0, section.weight * sec_points / sec_max, 0.0)
@@ -108,7 +142,10 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
     pay_missing = _pay_needs(pay_rules, employees)
     for key, mask in pay_missing.items():
         flag_missing(mask, key)
-    complete = np.array([not m and not e for m, e in zip(missing, errors)], dtype=bool)
+    excluded, reasons = exclusions(role, employees)
+    for i in np.flatnonzero(excluded):
+        missing[i] = []  # nothing is required of a card that does not take part
+    complete = np.array([not m and not e for m, e in zip(missing, errors)], dtype=bool) & ~excluded
 
     scheme = catalog.grade_scheme(role)
     grades = grade_of(scheme, total)
@@ -122,7 +159,9 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         "bonus": bonus,
         "deduction": deduction,
         "complete": complete,
-        "status": np.where(complete, "complete", "incomplete"),
+        "status": np.where(excluded, "excluded", np.where(
+            complete, "complete", np.where([bool(e) for e in errors], "error", "incomplete"))),
+        "excluded_reason": reasons,
         "grade": np.where(complete, grades, None),
         **{f"pay.{k}": np.where(complete, v, np.nan) for k, v in pay.items()},
         **out,
@@ -262,7 +301,7 @@ def compute_pay(pay_rules: list[PayRule], employees: pd.DataFrame, total: np.nda
             bonus_in, people = get(f"{rule.id}.project_bonus"), get(f"{rule.id}.engineers")
             people = np.where(np.isnan(people), 1.0, people)
             amount = np.nan_to_num(bonus_in * rule.share / people)
-        elif k == "top_scorer_award":
+        elif k in ("top_scorer_award", "deduction_pool"):
             amount = np.zeros(n)  # needs the whole department: see engine.month
         elif k == "attendance_award":
             att = employees.get("full_attendance", pd.Series([False] * n))

@@ -192,10 +192,11 @@ def _export_payroll(job: Job, progress) -> str:
     out = job.month_dir / PAYROLL
     progress(out.name)
     write_payroll(frame, out, force=True)
-    left_out = prepare_payroll(job.report).diagnostics(str(job.report))  # never silently unpaid
+    found = prepare_payroll(job.report).diagnostics(str(job.report))  # never silently unpaid
+    left_out = [d for d in found if d.severity == "error"]  # 不参与 (info) is not left out
     return (f"已导出 {len(frame)} 人的绩效工资到 {_rel(job, out)}" +
             (f"；{len(left_out)} 项未发放（未完成、错误或报表有误）" if left_out else "") +
-            _findings(job, left_out, None))
+            _findings(job, found, None))
 
 
 def _roster(job: Job):

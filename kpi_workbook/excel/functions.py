@@ -33,12 +33,12 @@ from ..numbers import (ParseError, clean_round, excel_round, is_blank, normalise
                        parse_flag, parse_number)
 from ..rules.conditions import OPERATORS, Condition
 from ..rules.loader import Catalog, builtin_catalog, load_catalog
-from ..workbook.formulas import BROKEN, COMPLETE, INCOMPLETE
+from ..workbook.formulas import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
 
 ERROR = "#KPI!"
 TEMPLATES_ENV = "KPI_WORKBOOK_TEMPLATES"  # a template folder for the functions; default built-in
 RESULT_COLUMNS = ("总分", "等级", "绩效工资", "状态")  # what KPI_SCORE returns per employee
-NUMERIC_FIELDS = ("base_salary", "q_amount")
+NUMERIC_FIELDS = ("base_salary", "q_amount", "months_absent")
 
 
 class CellError(Exception):
@@ -360,7 +360,7 @@ def kpi_score(role, keys, values):
     out[:, 0] = f["total"].to_numpy(dtype=float)
     out[:, 1] = np.where(complete, f["grade"].to_numpy(dtype=object), None)
     out[:, 2] = np.where(complete, f["pay.total"].to_numpy(dtype=float), None)
-    out[:, 3] = np.where(complete, COMPLETE, INCOMPLETE)
+    out[:, 3] = np.where(complete, COMPLETE, np.where(f["status"] == "excluded", EXCLUDED, INCOMPLETE))
     broken = problem != ""
     out[broken] = np.array([None, None, None, BROKEN], dtype=object)
     out[broken, 0] = problem[broken]
@@ -409,7 +409,7 @@ def explanation(cat: Catalog, scores, i: int, item_id: str | None) -> str:
     if item_id:
         rec = next(r for r in card["items"] if r["id"] == item_id)
         return rec["explain"]["text"]
-    status = "完成" if card["status"] == "complete" else "未完成"
+    status = {"complete": COMPLETE, "excluded": EXCLUDED}.get(card["status"], INCOMPLETE)
     head = f"总分 {card['total']:g}" + (f"，等级 {card['grade']}" if card["grade"] else "") + \
         f"，{status}"
     if card["pay"].get("total") is not None and card["status"] == "complete":
@@ -485,7 +485,8 @@ def score_table(table) -> tuple[list[list], list[str]]:
         block[:, 0] = f["total"].to_numpy(dtype=float)
         block[:, 1] = np.where(complete, f["grade"].to_numpy(dtype=object), None)
         block[:, 2] = np.where(complete, f["pay.total"].to_numpy(dtype=float), None)
-        block[:, 3] = np.where(problem != "", BROKEN, np.where(complete, COMPLETE, INCOMPLETE))
+        block[:, 3] = np.where(problem != "", BROKEN, np.where(complete, COMPLETE, np.where(
+            f["status"] == "excluded", EXCLUDED, INCOMPLETE)))
         block[:, 4] = np.where(problem != "", problem, np.array(
             ["未填：" + "、".join(m) if m else "" for m in scores.missing], dtype=object))
         out[mask, 4:9] = block

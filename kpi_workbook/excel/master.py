@@ -30,7 +30,7 @@ from ..workbook.safety import check_xlsx
 HOME, ROSTER, SETTINGS, CONFIG = "首页", "名单", "设置", "xlwings.conf"
 STATUS_CELL = "B4"  # 首页: the last button's result
 UDF_MODULES = "kpi_workbook.excel.udfs"
-ROSTER_HEADERS = [CHINESE[c] for c in COLUMNS]  # 工号 姓名 部门 岗位 基本工资 绩效基数Q 全勤 直接上级
+ROSTER_HEADERS = [CHINESE[c] for c in COLUMNS]  # 工号 姓名 部门 岗位 基本工资 绩效基数Q 全勤 直接上级 缺岗月数
 
 # 设置: (setting, default, explanation). The buttons read them by the name in column A.
 MONTH, SPLIT, FOLDER, TEMPLATES, OVERWRITE = "月份", "拆分方式", "工作文件夹", "模板目录", "覆盖已有考核表"
@@ -209,6 +209,11 @@ def _roster(book, f, catalog: Catalog, roster: pd.DataFrame | None) -> None:
         att = e.full_attendance
         ws.write_string(i, 6, "" if att is None or pd.isna(att) else ("是" if att else "否"), f["input"])
         ws.write_string(i, 7, "" if is_blank(e.supervisor) else str(e.supervisor), f["input"])
+        absent = getattr(e, "months_absent", None)  # S9: 缺岗月数 above the role's limit → 不参与
+        if absent is None or pd.isna(absent):
+            ws.write_blank(i, 8, None, f["input"])
+        else:
+            ws.write_number(i, 8, float(absent), f["input"])
     last = max(n, 500)
     ws.data_validation(1, 3, last, 3, {"validate": "list", "source": _roles_ref(catalog),
                                        "error_message": "请从“设置”表的岗位列表中选择"})

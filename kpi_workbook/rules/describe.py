@@ -54,6 +54,7 @@ def describe_role(catalog: Catalog, role: Role) -> dict:
         "pay_inputs": [{"key": s.key, "label": s.input.label} for s in specs
                        if s.item is None],
         "assumed": role.assumed, "note": role.note,
+        "exclude_if": [x.model_dump() for x in role.exclude_if],
     }
 
 
@@ -84,6 +85,8 @@ def role_text(info: dict) -> str:
         f"{t['grade']}≥{t['min']:g}" if t["min"] is not None else t["grade"] for t in g["tiers"]))
     if info["pay_rules"]:
         lines.append("薪酬 pay: " + ", ".join(f"{p['label']}[{p['id']}]" for p in info["pay_rules"]))
+    for x in info.get("exclude_if", []):
+        lines.append(f"不参与 not taking part: {x['field']} > {x['above']:g}：{x['reason']}")
     return "\n".join(lines) + "\n"
 
 

@@ -172,6 +172,14 @@ def check_references(catalog: Catalog) -> list[Diagnostic]:
                     f"pay rule {ref.id} names grades {sorted(named - grades)} that scheme "
                     f"{role.grade_scheme} does not have ({sorted(grades)})",
                     source=source, path=("pay_rules", p)))
+            if rules[0].kind == "deduction_pool" and rules[0].value is None and not any(
+                    catalog.pay_rules.get(r.id) is not None
+                    and catalog.pay_rules[r.id].kind == "point_value" for r in role.pay_rules):
+                diags.append(error(
+                    "pool-needs-value",
+                    f"工资规则 {ref.id}（扣分池）需要每分金额：请同时使用 point_value 规则或设置 value",
+                    f"pay rule {ref.id} (deduction pool) needs a point value: use a point_value "
+                    "rule too, or set value", source=source, path=("pay_rules", p)))
     return diags
 
 

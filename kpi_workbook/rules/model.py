@@ -261,6 +261,17 @@ class PayRef(Model):
     with_: dict[str, object] = Field(default_factory=dict, alias="with")
 
 
+class Exclusion(Model):
+    """Who does not take part this period (S9: 缺岗月数 > 2 → 不参与): the card is not graded
+    or paid by the role's rules, takes no award or penalty and is left out of ranks,
+    lowest-score and streak counts. ``field`` is a roster column (roster.COLUMNS)."""
+
+    field: Literal["months_absent"]
+    above: float
+    reason: str
+    reason_en: str = ""
+
+
 def _pay_ref(value):
     return {"id": value} if isinstance(value, str) else value
 
@@ -279,6 +290,7 @@ class Role(Assumable):
     sections: list[Section] = Field(min_length=1)
     signatures: list[str] = ["被考核人签字", "直接上级签字", "日期"]
     remarks: list[str] = []  # free-text fields of the form (调薪建议)
+    exclude_if: list[Exclusion] = []  # 不参与 this period (S9's absence rule)
 
     def items(self):
         for section in self.sections:
@@ -390,6 +402,16 @@ class TopScorerAwardPay(PayBase):
     amounts: dict[str, float]  # grade → amount for the department's top scorer
 
 
+class DeductionPoolPay(PayBase):
+    """S7/S19 备注 2: the month's 扣分 of a department's complete cards × the point value form
+    a pool; ``share`` of it goes to the 优秀品质员 (highest complete total; ties split it), the
+    rest is split in equal parts over the department's complete cards (engine.month)."""
+
+    kind: Literal["deduction_pool"]
+    share: float = Field(ge=0, le=1)
+    value: float | None = None  # ¥ per point; default: the role's point_value rule
+
+
 class AttendanceAwardPay(PayBase):
     kind: Literal["attendance_award"]
     amount: float
@@ -404,13 +426,13 @@ class FailPenaltyPay(PayBase):
 PayRule = Annotated[
     Union[BasePctPay, GradeAmountPay, PointValuePay, ScoreBasePay, QLevelPay,
           QuarterlyCommissionPay, CommissionSharePay, TopScorerAwardPay,
-          AttendanceAwardPay, FailPenaltyPay],
+          DeductionPoolPay, AttendanceAwardPay, FailPenaltyPay],
     Field(discriminator="kind"),
 ]
 
 # Rules that need the whole department's month: computed by the monthly scoring, not on
 # a single scorecard (its sheet shows them as 0 until the report).
-TEAM_PAY_KINDS = ("top_scorer_award",)
+TEAM_PAY_KINDS = ("top_scorer_award", "deduction_pool")
 
 
 class GradesFile(Model):

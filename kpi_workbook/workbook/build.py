@@ -16,7 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from ..rules.loader import Catalog
-from ..rules.model import Role
+from ..rules.model import TEAM_PAY_KINDS, Role
 from . import formulas as F
 from .clone import SheetCopy, clone_sheets
 from .files import atomic_output
@@ -163,14 +163,16 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
                 prototypes[key] = proto = f"~proto{len(prototypes)}"
                 _scorecard_sheet(book, catalog, layout, employee, month, proto, fmt)
             copies.append(SheetCopy(name, prototypes[key], {
-                layout.fields[f].replace("$", ""): values[f] for f in PER_EMPLOYEE}))
+                layout.fields[f].replace("$", ""): values[f] for f in PER_EMPLOYEE
+                if f in layout.fields}))
         book.close()
         clone_sheets(tmp, copies)
     return names
 
 
 # Header cells that differ between employees of a role (the rest of a sheet is the same).
-PER_EMPLOYEE = ("name", "employee_id", "department", "base_salary", "q_amount", "full_attendance")
+PER_EMPLOYEE = ("name", "employee_id", "department", "base_salary", "q_amount", "full_attendance",
+                "months_absent")
 
 
 def header_values(layout: SheetLayout, employee, month: str) -> dict[str, object]:
@@ -178,7 +180,8 @@ def header_values(layout: SheetLayout, employee, month: str) -> dict[str, object
             "department": str(employee.department), "month": month,
             "role_name": layout.role.name, "base_salary": employee.base_salary,
             "q_amount": employee.get("q_amount"),
-            "full_attendance": _yes_no(employee.get("full_attendance"))}
+            "full_attendance": _yes_no(employee.get("full_attendance")),
+            "months_absent": employee.get("months_absent")}
 
 
 def _header_text_width(layout: SheetLayout, c: int) -> float:
@@ -484,7 +487,8 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
         ws.set_row(r, h)
     ws.set_row(TABLE_HEADER_ROW - 1, 6)  # spacer
     for field, defined in FIELD_NAMES.items():
-        book.define_name(f"{q}!{defined}", f"={q}!{layout.fields[field]}")
+        if field in layout.fields:
+            book.define_name(f"{q}!{defined}", f"={q}!{layout.fields[field]}")
 
     # Table header
     for col, (_, header) in enumerate(layout.headers):
@@ -604,9 +608,14 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.grade)
     for rule in layout.pay_rules:
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
-        if rule.kind in ("top_scorer_award",):
+        if rule.kind in TEAM_PAY_KINDS:
             ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.muted)
     ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
+    if "months_absent" in footer:  # from the roster; above the limit the card is 不参与
+        r = footer["months_absent"].row
+        _write_number(ws, r, pc, values.get("months_absent"), fmt.number)
+        limit = min(x.above for x in role.exclude_if)
+        ws.write_string(r, pc + 1, f"超过 {limit:g} 个月不参与", fmt.muted)
     ws.write_formula(footer["status"].row, pc, F.status(layout), fmt.status)
     for key in footer:
         if key.startswith("remark."):

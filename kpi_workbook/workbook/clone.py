@@ -93,8 +93,11 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
         raise ValueError("prototype sheets must come after every sheet that is kept")
 
     # the new sheet list: kept sheets first (their indexes do not move), then the copies
-    refs = sorted({ref for c in copies for ref in c.cells})
-    templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]].decode("utf-8"), refs)
+    refs: dict[str, set[str]] = {}  # per prototype: roles may differ (S9's 缺岗月数 cell)
+    for c in copies:
+        refs.setdefault(c.prototype, set()).update(c.cells)
+    templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]].decode("utf-8"),
+                              sorted(refs.get(p, ())))
                  for p, i in proto_index.items()}
     new_parts: dict[str, bytes] = {}
     entries, rel_lines, overrides = [], [], []

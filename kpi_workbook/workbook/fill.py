@@ -19,7 +19,7 @@ from ..engine.inputs import KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
-from .layout import sheet_layout
+from .layout import FIELD_NAMES, sheet_layout
 from .locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
@@ -203,6 +203,16 @@ def _write(book, card: Scorecard, spec, parsed: float) -> None:
     book.set(card.sheet, ref, cell_value(spec, parsed))
 
 
+def _not_taking_part(role, book, card: Scorecard) -> bool:
+    """The role's exclude_if applies to this card's field (S9: 缺岗月数 > 2)."""
+    for rule in role.exclude_if:
+        ref = card.cells.get(FIELD_NAMES[rule.field])
+        value = book.get(card.sheet, ref) if ref else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > rule.above:
+            return True
+    return False
+
+
 def _fill_ranks(catalog, cards, opened, teams, result) -> None:
     """Rank within role and department; ties share the better rank (G9).
 
@@ -221,6 +231,8 @@ def _fill_ranks(catalog, cards, opened, teams, result) -> None:
         for employee_id, (path, card) in cards.items():
             if card.role_id != role_id or card.department != department or name not in card.cells:
                 continue
+            if _not_taking_part(role, opened[path], card):
+                continue  # 不参与 (S9): left out of the department's ranks, as engine.month
             value = opened[path].get(card.sheet, card.cells[name])
             try:
                 number = parse_value(metric, value)

@@ -15,6 +15,7 @@ from ..rules.model import GradeScheme, Item, PayRule, Role
 from .layout import ItemBlock, SheetLayout, cell
 
 COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"
+EXCLUDED = "不参与"  # the role's exclude_if applies (S9: 缺岗月数 > 2)
 YES, NO = "是", "否"
 
 
@@ -265,11 +266,30 @@ def missing_terms(layout: SheetLayout) -> list[str]:
     return terms
 
 
+def allocation_errors(layout: SheetLayout) -> list[str]:
+    """One condition per allocated section, TRUE where its split does not add up (S4): the
+    card is then 错误, as engine.score's allocation check (same tolerance)."""
+    out = []
+    for section in layout.role.sections:
+        if section.allocation is None:
+            continue
+        m = "+".join(row_max(b) for b in layout.blocks if b.section is section)
+        out.append(f"ABS(({m})-{num(section.allocation.total)})>0.000001")
+    return out
+
+
 def status(layout: SheetLayout) -> str:
     terms = missing_terms(layout)
     count = "+".join(f"({t})" for t in terms) or "0"
-    return (f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},'
-            f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)}))')
+    body = f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)})'
+    alloc = allocation_errors(layout)
+    if alloc:  # only reached when the total is a number: the allocations are numbers too
+        body = f'IF({alloc[0] if len(alloc) == 1 else "OR(" + ",".join(alloc) + ")"},{text(BROKEN)},{body})'
+    body = f'IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{body})'
+    for rule in reversed(layout.role.exclude_if):  # 不参与 comes before anything else
+        v = layout.fields[rule.field]
+        body = f'IF(AND(ISNUMBER({v}),{v}>{num(rule.above)}),{text(EXCLUDED)},{body})'
+    return "=" + body
 
 
 def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:
@@ -302,7 +322,7 @@ def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:
         b = layout.footer[f"payin.{rule.id}.project_bonus"].input.ref
         n = layout.footer[f"payin.{rule.id}.engineers"].input.ref
         amount = f'IF({b}="",0,{b}*{P("share")}/IF({n}="",1,{n}))'
-    elif k == "top_scorer_award":
+    elif k in ("top_scorer_award", "deduction_pool"):
         amount = "0"  # needs the whole department: the monthly report computes it
     elif k == "attendance_award":
         amount = f'IF({layout.fields["full_attendance"]}={text(YES)},{P("amount")},0)'
@@ -341,6 +361,8 @@ def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple
                 ("above_plan_rate", "超计划提成比例", rule.above_plan_rate)]
     if k == "commission_share":
         return [("share", "分成比例", rule.share)]
+    if k == "deduction_pool":
+        return [("share", "优秀品质员份额", rule.share)]
     if k in ("attendance_award", "fail_penalty"):
         return [("amount", "金额", rule.amount)]
     return []

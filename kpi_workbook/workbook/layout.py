@@ -105,7 +105,8 @@ HEADER_FIELDS = (
 )
 FIELD_NAMES = {"employee_id": "KPI_EMPLOYEE_ID", "name": "KPI_NAME", "department": "KPI_DEPARTMENT",
                "month": "KPI_MONTH", "base_salary": "KPI_BASE_SALARY", "q_amount": "KPI_Q_AMOUNT",
-               "full_attendance": "KPI_FULL_ATTENDANCE", "role_id": "KPI_ROLE"}
+               "full_attendance": "KPI_FULL_ATTENDANCE", "role_id": "KPI_ROLE",
+               "months_absent": "KPI_MONTHS_ABSENT"}  # the last only where a role excludes
 
 
 _CACHE: dict[tuple[int, str], tuple[Catalog, SheetLayout]] = {}
@@ -204,6 +205,9 @@ def _layout(catalog: Catalog, role: Role) -> SheetLayout:
             add(f"payin.{rule.id}.{s.input.id}", s.input.label, s)
         add(f"pay.{rule.id}", rule.label)
     add("pay_total", "绩效工资/奖金合计")
+    if role.exclude_if:  # S9: the roster's 缺岗月数, shown where the status depends on it
+        add("months_absent", "缺岗月数")
+        fields["months_absent"] = cell(footer["months_absent"].row, columns["points"])
     add("status", "状态")
     for remark in role.remarks:
         add(f"remark.{remark}", remark)

@@ -35,9 +35,12 @@ class ReportResult:
         done = int((s["状态"] == "已完成").sum()) if n else 0
         wrong = int((s["状态"] == "错误").sum()) if n else 0
         payout = float(s["应发绩效合计"].fillna(0).sum()) if n else 0.0
-        return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done - wrong}，错误 "
-                f"{wrong}，问题 {len(self.findings)}，应发合计 ¥{payout:,.2f} / {n} employees, {done} "
-                f"complete, {n - done - wrong} incomplete, {wrong} in error, {len(self.findings)} findings")
+        out = int((s["状态"] == "不参与").sum()) if n else 0  # S9's absence rule
+        apart, apart_en = (f"，不参与 {out}", f", {out} not taking part") if out else ("", "")
+        return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done - wrong - out}，错误 "
+                f"{wrong}{apart}，问题 {len(self.findings)}，应发合计 ¥{payout:,.2f} / {n} employees, {done} "
+                f"complete, {n - done - wrong - out} incomplete, {wrong} in error{apart_en}, "
+                f"{len(self.findings)} findings")
 
 
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,

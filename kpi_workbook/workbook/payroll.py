@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..diagnostics import Diagnostic, KpiError, Refused, error
+from ..diagnostics import Diagnostic, KpiError, Refused, error, info
 from ..numbers import clean_round
 from ..rules.payroll_layout import PayrollLayout, load_payroll_layout
 from .approval import APPROVED, approval_rows, approval_states, money_columns_of, read_summary
@@ -50,6 +50,7 @@ class Payroll:
     problems: list[Diagnostic] = field(default_factory=list)  # error findings of the month
     sheet: str = "工资表"
     total_column: str = "应发绩效合计"  # the header of the column taken from 应发绩效合计
+    apart: list[tuple[str, str, str]] = field(default_factory=list)  # 不参与: (工号, 姓名, 说明)
 
     @property
     def clean(self) -> bool:
@@ -62,9 +63,11 @@ class Payroll:
 
     def summary_line(self, exported: bool = True) -> str:
         n, m = len(self.frame), len(self.excluded)
+        k = len(self.apart)
+        apart, apart_en = (f"，不参与 {k} 人", f", {k} not taking part") if k else ("", "")
         if exported:
-            return (f"{self.month}：发放 {n} 人，排除 {m} 人，合计 ¥{self.total:,.2f} / "
-                    f"{n} paid, {m} excluded, total ¥{self.total:,.2f}")
+            return (f"{self.month}：发放 {n} 人，排除 {m} 人{apart}，合计 ¥{self.total:,.2f} / "
+                    f"{n} paid, {m} excluded{apart_en}, total ¥{self.total:,.2f}")
         return (f"{self.month}：未导出（可发 {n} 人，排除 {m} 人，合计 ¥{self.total:,.2f}） / not exported "
                 f"({n} payable, {m} excluded, total ¥{self.total:,.2f})")
 
@@ -72,6 +75,9 @@ class Payroll:
         """Every excluded row and every problem, one diagnostic each."""
         out = [error("payroll-excluded", f"工号 {e}（{name}）不发放：{zh}", f"employee {e} ({name}) not paid: {en}",
                      source=source, sheet="月度汇总") for e, name, zh, en in self.excluded]
+        out += [info("payroll-not-taking-part", f"工号 {e}（{name}）本月不参与考评，无绩效工资：{why}",
+                     f"employee {e} ({name}) takes no part this month, no performance pay",
+                     source=source, sheet="月度汇总") for e, name, why in self.apart]
         return out + self.problems
 
 
@@ -100,8 +106,12 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     else:
         states = [UNCHECKED] * len(summary)
 
-    rows, excluded = [], []
+    rows, excluded, apart = [], [], []
     for r, state in zip(summary.to_dict("records"), states):
+        if _text(r.get("状态")).strip() == "不参与" and not _text(r.get("问题")).strip():
+            # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
+            apart.append((str(r["工号"]), _text(r.get("姓名")), _text(r.get("说明"))))
+            continue
         reasons = _row_problems(r, layout)
         if require_approved and not state.startswith(APPROVED):
             reasons.append((f"审批状态为“{state}”", f"approval state is {state}"))
@@ -122,7 +132,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
-                   _month_problems(report, summary), layout.sheet, total)
+                   _month_problems(report, summary), layout.sheet, total, apart)
 
 
 def read_payroll(report: Path) -> pd.DataFrame:

@@ -184,7 +184,7 @@ def sheet_rows(path: Path, title: str) -> list[list[object]]:
 
 FIELDS = {"KPI_NAME": "name", "KPI_DEPARTMENT": "department", "KPI_MONTH": "month",
           "KPI_BASE_SALARY": "base_salary", "KPI_Q_AMOUNT": "q_amount",
-          "KPI_FULL_ATTENDANCE": "full_attendance"}
+          "KPI_FULL_ATTENDANCE": "full_attendance", "KPI_MONTHS_ABSENT": "months_absent"}
 
 
 def _read_fields(card: Card, ws) -> list[Diagnostic]:
@@ -193,7 +193,7 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
     for name, field_name in FIELDS.items():
         ref = card.names.get(name)
         value = ws[ref] if ref else None
-        if field_name in ("base_salary", "q_amount"):
+        if field_name in ("base_salary", "q_amount", "months_absent"):
             try:
                 value = math.nan if is_blank(value) else parse_number(value)
             except ParseError:

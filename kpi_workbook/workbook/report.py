@@ -17,15 +17,15 @@ import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, Refused, error, warning
 from ..engine.inputs import input_specs
-from ..engine.month import apply_team_awards, score_month
+from ..engine.month import apply_deduction_pools, apply_team_awards, score_month
 from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
 from .reader import Card, card_arrays, read_book, sheet_rows
-from .validate import _formulas
+from .validate import _formulas, card_error_diags
 
-STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误"}
+STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
 
 
 @dataclass
@@ -161,14 +161,14 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         group = [c for c in cards if c.role_id == role_id]
         keys = [s.key for s in input_specs(role, catalog.role_pay_rules(role))]
         values[role_id] = card_arrays(group, keys)
-    scored = score_month(catalog, employees, values)
-    frame = scored.frame
+    scored = score_month(catalog, employees, values, team_awards=False)
     problems = _card_problems(catalog, cards, scored, findings)
     in_error = np.array([bool(problems[i]) for i in range(len(cards))], dtype=bool)
-    if in_error.any():  # a card in error takes no award from its team, nor gives one away
-        frame = frame.copy()
-        frame.loc[in_error, "complete"] = False
-        frame = apply_team_awards(catalog, frame)
+    # A card in error takes no award or pool share from its team, nor gives one away: team
+    # pay is worked out once the cards in error are known.
+    frame = scored.frame.copy()
+    frame.loc[in_error, "complete"] = False
+    frame = apply_deduction_pools(catalog, apply_team_awards(catalog, frame))
 
     # labels of the money columns: rules with the same label share a column
     money_columns: list[str] = []
@@ -185,11 +185,12 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
         for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
             card = cards[int(pos)]
+            findings += card_error_diags(card, errs)
             missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
 
     rows = []
     records = frame.to_dict("records")  # one dict per card: far faster than frame.loc[i]
-    engine = records if not in_error.any() else scored.frame.to_dict("records")  # what the sheet shows
+    engine = scored.frame.to_dict("records")  # what the sheet shows: no team pay
     for i, card in enumerate(cards):
         r = records[i]
         role = catalog.roles[card.role_id]
@@ -207,6 +208,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
         row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
         row["问题"] = "；".join(problems[i]) or None
+        notes = [r.get("excluded_reason"), r.get("pay_notes")]
+        row["说明"] = "；".join(n for n in notes if isinstance(n, str) and n)
         if in_error[i]:  # money is sacred: a card in error is never paid
             row.update({label: None for label in money_columns}, 等级=None, 应发绩效合计=None)
         row["_file"] = str(card.path)
@@ -220,7 +223,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
     summary["全员排名"] = summary[done]["总分"].rank(method="min", ascending=False)
     summary["预警"] = ""
-    incomplete = summary[~done][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
+    waiting = ~done & (summary["状态"] != STATUS_TEXT["excluded"])  # 不参与 is not 未完成
+    incomplete = summary[waiting][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
     return summary, money_columns, incomplete
 
 

@@ -17,7 +17,7 @@ from .report import ReportData
 
 SUMMARY, STATS, INCOMPLETE, FINDINGS = "月度汇总", "部门统计", "未完成", "问题"
 SUMMARY_HEAD = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
-SUMMARY_TAIL = ["应发绩效合计", "状态", "预警", "问题"]
+SUMMARY_TAIL = ["应发绩效合计", "状态", "预警", "问题", "说明"]  # 说明: how team pay came about
 
 
 def grade_order(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
@@ -89,6 +89,7 @@ def _formats(book):
         "money": book.add_format({**base, "num_format": "#,##0.00"}),
         "pct": book.add_format({**base, "num_format": "0%", "align": "center"}),
         "warn": book.add_format({**base, "font_color": "#9C0006", "text_wrap": True}),
+        "wrap": book.add_format({**base, "text_wrap": True}),
     }
 
 
@@ -111,9 +112,10 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f) -> None:
     columns = SUMMARY_HEAD + data.money_columns + SUMMARY_TAIL
     frame = s.reindex(columns=columns) if len(s) else pd.DataFrame(columns=columns)
     formats = {"总分": f["num"], "部门排名": f["int"], "全员排名": f["int"], "预警": f["warn"], "问题": f["warn"],
+               "说明": f["wrap"],
                **{c: f["money"] for c in data.money_columns + ["应发绩效合计"]}}
     _write_table(ws, frame, formats, f)
-    widths = {"姓名": 8, "部门": 10, "岗位": 24, "预警": 30, "工号": 8, "月份": 8, "问题": 40}
+    widths = {"姓名": 8, "部门": 10, "岗位": 24, "预警": 30, "工号": 8, "月份": 8, "问题": 40, "说明": 40}
     for j, c in enumerate(columns):
         ws.set_column(j, j, widths.get(c, 10))
     n = len(frame)

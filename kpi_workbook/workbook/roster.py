@@ -1,7 +1,7 @@
 """Read and check a roster (名单): who is scored this month, in which role.
 
 Columns 工号, 姓名, 部门, 岗位 (role id or its Chinese name), 基本工资, and optionally 绩效基数Q,
-全勤 (是/否), 直接上级; English headers are accepted too. Every offending row is reported in
+全勤 (是/否), 直接上级, 缺岗月数 (months absent in the period); English headers are accepted too. Every offending row is reported in
 one error, never just the first.
 """
 
@@ -27,6 +27,7 @@ COLUMNS = {  # canonical → accepted headers
     "q_amount": ("绩效基数Q", "绩效基数", "q_amount"),
     "full_attendance": ("全勤", "full_attendance"),
     "supervisor": ("直接上级", "supervisor"),
+    "months_absent": ("缺岗月数", "months_absent"),  # S9: above the role's limit → 不参与
 }
 REQUIRED = ("employee_id", "name", "department", "role", "base_salary")
 CHINESE = {k: v[0] for k, v in COLUMNS.items()}
@@ -109,7 +110,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     df = df.map(lambda v: normalise_text(v) if isinstance(v, str) else v)
 
     diags: list[Diagnostic] = []
-    roles, salaries, qs, attendance = [], [], [], []
+    roles, salaries, qs, attendance, absent = [], [], [], [], []
     seen: dict[str, int] = {}
     for i, row in df.iterrows():
         line = i + 2  # the header is line 1
@@ -138,6 +139,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
                 "role")
         salaries.append(_number(row.base_salary, bad, "base_salary", required=True))
         qs.append(_number(row.q_amount, bad, "q_amount", required=False))
+        absent.append(_number(row.months_absent, bad, "months_absent", required=False))
         try:
             attendance.append(None if is_blank(row.full_attendance) else parse_flag(row.full_attendance))
         except ParseError:
@@ -155,6 +157,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     df["base_salary"] = salaries
     df["q_amount"] = qs
     df["full_attendance"] = attendance
+    df["months_absent"] = absent
     return df.reset_index(drop=True)
 
 

@@ -43,7 +43,8 @@ def _empty_required(catalog: Catalog, cards) -> list[Diagnostic]:
         employees = pd.DataFrame([{**c.fields, "role": role_id} for c in group])
         month = score_month(catalog, employees, {role_id: card_arrays(group, specs)}, team_awards=False)
         scores = month.by_role[role_id]
-        for card, missing in zip(group, scores.missing):
+        for card, missing, errs in zip(group, scores.missing, scores.errors):
+            diags += card_error_diags(card, errs)
             for key in missing:
                 spec = specs.get(key)
                 label = spec.label_path() if spec else key
@@ -51,6 +52,22 @@ def _empty_required(catalog: Catalog, cards) -> list[Diagnostic]:
                                    source=str(card.path), sheet=card.sheet,
                                    cell=card.cells.get(key) or _field_cell(card, key)))
     return diags
+
+
+def card_error_diags(card, errs) -> list[Diagnostic]:
+    """Cards the rules cannot grade (an S4 split that does not add up), at their cells."""
+    out = []
+    for e in errs:
+        keys = getattr(e, "keys", None)
+        if not keys:
+            continue  # e.g. a value no band accepts: listed on 未完成 as before
+        cells = [card.cells[k] for k in keys if k in card.cells]
+        listed = "、".join(cells)
+        out.append(error(e.code, f"{e.zh}（单元格 {listed}）：考核表为错误，不评等级、不计薪酬",
+                         f"{e.en} (cells {', '.join(cells)}): the card is in error, not graded "
+                         "or paid", source=str(card.path), sheet=card.sheet,
+                         cell=cells[0] if cells else ""))
+    return out
 
 
 def _field_cell(card, key: str) -> str:

@@ -1,5 +1,9 @@
 """S4 presales_engineer_senior: 60 points allocated over four areas, review raters 自评分 → 考评分."""
 
+import pytest
+
+from kpi_workbook.diagnostics import KpiError
+
 ROLE = "presales_engineer_senior"
 
 
@@ -64,13 +68,15 @@ def test_supervisor_redistributes_the_60_points(score):
     assert r["warnings"] == []
 
 
-def test_allocations_not_adding_to_60_are_normalised_with_a_warning(score):
-    r = score(ROLE, base_inputs(**{"presales_research.alloc": 20}))
-    # allocations 20 + 15 + 15 + 15 = 65 ≠ 60
-    # 调研 80% × 20 = 16; 12 + 13 + 9 as before → 50; section = 60 × 50 / 65 = 46.1538…
-    # total = 46.1538 + 17 + 18 = 81.1538 → 81.2
-    assert r["total"] == 81.2
-    assert any("60" in w for w in r["warnings"])
+def test_a_split_not_adding_to_60_is_an_error_not_rescaled(score):
+    # 20 + 20 + 15 + 10 = 65 ≠ 60 (off by +5): the card cannot be graded, nothing is rescaled
+    with pytest.raises(KpiError) as caught:
+        score(ROLE, base_inputs(**{"presales_research.alloc": 20, "proposal_quality.alloc": 20,
+                                   "bid_quality.alloc": 15, "knowledge_sharing.alloc": 10}))
+    (d,) = caught.value.diagnostics
+    assert d.code == "allocation-total" and d.severity == "error"
+    assert "65" in d.message_zh and "60" in d.message_zh and "+5" in d.message_en
+    assert d.path == ("inputs", "presales_research.alloc")
 
 
 def test_deductions_floor_at_zero(score):
