@@ -37,7 +37,7 @@ class ReportResult:
 
 
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,
-               month: str | None = None, force: bool = False) -> ReportResult:
+               month: str | None = None, force: bool = False, company: str = "") -> ReportResult:
     out = Path(out)
     refuse_existing(out, force)
     _refuse_overwriting_inputs(inputs, out, history)
@@ -51,7 +51,7 @@ def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | 
         merged = merge_month(past, month_rows(catalog, data.summary, data.month), data.month)
         warnings = streak_warnings(catalog, merged, data.month)
         data.summary["预警"] = data.summary["工号"].map(lambda e: "；".join(warnings.get(str(e), [])))
-    write_report(catalog, data, out, force=force)
+    write_report(catalog, data, out, force=force, company=company)
     if history is not None and merged is not None:
         write_history(history, merged)  # after the report: a failed report leaves history alone
     return ReportResult(data, out, history)
