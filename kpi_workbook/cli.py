@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--history", metavar="HISTORY.xlsx", help="month history for streak warnings")
     rep.add_argument("--month", metavar="YYYY-MM", help="default: the scorecards' month")
     rep.add_argument("--force", action="store_true", help="overwrite an existing report")
+    rep.add_argument("--company", metavar="NAME", default="",
+                     help="打印页眉的公司名 / company name for the printed title block")
     rep.set_defaults(run=cmd_report)
 
     pay = sub.add_parser("payroll", help="export the money columns of a report for finance")
@@ -98,7 +100,8 @@ def cmd_report(args) -> int:
     out = Path(args.out)
     result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
                         history=Path(args.history) if args.history else None,
-                        month=_month(args.month) if args.month else None, force=args.force)
+                        month=_month(args.month) if args.month else None, force=args.force,
+                        company=args.company)
     _report(result.findings)
     print(result.summary_line())
     return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
