@@ -83,6 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--force", action="store_true")
     pay.set_defaults(run=cmd_payroll)
 
+    # --- rollup (季度汇总 / 年度汇总) ---
+    roll = sub.add_parser("rollup", help="季度或年度汇总（按月度历史）/ quarterly or annual roll-up of the history",
+                          description="按月度历史汇总一个季度或一年：每人月数、平均分、最低分、等级次数、部门排名、"
+                          "应发合计与年度评定 / a quarter or a year from the month history: months scored, "
+                          "average, lowest, grade counts, rank in department, pay, the period's rating")
+    roll.add_argument("--history", required=True, metavar="HISTORY.xlsx",
+                      help="月度历史文件（report --history 写的）/ the month history (written by report --history)")
+    period = roll.add_mutually_exclusive_group(required=True)
+    period.add_argument("--quarter", metavar="YYYYQn", help="季度，如 2026Q4 / a quarter, e.g. 2026Q4")
+    period.add_argument("--year", metavar="YYYY", help="年份，如 2026 / a year, e.g. 2026")
+    roll.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出工作簿 / the workbook to write")
+    roll.add_argument("--company", metavar="NAME", default="",
+                      help="打印页眉的公司名 / company name for the printed title block")
+    roll.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    roll.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    roll.set_defaults(run=cmd_rollup)
+
     demo = sub.add_parser("demo", help="run three months on built-in sample data")
     demo.add_argument("--out", required=True, metavar="DIR")
     demo.add_argument("--force", action="store_true")
@@ -105,6 +122,19 @@ def cmd_report(args) -> int:
     _report(result.findings)
     print(result.summary_line())
     return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
+
+
+def cmd_rollup(args) -> int:
+    from .workbook.rollup import run_rollup
+
+    result = run_rollup(_catalog(args), Path(args.history), Path(args.out), quarter=args.quarter,
+                        year=args.year, force=args.force, company=args.company)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def cmd_payroll(args) -> int:

@@ -316,6 +316,24 @@ class StreakWarning(Model):
     action: str = ""
 
 
+class PeriodDemotion(Model):
+    """In a roll-up: this grade in at least ``months`` months of the period → rating ``to``."""
+
+    grade: str
+    months: int = Field(ge=1)
+    to: str
+
+
+class PeriodRating(Model):
+    """年度评定 / 季度评定: the period's monthly totals (complete cards only) combined by
+    ``basis`` and graded by the scheme's own tiers; fewer than ``min_months`` months → no
+    rating; a demotion rule (S5: E in ≥ 3 months of the year) overrides the grade."""
+
+    basis: Literal["average", "lowest", "median"] = "average"
+    min_months: int = Field(default=1, ge=1)
+    demote: list[PeriodDemotion] = []
+
+
 class GradeScheme(Assumable):
     id: Id
     label: str
@@ -326,6 +344,8 @@ class GradeScheme(Assumable):
     lowest_in_department: int | None = Field(default=None, ge=2)
     # forced distribution: the largest share of a department each grade may take
     max_share: dict[str, float] = {}
+    # the rule of the quarterly and annual roll-ups' rating (年度评定)
+    period_rating: PeriodRating = PeriodRating()
 
     @model_validator(mode="after")
     def _last_open(self):
