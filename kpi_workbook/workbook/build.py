@@ -138,7 +138,7 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
 
 
 def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path | str,
-                   force: bool = False) -> list[str]:
+                   force: bool = False, step=None) -> list[str]:
     """Write one workbook for ``roster`` (checked, canonical columns). Returns sheet names.
 
     XlsxWriter writes 设置, 名单 and one prototype scorecard per role (and header shape);
@@ -164,6 +164,8 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
                 _scorecard_sheet(book, catalog, layout, employee, month, proto, fmt)
             copies.append(SheetCopy(name, prototypes[key], {
                 layout.fields[f].replace("$", ""): values[f] for f in PER_EMPLOYEE}))
+            if step is not None:  # a progress bar's callback (cli)
+                step(1, name)
         book.close()
         clone_sheets(tmp, copies)
     return names

@@ -46,6 +46,10 @@ class FillResult:
     written: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
+    def to_dict(self) -> dict:
+        """What `fill --json` prints."""
+        return {"written": self.written, "diagnostics": [d.to_dict() for d in self.diagnostics]}
+
 
 def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
     """(employee_id, input key, rater, value) rows from a long or wide table."""
@@ -173,8 +177,11 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     for key in sorted(unknown_keys):
         role_id, _, k = key.partition(":")
         valid = ", ".join(resolvers[role_id][0].valid_keys()) if role_id in resolvers else ""
-        result.diagnostics.append(warning("unknown-input", f"岗位 {role_id} 没有输入项 '{k}'；有效：{valid}",
-                                          f"role {role_id} has no input '{k}'; valid: {valid}",
+        from ..suggest import did_you_mean, key_choices
+
+        zh, en = did_you_mean(k.split("/")[0], key_choices(resolvers[role_id][0])) if role_id in resolvers else ("", "")
+        result.diagnostics.append(warning("unknown-input", f"岗位 {role_id} 没有输入项 '{k}'{zh}；有效：{valid}",
+                                          f"role {role_id} has no input '{k}'{en}; valid: {valid}",
                                           source=source))
     for path, book in opened.items():
         with atomic_output(path, force=True) as tmp:

@@ -26,6 +26,19 @@ class ReportResult:
     def findings(self) -> list[Diagnostic]:
         return self.data.findings
 
+    def to_dict(self) -> dict:
+        """What `report --json` prints: the summary rows (public columns), the findings."""
+        import math
+
+        s = self.data.summary
+        rows = []
+        for r in (s.to_dict("records") if len(s) else []):
+            rows.append({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                         for k, v in r.items() if not str(k).startswith("_")})
+        return {"out": str(self.out), "history": str(self.history) if self.history else None,
+                "month": self.data.month, "money_columns": list(self.data.money_columns),
+                "summary": rows, "diagnostics": [d.to_dict() for d in self.findings]}
+
     def summary_line(self) -> str:
         s = self.data.summary
         n = len(s)
