@@ -74,6 +74,8 @@ def role_text(info: dict) -> str:
                          f"{item['kind']}{tag}")
             if item["criteria"]:
                 lines.append(f"      {item['criteria']}")
+            if item.get("note"):  # not printed on the form: the source and assumption notes
+                lines.append(f"      说明 note: {item['note']}")
             for i in item["inputs"]:
                 extra = f" 可选: {'/'.join(i['levels'])}" if "levels" in i else ""
                 extra += f" 范围 {_range(i['range'])}" if "range" in i else ""
@@ -84,6 +86,8 @@ def role_text(info: dict) -> str:
         f"{t['grade']}≥{t['min']:g}" if t["min"] is not None else t["grade"] for t in g["tiers"]))
     if info["pay_rules"]:
         lines.append("薪酬 pay: " + ", ".join(f"{p['label']}[{p['id']}]" for p in info["pay_rules"]))
+    if info.get("note"):
+        lines.append(f"\n说明 note{'（假设 assumed）' if info.get('assumed') else ''}: {info['note']}")
     return "\n".join(lines) + "\n"
 
 

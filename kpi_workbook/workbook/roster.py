@@ -27,6 +27,7 @@ COLUMNS = {  # canonical → accepted headers
     "q_amount": ("绩效基数Q", "绩效基数", "q_amount"),
     "full_attendance": ("全勤", "full_attendance"),
     "supervisor": ("直接上级", "supervisor"),
+    "job_title": ("岗位名称", "职位", "job_title"),  # shown in the form's 岗位 field
 }
 REQUIRED = ("employee_id", "name", "department", "role", "base_salary")
 CHINESE = {k: v[0] for k, v in COLUMNS.items()}
