@@ -98,7 +98,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
                          "超出配额": OVER if str(r["工号"]) in over_cards else "",
                          "校准等级": None, "校准理由": None})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
-    widths = [6, 6.5, 8, 13, 7.5, 14, 6, 5.5, 7, 8, 36]
+    widths = [6, 6.5, 8, 15, 7.5, 12, 6, 5.5, 7, 8, 34]
     _write_table(ws, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
                  start_row=header_row + 1, widths=widths)
     grade_col, over_col = CARD_HEAD.index("校准等级"), CARD_HEAD.index("超出配额")

@@ -12,6 +12,7 @@ from datetime import date
 
 FONT = "等线"
 FONT_SIZE = 10
+NUMBER_FONT = "Arial"  # metric-compatible fonts exist everywhere (Liberation Sans)
 LINE_HEIGHT = 13.5  # points per line of 10 pt text
 MIN_ROW = 15.0
 
@@ -20,7 +21,7 @@ def text_units(text: str) -> float:
     """Width of ``text`` in column-width units at 10 pt: a CJK character is about two digits."""
     units = 0.0
     for ch in str(text):
-        units += 1.6 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.85
+        units += 1.8 if unicodedata.east_asian_width(ch) in ("W", "F") else 1.0
     return units
 
 
@@ -48,7 +49,7 @@ def print_setup(ws, title: str, company: str = "", header_rows: tuple[int, int] 
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, pages_tall)
-    ws.set_margins(left=0.4, right=0.4, top=0.75, bottom=0.55)
+    ws.set_margins(left=0.25, right=0.25, top=0.75, bottom=0.55)
     if header_rows is not None:
         ws.repeat_rows(*header_rows)
     day = (printed or date.today()).isoformat()

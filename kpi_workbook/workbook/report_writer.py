@@ -17,7 +17,7 @@ from ..rules.describe import job_title
 from ..rules.loader import Catalog
 from .build import GRADE_COLOURS
 from .files import atomic_output
-from .printing import FONT, FONT_SIZE, MIN_ROW, print_setup, row_height
+from .printing import FONT, FONT_SIZE, NUMBER_FONT, print_setup, row_height
 from .report import ReportData
 
 SUMMARY, STATS, INCOMPLETE, FINDINGS = "月度汇总", "部门统计", "未完成", "问题"
@@ -109,16 +109,17 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
 
 def _formats(book):
     base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "valign": "vcenter"}
+    digits = {**base, "font_name": NUMBER_FONT}  # numbers in Arial: narrow, the same everywhere
     return {
         "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 12}),
         "head": book.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center",
                                  "text_wrap": True}),
         "text": book.add_format(base),
         "wrap": book.add_format({**base, "text_wrap": True}),
-        "num": book.add_format({**base, "num_format": "0.0", "align": "center"}),
-        "int": book.add_format({**base, "num_format": "0", "align": "center"}),
-        "money": book.add_format({**base, "num_format": "#,##0.00"}),
-        "pct": book.add_format({**base, "num_format": "0%", "align": "center"}),
+        "num": book.add_format({**digits, "num_format": "0.0", "align": "center"}),
+        "int": book.add_format({**digits, "num_format": "0", "align": "center"}),
+        "money": book.add_format({**digits, "num_format": "#,##0.00"}),
+        "pct": book.add_format({**digits, "num_format": "0%", "align": "center"}),
         "warn": book.add_format({**base, "font_color": "#9C0006", "text_wrap": True}),
         "input": book.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
         "over": book.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
@@ -144,13 +145,12 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_r
                 ws.write_string(i, start_col + j, str(value), fmt)
         if widths is not None and wrapped:
             values = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row]
-            height = row_height(values, widths, wrapped)
-            if height > MIN_ROW:
-                ws.set_row(i, height)
+            ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
 
 
-SUMMARY_WIDTHS = {"工号": 6, "姓名": 6.5, "部门": 7.5, "岗位": 12, "月份": 7.5, "总分": 5.5, "等级": 5.5,
-                  "部门排名": 4.5, "全员排名": 4.5, "应发绩效合计": 8.5, "状态": 6.5, "预警": 18}
+SUMMARY_WIDTHS = {"工号": 5, "姓名": 5.5, "部门": 7, "岗位": 12, "月份": 7, "总分": 5, "等级": 5.5,
+                  "部门排名": 4, "全员排名": 4, "应发绩效合计": 8, "状态": 6, "预警": 12}
+MONEY_WIDTH = 7.5  # "2,346.95" in 10 pt Arial
 
 
 def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
@@ -161,8 +161,9 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
     if len(s):  # 岗位 shows the job title, not the form's title
         frame["岗位"] = [job_title(catalog.roles[r]) for r in s["岗位ID"]]
     formats = {"总分": f["num"], "部门排名": f["int"], "全员排名": f["int"], "预警": f["warn"],
-               "岗位": f["wrap"], **{c: f["money"] for c in data.money_columns + ["应发绩效合计"]}}
-    widths = [SUMMARY_WIDTHS.get(c, 7.5) for c in columns]
+               "姓名": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"],
+               **{c: f["money"] for c in data.money_columns + ["应发绩效合计"]}}
+    widths = [SUMMARY_WIDTHS.get(c, MONEY_WIDTH) for c in columns]
     _write_table(ws, frame, formats, f, widths=widths)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
