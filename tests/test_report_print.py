@@ -124,5 +124,5 @@ def test_every_sheet_prints_landscape_one_page_wide_with_title_and_page_numbers(
 def test_wrapped_text_gets_a_taller_row():
     assert lines_needed("", 10) == 1
     assert lines_needed("连续2个月E：调岗/辞退评估", 30) == 1
-    # 14 CJK characters × 1.8 units + 2 ASCII × 1.0 = 27.2 units in 10 − 0.8 = 9.2 → 3 lines
-    assert lines_needed("连续2个月E调岗辞退评估本年三个月", 10) == 3
+    # 15 CJK characters × 1.8 units + 2 ASCII × 1.0 = 29 units in 10 − 0.8 = 9.2 → 3.15 → 4 lines
+    assert lines_needed("连续2个月E调岗辞退评估本年三个月", 10) == 4

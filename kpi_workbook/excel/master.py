@@ -108,7 +108,7 @@ def _formats(book) -> dict:
     }
 
 
-HOME_WIDTHS = (16, 40, 30, 34)  # A (buttons) … D; text below the buttons spans B:D
+HOME_WIDTHS = (16, 52, 28, 30)  # A (buttons) … D; text below the buttons spans B:D
 
 
 def _home_text(ws, row: int, first: int, text: str, fmt, width: float) -> None:

@@ -98,7 +98,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
                          "超出配额": OVER if str(r["工号"]) in over_cards else "",
                          "校准等级": None, "校准理由": None})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
-    widths = [6, 6.5, 8, 15, 7.5, 12, 6, 5.5, 7, 8, 34]
+    widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
     _write_table(ws, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
                  start_row=header_row + 1, widths=widths)
     grade_col, over_col = CARD_HEAD.index("校准等级"), CARD_HEAD.index("超出配额")
@@ -113,6 +113,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     ws.set_row(header_row, row_height(CARD_HEAD, widths, set(range(len(widths)))))
+    ws.set_h_pagebreaks([top])  # the entry table starts on a page of its own
     print_setup(ws, f"{report_title(data.month)} · {SHEET}", header_rows=(header_row, header_row), **page)
 
 
