@@ -102,7 +102,7 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
         _summary_sheet(book, catalog, data, f, page)
         _stats_sheet(book, catalog, data, f, page)
         calibration_sheet(book, catalog, data, f, page)
-        _incomplete_sheet(book, data, f, page)
+        _incomplete_sheet(book, data, f, page, catalog)
         _findings_sheet(book, data.findings, f, page, data.month)
         book.close()
 
@@ -230,14 +230,19 @@ def _stats_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
         ws.set_h_pagebreaks(breaks)
 
 
-def _incomplete_sheet(book, data: ReportData, f, page) -> None:
+def _incomplete_sheet(book, data: ReportData, f, page, catalog: Catalog | None = None) -> None:
     ws = book.add_worksheet(INCOMPLETE)
-    rows = [{"工号": r["工号"], "姓名": r["姓名"], "部门": r["部门"], "岗位": r["岗位"],
+    s = data.summary
+    titles = ({str(e): job_title(catalog.roles[r]) for e, r in zip(s["工号"], s["岗位ID"])}
+              if catalog is not None and len(s) else {})
+    rows = [{"工号": r["工号"], "姓名": r["姓名"], "部门": r["部门"],
+             "岗位": titles.get(str(r["工号"]), r["岗位"]),
              "工作表": r["_sheet"], "缺少或有误": "；".join(r["_missing"]), "文件": r["_file"]}
             for r in data.incomplete.to_dict("records")]
     frame = pd.DataFrame(rows, columns=["工号", "姓名", "部门", "岗位", "工作表", "缺少或有误", "文件"])
-    widths = [7, 7, 8, 12, 12, 60, 30]
-    _write_table(ws, frame, {"缺少或有误": f["warn"], "文件": f["wrap"]}, f, widths=widths)
+    widths = [7, 7, 9.5, 14, 12, 60, 30]
+    _write_table(ws, frame, {"缺少或有误": f["warn"], "文件": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"]},
+                 f, widths=widths)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     print_setup(ws, f"{report_title(data.month)} · {INCOMPLETE}", **page)
