@@ -117,7 +117,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
     print_setup(ws, f"{report_title(data.month)} · {SHEET}", header_rows=(header_row, header_row), **page)
 
 
-def read_calibration(report: Path, catalog: Catalog) -> tuple[list[Calibration], list[Diagnostic]]:
+def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list[Calibration], list[Diagnostic]]:
     """HR's calibrated grades from a report's 校准 sheet, and what is wrong with them.
 
     Columns are found by name in the header row that has 工号 and 校准等级. A row with a
@@ -125,8 +125,10 @@ def read_calibration(report: Path, catalog: Catalog) -> tuple[list[Calibration],
     grade is its grade changes nothing and is left out. Rows in error are left out too (their
     diagnostic names the cell), so a mistake never changes pay.
     """
+    from ..rules.loader import builtin_catalog
     from .reader import open_book
 
+    catalog = catalog or builtin_catalog()
     report = Path(report)
     book = open_book(report, data_only=True)
     if SHEET not in book.sheetnames:
