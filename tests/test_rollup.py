@@ -4,6 +4,8 @@ number is worked out by hand in the comments."""
 
 from __future__ import annotations
 
+import json
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -105,3 +107,25 @@ def test_cli_writes_the_workbook(capsys, history, tmp_path):
     assert code == 2 and "--force" in err  # never overwrites without --force
     code, _, err = run(capsys, "rollup", "--history", history, "--quarter", "2026Q5", "--out", tmp_path / "x.xlsx")
     assert code == 2 and "YYYYQn" in err
+
+
+def test_report_history_keeps_pay_for_the_rollup(capsys, tmp_path, catalog):
+    from kpi_workbook.workbook.build import build_workbook
+    from kpi_workbook.workbook.fill import fill_workbooks
+
+    from .helpers import emp
+
+    roster = pd.DataFrame([emp("A", "甲", "品质部", "qc_inspector"), emp("B", "乙", "品质部", "qc_inspector")])
+    book = tmp_path / "b.xlsx"
+    build_workbook(catalog, roster, "2026-10", book)
+    fill_workbooks(catalog, [book], [("A", "miss_detection.misses", None, 0),   # 102 → A → ¥400
+                                     ("B", "miss_detection.misses", None, 1)])  # 100 → A → ¥400
+    hist, out = tmp_path / "h.xlsx", tmp_path / "r.xlsx"
+    code, _, _ = run(capsys, "report", book, "--out", out, "--history", hist)
+    assert code == 0
+    rows, diags = read_history_rows(hist)
+    assert diags == [] and dict(zip(rows["工号"], rows["_pay"])) == {"A": 400, "B": 400}
+    code, out_text, _ = run(capsys, "rollup", "--history", hist, "--quarter", "2026Q4", "--out",
+                            tmp_path / "q.xlsx", "--json")
+    got = {r["工号"]: r["应发合计"] for r in json.loads(out_text)["employees"]["grade_a_e"]}
+    assert code == 0 and got == {"A": 400, "B": 400}
