@@ -332,8 +332,7 @@ def cmd_lint(args) -> int:
             print(d, file=sys.stderr)
         errors = sum(d.severity == "error" for d in diags)
         warnings = sum(d.severity == "warning" for d in diags)
-        print(f"{errors} 个错误，{warnings} 个警告 / {errors} errors, {warnings} warnings",
-              file=sys.stderr)
+        print(f"{errors} 个错误，{warnings} 个警告 / {errors} errors, {warnings} warnings")
     return EXIT_FINDINGS if has_errors(diags) else EXIT_OK
 
 

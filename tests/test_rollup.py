@@ -129,3 +129,17 @@ def test_report_history_keeps_pay_for_the_rollup(capsys, tmp_path, catalog):
                             tmp_path / "q.xlsx", "--json")
     got = {r["工号"]: r["应发合计"] for r in json.loads(out_text)["employees"]["grade_a_e"]}
     assert code == 0 and got == {"A": 400, "B": 400}
+
+
+def test_grades_yaml_checks_the_new_rules():
+    from pydantic import ValidationError
+
+    from kpi_workbook.rules.model import GradeScheme
+
+    tiers = [{"grade": "A", "min": 90}, {"grade": "B"}]
+    GradeScheme(id="s", label="s", tiers=tiers, max_share={"A": 0.2},
+                period_rating={"demote": [{"grade": "B", "months": 3, "to": "B"}]})
+    for bad in ({"max_share": {"Z": 0.2}}, {"max_share": {"A": 20}},
+                {"period_rating": {"demote": [{"grade": "B", "months": 3, "to": "E"}]}}):
+        with pytest.raises(ValidationError):
+            GradeScheme(id="s", label="s", tiers=tiers, **bad)

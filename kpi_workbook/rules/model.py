@@ -357,6 +357,18 @@ class GradeScheme(Assumable):
             raise ValueError("等级重复 / duplicate grade")
         return self
 
+    @model_validator(mode="after")
+    def _known_grades(self):
+        grades = {t.grade for t in self.tiers}
+        unknown = [g for g in self.max_share if g not in grades]
+        unknown += [g for d in self.period_rating.demote for g in (d.grade, d.to) if g not in grades]
+        if unknown:
+            raise ValueError(f"max_share / period_rating 中的等级不在本方案中：{', '.join(unknown)} / "
+                             f"grades not in this scheme: {', '.join(unknown)}")
+        if any(not 0 < v <= 1 for v in self.max_share.values()):
+            raise ValueError("max_share 须在 0 与 1 之间（如 0.2 = 20%）/ max_share must be in (0, 1], e.g. 0.2")
+        return self
+
     def grades(self) -> list[str]:
         return [t.grade for t in self.tiers]
 
