@@ -155,11 +155,11 @@ def cmd_report(args) -> int:
     from .progress import progress
 
     out = Path(args.out)
-    with progress(None, "月度报表 / report", unit="步"):
+    with progress(None, "月度报表 / report", unit="步") as step:
         result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
                             history=Path(args.history) if args.history else None,
                             month=_month(args.month) if args.month else None, force=args.force,
-                            company=args.company)
+                            company=args.company, step=step)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -217,7 +217,8 @@ def cmd_fill(args) -> int:
     with progress(None, "导入数据 / fill", unit="步") as step:
         rows = read_inputs(args.inputs)
         step(1, f"{len(rows)} 行 / rows")
-        result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs)
+        result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs,
+                                step=step)
     if args.json:
         _print_json(result.to_dict())
     else:

@@ -122,3 +122,17 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "stderr", plain)
     assert main(["new", "--month", "2026-10", "--out", str(tmp_path / "b.xlsx")]) == 0
     assert plain.getvalue() == ""
+
+
+def test_fill_and_report_show_their_steps_on_a_terminal(monkeypatch, books, tmp_path):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    a, _, inputs = books
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    main(["fill", str(a), "--inputs", str(inputs)])
+    assert "导入数据 / fill" in tty.getvalue()
+    main(["report", str(a), "--out", str(tmp_path / "r.xlsx")])
+    assert "月度报表 / report" in tty.getvalue()

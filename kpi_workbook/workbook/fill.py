@@ -87,7 +87,7 @@ def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
     return rows
 
 
-def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") -> FillResult:
+def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "", step=None) -> FillResult:
     """Write ``rows`` into the books' input cells; every problem becomes a diagnostic."""
     result = FillResult()
     opened = {}
@@ -101,6 +101,8 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
                                   f"cannot open {path.name} (corrupt or wrong format): {exc}",
                                   source=str(path))]) from None
         opened[path] = book
+        if step is not None:  # a progress bar's callback (cli)
+            step(1, f"{path.name} 已打开 / opened")
         found = book.scorecards()
         if not found:
             result.diagnostics.append(warning(
@@ -186,6 +188,8 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     for path, book in opened.items():
         with atomic_output(path, force=True) as tmp:
             book.save(tmp)
+        if step is not None:
+            step(1, f"{path.name} 已写入 / written")
     return result
 
 

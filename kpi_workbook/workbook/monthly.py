@@ -50,7 +50,8 @@ class ReportResult:
 
 
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,
-               month: str | None = None, force: bool = False, company: str = "") -> ReportResult:
+               month: str | None = None, force: bool = False, company: str = "",
+               step=None) -> ReportResult:
     out = Path(out)
     refuse_existing(out, force)
     _refuse_overwriting_inputs(inputs, out, history)
@@ -58,7 +59,11 @@ def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | 
     books = collect_books(inputs, exclude=[out, history])
     if not books:
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
+    if step is not None:  # a progress bar's callback (cli)
+        step(1, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
     data = build_report(catalog, books, month)
+    if step is not None:
+        step(1, f"写报表 / writing {out.name}")
     merged = None
     if len(data.summary):
         merged = merge_month(past, month_rows(catalog, data.summary, data.month), data.month)
