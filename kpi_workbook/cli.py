@@ -21,6 +21,14 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):  # every parser's own texts in Chinese and English
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数 / arguments"
+        self._optionals.title = "选项 / options"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                          help="显示帮助并退出 / show this help and exit")
+
     def error(self, message: str):  # argparse would print usage and exit itself
         raise UsageError(f"用法错误：{message} / usage error: {message} (see --help)")
 
@@ -28,80 +36,138 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kpi-workbook", description="绩效考核表：模板、评分、工作簿与月度报表 / "
                      "performance scorecards: templates, scoring, workbooks, monthly reports")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--templates", metavar="DIR", help="template directory (default: built-in)")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    parser.add_argument("--debug", action="store_true", help="出错时显示调用栈 / show tracebacks")
+    parser.add_argument("--templates", metavar="DIR",
+                        help="模板目录（默认：内置模板）/ template directory (default: built-in)")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND",
+                                title="命令 / commands")
 
-    roles = sub.add_parser("roles", help="list roles, or `roles show ROLE`")
-    roles.add_argument("action", nargs="?", choices=["show"], help="show one role in full")
-    roles.add_argument("role", nargs="?", help="role id or name (with show)")
-    roles.add_argument("--json", action="store_true")
+    roles = sub.add_parser("roles", help="列出岗位，或 roles show ROLE 查看一个岗位 / list roles, or "
+                           "`roles show ROLE`", description="列出岗位模板；roles show ROLE 显示评分项目、"
+                           "输入项、等级、薪酬规则与假设说明 / list the role templates; `roles show ROLE` "
+                           "shows items, inputs, grades, pay rules and the assumption notes")
+    roles.add_argument("action", nargs="?", choices=["show"], help="show：显示一个岗位 / show one role in full")
+    roles.add_argument("role", nargs="?", help="岗位 id 或名称（与 show 连用）/ role id or name (with show)")
+    roles.add_argument("--json", action="store_true", help="以 JSON 输出 / print JSON")
     roles.set_defaults(run=cmd_roles)
 
-    score = sub.add_parser("score", help="score one scorecard from JSON")
-    score.add_argument("role")
-    score.add_argument("--input", required=True, metavar="FILE|-", help="JSON file, or - for stdin")
+    score = sub.add_parser("score", help="按 JSON 输入为一张考核表评分 / score one scorecard from JSON",
+                           description="按 JSON 输入为一张考核表评分，输出得分、等级与薪酬的 JSON / score "
+                           "one scorecard from JSON input; prints scores, grade and pay as JSON")
+    score.add_argument("role", help="岗位 id 或名称 / role id or name")
+    score.add_argument("--input", required=True, metavar="FILE|-",
+                       help="JSON 文件，- 表示标准输入 / JSON file, or - for stdin")
     score.set_defaults(run=cmd_score)
 
-    lint_p = sub.add_parser("lint", help="check templates")
-    lint_p.add_argument("dir", nargs="?", help="template directory (default: built-in)")
-    lint_p.add_argument("--json", action="store_true")
+    lint_p = sub.add_parser("lint", help="检查模板 / check templates",
+                            description="检查模板目录：结构、档位的缺口与重叠、引用 / check a template "
+                            "directory: structure, gaps and overlaps of bands, references")
+    lint_p.add_argument("dir", nargs="?", help="模板目录（默认：内置）/ template directory (default: built-in)")
+    lint_p.add_argument("--json", action="store_true", help="以 JSON 输出诊断 / print the diagnostics as JSON")
     lint_p.set_defaults(run=cmd_lint)
 
-    new = sub.add_parser("new", help="create scorecard workbooks from a roster")
-    new.add_argument("--roster", metavar="FILE", help=".xlsx or .csv (default: built-in sample)")
-    new.add_argument("--month", required=True, metavar="YYYY-MM")
-    new.add_argument("--out", metavar="BOOK.xlsx", help="one workbook for everyone")
-    new.add_argument("--split-by", metavar="COLUMN", help="one workbook per value, e.g. 部门")
-    new.add_argument("--out-dir", metavar="DIR", help="folder for --split-by workbooks")
-    new.add_argument("--force", action="store_true", help="overwrite existing files")
+    new = sub.add_parser("new", help="按名单生成考核表工作簿 / create scorecard workbooks from a roster",
+                         description="按名单生成考核表工作簿：名单、设置与每人一张考核表 / create "
+                         "scorecard workbooks from a roster: 名单, 设置 and one scorecard per employee")
+    new.add_argument("--roster", metavar="FILE",
+                     help=".xlsx 或 .csv 名单（默认：内置样例）/ .xlsx or .csv roster (default: built-in sample)")
+    new.add_argument("--month", required=True, metavar="YYYY-MM", help="考核月份 / the month")
+    new.add_argument("--out", metavar="BOOK.xlsx", help="所有人一个工作簿 / one workbook for everyone")
+    new.add_argument("--split-by", metavar="COLUMN",
+                     help="按此列拆分为多个工作簿，如 部门 / one workbook per value, e.g. 部门")
+    new.add_argument("--out-dir", metavar="DIR", help="--split-by 工作簿的文件夹 / folder for --split-by workbooks")
+    new.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite existing files")
     new.set_defaults(run=cmd_new)
 
-    fill = sub.add_parser("fill", help="import data into the input cells of scorecard workbooks")
-    fill.add_argument("books", nargs="+", metavar="BOOK.xlsx")
-    fill.add_argument("--inputs", required=True, metavar="FILE", help=".csv or .xlsx, long or wide")
+    fill = sub.add_parser("fill", help="把数据导入考核表的输入单元格 / import data into the input cells",
+                          description="把长表（工号, 输入, 评分人, 值）或宽表导入考核表的输入单元格 / import "
+                          "a long (工号, 输入, 评分人, 值) or wide table into the scorecards' input cells")
+    fill.add_argument("books", nargs="+", metavar="BOOK.xlsx", help="考核表工作簿 / scorecard workbooks")
+    fill.add_argument("--inputs", required=True, metavar="FILE",
+                      help=".csv 或 .xlsx，长表或宽表 / .csv or .xlsx, long or wide")
+    fill.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     _lock_option(fill)
     fill.set_defaults(run=cmd_fill)
 
-    val = sub.add_parser("validate", help="check scorecard workbooks cell by cell")
-    val.add_argument("books", nargs="+", metavar="BOOK.xlsx")
-    val.add_argument("--json", action="store_true")
+    val = sub.add_parser("validate", help="逐格检查考核表工作簿 / check scorecard workbooks cell by cell",
+                         description="逐格检查：必填输入为空、数值有误或越界、公式被改动 / check cell by cell: "
+                         "empty required inputs, bad or out-of-range values, changed formulas")
+    val.add_argument("books", nargs="+", metavar="BOOK.xlsx", help="考核表工作簿 / scorecard workbooks")
+    val.add_argument("--json", action="store_true", help="以 JSON 输出诊断 / print the diagnostics as JSON")
     val.set_defaults(run=cmd_validate)
 
-    rep = sub.add_parser("report", help="the monthly report: summary, department statistics, warnings")
-    rep.add_argument("inputs", nargs="+", metavar="BOOK.xlsx|DIR")
-    rep.add_argument("--out", required=True, metavar="REPORT.xlsx")
-    rep.add_argument("--history", metavar="HISTORY.xlsx", help="month history for streak warnings")
-    rep.add_argument("--month", metavar="YYYY-MM", help="default: the scorecards' month")
-    rep.add_argument("--force", action="store_true", help="overwrite an existing report")
-    rep.add_argument("--reopen", action="store_true", help="re-run an approved month (needs --reason)")
-    rep.add_argument("--reason", metavar="TEXT", help="why an approved month is reopened (audit)")
-    rep.add_argument("--by", metavar="NAME", help="who reopens (default: the login name)")
+    rep = sub.add_parser("report", help="月度报表：汇总、部门统计、校准、预警 / the monthly report",
+                         description="重算全部考核表并写月度报表：月度汇总、部门统计、校准、未完成、问题 / "
+                         "recompute every scorecard and write the monthly report: summary, department "
+                         "statistics, calibration, incomplete cards, findings")
+    rep.add_argument("inputs", nargs="+", metavar="BOOK.xlsx|DIR",
+                     help="考核表工作簿或其文件夹 / scorecard workbooks or folders of them")
+    rep.add_argument("--out", required=True, metavar="REPORT.xlsx", help="报表文件 / the report to write")
+    rep.add_argument("--history", metavar="HISTORY.xlsx",
+                     help="月度历史（连续预警用，会更新）/ month history for streak warnings (updated)")
+    rep.add_argument("--month", metavar="YYYY-MM", help="报表月份（默认：考核表的月份）/ default: the scorecards' month")
+    rep.add_argument("--force", action="store_true", help="覆盖已有报表 / overwrite an existing report")
+    rep.add_argument("--company", metavar="NAME", default="",
+                     help="打印页眉的公司名 / company name for the printed title block")
+    rep.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    rep.add_argument("--reopen", action="store_true",
+                     help="重跑已审批的月份（须 --reason）/ re-run an approved month (needs --reason)")
+    rep.add_argument("--reason", metavar="TEXT", help="重开已审批月份的原因（写入审计）/ why an approved month "
+                     "is reopened (audit)")
+    rep.add_argument("--by", metavar="NAME", help="重开人（默认：登录名）/ who reopens (default: the login name)")
     _lock_option(rep)
     rep.set_defaults(run=cmd_report)
 
-    pay = sub.add_parser("payroll", help="export the money columns of a report for finance")
-    pay.add_argument("report", metavar="REPORT.xlsx")
-    pay.add_argument("--out", required=True, metavar="FILE.csv|FILE.xlsx")
-    pay.add_argument("--force", action="store_true")
-    pay.add_argument("--history", metavar="HISTORY.xlsx", help="show each row's approval state")
+    pay = sub.add_parser("payroll", help="导出报表的金额列给财务 / export the money columns for finance",
+                         description="按 templates/payroll.yaml 的列导出月度报表（CSV 带 BOM 或 xlsx）；有未完成、"
+                         "错误或有问题的行时拒绝 / export a report in the columns of templates/payroll.yaml "
+                         "(CSV with BOM, or xlsx); refuses a month with incomplete, wrong or flagged rows")
+    pay.add_argument("report", metavar="REPORT.xlsx", help="月度报表 / the monthly report")
+    pay.add_argument("--out", required=True, metavar="FILE.csv|FILE.xlsx", help="输出文件 / the file to write")
+    pay.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    pay.add_argument("--history", metavar="HISTORY.xlsx",
+                     help="月度历史：显示每行的审批状态 / the month history: show each row's approval state")
     pay.add_argument("--allow-incomplete", action="store_true",
-                     help="export the clean rows of an unclean month (every excluded row is printed)")
+                     help="只导出无问题的行（列出每个排除的行）/ export the clean rows of an unclean month "
+                          "(every excluded row is printed)")
     pay.add_argument("--require-approved", action="store_true",
-                     help="refuse rows the history does not show approved (needs --history)")
+                     help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
+                          "approved (needs --history)")
     pay.set_defaults(run=cmd_payroll)
 
-    # --- approve (issue 9) ---
-    appr = sub.add_parser("approve", help="approve a month's report in the history (who, when, row hashes)")
-    appr.add_argument("report", metavar="REPORT.xlsx")
-    appr.add_argument("--history", required=True, metavar="HISTORY.xlsx")
-    appr.add_argument("--by", required=True, metavar="NAME", help="who approves")
+    # --- approve (审批) ---
+    appr = sub.add_parser("approve", help="审批并锁定一个月的报表 / approve and lock a month's report",
+                          description="在月度历史中记录审批：审批人、时间与每行的哈希；之后重跑该月须 --reopen "
+                          "--reason / record the approval in the month history (who, when, a hash of every "
+                          "row); a later re-run of the month needs --reopen --reason")
+    appr.add_argument("report", metavar="REPORT.xlsx", help="月度报表 / the monthly report")
+    appr.add_argument("--history", required=True, metavar="HISTORY.xlsx", help="月度历史 / the month history")
+    appr.add_argument("--by", required=True, metavar="NAME", help="审批人 / who approves")
     _lock_option(appr)
     appr.set_defaults(run=cmd_approve)
 
-    demo = sub.add_parser("demo", help="run three months on built-in sample data")
-    demo.add_argument("--out", required=True, metavar="DIR")
-    demo.add_argument("--force", action="store_true")
+    # --- rollup (季度汇总 / 年度汇总) ---
+    roll = sub.add_parser("rollup", help="季度或年度汇总（按月度历史）/ quarterly or annual roll-up of the history",
+                          description="按月度历史汇总一个季度或一年：每人月数、平均分、最低分、等级次数、部门排名、"
+                          "应发合计与年度评定 / a quarter or a year from the month history: months scored, "
+                          "average, lowest, grade counts, rank in department, pay, the period's rating")
+    roll.add_argument("--history", required=True, metavar="HISTORY.xlsx",
+                      help="月度历史文件（report --history 写的）/ the month history (written by report --history)")
+    period = roll.add_mutually_exclusive_group(required=True)
+    period.add_argument("--quarter", metavar="YYYYQn", help="季度，如 2026Q4 / a quarter, e.g. 2026Q4")
+    period.add_argument("--year", metavar="YYYY", help="年份，如 2026 / a year, e.g. 2026")
+    roll.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出工作簿 / the workbook to write")
+    roll.add_argument("--company", metavar="NAME", default="",
+                      help="打印页眉的公司名 / company name for the printed title block")
+    roll.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    roll.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    roll.set_defaults(run=cmd_rollup)
+
+    demo = sub.add_parser("demo", help="用内置样例数据跑三个月 / run three months on built-in sample data",
+                          description="用内置样例数据跑完整月度流程（三个月）/ the whole monthly job on "
+                          "built-in sample data, three months running")
+    demo.add_argument("--out", required=True, metavar="DIR", help="输出文件夹 / output folder")
+    demo.add_argument("--force", action="store_true", help="覆盖非空文件夹 / overwrite a non-empty folder")
     demo.set_defaults(run=cmd_demo)
 
     from .excel.cli_commands import register as register_excel  # master, excel-setup
@@ -113,19 +179,38 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_report(args) -> int:
     from .workbook.monthly import run_report
 
+    from .progress import progress
+
     out = Path(args.out)
     if args.reopen and not (args.reason or "").strip():
         raise UsageError("--reopen 需要 --reason 原因 / --reopen needs --reason TEXT")
-    result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
-                        history=Path(args.history) if args.history else None,
-                        month=_month(args.month) if args.month else None, force=args.force,
-                        reopen=args.reopen, reason=args.reason, by=args.by,
-                        lock_timeout=args.lock_timeout)
-    _report(result.findings)
-    for note in result.notes:
-        print(note, file=sys.stderr)
-    print(result.summary_line())
+    with progress(None, "月度报表 / report", unit="步") as step:
+        result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
+                            history=Path(args.history) if args.history else None,
+                            month=_month(args.month) if args.month else None, force=args.force,
+                            reopen=args.reopen, reason=args.reason, by=args.by,
+                            lock_timeout=args.lock_timeout, company=args.company, step=step)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.findings)
+        for note in result.notes:
+            print(note, file=sys.stderr)
+        print(result.summary_line())
     return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
+
+
+def cmd_rollup(args) -> int:
+    from .workbook.rollup import run_rollup
+
+    result = run_rollup(_catalog(args), Path(args.history), Path(args.out), quarter=args.quarter,
+                        year=args.year, force=args.force, company=args.company)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def cmd_payroll(args) -> int:
@@ -162,8 +247,9 @@ def cmd_approve(args) -> int:
 
 def _lock_option(parser) -> None:
     parser.add_argument("--lock-timeout", type=_seconds, metavar="SECONDS",
-                        help="how long to wait for a file another run is writing (default 60, "
-                             "or KPI_WORKBOOK_LOCK_TIMEOUT)")
+                        help="等待另一进程写完文件的秒数（默认 60，或 KPI_WORKBOOK_LOCK_TIMEOUT）/ how long "
+                             "to wait for a file another run is writing (default 60, or "
+                             "KPI_WORKBOOK_LOCK_TIMEOUT)")
 
 
 def _seconds(text: str) -> float:
@@ -190,19 +276,26 @@ def cmd_validate(args) -> int:
         _print_json([d.to_dict() for d in diags])
     else:
         _report(diags)
-        print(f"{len(diags)} 个问题 / {len(diags)} findings", file=sys.stderr)
+        print(f"{len(diags)} 个问题 / {len(diags)} findings")
     return EXIT_FINDINGS if diags else EXIT_OK
 
 
 def cmd_fill(args) -> int:
     from .workbook.fill import fill_workbooks, read_inputs
 
+    from .progress import progress
+
     catalog = _catalog(args)
-    rows = read_inputs(args.inputs)
-    result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs,
-                            lock_timeout=args.lock_timeout)
-    _report(result.diagnostics)
-    print(f"已写入 {result.written} 个输入单元格 / wrote {result.written} input cells")
+    with progress(None, "导入数据 / fill", unit="步") as step:
+        rows = read_inputs(args.inputs)
+        step(1, f"{len(rows)} 行 / rows")
+        result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs,
+                                lock_timeout=args.lock_timeout, step=step)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(f"已写入 {result.written} 个输入单元格 / wrote {result.written} input cells")
     return EXIT_FINDINGS if result.diagnostics else EXIT_OK
 
 
@@ -235,9 +328,12 @@ def cmd_new(args) -> int:
 
     for path, _ in outputs:  # refuse before writing any, so nothing is half done
         refuse_existing(path, args.force)
-    for path, part in outputs:
-        build_workbook(catalog, part, month, path, force=args.force)
-        print(f"{path}\t{len(part)} 张考核表 / scorecards")
+    from .progress import progress
+
+    with progress(len(roster), "生成考核表 / new") as step:
+        for path, part in outputs:
+            build_workbook(catalog, part, month, path, force=args.force, step=step)
+            print(f"{path}\t{len(part)} 张考核表 / scorecards")
     return EXIT_OK
 
 
@@ -309,14 +405,24 @@ def cmd_lint(args) -> int:
             print(d, file=sys.stderr)
         errors = sum(d.severity == "error" for d in diags)
         warnings = sum(d.severity == "warning" for d in diags)
-        print(f"{errors} 个错误，{warnings} 个警告 / {errors} errors, {warnings} warnings",
-              file=sys.stderr)
+        print(f"{errors} 个错误，{warnings} 个警告 / {errors} errors, {warnings} warnings")
     return EXIT_FINDINGS if has_errors(diags) else EXIT_OK
 
 
 def _report(diags: list[Diagnostic]) -> None:
     for d in diags:
         print(d, file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().print_help(sys.stderr)
             return EXIT_USAGE
         return args.run(args)
+    except BrokenPipeError:  # `kpi-workbook roles | head -1`: the reader has gone, end quietly
+        _silence_stdout()
+        return EXIT_OK
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE

@@ -22,6 +22,7 @@ from kpi_workbook.cli import main
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.engine.inputs import input_specs
 from kpi_workbook.numbers import clean_round
+from kpi_workbook.rules.describe import job_title
 from kpi_workbook.sample import sample_inputs
 from kpi_workbook.workbook.build import build_workbook, quote
 from kpi_workbook.workbook.fill import fill_workbooks
@@ -121,7 +122,7 @@ def expected_summary(catalog, cards: dict[str, dict]) -> dict[str, dict]:
             else:
                 money.setdefault(rule.label, None)
         total_pay = clean_round(sum(v for v in money.values() if v is not None), 2) if complete else None
-        rows[eid] = {"工号": eid, "姓名": e.name, "部门": e.department, "岗位": role.name, "月份": MONTH,
+        rows[eid] = {"工号": eid, "姓名": e.name, "部门": e.department, "岗位": job_title(role), "月份": MONTH,
                      "总分": c["total"], "等级": c["grade"] if complete else None, "money": money,
                      "应发绩效合计": total_pay, "状态": "已完成" if complete else "未完成",
                      "missing": c["missing"], "role": role.id}
@@ -276,30 +277,55 @@ def test_ties_share_the_better_rank(tmp_path, catalog):
     assert got == {"A": (1, 1), "B": (1, 1), "C": (3, 3), "D": (1, 3), "E": (None, None)}
 
 
+def stats_blocks(path: Path) -> dict[str, tuple[list, dict[str, dict]]]:
+    """部门统计's tables, one per grade scheme: scheme id → (header, department → row)."""
+    rows = list(openpyxl.load_workbook(path)["部门统计"].iter_rows(values_only=True))
+    blocks, scheme, header = {}, None, None
+    for r in rows:
+        first = r[0] if r else None
+        if isinstance(first, str) and "grade scheme " in first:
+            scheme = first.rsplit("grade scheme ", 1)[1].strip()
+            header = None
+        elif first == "部门":
+            header = [c for c in r if c is not None]
+            blocks[scheme] = (header, {})
+        elif header and first:
+            blocks[scheme][1][first] = dict(zip(header, r))
+        else:
+            header = None
+    return blocks
+
+
 def test_department_statistics_and_native_chart(catalog, month):
     expected = month["expected"]
-    stats = {r["部门"]: r for r in sheet_rows(month["out"], "部门统计")}
-    header = header_of(month["out"], "部门统计")
-    assert set(stats) == {"电商部", "品质部", "客服部"}
-    grades = [g for g in header if f"{g}占比" in header]
-    for grade in ("卓越", "优秀", "良好", "及格", "不及格", "A", "B", "C", "D", "E"):
-        assert grade in grades
-    for dept, got in stats.items():
-        part = [r for r in expected.values() if r["部门"] == dept]
-        done = [r for r in part if r["状态"] == "已完成"]
-        totals = [r["总分"] for r in done]
-        assert got["人数"] == len(part) and got["已完成"] == len(done)
-        assert got["平均分"] == pytest.approx(clean_round(sum(totals) / len(totals), 1))
-        assert got["最高分"] == pytest.approx(max(totals)) and got["最低分"] == pytest.approx(min(totals))
-        for g in grades:
-            n = sum(r["等级"] == g for r in done)
-            assert got[g] == n, (dept, g)
-            assert got[f"{g}占比"] == pytest.approx(n / len(done)), (dept, g)
-        assert got["应发合计"] == pytest.approx(clean_round(sum(r["应发绩效合计"] for r in done), 2))
+    blocks = stats_blocks(month["out"])
+    scheme_of = {eid: catalog.roles[r["role"]].grade_scheme for eid, r in expected.items()}
+    assert set(blocks) == set(scheme_of.values())
+    for scheme_id, (header, stats) in blocks.items():
+        grades = [g for g in header if f"{g}占比" in header]
+        assert grades == catalog.grade_schemes[scheme_id].grades()  # one scale per table
+        mine = {e: r for e, r in expected.items() if scheme_of[e] == scheme_id}
+        assert set(stats) == {r["部门"] for r in mine.values()}
+        for dept, got in stats.items():
+            part = [r for r in mine.values() if r["部门"] == dept]
+            done = [r for r in part if r["状态"] == "已完成"]
+            totals = [r["总分"] for r in done]
+            assert got["人数"] == len(part) and got["已完成"] == len(done)
+            if not done:
+                continue
+            assert got["平均分"] == pytest.approx(clean_round(sum(totals) / len(totals), 1))
+            assert got["最高分"] == pytest.approx(max(totals)) and got["最低分"] == pytest.approx(min(totals))
+            for g in grades:
+                n = sum(r["等级"] == g for r in done)
+                assert got[g] == n, (dept, g)
+                assert got[f"{g}占比"] == pytest.approx(n / len(done)), (dept, g)
+            assert got["应发合计"] == pytest.approx(clean_round(sum(r["应发绩效合计"] for r in done), 2))
     with zipfile.ZipFile(month["out"]) as z:
-        assert "xl/charts/chart1.xml" in z.namelist()
-        chart = z.read("xl/charts/chart1.xml").decode("utf-8")
-    assert "<c:barChart>" in chart and "部门统计" in chart
+        charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        assert len(charts) == len(blocks)
+        for name in charts:
+            chart = z.read(name).decode("utf-8")
+            assert "<c:barChart>" in chart and "部门统计" in chart
 
 
 def test_incomplete_cards_are_listed_with_what_is_missing(catalog, month):

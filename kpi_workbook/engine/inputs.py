@@ -246,9 +246,12 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
     for key, value in _expand_item_dicts(resolver, raw):
         base, rater = resolver.split(key)
         if base is None:
+            from ..suggest import did_you_mean, key_choices
+
             valid = ", ".join(resolver.valid_keys())
-            bad(key, f"未知输入项 '{key}'；有效输入项：{valid}",
-                f"unknown input key '{key}'; valid keys: {valid}")
+            zh, en = did_you_mean(key, key_choices(resolver))
+            bad(key, f"未知输入项 '{key}'{zh}；有效输入项：{valid}",
+                f"unknown input key '{key}'{en}; valid keys: {valid}")
             continue
         if isinstance(value, dict):
             pairs = []

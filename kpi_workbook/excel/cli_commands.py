@@ -20,18 +20,24 @@ from pathlib import Path
 
 def register(subparsers, helpers) -> None:
     setup = subparsers.add_parser(
-        "excel-setup", help="Windows: import the VBA modules and buttons into BOOK (saved as .xlsm)")
-    setup.add_argument("book", metavar="BOOK.xlsm", help="a master workbook (.xlsx or .xlsm)")
+        "excel-setup", help="Windows：把宏与按钮导入主控工作簿（另存为 .xlsm）/ Windows: import the VBA "
+        "modules and buttons into BOOK (saved as .xlsm)",
+        description="Windows：把 VBA 模块、按钮与 KPI 功能区导入主控工作簿 / Windows: import the VBA "
+        "modules, buttons and the KPI ribbon tab into a master workbook")
+    setup.add_argument("book", metavar="BOOK.xlsm", help="主控工作簿（.xlsx 或 .xlsm）/ a master workbook (.xlsx or .xlsm)")
     setup.add_argument("--standalone", action="store_true",
-                       help="embed xlwings' VBA module instead of referencing the xlwings add-in")
+                       help="嵌入 xlwings 的 VBA 模块，不引用加载项 / embed xlwings' VBA module instead of "
+                       "referencing the xlwings add-in")
     setup.set_defaults(run=lambda args: cmd_excel_setup(args, helpers))
 
-    master = subparsers.add_parser("master", help="write the HR master workbook (首页, 名单, 设置, "
-                                                  "xlwings.conf)")
-    master.add_argument("--out", required=True, metavar="MASTER.xlsx")
-    master.add_argument("--roster", metavar="FILE", help=".xlsx or .csv to fill 名单 (default: empty)")
-    master.add_argument("--month", metavar="YYYY-MM", help="default: this month")
-    master.add_argument("--force", action="store_true", help="overwrite an existing file")
+    master = subparsers.add_parser("master", help="生成人事的主控工作簿 / write the HR master workbook",
+                                   description="生成主控工作簿：首页（按钮）、名单、设置、xlwings.conf / write "
+                                   "the HR master workbook: 首页 (buttons), 名单, 设置, xlwings.conf")
+    master.add_argument("--out", required=True, metavar="MASTER.xlsx", help="输出文件 / the file to write")
+    master.add_argument("--roster", metavar="FILE",
+                        help="填入名单的 .xlsx 或 .csv（默认：空）/ .xlsx or .csv to fill 名单 (default: empty)")
+    master.add_argument("--month", metavar="YYYY-MM", help="月份（默认：本月）/ the month (default: this month)")
+    master.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
     master.set_defaults(run=lambda args: cmd_master(args, helpers))
 
 

@@ -108,14 +108,29 @@ def _formats(book) -> dict:
     }
 
 
+HOME_WIDTHS = (16, 52, 28, 30)  # A (buttons) … D; text below the buttons spans B:D
+
+
+def _home_text(ws, row: int, first: int, text: str, fmt, width: float) -> None:
+    """``text`` merged over columns ``first``..D, as high as its wrapped lines need."""
+    from ..workbook.printing import lines_needed
+
+    ws.merge_range(row, first, row, len(HOME_WIDTHS) - 1, text, fmt)
+    ws.set_row(row, max(15.0, lines_needed(text, width) * 13.5 + 3))
+
+
 def _home(book, f) -> None:
+    """首页: one printed page (A4 landscape); every long text is merged over the columns it
+    needs and its row is as high as its lines, so nothing runs over a neighbour."""
     ws = book.add_worksheet(HOME)
-    ws.set_column(0, 0, 16)
-    ws.set_column(1, 1, 44)
-    ws.set_column(2, 3, 30)
+    for j, width in enumerate(HOME_WIDTHS):
+        ws.set_column(j, j, width)
+    span_all, span_bcd = sum(HOME_WIDTHS), sum(HOME_WIDTHS[1:])
     ws.write(0, 0, "绩效考核 · 人事主控工作簿 / KPI master workbook", f["title"])
-    ws.write(1, 0, "每月：在“设置”填月份 → 在“名单”维护员工 → 依次点击下面的按钮。按钮会先保存本工作簿，"
-                   "所有文件都在本工作簿所在的文件夹（或“设置”中的工作文件夹）里。", f["note"])
+    ws.set_row(0, 24)
+    _home_text(ws, 1, 0, "每月：在“设置”填月份 → 在“名单”维护员工 → 依次点击下面的按钮。按钮会先保存本工作簿，"
+               "所有文件都在本工作簿所在的文件夹（或“设置”中的工作文件夹）里。/ Each month: set the month "
+               "in 设置, keep 名单 up to date, then press the buttons below in order.", f["note"], span_all)
     ws.write(3, 0, "上次操作：", f["h2"])
     ws.write(3, 1, "（尚未运行 / not run yet）", f["status"])
     ws.write_row(5, 0, ["按钮", "做什么", "读取", "写出"], f["header"])
@@ -123,20 +138,21 @@ def _home(book, f) -> None:
         row = 6 + i
         ws.set_row(row, 34)
         ws.write_row(row, 1, [what, reads, writes], f["cell"])
-        ws.write(row, 0, "", f["cell"])
+        ws.write(row, 0, caption, f["cell"])  # under the button: the printout names it too
         # A Forms button linked to the macro: it runs once KPIButtons.bas is imported.
         ws.insert_button(row, 0, {"macro": macro, "caption": caption, "width": 112,
                                   "height": 30, "x_offset": 2, "y_offset": 2})
     row = 6 + len(BUTTONS) + 1
     ws.write(row, 0, "文件夹约定 / folders", f["h2"])
-    for k, line in enumerate((
-            "名单：本工作簿的“名单”表；若为空，则用同一文件夹中的 名单.xlsx 或 名单.csv",
-            "<月份>/考核表/：生成的考核表（按“拆分方式”每个部门一个，或一个 考核表.xlsx），发给主管填写",
-            "<月份>/数据/：要导入的数据文件（长表：工号、输入、评分人、值；或宽表：工号 + 每个输入一列）",
-            "<月份>/检查结果.csv、<月份>/月度报表.xlsx、<月份>/工资表.csv；历史.xlsx 记录每月结果（连续预警）")):
+    folders = (
+        "名单：本工作簿的“名单”表；若为空，则用同一文件夹中的 名单.xlsx 或 名单.csv",
+        "<月份>/考核表/：生成的考核表（按“拆分方式”每个部门一个，或一个 考核表.xlsx），发给主管填写",
+        "<月份>/数据/：要导入的数据文件（长表：工号、输入、评分人、值；或宽表：工号 + 每个输入一列）",
+        "<月份>/检查结果.csv、<月份>/月度报表.xlsx、<月份>/工资表.csv；历史.xlsx 记录每月结果（连续预警）")
+    for k, line in enumerate(folders):
         ws.write(row + 1 + k, 0, "·", f["note"])
-        ws.write(row + 1 + k, 1, line, f["note"])
-    row += 6
+        _home_text(ws, row + 1 + k, 1, line, f["note"], span_bcd)
+    row += len(folders) + 2
     ws.write(row, 0, "工作表函数 / worksheet functions", f["h2"])
     examples = (
         ('=KPI_SCORE("qc_inspector", B1:M1, B2:M40)', "每人一行：总分、等级、绩效工资、状态（溢出）"),
@@ -149,9 +165,16 @@ def _home(book, f) -> None:
     )
     for k, (formula, what) in enumerate(examples):
         ws.write_string(row + 1 + k, 1, formula, f["code"])
-        ws.write_string(row + 1 + k, 2, what, f["note"])
-    ws.write(row + 2 + len(examples), 1, "需要 xlwings 加载项，并在 xlwings 功能区点 Import Functions；"
-             "详见 docs/excel-section.md", f["note"])
+        _home_text(ws, row + 1 + k, 2, what, f["note"], sum(HOME_WIDTHS[2:]))
+    _home_text(ws, row + 2 + len(examples), 1, "需要 xlwings 加载项：在 xlwings 功能区点 Import Functions"
+               "（或 KPI › 刷新函数）；每个函数的参数说明在 Excel 的“插入函数”向导 KPI 类别中。/ Needs the "
+               "xlwings add-in: Import Functions on the xlwings ribbon; each function's arguments are "
+               "described in Excel's Insert Function wizard, category KPI.", f["note"], span_bcd)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 1)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.print_area(0, 0, row + 2 + len(examples), len(HOME_WIDTHS) - 1)
     ws.activate()
 
 

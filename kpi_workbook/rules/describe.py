@@ -75,6 +75,8 @@ def role_text(info: dict) -> str:
                          f"{item['kind']}{tag}")
             if item["criteria"]:
                 lines.append(f"      {item['criteria']}")
+            if item.get("note"):  # not printed on the form: the source and assumption notes
+                lines.append(f"      说明 note: {item['note']}")
             for i in item["inputs"]:
                 extra = f" 可选: {'/'.join(i['levels'])}" if "levels" in i else ""
                 extra += f" 范围 {_range(i['range'])}" if "range" in i else ""
@@ -87,9 +89,32 @@ def role_text(info: dict) -> str:
         lines.append("薪酬 pay: " + ", ".join(f"{p['label']}[{p['id']}]" for p in info["pay_rules"]))
     for x in info.get("exclude_if", []):
         lines.append(f"不参与 not taking part: {x['field']} > {x['above']:g}：{x['reason']}")
+    if info.get("note"):
+        lines.append(f"\n说明 note{'（假设 assumed）' if info.get('assumed') else ''}: {info['note']}")
     return "\n".join(lines) + "\n"
 
 
 def _range(bounds: list) -> str:
     low, high = ("…" if b is None else format(b, "g") for b in bounds)
     return f"[{low}, {high}]"
+
+
+_TITLE_SUFFIXES = ("岗位绩效考核表", "绩效考核评分表", "绩效评分考核表", "绩效月考核表", "绩效考核制度",
+                   "绩效考核标准", "绩效考核表", "考核评分表", "绩效考核", "考核表")
+
+
+def job_title(role: Role) -> str:
+    """The role's short name, the job title a form and a report show in 岗位:
+    '淘宝客服人员绩效考核表' → '淘宝客服人员', '品质部检验绩效考核表（来料检验员）' → '来料检验员'."""
+    import re
+
+    name = role.name.strip()
+    inner = re.search(r"[（(]([^）)]*)[）)]\s*$", name)
+    if inner and re.search(r"[员师长理]$", inner.group(1)):
+        return inner.group(1)
+    name = re.sub(r"[（(][^）)]*[）)]\s*$", "", name).strip()
+    for suffix in _TITLE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name + "员工" if name.endswith("部") else name

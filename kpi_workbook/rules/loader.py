@@ -55,9 +55,12 @@ class Catalog:
         starts = [r for r in self.roles.values() if wanted and normalise_text(r.name).startswith(wanted)]
         if len(starts) == 1:
             return starts[0]
+        from ..suggest import did_you_mean, role_choices
+
         valid = ", ".join(sorted(self.roles))
-        raise KpiError([error("unknown-role", f"未知岗位 '{key}'；可选岗位：{valid}",
-                              f"unknown role '{key}'; valid roles: {valid}")])
+        zh, en = did_you_mean(key, role_choices(self))
+        raise KpiError([error("unknown-role", f"未知岗位 '{key}'{zh}；可选岗位：{valid}",
+                              f"unknown role '{key}'{en}; valid roles: {valid}")])
 
     def grade_scheme(self, role: Role) -> GradeScheme:
         return self.grade_schemes[role.grade_scheme]

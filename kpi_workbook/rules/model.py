@@ -328,6 +328,24 @@ class StreakWarning(Model):
     action: str = ""
 
 
+class PeriodDemotion(Model):
+    """In a roll-up: this grade in at least ``months`` months of the period → rating ``to``."""
+
+    grade: str
+    months: int = Field(ge=1)
+    to: str
+
+
+class PeriodRating(Model):
+    """年度评定 / 季度评定: the period's monthly totals (complete cards only) combined by
+    ``basis`` and graded by the scheme's own tiers; fewer than ``min_months`` months → no
+    rating; a demotion rule (S5: E in ≥ 3 months of the year) overrides the grade."""
+
+    basis: Literal["average", "lowest", "median"] = "average"
+    min_months: int = Field(default=1, ge=1)
+    demote: list[PeriodDemotion] = []
+
+
 class GradeScheme(Assumable):
     id: Id
     label: str
@@ -338,6 +356,8 @@ class GradeScheme(Assumable):
     lowest_in_department: int | None = Field(default=None, ge=2)
     # forced distribution: the largest share of a department each grade may take
     max_share: dict[str, float] = {}
+    # the rule of the quarterly and annual roll-ups' rating (年度评定)
+    period_rating: PeriodRating = PeriodRating()
 
     @model_validator(mode="after")
     def _last_open(self):
@@ -347,6 +367,18 @@ class GradeScheme(Assumable):
             raise ValueError("除最后一档外每档须有 min / every tier but the last needs a min")
         if len({t.grade for t in self.tiers}) != len(self.tiers):
             raise ValueError("等级重复 / duplicate grade")
+        return self
+
+    @model_validator(mode="after")
+    def _known_grades(self):
+        grades = {t.grade for t in self.tiers}
+        unknown = [g for g in self.max_share if g not in grades]
+        unknown += [g for d in self.period_rating.demote for g in (d.grade, d.to) if g not in grades]
+        if unknown:
+            raise ValueError(f"max_share / period_rating 中的等级不在本方案中：{', '.join(unknown)} / "
+                             f"grades not in this scheme: {', '.join(unknown)}")
+        if any(not 0 < v <= 1 for v in self.max_share.values()):
+            raise ValueError("max_share 须在 0 与 1 之间（如 0.2 = 20%）/ max_share must be in (0, 1], e.g. 0.2")
         return self
 
     def grades(self) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from ..rules.describe import job_title
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS, Role
 from . import formulas as F
@@ -138,7 +139,7 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
 
 
 def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path | str,
-                   force: bool = False) -> list[str]:
+                   force: bool = False, step=None) -> list[str]:
     """Write one workbook for ``roster`` (checked, canonical columns). Returns sheet names.
 
     XlsxWriter writes 设置, 名单 and one prototype scorecard per role (and header shape);
@@ -153,6 +154,7 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
         taken: set[str] = set()
         names = [sheet_name(str(e.employee_id), str(e["name"]), taken) for _, e in roster.iterrows()]
         _roster_sheet(book, catalog, roster, names, fmt)
+        _notes_sheet(book, catalog, roles, fmt)  # before the prototypes (clone needs them last)
         prototypes: dict[tuple, str] = {}
         copies: list[SheetCopy] = []
         for (_, employee), name in zip(roster.iterrows(), names):
@@ -165,6 +167,8 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
             copies.append(SheetCopy(name, prototypes[key], {
                 layout.fields[f].replace("$", ""): values[f] for f in PER_EMPLOYEE
                 if f in layout.fields}))
+            if step is not None:  # a progress bar's callback (cli)
+                step(1, name)
         book.close()
         clone_sheets(tmp, copies)
     return names
@@ -172,16 +176,24 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
 
 # Header cells that differ between employees of a role (the rest of a sheet is the same).
 PER_EMPLOYEE = ("name", "employee_id", "department", "base_salary", "q_amount", "full_attendance",
-                "months_absent")
+                "months_absent", "role_name")
 
 
 def header_values(layout: SheetLayout, employee, month: str) -> dict[str, object]:
     return {"name": str(employee["name"]), "employee_id": str(employee.employee_id),
             "department": str(employee.department), "month": month,
-            "role_name": layout.role.name, "base_salary": employee.base_salary,
+            "role_name": _job_title(layout.role, employee), "base_salary": employee.base_salary,
             "q_amount": employee.get("q_amount"),
             "full_attendance": _yes_no(employee.get("full_attendance")),
             "months_absent": employee.get("months_absent")}
+
+
+def _job_title(role: Role, employee) -> str:
+    """岗位: the roster's 岗位名称, else the role's short name (never the form's title)."""
+    given = employee.get("job_title") if hasattr(employee, "get") else None
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    return job_title(role)
 
 
 def _header_text_width(layout: SheetLayout, c: int) -> float:
@@ -261,6 +273,60 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
+
+
+NOTES_SHEET = "说明"
+_ASSUMPTION_ASIDE = re.compile(r"\s*[（(][^（）()]*(?:假设|种子|assum)[^（）()]*[）)]")
+
+
+def form_criteria(text: str) -> str:
+    """考核标准 as printed: the criteria without the asides on assumptions ('（假设档）',
+    '（80%–85% 种子未给，假设 0分）'); those stay in 说明 and `roles show`."""
+    return _ASSUMPTION_ASIDE.sub("", text or "")
+
+
+def role_notes(catalog: Catalog, role: Role) -> list[tuple[str, str]]:
+    """(what, note) for everything of a role that is assumed or annotated: the source notes
+    that the printed form leaves out (also in `roles show`)."""
+    out: list[tuple[str, str]] = []
+    if role.note:
+        out.append((f"{role.name}（{role.id}）", ("【假设】" if role.assumed else "") + role.note))
+    for section, item in role.items():
+        asides = "".join(m.group(0).strip() for m in _ASSUMPTION_ASIDE.finditer(item.criteria or ""))
+        if item.note or item.assumed or asides:
+            out.append((f"{section.label} / {item.label}",
+                        ("【假设】" if item.assumed else "") + (item.note or "") + asides))
+    scheme = catalog.grade_scheme(role)
+    if scheme.note:
+        out.append((f"等级方案 {scheme.label}", ("【假设】" if scheme.assumed else "") + scheme.note))
+    for rule in catalog.role_pay_rules(role):
+        if getattr(rule, "note", ""):
+            out.append((f"薪酬 {rule.label}", ("【假设】" if rule.assumed else "") + rule.note))
+    return out
+
+
+def _notes_sheet(book, catalog: Catalog, roles: list[Role], fmt) -> None:
+    """说明: per role, its source and the notes on assumed or reconstructed rules."""
+    ws = book.add_worksheet(NOTES_SHEET)
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1, 90)
+    ws.write(0, 0, "说明 / Notes：模板来源与假设（不打印在考核表上）", fmt.settings_title)
+    ws.set_row(0, 24)
+    row = 2
+    for role in roles:
+        ws.write(row, 0, f"{role.name}（{role.id}）", fmt.settings_heading)
+        ws.write(row, 1, f"来源 source: {role.source}", fmt.text)
+        row += 1
+        notes = role_notes(catalog, role) or [("—", "无假设 / no assumptions")]
+        for what, note in notes:
+            ws.write_string(row, 0, what, fmt.wrap)
+            ws.write_string(row, 1, note, fmt.wrap)
+            ws.set_row(row, _height(max(_lines(note, 90, SMALL_PT), _lines(what, 34, SMALL_PT)), SMALL_PT))
+            row += 1
+        row += 1
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
 
 
 def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str], fmt) -> None:
@@ -516,7 +582,7 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
         span(col("no"), n, fmt.number)
         label = item.label + ("（加减分）" if item.adjustment else "")
         span(col("item"), label, fmt.item)
-        criteria = item.criteria + (f"【假设】{item.note}" if item.assumed and item.note else "")
+        criteria = form_criteria(item.criteria)  # what the employee is judged by; notes go to 说明
         span(col("criteria"), criteria, fmt.wrap)
         if "alloc" in block.inputs:
             ic = block.inputs["alloc"]

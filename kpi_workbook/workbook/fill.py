@@ -47,6 +47,10 @@ class FillResult:
     written: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
+    def to_dict(self) -> dict:
+        """What `fill --json` prints."""
+        return {"written": self.written, "diagnostics": [d.to_dict() for d in self.diagnostics]}
+
 
 def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
     """(employee_id, input key, rater, value) rows from a long or wide table."""
@@ -85,7 +89,7 @@ def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
 
 
 def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
-                   lock_timeout: float | None = None) -> FillResult:
+                   lock_timeout: float | None = None, step=None) -> FillResult:
     """Write ``rows`` into the books' input cells; every problem becomes a diagnostic.
 
     Each book is locked from its read to its write: two fills at once wait for each other
@@ -93,10 +97,10 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
     for path in books:  # a file that is no workbook is refused before any lock file is made
         check_xlsx(path)
     with locked_all(books, lock_timeout):
-        return _fill(catalog, books, rows, source)
+        return _fill(catalog, books, rows, source, step)
 
 
-def _fill(catalog: Catalog, books: list[Path], rows, source: str) -> FillResult:
+def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> FillResult:
     result = FillResult()
     opened = {}
     cards: dict[str, tuple[Path, Scorecard]] = {}
@@ -109,6 +113,8 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str) -> FillResult:
                                   f"cannot open {path.name} (corrupt or wrong format): {exc}",
                                   source=str(path))]) from None
         opened[path] = book
+        if step is not None:  # a progress bar's callback (cli)
+            step(1, f"{path.name} 已打开 / opened")
         found = book.scorecards()
         if not found:
             result.diagnostics.append(warning(
@@ -185,12 +191,17 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str) -> FillResult:
     for key in sorted(unknown_keys):
         role_id, _, k = key.partition(":")
         valid = ", ".join(resolvers[role_id][0].valid_keys()) if role_id in resolvers else ""
-        result.diagnostics.append(warning("unknown-input", f"岗位 {role_id} 没有输入项 '{k}'；有效：{valid}",
-                                          f"role {role_id} has no input '{k}'; valid: {valid}",
+        from ..suggest import did_you_mean, key_choices
+
+        zh, en = did_you_mean(k.split("/")[0], key_choices(resolvers[role_id][0])) if role_id in resolvers else ("", "")
+        result.diagnostics.append(warning("unknown-input", f"岗位 {role_id} 没有输入项 '{k}'{zh}；有效：{valid}",
+                                          f"role {role_id} has no input '{k}'{en}; valid: {valid}",
                                           source=source))
     for path, book in opened.items():
         with atomic_output(path, force=True) as tmp:
             book.save(tmp)
+        if step is not None:
+            step(1, f"{path.name} 已写入 / written")
     return result
 
 

@@ -20,7 +20,7 @@ from .files import atomic_output
 from .reader import open_book
 
 SHEET = "历史"
-COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低"]
+COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
 
 # Approval and audit (issue 9): who approved which month, every approved version of every
 # row (nothing is ever deleted), and every value a reopened month changed.
@@ -124,7 +124,7 @@ def month_rows(catalog: Catalog, summary: pd.DataFrame, month: str | None = None
     an error finding in the report and must not overwrite that other month's history. Being
     the lowest needs at least two complete cards to compare.
     """
-    rows = summary[["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态"]].copy()
+    rows = summary[["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "应发绩效合计"]].copy()
     if month is not None:
         rows = rows[rows["月份"].astype(str) == month]
     rows["工号"] = rows["工号"].astype(str)

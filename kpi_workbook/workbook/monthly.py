@@ -29,6 +29,20 @@ class ReportResult:
     def findings(self) -> list[Diagnostic]:
         return self.data.findings
 
+    def to_dict(self) -> dict:
+        """What `report --json` prints: the summary rows (public columns), the findings."""
+        import math
+
+        s = self.data.summary
+        rows = []
+        for r in (s.to_dict("records") if len(s) else []):
+            rows.append({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                         for k, v in r.items() if not str(k).startswith("_")})
+        return {"out": str(self.out), "history": str(self.history) if self.history else None,
+                "month": self.data.month, "money_columns": list(self.data.money_columns),
+                "summary": rows, "notes": list(self.notes),
+                "diagnostics": [d.to_dict() for d in self.findings]}
+
     def summary_line(self) -> str:
         s = self.data.summary
         n = len(s)
@@ -46,7 +60,7 @@ class ReportResult:
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,
                month: str | None = None, force: bool = False, reopen: bool = False,
                reason: str | None = None, by: str | None = None,
-               lock_timeout: float | None = None) -> ReportResult:
+               lock_timeout: float | None = None, company: str = "", step=None) -> ReportResult:
     """The report; with ``history``, the history file is locked from its read to its write,
     so two runs at once never lose a month."""
     out = Path(out)
@@ -55,16 +69,19 @@ def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | 
     if reopen and not (reason or "").strip():
         raise KpiError([error("reopen-reason", "--reopen 需要 --reason 原因", "--reopen needs --reason TEXT")])
     if history is None:
-        return _run(catalog, inputs, out, None, month, force, reopen, reason, by)
+        return _run(catalog, inputs, out, None, month, force, reopen, reason, by, company, step)
     with locked(Path(history), lock_timeout):
-        return _run(catalog, inputs, out, Path(history), month, force, reopen, reason, by)
+        return _run(catalog, inputs, out, Path(history), month, force, reopen, reason, by, company, step)
 
 
-def _run(catalog, inputs, out, history, month, force, reopen, reason, by) -> ReportResult:
+def _run(catalog, inputs, out, history, month, force, reopen, reason, by, company="",
+         step=None) -> ReportResult:
     past = read_history_book(history)  # a file that is not a history is refused before any work
     books = collect_books(inputs, exclude=[out, history])
     if not books:
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
+    if step is not None:  # a progress bar's callback (cli)
+        step(1, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
     data = build_report(catalog, books, month)
     notes: list[str] = []
     record = None
@@ -73,6 +90,8 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by) -> Rep
         if reopen and record is None:
             notes.append(f"--reopen 无需：{data.month} 在 {history} 中没有有效的审批 / --reopen not needed: "
                          f"{data.month} has no standing approval in {history}")
+    if step is not None:
+        step(1, f"写报表 / writing {out.name}")
     merged = None
     if len(data.summary):
         merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
@@ -81,7 +100,7 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by) -> Rep
     elif history is not None:
         notes.append(f"历史 {history} 未更新：{data.month or '该月'} 没有可计入的考核表 / history {history} "
                      f"not updated: no scorecards of {data.month or 'the month'} to record")
-    write_report(catalog, data, out, force=force)
+    write_report(catalog, data, out, force=force, company=company)
     if history is not None and merged is not None:
         past.rows = merged
         if record is not None:

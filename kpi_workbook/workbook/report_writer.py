@@ -1,7 +1,10 @@
-"""Write the monthly report workbook: 月度汇总, 部门统计 (with a native chart), 未完成, 问题."""
+"""Write the monthly report workbook: 月度汇总, 部门统计 (a native chart per grade scheme), 校准,
+未完成, 问题 — every sheet printable (A4 landscape, one page wide, title block, page numbers)."""
 
 from __future__ import annotations
 
+import math
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +13,11 @@ import xlsxwriter
 
 from ..diagnostics import Diagnostic
 from ..numbers import clean_round
+from ..rules.describe import job_title
 from ..rules.loader import Catalog
 from .build import GRADE_COLOURS
 from .files import atomic_output
+from .printing import FONT, FONT_SIZE, NUMBER_FONT, print_setup, row_height
 from .report import ReportData
 
 SUMMARY, STATS, INCOMPLETE, FINDINGS = "月度汇总", "部门统计", "未完成", "问题"
@@ -30,24 +35,40 @@ def grade_order(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
     return order
 
 
-def department_stats(catalog: Catalog, data: ReportData) -> tuple[pd.DataFrame, list[str]]:
+def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None = None
+                     ) -> tuple[pd.DataFrame, list[str]]:
+    """Per department: counts, average, extremes, grade counts and shares, pay.
+
+    With ``scheme_id`` only the cards graded by that scheme, and only its grades: two grade
+    scales never share a table or a chart."""
     s = data.summary
-    grades = grade_order(catalog, s)
+    if scheme_id is not None:
+        s = s[s["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme) == scheme_id]
+        grades = catalog.grade_schemes[scheme_id].grades()
+    else:
+        grades = grade_order(catalog, s)
     rows = []
     for dept, part in s.groupby("部门", sort=False):
         done = part[part["状态"] == "已完成"]
         row = {"部门": dept, "人数": len(part), "已完成": len(done),
                "平均分": clean_round(float(done["总分"].mean()), 1) if len(done) else None,
                "最高分": float(done["总分"].max()) if len(done) else None,
-               "最低分": float(done["总分"].min()) if len(done) else None}
+               "最低分": float(done["总分"].min()) if len(done) else None,
+               "应发合计": clean_round(float(done["应发绩效合计"].fillna(0).sum()), 2),
+               "强制分布": forced_distribution(catalog, done)}
         for g in grades:
             n = int((done["等级"] == g).sum())
             row[g] = n
             row[f"{g}占比"] = n / len(done) if len(done) else None
-        row["应发合计"] = clean_round(float(done["应发绩效合计"].fillna(0).sum()), 2)
-        row["强制分布"] = forced_distribution(catalog, done)
         rows.append(row)
     return pd.DataFrame(rows), grades
+
+
+def schemes_in_use(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
+    """Grade scheme ids of the report's cards, in first-seen order."""
+    if summary.empty:
+        return []
+    return list(dict.fromkeys(catalog.roles[r].grade_scheme for r in summary["岗位ID"]))
 
 
 def forced_distribution(catalog: Catalog, done: pd.DataFrame) -> str:
@@ -65,59 +86,92 @@ def forced_distribution(catalog: Catalog, done: pd.DataFrame) -> str:
     return "；".join(dict.fromkeys(problems))
 
 
-def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = False) -> None:
+def report_title(month: str) -> str:
+    return f"{month} 月度绩效汇总"
+
+
+def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = False,
+                 company: str = "", printed: date | None = None) -> None:
+    from .calibration import calibration_sheet
+
     with atomic_output(out, force=force) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
                                               "strings_to_urls": False, "strings_to_numbers": False})
         f = _formats(book)
-        _summary_sheet(book, catalog, data, f)
-        _stats_sheet(book, catalog, data, f)
-        _incomplete_sheet(book, data, f)
-        _findings_sheet(book, data.findings, f)
+        page = {"company": company, "printed": printed}
+        _summary_sheet(book, catalog, data, f, page)
+        _stats_sheet(book, catalog, data, f, page)
+        calibration_sheet(book, catalog, data, f, page)
+        _incomplete_sheet(book, data, f, page, catalog)
+        _findings_sheet(book, data.findings, f, page, data.month)
         book.close()
 
 
 def _formats(book):
-    base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter"}
+    base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "valign": "vcenter"}
+    digits = {**base, "font_name": NUMBER_FONT}  # numbers in Arial: narrow, the same everywhere
     return {
-        "title": book.add_format({"font_name": "等线", "bold": True, "font_size": 14}),
+        "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 12}),
         "head": book.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center",
                                  "text_wrap": True}),
         "text": book.add_format(base),
-        "num": book.add_format({**base, "num_format": "0.0", "align": "center"}),
-        "int": book.add_format({**base, "num_format": "0", "align": "center"}),
-        "money": book.add_format({**base, "num_format": "#,##0.00"}),
-        "pct": book.add_format({**base, "num_format": "0%", "align": "center"}),
-        "warn": book.add_format({**base, "font_color": "#9C0006", "text_wrap": True}),
         "wrap": book.add_format({**base, "text_wrap": True}),
+        "num": book.add_format({**digits, "num_format": "0.0", "align": "center"}),
+        "int": book.add_format({**digits, "num_format": "0", "align": "center"}),
+        "money": book.add_format({**digits, "num_format": "#,##0.00"}),
+        "pct": book.add_format({**digits, "num_format": "0%", "align": "center"}),
+        "warn": book.add_format({**base, "font_color": "#9C0006", "text_wrap": True}),
+        "flag": book.add_format({**base, "font_color": "#9C0006"}),  # one line, runs on to the right
+        "wrap": book.add_format({**base, "text_wrap": True}),
+        "input": book.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
+        "over": book.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
     }
 
 
-def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_row: int = 1) -> None:
-    ws.write_row(start_row - 1, 0, list(frame.columns), f["head"])
+def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_row: int = 1,
+                 widths: list[float] | None = None, start_col: int = 0) -> None:
+    """The header at ``start_row - 1``, the rows below; with ``widths``, each row as high as
+    its wrapped text needs."""
+    ws.write_row(start_row - 1, start_col, list(frame.columns), f["head"])
+    wrapped = {j for j, c in enumerate(frame.columns) if formats.get(c) in (f["warn"], f["wrap"])}
+    if widths is not None:
+        ws.set_row(start_row - 1, row_height(list(frame.columns), widths, set(range(len(widths)))))
     for i, row in enumerate(frame.itertuples(index=False), start=start_row):
         for j, (column, value) in enumerate(zip(frame.columns, row)):
             fmt = formats.get(column, f["text"])
             if value is None or (isinstance(value, float) and pd.isna(value)):
-                ws.write_blank(i, j, None, fmt)
+                ws.write_blank(i, start_col + j, None, fmt)
             elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-                ws.write_number(i, j, float(value), fmt)
+                ws.write_number(i, start_col + j, float(value), fmt)
             else:
-                ws.write_string(i, j, str(value), fmt)
+                ws.write_string(i, start_col + j, str(value), fmt)
+        if widths is not None and wrapped:
+            values = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row]
+            ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
 
 
-def _summary_sheet(book, catalog: Catalog, data: ReportData, f) -> None:
+SUMMARY_WIDTHS = {"工号": 5, "姓名": 5.5, "部门": 7, "岗位": 12, "月份": 7, "总分": 5, "等级": 5.5,
+                  "部门排名": 4, "全员排名": 4, "应发绩效合计": 8, "状态": 6, "预警": 10.5, "问题": 14,
+                  "说明": 14}
+MONEY_WIDTH = 7.0  # "2,346.95" in 10 pt Arial
+
+
+def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
     ws = book.add_worksheet(SUMMARY)
     s = data.summary
     columns = SUMMARY_HEAD + data.money_columns + SUMMARY_TAIL
     frame = s.reindex(columns=columns) if len(s) else pd.DataFrame(columns=columns)
-    formats = {"总分": f["num"], "部门排名": f["int"], "全员排名": f["int"], "预警": f["warn"], "问题": f["warn"],
-               "说明": f["wrap"],
+    if len(s):  # 岗位 shows the job title, not the form's title
+        frame["岗位"] = [job_title(catalog.roles[r]) for r in s["岗位ID"]]
+    # 问题 and 说明 (the reasons behind 错误 and team pay) stay on one line and out of the print
+    # area: the printout is the boss's overview; every finding prints on the 问题 sheet.
+    formats = {"总分": f["num"], "部门排名": f["int"], "全员排名": f["int"], "预警": f["warn"], "问题": f["flag"],
+               "姓名": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"],
                **{c: f["money"] for c in data.money_columns + ["应发绩效合计"]}}
-    _write_table(ws, frame, formats, f)
-    widths = {"姓名": 8, "部门": 10, "岗位": 24, "预警": 30, "工号": 8, "月份": 8, "问题": 40, "说明": 40}
-    for j, c in enumerate(columns):
-        ws.set_column(j, j, widths.get(c, 10))
+    widths = [SUMMARY_WIDTHS.get(c, MONEY_WIDTH) for c in columns]
+    _write_table(ws, frame, formats, f, widths=widths)
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
     n = len(frame)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(n, 1), len(columns) - 1)
@@ -133,55 +187,84 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f) -> None:
     ws.conditional_format(1, status_col, max(n, 1), status_col, {
         "type": "text", "criteria": "containing", "value": "错误",
         "format": book.add_format({"bg_color": "#FF0000", "font_color": "#FFFFFF", "bold": True})})
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    print_setup(ws, f"{report_title(data.month)} · {SUMMARY}", **page)
+    ws.print_area(0, 0, max(n, 1), columns.index("预警"))
 
 
-def _stats_sheet(book, catalog: Catalog, data: ReportData, f) -> None:
+STATS_WIDTHS = [10, 5, 6, 6, 6, 6, 10, 18]  # 部门 … 最低分, 应发合计, 强制分布; then the grades
+CHART_ROWS = 17  # rows under a chart of 320 px at 20 px a row, with a margin
+
+
+def _stats_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
+    """One block per grade scheme in use: its table, then its chart, each block on its own
+    printed page (a page break before every block but the first)."""
     ws = book.add_worksheet(STATS)
+    print_setup(ws, f"{report_title(data.month)} · {STATS}", header_rows=None, **page)
     if data.summary.empty:
         ws.write(0, 0, "没有考核表 / no scorecards")
         return
-    stats, grades = department_stats(catalog, data)
-    formats = {"平均分": f["num"], "最高分": f["num"], "最低分": f["num"], "应发合计": f["money"],
-               "强制分布": f["warn"], **{g: f["int"] for g in grades},
-               **{f"{g}占比": f["pct"] for g in grades}}
-    _write_table(ws, stats, formats, f)
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, len(stats.columns) - 1, 8)
-    ws.freeze_panes(1, 1)
-    chart = book.add_chart({"type": "column", "subtype": "stacked"})
-    n = len(stats)
-    for g in grades:
-        col = list(stats.columns).index(g)
-        chart.add_series({"name": [STATS, 0, col], "categories": [STATS, 1, 0, n, 0],
-                          "values": [STATS, 1, col, n, col]})
-    chart.set_title({"name": f"{data.month} 各部门等级分布"})
-    chart.set_y_axis({"name": "人数", "major_gridlines": {"visible": True}})
-    chart.set_size({"width": 720, "height": 360})
-    ws.insert_chart(n + 3, 0, chart)
+    row, breaks, width = 0, [], 1
+    for scheme_id in schemes_in_use(catalog, data.summary):
+        scheme = catalog.grade_schemes[scheme_id]
+        stats, grades = department_stats(catalog, data, scheme_id)
+        if row:
+            breaks.append(row)
+        ws.write(row, 0, f"{scheme.label}（{scheme_id}）/ grade scheme {scheme_id}", f["title"])
+        formats = {"平均分": f["num"], "最高分": f["num"], "最低分": f["num"], "应发合计": f["money"],
+                   "强制分布": f["warn"], **{g: f["int"] for g in grades},
+                   **{f"{g}占比": f["pct"] for g in grades}}
+        widths = STATS_WIDTHS + [6] * (len(stats.columns) - len(STATS_WIDTHS))
+        _write_table(ws, stats, formats, f, start_row=row + 2, widths=widths)
+        width = max(width, len(stats.columns))
+        n = len(stats)
+        first, last = row + 2, row + 1 + n
+        chart = book.add_chart({"type": "column", "subtype": "stacked"})
+        for g in grades:
+            col = list(stats.columns).index(g)
+            chart.add_series({"name": [STATS, row + 1, col], "categories": [STATS, first, 0, last, 0],
+                              "values": [STATS, first, col, last, col]})
+        top = int(stats[grades].sum(axis=1).max()) if n else 1
+        chart.set_title({"name": f"{data.month} 各部门等级分布 · {scheme.label}",
+                         "name_font": {"size": 12}})
+        chart.set_y_axis({"name": "人数 / people", "min": 0, "max": max(top, 1),
+                          "major_unit": max(1, math.ceil(top / 10)), "num_format": "0",
+                          "major_gridlines": {"visible": True}})
+        chart.set_legend({"position": "right"})
+        chart.set_size({"width": 640, "height": 300})
+        ws.insert_chart(last + 2, 0, chart)
+        row = last + 2 + CHART_ROWS
+    for j, w in enumerate(STATS_WIDTHS + [6] * (width - len(STATS_WIDTHS))):
+        ws.set_column(j, j, w)
+    if breaks:
+        ws.set_h_pagebreaks(breaks)
 
 
-def _incomplete_sheet(book, data: ReportData, f) -> None:
+def _incomplete_sheet(book, data: ReportData, f, page, catalog: Catalog | None = None) -> None:
     ws = book.add_worksheet(INCOMPLETE)
-    rows = [{"工号": r["工号"], "姓名": r["姓名"], "部门": r["部门"], "岗位": r["岗位"],
+    s = data.summary
+    titles = ({str(e): job_title(catalog.roles[r]) for e, r in zip(s["工号"], s["岗位ID"])}
+              if catalog is not None and len(s) else {})
+    rows = [{"工号": r["工号"], "姓名": r["姓名"], "部门": r["部门"],
+             "岗位": titles.get(str(r["工号"]), r["岗位"]),
              "工作表": r["_sheet"], "缺少或有误": "；".join(r["_missing"]), "文件": r["_file"]}
             for r in data.incomplete.to_dict("records")]
     frame = pd.DataFrame(rows, columns=["工号", "姓名", "部门", "岗位", "工作表", "缺少或有误", "文件"])
-    _write_table(ws, frame, {"缺少或有误": f["warn"]}, f)
-    ws.set_column(0, 4, 12)
-    ws.set_column(5, 5, 60)
-    ws.set_column(6, 6, 30)
+    widths = [7, 7, 9.5, 14, 12, 60, 30]
+    _write_table(ws, frame, {"缺少或有误": f["warn"], "文件": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"]},
+                 f, widths=widths)
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
+    print_setup(ws, f"{report_title(data.month)} · {INCOMPLETE}", **page)
 
 
-def _findings_sheet(book, findings: list[Diagnostic], f) -> None:
+def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") -> None:
     ws = book.add_worksheet(FINDINGS)
     frame = pd.DataFrame([{"级别": d.severity, "代码": d.code, "文件": Path(d.source).name if d.source else "",
                            "工作表": d.sheet, "单元格": d.cell, "说明": d.message} for d in findings],
                          columns=["级别", "代码", "文件", "工作表", "单元格", "说明"])
-    _write_table(ws, frame, {"说明": f["warn"]}, f)
-    ws.set_column(0, 4, 12)
-    ws.set_column(5, 5, 90)
+    widths = [7, 14, 16, 12, 8, 90]
+    _write_table(ws, frame, {"说明": f["warn"], "文件": f["wrap"], "代码": f["wrap"]}, f, widths=widths)
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
     ws.autofilter(0, 0, max(len(frame), 1), 5)
+    print_setup(ws, f"{report_title(month)} · {FINDINGS}".strip(" ·"), **page)

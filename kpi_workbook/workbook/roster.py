@@ -28,6 +28,7 @@ COLUMNS = {  # canonical → accepted headers
     "full_attendance": ("全勤", "full_attendance"),
     "supervisor": ("直接上级", "supervisor"),
     "months_absent": ("缺岗月数", "months_absent"),  # S9: above the role's limit → 不参与
+    "job_title": ("岗位名称", "职位", "job_title"),  # shown in the form's 岗位 field
 }
 REQUIRED = ("employee_id", "name", "department", "role", "base_salary")
 CHINESE = {k: v[0] for k, v in COLUMNS.items()}

@@ -1,0 +1,59 @@
+"""Print setup shared by the report and the roll-ups: A4 landscape, one page wide, a title
+block in the page header (company, title, date printed), repeated header rows, page numbers
+in the footer, and row heights that fit wrapped text (LibreOffice and Excel do not grow a row
+for wrapped text written by a generator, so the height is set from the text).
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from datetime import date
+
+FONT = "等线"
+FONT_SIZE = 10
+NUMBER_FONT = "Arial"  # metric-compatible fonts exist everywhere (Liberation Sans)
+LINE_HEIGHT = 13.5  # points per line of 10 pt text
+MIN_ROW = 15.0
+
+
+def text_units(text: str) -> float:
+    """Width of ``text`` in column-width units at 10 pt: a CJK character is about two digits."""
+    units = 0.0
+    for ch in str(text):
+        units += 1.8 if unicodedata.east_asian_width(ch) in ("W", "F") else 1.0
+    return units
+
+
+def lines_needed(text: str, width: float) -> int:
+    """Lines a wrapped cell of ``width`` units needs for ``text`` (explicit newlines count)."""
+    if text is None or text == "":
+        return 1
+    room = max(width - 0.8, 1.0)
+    return sum(max(1, math.ceil(text_units(part) / room)) for part in str(text).split("\n"))
+
+
+def row_height(values: list, widths: list[float], wrapped: set[int]) -> float:
+    """Height in points for a row whose columns ``wrapped`` wrap their text."""
+    lines = max([lines_needed(values[j], widths[j]) for j in wrapped if j < len(values)] or [1])
+    return max(MIN_ROW, lines * LINE_HEIGHT + 2)
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&&")
+
+
+def print_setup(ws, title: str, company: str = "", header_rows: tuple[int, int] | None = (0, 0),
+                printed: date | None = None, pages_tall: int = 0) -> None:
+    """A4 landscape, one page wide; the title block in the page header; page x of n below."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, pages_tall)
+    ws.set_margins(left=0.25, right=0.25, top=0.75, bottom=0.55)
+    if header_rows is not None:
+        ws.repeat_rows(*header_rows)
+    day = (printed or date.today()).isoformat()
+    left = f'&L&"{FONT},Bold"&11 {_escape(company)}' if company else "&L"
+    ws.set_header(f'{left}&C&"{FONT},Bold"&14 {_escape(title)}'
+                  f'&R&"{FONT},Regular"&9 打印日期 printed {day}', {"margin": 0.3})
+    ws.set_footer(f'&C&"{FONT},Regular"&9 第 &P 页，共 &N 页 / page &P of &N', {"margin": 0.25})

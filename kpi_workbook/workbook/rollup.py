@@ -1,0 +1,297 @@
+"""季度汇总 / 年度汇总: a quarter's or a year's months from the history, per employee and per
+department, with the period's rating (年度评定) computed by the grade scheme's
+``period_rating`` rule (grades.yaml).
+
+The history is read by column NAMES from its 历史 sheet: unknown columns and other sheets
+(审计 …) are ignored. Where an employee-month has several rows (re-approved versions), the
+latest wins: the highest 版本/version when the history has such a column, else the last row.
+Only complete cards count: 月数 is the number of months scored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+
+from ..diagnostics import Diagnostic, KpiError, error, warning
+from ..engine.score import grade_of
+from ..numbers import clean_round
+from ..rules.describe import job_title
+from ..rules.loader import Catalog
+from ..rules.model import GradeScheme
+from .files import atomic_output
+from .printing import print_setup
+
+HISTORY_SHEET = "历史"
+NEEDED = ["工号", "月份", "总分", "等级", "状态"]
+VERSION_COLUMNS = ("版本", "version", "版本号")
+PAY_COLUMNS = ("应发绩效合计", "应发合计")
+DEPARTMENTS = "部门汇总"
+NOTES = "说明"
+
+
+@dataclass(frozen=True)
+class Period:
+    text: str  # "2026Q4" or "2026"
+    months: tuple[str, ...]
+    kind: str  # "quarter" | "year"
+
+    @property
+    def label(self) -> str:
+        return "季度" if self.kind == "quarter" else "年度"
+
+    @property
+    def sheet(self) -> str:
+        return f"{self.label}汇总"
+
+    @property
+    def rating_column(self) -> str:
+        return f"{self.label}评定"
+
+    @property
+    def title(self) -> str:
+        return f"{self.text} {self.label}绩效汇总"
+
+
+def parse_period(quarter: str | None = None, year: str | None = None) -> Period:
+    """'2026Q4' → 2026-10..12; '2026' → 2026-01..12. Exactly one of the two."""
+    if bool(quarter) == bool(year):
+        raise KpiError([error("period", "须给出 --quarter 或 --year 之一", "give one of --quarter or --year")])
+    if quarter:
+        m = re.fullmatch(r"(\d{4})\s*[Qq]([1-4])", quarter.strip())
+        if not m:
+            raise KpiError([error("period", f"季度须为 YYYYQn（如 2026Q4），得到 '{quarter}'",
+                                  f"a quarter is YYYYQn (e.g. 2026Q4), got '{quarter}'")])
+        y, q = int(m.group(1)), int(m.group(2))
+        return Period(f"{y}Q{q}", tuple(f"{y:04d}-{3 * (q - 1) + k:02d}" for k in (1, 2, 3)), "quarter")
+    if not re.fullmatch(r"\d{4}", year.strip()):
+        raise KpiError([error("period", f"年份须为 YYYY（如 2026），得到 '{year}'",
+                              f"a year is YYYY (e.g. 2026), got '{year}'")])
+    y = int(year)
+    return Period(str(y), tuple(f"{y:04d}-{k:02d}" for k in range(1, 13)), "year")
+
+
+def read_history_rows(path: Path) -> tuple[pd.DataFrame, list[Diagnostic]]:
+    """The history's rows, latest version of each employee-month, columns by name."""
+    from .history import _month_text
+    from .reader import open_book
+
+    path = Path(path)
+    if not path.exists():
+        raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
+                              source=str(path))])
+    book = open_book(path, data_only=True)
+    sheet = HISTORY_SHEET if HISTORY_SHEET in book.sheetnames else None
+    rows = list(book[sheet].iter_rows(values_only=True)) if sheet else []
+    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
+    missing = [c for c in NEEDED if c not in header]
+    if sheet is None or missing:
+        raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（需要“{HISTORY_SHEET}”工作表及列 "
+                                             f"{'、'.join(NEEDED)}；缺 {'、'.join(missing) or HISTORY_SHEET}）",
+                              f"{path.name} is not a history file (needs a {HISTORY_SHEET} sheet with "
+                              f"{', '.join(NEEDED)}; missing {', '.join(missing) or 'the sheet'})",
+                              source=str(path), sheet=sheet or "")])
+    keep = [j for j, name in enumerate(header) if name]
+    frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
+                         columns=[header[j] for j in keep])
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    frame["_row"] = np.arange(2, len(frame) + 2)
+    frame = frame[frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)].copy()
+    frame["工号"] = frame["工号"].astype(str).str.strip()
+    frame["月份"] = frame["月份"].map(_month_text)
+    diags: list[Diagnostic] = []
+    version = next((c for c in VERSION_COLUMNS if c in frame.columns), None)
+    if version:
+        frame["_version"] = pd.to_numeric(frame[version], errors="coerce").fillna(-1)
+        frame = frame.sort_values(["_version", "_row"], kind="stable")
+    frame = frame.drop_duplicates(["工号", "月份"], keep="last")
+    frame["总分"] = pd.to_numeric(frame["总分"], errors="coerce")
+    pay = next((c for c in PAY_COLUMNS if c in frame.columns), None)
+    frame["_pay"] = pd.to_numeric(frame[pay], errors="coerce") if pay else np.nan
+    if pay is None:
+        diags.append(warning("history-no-pay", f"{path.name} 的历史没有“应发绩效合计”列：应发合计留空",
+                             f"the history in {path.name} has no 应发绩效合计 column: pay totals left empty",
+                             source=str(path), sheet=HISTORY_SHEET))
+    for c in ("姓名", "部门", "岗位ID"):
+        if c not in frame.columns:
+            frame[c] = None
+    return frame.sort_values(["月份", "_row"], kind="stable").reset_index(drop=True), diags
+
+
+@dataclass
+class RollupData:
+    period: Period
+    employees: dict[str, pd.DataFrame]  # grade scheme id → one row per employee
+    departments: dict[str, pd.DataFrame]  # grade scheme id → one row per department
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        def records(frame):
+            return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+                    for r in frame.to_dict("records")]
+
+        return {"period": self.period.text, "months": list(self.period.months),
+                "employees": {k: records(v) for k, v in self.employees.items()},
+                "departments": {k: records(v) for k, v in self.departments.items()},
+                "diagnostics": [d.to_dict() for d in self.diagnostics]}
+
+
+def period_grade(scheme: GradeScheme, totals: list[float], grades: list[str]) -> str | None:
+    """The scheme's period_rating rule on an employee's complete months."""
+    rule = scheme.period_rating
+    if len(totals) < rule.min_months:
+        return None
+    values = np.asarray(totals, dtype=float)
+    basis = {"average": values.mean(), "lowest": values.min(), "median": float(np.median(values))}
+    grade = grade_of(scheme, np.array([clean_round(float(basis[rule.basis]), 1)]))[0]
+    for d in rule.demote:
+        if grades.count(d.grade) >= d.months:
+            grade = d.to
+    return grade
+
+
+def build_rollup(catalog: Catalog, history: Path, period: Period) -> RollupData:
+    rows, diags = read_history_rows(history)
+    rows = rows[rows["月份"].isin(period.months)]
+    unknown = sorted({str(r) for r in rows["岗位ID"] if r not in catalog.roles})
+    for role_id in unknown:
+        diags.append(warning("history-unknown-role", f"历史中的岗位 {role_id!r} 不在模板中：其行不计入",
+                             f"role {role_id!r} of the history is not in the templates: its rows are left out",
+                             source=str(history), sheet=HISTORY_SHEET))
+    rows = rows[rows["岗位ID"].isin(list(catalog.roles))].copy()
+    rows["_scheme"] = rows["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme)
+    done = rows[rows["状态"].astype(str) == "已完成"]
+    employees, departments = {}, {}
+    for scheme_id in dict.fromkeys(rows["_scheme"]):
+        scheme = catalog.grade_schemes[scheme_id]
+        part = rows[rows["_scheme"] == scheme_id]
+        part_done = done[done["_scheme"] == scheme_id]
+        out = []
+        for eid, mine in part.groupby("工号", sort=False):
+            latest = mine.iloc[-1]
+            ok = part_done[part_done["工号"] == eid]
+            totals, grades = ok["总分"].astype(float).tolist(), ok["等级"].astype(str).tolist()
+            row = {"工号": eid, "姓名": latest["姓名"], "部门": latest["部门"],
+                   "岗位": job_title(catalog.roles[latest["岗位ID"]]), "月数": len(ok),
+                   "平均分": clean_round(float(np.mean(totals)), 1) if totals else None,
+                   "最低分": float(min(totals)) if totals else None}
+            for g in scheme.grades():
+                row[g] = grades.count(g)
+            row["应发合计"] = clean_round(float(ok["_pay"].sum()), 2) if ok["_pay"].notna().any() else None
+            row[period.rating_column] = period_grade(scheme, totals, grades)
+            out.append(row)
+        frame = pd.DataFrame(out)
+        frame.insert(list(frame.columns).index("应发合计"), "部门排名",
+                     frame.groupby("部门")["平均分"].rank(method="min", ascending=False))
+        employees[scheme_id] = frame.sort_values(["部门", "部门排名", "工号"], kind="stable").reset_index(drop=True)
+        dept_rows = []
+        for dept, group in part.groupby("部门", sort=False):
+            ok = part_done[part_done["部门"] == dept]
+            grades = ok["等级"].astype(str).tolist()
+            row = {"部门": dept, "人数": group["工号"].nunique(), "人月": len(ok),
+                   "平均分": clean_round(float(ok["总分"].mean()), 1) if len(ok) else None,
+                   "最低分": float(ok["总分"].min()) if len(ok) else None}
+            for g in scheme.grades():
+                row[g] = grades.count(g)
+            row["应发合计"] = clean_round(float(ok["_pay"].sum()), 2) if ok["_pay"].notna().any() else None
+            dept_rows.append(row)
+        departments[scheme_id] = pd.DataFrame(dept_rows)
+    if rows.empty:
+        diags.append(warning("rollup-empty", f"历史中没有 {period.text} 的月份（{period.months[0]}…{period.months[-1]}）",
+                             f"the history has no month of {period.text}", source=str(history)))
+    return RollupData(period, employees, departments, diags)
+
+
+def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = False,
+                 company: str = "", printed: date | None = None) -> None:
+    from .report_writer import _formats, _write_table
+
+    page = {"company": company, "printed": printed}
+    with atomic_output(out, force=force) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
+                                              "strings_to_urls": False, "strings_to_numbers": False})
+        f = _formats(book)
+        for name, tables, lead in ((data.period.sheet, data.employees, [6, 6.5, 8, 12, 5, 6, 6]),
+                                   (DEPARTMENTS, data.departments, [10, 5, 5, 6, 6])):
+            ws = book.add_worksheet(name)
+            print_setup(ws, f"{data.period.title} · {name}", header_rows=None, **page)
+            row, width = 0, len(lead)
+            if not tables:
+                ws.write(0, 0, f"历史中没有 {data.period.text} 的数据 / no data for {data.period.text}")
+            for k, (scheme_id, frame) in enumerate(tables.items()):
+                scheme = catalog.grade_schemes[scheme_id]
+                ws.write(row, 0, f"{scheme.label}（{scheme_id}）/ grade scheme {scheme_id}", f["title"])
+                formats = {"平均分": f["num"], "最低分": f["num"], "部门排名": f["int"], "月数": f["int"],
+                           "人数": f["int"], "人月": f["int"], "应发合计": f["money"],
+                           **{g: f["int"] for g in scheme.grades()}}
+                widths = lead + [6] * (len(frame.columns) - len(lead))
+                _write_table(ws, frame, formats, f, start_row=row + 2, widths=widths)
+                width = max(width, len(frame.columns))
+                row += len(frame) + 4
+            for j in range(width):
+                ws.set_column(j, j, lead[j] if j < len(lead) else 7)
+        _notes_sheet(book, catalog, data, f, page)
+        book.close()
+
+
+def _notes_sheet(book, catalog: Catalog, data: RollupData, f, page) -> None:
+    ws = book.add_worksheet(NOTES)
+    print_setup(ws, f"{data.period.title} · {NOTES}", header_rows=None, **page)
+    ws.set_column(0, 0, 110)
+    lines = [f"期间 / period: {data.period.text}（{data.period.months[0]} … {data.period.months[-1]}）",
+             "只计已完成的考核表；同一员工同一月份有多个版本时取最新版本。/ Complete cards only; "
+             "of several versions of an employee-month the latest counts.",
+             "月数 = 已评分的月份数；人月 = 部门已评分的考核表数。/ 月数: months scored; 人月: cards scored."]
+    for scheme_id in data.employees:
+        scheme = catalog.grade_schemes[scheme_id]
+        rule = scheme.period_rating
+        basis = {"average": "月度总分平均", "lowest": "月度最低总分", "median": "月度总分中位数"}[rule.basis]
+        demote = "；".join(f"{d.grade} 达 {d.months} 个月 → {d.to}" for d in rule.demote)
+        tiers = "、".join(f"{t.grade}≥{t.min:g}" if t.min is not None else t.grade for t in scheme.tiers)
+        lines.append(f"{data.period.rating_column}（{scheme.label}）：{basis}（保留 1 位小数）按 {tiers} 评定；"
+                     f"至少 {rule.min_months} 个月" + (f"；{demote}" if demote else "")
+                     + f" / rating: {rule.basis} of the monthly totals graded by {scheme_id}")
+    for d in data.diagnostics:
+        lines.append(f"{d.severity}: {d.message}")
+    for i, text in enumerate(lines):
+        ws.write_string(i, 0, text, f["wrap"])
+
+
+@dataclass
+class RollupResult:
+    data: RollupData
+    out: Path
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.data.diagnostics
+
+    def summary_line(self) -> str:
+        people = sum(len(v) for v in self.data.employees.values())
+        return (f"{self.out}\t{self.data.period.title}：{people} 人，{len(self.data.departments)} 个等级方案，"
+                f"问题 {len(self.diagnostics)} / {people} employees, {len(self.diagnostics)} findings")
+
+    def to_dict(self) -> dict:
+        return {"out": str(self.out), **self.data.to_dict()}
+
+
+def run_rollup(catalog: Catalog, history: Path, out: Path, quarter: str | None = None,
+               year: str | None = None, force: bool = False, company: str = "") -> RollupResult:
+    """`kpi-workbook rollup`: read the history, write 季度汇总 / 年度汇总, 部门汇总, 说明."""
+    from .files import refuse_existing
+
+    period = parse_period(quarter, year)
+    out = Path(out)
+    refuse_existing(out, force)
+    if Path(history).resolve() == out.resolve():
+        raise KpiError([error("output-is-history", f"--out 与 --history 是同一个文件：{out}",
+                              f"--out and --history are the same file: {out}", source=str(out))])
+    data = build_rollup(catalog, Path(history), period)
+    write_rollup(catalog, data, out, force=force, company=company)
+    return RollupResult(data, out)
