@@ -143,11 +143,12 @@ def cmd_fill(args) -> int:
 
 
 def _month(text: str) -> str:
-    import re
+    from .numbers import ParseError, parse_month
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
-        raise UsageError(f"月份须为 YYYY-MM，得到 '{text}' / month must be YYYY-MM, got '{text}'")
-    return text
+    try:
+        return parse_month(text)
+    except ParseError as exc:
+        raise UsageError(f"{exc.zh} / {exc.en}") from None
 
 
 def cmd_new(args) -> int:

@@ -160,3 +160,37 @@ def is_blank(value: object) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not normalise_text(value)
+
+
+# ---------------------------------------------------------------------------------------
+# The one month parser: every command, cell and file reads a month through parse_month.
+
+_MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?"
+                    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_COMPACT_MONTH = re.compile(r"(\d{4})(\d{2})")
+EXCEL_EPOCH = (1899, 12, 30)  # serial 1 is 1900-01-01 (Excel's 1900 leap-year bug aside)
+
+
+def parse_month(value: object) -> str:
+    """"YYYY-MM" from 2026-10, 2026/10, 2026.10, 2026年10月, 202610, a date or datetime, a
+    date text (2026-10-01) or an Excel date serial (46296 is 2026-10-01); ParseError else."""
+    import datetime as dt
+
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, bool):
+        raise ParseError(f"月份须为 YYYY-MM，得到 “{value}”", f"month must be YYYY-MM, got '{value}'")
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer() and 190001 <= number <= 299912 \
+                and 1 <= int(number) % 100 <= 12:
+            return f"{int(number) // 100:04d}-{int(number) % 100:02d}"
+        if math.isfinite(number) and 1 <= number < 2958466:  # Excel's dates: 1900 … 9999
+            day = dt.date(*EXCEL_EPOCH) + dt.timedelta(days=int(number))
+            return f"{day.year:04d}-{day.month:02d}"
+        raise ParseError(f"月份须为 YYYY-MM，得到 {value!r}", f"month must be YYYY-MM, got {value!r}")
+    text = normalise_text(str(value if value is not None else ""))[:40]
+    match = _MONTH.fullmatch(text) or _COMPACT_MONTH.fullmatch(text)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
+    raise ParseError(f"月份须为 YYYY-MM，得到 “{text}”", f"month must be YYYY-MM, got '{text}'")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 
 from ..diagnostics import KpiError, error
+from ..numbers import ParseError, parse_month
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .explain import explain_item
@@ -41,10 +41,11 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
         raise KpiError([error("bad-input", "输入须为 JSON 对象", "input must be a JSON object",
                               source=source)])
     month = card.get("month")
-    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
-        raise KpiError([error("bad-month", f"月份须为 YYYY-MM，得到 '{month}'",
-                              f"month must be YYYY-MM, got '{month}'", source=source,
-                              path=("month",))])
+    if month is not None:
+        try:
+            month = parse_month(month)
+        except ParseError as exc:
+            raise KpiError([error("bad-month", exc.zh, exc.en, source=source, path=("month",))]) from None
     raw_inputs = card.get("inputs") or {}
     if not isinstance(raw_inputs, dict):
         raise KpiError([error("bad-input", "inputs 须为对象", "inputs must be an object",

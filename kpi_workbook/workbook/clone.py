@@ -2,8 +2,8 @@
 
 Every scorecard of a role is the same sheet but for its header cells (name, 工号, 部门, pay
 fields): same formulas, validation, formats, merges and print setup. So the builder writes
-one prototype sheet per role with XlsxWriter, and this module — the only place that knows
-the package layout — writes one copy of its XML per employee with those cells replaced,
+one prototype sheet per role with XlsxWriter, and this module — reading and writing the
+package through ``package.py`` — writes one copy of its XML per employee with those cells replaced,
 copies the prototype's sheet-scoped names (KPI_*, print titles) to each copy, and rewrites
 the workbook's sheet list, relationships and content types. This is what makes populating
 a thousand scorecards take about a second instead of fifteen.
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import math
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
+
+from .package import read_parts, write_parts
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -78,8 +79,7 @@ class _Template:
 
 def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
     """Rewrite the package at ``path``: prototypes replaced by their copies, in order."""
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts = read_parts(path)
     workbook = parts["xl/workbook.xml"].decode("utf-8")
     rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     targets = {rid: target for rid, kind, target in _REL.findall(rels) if kind == WORKSHEET_TYPE}
@@ -135,12 +135,12 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
 
     parts = {k: v for k, v in parts.items() if not k.startswith("xl/worksheets/")}
     parts.update(new_parts)
-    order = ["[Content_Types].xml"] + [k for k in parts if k != "[Content_Types].xml"]
     tmp = path.with_name(path.name + ".clone")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-        for name in order:
-            out.writestr(name, parts[name])
-    tmp.replace(path)
+    try:
+        write_parts(tmp, parts)
+        tmp.replace(path)
+    finally:  # a full disk or an interruption leaves no .clone file behind
+        tmp.unlink(missing_ok=True)
 
 
 def _names(block: str, sheets, proto_index: dict[str, int], copies: list[SheetCopy],

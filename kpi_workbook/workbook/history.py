@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import KpiError, error
+from ..numbers import ParseError, parse_month
 from ..rules.loader import Catalog
 from .files import atomic_output
-from .reader import open_book
+from .reader import sheet_values
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低"]
@@ -25,8 +26,7 @@ COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级
 def read_history(path: Path | None) -> pd.DataFrame:
     if path is None or not Path(path).exists():
         return pd.DataFrame(columns=COLUMNS)
-    book = open_book(Path(path), data_only=True)
-    rows = list(book[SHEET].iter_rows(values_only=True)) if SHEET in book.sheetnames else []
+    rows = sheet_values(Path(path), SHEET) or []
     header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
     if not {"工号", "月份"} <= set(header):
         # not a history file (a scorecard workbook or a report named by mistake): never
@@ -47,9 +47,10 @@ def read_history(path: Path | None) -> pd.DataFrame:
 
 def _month_text(value) -> str:
     """'2026-08' whether it was kept as text or Excel turned it into a date."""
-    if hasattr(value, "year") and hasattr(value, "month"):
-        return f"{value.year:04d}-{value.month:02d}"
-    return str(value).strip()
+    try:
+        return parse_month(value)
+    except ParseError:
+        return "" if value is None else str(value).strip()
 
 
 def month_rows(catalog: Catalog, summary: pd.DataFrame, month: str | None = None) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..diagnostics import KpiError, error
 from .files import atomic_output
-from .reader import open_book
+from .reader import sheet_values
 from .report_writer import SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL
 
 ID_COLUMNS = ["工号", "姓名", "部门", "月份"]
@@ -29,12 +29,11 @@ def neutralise(value):
 
 
 def read_payroll(report: Path) -> pd.DataFrame:
-    book = open_book(Path(report), data_only=True)
-    if SUMMARY not in book.sheetnames:
+    rows = sheet_values(Path(report), SUMMARY)
+    if rows is None:
         raise KpiError([error("not-a-report", f"{Path(report).name} 没有“{SUMMARY}”工作表，不是月度报表",
                               f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
                               source=str(report))])
-    rows = list(book[SUMMARY].iter_rows(values_only=True))
     header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
     missing = [c for c in ID_COLUMNS + ["应发绩效合计"] if c not in header]
     if missing:

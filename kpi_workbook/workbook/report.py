@@ -22,7 +22,7 @@ from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
-from .reader import Card, card_arrays, read_book, sheet_rows
+from .reader import Card, card_arrays, read_workbook
 from .validate import _formulas
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成"}
@@ -55,8 +55,10 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
     seen: dict[str, Card] = {}
     for path in books:
         try:
-            found, diags = read_book(catalog, path)
-            diags = diags + _formulas(catalog, path, found) + _roster_gaps(path, found)
+            read = read_workbook(catalog, path, sheets=("名单",))  # the book is read once
+            found = read.cards
+            diags = read.diagnostics + _formulas(catalog, path, found) + \
+                _roster_gaps(path, found, read.sheets.get("名单", []))
         except KpiError as exc:
             findings += exc.diagnostics
             continue
@@ -91,11 +93,11 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
     return ReportData(month, summary, money_columns, findings, incomplete)
 
 
-def _roster_gaps(path: Path, cards: list[Card]) -> list[Diagnostic]:
+def _roster_gaps(path: Path, cards: list[Card], roster: list[list[object]]) -> list[Diagnostic]:
     """Employees on the workbook's 名单 whose scorecard sheet is gone."""
     have = {c.employee_id for c in cards}
     out = []
-    for r, row in enumerate(sheet_rows(path, "名单")[1:], start=2):
+    for r, row in enumerate(roster[1:], start=2):
         employee_id = str(row[0] if row and row[0] is not None else "").strip()
         name = row[1] if len(row) > 1 and row[1] is not None else ""
         if employee_id and employee_id not in have:
