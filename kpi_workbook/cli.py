@@ -107,6 +107,9 @@ def cmd_report(args) -> int:
 def cmd_payroll(args) -> int:
     from .workbook.payroll import read_payroll, write_payroll
 
+    from .workbook.files import refuse_inputs
+
+    refuse_inputs(Path(args.out), [Path(args.report)])  # never replace the report itself
     frame = read_payroll(Path(args.report))
     write_payroll(frame, Path(args.out), force=args.force)
     print(f"{args.out}\t{len(frame)} 人 / employees")
@@ -170,8 +173,11 @@ def cmd_new(args) -> int:
         outputs = [(Path(args.out), roster)]
     from .workbook.files import refuse_existing
 
+    from .workbook.files import refuse_inputs
+
     for path, _ in outputs:  # refuse before writing any, so nothing is half done
         refuse_existing(path, args.force)
+        refuse_inputs(path, [Path(args.roster)] if args.roster else [])
     for path, part in outputs:
         build_workbook(catalog, part, month, path, force=args.force)
         print(f"{path}\t{len(part)} 张考核表 / scorecards")

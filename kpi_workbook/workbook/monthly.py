@@ -12,7 +12,7 @@ from ..diagnostics import Diagnostic, KpiError, error
 from ..rules.loader import Catalog
 from .files import refuse_existing
 from .history import merge_month, month_rows, read_history, streak_warnings, write_history
-from .report import ReportData, build_report, collect_books
+from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
 
 
@@ -59,12 +59,12 @@ def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | 
 
 def _refuse_overwriting_inputs(inputs: list[Path], out: Path, history: Path | None) -> None:
     """The report and the history never replace a scorecard workbook named as input."""
-    named = {Path(p).resolve() for p in inputs if not Path(p).is_dir()}
+    named = {_resolved(Path(p)) for p in inputs if not Path(p).is_dir()}
     for target, what in ((out, "报表 / report"), (history, "历史 / history")):
-        if target is not None and Path(target).resolve() in named:
+        if target is not None and _resolved(Path(target)) in named:
             raise KpiError([error("output-is-input", f"{what} 输出文件 {target} 同时是输入的考核表，拒绝覆盖",
                                   f"the {what.split(' / ')[1]} output {target} is also an input scorecard "
                                   "workbook: refused", source=str(target))])
-    if out is not None and history is not None and Path(out).resolve() == Path(history).resolve():
+    if out is not None and history is not None and _resolved(Path(out)) == _resolved(Path(history)):
         raise KpiError([error("output-is-history", f"--out 与 --history 是同一个文件：{out}",
                               f"--out and --history are the same file: {out}", source=str(out))])

@@ -39,14 +39,23 @@ class ReportData:
 
 def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
     """Files named, and the .xlsx files of folders named (not Excel's ~$ lock files)."""
-    skip = {p.resolve() for p in exclude if p is not None}
+    skip = {_resolved(p) for p in exclude if p is not None}
     books: list[Path] = []
     for path in inputs:
         if path.is_dir():
             books += sorted(p for p in path.glob("*.xls[xm]") if not p.name.startswith(("~$", ".")))
         else:
             books.append(path)
-    return [b for b in books if b.resolve() not in skip]
+    return [b for b in books if _resolved(b) not in skip]
+
+
+def _resolved(path: Path) -> Path:
+    """The real path; a looping symlink (a file linked to itself) stays as named, and
+    reading it later is one finding."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:

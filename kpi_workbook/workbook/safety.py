@@ -25,6 +25,9 @@ def check_xlsx(path: Path | str, limits: Limits | None = None) -> None:
     """Raise KpiError unless ``path`` is a plausible, bounded .xlsx/.xlsm zip."""
     path = Path(path)
     limits = limits or Limits.from_env()
+    if path.is_symlink() and not path.exists():
+        raise _refuse("bad-symlink", path, f"{path.name} 是循环或损坏的符号链接，无法读取",
+                      f"{path.name} is a looping or broken symbolic link: cannot read it")
     if not path.is_file():
         raise _refuse("no-file", path, f"找不到文件 {path}", f"file not found: {path}")
     try:
