@@ -138,15 +138,49 @@ def atomic_output(path: Path, force: bool = False, inputs=()):
             os.replace(tmp_path, target)
         except OSError as exc:
             raise _cannot_write(path, exc) from None
-    except OSError as exc:  # the writer's own failure: a full disk, a read-only folder
-        if exc.errno not in WRITE_ERRORS:
+    except Exception as exc:  # the writer's own failure: a full disk, a read-only folder
+        cause = _os_error(exc)
+        if cause is None or cause.errno not in WRITE_ERRORS:
             raise
-        raise _cannot_write(path, exc) from None
+        _collect_quietly()
+        raise _cannot_write(path, cause) from None
     finally:
         try:
             tmp_path.unlink()
         except FileNotFoundError:
             pass
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError behind a writer's exception (XlsxWriter wraps it in FileCreateError)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError):
+            return exc
+        if exc.args and isinstance(exc.args[0], OSError):
+            return exc.args[0]
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _collect_quietly() -> None:
+    """A writer's zip left open when the disk filled fails again when it is collected (at
+    exit, at the latest); that second failure is the one already reported, not a traceback
+    for the user. Only write errors are silenced, and only once one was reported."""
+    import sys
+
+    previous = sys.unraisablehook
+    if getattr(previous, "kpi_quiet", False):
+        return
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, OSError) and unraisable.exc_value.errno in WRITE_ERRORS:
+            return
+        previous(unraisable)
+
+    hook.kpi_quiet = True
+    sys.unraisablehook = hook
 
 
 def _keep_mode(target: Path, tmp: Path) -> None:

@@ -1,0 +1,317 @@
+"""Hostile files and faults (issue 12): every attack gets one sentence, never a traceback.
+
+Every file is generated here in tmp_path from a small book made by `new`; limits are
+lowered through the environment so that the bombs stay small.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import resource
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from kpi_workbook.cli import main
+from kpi_workbook.workbook.package import Book
+from kpi_workbook.workbook.reader import read_book
+from kpi_workbook.workbook.roster import sample_roster_path
+
+MONTH = "2026-10"
+PEOPLE = {"E015", "E016", "E028"}
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "内部错误" not in err and "internal error" not in err, err
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile")
+    with open(sample_roster_path(), encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    roster = folder / "r.csv"
+    with open(roster, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if r[0] in PEOPLE])
+    out = folder / "book.xlsx"
+    assert main(["new", "--roster", str(roster), "--month", MONTH, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def book(small_book, tmp_path) -> Path:
+    return Path(shutil.copy(small_book, tmp_path / "book.xlsx"))
+
+
+def first_card(catalog, path: Path):
+    cards, _ = read_book(catalog, path)
+    return cards[0]
+
+
+def replace_part(path: Path, part: str, change) -> None:
+    """Rewrite one part of the package with ``change(bytes) -> bytes``."""
+    with zipfile.ZipFile(path) as z:
+        parts = [(i, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts:
+            z.writestr(info.filename, change(data) if info.filename == part else data)
+
+
+def sheet_part(path: Path, sheet: str) -> str:
+    with Book.open(path) as b:
+        return b.parts[sheet]
+
+
+def set_raw_cell(path: Path, sheet: str, ref: str, xml: str) -> None:
+    """Replace one cell's element with raw XML (what a hostile program could write)."""
+    part = sheet_part(path, sheet)
+
+    def change(data: bytes) -> bytes:
+        text = data.decode("utf-8")
+        start = text.index(f'<c r="{ref}"')
+        head_end = text.index(">", start) + 1
+        end = head_end if text[head_end - 2] == "/" else text.index("</c>", head_end) + 4
+        return (text[:start] + xml + text[end:]).encode("utf-8")
+
+    replace_part(path, part, change)
+
+
+def input_cell(catalog, path: Path):
+    """(sheet, ref, key) of the first numeric input of the first card."""
+    card = first_card(catalog, path)
+    for key, ref in card.cells.items():
+        if key.endswith(".rate") or key.endswith(".count") or "count" in key:
+            return card.sheet, ref, key
+    key, ref = next(iter(card.cells.items()))
+    return card.sheet, ref, key
+
+
+# --- the reader: lxml, entities, linear scanning -----------------------------------------
+
+
+def test_the_suite_runs_with_lxml_so_openpyxl_saves_through_it():
+    assert openpyxl.xml.LXML is True  # lxml is in the test extras (setup.cfg)
+
+
+def test_a_book_openpyxl_saved_through_lxml_reads_and_validates(capsys, book, catalog):
+    before = first_card(catalog, book)
+    wb = openpyxl.load_workbook(book)
+    wb.save(book)  # formula cells come back as <c t="n"><f>…</f><v></v></c>, text as &#…;
+    after = first_card(catalog, book)
+    assert after.employee_id == before.employee_id and after.values.keys() == before.values.keys()
+    code, _, err = run(capsys, "validate", book)
+    assert "formula-changed" not in err and code in (0, 1)
+
+
+def test_character_references_are_decoded(book, catalog):
+    sheet, ref, key = input_cell(catalog, book)
+    set_raw_cell(book, sheet, ref, f'<c r="{ref}" t="inlineStr"><is><t>&#57;0</t></is></c>')
+    card = first_card(catalog, book)
+    assert card.contents[ref] == "90"  # &#57; is "9"
+
+
+def test_cell_markup_inside_a_comment_is_not_a_cell_and_is_scanned_once(book, catalog, monkeypatch):
+    monkeypatch.setenv("KPI_WORKBOOK_MAX_RATIO", "100000")  # the comment compresses enormously
+    card = first_card(catalog, book)
+    part = sheet_part(book, card.sheet)
+    junk = '<c r="A1"><v>666</v></c>' * 100_000  # 2.4 MB of cells that are not cells
+    replace_part(book, part, lambda d: d.replace(b"<sheetData>", b"<sheetData><!--" + junk.encode() + b"-->", 1))
+    again = first_card(catalog, book)
+    assert again.sheet_cells.get("A1") == card.sheet_cells.get("A1") != 666
+    assert again.values == card.values or all(
+        (a != a and b != b) or a == b for a, b in zip(again.values.values(), card.values.values()))
+
+
+def test_entity_declarations_are_refused(capsys, book, catalog):
+    part = sheet_part(book, first_card(catalog, book).sheet)
+    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+    replace_part(book, part, lambda d: bomb + d[d.index(b"<worksheet"):])
+    code, _, err = run(capsys, "validate", book)
+    assert code == 2 and "book.xlsx" in err and "DTD" in err
+
+
+# --- bounded resources ---------------------------------------------------------------------
+
+
+def test_a_highly_compressible_part_is_refused_as_a_zip_bomb(capsys, book):
+    with zipfile.ZipFile(book, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/media/padding.bin", b"\0" * (3 << 20))  # 3 MB, ratio about 1000
+    for command in (["validate", book], ["report", book, "--out", book.with_name("r.xlsx")]):
+        code, _, err = run(capsys, *command)
+        assert code in (1, 2) and "zip-bomb" in err and "padding.bin" in err
+    code, _, err = run(capsys, "fill", book, "--inputs", _inputs(book.parent))
+    assert code == 2 and "zip-bomb" in err
+
+
+def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
+    """The package layer checks while it inflates, not only the sizes the zip claims."""
+    from kpi_workbook.diagnostics import KpiError
+    from kpi_workbook.workbook.package import Limits
+
+    with zipfile.ZipFile(book) as z:
+        size = z.getinfo("xl/workbook.xml").file_size
+    small = Limits(part_bytes=size // 2, ratio_floor=size // 2)
+    with pytest.raises(KpiError) as caught:
+        Book(book, small)
+    assert caught.value.diagnostics[0].code == "zip-bomb"
+    assert "xl/workbook.xml" in caught.value.diagnostics[0].message_en
+    Book(book, Limits()).close()  # the same book within the default limits
+
+
+def test_bounds_on_cells_and_sheets(capsys, book, monkeypatch):
+    monkeypatch.setenv("KPI_WORKBOOK_MAX_CELLS", "50")
+    code, _, err = run(capsys, "validate", book)
+    assert code == 2 and "too-large" in err and "50" in err
+    monkeypatch.delenv("KPI_WORKBOOK_MAX_CELLS")
+    monkeypatch.setenv("KPI_WORKBOOK_MAX_SHEETS", "2")
+    code, _, err = run(capsys, "validate", book)
+    assert code == 2 and "too-large" in err
+
+
+# --- bad cells: one sentence with file, sheet and cell -------------------------------------
+
+
+def test_text_in_a_number_cell_names_the_cell(capsys, book, catalog):
+    sheet, ref, _ = input_cell(catalog, book)
+    set_raw_cell(book, sheet, ref, f'<c r="{ref}"><v>abc</v></c>')
+    for command in (["validate", book], ["fill", book, "--inputs", _inputs(book.parent)]):
+        code, _, err = run(capsys, *command)
+        assert code == 2 and "book.xlsx" in err and f"[{sheet}]!{ref}" in err and "abc" in err
+
+
+def test_an_iso_date_cell_is_read(capsys, book, catalog):
+    sheet, ref, key = input_cell(catalog, book)
+    set_raw_cell(book, sheet, ref, f'<c r="{ref}" t="d"><v>2026-10-05T00:00:00</v></c>')
+    code, _, err = run(capsys, "validate", book)
+    assert code == 1 and f"[{sheet}]!{ref}" in err  # a date is not a number: a finding
+    card = first_card(catalog, book)
+    assert card.contents[ref].year == 2026
+
+
+@pytest.mark.parametrize("month_xml", [
+    '<c r="{ref}" s="{s}"><v>46296</v></c>',  # 2026-10-01 as Excel stores a date
+    '<c r="{ref}" t="inlineStr"><is><t>2026/10</t></is></c>',
+    '<c r="{ref}" t="d"><v>2026-10-01</v></c>',
+])
+def test_month_cells_as_dates_or_slashes_are_read(capsys, book, catalog, month_xml, tmp_path):
+    for card in read_book(catalog, book)[0]:
+        set_raw_cell(book, card.sheet, card.names["KPI_MONTH"],
+                     month_xml.format(ref=card.names["KPI_MONTH"], s=0))
+    assert {c.fields["month"] for c in read_book(catalog, book)[0]} == {"2026-10"}
+    code, _, err = run(capsys, "report", book, "--out", tmp_path / "r.xlsx")
+    assert "month-mismatch" not in err and "bad-field" not in err
+
+
+def test_a_book_without_scorecards_is_a_finding(capsys, tmp_path):
+    other = tmp_path / "other.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "not a scorecard"
+    wb.save(other)
+    code, _, err = run(capsys, "report", other, "--out", tmp_path / "r.xlsx")
+    assert code == 1 and "other.xlsx" in err and "no-scorecards" in err
+
+
+def test_an_encrypted_workbook_is_named_as_password_protected(capsys, tmp_path):
+    locked = tmp_path / "locked.xlsx"  # what Excel writes: a compound file holding the package
+    locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500 + "EncryptedPackage".encode("utf-16-le"))
+    code, _, err = run(capsys, "validate", locked)
+    assert code == 2 and "locked.xlsx" in err and "password-protected" in err and "密码" in err
+
+
+def test_a_self_symlink_in_a_report_folder_is_a_finding(capsys, book, tmp_path):
+    loop = book.parent / "loop.xlsx"
+    os.symlink(loop.name, loop)
+    code, _, err = run(capsys, "report", book.parent, "--out", tmp_path / "out" / "r.xlsx")
+    assert code == 1 and "loop.xlsx" in err
+
+
+def test_payroll_with_a_wrong_content_types_part(capsys, book, tmp_path):
+    report = tmp_path / "r.xlsx"
+    run(capsys, "report", book, "--out", report)
+    replace_part(report, "[Content_Types].xml", lambda d: b"<Types>garbage")
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code in (0, 2)
+
+
+# --- files written through, not around ------------------------------------------------------
+
+
+def _inputs(folder: Path) -> Path:
+    path = folder / "in.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["工号", "输入", "值"], ["E015", "sales_completion.rate", "0.5"]])
+    return path
+
+
+def test_fill_through_a_symlink_writes_the_target_and_keeps_its_mode(capsys, book, catalog):
+    os.chmod(book, 0o600)
+    link = book.with_name("link.xlsx")
+    os.symlink(book.name, link)
+    before = book.read_bytes()
+    code, _, err = run(capsys, "fill", link, "--inputs", _inputs(book.parent))
+    assert code in (0, 1), err
+    assert link.is_symlink() and book.read_bytes() != before
+    assert stat.S_IMODE(os.stat(book).st_mode) == 0o600
+
+
+def test_payroll_refuses_to_replace_its_own_report(capsys, book, tmp_path):
+    report = tmp_path / "r.xlsx"
+    run(capsys, "report", book, "--out", report)
+    before = report.read_bytes()
+    code, _, err = run(capsys, "payroll", report, "--out", report, "--force")
+    assert code == 2 and "output-is-input" in err and report.read_bytes() == before
+
+
+def test_new_refuses_to_replace_its_roster(capsys, tmp_path):
+    roster = tmp_path / "r.xlsx"
+    shutil.copy(sample_roster_path(), tmp_path / "r.csv")
+    wb = openpyxl.Workbook()
+    wb.active.append(["工号", "姓名", "部门", "岗位", "基本工资"])
+    wb.active.append(["E1", "甲", "客服部", "cs_specialist", 5000])
+    wb.save(roster)
+    code, _, err = run(capsys, "new", "--roster", roster, "--month", MONTH, "--out", roster, "--force")
+    assert code == 2 and "output-is-input" in err
+
+
+def test_stale_temp_files_of_a_killed_run_are_removed(capsys, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".t_new.kpi-tmp-{dead}-abc123.xlsx"
+    stale.write_bytes(b"half a workbook")
+    unrelated = tmp_path / ".t_new.mine.xlsx"
+    unrelated.write_bytes(b"not ours")
+    code, _, _ = run(capsys, "new", "--month", MONTH, "--out", tmp_path / "t_new.xlsx")
+    assert code == 0 and not stale.exists() and unrelated.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".t_new.mine.xlsx", "t_new.xlsx"]
+
+
+def _limited(limit: int):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))  # writes past it fail: EFBIG
+    return apply
+
+
+@pytest.mark.parametrize("command", ["new", "fill", "report"])
+def test_a_full_disk_is_one_sentence_and_leaves_no_temp_files(command, book, tmp_path):
+    before = book.read_bytes()
+    argv = {"new": ["new", "--month", MONTH, "--out", str(tmp_path / "n.xlsx")],
+            "fill": ["fill", str(book), "--inputs", str(_inputs(tmp_path))],
+            "report": ["report", str(book), "--out", str(tmp_path / "r.xlsx")]}[command]
+    limit = {"new": 40_000, "fill": len(before) // 2, "report": 8_000}[command]
+    done = subprocess.run([sys.executable, "-m", "kpi_workbook.cli", *argv], preexec_fn=_limited(limit),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "disk-full" in done.stderr and "Traceback" not in done.stderr
+    assert book.read_bytes() == before
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert left == []
