@@ -191,7 +191,7 @@ def _catalog(args):
 
 
 def _print_json(data) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)  # valid JSON only
     sys.stdout.write("\n")
 
 
@@ -228,17 +228,42 @@ def cmd_score(args) -> int:
     catalog = _catalog(args)
     source = "<stdin>" if args.input == "-" else args.input
     try:
-        text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8-sig")
+        raw = _stdin_bytes() if args.input == "-" else Path(args.input).read_bytes()
     except OSError as exc:
         raise UsageError(f"无法读取输入文件 {source}：{exc.strerror} / cannot read input file "
                          f"{source}: {exc.strerror}") from None
+    text = _json_text(raw, source)
     try:
-        card = json.loads(text)
+        card = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source} 第 {exc.lineno} 行不是有效的 JSON：{exc.msg} / {source} line "
                          f"{exc.lineno} is not valid JSON: {exc.msg}") from None
     _print_json(score_card(catalog, args.role, card, source=source))
     return EXIT_OK
+
+
+def _stdin_bytes() -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)  # a text stream without bytes (tests, IDEs)
+    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+
+
+def _json_text(raw: bytes, source: str) -> str:
+    """JSON text in UTF-8 (with or without BOM) or, marked by its BOM, UTF-16/32."""
+    encoding = "utf-8-sig"
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise UsageError(f"{source} 不是 UTF-8 文本（或带 BOM 的 UTF-16） / {source} is not UTF-8 text "
+                         "(nor UTF-16 with a BOM)") from None
+
+
+def _no_constant(name: str):
+    """NaN and Infinity are not JSON numbers: refuse them as the invalid JSON they are."""
+    raise UsageError(f"输入中的 {name} 不是有效的 JSON 数字 / {name} in the input is not a valid JSON number")
 
 
 def cmd_lint(args) -> int:

@@ -99,6 +99,9 @@ def number_text(value: float) -> str:
 # Parsing what people type: "38%", "38.5 %", full-width "３８％", "1,200", "是"/"否".
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?$")  # 1,200 and 1,234,567.5
+# Characters XML 1.0 cannot hold (a workbook with one cannot be opened by anyone).
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 YES_WORDS = frozenset({"是", "有", "yes", "y", "true", "1", "√", "✓", "x", "对"})
 NO_WORDS = frozenset({"否", "无", "no", "n", "false", "0", "×", "", "不"})
 
@@ -129,13 +132,22 @@ def parse_number(value: object, *, percent: bool = False) -> float:
         return float(value)
     if not isinstance(value, str):
         raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number")
-    text = normalise_text(value).replace(",", "").replace(" ", "")
+    text = normalise_text(value).replace(" ", "")
+    if "," in text:
+        if not _GROUPED.match(text):  # "9,5": a decimal comma, or a typo of 95?
+            raise ParseError(f"“{value}”有歧义：小数点请用“.”，千位分隔符“,”须每三位一组",
+                             f"'{value}' is ambiguous: use '.' for decimals, and ',' only between "
+                             "groups of three digits")
+        text = text.replace(",", "")
     scale = 1.0
     if text.endswith("%"):
         text, scale = text[:-1], 0.01
-    if not _NUMBER.match(text):
+    if len(text) > 400 or not _NUMBER.match(text):
         raise ParseError(f"“{value}”不是数字", f"'{value}' is not a number")
-    return float(Decimal(text) * Decimal(str(scale)))
+    number = float(Decimal(text) * Decimal(str(scale)))
+    if not math.isfinite(number):
+        raise ParseError(f"“{value}”超出数字范围", f"'{value}' is out of the range of numbers")
+    return number
 
 
 def parse_flag(value: object) -> bool:

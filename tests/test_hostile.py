@@ -315,3 +315,131 @@ def test_a_full_disk_is_one_sentence_and_leaves_no_temp_files(command, book, tmp
     assert book.read_bytes() == before
     left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
     assert left == []
+
+
+# --- bad data that is not a file: rosters, numbers, score's JSON ---------------------------
+
+
+def _roster_csv(path: Path, rows: list[list]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["工号", "姓名", "部门", "岗位", "基本工资"], *rows])
+    return path
+
+
+def test_a_control_character_in_a_roster_name_is_refused_with_its_row(capsys, tmp_path):
+    roster = _roster_csv(tmp_path / "r.csv", [["E1", "甲", "客服部", "cs_specialist", "5000"],
+                                               ["E2", "乙\x01", "客服部", "cs_specialist", "5000"]])
+    code, _, err = run(capsys, "new", "--roster", roster, "--month", MONTH, "--out", tmp_path / "b.xlsx")
+    assert code == 2 and "row 3" in err and "control character" in err
+    assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_a_base_salary_of_1e309_is_refused_with_its_row(capsys, tmp_path):
+    roster = _roster_csv(tmp_path / "r.csv", [["E1", "甲", "客服部", "cs_specialist", "1e309"]])
+    code, _, err = run(capsys, "new", "--roster", roster, "--month", MONTH, "--out", tmp_path / "b.xlsx")
+    assert code == 2 and "row 2" in err and "基本工资" in err
+
+
+def test_a_lone_cr_inside_a_quoted_field_keeps_row_numbers(capsys, tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_bytes("工号,姓名,部门,岗位,基本工资\nE1,\"甲\r乙\",客服部,cs_specialist,5000\n"
+                       "E2,丙,客服部,cs_specialist,abc\n".encode("utf-8"))
+    code, _, err = run(capsys, "new", "--roster", roster, "--month", MONTH, "--out", tmp_path / "b.xlsx")
+    assert code == 2 and "row 3" in err and "row 2" not in err  # E2 is the file's third row
+
+
+@pytest.mark.parametrize("text, ok", [("9,5", None), ("1,2345", None), ("1,200", 1200.0),
+                                      ("1,234,567.5", 1234567.5), ("12,5%", None)])
+def test_a_comma_is_a_thousands_separator_only(text, ok):
+    from kpi_workbook.numbers import ParseError, parse_number
+
+    if ok is None:
+        with pytest.raises(ParseError) as caught:
+            parse_number(text)
+        assert "ambiguous" in caught.value.en
+    else:
+        assert parse_number(text) == ok
+
+
+@pytest.mark.parametrize("value, month", [("2026/10", "2026-10"), ("2026年10月", "2026-10"),
+                                          ("2026.1", "2026-01"), (202610, "2026-10"),
+                                          (46296, "2026-10"),  # 46296 days after 1899-12-30
+                                          ("2026-10-01", "2026-10"), ("2026-10-01T00:00:00", "2026-10")])
+def test_one_month_parser_reads_every_form(value, month):
+    from kpi_workbook.numbers import parse_month
+
+    assert parse_month(value) == month
+
+
+@pytest.mark.parametrize("value", ["2026-13", "10/2026", "", None, True, float("inf"), "abc"])
+def test_one_month_parser_refuses_what_is_not_a_month(value):
+    from kpi_workbook.numbers import ParseError, parse_month
+
+    with pytest.raises(ParseError):
+        parse_month(value)
+
+
+def test_cli_months_go_through_the_one_parser(capsys, tmp_path):
+    code, _, _ = run(capsys, "new", "--month", "2026/10", "--out", tmp_path / "b.xlsx")
+    assert code == 0
+    code, _, err = run(capsys, "new", "--month", "2026-13", "--out", tmp_path / "c.xlsx")
+    assert code == 2 and "YYYY-MM" in err
+
+
+def test_score_refuses_an_employee_that_is_not_an_object(capsys, tmp_path):
+    data = tmp_path / "s.json"
+    data.write_text('{"employee": 5}', encoding="utf-8")
+    code, _, err = run(capsys, "score", "cs_specialist", "--input", data)
+    assert code == 2 and "employee must be an object" in err
+
+
+def test_score_reads_utf16_json(capsys, tmp_path):
+    data = tmp_path / "s.json"
+    data.write_text('{"employee": {"base_salary": 5000}}', encoding="utf-16")  # with a BOM
+    code, out, _ = run(capsys, "score", "cs_specialist", "--input", data)
+    assert code == 0 and '"role": "cs_specialist"' in out
+
+
+def test_score_refuses_nan_and_infinity_in_its_input(capsys, tmp_path):
+    data = tmp_path / "s.json"
+    data.write_text('{"inputs": {"problem_resolution.points": Infinity}}', encoding="utf-8")
+    code, _, err = run(capsys, "score", "cs_specialist", "--input", data)
+    assert code == 2 and "Infinity" in err
+
+
+def test_score_never_prints_a_number_that_is_not_finite(capsys, tmp_path, monkeypatch):
+    import json
+
+    from kpi_workbook.engine import api
+
+    real = api.card_result
+    monkeypatch.setattr(api, "card_result", lambda *a: {**real(*a), "total": float("inf")})
+    data = tmp_path / "s.json"
+    data.write_text('{"employee": {"base_salary": 5000}}', encoding="utf-8")
+    code, out, err = run(capsys, "score", "cs_specialist", "--input", data)
+    assert code == 2 and "total" in err and "out of the range" in err and out == ""
+    monkeypatch.setattr(api, "card_result", real)
+    code, out, _ = run(capsys, "score", "cs_specialist", "--input", data)
+    assert code == 0 and json.loads(out)["role"] == "cs_specialist"
+
+
+# --- bugs stay bugs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "validate", "fill"])
+def test_a_bug_while_reading_is_an_internal_error_not_a_damaged_file(capsys, book, tmp_path,
+                                                                      monkeypatch, command):
+    from kpi_workbook.workbook import package
+
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("a bug in the reader")
+
+    monkeypatch.setattr(package._SheetReader, "finish", broken)
+    argv = {"report": ["report", book, "--out", tmp_path / "r.xlsx"], "validate": ["validate", book],
+            "fill": ["fill", book, "--inputs", _inputs(tmp_path)]}[command]
+    code = main([str(a) for a in argv])
+    _, err = capsys.readouterr()
+    assert code == 3 and "internal error" in err and "ZeroDivisionError" in err
+    assert "damaged" not in err and "corrupt" not in err and "Traceback" not in err
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", *map(str, argv)])

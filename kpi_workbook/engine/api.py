@@ -54,8 +54,13 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     values, diags = parse_inputs(specs, raw_inputs, source)
     if diags:
         raise KpiError(diags)
+    employee = card.get("employee")
+    if employee is not None and not isinstance(employee, dict):
+        raise KpiError([error("bad-input", "employee 须为对象（如 {\"base_salary\": 5000}）",
+                              'employee must be an object (such as {"base_salary": 5000})',
+                              source=source, path=("employee",))])
     try:
-        employees = employee_frame(card.get("employee") or {})
+        employees = employee_frame(employee or {})
     except ValueError as exc:
         raise KpiError([error("bad-input", f"员工信息无效：{exc}", f"bad employee field: {exc}",
                               source=source, path=("employee",))]) from None
@@ -64,7 +69,30 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     if scores.errors[0]:
         raise KpiError([error("bad-input", e.zh, e.en, source=source)
                         for e in scores.errors[0]])
-    return card_result(catalog, scores, 0)
+    result = card_result(catalog, scores, 0)
+    where = _not_finite(result)
+    if where is not None:  # huge inputs overflow: a result must be a finite number
+        raise KpiError([error("not-finite", f"结果 {'/'.join(map(str, where))} 超出数字范围：输入过大",
+                              f"the result {'/'.join(map(str, where))} is out of the range of numbers: "
+                              "the inputs are too large", source=source, path=tuple(where))])
+    return result
+
+
+def _not_finite(data, path=()) -> tuple | None:
+    """The path of the first infinite or NaN number in a result (None is an empty value)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    for key, value in items:
+        found = _not_finite(value, path + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 def card_result(catalog: Catalog, scores: RoleScores, i: int) -> dict:

@@ -24,7 +24,7 @@ from ..numbers import ParseError, is_blank, normalise_text, parse_flag
 from ..rules.loader import Catalog
 from ..workbook.files import atomic_output
 from ..workbook.roster import CHINESE, COLUMNS
-from ..workbook.safety import check_xlsx
+from ..workbook.safety import DAMAGED, check_xlsx
 
 HOME, ROSTER, SETTINGS, CONFIG = "首页", "名单", "设置", "xlwings.conf"
 STATUS_CELL = "B4"  # 首页: the last button's result
@@ -299,6 +299,6 @@ def _open(path: Path):
     check_xlsx(path)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a damaged file: one sentence
+    except DAMAGED as exc:  # a damaged file: one sentence
         raise KpiError([error("not-xlsx", f"{path.name} 无法打开：{exc}", f"cannot open {path.name}: {exc}",
                               source=str(path))]) from None

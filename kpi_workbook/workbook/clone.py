@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
+from ..numbers import XML_ILLEGAL
 from .package import read_parts, write_parts
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
@@ -46,7 +47,8 @@ def cell_xml(ref: str, style: str, value) -> str:
         return f'<c r="{ref}"{s}/>'
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f'<c r="{ref}"{s}><v>{repr(float(value)).removesuffix(".0")}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+    text = XML_ILLEGAL.sub("", str(value))  # a control character would make the file unreadable
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
 
 class _Template:

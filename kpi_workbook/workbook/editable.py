@@ -14,8 +14,10 @@ from pathlib import Path
 
 import openpyxl
 
+from ..diagnostics import KpiError, error
 from .clone import cell_xml
 from .package import Book, patch
+from .safety import DAMAGED
 
 
 class Scorecard:
@@ -83,7 +85,12 @@ class XmlBook:
 class OpenpyxlBook:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.book = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        try:
+            self.book = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        except DAMAGED as exc:
+            raise KpiError([error("not-xlsx", f"{self.path.name} 无法打开（文件损坏或格式不对）：{exc}",
+                                  f"cannot open {self.path.name} (corrupt or wrong format): {exc}",
+                                  source=str(self.path))]) from None
 
     def scorecards(self) -> list[Scorecard]:
         cards = []

@@ -90,12 +90,7 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     cards: dict[str, tuple[Path, Scorecard]] = {}
     for path in books:
         check_xlsx(path)
-        try:
-            book = open_editable(path)
-        except Exception as exc:  # a damaged workbook: one sentence, not a traceback
-            raise KpiError([error("not-xlsx", f"{path.name} 无法打开（文件损坏或格式不对）：{exc}",
-                                  f"cannot open {path.name} (corrupt or wrong format): {exc}",
-                                  source=str(path))]) from None
+        book = open_editable(path)  # a damaged workbook is a KpiError naming it
         opened[path] = book
         found = book.scorecards()
         if not found:

@@ -673,7 +673,10 @@ def _drop_cached(data: bytes) -> bytes:
 
 def _full_calc(data: bytes) -> bytes:
     """Ask Excel to recompute everything when it opens the book."""
-    xml = data.decode("utf-8")
+    try:
+        xml = data.decode("utf-8")
+    except UnicodeDecodeError:  # another encoding (the parser read it): leave it be
+        return data
     if "fullCalcOnLoad" in xml:
         return data
     if "<calcPr" in xml:

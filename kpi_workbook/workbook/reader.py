@@ -9,7 +9,6 @@ file, sheet and cell; a workbook that cannot be opened at all is one error.
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from ..engine.inputs import InputSpec, input_specs, parse_value
 from ..numbers import ParseError, is_blank, parse_flag, parse_month, parse_number
 from ..rules.loader import Catalog
 from .package import Book, split_ref
-from .safety import check_xlsx
+from .safety import DAMAGED, check_xlsx
 
 KPI_OUTPUTS = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS")
 
@@ -48,7 +47,7 @@ def open_book(path: Path, data_only: bool = False, read_only: bool = True):
     try:
         return openpyxl.load_workbook(path, data_only=data_only, read_only=read_only,
                                       keep_vba=path.suffix.lower() == ".xlsm")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except DAMAGED as exc:
         raise KpiError([error("unreadable", f"无法读取工作簿 {path.name}：{exc}",
                               f"cannot read workbook {path.name}: {exc}", source=str(path))]) from None
 

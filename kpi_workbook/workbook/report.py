@@ -68,13 +68,8 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
             found = read.cards
             diags = read.diagnostics + _formulas(catalog, path, found) + \
                 _roster_gaps(path, found, read.sheets.get("名单", []))
-        except KpiError as exc:
+        except KpiError as exc:  # a damaged file must not stop the report for everyone else
             findings += exc.diagnostics
-            continue
-        except Exception as exc:  # a damaged file must not stop the report for everyone else
-            findings.append(error("unreadable", f"无法读取工作簿 {path.name}（文件损坏或格式不对）：{exc}",
-                                  f"cannot read workbook {path.name} (corrupt or wrong format): {exc}",
-                                  source=str(path)))
             continue
         findings += diags
         for card in found:

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from xml.etree.ElementTree import ParseError as XmlParseError
+from xml.parsers.expat import ExpatError
+
+from openpyxl.utils.exceptions import InvalidFileException
 
 from ..diagnostics import KpiError, error
 from .package import Limits
+
+# What reading a damaged or hostile file through openpyxl or pandas raises (defusedxml's
+# refusals are ValueErrors). Anything else is a bug and must surface as one (exit 3).
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError,
+           UnicodeError, InvalidFileException, XmlParseError, ExpatError)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: encrypted xlsx, or old .xls
 
