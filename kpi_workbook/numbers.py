@@ -127,7 +127,7 @@ def parse_number(value: object, *, percent: bool = False) -> float:
     if isinstance(value, bool):
         raise ParseError("需要数字，而不是是/否", "expected a number, not a yes/no")
     if isinstance(value, (int, float)):
-        if not math.isfinite(float(value)):
+        if isinstance(value, int) and abs(value) > 10**300 or not math.isfinite(float(value)):
             raise ParseError("需要有限的数字", "expected a finite number")
         return float(value)
     if not isinstance(value, str):
@@ -193,7 +193,7 @@ def parse_month(value: object) -> str:
     if isinstance(value, bool):
         raise ParseError(f"月份须为 YYYY-MM，得到 “{value}”", f"month must be YYYY-MM, got '{value}'")
     if isinstance(value, (int, float)):
-        number = float(value)
+        number = float(value) if not isinstance(value, int) or abs(value) < 10**300 else math.inf
         if math.isfinite(number) and number.is_integer() and 190001 <= number <= 299912 \
                 and 1 <= int(number) % 100 <= 12:
             return f"{int(number) // 100:04d}-{int(number) % 100:02d}"

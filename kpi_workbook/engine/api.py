@@ -27,6 +27,11 @@ def employee_frame(employee: dict) -> pd.DataFrame:
         name = EMPLOYEE_ALIASES.get(key, key)
         if name in EMPLOYEE_FIELDS:
             fields[name] = value
+    from ..numbers import is_blank, parse_number
+
+    for name in ("base_salary", "q_amount"):  # money: a finite number or empty, never raw JSON
+        if name in fields:
+            fields[name] = math.nan if is_blank(fields[name]) else parse_number(fields[name])
     if "full_attendance" in fields and not isinstance(fields["full_attendance"], bool):
         from ..numbers import parse_flag
 

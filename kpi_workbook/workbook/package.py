@@ -26,6 +26,7 @@ import math
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -107,7 +108,7 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits:
                 if total > allowance or total > budget[0]:
                     raise _bomb(path, info, total)
                 yield chunk
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, RuntimeError,
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, RuntimeError,
             NotImplementedError) as exc:
         # RuntimeError: an encrypted member; NotImplementedError: an unknown compression
         raise _damaged(path, f"无法解压 {info.filename}（{exc}）",

@@ -9,6 +9,7 @@ read through openpyxl (which parses with defusedxml: no entity expansion).
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree.ElementTree import ParseError as XmlParseError
 from xml.parsers.expat import ExpatError
@@ -20,7 +21,7 @@ from .package import Limits
 
 # What reading a damaged or hostile file through openpyxl or pandas raises (defusedxml's
 # refusals are ValueErrors). Anything else is a bug and must surface as one (exit 3).
-DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, OSError, EOFError,
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError, ValueError, OSError, EOFError,
            UnicodeError, InvalidFileException, XmlParseError, ExpatError)
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: encrypted xlsx, or old .xls
