@@ -46,7 +46,7 @@ def _env_int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one book may hold. Defaults are far above real use (a book of 10,000
-    scorecards is about 4 million cells and 300 MB of XML); the environment variables
+    scorecards is about 3 million cells and 300 MB of XML); the environment variables
     KPI_WORKBOOK_MAX_PART_MB, _MAX_BOOK_MB, _MAX_RATIO, _MAX_SHEETS, _MAX_ROWS, _MAX_CELLS
     lower or raise them."""
 
@@ -410,58 +410,62 @@ class _SheetReader:
         self.in_data = False
         self.parser: expat.XMLParserType | None = None
         self.has_f = False
-        self.has_v = False
+        self.last_ref = ""
 
     def _bad(self, zh: str, en: str) -> KpiError:
         return _damaged(self.book.path, zh, en, sheet=self.name, cell=self.ref, code="bad-cell")
 
     def start(self, name, attrs):
-        local = _local(name)
-        if local == "sheetData":
-            self.in_data = True
-        elif not self.in_data:
-            return
-        elif local == "row":
-            r = attrs.get("r")
-            self.row = int(r) if r and r.isdigit() else self.row + 1
-            self.col = 0
-            if not 1 <= self.row <= self.book.limits.rows:
-                self.ref = f"A{self.row}"
-                raise _too_big(self.book.path, f"行号 {self.row} 超出 1…{self.book.limits.rows}",
-                               f"row {self.row} is outside 1…{self.book.limits.rows}", sheet=self.name)
-        elif local == "c":
+        local = name if ":" not in name else name[name.index(":") + 1:]
+        if local == "c" and self.in_data:  # the most frequent element first
             r = attrs.get("r")
             if r:
-                r = r.replace("$", "")
+                if "$" in r:
+                    r = r.replace("$", "")
                 if not _REF.fullmatch(r):
                     self.ref = r[:20]
                     raise self._bad(f"单元格地址 “{r[:20]}” 无效", f"invalid cell reference '{r[:20]}'")
-                self.row, self.col = split_ref(r)
+                self.last_ref = r  # its column is worked out only if a cell without r follows
             else:
+                if self.last_ref:
+                    self.col = split_ref(self.last_ref)[1]
+                    self.last_ref = ""
                 self.col += 1
                 r = f"{column_letters(self.col)}{self.row}"
             self.ref = r
             self.kind = attrs.get("t", "n")
             self.style = attrs.get("s", "")
-            self.formula = None
-            self.value = None
-            self.inline = None
-            self.has_f = self.has_v = False
+            self.formula = self.value = self.inline = None
+            self.has_f = False
             if self.want_spans is not None and r in self.want_spans:
                 self.cell_start = self.parser.CurrentByteIndex
             self.book._cells += 1
             if self.book._cells > self.book.limits.cells:
                 raise _too_big(self.book.path, f"单元格多于 {self.book.limits.cells} 个",
                                f"more than {self.book.limits.cells} cells", sheet=self.name)
+        elif not self.in_data:
+            if local == "sheetData":
+                self.in_data = True
+        elif local == "v":
+            self.value = []
+            self.collect = self.value
         elif local == "f":
             self.has_f = True
             self.f_attrs = attrs
             self.formula = []
             self.collect = self.formula
-        elif local == "v":
-            self.has_v = True
-            self.value = []
-            self.collect = self.value
+        elif local == "row":
+            r = attrs.get("r")
+            if r and r.isdigit():
+                self.row = int(r)
+            else:
+                self.row = (split_ref(self.last_ref)[0] if self.last_ref else self.row) + 1
+            self.col = 0
+            self.last_ref = ""
+            if not 1 <= self.row <= self.book.limits.rows:
+                self.ref = f"A{self.row}"
+                raise _too_big(self.book.path, f"行号 {self.row} 超出 1…{self.book.limits.rows}",
+                               f"row {self.row} is outside 1…{self.book.limits.rows}", sheet=self.name)
         elif local == "is":
             self.inline = []
         elif local == "rPh":
@@ -476,20 +480,20 @@ class _SheetReader:
             self.collect.append(data)
 
     def end(self, name):
-        local = _local(name)
-        if local == "sheetData":
-            self.in_data = False
-        elif not self.in_data:
+        local = name if ":" not in name else name[name.index(":") + 1:]
+        if not self.in_data:
             return
-        elif local in ("f", "v"):
+        if local == "c":
+            self._cell()
+        elif local == "v" or local == "f":
             self.collect = None
         elif local == "t" and self.inline is not None:
             self.in_t -= 1
             self.collect = None
         elif local == "rPh":
             self.in_rph -= 1
-        elif local == "c":
-            self._cell()
+        elif local == "sheetData":
+            self.in_data = False
 
     def _cell(self):
         ref = self.ref
