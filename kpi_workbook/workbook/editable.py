@@ -17,23 +17,19 @@ import openpyxl
 from ..diagnostics import KpiError, error
 from .clone import cell_xml
 from .package import Book, patch
+from .reader import Card
 from .safety import DAMAGED
 
 
-class Scorecard:
-    """A scorecard sheet found through its defined names."""
-
-    def __init__(self, sheet: str, employee_id: str, role_id: str, department: str,
-                 cells: dict[str, str]):
-        self.sheet, self.employee_id, self.role_id = sheet, employee_id, role_id
-        self.department, self.cells = department, cells
+Scorecard = Card  # one card type: what fill finds is the reader's Card (names, department)
 
 
-def _card(sheet: str, names: dict[str, str], get) -> Scorecard | None:
+def _card(path: Path, sheet: str, names: dict[str, str], get) -> Card | None:
     if "KPI_EMPLOYEE_ID" not in names or "KPI_ROLE" not in names:
         return None
     text = lambda n: str(get(names[n]) or "").strip() if n in names else ""  # noqa: E731
-    return Scorecard(sheet, text("KPI_EMPLOYEE_ID"), text("KPI_ROLE"), text("KPI_DEPARTMENT"), names)
+    return Card(path, sheet, text("KPI_EMPLOYEE_ID"), text("KPI_ROLE"), names,
+                fields={"department": text("KPI_DEPARTMENT")})
 
 
 class XmlBook:
@@ -53,7 +49,7 @@ class XmlBook:
         for sheet in self.package.sheet_names:
             names = self.package.names.get(sheet, {})
             if "KPI_EMPLOYEE_ID" in names:
-                card = _card(sheet, names, lambda ref, s=sheet: self._contents(s).get(ref))
+                card = _card(self.path, sheet, names, lambda ref, s=sheet: self._contents(s).get(ref))
                 if card is not None:
                     cards.append(card)
         return cards
@@ -100,7 +96,7 @@ class OpenpyxlBook:
                 dest = list(dn.destinations)
                 if len(dest) == 1:
                     names[name] = dest[0][1].replace("$", "")
-            card = _card(ws.title, names, lambda ref, ws=ws: ws[ref].value)
+            card = _card(self.path, ws.title, names, lambda ref, ws=ws: ws[ref].value)
             if card is not None:
                 cards.append(card)
         return cards

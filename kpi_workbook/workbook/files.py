@@ -91,7 +91,8 @@ def clean_stale_temps(folder: Path) -> None:
             pass
 
 
-_TEMP = re.compile(r"\..+\.kpi-tmp-(\d{1,10})-[A-Za-z0-9_]{1,32}(\.[A-Za-z0-9]{1,8})?")
+# ".NAME.kpi-tmp-PID-XXXX.xlsx", and the ".clone" that clone.py writes beside it
+_TEMP = re.compile(r"\..+\.kpi-tmp-(\d{1,10})-[A-Za-z0-9_]{1,32}(\.[A-Za-z0-9]{1,8}){0,2}")
 
 
 def _alive(pid: int) -> bool:

@@ -179,7 +179,7 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
 
 def _write(book, card: Scorecard, spec, parsed: float) -> None:
     name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
-    ref = card.cells.get(name)
+    ref = card.names.get(name)
     if ref is None:  # a sheet made from an older template
         raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                               f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
@@ -202,9 +202,9 @@ def _fill_ranks(catalog, cards, opened, teams, result) -> None:
         name = f"KPI_IN_{item_id}__{metric.input.id}"
         values = {}
         for employee_id, (path, card) in cards.items():
-            if card.role_id != role_id or card.department != department or name not in card.cells:
+            if card.role_id != role_id or card.department != department or name not in card.names:
                 continue
-            value = opened[path].get(card.sheet, card.cells[name])
+            value = opened[path].get(card.sheet, card.names[name])
             try:
                 number = parse_value(metric, value)
             except ParseError:

@@ -211,12 +211,12 @@ class Book:
         return _chunks(self.zip, info, self.path, self.limits, self._budget)
 
     def _parse(self, part: str, start, end=None, text=None, sheet: str = "",
-               holder=None) -> expat.XMLParserType:
+               holder=None, data: bytes | None = None) -> expat.XMLParserType:
         parser = _parser(start, end, text)
         if holder is not None:
             holder.parser = parser  # the handlers read positions from it
         try:
-            for chunk in self._stream(part):
+            for chunk in self._stream(part) if data is None else (data,):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except _Refused:
@@ -291,15 +291,16 @@ class Book:
         return self._strings
 
     # -- one sheet -------------------------------------------------------------------
-    def sheet(self, name: str, spans: set[str] | None = None) -> SheetData:
+    def sheet(self, name: str, spans: set[str] | None = None, data: bytes | None = None) -> SheetData:
         """What the sheet's cells hold. With ``spans``, also the byte span of each of those
-        cells' elements in the part (for :func:`patch`)."""
+        cells' elements in the part (for :func:`patch`, which passes the part's ``data``
+        it has inflated already)."""
         part = self.parts.get(name, "")
         if not part or not self.has(part):
             raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
                            sheet=name)
         reader = _SheetReader(self, name, spans)
-        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader)
+        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader, data=data)
         reader.finish()
         return reader.data
 
@@ -620,7 +621,7 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     for sheet, cells in edits.items():
         part = book.parts[sheet]
         data = book.read(part)
-        found = book.sheet(sheet, spans=set(cells))
+        found = book.sheet(sheet, spans=set(cells), data=data)
         spans = cell_spans(data, found.spans)
         missing += [(sheet, ref) for ref in cells if ref not in spans]
         if missing:

@@ -39,6 +39,10 @@ class Card:
     cached: dict[str, object] = field(default_factory=dict)  # KPI_* cached values, if any
     sheet_cells: dict[str, object] = field(default_factory=dict)  # every non-empty cell now
 
+    @property
+    def department(self) -> str:
+        return str(self.fields.get("department") or "")
+
 
 def open_book(path: Path, data_only: bool = False, read_only: bool = True):
     """Open a workbook to read it. Read-only mode skips styles and merged-cell binding,
