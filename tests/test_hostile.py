@@ -447,3 +447,25 @@ def test_a_bug_while_reading_is_an_internal_error_not_a_damaged_file(capsys, boo
     assert "damaged" not in err and "corrupt" not in err and "Traceback" not in err
     with pytest.raises(ZeroDivisionError):
         main(["--debug", *map(str, argv)])
+
+
+# --- one pass ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "validate", "fill"])
+def test_each_book_is_opened_once(capsys, book, tmp_path, monkeypatch, command):
+    from kpi_workbook.workbook import package
+
+    opened: list[Path] = []
+    real = package.Book.__init__
+
+    def counting(self, path, limits=None):
+        opened.append(Path(path).resolve())
+        real(self, path, limits)
+
+    monkeypatch.setattr(package.Book, "__init__", counting)
+    argv = {"report": ["report", book, "--out", tmp_path / "r.xlsx"], "validate": ["validate", book],
+            "fill": ["fill", book, "--inputs", _inputs(tmp_path)]}[command]
+    code, _, err = run(capsys, *argv)
+    assert code in (0, 1), err
+    assert opened.count(book.resolve()) == 1

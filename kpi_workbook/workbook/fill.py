@@ -22,7 +22,7 @@ from .files import atomic_output
 from .layout import sheet_layout
 from .roster import read_table
 from .editable import Scorecard, open_editable
-from .safety import check_xlsx
+from .safety import check_file
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}
@@ -89,8 +89,8 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "") 
     opened = {}
     cards: dict[str, tuple[Path, Scorecard]] = {}
     for path in books:
-        check_xlsx(path)
-        book = open_editable(path)  # a damaged workbook is a KpiError naming it
+        check_file(path)
+        book = open_editable(path)  # checks the zip directory as it opens it  # a damaged workbook is a KpiError naming it
         opened[path] = book
         found = book.scorecards()
         if not found:

@@ -173,6 +173,9 @@ class Book:
             raise _damaged(self.path, f"不是 zip 包（{exc}）", f"not a zip package ({exc})",
                            code="not-xlsx") from None
         try:
+            from .safety import check_archive  # its refusals are the same sentences
+
+            check_archive(self.path, self.zip.infolist(), self.limits)
             self._index()
         except BaseException:
             self.zip.close()

@@ -20,7 +20,7 @@ from ..engine.inputs import InputSpec, input_specs, parse_value
 from ..numbers import ParseError, is_blank, parse_flag, parse_month, parse_number
 from ..rules.loader import Catalog
 from .package import Book, split_ref
-from .safety import DAMAGED, check_xlsx
+from .safety import DAMAGED, check_file, check_xlsx
 
 KPI_OUTPUTS = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS")
 
@@ -70,7 +70,7 @@ class SheetCells(dict):
 
 def open_package(path: Path) -> Book:
     """The book at ``path``, opened once through the package layer (bounded, linear)."""
-    check_xlsx(path)
+    check_file(path)  # not a zip at all: encrypted, old .xls, a looping link
     return Book.open(path)
 
 

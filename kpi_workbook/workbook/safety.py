@@ -31,10 +31,8 @@ def _refuse(code: str, path: Path, zh: str, en: str) -> KpiError:
     return KpiError([error(code, zh, en, source=str(path))])
 
 
-def check_xlsx(path: Path | str, limits: Limits | None = None) -> None:
-    """Raise KpiError unless ``path`` is a plausible, bounded .xlsx/.xlsm zip."""
-    path = Path(path)
-    limits = limits or Limits.from_env()
+def check_file(path: Path) -> None:
+    """Refuse what is not a zip at all: a missing file, a looping link, an encrypted book."""
     if path.is_symlink() and not path.exists():
         raise _refuse("bad-symlink", path, f"{path.name} 是循环或损坏的符号链接，无法读取",
                       f"{path.name} is a looping or broken symbolic link: cannot read it")
@@ -58,11 +56,22 @@ def check_xlsx(path: Path | str, limits: Limits | None = None) -> None:
     if not zipfile.is_zipfile(path):
         raise _refuse("not-xlsx", path, f"{path.name} 不是 xlsx 工作簿（文件损坏或格式不对）",
                       f"{path.name} is not an xlsx workbook (corrupt or wrong format)")
+
+
+def check_xlsx(path: Path | str, limits: Limits | None = None) -> None:
+    """Raise KpiError unless ``path`` is a plausible, bounded .xlsx/.xlsm zip."""
+    path = Path(path)
+    check_file(path)
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refuse("not-xlsx", path, f"{path.name} 无法打开：{exc}", f"cannot open {path.name}: {exc}") from None
+    check_archive(path, infos, limits or Limits.from_env())
+
+
+def check_archive(path: Path, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """The zip directory of a book: its parts, encryption and claimed sizes."""
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _refuse("not-xlsx", path, f"无法打开 {path.name}：不是 xlsx 工作簿（缺少 [Content_Types].xml 或 xl/workbook.xml）",
