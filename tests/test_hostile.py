@@ -469,3 +469,33 @@ def test_each_book_is_opened_once(capsys, book, tmp_path, monkeypatch, command):
     code, _, err = run(capsys, *argv)
     assert code in (0, 1), err
     assert opened.count(book.resolve()) == 1
+
+
+def test_fill_patches_only_the_cell_it_writes_and_keeps_the_rest_byte_for_byte(book, catalog, tmp_path):
+    from kpi_workbook.workbook.clone import cell_xml
+    from kpi_workbook.workbook.package import patch
+
+    sheet, ref, _ = input_cell(catalog, book)
+    out = tmp_path / "patched.xlsx"
+    with Book.open(book) as b:
+        assert patch(b, out, {sheet: {ref: 0.5}}, cell_xml) == []
+        part = b.parts[sheet]
+        before = b.read(part)
+    with Book.open(out) as b:
+        after = b.read(part)
+        assert b.sheet(sheet).contents[ref] == 0.5
+    # only the cell element and the cached formula results (<v> after <f>) differ
+    import re
+
+    def strip(d: bytes) -> bytes:
+        return re.sub(rb"(</f>|<f[^>]*/>)<v>[^<]*</v>", rb"\1", d)
+
+    def element_end(d: bytes, i: int) -> int:
+        head = d.index(b">", i) + 1
+        return head if d[head - 2:head] == b"/>" else d.index(b"</c>", head) + 4
+
+    sb, sa = strip(before), strip(after)
+    i = sb.index(f'<c r="{ref}"'.encode())
+    assert sa[:i] == sb[:i]
+    eb, ea = element_end(sb, i), element_end(sa, i)
+    assert sa[ea:] == sb[eb:] and b"<v>0.5</v>" in sa[i:ea] and b"<v>0.5</v>" not in sb[i:eb]

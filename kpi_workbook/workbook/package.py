@@ -625,7 +625,8 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
         part = book.parts[sheet]
         data = book.read(part)
         found = book.sheet(sheet, spans=set(cells), data=data)
-        spans = cell_spans(data, found.spans)
+        spans = {ref: span for ref, span in cell_spans(data, found.spans).items()
+                 if data[span[0]:span[0] + 3] in (b"<c ", b"<c>", b"<c/")}  # <x:c>: not ours to write
         missing += [(sheet, ref) for ref in cells if ref not in spans]
         if missing:
             continue
