@@ -18,7 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
 from ..numbers import XML_ILLEGAL
-from .package import read_parts, write_parts
+from .package import cell_elements, read_parts, write_parts
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -52,31 +52,29 @@ def cell_xml(ref: str, style: str, value) -> str:
 
 
 class _Template:
-    """A prototype sheet's XML split around the cells each copy replaces."""
+    """A prototype sheet's XML split around the cells each copy replaces (found by the
+    package layer's parser, in one pass)."""
 
-    def __init__(self, xml: str, refs: list[str]):
-        self.chunks: list[str] = []
+    def __init__(self, xml: bytes, refs: list[str]):
+        self.chunks: list[bytes] = []
         self.slots: list[tuple[str, str]] = []  # (ref, style)
-        spans = []
+        spans = cell_elements(xml, refs)
         for ref in refs:
-            match = re.search(rf'<c r="{ref}"((?: \w+="[^"]*")*)(?:/>|>.*?</c>)', xml)
-            if match is None:
+            if ref not in spans:
                 raise ValueError(f"prototype sheet has no cell {ref}")
-            style = re.search(r' s="(\d+)"', match.group(1))
-            spans.append((match.start(), match.end(), ref, style.group(1) if style else ""))
         position = 0
-        for start, end, ref, style in sorted(spans):
+        for ref, (start, end, style) in sorted(spans.items(), key=lambda item: item[1][0]):
             self.chunks.append(xml[position:start])
             self.slots.append((ref, style))
             position = end
         self.chunks.append(xml[position:])
 
-    def render(self, cells: dict[str, object]) -> str:
+    def render(self, cells: dict[str, object]) -> bytes:
         out = [self.chunks[0]]
         for (ref, style), chunk in zip(self.slots, self.chunks[1:]):
-            out.append(cell_xml(ref, style, cells.get(ref)))
+            out.append(cell_xml(ref, style, cells.get(ref)).encode("utf-8"))
             out.append(chunk)
-        return "".join(out)
+        return b"".join(out)
 
 
 def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
@@ -96,7 +94,7 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
 
     # the new sheet list: kept sheets first (their indexes do not move), then the copies
     refs = sorted({ref for c in copies for ref in c.cells})
-    templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]].decode("utf-8"), refs)
+    templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]], refs)
                  for p, i in proto_index.items()}
     new_parts: dict[str, bytes] = {}
     entries, rel_lines, overrides = [], [], []
@@ -107,7 +105,7 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
         rel_lines.append(f'<Relationship Id="rId{k}" Type="{WORKSHEET_TYPE}" Target="{part}"/>')
     for k, copy in enumerate(copies, start=len(kept) + 1):
         part = f"worksheets/sheet{k}.xml"
-        new_parts["xl/" + part] = templates[copy.prototype].render(copy.cells).encode("utf-8")
+        new_parts["xl/" + part] = templates[copy.prototype].render(copy.cells)
         entries.append(f'<sheet name="{escape(copy.name, _ATTR)}" sheetId="{k}" r:id="rId{k}"/>')
         rel_lines.append(f'<Relationship Id="rId{k}" Type="{WORKSHEET_TYPE}" Target="{part}"/>')
     n = len(kept) + len(copies)

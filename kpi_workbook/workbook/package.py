@@ -214,12 +214,12 @@ class Book:
         return _chunks(self.zip, info, self.path, self.limits, self._budget)
 
     def _parse(self, part: str, start, end=None, text=None, sheet: str = "",
-               holder=None, data: bytes | None = None) -> expat.XMLParserType:
+               holder=None) -> expat.XMLParserType:
         parser = _parser(start, end, text)
         if holder is not None:
             holder.parser = parser  # the handlers read positions from it
         try:
-            for chunk in self._stream(part) if data is None else (data,):
+            for chunk in self._stream(part):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except _Refused:
@@ -294,16 +294,14 @@ class Book:
         return self._strings
 
     # -- one sheet -------------------------------------------------------------------
-    def sheet(self, name: str, spans: set[str] | None = None, data: bytes | None = None) -> SheetData:
-        """What the sheet's cells hold. With ``spans``, also the byte span of each of those
-        cells' elements in the part (for :func:`patch`, which passes the part's ``data``
-        it has inflated already)."""
+    def sheet(self, name: str) -> SheetData:
+        """What the sheet's cells hold, and the cached result of each formula."""
         part = self.parts.get(name, "")
         if not part or not self.has(part):
             raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
                            sheet=name)
-        reader = _SheetReader(self, name, spans)
-        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader, data=data)
+        reader = _SheetReader(self, name)
+        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader)
         reader.finish()
         return reader.data
 
@@ -364,7 +362,6 @@ def _read_strings(book: Book) -> list[str]:
 class SheetData:
     contents: dict[str, object] = field(default_factory=dict)  # ref → value or "=formula"
     cached: dict[str, object] = field(default_factory=dict)  # ref → cached formula result
-    spans: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # ref → (start, end, style)
 
 
 def column_letters(n: int) -> str:
@@ -393,15 +390,13 @@ def split_ref(ref: str) -> tuple[int, int]:
 class _SheetReader:
     """expat handlers for one sheet part: cells, formulas, values, inline strings."""
 
-    def __init__(self, book: Book, name: str, spans: set[str] | None):
-        self.book, self.name, self.want_spans = book, name, spans
+    def __init__(self, book: Book, name: str):
+        self.book, self.name = book, name
         self.data = SheetData()
         self.row = 0
         self.col = 0
         self.ref = ""
         self.kind = "n"
-        self.style = ""
-        self.cell_start = -1
         self.formula: list[str] | None = None
         self.f_attrs: dict[str, str] = {}
         self.value: list[str] | None = None
@@ -438,11 +433,8 @@ class _SheetReader:
                 r = f"{column_letters(self.col)}{self.row}"
             self.ref = r
             self.kind = attrs.get("t", "n")
-            self.style = attrs.get("s", "")
             self.formula = self.value = self.inline = None
             self.has_f = False
-            if self.want_spans is not None and r in self.want_spans:
-                self.cell_start = self.parser.CurrentByteIndex
             self.book._cells += 1
             if self.book._cells > self.book.limits.cells:
                 raise _too_big(self.book.path, f"单元格多于 {self.book.limits.cells} 个",
@@ -501,9 +493,6 @@ class _SheetReader:
 
     def _cell(self):
         ref = self.ref
-        if self.cell_start >= 0:
-            self.data.spans[ref] = (self.cell_start, self.parser.CurrentByteIndex, self.style)
-            self.cell_start = -1
         value = self._value()
         if not self.has_f:
             if value is not None:
@@ -606,10 +595,32 @@ def element_end(data: bytes, start: int, end_event: int) -> int:
     return end_of_tag(data, end_event)
 
 
-def cell_spans(data: bytes, spans: dict[str, tuple[int, int, str]]) -> dict[str, tuple[int, int, str]]:
-    """Exact element spans from the parser's event positions."""
-    return {ref: (start, element_end(data, start, end_event), style)
-            for ref, (start, end_event, style) in spans.items()}
+def cell_elements(data: bytes, refs) -> dict[str, tuple[int, int, str]]:
+    """(start, end, style) of the elements of the cells ``refs`` in a sheet part: one linear
+    pass of the parser, positions exact (the cells a clone or a patch replaces)."""
+    wanted = set(refs)
+    found: dict[str, tuple[int, int, str]] = {}
+    open_cell: list = []
+    depth = {"data": False}
+
+    def start(name, attrs):
+        local = _local(name)
+        if local == "sheetData":
+            depth["data"] = True
+        elif local == "c" and depth["data"] and attrs.get("r") in wanted:
+            open_cell.append((attrs["r"], parser.CurrentByteIndex, attrs.get("s", "")))
+
+    def end(name):
+        if _local(name) == "c" and open_cell:
+            ref, at, style = open_cell.pop()
+            found[ref] = (at, element_end(data, at, parser.CurrentByteIndex), style)
+
+    parser = _parser(start, end, None)
+    try:
+        parser.Parse(data, True)
+    except (_Refused, expat.ExpatError) as exc:
+        raise ValueError(f"not a sheet part: {exc}") from None
+    return found
 
 
 def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xml,
@@ -624,8 +635,12 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     for sheet, cells in edits.items():
         part = book.parts[sheet]
         data = book.read(part)
-        found = book.sheet(sheet, spans=set(cells), data=data)
-        spans = {ref: span for ref, span in cell_spans(data, found.spans).items()
+        try:
+            found = cell_elements(data, cells)
+        except ValueError as exc:
+            raise _damaged(book.path, f"工作表“{sheet}”不是有效的 XML", f"sheet '{sheet}' is not valid XML",
+                           sheet=sheet) from exc
+        spans = {ref: span for ref, span in found.items()
                  if data[span[0]:span[0] + 3] in (b"<c ", b"<c>", b"<c/")}  # <x:c>: not ours to write
         missing += [(sheet, ref) for ref in cells if ref not in spans]
         if missing:
