@@ -202,16 +202,17 @@ class Book:
         except KeyError:
             return False
 
-    def read(self, part: str) -> bytes:
-        """A whole part, inflated within the limits."""
-        return b"".join(self._stream(part))
+    def read(self, part: str, budget: list[int] | None = None) -> bytes:
+        """A whole part, inflated within the limits (``budget``: the bytes this pass over
+        the book may still inflate; by default the book's reading pass)."""
+        return b"".join(self._stream(part, budget))
 
-    def _stream(self, part: str):
+    def _stream(self, part: str, budget: list[int] | None = None):
         try:
             info = self.zip.getinfo(part)
         except KeyError:
             raise _damaged(self.path, f"缺少 {part}", f"{part} is missing") from None
-        return _chunks(self.zip, info, self.path, self.limits, self._budget)
+        return _chunks(self.zip, info, self.path, self.limits, self._budget if budget is None else budget)
 
     def _parse(self, part: str, start, end=None, text=None, sheet: str = "",
                holder=None) -> expat.XMLParserType:
@@ -632,9 +633,10 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     """
     parts: dict[str, bytes] = {}
     missing: list[tuple[str, str]] = []
+    budget = [book.limits.book_bytes]  # the writing pass inflates the book once more
     for sheet, cells in edits.items():
         part = book.parts[sheet]
-        data = book.read(part)
+        data = book.read(part, budget)
         try:
             found = cell_elements(data, cells)
         except ValueError as exc:
@@ -656,11 +658,10 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
         parts[part] = _drop_cached(out) if drop_cached else out
     if missing:
         return missing
-    workbook = book.read("xl/workbook.xml")
-    parts["xl/workbook.xml"] = _full_calc(workbook)
+    parts["xl/workbook.xml"] = _full_calc(book.read("xl/workbook.xml", budget))
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for info in book.zip.infolist():
-            data = parts[info.filename] if info.filename in parts else book.read(info.filename)
+            data = parts[info.filename] if info.filename in parts else book.read(info.filename, budget)
             out.writestr(info.filename, data)
     return []
 
