@@ -499,3 +499,20 @@ def test_fill_patches_only_the_cell_it_writes_and_keeps_the_rest_byte_for_byte(b
     assert sa[:i] == sb[:i]
     eb, ea = element_end(sb, i), element_end(sa, i)
     assert sa[ea:] == sb[eb:] and b"<v>0.5</v>" in sa[i:ea] and b"<v>0.5</v>" not in sb[i:eb]
+
+
+def test_new_killed_mid_way_leaves_temp_files_the_next_run_removes(capsys, tmp_path):
+    out = tmp_path / "t_new.xlsx"
+    script = ("import os, signal, sys\n"
+              "from kpi_workbook.workbook import build\n"
+              "def die(*a, **k):\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)  # killed inside the write, like kill -9\n"
+              "build.clone_sheets = die\n"
+              "from kpi_workbook.cli import main\n"
+              f"sys.exit(main(['new', '--month', '{MONTH}', '--out', {str(out)!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == -9
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".t_new.kpi-tmp-") and not out.exists()
+    code, _, _ = run(capsys, "new", "--month", MONTH, "--out", out)
+    assert code == 0 and [p.name for p in tmp_path.iterdir()] == ["t_new.xlsx"]
