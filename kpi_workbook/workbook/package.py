@@ -162,6 +162,7 @@ class Book:
         self._budget = [self.limits.book_bytes]
         self._cells = 0
         self._strings: list[str] | None = None
+        self._strings_part = "xl/sharedStrings.xml"  # or where the relationships say
         self.sheet_names: list[str] = []
         self.parts: dict[str, str] = {}  # sheet name → part name in the zip
         self.names: dict[str, dict[str, str]] = {"": {}}  # sheet ("" = book) → name → cell
@@ -238,8 +239,10 @@ class Book:
         def rel(name, attrs):
             if _local(name) == "Relationship":
                 target = attrs.get("Target", "")
-                targets[attrs.get("Id", "")] = target.lstrip("/") if target.startswith("/") \
-                    else "xl/" + target
+                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                targets[attrs.get("Id", "")] = target
+                if attrs.get("Type", "").endswith("/sharedStrings"):
+                    self._strings_part = target
 
         if self.has("xl/_rels/workbook.xml.rels"):
             self._parse("xl/_rels/workbook.xml.rels", rel)
@@ -290,8 +293,8 @@ class Book:
     def strings(self) -> list[str]:
         if self._strings is None:
             self._strings = []
-            if self.has("xl/sharedStrings.xml"):
-                self._strings = _read_strings(self)
+            if self.has(self._strings_part):
+                self._strings = _read_strings(self, self._strings_part)
         return self._strings
 
     # -- one sheet -------------------------------------------------------------------
@@ -326,7 +329,7 @@ def single_cell(text: str) -> tuple[str, str] | None:
 _REF = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")  # anchored by fullmatch on a short text
 
 
-def _read_strings(book: Book) -> list[str]:
+def _read_strings(book: Book, part: str) -> list[str]:
     out: list[str] = []
     buf: list[str] = []
     depth = {"si": False, "t": 0, "rph": 0}
@@ -355,7 +358,7 @@ def _read_strings(book: Book) -> list[str]:
         if depth["si"] and depth["t"] and not depth["rph"]:
             buf.append(data)
 
-    book._parse("xl/sharedStrings.xml", start, end, text)
+    book._parse(part, start, end, text)
     return out
 
 
