@@ -150,6 +150,20 @@ def parse_number(value: object, *, percent: bool = False) -> float:
     return number
 
 
+# A monthly amount (base salary, bonus base Q) above this is a typo or an attack: a trillion
+# yuan is far beyond any salary, and far below where products of amounts overflow.
+MAX_MONEY = 1e12
+
+
+def parse_money(value: object) -> float:
+    """A money amount: a number (as :func:`parse_number`) of at most MAX_MONEY in size."""
+    number = parse_number(value)
+    if abs(number) > MAX_MONEY:
+        raise ParseError(f"金额 {value} 过大（上限 {MAX_MONEY:,.0f}）",
+                         f"the amount {value} is too large (at most {MAX_MONEY:,.0f})")
+    return number
+
+
 def parse_flag(value: object) -> bool:
     """A yes/no answer: 是/否, yes/no, 1/0, true/false."""
     if isinstance(value, bool):

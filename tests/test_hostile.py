@@ -516,3 +516,20 @@ def test_new_killed_mid_way_leaves_temp_files_the_next_run_removes(capsys, tmp_p
     assert len(left) == 1 and left[0].startswith(".t_new.kpi-tmp-") and not out.exists()
     code, _, _ = run(capsys, "new", "--month", MONTH, "--out", out)
     assert code == 0 and [p.name for p in tmp_path.iterdir()] == ["t_new.xlsx"]
+
+
+def test_score_refuses_an_amount_that_would_overflow_in_one_sentence(capsys, tmp_path):
+    data = tmp_path / "s.json"  # 1.7e308 × a percentage is beyond the largest double
+    data.write_text('{"employee": {"base_salary": 1.7e308}, "inputs": {"problem_resolution.points": 100}}',
+                    encoding="utf-8")
+    code, out, err = run(capsys, "score", "cs_specialist", "--input", data)
+    assert code == 2 and out == "" and "too large" in err and "Warning" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_scorecard_with_an_absurd_base_salary_is_a_finding_not_infinite_pay(capsys, book, catalog, tmp_path):
+    for card in read_book(catalog, book)[0]:
+        ref = card.names["KPI_BASE_SALARY"]
+        set_raw_cell(book, card.sheet, ref, f'<c r="{ref}"><v>1.7e308</v></c>')
+    code, _, err = run(capsys, "report", book, "--out", tmp_path / "r.xlsx")
+    assert code == 1 and "bad-field" in err and "inf" not in err.lower().replace("info", "")

@@ -27,11 +27,11 @@ def employee_frame(employee: dict) -> pd.DataFrame:
         name = EMPLOYEE_ALIASES.get(key, key)
         if name in EMPLOYEE_FIELDS:
             fields[name] = value
-    from ..numbers import is_blank, parse_number
+    from ..numbers import is_blank, parse_money
 
     for name in ("base_salary", "q_amount"):  # money: a finite number or empty, never raw JSON
         if name in fields:
-            fields[name] = math.nan if is_blank(fields[name]) else parse_number(fields[name])
+            fields[name] = math.nan if is_blank(fields[name]) else parse_money(fields[name])
     if "full_attendance" in fields and not isinstance(fields["full_attendance"], bool):
         from ..numbers import parse_flag
 
@@ -69,8 +69,9 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     except ValueError as exc:
         raise KpiError([error("bad-input", f"员工信息无效：{exc}", f"bad employee field: {exc}",
                               source=source, path=("employee",))]) from None
-    scores = score_role(catalog, role, employees,
-                        {k: np.array([v]) for k, v in values.items()})
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, once
+        scores = score_role(catalog, role, employees,
+                            {k: np.array([v]) for k, v in values.items()})
     if scores.errors[0]:
         raise KpiError([error("bad-input", e.zh, e.en, source=source)
                         for e in scores.errors[0]])

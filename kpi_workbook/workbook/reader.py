@@ -17,7 +17,7 @@ import openpyxl
 
 from ..diagnostics import Diagnostic, KpiError, error
 from ..engine.inputs import InputSpec, input_specs, parse_value
-from ..numbers import ParseError, is_blank, parse_flag, parse_month, parse_number
+from ..numbers import ParseError, is_blank, parse_flag, parse_money, parse_month
 from ..rules.loader import Catalog
 from .package import Book, split_ref
 from .safety import DAMAGED, check_file, check_xlsx
@@ -177,11 +177,10 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
         value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount"):
             try:
-                value = math.nan if is_blank(value) else parse_number(value)
-            except ParseError:
-                diags.append(error("bad-field", f"{field_name} 不是数字：{value!r}",
-                                   f"{field_name} is not a number: {value!r}", source=str(card.path),
-                                   sheet=card.sheet, cell=ref))
+                value = math.nan if is_blank(value) else parse_money(value)
+            except ParseError as exc:
+                diags.append(error("bad-field", f"{field_name}：{exc.zh}", f"{field_name}: {exc.en}",
+                                   source=str(card.path), sheet=card.sheet, cell=ref))
                 value = math.nan
         elif field_name == "month":
             try:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error
-from ..numbers import XML_ILLEGAL, ParseError, is_blank, normalise_text, parse_flag, parse_number
+from ..numbers import XML_ILLEGAL, ParseError, is_blank, normalise_text, parse_flag, parse_money
 from ..rules.loader import Catalog
 from .safety import DAMAGED, check_xlsx
 
@@ -184,7 +184,7 @@ def _number(value, bad, column: str, required: bool) -> float:
             bad(f"{CHINESE[column]}为空", f"empty {CHINESE[column]}", column)
         return math.nan
     try:
-        number = parse_number(value)
+        number = parse_money(value)
     except ParseError:
         bad(f"{CHINESE[column]}不是数字：'{value}'", f"{CHINESE[column]} is not a number: '{value}'",
             column)
