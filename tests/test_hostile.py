@@ -533,3 +533,19 @@ def test_a_scorecard_with_an_absurd_base_salary_is_a_finding_not_infinite_pay(ca
         set_raw_cell(book, card.sheet, ref, f'<c r="{ref}"><v>1.7e308</v></c>')
     code, _, err = run(capsys, "report", book, "--out", tmp_path / "r.xlsx")
     assert code == 1 and "bad-field" in err and "inf" not in err.lower().replace("info", "")
+
+
+def test_text_written_into_a_cell_loses_xml_illegal_characters():
+    from kpi_workbook.workbook.clone import cell_xml
+
+    xml = cell_xml("B2", "3", "熟\x01悉\x0b")
+    assert "熟悉" in xml and "\x01" not in xml and "\x0b" not in xml
+
+
+def test_validate_names_a_book_without_scorecards(capsys, tmp_path):
+    other = tmp_path / "other.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "名单"
+    wb.save(other)
+    code, _, err = run(capsys, "validate", other)
+    assert code == 1 and "other.xlsx" in err and "no scorecard" in err
