@@ -219,6 +219,9 @@ def cmd_payroll(args) -> int:
 
     if args.require_approved and not args.history:
         raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    from .workbook.files import refuse_inputs
+
+    refuse_inputs(Path(args.out), [Path(args.report)])  # never replace the report itself
     check_output(Path(args.out), args.force)  # a bad --out is refused before any work
     layout = load_payroll_layout(args.templates)
     payroll = prepare_payroll(Path(args.report), layout, Path(args.history) if args.history else None,
@@ -300,11 +303,12 @@ def cmd_fill(args) -> int:
 
 
 def _month(text: str) -> str:
-    import re
+    from .numbers import ParseError, parse_month
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text or ""):
-        raise UsageError(f"月份须为 YYYY-MM，得到 '{text}' / month must be YYYY-MM, got '{text}'")
-    return text
+    try:
+        return parse_month(text)
+    except ParseError as exc:
+        raise UsageError(f"{exc.zh} / {exc.en}") from None
 
 
 def cmd_new(args) -> int:
@@ -324,10 +328,11 @@ def cmd_new(args) -> int:
             raise UsageError("需要 --out BOOK.xlsx（或 --split-by 与 --out-dir） / --out BOOK.xlsx "
                              "is required (or --split-by with --out-dir)")
         outputs = [(Path(args.out), roster)]
-    from .workbook.files import refuse_existing
+    from .workbook.files import refuse_existing, refuse_inputs
 
     for path, _ in outputs:  # refuse before writing any, so nothing is half done
         refuse_existing(path, args.force)
+        refuse_inputs(path, [Path(args.roster)] if args.roster else [])
     from .progress import progress
 
     with progress(len(roster), "生成考核表 / new") as step:
@@ -344,7 +349,7 @@ def _catalog(args):
 
 
 def _print_json(data) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, allow_nan=False)  # valid JSON only
     sys.stdout.write("\n")
 
 
@@ -381,17 +386,42 @@ def cmd_score(args) -> int:
     catalog = _catalog(args)
     source = "<stdin>" if args.input == "-" else args.input
     try:
-        text = sys.stdin.read() if args.input == "-" else Path(args.input).read_text(encoding="utf-8-sig")
+        raw = _stdin_bytes() if args.input == "-" else Path(args.input).read_bytes()
     except OSError as exc:
         raise UsageError(f"无法读取输入文件 {source}：{exc.strerror} / cannot read input file "
                          f"{source}: {exc.strerror}") from None
+    text = _json_text(raw, source)
     try:
-        card = json.loads(text)
+        card = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source} 第 {exc.lineno} 行不是有效的 JSON：{exc.msg} / {source} line "
                          f"{exc.lineno} is not valid JSON: {exc.msg}") from None
     _print_json(score_card(catalog, args.role, card, source=source))
     return EXIT_OK
+
+
+def _stdin_bytes() -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)  # a text stream without bytes (tests, IDEs)
+    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+
+
+def _json_text(raw: bytes, source: str) -> str:
+    """JSON text in UTF-8 (with or without BOM) or, marked by its BOM, UTF-16/32."""
+    encoding = "utf-8-sig"
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        raise UsageError(f"{source} 不是 UTF-8 文本（或带 BOM 的 UTF-16） / {source} is not UTF-8 text "
+                         "(nor UTF-16 with a BOM)") from None
+
+
+def _no_constant(name: str):
+    """NaN and Infinity are not JSON numbers: refuse them as the invalid JSON they are."""
+    raise UsageError(f"输入中的 {name} 不是有效的 JSON 数字 / {name} in the input is not a valid JSON number")
 
 
 def cmd_lint(args) -> int:

@@ -99,6 +99,9 @@ def number_text(value: float) -> str:
 # Parsing what people type: "38%", "38.5 %", full-width "３８％", "1,200", "是"/"否".
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?$")  # 1,200 and 1,234,567.5
+# Characters XML 1.0 cannot hold (a workbook with one cannot be opened by anyone).
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 YES_WORDS = frozenset({"是", "有", "yes", "y", "true", "1", "√", "✓", "x", "对"})
 NO_WORDS = frozenset({"否", "无", "no", "n", "false", "0", "×", "", "不"})
 
@@ -124,18 +127,41 @@ def parse_number(value: object, *, percent: bool = False) -> float:
     if isinstance(value, bool):
         raise ParseError("需要数字，而不是是/否", "expected a number, not a yes/no")
     if isinstance(value, (int, float)):
-        if not math.isfinite(float(value)):
+        if isinstance(value, int) and abs(value) > 10**300 or not math.isfinite(float(value)):
             raise ParseError("需要有限的数字", "expected a finite number")
         return float(value)
     if not isinstance(value, str):
         raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number")
-    text = normalise_text(value).replace(",", "").replace(" ", "")
+    text = normalise_text(value).replace(" ", "")
+    if "," in text:
+        if not _GROUPED.match(text):  # "9,5": a decimal comma, or a typo of 95?
+            raise ParseError(f"“{value}”有歧义：小数点请用“.”，千位分隔符“,”须每三位一组",
+                             f"'{value}' is ambiguous: use '.' for decimals, and ',' only between "
+                             "groups of three digits")
+        text = text.replace(",", "")
     scale = 1.0
     if text.endswith("%"):
         text, scale = text[:-1], 0.01
-    if not _NUMBER.match(text):
+    if len(text) > 400 or not _NUMBER.match(text):
         raise ParseError(f"“{value}”不是数字", f"'{value}' is not a number")
-    return float(Decimal(text) * Decimal(str(scale)))
+    number = float(Decimal(text) * Decimal(str(scale)))
+    if not math.isfinite(number):
+        raise ParseError(f"“{value}”超出数字范围", f"'{value}' is out of the range of numbers")
+    return number
+
+
+# A monthly amount (base salary, bonus base Q) above this is a typo or an attack: a trillion
+# yuan is far beyond any salary, and far below where products of amounts overflow.
+MAX_MONEY = 1e12
+
+
+def parse_money(value: object) -> float:
+    """A money amount: a number (as :func:`parse_number`) of at most MAX_MONEY in size."""
+    number = parse_number(value)
+    if abs(number) > MAX_MONEY:
+        raise ParseError(f"金额 {value} 过大（上限 {MAX_MONEY:,.0f}）",
+                         f"the amount {value} is too large (at most {MAX_MONEY:,.0f})")
+    return number
 
 
 def parse_flag(value: object) -> bool:
@@ -160,3 +186,37 @@ def is_blank(value: object) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not normalise_text(value)
+
+
+# ---------------------------------------------------------------------------------------
+# The one month parser: every command, cell and file reads a month through parse_month.
+
+_MONTH = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?"
+                    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_COMPACT_MONTH = re.compile(r"(\d{4})(\d{2})")
+EXCEL_EPOCH = (1899, 12, 30)  # serial 1 is 1900-01-01 (Excel's 1900 leap-year bug aside)
+
+
+def parse_month(value: object) -> str:
+    """"YYYY-MM" from 2026-10, 2026/10, 2026.10, 2026年10月, 202610, a date or datetime, a
+    date text (2026-10-01) or an Excel date serial (46296 is 2026-10-01); ParseError else."""
+    import datetime as dt
+
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, bool):
+        raise ParseError(f"月份须为 YYYY-MM，得到 “{value}”", f"month must be YYYY-MM, got '{value}'")
+    if isinstance(value, (int, float)):
+        number = float(value) if not isinstance(value, int) or abs(value) < 10**300 else math.inf
+        if math.isfinite(number) and number.is_integer() and 190001 <= number <= 299912 \
+                and 1 <= int(number) % 100 <= 12:
+            return f"{int(number) // 100:04d}-{int(number) % 100:02d}"
+        if math.isfinite(number) and 1 <= number < 2958466:  # Excel's dates: 1900 … 9999
+            day = dt.date(*EXCEL_EPOCH) + dt.timedelta(days=int(number))
+            return f"{day.year:04d}-{day.month:02d}"
+        raise ParseError(f"月份须为 YYYY-MM，得到 {value!r}", f"month must be YYYY-MM, got {value!r}")
+    text = normalise_text(str(value if value is not None else ""))[:40]
+    match = _MONTH.fullmatch(text) or _COMPACT_MONTH.fullmatch(text)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
+    raise ParseError(f"月份须为 YYYY-MM，得到 “{text}”", f"month must be YYYY-MM, got '{text}'")

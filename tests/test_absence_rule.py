@@ -197,7 +197,7 @@ def test_rank_items_leave_out_who_does_not_take_part(tmp_path):
     opened = open_editable(book)
     written = {}
     for card in opened.scorecards():
-        ranks = [opened.get(card.sheet, card.cells[f"KPI_IN_sales_share__{i}"])
+        ranks = [opened.get(card.sheet, card.names[f"KPI_IN_sales_share__{i}"])
                  for i in ("rank", "team_size")]
         written[card.employee_id] = ranks
     assert written["R2"] == [1, 2] and written["R3"] == [2, 2]

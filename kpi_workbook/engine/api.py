@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
 
 from ..diagnostics import KpiError, error
+from ..numbers import ParseError, parse_month
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .explain import explain_item
@@ -28,6 +28,11 @@ def employee_frame(employee: dict) -> pd.DataFrame:
         name = EMPLOYEE_ALIASES.get(key, key)
         if name in EMPLOYEE_FIELDS:
             fields[name] = value
+    from ..numbers import is_blank, parse_money
+
+    for name in ("base_salary", "q_amount"):  # money: a finite number or empty, never raw JSON
+        if name in fields:
+            fields[name] = math.nan if is_blank(fields[name]) else parse_money(fields[name])
     if "full_attendance" in fields and not isinstance(fields["full_attendance"], bool):
         from ..numbers import parse_flag
 
@@ -42,10 +47,11 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
         raise KpiError([error("bad-input", "输入须为 JSON 对象", "input must be a JSON object",
                               source=source)])
     month = card.get("month")
-    if month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(month)):
-        raise KpiError([error("bad-month", f"月份须为 YYYY-MM，得到 '{month}'",
-                              f"month must be YYYY-MM, got '{month}'", source=source,
-                              path=("month",))])
+    if month is not None:
+        try:
+            month = parse_month(month)
+        except ParseError as exc:
+            raise KpiError([error("bad-month", exc.zh, exc.en, source=source, path=("month",))]) from None
     raw_inputs = card.get("inputs") or {}
     if not isinstance(raw_inputs, dict):
         raise KpiError([error("bad-input", "inputs 须为对象", "inputs must be an object",
@@ -54,18 +60,47 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     values, diags = parse_inputs(specs, raw_inputs, source)
     if diags:
         raise KpiError(diags)
+    employee = card.get("employee")
+    if employee is not None and not isinstance(employee, dict):
+        raise KpiError([error("bad-input", "employee 须为对象（如 {\"base_salary\": 5000}）",
+                              'employee must be an object (such as {"base_salary": 5000})',
+                              source=source, path=("employee",))])
     try:
-        employees = employee_frame(card.get("employee") or {})
+        employees = employee_frame(employee or {})
     except ValueError as exc:
         raise KpiError([error("bad-input", f"员工信息无效：{exc}", f"bad employee field: {exc}",
                               source=source, path=("employee",))]) from None
-    scores = score_role(catalog, role, employees,
-                        {k: np.array([v]) for k, v in values.items()})
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, once
+        scores = score_role(catalog, role, employees,
+                            {k: np.array([v]) for k, v in values.items()})
     if scores.errors[0]:
         raise KpiError([error(getattr(e, "code", "bad-input"), e.zh, e.en, source=source,
                               path=("inputs", *getattr(e, "keys", [])[:1]))
                         for e in scores.errors[0]])
-    return card_result(catalog, scores, 0)
+    result = card_result(catalog, scores, 0)
+    where = _not_finite(result)
+    if where is not None:  # huge inputs overflow: a result must be a finite number
+        raise KpiError([error("not-finite", f"结果 {'/'.join(map(str, where))} 超出数字范围：输入过大",
+                              f"the result {'/'.join(map(str, where))} is out of the range of numbers: "
+                              "the inputs are too large", source=source, path=tuple(where))])
+    return result
+
+
+def _not_finite(data, path=()) -> tuple | None:
+    """The path of the first infinite or NaN number in a result (None is an empty value)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    for key, value in items:
+        found = _not_finite(value, path + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 def card_result(catalog: Catalog, scores: RoleScores, i: int) -> dict:

@@ -57,6 +57,9 @@ def cmd_master(args, helpers) -> int:
 
     catalog = helpers._catalog(args)
     month = helpers._month(args.month) if args.month else dt.date.today().strftime("%Y-%m")
+    from ..workbook.files import refuse_inputs
+
+    refuse_inputs(Path(args.out), [Path(args.roster)] if args.roster else [])
     roster = read_roster(catalog, args.roster) if args.roster else None
     out = write_master(catalog, Path(args.out), month, roster, force=args.force)
     people = 0 if roster is None else len(roster)

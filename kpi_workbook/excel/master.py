@@ -11,8 +11,6 @@ The folder of the master workbook is the work folder; the buttons read and write
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +18,13 @@ import openpyxl
 import pandas as pd
 import xlsxwriter
 
+from .. import numbers
 from ..diagnostics import KpiError, error
-from ..numbers import is_blank, normalise_text, parse_flag
+from ..numbers import ParseError, is_blank, normalise_text, parse_flag
 from ..rules.loader import Catalog
 from ..workbook.files import atomic_output
 from ..workbook.roster import CHINESE, COLUMNS
-from ..workbook.safety import check_xlsx
+from ..workbook.safety import DAMAGED, check_xlsx
 
 HOME, ROSTER, SETTINGS, CONFIG = "首页", "名单", "设置", "xlwings.conf"
 STATUS_CELL = "B4"  # 首页: the last button's result
@@ -301,15 +300,13 @@ def read_settings(master: Path) -> Settings:
 
 def parse_month(value, source: Path) -> str:
     """2026-10, 2026/10, 2026年10月, or a date Excel made of what was typed."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"{value.year:04d}-{value.month:02d}"
-    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?", normalise_text(str(value or "")))
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    try:
+        return numbers.parse_month(value)
+    except ParseError:
         shown = "" if is_blank(value) else str(value)
         raise KpiError([error("bad-month", f"请在“{SETTINGS}”中把“{MONTH}”填为 YYYY-MM（现为“{shown}”）",
                               f"set {MONTH} on the {SETTINGS} sheet to YYYY-MM (it is '{shown}')",
-                              source=str(source))])
-    return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
+                              source=str(source))]) from None
 
 
 def read_master_roster(master: Path) -> pd.DataFrame | None:
@@ -330,6 +327,6 @@ def _open(path: Path):
     check_xlsx(path)
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # a damaged file: one sentence
+    except DAMAGED as exc:  # a damaged file: one sentence
         raise KpiError([error("not-xlsx", f"{path.name} 无法打开：{exc}", f"cannot open {path.name}: {exc}",
                               source=str(path))]) from None

@@ -28,7 +28,7 @@ from ..diagnostics import KpiError, Refused, error
 from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, HistoryBook, read_history_book,
                       write_history)
 from .locks import locked
-from .reader import open_book
+from .reader import sheet_values
 from .report_writer import SUMMARY  # the report's sheet, read by column names
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
 ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]
@@ -46,12 +46,11 @@ def who(name: str | None) -> str:
 
 def read_summary(report: Path) -> pd.DataFrame:
     """A report's 月度汇总 as a frame, by its header names (never by position)."""
-    book = open_book(Path(report), data_only=True)
-    if SUMMARY not in book.sheetnames:
+    rows = sheet_values(Path(report), SUMMARY)
+    if rows is None:
         raise KpiError([error("not-a-report", f"{Path(report).name} 没有“{SUMMARY}”工作表，不是月度报表",
                               f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
                               source=str(report))])
-    rows = list(book[SUMMARY].iter_rows(values_only=True))
     header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
     missing = [c for c in ID_FIELDS + ["应发绩效合计", "状态"] if c not in header]
     if missing:

@@ -2,8 +2,8 @@
 
 Every scorecard of a role is the same sheet but for its header cells (name, 工号, 部门, pay
 fields): same formulas, validation, formats, merges and print setup. So the builder writes
-one prototype sheet per role with XlsxWriter, and this module — the only place that knows
-the package layout — writes one copy of its XML per employee with those cells replaced,
+one prototype sheet per role with XlsxWriter, and this module — reading and writing the
+package through ``package.py`` — writes one copy of its XML per employee with those cells replaced,
 copies the prototype's sheet-scoped names (KPI_*, print titles) to each copy, and rewrites
 the workbook's sheet list, relationships and content types. This is what makes populating
 a thousand scorecards take about a second instead of fifteen.
@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
+
+from ..numbers import XML_ILLEGAL
+from .package import cell_elements, read_parts, write_parts
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WORKSHEET_CONTENT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
@@ -45,41 +47,39 @@ def cell_xml(ref: str, style: str, value) -> str:
         return f'<c r="{ref}"{s}/>'
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f'<c r="{ref}"{s}><v>{repr(float(value)).removesuffix(".0")}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}</t></is></c>'
+    text = XML_ILLEGAL.sub("", str(value))  # a control character would make the file unreadable
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
 
 
 class _Template:
-    """A prototype sheet's XML split around the cells each copy replaces."""
+    """A prototype sheet's XML split around the cells each copy replaces (found by the
+    package layer's parser, in one pass)."""
 
-    def __init__(self, xml: str, refs: list[str]):
-        self.chunks: list[str] = []
+    def __init__(self, xml: bytes, refs: list[str]):
+        self.chunks: list[bytes] = []
         self.slots: list[tuple[str, str]] = []  # (ref, style)
-        spans = []
+        spans = cell_elements(xml, refs)
         for ref in refs:
-            match = re.search(rf'<c r="{ref}"((?: \w+="[^"]*")*)(?:/>|>.*?</c>)', xml)
-            if match is None:
+            if ref not in spans:
                 raise ValueError(f"prototype sheet has no cell {ref}")
-            style = re.search(r' s="(\d+)"', match.group(1))
-            spans.append((match.start(), match.end(), ref, style.group(1) if style else ""))
         position = 0
-        for start, end, ref, style in sorted(spans):
+        for ref, (start, end, style) in sorted(spans.items(), key=lambda item: item[1][0]):
             self.chunks.append(xml[position:start])
             self.slots.append((ref, style))
             position = end
         self.chunks.append(xml[position:])
 
-    def render(self, cells: dict[str, object]) -> str:
+    def render(self, cells: dict[str, object]) -> bytes:
         out = [self.chunks[0]]
         for (ref, style), chunk in zip(self.slots, self.chunks[1:]):
-            out.append(cell_xml(ref, style, cells.get(ref)))
+            out.append(cell_xml(ref, style, cells.get(ref)).encode("utf-8"))
             out.append(chunk)
-        return "".join(out)
+        return b"".join(out)
 
 
 def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
     """Rewrite the package at ``path``: prototypes replaced by their copies, in order."""
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts = read_parts(path)
     workbook = parts["xl/workbook.xml"].decode("utf-8")
     rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     targets = {rid: target for rid, kind, target in _REL.findall(rels) if kind == WORKSHEET_TYPE}
@@ -96,8 +96,7 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
     refs: dict[str, set[str]] = {}  # per prototype: roles may differ (S9's 缺岗月数 cell)
     for c in copies:
         refs.setdefault(c.prototype, set()).update(c.cells)
-    templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]].decode("utf-8"),
-                              sorted(refs.get(p, ())))
+    templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]], sorted(refs.get(p, ())))
                  for p, i in proto_index.items()}
     new_parts: dict[str, bytes] = {}
     entries, rel_lines, overrides = [], [], []
@@ -108,7 +107,7 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
         rel_lines.append(f'<Relationship Id="rId{k}" Type="{WORKSHEET_TYPE}" Target="{part}"/>')
     for k, copy in enumerate(copies, start=len(kept) + 1):
         part = f"worksheets/sheet{k}.xml"
-        new_parts["xl/" + part] = templates[copy.prototype].render(copy.cells).encode("utf-8")
+        new_parts["xl/" + part] = templates[copy.prototype].render(copy.cells)
         entries.append(f'<sheet name="{escape(copy.name, _ATTR)}" sheetId="{k}" r:id="rId{k}"/>')
         rel_lines.append(f'<Relationship Id="rId{k}" Type="{WORKSHEET_TYPE}" Target="{part}"/>')
     n = len(kept) + len(copies)
@@ -138,12 +137,12 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
 
     parts = {k: v for k, v in parts.items() if not k.startswith("xl/worksheets/")}
     parts.update(new_parts)
-    order = ["[Content_Types].xml"] + [k for k in parts if k != "[Content_Types].xml"]
     tmp = path.with_name(path.name + ".clone")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-        for name in order:
-            out.writestr(name, parts[name])
-    tmp.replace(path)
+    try:
+        write_parts(tmp, parts)
+        tmp.replace(path)
+    finally:  # a full disk or an interruption leaves no .clone file behind
+        tmp.unlink(missing_ok=True)
 
 
 def _names(block: str, sheets, proto_index: dict[str, int], copies: list[SheetCopy],

@@ -1,6 +1,6 @@
 """A scorecard workbook to change a few cells in: what `fill` writes through.
 
-``XmlBook`` reads through ``package_reader`` and, on save, rewrites only the sheets it
+``XmlBook`` reads through the package layer and, on save, rewrites only the sheets it
 changed: each edited cell's element is replaced (its style kept), and the cached results
 of those sheets' formulas are dropped so every spreadsheet recomputes them. Everything
 else in the package — styles, validation, names, macros — is copied byte for byte.
@@ -10,41 +10,32 @@ dropped empty cells), the edits go through openpyxl instead (``OpenpyxlBook``).
 
 from __future__ import annotations
 
-import re
-import zipfile
 from pathlib import Path
 
 import openpyxl
 
+from ..diagnostics import KpiError, error
 from .clone import cell_xml
-from .package_reader import Package, Unsupported
-
-# A formula's cached result. Formula text cannot hold a raw "<" (XML escapes it), so [^<]*
-# keeps each try inside one cell: a lazy .*? would backtrack across the whole sheet where
-# a formula has no cached value to drop (a book filled before).
-_CACHED = re.compile(r"(<f\b[^>]*?(?:/>|>[^<]*</f>))<v>[^<]*</v>")
+from .package import Book, patch
+from .reader import Card
+from .safety import DAMAGED
 
 
-class Scorecard:
-    """A scorecard sheet found through its defined names."""
-
-    def __init__(self, sheet: str, employee_id: str, role_id: str, department: str,
-                 cells: dict[str, str]):
-        self.sheet, self.employee_id, self.role_id = sheet, employee_id, role_id
-        self.department, self.cells = department, cells
+Scorecard = Card  # one card type: what fill finds is the reader's Card (names, department)
 
 
-def _card(sheet: str, names: dict[str, str], get) -> Scorecard | None:
+def _card(path: Path, sheet: str, names: dict[str, str], get) -> Card | None:
     if "KPI_EMPLOYEE_ID" not in names or "KPI_ROLE" not in names:
         return None
     text = lambda n: str(get(names[n]) or "").strip() if n in names else ""  # noqa: E731
-    return Scorecard(sheet, text("KPI_EMPLOYEE_ID"), text("KPI_ROLE"), text("KPI_DEPARTMENT"), names)
+    return Card(path, sheet, text("KPI_EMPLOYEE_ID"), text("KPI_ROLE"), names,
+                fields={"department": text("KPI_DEPARTMENT")})
 
 
 class XmlBook:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.package = Package.open(self.path)
+        self.package = Book.open(self.path)
         self.data: dict[str, dict] = {}
         self.edits: dict[str, dict[str, object]] = {}
 
@@ -58,7 +49,7 @@ class XmlBook:
         for sheet in self.package.sheet_names:
             names = self.package.names.get(sheet, {})
             if "KPI_EMPLOYEE_ID" in names:
-                card = _card(sheet, names, lambda ref, s=sheet: self._contents(s).get(ref))
+                card = _card(self.path, sheet, names, lambda ref, s=sheet: self._contents(s).get(ref))
                 if card is not None:
                     cards.append(card)
         return cards
@@ -71,56 +62,31 @@ class XmlBook:
         self.edits.setdefault(sheet, {})[ref] = value
 
     def save(self, target: Path) -> None:
+        """Only the edited cells' elements change; the edited sheets' cached formula results
+        are dropped and the book asks for a full recalculation on open."""
         try:
-            self._save_xml(target)
-        except Unsupported:
-            book = OpenpyxlBook(self.path)
-            for sheet, cells in self.edits.items():
-                for ref, value in cells.items():
-                    book.set(sheet, ref, value)
-            book.save(target)
+            if patch(self.package, target, self.edits, cell_xml):  # cells with no element
+                book = OpenpyxlBook(self.path)
+                for sheet, cells in self.edits.items():
+                    for ref, value in cells.items():
+                        book.set(sheet, ref, value)
+                book.save(target)
         finally:
             self.package.close()
 
-    def _save_xml(self, target: Path) -> None:
-        parts = {self.package.parts[s]: cells for s, cells in self.edits.items()}
-        with zipfile.ZipFile(self.path) as src, zipfile.ZipFile(
-                target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for info in src.infolist():
-                data = src.read(info)
-                if info.filename in parts:
-                    data = _patch(data.decode("utf-8"), parts[info.filename]).encode("utf-8")
-                elif info.filename == "xl/workbook.xml":
-                    data = _full_calc(data.decode("utf-8")).encode("utf-8")
-                out.writestr(info.filename, data)
-
-
-def _patch(xml: str, cells: dict[str, object]) -> str:
-    """Replace the cells' elements (keeping their style), then drop cached formula results."""
-    for ref, value in cells.items():
-        pattern = re.compile(rf'<c r="{ref}"((?:\s+\w+="[^"]*")*)\s*(?:/>|>.*?</c>)', re.S)
-        match = pattern.search(xml)
-        if match is None:
-            raise Unsupported(f"no cell element {ref}")
-        style = re.search(r'\bs="(\d+)"', match.group(1))
-        xml = xml[:match.start()] + cell_xml(ref, style.group(1) if style else "", value) + \
-            xml[match.end():]
-    return _CACHED.sub(r"\1", xml)
-
-
-def _full_calc(xml: str) -> str:
-    """Ask Excel to recompute everything when it opens the book."""
-    if "fullCalcOnLoad" in xml:
-        return xml
-    if "<calcPr" in xml:
-        return xml.replace("<calcPr", '<calcPr fullCalcOnLoad="1"', 1)
-    return xml.replace("</workbook>", '<calcPr fullCalcOnLoad="1"/></workbook>', 1)
+    def close(self) -> None:
+        self.package.close()
 
 
 class OpenpyxlBook:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.book = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        try:
+            self.book = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        except DAMAGED as exc:
+            raise KpiError([error("not-xlsx", f"{self.path.name} 无法打开（文件损坏或格式不对）：{exc}",
+                                  f"cannot open {self.path.name} (corrupt or wrong format): {exc}",
+                                  source=str(self.path))]) from None
 
     def scorecards(self) -> list[Scorecard]:
         cards = []
@@ -130,7 +96,7 @@ class OpenpyxlBook:
                 dest = list(dn.destinations)
                 if len(dest) == 1:
                     names[name] = dest[0][1].replace("$", "")
-            card = _card(ws.title, names, lambda ref, ws=ws: ws[ref].value)
+            card = _card(self.path, ws.title, names, lambda ref, ws=ws: ws[ref].value)
             if card is not None:
                 cards.append(card)
         return cards
@@ -146,9 +112,6 @@ class OpenpyxlBook:
         self.book.save(target)
 
 
-def open_editable(path: Path):
-    """The fast XML book, or openpyxl for packages whose XML is not in the plain form."""
-    try:
-        return XmlBook(path)
-    except (Unsupported, UnicodeDecodeError, KeyError, ValueError, zipfile.BadZipFile):
-        return OpenpyxlBook(path)
+def open_editable(path: Path) -> XmlBook:
+    """The book to edit, read through the package layer (bounded, linear)."""
+    return XmlBook(path)

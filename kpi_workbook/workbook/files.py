@@ -1,17 +1,28 @@
 """Writing output files safely: refuse to overwrite unless asked, and write atomically.
 
 A file is written to a temporary name in the same folder and renamed into place, so an
-interrupted run never leaves a half-written workbook or a damaged original.
+interrupted run never leaves a half-written workbook or a damaged original. Writes go
+through, not around: a symlinked output path writes the file it points to, and a file that
+is replaced keeps its permission bits and (where allowed) its owner — a 0600 workbook of
+salaries stays 0600. The temporary file is removed on every failure (a full disk
+included); one left by a killed run (``.NAME.kpi-tmp-PID-XXXX.ext``, its process gone) is
+removed by the next write into that folder. An output that is one of the command's inputs
+is refused (:func:`refuse_inputs`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..diagnostics import KpiError, error
+
+TEMP_MARK = ".kpi-tmp-"
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def refuse_existing(path: Path, force: bool) -> None:
@@ -23,28 +34,168 @@ def refuse_existing(path: Path, force: bool) -> None:
                               f"{path} already exists; use --force to overwrite", source=str(path))])
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except (OSError, RuntimeError):
+            return False
+
+
+def refuse_inputs(out: Path, inputs) -> None:
+    """Refuse an output that is one of the inputs (``payroll R --out R --force``)."""
+    for source in inputs:
+        if source is not None and Path(source).is_file() and _same_file(Path(out), Path(source)):
+            raise KpiError([error("output-is-input", f"输出文件 {out} 同时是输入文件，拒绝覆盖",
+                                  f"the output {out} is also an input of this command: refused",
+                                  source=str(out))])
+
+
+def write_target(path: Path) -> Path:
+    """The file a write to ``path`` should replace: a symlink's final target."""
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except (OSError, RuntimeError):
+        try:  # a dangling link: create the file it names
+            target = Path(os.path.realpath(path))
+        except (OSError, RuntimeError):
+            target = None
+        if target is None or target.is_symlink() or target == path:
+            raise KpiError([error("bad-symlink", f"{path} 是循环或损坏的符号链接，无法写入",
+                                  f"{path} is a looping or broken symbolic link: cannot write it",
+                                  source=str(path))]) from None
+        return target
+
+
+def clean_stale_temps(folder: Path) -> None:
+    """Remove temporary files of ours left in ``folder`` by runs that were killed."""
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        try:
+            entry.unlink()
+        except OSError:
+            pass
+
+
+# ".NAME.kpi-tmp-PID-XXXX.xlsx", and the ".clone" that clone.py writes beside it
+_TEMP = re.compile(r"\..+\.kpi-tmp-(\d{1,10})-[A-Za-z0-9_]{1,32}(\.[A-Za-z0-9]{1,8}){0,2}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
+def _cannot_write(path: Path, exc: OSError) -> KpiError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return KpiError([error("disk-full", f"磁盘已满，无法写入 {path}（原文件未改动）",
+                               f"the disk is full: cannot write {path} (the original is untouched)",
+                               source=str(path))])
+    return KpiError([error("cannot-write", f"无法写入 {path}：{exc.strerror or exc}",
+                           f"cannot write {path}: {exc.strerror or exc}", source=str(path))])
+
+
 @contextmanager
-def atomic_output(path: Path, force: bool = False):
-    """Yield a temporary path next to ``path``; rename it into place on success."""
+def atomic_output(path: Path, force: bool = False, inputs=()):
+    """Yield a temporary path next to ``path``'s real file; rename it into place on success."""
     path = Path(path)
     refuse_existing(path, force)
+    refuse_inputs(path, inputs)
+    target = write_target(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}{TEMP_MARK}{os.getpid()}-",
+                                   suffix=target.suffix, dir=target.parent)
     except OSError as exc:
-        raise KpiError([error("cannot-write", f"无法写入 {path}：{exc.strerror}",
-                              f"cannot write {path}: {exc.strerror}", source=str(path))]) from None
+        raise _cannot_write(path, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        # mkstemp makes the file private (0600); give it the permissions a normal save would
+        try:
+            _keep_mode(target, tmp_path)
+            with open(tmp_path, "rb+") as written:  # on disk before it takes the real name
+                os.fsync(written.fileno())
+            os.replace(tmp_path, target)
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
+    except Exception as exc:  # the writer's own failure: a full disk, a read-only folder
+        cause = _os_error(exc)
+        if cause is None or cause.errno not in WRITE_ERRORS:
+            raise
+        _collect_quietly()
+        raise _cannot_write(path, cause) from None
+    finally:
+        try:
+            tmp_path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError behind a writer's exception (XlsxWriter wraps it in FileCreateError)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError):
+            return exc
+        if exc.args and isinstance(exc.args[0], OSError):
+            return exc.args[0]
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _collect_quietly() -> None:
+    """A writer's zip left open when the disk filled fails again when it is collected (at
+    exit, at the latest); that second failure is the one already reported, not a traceback
+    for the user. Only write errors are silenced, and only once one was reported."""
+    import sys
+
+    previous = sys.unraisablehook
+    if getattr(previous, "kpi_quiet", False):
+        return
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, OSError) and unraisable.exc_value.errno in WRITE_ERRORS:
+            return
+        previous(unraisable)
+
+    hook.kpi_quiet = True
+    sys.unraisablehook = hook
+
+
+def _keep_mode(target: Path, tmp: Path) -> None:
+    """The replaced file's mode and owner, or the mode a normal save would give."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)
-        with open(tmp_path, "rb+") as written:  # on disk before it takes the real name
-            os.fsync(written.fileno())
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private (0600)
+        return
+    os.chmod(tmp, st.st_mode & 0o7777)
+    if hasattr(os, "chown"):
+        try:
+            os.chown(tmp, st.st_uid, st.st_gid)
+        except PermissionError:
+            pass  # not ours to give away: the mode is kept all the same

@@ -23,7 +23,7 @@ from .layout import FIELD_NAMES, sheet_layout
 from .locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
-from .safety import check_xlsx
+from .safety import check_file
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}
@@ -95,7 +95,7 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
     Each book is locked from its read to its write: two fills at once wait for each other
     and lose nothing."""
     for path in books:  # a file that is no workbook is refused before any lock file is made
-        check_xlsx(path)
+        check_file(path)
     with locked_all(books, lock_timeout):
         return _fill(catalog, books, rows, source, step)
 
@@ -105,13 +105,7 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
     opened = {}
     cards: dict[str, tuple[Path, Scorecard]] = {}
     for path in books:
-        check_xlsx(path)
-        try:
-            book = open_editable(path)
-        except Exception as exc:  # a damaged workbook: one sentence, not a traceback
-            raise KpiError([error("not-xlsx", f"{path.name} 无法打开（文件损坏或格式不对）：{exc}",
-                                  f"cannot open {path.name} (corrupt or wrong format): {exc}",
-                                  source=str(path))]) from None
+        book = open_editable(path)  # checks the zip directory as it opens it  # a damaged workbook is a KpiError naming it
         opened[path] = book
         if step is not None:  # a progress bar's callback (cli)
             step(1, f"{path.name} 已打开 / opened")
@@ -207,17 +201,17 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
 
 def _write(book, card: Scorecard, spec, parsed: float) -> None:
     name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
-    ref = card.cells.get(name)
+    ref = card.names.get(name)
     if ref is None:  # a sheet made from an older template
         raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                               f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
     book.set(card.sheet, ref, cell_value(spec, parsed))
 
 
-def _not_taking_part(role, book, card: Scorecard) -> bool:
+def _not_taking_part(role, book, card) -> bool:
     """The role's exclude_if applies to this card's field (S9: 缺岗月数 > 2)."""
     for rule in role.exclude_if:
-        ref = card.cells.get(FIELD_NAMES[rule.field])
+        ref = card.names.get(FIELD_NAMES[rule.field])
         value = book.get(card.sheet, ref) if ref else None
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > rule.above:
             return True
@@ -240,11 +234,11 @@ def _fill_ranks(catalog, cards, opened, teams, result) -> None:
         name = f"KPI_IN_{item_id}__{metric.input.id}"
         values = {}
         for employee_id, (path, card) in cards.items():
-            if card.role_id != role_id or card.department != department or name not in card.cells:
+            if card.role_id != role_id or card.department != department or name not in card.names:
                 continue
             if _not_taking_part(role, opened[path], card):
                 continue  # 不参与 (S9): left out of the department's ranks, as engine.month
-            value = opened[path].get(card.sheet, card.cells[name])
+            value = opened[path].get(card.sheet, card.names[name])
             try:
                 number = parse_value(metric, value)
             except ParseError:

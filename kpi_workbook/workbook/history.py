@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import KpiError, error
+from ..numbers import ParseError, parse_month
 from ..rules.loader import Catalog
 from .files import atomic_output
-from .reader import open_book
+from .reader import sheet_values
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
@@ -61,13 +62,12 @@ class HistoryBook:
 def read_history_book(path: Path | None) -> HistoryBook:
     if path is None or not Path(path).exists():
         return HistoryBook(pd.DataFrame(columns=COLUMNS))
-    book = open_book(Path(path), data_only=True)
-    rows = read_history(path, book)
+    rows = read_history(path)
 
     def sheet(name: str, columns: list[str]) -> pd.DataFrame:
-        if name not in book.sheetnames:
+        values = sheet_values(Path(path), name)
+        if values is None:
             return pd.DataFrame(columns=columns)
-        values = list(book[name].iter_rows(values_only=True))
         header = [str(c).strip() if c is not None else "" for c in values[0]] if values else []
         frame = pd.DataFrame([r[:len(header)] for r in values[1:] if any(c is not None for c in r)],
                              columns=header)
@@ -87,11 +87,10 @@ def read_history_book(path: Path | None) -> HistoryBook:
                        sheet(AUDIT, AUDIT_COLUMNS))
 
 
-def read_history(path: Path | None, book=None) -> pd.DataFrame:
+def read_history(path: Path | None) -> pd.DataFrame:
     if path is None or not Path(path).exists():
         return pd.DataFrame(columns=COLUMNS)
-    book = book if book is not None else open_book(Path(path), data_only=True)
-    rows = list(book[SHEET].iter_rows(values_only=True)) if SHEET in book.sheetnames else []
+    rows = sheet_values(Path(path), SHEET) or []
     header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
     if not {"工号", "月份"} <= set(header):
         # not a history file (a scorecard workbook or a report named by mistake): never
@@ -112,9 +111,10 @@ def read_history(path: Path | None, book=None) -> pd.DataFrame:
 
 def _month_text(value) -> str:
     """'2026-08' whether it was kept as text or Excel turned it into a date."""
-    if hasattr(value, "year") and hasattr(value, "month"):
-        return f"{value.year:04d}-{value.month:02d}"
-    return str(value).strip()
+    try:
+        return parse_month(value)
+    except ParseError:
+        return "" if value is None else str(value).strip()
 
 
 def month_rows(catalog: Catalog, summary: pd.DataFrame, month: str | None = None) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from .files import refuse_existing
 from .approval import approval_rows, now_text, refuse_approved, reopen as reopen_month, who
 from .history import merge_month, month_rows, read_history_book, streak_warnings, write_history
 from .locks import locked
-from .report import ReportData, build_report, collect_books
+from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
 
 
@@ -117,12 +117,12 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
 
 def _refuse_overwriting_inputs(inputs: list[Path], out: Path, history: Path | None) -> None:
     """The report and the history never replace a scorecard workbook named as input."""
-    named = {Path(p).resolve() for p in inputs if not Path(p).is_dir()}
+    named = {_resolved(Path(p)) for p in inputs if not Path(p).is_dir()}
     for target, what in ((out, "报表 / report"), (history, "历史 / history")):
-        if target is not None and Path(target).resolve() in named:
+        if target is not None and _resolved(Path(target)) in named:
             raise KpiError([error("output-is-input", f"{what} 输出文件 {target} 同时是输入的考核表，拒绝覆盖",
                                   f"the {what.split(' / ')[1]} output {target} is also an input scorecard "
                                   "workbook: refused", source=str(target))])
-    if out is not None and history is not None and Path(out).resolve() == Path(history).resolve():
+    if out is not None and history is not None and _resolved(Path(out)) == _resolved(Path(history)):
         raise KpiError([error("output-is-history", f"--out 与 --history 是同一个文件：{out}",
                               f"--out and --history are the same file: {out}", source=str(out))])

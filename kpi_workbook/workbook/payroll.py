@@ -27,7 +27,7 @@ from ..rules.payroll_layout import PayrollLayout, load_payroll_layout
 from .approval import APPROVED, approval_rows, approval_states, money_columns_of, read_summary
 from .files import atomic_output, refuse_existing
 from .history import read_history_book
-from .reader import open_book
+from .reader import sheet_values
 from .report_writer import FINDINGS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -189,10 +189,7 @@ def _refuse_unknown_money(summary: pd.DataFrame, layout: PayrollLayout, report: 
 
 def _month_problems(report: Path, summary: pd.DataFrame) -> list[Diagnostic]:
     """Error findings of the report's 问题 sheet that no row already carries."""
-    book = open_book(report, data_only=True)
-    if FINDINGS not in book.sheetnames:
-        return []
-    values = list(book[FINDINGS].iter_rows(values_only=True))
+    values = sheet_values(report, FINDINGS)
     if not values:
         return []
     header = [str(c).strip() if c is not None else "" for c in values[0]]

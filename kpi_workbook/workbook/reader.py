@@ -9,7 +9,6 @@ file, sheet and cell; a workbook that cannot be opened at all is one error.
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import openpyxl
 
 from ..diagnostics import Diagnostic, KpiError, error
 from ..engine.inputs import InputSpec, input_specs, parse_value
-from ..numbers import ParseError, is_blank, parse_flag, parse_number
+from ..numbers import ParseError, is_blank, parse_flag, parse_money, parse_month
 from ..rules.loader import Catalog
-from .package_reader import Package, SheetData, Unsupported
-from .safety import check_xlsx
+from .package import Book, split_ref
+from .safety import DAMAGED, check_file, check_xlsx
 
 KPI_OUTPUTS = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS")
 
@@ -40,6 +39,10 @@ class Card:
     cached: dict[str, object] = field(default_factory=dict)  # KPI_* cached values, if any
     sheet_cells: dict[str, object] = field(default_factory=dict)  # every non-empty cell now
 
+    @property
+    def department(self) -> str:
+        return str(self.fields.get("department") or "")
+
 
 def open_book(path: Path, data_only: bool = False, read_only: bool = True):
     """Open a workbook to read it. Read-only mode skips styles and merged-cell binding,
@@ -48,28 +51,9 @@ def open_book(path: Path, data_only: bool = False, read_only: bool = True):
     try:
         return openpyxl.load_workbook(path, data_only=data_only, read_only=read_only,
                                       keep_vba=path.suffix.lower() == ".xlsm")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except DAMAGED as exc:
         raise KpiError([error("unreadable", f"无法读取工作簿 {path.name}：{exc}",
                               f"cannot read workbook {path.name}: {exc}", source=str(path))]) from None
-
-
-def _sheet_names(ws) -> tuple[dict[str, str], list[str]]:
-    names, broken = {}, []
-    for name, dn in ws.defined_names.items():
-        try:
-            dest = list(dn.destinations)
-        except Exception:  # a #REF! or malformed name
-            broken.append(name)
-            continue
-        text = getattr(dn, "attr_text", "") or ""
-        if "#REF!" in text or (dest and not dest[0][1]):  # Excel's mark of a deleted cell
-            broken.append(name)
-            continue
-        if len(dest) == 1 and "!" not in dest[0][1] and ":" not in dest[0][1]:
-            names[name] = dest[0][1].replace("$", "")
-        else:
-            broken.append(name)
-    return names, broken
 
 
 class SheetCells(dict):
@@ -84,54 +68,44 @@ class SheetCells(dict):
         return self.get(ref)
 
 
-class _OpenpyxlPackage:
-    """The package reader's interface over openpyxl, for files it does not handle."""
-
-    def __init__(self, path: Path, with_cached: bool):
-        self.book = open_book(path)
-        self.cached_book = open_book(path, data_only=True) if with_cached else None
-        self.sheet_names = self.book.sheetnames
-        self.names, self.broken = {}, {}
-        for ws in self.book.worksheets:
-            self.names[ws.title], self.broken[ws.title] = _sheet_names(ws)
-
-    def sheet(self, name: str) -> SheetData:
-        def cells(ws):
-            return {c.coordinate: c.value for row in ws.iter_rows() for c in row
-                    if getattr(c, "value", None) is not None}
-
-        contents = cells(self.book[name])
-        cached = cells(self.cached_book[name]) if self.cached_book is not None else {}
-        return SheetData(contents, {r: cached.get(r) for r, v in contents.items()
-                                    if isinstance(v, str) and v.startswith("=")})
-
-    def close(self) -> None:
-        pass
+def open_package(path: Path) -> Book:
+    """The book at ``path``, opened once through the package layer (bounded, linear)."""
+    check_file(path)  # not a zip at all: encrypted, old .xls, a looping link
+    return Book.open(path)
 
 
-def open_package(path: Path, with_cached: bool = True):
-    """The fast package reader, or openpyxl where the XML is not in its plain form."""
-    check_xlsx(path)
-    try:
-        return Package.open(path)
-    except (Unsupported, UnicodeDecodeError, ValueError, KeyError, zipfile.BadZipFile):
-        return _OpenpyxlPackage(path, with_cached)
+@dataclass
+class BookRead:
+    """What one pass over a book gives: its scorecards, their findings, and the rows of
+    any other sheets asked for (e.g. 名单) — the book is opened and scanned once."""
+
+    cards: list[Card]
+    diagnostics: list[Diagnostic]
+    sheets: dict[str, list[list[object]]] = field(default_factory=dict)
+
+
+def read_workbook(catalog: Catalog, path: Path | str, with_cached: bool = True,
+                  sheets: tuple[str, ...] = ()) -> BookRead:
+    path = Path(path)
+    with open_package(path) as package:
+        cards, diags = _read_cards(catalog, path, package, with_cached)
+        rows = {title: _rows(package.sheet(title).contents) for title in sheets
+                if title in package.sheet_names}
+    if not cards and not any(d.code in ("broken-sheet", "unknown-role") for d in diags):
+        diags.append(error("no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿，"
+                                            "或名称被删除）",
+                           f"{path.name} has no scorecard sheet (not made by `kpi-workbook new`, "
+                           "or its names were removed)", source=str(path)))
+    return BookRead(cards, diags, rows)
 
 
 def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> tuple[
         list[Card], list[Diagnostic]]:
-    path = Path(path)
-    package = open_package(path, with_cached)
-    try:
-        return _read_cards(catalog, path, package, with_cached)
-    except Unsupported:
-        package.close()
-        return _read_cards(catalog, path, _OpenpyxlPackage(path, with_cached), with_cached)
-    finally:
-        package.close()
+    read = read_workbook(catalog, path, with_cached)
+    return read.cards, read.diagnostics
 
 
-def _read_cards(catalog: Catalog, path: Path, package, with_cached: bool):
+def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool):
     cards: list[Card] = []
     diags: list[Diagnostic] = []
     for title in package.sheet_names:
@@ -164,22 +138,30 @@ def _read_cards(catalog: Catalog, path: Path, package, with_cached: bool):
     return cards, diags
 
 
-def sheet_rows(path: Path, title: str) -> list[list[object]]:
-    """The values of one sheet as rows (A1 first), e.g. to read 名单 without openpyxl."""
-    from openpyxl.utils.cell import coordinate_to_tuple
-
-    package = open_package(path, with_cached=False)
-    try:
-        if title not in package.sheet_names:
-            return []
-        contents = package.sheet(title).contents
-    finally:
-        package.close()
-    cells = {coordinate_to_tuple(ref): v for ref, v in contents.items()}
+def _rows(contents: dict[str, object]) -> list[list[object]]:
+    cells = {split_ref(ref): v for ref, v in contents.items()}
     if not cells:
         return []
     height, width = max(r for r, _ in cells), max(c for _, c in cells)
     return [[cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
+
+
+def sheet_values(path: Path, title: str) -> list[list[object]] | None:
+    """The rows of one sheet as a spreadsheet shows them (a formula's cached result in its
+    place), or None when the book has no such sheet: how reports and histories are read."""
+    with open_package(path) as package:
+        if title not in package.sheet_names:
+            return None
+        data = package.sheet(title)
+    return _rows({**data.contents, **data.cached})
+
+
+def sheet_rows(path: Path, title: str) -> list[list[object]]:
+    """The values of one sheet as rows (A1 first), e.g. to read 名单 without openpyxl."""
+    with open_package(path) as package:
+        if title not in package.sheet_names:
+            return []
+        return _rows(package.sheet(title).contents)
 
 
 FIELDS = {"KPI_NAME": "name", "KPI_DEPARTMENT": "department", "KPI_MONTH": "month",
@@ -195,12 +177,18 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
         value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount", "months_absent"):
             try:
-                value = math.nan if is_blank(value) else parse_number(value)
-            except ParseError:
-                diags.append(error("bad-field", f"{field_name} 不是数字：{value!r}",
-                                   f"{field_name} is not a number: {value!r}", source=str(card.path),
-                                   sheet=card.sheet, cell=ref))
+                value = math.nan if is_blank(value) else parse_money(value)
+            except ParseError as exc:
+                diags.append(error("bad-field", f"{field_name}：{exc.zh}", f"{field_name}: {exc.en}",
+                                   source=str(card.path), sheet=card.sheet, cell=ref))
                 value = math.nan
+        elif field_name == "month":
+            try:
+                value = "" if is_blank(value) else parse_month(value)
+            except ParseError as exc:
+                diags.append(error("bad-field", f"月份单元格：{exc.zh}", f"the month cell: {exc.en}",
+                                   source=str(card.path), sheet=card.sheet, cell=ref))
+                value = ""
         elif field_name == "full_attendance":
             try:
                 value = None if is_blank(value) else parse_flag(value)

@@ -22,7 +22,7 @@ from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
-from .reader import Card, card_arrays, read_book, sheet_rows
+from .reader import Card, card_arrays, read_workbook
 from .validate import _formulas, card_error_diags
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
@@ -39,37 +39,43 @@ class ReportData:
 
 def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
     """Files named, and the .xlsx files of folders named (not Excel's ~$ lock files)."""
-    skip = {p.resolve() for p in exclude if p is not None}
+    skip = {_resolved(p) for p in exclude if p is not None}
     books: list[Path] = []
     for path in inputs:
         if path.is_dir():
             books += sorted(p for p in path.glob("*.xls[xm]") if not p.name.startswith(("~$", ".")))
         else:
             books.append(path)
-    return [b for b in books if b.resolve() not in skip]
+    return [b for b in books if _resolved(b) not in skip]
+
+
+def _resolved(path: Path) -> Path:
+    """The real path; a looping symlink (a file linked to itself) stays as named, and
+    reading it later is one finding."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
     findings: list[Diagnostic] = []
-    read: list[Card] = []
+    collected: list[Card] = []
     for path in books:
         try:
-            found, diags = read_book(catalog, path)
-            diags = diags + _formulas(catalog, path, found) + _roster_gaps(path, found)
-        except KpiError as exc:
+            book = read_workbook(catalog, path, sheets=("名单",))  # the book is read once
+            found = book.cards
+            diags = book.diagnostics + _formulas(catalog, path, found) + \
+                _roster_gaps(path, found, book.sheets.get("名单", []))
+        except KpiError as exc:  # a damaged file must not stop the report for everyone else
             findings += exc.diagnostics
             continue
-        except Exception as exc:  # a damaged file must not stop the report for everyone else
-            findings.append(error("unreadable", f"无法读取工作簿 {path.name}（文件损坏或格式不对）：{exc}",
-                                  f"cannot read workbook {path.name} (corrupt or wrong format): {exc}",
-                                  source=str(path)))
-            continue
         findings += diags
-        read += found
+        collected += found
 
-    kept, month = _one_month(read, month, findings)
+    kept, month = _one_month(collected, month, findings)
     # the findings of a card of another month are not this month's
-    other = {(str(c.path), c.sheet) for c in read} - {(str(c.path), c.sheet) for c in kept}
+    other = {(str(c.path), c.sheet) for c in collected} - {(str(c.path), c.sheet) for c in kept}
     findings[:] = [d for d in findings if d.code == "month-mismatch" or (d.source, d.sheet) not in other]
     cards: list[Card] = []
     seen: dict[str, Card] = {}
@@ -136,11 +142,11 @@ def _one_month(cards: list[Card], month: str | None, findings: list[Diagnostic])
     return kept, month
 
 
-def _roster_gaps(path: Path, cards: list[Card]) -> list[Diagnostic]:
+def _roster_gaps(path: Path, cards: list[Card], roster: list[list[object]]) -> list[Diagnostic]:
     """Employees on the workbook's 名单 whose scorecard sheet is gone."""
     have = {c.employee_id for c in cards}
     out = []
-    for r, row in enumerate(sheet_rows(path, "名单")[1:], start=2):
+    for r, row in enumerate(roster[1:], start=2):
         employee_id = str(row[0] if row and row[0] is not None else "").strip()
         name = row[1] if len(row) > 1 and row[1] is not None else ""
         if employee_id and employee_id not in have:

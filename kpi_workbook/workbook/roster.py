@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error
-from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
+from ..numbers import XML_ILLEGAL, ParseError, is_blank, normalise_text, parse_flag, parse_money
 from ..rules.loader import Catalog
-from .safety import check_xlsx
+from .safety import DAMAGED, check_xlsx
 
 COLUMNS = {  # canonical → accepted headers
     "employee_id": ("工号", "employee_id", "id"),
@@ -73,7 +73,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise KpiError([error("empty-table", f"{path.name} 是空文件", f"{path.name} is empty",
                               source=str(path))]) from None
-    except Exception as exc:  # a damaged file: one sentence, not a traceback
+    except DAMAGED as exc:  # a damaged file: one sentence, not a traceback
         raise KpiError([error("bad-table", f"{path.name} 无法读取（{type(exc).__name__}: {exc}）",
                               f"cannot read {path.name} ({type(exc).__name__}: {exc})",
                               source=str(path))]) from None
@@ -120,6 +120,11 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
             diags.append(error("roster-row", f"第 {line} 行 {zh}", f"row {line}: {en}",
                                source=source, path=(line, CHINESE[column])))
 
+        for column in ("employee_id", "name", "department", "role", "supervisor"):
+            if isinstance(row[column], str) and XML_ILLEGAL.search(row[column]):
+                bad(f"{CHINESE[column]}含有控制字符（如 \\x01），工作簿无法保存它",
+                    f"{CHINESE[column]} holds a control character (such as \\x01) that a workbook "
+                    "cannot hold", column)
         if is_blank(row.employee_id):
             bad("工号为空", "empty 工号 (employee id)", "employee_id")
         elif row.employee_id in seen:
@@ -183,7 +188,7 @@ def _number(value, bad, column: str, required: bool) -> float:
             bad(f"{CHINESE[column]}为空", f"empty {CHINESE[column]}", column)
         return math.nan
     try:
-        number = parse_number(value)
+        number = parse_money(value)
     except ParseError:
         bad(f"{CHINESE[column]}不是数字：'{value}'", f"{CHINESE[column]} is not a number: '{value}'",
             column)

@@ -1,43 +1,95 @@
 """Opening files people send: refuse zip bombs and non-xlsx files before any parser runs.
 
-openpyxl parses the XML inside with defusedxml when it is installed (it is a dependency),
-which defuses entity-expansion attacks; this module guards the zip container itself.
+The package layer (``package.py``) inflates every part as a stream against the same
+limits, so a part whose header lies about its size is stopped too; this check refuses a
+book from its zip directory before anything is inflated, also for the few places that
+read through openpyxl (which parses with defusedxml: no entity expansion).
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import ParseError as XmlParseError
+from xml.parsers.expat import ExpatError
+
+from openpyxl.utils.exceptions import InvalidFileException
 
 from ..diagnostics import KpiError, error
+from .package import Limits
 
-MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML is far beyond any real scorecard workbook
-MAX_RATIO = 200  # real xlsx parts compress 5–20×; bombs compress thousands of times
+# What reading a damaged or hostile file through openpyxl or pandas raises (defusedxml's
+# refusals are ValueErrors). Anything else is a bug and must surface as one (exit 3).
+DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError, ValueError, OSError, EOFError,
+           UnicodeError, InvalidFileException, XmlParseError, ExpatError)
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: encrypted xlsx, or old .xls
 
 
-def check_xlsx(path: Path | str) -> None:
+def _refuse(code: str, path: Path, zh: str, en: str) -> KpiError:
+    return KpiError([error(code, zh, en, source=str(path))])
+
+
+def check_file(path: Path) -> None:
+    """Refuse what is not a zip at all: a missing file, a looping link, an encrypted book."""
+    if path.is_symlink() and not path.exists():
+        raise _refuse("bad-symlink", path, f"{path.name} 是循环或损坏的符号链接，无法读取",
+                      f"{path.name} is a looping or broken symbolic link: cannot read it")
+    if not path.is_file():
+        raise _refuse("no-file", path, f"找不到文件 {path}", f"file not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if head == OLE_MAGIC:
+                f.seek(0)
+                probe = f.read(1 << 20)
+    except OSError as exc:
+        raise _refuse("cannot-read", path, f"无法读取 {path}：{exc.strerror}",
+                      f"cannot read {path}: {exc.strerror}") from None
+    if head == OLE_MAGIC:
+        if "EncryptedPackage".encode("utf-16-le") in probe or b"E\x00n\x00c\x00r\x00y\x00p\x00t" in probe:
+            raise _refuse("encrypted", path, f"{path.name} 受密码保护（已加密），请在 Excel 中取消密码后再用",
+                          f"{path.name} is password-protected (encrypted): remove the password in Excel first")
+        raise _refuse("not-xlsx", path, f"{path.name} 是旧的 .xls 格式，请另存为 .xlsx",
+                      f"{path.name} is in the old .xls format: save it as .xlsx")
+    if not zipfile.is_zipfile(path):
+        raise _refuse("not-xlsx", path, f"{path.name} 不是 xlsx 工作簿（文件损坏或格式不对）",
+                      f"{path.name} is not an xlsx workbook (corrupt or wrong format)")
+
+
+def check_xlsx(path: Path | str, limits: Limits | None = None) -> None:
     """Raise KpiError unless ``path`` is a plausible, bounded .xlsx/.xlsm zip."""
     path = Path(path)
-    if not path.is_file():
-        raise KpiError([error("no-file", f"找不到文件 {path}", f"file not found: {path}",
-                              source=str(path))])
-    if not zipfile.is_zipfile(path):
-        raise KpiError([error("not-xlsx", f"{path.name} 不是 xlsx 工作簿（文件损坏或格式不对）",
-                              f"{path.name} is not an xlsx workbook (corrupt or wrong format)",
-                              source=str(path))])
+    check_file(path)
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise KpiError([error("not-xlsx", f"{path.name} 无法打开：{exc}", f"cannot open {path.name}: {exc}",
-                              source=str(path))]) from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _refuse("not-xlsx", path, f"{path.name} 无法打开：{exc}", f"cannot open {path.name}: {exc}") from None
+    check_archive(path, infos, limits or Limits.from_env())
+
+
+def check_archive(path: Path, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """The zip directory of a book: its parts, encryption and claimed sizes."""
     names = {i.filename for i in infos}
-    if "[Content_Types].xml" not in names:
-        raise KpiError([error("not-xlsx", f"{path.name} 不是 xlsx 工作簿", f"{path.name} is not an xlsx workbook",
-                              source=str(path))])
-    total = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if total > MAX_UNCOMPRESSED or (total > (50 << 20) and total / packed > MAX_RATIO):
-        raise KpiError([error("zip-bomb", f"{path.name} 解压后过大（{total >> 20} MB），拒绝打开",
-                              f"{path.name} expands to {total >> 20} MB: refused as a possible zip bomb",
-                              source=str(path))])
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise _refuse("not-xlsx", path, f"无法打开 {path.name}：不是 xlsx 工作簿（缺少 [Content_Types].xml 或 xl/workbook.xml）",
+                      f"cannot open {path.name}: not an xlsx workbook ([Content_Types].xml or xl/workbook.xml "
+                      "is missing)")
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise _refuse("encrypted", path, f"{path.name} 受密码保护（zip 加密），无法读取",
+                      f"{path.name} is password-protected (zip encryption) and cannot be read")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > limits.part_allowance(info.compress_size) or total > limits.book_bytes:
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise _refuse("zip-bomb", path,
+                          f"{path.name} 中的 {info.filename} 解压后过大（{info.file_size >> 20} MB，压缩比 {ratio}），"
+                          "疑似压缩炸弹，拒绝打开",
+                          f"{info.filename} in {path.name} expands to {info.file_size >> 20} MB "
+                          f"(ratio {ratio}): refused as a possible zip bomb")
+    if len(infos) > limits.sheets * 4 + 1000:
+        raise _refuse("too-large", path, f"{path.name} 含有 {len(infos)} 个部件，超出限制",
+                      f"{path.name} has {len(infos)} parts, more than the limit")

@@ -1,0 +1,727 @@
+"""The .xlsx package: the only module that knows the zip layout and reads its XML.
+
+A book is opened once (:meth:`Book.open`): its workbook part gives the sheets, their parts
+and the defined names; :meth:`Book.sheet` reads one sheet's cells — what each holds (a
+value, or ``"=" + formula``, shared formulas translated to each cell) and the cached
+result of each formula — in one pass of a streaming XML parser (expat). Scanning is linear
+in the file size: no regular expression runs over a part, so no text in a comment or a
+string can make it backtrack. DTDs and entity declarations are refused (nothing can
+expand); entities and character references (``&#57;0`` is "90") are decoded by the parser.
+Namespace prefixes are ignored (``<x:c>`` is a cell), so books saved through lxml or by
+other programs read like XlsxWriter's.
+
+Every part is inflated as a stream against the limits of :class:`Limits` — a size and a
+ratio that hold at any size — and refused with one sentence before memory grows, as are
+books with more sheets, rows or cells than the limits allow (far above 10,000 employees).
+
+:func:`patch` writes a copy of a book with some cells replaced (their style kept) and the
+cached results of the changed sheets dropped; ``clone.py`` copies sheets through
+:func:`read_parts`/:func:`write_parts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.parsers import expat
+
+from ..diagnostics import KpiError, error
+
+MB = 1 << 20
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one book may hold. Defaults are far above real use (a book of 10,000
+    scorecards is about 3 million cells and 300 MB of XML); the environment variables
+    KPI_WORKBOOK_MAX_PART_MB, _MAX_BOOK_MB, _MAX_RATIO, _MAX_SHEETS, _MAX_ROWS, _MAX_CELLS
+    lower or raise them."""
+
+    part_bytes: int = 512 * MB  # one inflated part
+    book_bytes: int = 2048 * MB  # all parts of a book together
+    ratio: int = 100  # inflated ÷ compressed, for any part larger than ratio_floor
+    ratio_floor: int = 1 * MB  # a part this small may compress any amount
+    sheets: int = 50_000
+    rows: int = 1_048_576  # Excel's own row limit
+    cells: int = 20_000_000
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        d = cls()
+        return cls(part_bytes=_env_int("KPI_WORKBOOK_MAX_PART_MB", d.part_bytes // MB) * MB,
+                   book_bytes=_env_int("KPI_WORKBOOK_MAX_BOOK_MB", d.book_bytes // MB) * MB,
+                   ratio=_env_int("KPI_WORKBOOK_MAX_RATIO", d.ratio),
+                   ratio_floor=d.ratio_floor,
+                   sheets=_env_int("KPI_WORKBOOK_MAX_SHEETS", d.sheets),
+                   rows=_env_int("KPI_WORKBOOK_MAX_ROWS", d.rows),
+                   cells=_env_int("KPI_WORKBOOK_MAX_CELLS", d.cells))
+
+    def part_allowance(self, compressed: int) -> int:
+        """The most a part of ``compressed`` bytes may inflate to."""
+        return min(self.part_bytes, max(self.ratio_floor, self.ratio * max(compressed, 1)))
+
+
+def _damaged(path: Path, zh: str, en: str, sheet: str = "", cell: str = "", code: str = "damaged-xlsx"):
+    return KpiError([error(code, f"{path.name} 已损坏：{zh}", f"{path.name} is damaged: {en}",
+                           source=str(path), sheet=sheet, cell=cell)])
+
+
+def _too_big(path: Path, zh: str, en: str, sheet: str = ""):
+    return KpiError([error("too-large", f"{path.name} 超出限制，拒绝打开：{zh}",
+                           f"{path.name} exceeds a limit and is refused: {en}",
+                           source=str(path), sheet=sheet)])
+
+
+# ---------------------------------------------------------------------------------------
+# Bounded inflation and a defused streaming parser
+
+CHUNK = 1 << 16
+
+
+def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits,
+            budget: list[int]):
+    """The inflated bytes of one part, chunk by chunk, stopped at the limits."""
+    allowance = limits.part_allowance(info.compress_size)
+    if info.file_size > allowance or info.file_size > budget[0]:
+        raise _bomb(path, info, info.file_size)
+    total = 0
+    try:
+        with archive.open(info) as stream:
+            while True:
+                chunk = stream.read(CHUNK)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if total > allowance or total > budget[0]:
+                    raise _bomb(path, info, total)
+                yield chunk
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, RuntimeError,
+            NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression
+        raise _damaged(path, f"无法解压 {info.filename}（{exc}）",
+                       f"cannot inflate {info.filename} ({exc})") from None
+    budget[0] -= total
+
+
+def _bomb(path: Path, info: zipfile.ZipInfo, size: int) -> KpiError:
+    return KpiError([error(
+        "zip-bomb", f"{path.name} 中的 {info.filename} 解压后过大（超过 {size >> 20} MB，"
+        f"压缩比 {size // max(info.compress_size, 1)}），疑似压缩炸弹，拒绝打开",
+        f"{info.filename} in {path.name} expands beyond {size >> 20} MB (ratio "
+        f"{size // max(info.compress_size, 1)}): refused as a possible zip bomb", source=str(path))])
+
+
+class _Refused(Exception):
+    pass
+
+
+def _parser(start, end, text) -> expat.XMLParserType:
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = CHUNK
+
+    def refuse(*_):
+        raise _Refused()
+
+    parser.StartDoctypeDeclHandler = refuse  # no DTD: nothing can be declared to expand
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
+    if text is not None:
+        parser.CharacterDataHandler = text
+    return parser
+
+
+def _local(name: str) -> str:
+    return name[name.index(":") + 1:] if ":" in name else name
+
+
+class Book:
+    """An opened package: sheets, their parts and names; :meth:`sheet` reads one sheet."""
+
+    def __init__(self, path: Path | str, limits: Limits | None = None):
+        self.path = Path(path)
+        self.limits = limits or Limits.from_env()
+        self._budget = [self.limits.book_bytes]
+        self._cells = 0
+        self._strings: list[str] | None = None
+        self._strings_part = "xl/sharedStrings.xml"  # or where the relationships say
+        self.sheet_names: list[str] = []
+        self.parts: dict[str, str] = {}  # sheet name → part name in the zip
+        self.names: dict[str, dict[str, str]] = {"": {}}  # sheet ("" = book) → name → cell
+        self.broken: dict[str, list[str]] = {}  # sheet → names that point nowhere
+        self.defined: list[tuple[str, int | None, str]] = []  # (name, localSheetId, text)
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise _damaged(self.path, f"不是 zip 包（{exc}）", f"not a zip package ({exc})",
+                           code="not-xlsx") from None
+        try:
+            from .safety import check_archive  # its refusals are the same sentences
+
+            check_archive(self.path, self.zip.infolist(), self.limits)
+            self._index()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    @classmethod
+    def open(cls, path: Path | str, limits: Limits | None = None) -> Book:
+        return cls(path, limits)
+
+    def __enter__(self) -> Book:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.zip.close()
+
+    # -- parts -----------------------------------------------------------------------
+    def has(self, part: str) -> bool:
+        try:
+            self.zip.getinfo(part)
+            return True
+        except KeyError:
+            return False
+
+    def read(self, part: str, budget: list[int] | None = None) -> bytes:
+        """A whole part, inflated within the limits (``budget``: the bytes this pass over
+        the book may still inflate; by default the book's reading pass)."""
+        return b"".join(self._stream(part, budget))
+
+    def _stream(self, part: str, budget: list[int] | None = None):
+        try:
+            info = self.zip.getinfo(part)
+        except KeyError:
+            raise _damaged(self.path, f"缺少 {part}", f"{part} is missing") from None
+        return _chunks(self.zip, info, self.path, self.limits, self._budget if budget is None else budget)
+
+    def _parse(self, part: str, start, end=None, text=None, sheet: str = "",
+               holder=None) -> expat.XMLParserType:
+        parser = _parser(start, end, text)
+        if holder is not None:
+            holder.parser = parser  # the handlers read positions from it
+        try:
+            for chunk in self._stream(part):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except _Refused:
+            raise _damaged(self.path, f"{part} 含有 DTD 或实体声明（不允许）",
+                           f"{part} has a DTD or entity declaration (not allowed)", sheet=sheet) from None
+        except expat.ExpatError as exc:
+            raise _damaged(self.path, f"{part} 不是有效的 XML（{exc}）",
+                           f"{part} is not valid XML ({exc})", sheet=sheet) from None
+        return parser
+
+    # -- the workbook part -----------------------------------------------------------
+    def _index(self) -> None:
+        targets: dict[str, str] = {}
+
+        def rel(name, attrs):
+            if _local(name) == "Relationship":
+                target = attrs.get("Target", "")
+                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                targets[attrs.get("Id", "")] = target
+                if attrs.get("Type", "").endswith("/sharedStrings"):
+                    self._strings_part = target
+
+        if self.has("xl/_rels/workbook.xml.rels"):
+            self._parse("xl/_rels/workbook.xml.rels", rel)
+        sheets: list[tuple[str, str]] = []
+        names: list[tuple[str, int | None]] = []
+        buf: list[str] = []
+        state = {"in_name": False}
+
+        def start(name, attrs):
+            local = _local(name)
+            if local == "sheet":
+                rid = next((v for k, v in attrs.items() if ":" in k and _local(k) == "id"), "")
+                sheets.append((attrs.get("name", ""), rid))
+                if len(sheets) > self.limits.sheets:
+                    raise _too_big(self.path, f"工作表多于 {self.limits.sheets} 张",
+                                   f"more than {self.limits.sheets} sheets")
+            elif local == "definedName":
+                local_id = attrs.get("localSheetId")
+                names.append((attrs.get("name", ""), int(local_id) if (local_id or "").isdigit() else None))
+                buf.clear()
+                state["in_name"] = True
+
+        def end(name):
+            if _local(name) == "definedName" and state["in_name"]:
+                state["in_name"] = False
+                n, local_id = names[-1]
+                self.defined.append((n, local_id, "".join(buf)))
+
+        def text(data):
+            if state["in_name"]:
+                buf.append(data)
+
+        self._parse("xl/workbook.xml", start, end, text)
+        for name, rid in sheets:
+            self.sheet_names.append(name)
+            self.parts[name] = targets.get(rid, "")
+        for name, local_id, body in self.defined:
+            scope = self.sheet_names[local_id] if local_id is not None and local_id < len(sheets) else ""
+            if name.startswith("_xlnm."):
+                continue  # print titles, print area, filters: Excel's own ranges
+            ref = single_cell(body)
+            if ref is not None:
+                self.names.setdefault(scope, {})[name] = ref[1]
+            elif scope and ("#REF!" in body or name.startswith("KPI_")):
+                self.broken.setdefault(scope, []).append(name)
+
+    # -- shared strings --------------------------------------------------------------
+    def strings(self) -> list[str]:
+        if self._strings is None:
+            self._strings = []
+            if self.has(self._strings_part):
+                self._strings = _read_strings(self, self._strings_part)
+        return self._strings
+
+    # -- one sheet -------------------------------------------------------------------
+    def sheet(self, name: str) -> SheetData:
+        """What the sheet's cells hold, and the cached result of each formula."""
+        part = self.parts.get(name, "")
+        if not part or not self.has(part):
+            raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
+                           sheet=name)
+        reader = _SheetReader(self, name)
+        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader)
+        reader.finish()
+        return reader.data
+
+
+def single_cell(text: str) -> tuple[str, str] | None:
+    """(sheet, "A1") for a defined name that is one cell ('Sheet'!$A$1), else None."""
+    text = text.strip()
+    if "#REF!" in text or "!" not in text:
+        return None
+    sheet, _, ref = text.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'") and len(sheet) >= 2:
+        sheet = sheet[1:-1].replace("''", "'")
+    elif "'" in sheet or not sheet:
+        return None
+    ref = ref.replace("$", "")
+    if not _REF.fullmatch(ref):
+        return None
+    return sheet, ref
+
+
+_REF = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")  # anchored by fullmatch on a short text
+
+
+def _read_strings(book: Book, part: str) -> list[str]:
+    out: list[str] = []
+    buf: list[str] = []
+    depth = {"si": False, "t": 0, "rph": 0}
+
+    def start(name, attrs):
+        local = _local(name)
+        if local == "si":
+            depth["si"] = True
+            buf.clear()
+        elif local == "rPh":
+            depth["rph"] += 1
+        elif local == "t":
+            depth["t"] += 1
+
+    def end(name):
+        local = _local(name)
+        if local == "si":
+            depth["si"] = False
+            out.append("".join(buf))
+        elif local == "rPh":
+            depth["rph"] -= 1
+        elif local == "t":
+            depth["t"] -= 1
+
+    def text(data):
+        if depth["si"] and depth["t"] and not depth["rph"]:
+            buf.append(data)
+
+    book._parse(part, start, end, text)
+    return out
+
+
+@dataclass
+class SheetData:
+    contents: dict[str, object] = field(default_factory=dict)  # ref → value or "=formula"
+    cached: dict[str, object] = field(default_factory=dict)  # ref → cached formula result
+
+
+def column_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """(row, column) of "B3"."""
+    i = 0
+    while i < len(ref) and ref[i].isalpha():
+        i += 1
+    return int(ref[i:]), column_number(ref[:i])
+
+
+class _SheetReader:
+    """expat handlers for one sheet part: cells, formulas, values, inline strings."""
+
+    def __init__(self, book: Book, name: str):
+        self.book, self.name = book, name
+        self.data = SheetData()
+        self.row = 0
+        self.col = 0
+        self.ref = ""
+        self.kind = "n"
+        self.formula: list[str] | None = None
+        self.f_attrs: dict[str, str] = {}
+        self.value: list[str] | None = None
+        self.inline: list[str] | None = None
+        self.in_t = 0
+        self.in_rph = 0
+        self.collect: list[str] | None = None
+        self.shared: dict[str, tuple[str, str]] = {}
+        self.pending: list[tuple[str, str]] = []
+        self.in_data = False
+        self.parser: expat.XMLParserType | None = None
+        self.has_f = False
+        self.last_ref = ""
+
+    def _bad(self, zh: str, en: str) -> KpiError:
+        return _damaged(self.book.path, zh, en, sheet=self.name, cell=self.ref, code="bad-cell")
+
+    def start(self, name, attrs):
+        local = name if ":" not in name else name[name.index(":") + 1:]
+        if local == "c" and self.in_data:  # the most frequent element first
+            r = attrs.get("r")
+            if r:
+                if "$" in r:
+                    r = r.replace("$", "")
+                if not _REF.fullmatch(r):
+                    self.ref = r[:20]
+                    raise self._bad(f"单元格地址 “{r[:20]}” 无效", f"invalid cell reference '{r[:20]}'")
+                self.last_ref = r  # its column is worked out only if a cell without r follows
+            else:
+                if self.last_ref:
+                    self.col = split_ref(self.last_ref)[1]
+                    self.last_ref = ""
+                self.col += 1
+                r = f"{column_letters(self.col)}{self.row}"
+            self.ref = r
+            self.kind = attrs.get("t", "n")
+            self.formula = self.value = self.inline = None
+            self.has_f = False
+            self.book._cells += 1
+            if self.book._cells > self.book.limits.cells:
+                raise _too_big(self.book.path, f"单元格多于 {self.book.limits.cells} 个",
+                               f"more than {self.book.limits.cells} cells", sheet=self.name)
+        elif not self.in_data:
+            if local == "sheetData":
+                self.in_data = True
+        elif local == "v":
+            self.value = []
+            self.collect = self.value
+        elif local == "f":
+            self.has_f = True
+            self.f_attrs = attrs
+            self.formula = []
+            self.collect = self.formula
+        elif local == "row":
+            r = attrs.get("r")
+            if r and r.isdigit():
+                self.row = int(r)
+            else:
+                self.row = (split_ref(self.last_ref)[0] if self.last_ref else self.row) + 1
+            self.col = 0
+            self.last_ref = ""
+            if not 1 <= self.row <= self.book.limits.rows:
+                self.ref = f"A{self.row}"
+                raise _too_big(self.book.path, f"行号 {self.row} 超出 1…{self.book.limits.rows}",
+                               f"row {self.row} is outside 1…{self.book.limits.rows}", sheet=self.name)
+        elif local == "is":
+            self.inline = []
+        elif local == "rPh":
+            self.in_rph += 1
+        elif local == "t" and self.inline is not None:
+            self.in_t += 1
+            if not self.in_rph:
+                self.collect = self.inline
+
+    def text(self, data):
+        if self.collect is not None:
+            self.collect.append(data)
+
+    def end(self, name):
+        local = name if ":" not in name else name[name.index(":") + 1:]
+        if not self.in_data:
+            return
+        if local == "c":
+            self._cell()
+        elif local == "v" or local == "f":
+            self.collect = None
+        elif local == "t" and self.inline is not None:
+            self.in_t -= 1
+            self.collect = None
+        elif local == "rPh":
+            self.in_rph -= 1
+        elif local == "sheetData":
+            self.in_data = False
+
+    def _cell(self):
+        ref = self.ref
+        value = self._value()
+        if not self.has_f:
+            if value is not None:
+                self.data.contents[ref] = value
+            return
+        self.data.cached[ref] = value
+        text = "".join(self.formula or ())
+        si = self.f_attrs.get("si")
+        if text:
+            self.data.contents[ref] = "=" + text
+            if si is not None and self.f_attrs.get("t") == "shared":
+                self.shared[si] = (ref, "=" + text)
+        elif si is not None:
+            self.pending.append((ref, si))
+        else:
+            self.data.contents[ref] = "="
+
+    def _value(self):
+        kind = self.kind
+        if kind == "inlineStr":
+            return "".join(self.inline) if self.inline is not None else None
+        if self.value is None:
+            return None
+        raw = "".join(self.value)
+        if kind == "str" or kind == "e":
+            return raw
+        if not raw:
+            return None  # openpyxl through lxml writes <v></v> for a formula never calculated
+        if kind == "s":
+            strings = self.book.strings()
+            try:
+                return strings[int(raw)]
+            except (ValueError, IndexError):
+                raise self._bad(f"共享字符串编号 “{raw[:20]}” 无效", f"invalid shared string index '{raw[:20]}'") \
+                    from None
+        if kind == "b":
+            if raw.strip() in ("1", "true"):
+                return True
+            if raw.strip() in ("0", "false"):
+                return False
+            raise self._bad(f"逻辑值 “{raw[:20]}” 无效", f"invalid logical value '{raw[:20]}'")
+        if kind == "d":
+            try:
+                return dt.datetime.fromisoformat(raw.strip())
+            except ValueError:
+                raise self._bad(f"日期 “{raw[:20]}” 无效", f"invalid date '{raw[:20]}'") from None
+        if kind != "n":
+            raise self._bad(f"未知的单元格类型 t=“{kind[:10]}”", f"unknown cell type t='{kind[:10]}'")
+        try:
+            number = float(raw)
+        except ValueError:
+            raise self._bad(f"数字单元格里是 “{raw[:20]}”，不是数字",
+                            f"a number cell holds '{raw[:20]}', not a number") from None
+        if not math.isfinite(number):
+            raise self._bad(f"数字单元格里是 “{raw[:20]}”，不是有限的数字",
+                            f"a number cell holds '{raw[:20]}', not a finite number")
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+    def finish(self):
+        if self.pending:
+            from openpyxl.formula.translate import Translator, TranslatorError
+
+            for ref, si in self.pending:
+                origin, formula = self.shared.get(si, ("", ""))
+                try:
+                    self.data.contents[ref] = Translator(formula, origin=origin).translate_formula(ref) \
+                        if formula else "="
+                except (TranslatorError, ValueError):
+                    self.data.contents[ref] = "="
+
+
+# ---------------------------------------------------------------------------------------
+# Writing: patch cells, or write a new package from parts
+
+def end_of_tag(data: bytes, index: int) -> int:
+    """The position just past the tag that starts at ``data[index]`` ('<'), quotes respected."""
+    quote = 0
+    i = index
+    n = len(data)
+    while i < n:
+        ch = data[i]
+        if quote:
+            if ch == quote:
+                quote = 0
+        elif ch in (0x22, 0x27):  # " '
+            quote = ch
+        elif ch == 0x3E:  # >
+            return i + 1
+        i += 1
+    return n
+
+
+def element_end(data: bytes, start: int, end_event: int) -> int:
+    """The position just past an element, from expat's positions of its start and end events:
+    the end event of an empty-element tag <c .../> comes just past it; that of <c>…</c> at
+    its end tag's '<'."""
+    head = end_of_tag(data, start)
+    if head == end_event and data[head - 2:head] == b"/>":
+        return head
+    return end_of_tag(data, end_event)
+
+
+def cell_elements(data: bytes, refs) -> dict[str, tuple[int, int, str]]:
+    """(start, end, style) of the elements of the cells ``refs`` in a sheet part: one linear
+    pass of the parser, positions exact (the cells a clone or a patch replaces)."""
+    wanted = set(refs)
+    found: dict[str, tuple[int, int, str]] = {}
+    open_cell: list = []
+    depth = {"data": False}
+
+    def start(name, attrs):
+        local = _local(name)
+        if local == "sheetData":
+            depth["data"] = True
+        elif local == "c" and depth["data"] and attrs.get("r") in wanted:
+            open_cell.append((attrs["r"], parser.CurrentByteIndex, attrs.get("s", "")))
+
+    def end(name):
+        if _local(name) == "c" and open_cell:
+            ref, at, style = open_cell.pop()
+            found[ref] = (at, element_end(data, at, parser.CurrentByteIndex), style)
+
+    parser = _parser(start, end, None)
+    try:
+        parser.Parse(data, True)
+    except (_Refused, expat.ExpatError) as exc:
+        raise ValueError(f"not a sheet part: {exc}") from None
+    return found
+
+
+def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xml,
+          drop_cached: bool = True) -> list[tuple[str, str]]:
+    """Write ``book`` to ``target`` with the ``edits`` (sheet → ref → value) applied.
+
+    Returns the (sheet, ref) of edited cells that have no element in their sheet (a file
+    saved by a program that dropped empty cells); nothing is written then.
+    """
+    parts: dict[str, bytes] = {}
+    missing: list[tuple[str, str]] = []
+    budget = [book.limits.book_bytes]  # the writing pass inflates the book once more
+    for sheet, cells in edits.items():
+        part = book.parts[sheet]
+        data = book.read(part, budget)
+        try:
+            found = cell_elements(data, cells)
+        except ValueError as exc:
+            raise _damaged(book.path, f"工作表“{sheet}”不是有效的 XML", f"sheet '{sheet}' is not valid XML",
+                           sheet=sheet) from exc
+        spans = {ref: span for ref, span in found.items()
+                 if data[span[0]:span[0] + 3] in (b"<c ", b"<c>", b"<c/")}  # <x:c>: not ours to write
+        missing += [(sheet, ref) for ref in cells if ref not in spans]
+        if missing:
+            continue
+        pieces, position = [], 0
+        for ref in sorted(cells, key=lambda r: spans[r][0]):
+            start, end, style = spans[ref]
+            pieces.append(data[position:start])
+            pieces.append(cell_xml(ref, style, cells[ref]).encode("utf-8"))
+            position = end
+        pieces.append(data[position:])
+        out = b"".join(pieces)
+        parts[part] = _drop_cached(out) if drop_cached else out
+    if missing:
+        return missing
+    parts["xl/workbook.xml"] = _full_calc(book.read("xl/workbook.xml", budget))
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for info in book.zip.infolist():
+            data = parts[info.filename] if info.filename in parts else book.read(info.filename, budget)
+            out.writestr(info.filename, data)
+    return []
+
+
+def _drop_cached(data: bytes) -> bytes:
+    """The sheet without its formulas' cached results, so every program recomputes them:
+    each <v> that follows a formula inside a cell is removed, in one linear pass."""
+    out = []
+    spans: list[tuple[int, int]] = []
+    state = {"f": False}
+
+    def start(name, attrs):
+        local = _local(name)
+        if local == "c":
+            state["f"] = False
+        elif local == "f":
+            state["f"] = True
+        elif local == "v" and state["f"]:
+            spans.append((parser.CurrentByteIndex, -1))
+
+    def end(name):
+        if _local(name) == "v" and spans and spans[-1][1] == -1:
+            spans[-1] = (spans[-1][0], parser.CurrentByteIndex)
+
+    parser = _parser(start, end, None)
+    parser.Parse(data, True)
+    position = 0
+    for start_at, end_event in spans:
+        stop = element_end(data, start_at, end_event)
+        out.append(data[position:start_at])
+        position = stop
+    out.append(data[position:])
+    return b"".join(out)
+
+
+def _full_calc(data: bytes) -> bytes:
+    """Ask Excel to recompute everything when it opens the book."""
+    try:
+        xml = data.decode("utf-8")
+    except UnicodeDecodeError:  # another encoding (the parser read it): leave it be
+        return data
+    if "fullCalcOnLoad" in xml:
+        return data
+    if "<calcPr" in xml:
+        return xml.replace("<calcPr", '<calcPr fullCalcOnLoad="1"', 1).encode("utf-8")
+    return xml.replace("</workbook>", '<calcPr fullCalcOnLoad="1"/></workbook>', 1).encode("utf-8")
+
+
+def read_parts(path: Path) -> dict[str, bytes]:
+    """Every part of a package we wrote ourselves (XlsxWriter's), inflated within limits."""
+    with Book.open(path) as book:
+        return {info.filename: book.read(info.filename) for info in book.zip.infolist()}
+
+
+def write_parts(target: Path, parts: dict[str, bytes]) -> None:
+    """A package from its parts, [Content_Types].xml first."""
+    order = ["[Content_Types].xml"] + [k for k in parts if k != "[Content_Types].xml"]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        for name in order:
+            out.writestr(name, parts[name])
