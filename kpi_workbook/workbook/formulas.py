@@ -2,7 +2,9 @@
 
 The one place formulas are made. Each function mirrors the engine's arithmetic in the
 same order (``engine.kinds`` and ``engine.score``), using only functions that Excel 2010+,
-WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, ISERROR, NA. Grade thresholds
+WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, INT, ISERROR, ISNUMBER,
+ISTEXT, NA. No formula relies on an engine converting logicals or text implicitly: a
+condition is made a number with ``*1`` before it is added, types are tested first. Grade thresholds
 and pay parameters are defined names on the 设置 sheet, never numbers in the formulas.
 Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
 """
@@ -265,11 +267,52 @@ def missing_terms(layout: SheetLayout) -> list[str]:
     return terms
 
 
+NUMERIC_INPUTS = ("number", "percent", "count", "points")
+
+
+def bad_input(spec, ref: str) -> str | None:
+    """TRUE where a number input holds what the engine refuses: text (even "38%", which
+    Excel would convert in arithmetic but ``ISNUMBER`` never calls a number), a value out of
+    its range (a negative count), a count that is not whole. None for other inputs.
+
+    The same bounds as ``engine.inputs.parse_value``; a blank cell is never bad here (its
+    being required is the missing count's business); the type is tested before any
+    comparison, so no engine's implicit conversion is relied on."""
+    d = spec.input
+    if d.type not in NUMERIC_INPUTS:
+        return None
+    low = d.min if d.min is not None else (0 if d.type in ("count", "points") else None)
+    checks = ([f"{ref}<{num(low)}"] if low is not None else []) + \
+        ([f"{ref}>{num(d.max)}"] if d.max is not None else []) + \
+        ([f"{ref}<>INT({ref})"] if d.type == "count" else [])
+    if not checks:
+        return f"ISTEXT({ref})"
+    cond = checks[0] if len(checks) == 1 else "OR(" + ",".join(checks) + ")"
+    return f"IF(ISNUMBER({ref}),{cond},ISTEXT({ref}))"
+
+
+def bad_terms(layout: SheetLayout) -> list[str]:
+    """One logical per number input (and per employee field a pay rule uses), TRUE where
+    the card cannot be scored from it: the sheet's status is then 错误."""
+    terms = [t for ic in layout.inputs if (t := bad_input(ic.spec, ic.ref)) is not None]
+    for rule in layout.pay_rules:
+        field_name = {"base_pct": "base_salary", "q_level": "q_amount"}.get(rule.kind)
+        if field_name:
+            terms.append(f"ISTEXT({layout.fields[field_name]})")
+    return terms
+
+
 def status(layout: SheetLayout) -> str:
+    """错误 when the total is an error value or an input is bad, else 完成 when no required
+    input is empty, else 未完成. Each empty test is made a number by ``*1`` before it is
+    added: a lone logical compared with 0 is never equal in Excel (FALSE=0 is FALSE)."""
     terms = missing_terms(layout)
-    count = "+".join(f"({t})" for t in terms) or "0"
-    return (f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},'
-            f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)}))')
+    count = "+".join(f"({t})*1" for t in terms) or "0"
+    verdict = f"IF({count}=0,{text(COMPLETE)},{text(INCOMPLETE)})"
+    bad = bad_terms(layout)
+    if bad:
+        verdict = f"IF(OR({','.join(bad)}),{text(BROKEN)},{verdict})"
+    return f'=IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{verdict})'
 
 
 def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:

@@ -18,7 +18,7 @@ import openpyxl
 
 from ..diagnostics import Diagnostic, KpiError, error
 from ..engine.inputs import InputSpec, input_specs, parse_value
-from ..numbers import ParseError, is_blank, parse_flag, parse_number
+from ..numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_number
 from ..rules.loader import Catalog
 from .package_reader import Package, SheetData, Unsupported
 from .safety import check_xlsx
@@ -194,6 +194,12 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
         ref = card.names.get(name)
         value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount"):
+            found = text_in_number(ref, value, False, FIELD_LABELS[field_name], source=str(
+                card.path), sheet=card.sheet) if isinstance(value, str) and not is_blank(value) else None
+            if found is not None:
+                diags.append(found)
+                card.fields[field_name] = math.nan
+                continue
             try:
                 value = math.nan if is_blank(value) else parse_number(value)
             except ParseError:
@@ -210,6 +216,32 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
             value = "" if value is None else str(value).strip()
         card.fields[field_name] = value
     return diags
+
+
+NUMBER_TYPES = ("number", "percent", "count", "points")
+FIELD_LABELS = {"base_salary": "基本工资", "q_amount": "绩效基数Q"}
+
+
+def text_in_number(ref: str, raw: str, percent: bool, label: str = "", **where) -> Diagnostic | None:
+    """A number cell of a workbook holding text ("38%" pasted as text): the sheet's formulas
+    cannot score it the way the engine would (Excel converts such text in arithmetic, but
+    never calls it a number), so it is an error, never read leniently as in JSON/CSV.
+    None when the text is no number at all (that is a plain bad value)."""
+    shown = raw.strip()
+    try:
+        number = parse_number(shown, percent=percent)
+    except ParseError:
+        return None
+    if percent:
+        hint_zh = f"请输入数字 {number_text(number)} 或 {number_text(clean_round(number * 100, 9))}%"
+        hint_en = f"type it as a number ({number_text(number)} or {number_text(clean_round(number * 100, 9))}%)"
+    else:
+        hint_zh = f"请输入数字 {number_text(number)}"
+        hint_en = f"type it as a number ({number_text(number)})"
+    what = f"（{label}）" if label else ""
+    what_en = f" ({label})" if label else ""
+    return error("text-in-number", f"{ref} 是文本“{shown}”，{hint_zh}{what}",
+                 f"{ref} holds the text '{shown}': {hint_en}{what_en}", cell=ref, **where)
 
 
 def _input_name(spec: InputSpec) -> str:
@@ -247,6 +279,13 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
                 raise ParseError("输入单元格里是公式", "an input cell holds a formula")
             if isinstance(raw, str) and raw.strip().startswith("#"):
                 raise ParseError(f"错误值 {raw}", f"error value {raw}")
+            found = text_in_number(ref, raw, spec.input.type == "percent", spec.label_path(),
+                                   **where) if isinstance(raw, str) and not is_blank(raw) \
+                and spec.input.type in NUMBER_TYPES else None
+            if found is not None:
+                card.values[spec.key] = math.nan
+                diags.append(found)
+                continue
             card.values[spec.key] = parse_value(spec, raw)
         except ParseError as exc:
             card.values[spec.key] = math.nan
