@@ -70,9 +70,13 @@ def _normal(value) -> object:
 
 
 def _read_xlsx(path: Path) -> Values:
+    import warnings
+
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, data_only=True, read_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Gnumeric's files have "no default style"
+        wb = load_workbook(path, data_only=True, read_only=True)
     try:
         return {ws.title: {c.coordinate: _normal(c.value) for row in ws.iter_rows() for c in row
                            if getattr(c, "value", None) is not None}
