@@ -105,6 +105,7 @@ def test_validate_names_the_cell_and_what_to_type(book):
     hit, ref = finding("pct-text", "text-in-number")
     assert hit.message_zh.startswith(f"{ref} 是文本“38%”，请输入数字 0.38 或 38%")
     assert hit.message_en.startswith(f"{ref} holds the text '38%': type it as a number (0.38 or 38%)")
+    assert (book["cells"]["pct-text"] + ("empty-input",)) not in by_cell  # it is not empty
     hit, ref = finding("fullwidth", "text-in-number")
     assert f"是文本“１６．５％”，请输入数字 0.165 或 16.5%" in hit.message_zh  # 16.5 % = 0.165
     hit, ref = finding("plain-text", "text-in-number")
@@ -114,6 +115,16 @@ def test_validate_names_the_cell_and_what_to_type(book):
         finding(label, "bad-value")
     good = {book["sheet_of"][book["ids"][g]] for g in ("good-pm", "good-qc", "good-cs")}
     assert not [d for d in found if d.sheet in good]
+
+
+def test_validate_command_prints_file_sheet_cell_and_exits_1(book, capsys):
+    from kpi_workbook.cli import main
+
+    assert main(["validate", str(book["path"])]) == 1
+    err = capsys.readouterr().err
+    sheet, ref = book["cells"]["pct-text"]
+    line = next(x for x in err.splitlines() if "38%" in x)
+    assert sheet in line and ref in line and "请输入数字 0.38 或 38%" in line and "Traceback" not in err
 
 
 def test_report_lists_the_findings_and_pays_none_of_them(book):

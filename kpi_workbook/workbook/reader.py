@@ -194,7 +194,7 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
         ref = card.names.get(name)
         value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount"):
-            found = text_in_number(ref, value, False, FIELD_LABELS[field_name], source=str(
+            found = text_in_number(ref, value, False, *FIELD_LABELS[field_name], source=str(
                 card.path), sheet=card.sheet) if isinstance(value, str) and not is_blank(value) else None
             if found is not None:
                 diags.append(found)
@@ -219,10 +219,11 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
 
 
 NUMBER_TYPES = ("number", "percent", "count", "points")
-FIELD_LABELS = {"base_salary": "基本工资", "q_amount": "绩效基数Q"}
+FIELD_LABELS = {"base_salary": ("基本工资", "base salary"), "q_amount": ("绩效基数Q", "Q amount")}
 
 
-def text_in_number(ref: str, raw: str, percent: bool, label: str = "", **where) -> Diagnostic | None:
+def text_in_number(ref: str, raw: str, percent: bool, label: str = "", label_en: str = "",
+                   **where) -> Diagnostic | None:
     """A number cell of a workbook holding text ("38%" pasted as text): the sheet's formulas
     cannot score it the way the engine would (Excel converts such text in arithmetic, but
     never calls it a number), so it is an error, never read leniently as in JSON/CSV.
@@ -239,7 +240,7 @@ def text_in_number(ref: str, raw: str, percent: bool, label: str = "", **where) 
         hint_zh = f"请输入数字 {number_text(number)}"
         hint_en = f"type it as a number ({number_text(number)})"
     what = f"（{label}）" if label else ""
-    what_en = f" ({label})" if label else ""
+    what_en = f" ({label_en or label})" if label_en or label else ""
     return error("text-in-number", f"{ref} 是文本“{shown}”，{hint_zh}{what}",
                  f"{ref} holds the text '{shown}': {hint_en}{what_en}", cell=ref, **where)
 
@@ -280,7 +281,7 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
             if isinstance(raw, str) and raw.strip().startswith("#"):
                 raise ParseError(f"错误值 {raw}", f"error value {raw}")
             found = text_in_number(ref, raw, spec.input.type == "percent", spec.label_path(),
-                                   **where) if isinstance(raw, str) and not is_blank(raw) \
+                                   spec.key, **where) if isinstance(raw, str) and not is_blank(raw) \
                 and spec.input.type in NUMBER_TYPES else None
             if found is not None:
                 card.values[spec.key] = math.nan
