@@ -10,6 +10,8 @@ so a result only passes if the engine really computed it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import xlsxwriter
 
@@ -105,8 +107,6 @@ def results(tmp_path_factory):
 
 
 def test_every_rule_is_in_the_doc():
-    from pathlib import Path
-
     doc = (Path(__file__).parent.parent / "docs" / "excel-semantics.md").read_text(encoding="utf-8")
     missing = [r for r, _, _ in RULES if f"`{r}`" not in doc]
     assert not missing, missing
@@ -151,3 +151,30 @@ def test_each_departure_is_real_on_some_engine(departures):
         got = {e: recalc.lookup(departures[e], "rules", f"B{row}") for e in ENGINES}
         assert all(v != STALE for v in got.values()), got  # each engine computed it
         assert any(not recalc.same(v, excel) for v in got.values()), (rule_id, got)
+
+
+ALLOWED = {"IF", "AND", "OR", "MIN", "MAX", "SUM", "ROUND", "INT", "ISERROR", "ISNUMBER",
+           "ISTEXT", "NA"}
+
+
+def test_generated_formulas_use_only_the_listed_functions():
+    """Every formula of every role's scorecard calls only the functions the doc lists, and
+    never `--x` or `N(x)` (they stay logicals in `formulas`)."""
+    import re
+
+    from kpi_workbook.rules.loader import builtin_catalog
+    from kpi_workbook.workbook.formulas import sheet_formulas
+    from kpi_workbook.workbook.layout import sheet_layout
+
+    doc = (Path(__file__).parent.parent / "docs" / "excel-semantics.md").read_text(encoding="utf-8")
+    listed = doc.split("Functions used:", 1)[1].split("—", 1)[0]
+    assert set(re.findall(r"[A-Z]+", listed)) == ALLOWED
+    catalog = builtin_catalog()
+    used: set[str] = set()
+    for role in catalog.roles.values():
+        for ref, formula in sheet_formulas(catalog, sheet_layout(catalog, role)).items():
+            code = re.sub(r'"(?:[^"]|"")*"', '""', formula)  # string literals out
+            used |= set(re.findall(r"\b([A-Z][A-Z0-9.]*)\(", code))
+            assert "--" not in code and not re.search(r"\bN\(", code), (role.id, ref, formula)
+    assert used <= ALLOWED, used - ALLOWED
+    assert {"ISTEXT", "ISNUMBER", "INT"} <= used  # the type checks are really there
