@@ -34,7 +34,7 @@ from .workbook_cases import edge_cases, employee_for, engine_results, fill_rows
 CATALOG = builtin_catalog()
 ROLES = sorted(CATALOG.roles)
 ENGINES = recalc.ENGINES
-GENERATED_EXAMPLES = 3  # hypothesis examples; each draws one card of every role
+GENERATED_EXAMPLES = 5  # hypothesis examples; each draws one card of every role
 
 
 def require_engines(engines=ENGINES) -> None:
