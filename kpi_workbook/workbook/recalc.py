@@ -134,14 +134,35 @@ def recalculate(engine: str, path: Path, out_dir: Path, timeout: float = 900) ->
     are matched without regard to case (the package upper-cases them): use :func:`lookup`.
     """
     path, out_dir = Path(path).resolve(), Path(out_dir).resolve()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    titles = _sheet_titles(path)  # also: an input that is no workbook fails here, clearly
     if engine == "libreoffice":
         (done,) = libreoffice.recalculate([path], out_dir / "libreoffice", timeout=timeout)
-        return _read_xlsx(done)
-    if engine == "gnumeric":
-        return _read_xlsx(_gnumeric(path, out_dir / "gnumeric", timeout))
-    if engine == "formulas":
-        return _formulas(path)
-    raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+        values = _read_xlsx(done)
+    elif engine == "gnumeric":
+        values = _read_xlsx(_gnumeric(path, out_dir / "gnumeric", timeout))
+    else:
+        values = _formulas(path)
+    # ssconvert exits 0 even for a file it misread (as text): every sheet must be back
+    lost = [t for t in titles if t not in values and t.upper() not in values]
+    if lost:
+        raise RuntimeError(f"{engine} lost sheet(s) {lost[:5]} of {path}: it did not read "
+                           "the workbook")
+    return values
+
+
+def _sheet_titles(path: Path) -> list[str]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True)
+    except Exception as exc:  # noqa: BLE001  (any reason it is no workbook)
+        raise RuntimeError(f"cannot recalculate {path}: not a readable .xlsx ({exc})") from None
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
 
 
 def recalculate_all(path: Path, out_dir: Path, engines=ENGINES) -> dict[str, Values]:
