@@ -273,12 +273,15 @@ NUMERIC_INPUTS = ("number", "percent", "count", "points")
 def bad_input(spec, ref: str) -> str | None:
     """TRUE where a number input holds what the engine refuses: text (even "38%", which
     Excel would convert in arithmetic but ``ISNUMBER`` never calls a number), a value out of
-    its range (a negative count), a count that is not whole. None for other inputs.
+    its range (a negative count), a count that is not whole; or a yes/no input anything but
+    是/否. None for other inputs (a level not in the list is #N/A in the item's points).
 
     The same bounds as ``engine.inputs.parse_value``; a blank cell is never bad here (its
     being required is the missing count's business); the type is tested before any
     comparison, so no engine's implicit conversion is relied on."""
     d = spec.input
+    if d.type == "flag":
+        return not_yes_no(ref)
     if d.type not in NUMERIC_INPUTS:
         return None
     low = d.min if d.min is not None else (0 if d.type in ("count", "points") else None)
@@ -291,6 +294,12 @@ def bad_input(spec, ref: str) -> str | None:
     return f"IF(ISNUMBER({ref}),{cond},ISTEXT({ref}))"
 
 
+def not_yes_no(ref: str) -> str:
+    """TRUE where a yes/no cell holds anything but 是, 否 or nothing: the formulas test
+    ``="是"``, while the engine would read "yes", 1 or TRUE leniently."""
+    return f"AND({ref}<>\"\",{ref}<>{text(YES)},{ref}<>{text(NO)})"
+
+
 def bad_terms(layout: SheetLayout) -> list[str]:
     """One logical per number input (and per employee field a pay rule uses), TRUE where
     the card cannot be scored from it: the sheet's status is then 错误."""
@@ -299,6 +308,8 @@ def bad_terms(layout: SheetLayout) -> list[str]:
         field_name = {"base_pct": "base_salary", "q_level": "q_amount"}.get(rule.kind)
         if field_name:
             terms.append(f"ISTEXT({layout.fields[field_name]})")
+        if rule.kind == "attendance_award":
+            terms.append(not_yes_no(layout.fields["full_attendance"]))
     return terms
 
 

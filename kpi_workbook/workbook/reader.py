@@ -208,10 +208,13 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
                                    sheet=card.sheet, cell=ref))
                 value = math.nan
         elif field_name == "full_attendance":
-            try:
-                value = None if is_blank(value) else parse_flag(value)
-            except ParseError:
+            found = not_yes_no(ref, value, "全勤", "full attendance", source=str(card.path),
+                               sheet=card.sheet)
+            if found is not None:
+                diags.append(found)
                 value = None
+            else:
+                value = None if is_blank(value) else parse_flag(value)
         else:
             value = "" if value is None else str(value).strip()
         card.fields[field_name] = value
@@ -219,6 +222,7 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
 
 
 NUMBER_TYPES = ("number", "percent", "count", "points")
+YES_TEXT, NO_TEXT = "是", "否"  # what the sheets' formulas test (formulas.YES / NO)
 FIELD_LABELS = {"base_salary": ("基本工资", "base salary"), "q_amount": ("绩效基数Q", "Q amount")}
 
 
@@ -243,6 +247,18 @@ def text_in_number(ref: str, raw: str, percent: bool, label: str = "", label_en:
     what_en = f" ({label_en or label})" if label_en or label else ""
     return error("text-in-number", f"{ref} 是文本“{shown}”，{hint_zh}{what}",
                  f"{ref} holds the text '{shown}': {hint_en}{what_en}", cell=ref, **where)
+
+
+def not_yes_no(ref: str, raw, label: str = "", label_en: str = "", **where) -> Diagnostic | None:
+    """A yes/no cell of a workbook holding anything but 是, 否 or nothing ("yes", 1, TRUE):
+    the sheet's formulas test ``="是"``, so it is an error, never read leniently."""
+    if is_blank(raw) or raw in (YES_TEXT, NO_TEXT):
+        return None
+    what = f"（{label}）" if label else ""
+    what_en = f" ({label_en or label})" if label_en or label else ""
+    return error("bad-value", f"{ref} 应为“是”或“否”，得到“{raw}”：请从列表中选择{what}",
+                 f"{ref} must be 是 or 否, got '{raw}': pick it from the list{what_en}",
+                 cell=ref, **where)
 
 
 def _input_name(spec: InputSpec) -> str:
@@ -283,6 +299,12 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
             found = text_in_number(ref, raw, spec.input.type == "percent", spec.label_path(),
                                    spec.key, **where) if isinstance(raw, str) and not is_blank(raw) \
                 and spec.input.type in NUMBER_TYPES else None
+            if spec.input.type == "flag":
+                found = not_yes_no(ref, raw, spec.label_path(), spec.key, **where)
+            if isinstance(raw, str) and is_blank(raw) and spec.input.type in (*NUMBER_TYPES, "flag"):
+                found = error("bad-value", f"{ref} 只有空格（文本），请清空该单元格（{spec.label_path()}）",
+                              f"{ref} holds only spaces (text): clear the cell ({spec.key})",
+                              cell=ref, **where)
             if found is not None:
                 card.values[spec.key] = math.nan
                 diags.append(found)
