@@ -65,6 +65,9 @@ RULES = [
     ("guarded-whole-check", yn("IF(ISNUMBER(data!A7),data!A7<>INT(data!A7),FALSE)"), YES),
     ("text-sorts-above-numbers", yn("data!A2>=0.35"), YES),
     ("text-equals-text", yn('data!A8="优秀"'), YES),
+    ("yes-no-check", yn('OR(AND(data!A5<>"",data!A5<>"是",data!A5<>"否"),'
+                        'AND(data!A1<>"",data!A1<>"是",data!A1<>"否"))'), YES),  # 3: TRUE, empty: FALSE
+    ("yes-no-check-empty", yn('AND(data!A1<>"",data!A1<>"是",data!A1<>"否")'), NO),
     ("number-never-equals-text", yn('data!A5="3"'), NO),
     ("iserror-catches-na", yn("ISERROR(data!A9)"), YES),
     ("iserror-catches-div0", yn("ISERROR(1/data!A10)"), YES),
