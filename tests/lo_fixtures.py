@@ -1,8 +1,8 @@
 """The ``soffice`` fixture for tests that recalculate workbooks with LibreOffice.
 
 Use it with ``from .lo_fixtures import soffice  # noqa: F401`` and a ``soffice`` argument.
-Without LibreOffice the test is skipped locally but FAILS in CI (``CI`` env var set to
-anything but "", "0", "false" or "no"): a parity test that silently skips proves nothing.
+Without LibreOffice the test FAILS, locally and in CI: a parity test that skips proves
+nothing. ``bash .ci/test`` installs LibreOffice, Gnumeric and the test extras when missing.
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ def in_ci() -> bool:
 
 @pytest.fixture(scope="session")
 def soffice() -> str:
-    """Path of the soffice executable; skip (locally) or fail (in CI) when absent."""
+    """Path of the soffice executable; the test fails when it is absent (never skips)."""
     path = find_soffice()
     if path is None:
-        message = "LibreOffice (soffice) is not installed; it is required to recalculate workbooks"
-        if in_ci():
-            pytest.fail(message + " (CI is set, so this is an error, not a skip)", pytrace=False)
-        pytest.skip(message)
+        pytest.fail("LibreOffice (soffice) is not installed; it is required to recalculate "
+                    "workbooks: run `bash .ci/test`", pytrace=False)
     return path

@@ -1,10 +1,11 @@
 """The UDFs, called as Python functions, agree with the engine and with the native formulas.
 
 Every role's edge-case cards are built into a workbook (`new`), filled (`fill`) and
-recalculated by a real LibreOffice; the inputs are then read back from the recalculated
-sheets and given to KPI_SCORE / KPI_ITEM / KPI_GRADE / KPI_PAY per role, all employees in
-one call. Their results must equal LibreOffice's KPI_TOTAL, KPI_GRADE, KPI_PAY, KPI_STATUS
-and what `score_card` (the `kpi-workbook score` function) says for each card.
+recalculated by LibreOffice, Gnumeric and the `formulas` package (once per session, shared
+with the parity tests: tests/engines.py); the inputs are then read back from the sheets and
+given to KPI_SCORE / KPI_ITEM / KPI_GRADE / KPI_PAY per role, all employees in one call.
+Their results must equal every engine's KPI_TOTAL, KPI_GRADE, KPI_PAY, KPI_STATUS and what
+`score_card` (the `kpi-workbook score` function) says for each card.
 """
 
 from __future__ import annotations
@@ -14,20 +15,15 @@ from collections import defaultdict
 from decimal import Decimal
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from kpi_workbook.diagnostics import KpiError
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.numbers import excel_round
 from kpi_workbook.rules.loader import builtin_catalog
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.libreoffice import read_defined_values, recalculate
 
-from .lo_fixtures import soffice  # noqa: F401
+from .engines import ENGINES, month_book
 from .windows_standins import need_xlwings
-from .workbook_cases import edge_cases, employee_for, fill_rows
 
 need_xlwings()
 from kpi_workbook.excel import udfs  # noqa: E402  (xlwings is an optional extra)
@@ -153,24 +149,20 @@ def test_explain_and_item_and_pay():
 
 
 # ---------------------------------------------------------------------------------------
-# Parity: engine (score_card) and LibreOffice's native formulas, every role.
+# Parity: engine (score_card) and the native formulas on three engines, every role.
 
 
-def _cards_from_recalculated(tmp_path):
-    cards_by_role = {r: edge_cases(CATALOG, CATALOG.roles[r]) for r in ROLES}
-    people, cards, k = [], [], 0
-    for role_id, role_cards in cards_by_role.items():
-        for card in role_cards:
-            k += 1
-            people.append(employee_for(CATALOG.roles[role_id], k))
-            cards.append(card)
-    book = tmp_path / "book.xlsx"
-    build_workbook(CATALOG, pd.DataFrame(people), "2026-10", book)
-    assert fill_workbooks(CATALOG, [book], fill_rows(people, cards)).diagnostics == []
-    (recalculated,) = recalculate([book], tmp_path / "lo")
-    sheets = {s: n for s, n in read_defined_values(recalculated).items() if "KPI_ROLE" in n}
-    assert len(sheets) == len(people)
-    return sheets
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    """The session's month book (tests/engines.py): built, filled and recalculated once by
+    LibreOffice, Gnumeric and `formulas`; shared with test_workbook_parity."""
+    return month_book(tmp_path_factory)
+
+
+def _edge_sheets(month, engine: str) -> dict[str, dict]:
+    """{sheet: {name: value}} of the edge-case cards, as ``engine`` computed them."""
+    return {s: n for s, n in month.named(engine).items()
+            if month.kinds[n["KPI_EMPLOYEE_ID"]] == "edge"}
 
 
 def _role_table(names_by_sheet: list[dict]):
@@ -182,38 +174,45 @@ def _role_table(names_by_sheet: list[dict]):
     return keys, rows
 
 
-def test_udfs_agree_with_engine_and_libreoffice(tmp_path, soffice):  # noqa: F811
-    sheets = _cards_from_recalculated(tmp_path)
+def test_udfs_agree_with_engine_and_every_spreadsheet_engine(month):
+    sheets = _edge_sheets(month, "libreoffice")  # inputs are typed values: alike everywhere
+    assert len(sheets) == sum(1 for k in month.kinds.values() if k == "edge")
+    computed = {e: _edge_sheets(month, e) for e in ENGINES}
     by_role = defaultdict(list)
-    for names in sheets.values():
-        by_role[names["KPI_ROLE"]].append(names)
+    for sheet, names in sheets.items():
+        by_role[names["KPI_ROLE"]].append((sheet, names))
     compared, mismatches = 0, []
-    for role_id, group in sorted(by_role.items()):
+    for role_id, pairs in sorted(by_role.items()):
         role = CATALOG.roles[role_id]
+        group = [names for _, names in pairs]
         keys, rows = _role_table(group)
         got = udfs.KPI_SCORE(role_id, [keys], rows)  # every employee of the role in one call
         assert len(got) == len(group)
-        for names, row, result in zip(group, rows, got):
+        for (sheet, names), row, result in zip(pairs, rows, got):
             total, grade, pay, status = result
-            lo = (names["KPI_TOTAL"], None if blank(names["KPI_GRADE"]) else names["KPI_GRADE"],
-                  None if blank(names["KPI_PAY"]) else names["KPI_PAY"], names["KPI_STATUS"])
+            shown = {e: (computed[e][sheet]["KPI_TOTAL"],
+                         None if blank(computed[e][sheet]["KPI_GRADE"]) else computed[e][sheet]["KPI_GRADE"],
+                         None if blank(computed[e][sheet]["KPI_PAY"]) else computed[e][sheet]["KPI_PAY"],
+                         computed[e][sheet]["KPI_STATUS"]) for e in ENGINES}
             try:
                 card = score_card(CATALOG, role_id, {
                     "month": "2026-10",
                     "employee": {"基本工资": row[0], "绩效基数Q": row[1], "全勤": row[2]},
                     "inputs": {k: v for k, v in zip(keys[3:], row[3:])}})
-            except KpiError as exc:  # a card the rules cannot grade (S4's split): 错误 on all
+            except KpiError as exc:  # a card the rules cannot grade (S4's split): 错误 everywhere
                 assert {d.code for d in exc.diagnostics} == {"allocation-total"}, exc
-                if not (status == lo[3] == "错误" and isinstance(total, str) and "60" in total
-                        and grade is None and pay is None and blank(lo[1]) and blank(lo[2])):
-                    mismatches.append((role_id, names["KPI_EMPLOYEE_ID"], result, lo, "错误"))
+                for e, values in shown.items():
+                    if not (status == values[3] == "错误" and isinstance(total, str) and "60" in total
+                            and grade is None and pay is None and blank(values[1]) and blank(values[2])):
+                        mismatches.append((e, role_id, names["KPI_EMPLOYEE_ID"], result, values, "错误"))
                 compared += 1
                 continue
             engine = (card["total"], card["grade"],
                       card["pay"]["total"] if card["status"] == "complete" else None,
                       {"complete": "完成", "incomplete": "未完成"}[card["status"]])
-            if not ((total, grade, pay, status) == lo == engine):
-                mismatches.append((role_id, names["KPI_EMPLOYEE_ID"], result, lo, engine))
+            for e, values in shown.items():
+                if not ((total, grade, pay, status) == values == engine):
+                    mismatches.append((e, role_id, names["KPI_EMPLOYEE_ID"], result, values, engine))
             compared += 1
         # item points, one item at a time, against score_card's items
         for _, item in role.items():

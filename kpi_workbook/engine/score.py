@@ -20,7 +20,7 @@ from ..rules.model import GradeScheme, Item, PayRule, Role
 from .inputs import input_specs, is_rated, item_inputs
 from .kinds import EVALUATORS, IN_ITEM_POINTS
 
-ALLOCATION_TOLERANCE = 1e-6  # as formulas.status: ABS(Σ allocations − total) > 0.000001
+ALLOCATION_TOLERANCE = 1e-6  # as formulas.allocation_errors: Σ allocations outside total ± 0.000001
 
 
 class CardError(Bilingual):

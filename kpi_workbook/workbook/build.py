@@ -700,7 +700,7 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     for c in integer_cols:
         top_left = cell(first, c, absolute=False)
         ws.conditional_format(first, c, last_points, c, {
-            "type": "formula", "criteria": f"=AND(ISNUMBER({top_left}),{top_left}=INT({top_left}))",
+            "type": "formula", "criteria": f"=IF(ISNUMBER({top_left}),{top_left}=INT({top_left}),FALSE)",
             "format": fmt.integer})
     scheme = catalog.grade_scheme(role)
     grade_ref = layout.footer_cell("grade").replace("$", "")

@@ -2,7 +2,9 @@
 
 The one place formulas are made. Each function mirrors the engine's arithmetic in the
 same order (``engine.kinds`` and ``engine.score``), using only functions that Excel 2010+,
-WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, ISERROR, NA. Grade thresholds
+WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, INT, ISERROR, ISNUMBER,
+ISTEXT, NA. No formula relies on an engine converting logicals or text implicitly: a
+condition is made a number with ``*1`` before it is added, types are tested first. Grade thresholds
 and pay parameters are defined names on the 设置 sheet, never numbers in the formulas.
 Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
 """
@@ -274,21 +276,76 @@ def allocation_errors(layout: SheetLayout) -> list[str]:
         if section.allocation is None:
             continue
         m = "+".join(row_max(b) for b in layout.blocks if b.section is section)
-        out.append(f"ABS(({m})-{num(section.allocation.total)})>0.000001")
+        total = section.allocation.total
+        out.append(f"OR(({m})<{num(total - 0.000001)},({m})>{num(total + 0.000001)})")
     return out
 
 
+NUMERIC_INPUTS = ("number", "percent", "count", "points")
+
+
+def bad_input(spec, ref: str) -> str | None:
+    """TRUE where a number input holds what the engine refuses: text (even "38%", which
+    Excel would convert in arithmetic but ``ISNUMBER`` never calls a number), a value out of
+    its range (a negative count), a count that is not whole; or a yes/no input anything but
+    是/否. None for other inputs (a level not in the list is #N/A in the item's points).
+
+    The same bounds as ``engine.inputs.parse_value``; a blank cell is never bad here (its
+    being required is the missing count's business); the type is tested before any
+    comparison, so no engine's implicit conversion is relied on."""
+    d = spec.input
+    if d.type == "flag":
+        return not_yes_no(ref)
+    if d.type not in NUMERIC_INPUTS:
+        return None
+    low = d.min if d.min is not None else (0 if d.type in ("count", "points") else None)
+    checks = ([f"{ref}<{num(low)}"] if low is not None else []) + \
+        ([f"{ref}>{num(d.max)}"] if d.max is not None else []) + \
+        ([f"{ref}<>INT({ref})"] if d.type == "count" else [])
+    if not checks:
+        return f"ISTEXT({ref})"
+    cond = checks[0] if len(checks) == 1 else "OR(" + ",".join(checks) + ")"
+    return f"IF(ISNUMBER({ref}),{cond},ISTEXT({ref}))"
+
+
+def not_yes_no(ref: str) -> str:
+    """TRUE where a yes/no cell holds anything but 是, 否 or nothing: the formulas test
+    ``="是"``, while the engine would read "yes", 1 or TRUE leniently."""
+    return f"AND({ref}<>\"\",{ref}<>{text(YES)},{ref}<>{text(NO)})"
+
+
+def bad_terms(layout: SheetLayout) -> list[str]:
+    """One logical per number input (and per employee field a pay rule uses), TRUE where
+    the card cannot be scored from it: the sheet's status is then 错误."""
+    terms = [t for ic in layout.inputs if (t := bad_input(ic.spec, ic.ref)) is not None]
+    for rule in layout.pay_rules:
+        field_name = {"base_pct": "base_salary", "q_level": "q_amount"}.get(rule.kind)
+        if field_name:
+            terms.append(f"ISTEXT({layout.fields[field_name]})")
+        if rule.kind == "attendance_award":
+            terms.append(not_yes_no(layout.fields["full_attendance"]))
+    for rule in layout.role.exclude_if:  # S9's 缺岗月数 typed as text
+        terms.append(f"ISTEXT({layout.fields[rule.field]})")
+    return terms
+
+
 def status(layout: SheetLayout) -> str:
+    """错误 when the total is an error value or an input is bad, else 完成 when no required
+    input is empty, else 未完成. Each empty test is made a number by ``*1`` before it is
+    added: a lone logical compared with 0 is never equal in Excel (FALSE=0 is FALSE)."""
     terms = missing_terms(layout)
-    count = "+".join(f"({t})" for t in terms) or "0"
-    body = f'IF(({count})=0,{text(COMPLETE)},{text(INCOMPLETE)})'
+    count = "+".join(f"({t})*1" for t in terms) or "0"
+    verdict = f"IF({count}=0,{text(COMPLETE)},{text(INCOMPLETE)})"
     alloc = allocation_errors(layout)
-    if alloc:  # only reached when the total is a number: the allocations are numbers too
-        body = f'IF({alloc[0] if len(alloc) == 1 else "OR(" + ",".join(alloc) + ")"},{text(BROKEN)},{body})'
-    body = f'IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{body})'
+    if alloc:  # reached only when no input is bad: the allocations are numbers then
+        verdict = f'IF({alloc[0] if len(alloc) == 1 else "OR(" + ",".join(alloc) + ")"},{text(BROKEN)},{verdict})'
+    bad = bad_terms(layout)
+    if bad:
+        verdict = f"IF(OR({','.join(bad)}),{text(BROKEN)},{verdict})"
+    body = f'IF(ISERROR({layout.footer_cell("total")}),{text(BROKEN)},{verdict})'
     for rule in reversed(layout.role.exclude_if):  # 不参与 comes before anything else
         v = layout.fields[rule.field]
-        body = f'IF(AND(ISNUMBER({v}),{v}>{num(rule.above)}),{text(EXCLUDED)},{body})'
+        body = f'IF(IF(ISNUMBER({v}),{v}>{num(rule.above)},FALSE),{text(EXCLUDED)},{body})'
     return "=" + body
 
 

@@ -17,7 +17,7 @@ import openpyxl
 
 from ..diagnostics import Diagnostic, KpiError, error
 from ..engine.inputs import InputSpec, input_specs, parse_value
-from ..numbers import ParseError, is_blank, parse_flag, parse_money, parse_month
+from ..numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ..rules.loader import Catalog
 from .package import Book, split_ref
 from .safety import DAMAGED, check_file, check_xlsx
@@ -176,6 +176,12 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
         ref = card.names.get(name)
         value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount", "months_absent"):
+            found = text_in_number(ref, value, False, *FIELD_LABELS[field_name], source=str(
+                card.path), sheet=card.sheet) if isinstance(value, str) and not is_blank(value) else None
+            if found is not None:
+                diags.append(found)
+                card.fields[field_name] = math.nan
+                continue
             try:
                 value = math.nan if is_blank(value) else parse_money(value)
             except ParseError as exc:
@@ -190,14 +196,58 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
                                    source=str(card.path), sheet=card.sheet, cell=ref))
                 value = ""
         elif field_name == "full_attendance":
-            try:
-                value = None if is_blank(value) else parse_flag(value)
-            except ParseError:
+            found = not_yes_no(ref, value, "全勤", "full attendance", source=str(card.path),
+                               sheet=card.sheet)
+            if found is not None:
+                diags.append(found)
                 value = None
+            else:
+                value = None if is_blank(value) else parse_flag(value)
         else:
             value = "" if value is None else str(value).strip()
         card.fields[field_name] = value
     return diags
+
+
+NUMBER_TYPES = ("number", "percent", "count", "points")
+YES_TEXT, NO_TEXT = "是", "否"  # what the sheets' formulas test (formulas.YES / NO)
+FIELD_LABELS = {"base_salary": ("基本工资", "base salary"), "q_amount": ("绩效基数Q", "Q amount"),
+                "months_absent": ("缺岗月数", "months absent")}
+
+
+def text_in_number(ref: str, raw: str, percent: bool, label: str = "", label_en: str = "",
+                   **where) -> Diagnostic | None:
+    """A number cell of a workbook holding text ("38%" pasted as text): the sheet's formulas
+    cannot score it the way the engine would (Excel converts such text in arithmetic, but
+    never calls it a number), so it is an error, never read leniently as in JSON/CSV.
+    None when the text is no number at all (that is a plain bad value)."""
+    shown = raw.strip()
+    try:
+        number = parse_number(shown, percent=percent)
+    except ParseError:
+        return None
+    if percent:
+        hint_zh = f"请输入数字 {number_text(number)} 或 {number_text(clean_round(number * 100, 9))}%"
+        hint_en = f"type it as a number ({number_text(number)} or {number_text(clean_round(number * 100, 9))}%)"
+    else:
+        hint_zh = f"请输入数字 {number_text(number)}"
+        hint_en = f"type it as a number ({number_text(number)})"
+    what = f"（{label}）" if label else ""
+    what_en = f" ({label_en or label})" if label_en or label else ""
+    return error("text-in-number", f"{ref} 是文本“{shown}”，{hint_zh}{what}",
+                 f"{ref} holds the text '{shown}': {hint_en}{what_en}", cell=ref, **where)
+
+
+def not_yes_no(ref: str, raw, label: str = "", label_en: str = "", **where) -> Diagnostic | None:
+    """A yes/no cell of a workbook holding anything but 是, 否 or nothing ("yes", 1, TRUE):
+    the sheet's formulas test ``="是"``, so it is an error, never read leniently."""
+    if is_blank(raw) or raw in (YES_TEXT, NO_TEXT):
+        return None
+    what = f"（{label}）" if label else ""
+    what_en = f" ({label_en or label})" if label_en or label else ""
+    return error("bad-value", f"{ref} 应为“是”或“否”，得到“{raw}”：请从列表中选择{what}",
+                 f"{ref} must be 是 or 否, got '{raw}': pick it from the list{what_en}",
+                 cell=ref, **where)
 
 
 def _input_name(spec: InputSpec) -> str:
@@ -235,6 +285,19 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
                 raise ParseError("输入单元格里是公式", "an input cell holds a formula")
             if isinstance(raw, str) and raw.strip().startswith("#"):
                 raise ParseError(f"错误值 {raw}", f"error value {raw}")
+            found = text_in_number(ref, raw, spec.input.type == "percent", spec.label_path(),
+                                   spec.key, **where) if isinstance(raw, str) and not is_blank(raw) \
+                and spec.input.type in NUMBER_TYPES else None
+            if spec.input.type == "flag":
+                found = not_yes_no(ref, raw, spec.label_path(), spec.key, **where)
+            if isinstance(raw, str) and is_blank(raw) and spec.input.type in (*NUMBER_TYPES, "flag"):
+                found = error("bad-value", f"{ref} 只有空格（文本），请清空该单元格（{spec.label_path()}）",
+                              f"{ref} holds only spaces (text): clear the cell ({spec.key})",
+                              cell=ref, **where)
+            if found is not None:
+                card.values[spec.key] = math.nan
+                diags.append(found)
+                continue
             card.values[spec.key] = parse_value(spec, raw)
         except ParseError as exc:
             card.values[spec.key] = math.nan

@@ -197,6 +197,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     rows = []
     records = frame.to_dict("records")  # one dict per card: far faster than frame.loc[i]
     engine = scored.frame.to_dict("records")  # what the sheet shows: no team pay
+    # a bad input is named by its own finding; its sheet shows 错误, not a stale result
+    bad_input = {(d.source, d.sheet) for d in findings if d.code in BAD_INPUT_CODES}
     for i, card in enumerate(cards):
         r = records[i]
         role = catalog.roles[card.role_id]
@@ -223,7 +225,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         row["_missing"] = missing_by_card.get(i, []) + [p for p in problems[i]
                                                          if p not in missing_by_card.get(i, [])]
         rows.append(row)
-        _compare_cached(catalog, card, engine[i], findings)
+        if (str(card.path), card.sheet) not in bad_input:
+            _compare_cached(catalog, card, engine[i], findings)
     summary = pd.DataFrame(rows)
     done = summary["状态"] == STATUS_TEXT["complete"]
     summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
@@ -279,6 +282,7 @@ def _column_label(catalog: Catalog, column: str) -> str:
 
 
 FIELD_CELLS = {"employee.base_salary": "KPI_BASE_SALARY", "employee.q_amount": "KPI_Q_AMOUNT"}
+BAD_INPUT_CODES = ("text-in-number", "bad-value", "bad-field")
 
 
 def _missing_text(card: Card, specs: dict, key: str) -> str:

@@ -26,7 +26,8 @@ def validate_books(catalog: Catalog, paths: list[Path]) -> list[Diagnostic]:
     for path in paths:
         cards, found = read_book(catalog, path, with_cached=False)
         diags += found
-        diags += _empty_required(catalog, cards)
+        texts = {(d.sheet, d.cell) for d in found if d.code == "text-in-number"}
+        diags += [d for d in _empty_required(catalog, cards) if (d.sheet, d.cell) not in texts]
         diags += _formulas(catalog, path, cards)
     return diags
 

@@ -1,0 +1,245 @@
+"""Recalculating a workbook with each of three spreadsheet engines, values read back alike.
+
+The workbooks' formulas must give one result in Excel, WPS and LibreOffice. Excel cannot
+run here, but three engines can, and each departs from Excel somewhere else (see
+docs/excel-semantics.md): a formula on which all three agree is in the part of the
+language they share. This module is the one place that runs them:
+
+* ``libreoffice`` — ``soffice --convert-to xlsx`` with recalculation forced
+  (:mod:`.libreoffice`);
+* ``gnumeric`` — ``ssconvert --recalc in.xlsx out.xlsx`` (Debian package ``gnumeric``);
+* ``formulas`` — the ``formulas`` package from PyPI (a test extra), in this process.
+
+:func:`recalculate` gives ``{sheet title: {A1: value}}`` for one engine; values are
+numbers (float), text (str), logicals (bool), error codes as text ("#N/A") and None for an
+empty cell or an empty-text result. :func:`defined_cells` maps each sheet's defined names
+to cells, so results are read by name whatever an engine does to names on saving.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import libreoffice
+
+ENGINES = ("libreoffice", "gnumeric", "formulas")
+
+Values = dict[str, dict[str, object]]
+
+
+def find_engine(engine: str) -> str | None:
+    """What runs ``engine`` here (a path, or the module's version), None when missing."""
+    if engine == "libreoffice":
+        return libreoffice.find_soffice()
+    if engine == "gnumeric":
+        return shutil.which("ssconvert")
+    if engine == "formulas":
+        try:
+            import formulas
+        except ImportError:
+            return None
+        return f"formulas {getattr(formulas, '__version__', '?')}"
+    raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+
+
+def missing_engines(engines=ENGINES) -> list[str]:
+    return [e for e in engines if find_engine(e) is None]
+
+
+def _normal(value) -> object:
+    """One cell value in the common form (see the module docstring)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) or type(value).__module__ == "numpy":
+        if hasattr(value, "item"):
+            value = value.item()
+        if isinstance(value, bool):
+            return value
+        return float(value)
+    text = str(value)
+    if text == "empty" and type(value).__name__ in ("Token", "_Token"):  # schedula.EMPTY
+        return None
+    return text
+
+
+def _read_xlsx(path: Path) -> Values:
+    import warnings
+
+    from openpyxl import load_workbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Gnumeric's files have "no default style"
+        wb = load_workbook(path, data_only=True, read_only=True)
+    try:
+        return {ws.title: {c.coordinate: _normal(c.value) for row in ws.iter_rows() for c in row
+                           if getattr(c, "value", None) is not None}
+                for ws in wb.worksheets}
+    finally:
+        wb.close()
+
+
+def _gnumeric(path: Path, out_dir: Path, timeout: float) -> Path:
+    ssconvert = find_engine("gnumeric")
+    if ssconvert is None:
+        raise RuntimeError("Gnumeric (ssconvert) is not installed: apt-get install gnumeric")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / (path.stem + ".xlsx")
+    target.unlink(missing_ok=True)  # a stale file can never pass for an output
+    proc = subprocess.run([ssconvert, "--recalc", str(path), str(target)], capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+    if proc.returncode != 0 or not target.is_file():
+        raise RuntimeError(f"ssconvert failed to recalculate {path} (exit status "
+                           f"{proc.returncode})\n{proc.stderr.decode(errors='replace')}")
+    return target
+
+
+def _formulas(path: Path) -> Values:
+    try:
+        import formulas
+    except ImportError:
+        raise RuntimeError("the formulas package is not installed: pip install formulas") from None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl's "no default style"
+        model = formulas.ExcelModel().loads(str(path)).finish()
+        solution = model.calculate()
+    out: Values = {}
+    for key, ranges in solution.items():
+        # "'[book.xlsx]SHEET'!A1" (sheet titles upper-cased), single cells only
+        book_sheet, _, ref = str(key).rpartition("!")
+        if ":" in ref or "]" not in book_sheet:
+            continue
+        sheet = book_sheet.strip("'").split("]", 1)[1].replace("''", "'")
+        value = getattr(ranges, "value", ranges)
+        try:
+            value = value[0][0]
+        except (TypeError, IndexError, KeyError):
+            pass
+        out.setdefault(sheet.upper(), {})[ref] = _normal(value)
+    return out
+
+
+def recalculate(engine: str, path: Path, out_dir: Path, timeout: float = 900) -> Values:
+    """Recalculate ``path`` with ``engine``; ``{sheet title: {A1: value}}``.
+
+    Raises RuntimeError when the engine is missing or fails. For ``formulas``, sheet titles
+    are matched without regard to case (the package upper-cases them): use :func:`lookup`.
+    """
+    path, out_dir = Path(path).resolve(), Path(out_dir).resolve()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    titles = _sheet_titles(path)  # also: an input that is no workbook fails here, clearly
+    if engine == "libreoffice":
+        (done,) = libreoffice.recalculate([path], out_dir / "libreoffice", timeout=timeout)
+        values = _read_xlsx(done)
+    elif engine == "gnumeric":
+        values = _read_xlsx(_gnumeric(path, out_dir / "gnumeric", timeout))
+    else:
+        values = _formulas(path)
+    # ssconvert exits 0 even for a file it misread (as text): every sheet must be back
+    lost = [t for t in titles if t not in values and t.upper() not in values]
+    if lost:
+        raise RuntimeError(f"{engine} lost sheet(s) {lost[:5]} of {path}: it did not read "
+                           "the workbook")
+    return values
+
+
+def _sheet_titles(path: Path) -> list[str]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True)
+    except Exception as exc:  # noqa: BLE001  (any reason it is no workbook)
+        raise RuntimeError(f"cannot recalculate {path}: not a readable .xlsx ({exc})") from None
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def recalculate_all(path: Path, out_dir: Path, engines=ENGINES) -> dict[str, Values]:
+    """Every engine on one workbook, at once (the external ones run while ``formulas``
+    computes in this process). ``{engine: values}``."""
+    external = [e for e in engines if e != "formulas"]
+    with ThreadPoolExecutor(max_workers=max(1, len(external))) as pool:
+        futures = {e: pool.submit(recalculate, e, path, out_dir) for e in external}
+        results = {"formulas": recalculate("formulas", path, out_dir)} if "formulas" in engines else {}
+        results.update({e: f.result() for e, f in futures.items()})
+    return {e: results[e] for e in engines}
+
+
+def lookup(values: Values, sheet: str, ref: str) -> object:
+    """The value of ``sheet!ref`` (``$`` ignored; sheet title case-insensitive)."""
+    ref = ref.replace("$", "")
+    cells = values.get(sheet)
+    if cells is None:
+        cells = values.get(sheet.upper(), {})
+    return cells.get(ref)
+
+
+def defined_cells(path: Path) -> dict[str, dict[str, str]]:
+    """``{sheet title: {name: A1}}`` for the sheet-scoped single-cell names of ``path``
+    (workbook-global ones under ``""`` with "sheet!A1")."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(Path(path))  # names need the full reader
+    try:
+        out: dict[str, dict[str, str]] = {"": {}}
+        for name, dn in wb.defined_names.items():
+            dests = _dests(dn)
+            if dests:
+                out[""][name] = f"{dests[0]}!{dests[1]}"
+        for ws in wb.worksheets:
+            out[ws.title] = {}
+            for name, dn in ws.defined_names.items():
+                dests = _dests(dn)
+                if dests and dests[0] == ws.title:
+                    out[ws.title][name] = dests[1]
+        return out
+    finally:
+        wb.close()
+
+
+def _dests(dn) -> tuple[str, str] | None:
+    try:
+        dests = list(dn.destinations)
+    except Exception:
+        return None
+    if len(dests) != 1 or ":" in dests[0][1]:
+        return None
+    return dests[0][0].replace("''", "'"), dests[0][1].replace("$", "")
+
+
+def by_name(values: Values, names: dict[str, dict[str, str]]) -> dict[str, dict[str, object]]:
+    """``{sheet: {name: value}}`` from one engine's cell values and :func:`defined_cells`."""
+    return {sheet: {n: lookup(values, sheet, ref) for n, ref in cells.items()}
+            for sheet, cells in names.items() if sheet}
+
+
+def same(a, b, tol: float = 1e-9) -> bool:
+    """Two cell values equal as a spreadsheet shows them (None and "" alike)."""
+    a, b = _normal(a), _normal(b)
+    if isinstance(a, float) and isinstance(b, float) and not isinstance(a, bool) \
+            and not isinstance(b, bool):
+        return math.isclose(a, b, rel_tol=0, abs_tol=tol)
+    return a == b
+
+
+__all__ = ["ENGINES", "find_engine", "missing_engines", "recalculate", "recalculate_all",
+           "defined_cells", "by_name", "lookup", "same"]
+
+
+if __name__ == "__main__":  # pragma: no cover - a manual check: python -m ... book.xlsx
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for eng, vals in recalculate_all(Path(sys.argv[1]), Path(tmp)).items():
+            print(eng, sum(len(v) for v in vals.values()), "cells")
