@@ -7,10 +7,12 @@ the path inside it and its line; all of them are collected before anything is ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
@@ -20,6 +22,7 @@ from ..numbers import normalise_text
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
 _PAY_RULE = TypeAdapter(PayRule)
+T = TypeVar("T")
 
 
 def builtin_templates_dir() -> Path:
@@ -42,6 +45,23 @@ class Catalog:
     role_files: dict[str, Path] = field(default_factory=dict)
     directory: Path | None = None
     _pay_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, kind: str, role: Role, make: Callable[[Catalog, Role], T]) -> T:
+        """``make(self, role)``, made once per catalog, kind and role and kept here, beside the
+        templates it comes from (a sheet layout, its formulas). It is shared by every caller:
+        treat it as read-only (layouts are frozen)."""
+        key = (kind, role.id)
+        hit = self._derived.get(key)
+        if hit is None or hit[0] is not role:
+            hit = self._derived[key] = (role, make(self, role))
+        return hit[1]
+
+    def __getstate__(self) -> dict:  # a pickled catalog (e.g. to a worker) leaves its caches
+        return {k: v for k, v in self.__dict__.items() if k not in ("_pay_cache", "_derived")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _pay_cache={}, _derived={})
 
     def role(self, key: str) -> Role:
         """A role by id, or by its Chinese or English name."""
