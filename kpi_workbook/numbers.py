@@ -128,7 +128,7 @@ def parse_number(value: object, *, percent: bool = False) -> float:
             raise ParseError("需要有限的数字", "expected a finite number")
         return float(value)
     if not isinstance(value, str):
-        raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number")
+        raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number, got {type(value).__name__}")
     text = normalise_text(value).replace(",", "").replace(" ", "")
     scale = 1.0
     if text.endswith("%"):

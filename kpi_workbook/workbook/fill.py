@@ -19,7 +19,6 @@ from ..engine.inputs import KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
-from .layout import sheet_layout
 from .roster import read_table
 from .editable import Scorecard, open_editable
 from .safety import check_xlsx
