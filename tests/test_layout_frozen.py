@@ -78,3 +78,10 @@ def test_a_pickled_catalog_leaves_its_caches_behind(catalog):
     assert copy == catalog and copy._derived == {} and copy._pay_cache == {}
     assert sheet_layout(copy, copy.roles["qc_inspector"]) == sheet_layout(
         catalog, catalog.roles["qc_inspector"])
+
+
+def test_a_replaced_catalog_starts_with_empty_caches(catalog):
+    sheet_layout(catalog, catalog.roles["qc_inspector"])
+    changed = dataclasses.replace(catalog, grade_schemes=dict(catalog.grade_schemes))
+    assert changed._derived == {} and changed._derived is not catalog._derived
+    assert changed._pay_cache is not catalog._pay_cache

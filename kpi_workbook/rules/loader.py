@@ -44,8 +44,10 @@ class Catalog:
     pay_rules: dict[str, PayRule]
     role_files: dict[str, Path] = field(default_factory=dict)
     directory: Path | None = None
-    _pay_cache: dict = field(default_factory=dict, compare=False, repr=False)
-    _derived: dict = field(default_factory=dict, compare=False, repr=False)
+    # caches of what is made from the templates: never given, never copied (init=False, so
+    # dataclasses.replace starts a changed catalog with empty ones)
+    _pay_cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+    _derived: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def derived(self, kind: str, role: Role, make: Callable[[Catalog, Role], T]) -> T:
         """``make(self, role)``, made once per catalog, kind and role and kept here, beside the
