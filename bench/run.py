@@ -128,9 +128,12 @@ def main() -> None:
     text = table(results)
     print(text)
     if not args.tiny:
-        Path(args.out).write_text(f"# Benchmark results\n\nMachine: {machine()}\n\n"
-                                  f"Command: `python -m bench.run --runs {args.runs}`\n\n{text}\n",
-                                  encoding="utf-8")
+        out = Path(args.out)
+        old = out.read_text(encoding="utf-8") if out.is_file() else ""
+        notes = old[old.index("\n## "):] if "\n## " in old else ""  # the written sections stay
+        out.write_text(f"# Benchmark results\n\nMachine: {machine()}\n\n"
+                       f"Command: `python -m bench.run --runs {args.runs}`\n\n{text}\n{notes}",
+                       encoding="utf-8")
 
 
 if __name__ == "__main__":
