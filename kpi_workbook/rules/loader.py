@@ -3,6 +3,8 @@
 Layout: ``grades.yaml`` (grade schemes), ``pay.yaml`` (pay and award rules) and
 ``roles/*.yaml`` (one role scorecard each). Every problem is a diagnostic with the file,
 the path inside it and its line; all of them are collected before anything is raised.
+Each file is parsed once (libyaml when available); what it parses to is cached by content
+(``yaml_cache``), and the models are validated from it on every load.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..diagnostics import Diagnostic, KpiError, error, has_errors
 from ..numbers import normalise_text
+from . import yaml_cache
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
 _PAY_RULE = TypeAdapter(PayRule)
@@ -220,7 +223,7 @@ def _load(path: Path, model, diags: list[Diagnostic]):
                            source=str(path)))
         return None
     try:
-        data, tree = _parse_yaml(text)
+        data, tree = _parse_cached(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         diags.append(error("yaml-syntax", f"YAML 语法错误：{exc}", f"YAML syntax error: {exc}",
@@ -229,6 +232,8 @@ def _load(path: Path, model, diags: list[Diagnostic]):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        if tree is None:  # the data came from the cache: parse again for the lines
+            tree = _parse_yaml(text)[1]
         diags.extend(_validation_diags(exc, str(path), tree))
         return None
 
@@ -247,6 +252,19 @@ def _parse_yaml(text: str):
         data = loader.construct_document(tree) if tree is not None else None
     finally:
         loader.dispose()
+    return data, tree
+
+
+def _parse_cached(text: str):
+    """(data, node tree or None): the data from the cache of parsed templates when this very
+    text was parsed before (no tree then: it is made only if there is an error to place)."""
+    folder = yaml_cache.cache_dir()
+    entry = yaml_cache.key(f"PyYAML {yaml.__version__} {_SAFE_LOADER.__name__}", text)
+    data = yaml_cache.get(folder, entry)
+    if data is not yaml_cache.MISS:
+        return data, None
+    data, tree = _parse_yaml(text)
+    yaml_cache.put(folder, entry, data)
     return data, tree
 
 
