@@ -1,4 +1,5 @@
-"""A fast start: templates parsed once with libyaml, light commands import no workbook layer.
+"""A fast start: templates parsed once with libyaml, their data cached by content, and light
+commands import no workbook layer.
 
 No timing is asserted here (benchmarks are not tests: `python -m bench.run` measures the
 start-up); what is tested is what the speed rests on and must not regress in a merge.
