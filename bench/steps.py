@@ -8,6 +8,7 @@ by the steps before it in the same WORKDIR.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -23,6 +24,11 @@ def _measure(fn):
 
 
 def main(step: str, work: Path, size: int) -> dict:
+    if step == "catalog_load":  # the first load in a fresh process, its modules imported
+        from kpi_workbook.rules.loader import load_catalog
+
+        return _measure(lambda: {"roles": len(load_catalog().roles)})
+
     from kpi_workbook.rules.loader import builtin_catalog
 
     from .org import organisation
@@ -116,7 +122,36 @@ def _engine_rows(catalog, rows: int) -> dict:
     return result
 
 
+def _kpi_workbook() -> list[str]:
+    """The installed ``kpi-workbook`` command beside this interpreter, else ``-m``."""
+    script = Path(sys.executable).with_name("kpi-workbook")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "kpi_workbook.cli"]
+
+
+# Start-up steps: a whole command, timed from outside as one process (wall, its CPU, its
+# peak RSS), so that interpreter start and every import count.
+PROCESS_STEPS = {
+    "import_pandas": lambda: [sys.executable, "-c", "import pandas"],
+    "roles_cli": lambda: [*_kpi_workbook(), "roles"],
+}
+
+
+def run_process(argv: list[str]) -> dict:
+    wall = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             cwd=Path(__file__).resolve().parents[1])
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - wall
+    child.returncode = os.waitstatus_to_exitcode(status)
+    err = child.stderr.read().decode("utf-8", "replace") if child.stderr else ""
+    if child.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed:\n{err[-2000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+
+
 def run_step(step: str, work: Path, size: int) -> dict:
+    if step in PROCESS_STEPS:
+        return run_process(PROCESS_STEPS[step]())
     done = subprocess.run([sys.executable, "-m", "bench.steps", step, str(work), str(size)],
                           capture_output=True, text=True, check=False,
                           cwd=Path(__file__).resolve().parents[1])

@@ -228,7 +228,7 @@ def cmd_payroll(args) -> int:
                               require_approved=args.require_approved)
     _report(payroll.diagnostics(args.report))
     if not payroll.clean and not args.allow_incomplete:
-        print(f"报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
+        print("报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
               "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
               "only the clean rows", file=sys.stderr)
         print(payroll.summary_line(exported=False))

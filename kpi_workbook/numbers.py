@@ -131,7 +131,7 @@ def parse_number(value: object, *, percent: bool = False) -> float:
             raise ParseError("需要有限的数字", "expected a finite number")
         return float(value)
     if not isinstance(value, str):
-        raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number")
+        raise ParseError(f"需要数字，得到 {type(value).__name__}", f"expected a number, got {type(value).__name__}")
     text = normalise_text(value).replace(" ", "")
     if "," in text:
         if not _GROUPED.match(text):  # "9,5": a decimal comma, or a typo of 95?

@@ -14,8 +14,10 @@ def test_bench_runs_at_tiny_size(tmp_path, soffice):  # noqa: F811
                            "--work", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")],
                           cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    for step in ("new", "fill", "report", "payroll", "openpyxl_load", "calamine_read",
+    for step in ("import_pandas", "roles_cli", "catalog_load",
+                 "new", "fill", "report", "payroll", "openpyxl_load", "calamine_read",
                  "new_split", "fill_split", "report_split", "engine_rows"):
         assert f"| {step} |" in done.stdout, step
+    assert "`kpi-workbook roles` ÷ `python -c \"import pandas\"`" in done.stdout
     assert (tmp_path / "one" / "report.xlsx").is_file()
     assert not (tmp_path / "RESULTS.md").exists()  # a tiny run never overwrites the results

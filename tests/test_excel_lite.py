@@ -161,7 +161,7 @@ def test_lite_main_imports_no_desktop_only_code():
 
 
 def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~ \[;@]", requirement.strip(), 1)[0].lower().replace("_", "-")
+    return re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
 def test_lite_requirements_cover_the_package_dependencies():

@@ -350,7 +350,7 @@ def test_a_base_salary_of_1e309_is_refused_with_its_row(capsys, tmp_path):
 def test_a_lone_cr_inside_a_quoted_field_keeps_row_numbers(capsys, tmp_path):
     roster = tmp_path / "r.csv"
     roster.write_bytes("工号,姓名,部门,岗位,基本工资\nE1,\"甲\r乙\",客服部,cs_specialist,5000\n"
-                       "E2,丙,客服部,cs_specialist,abc\n".encode("utf-8"))
+                       "E2,丙,客服部,cs_specialist,abc\n".encode())
     code, _, err = run(capsys, "new", "--roster", roster, "--month", MONTH, "--out", tmp_path / "b.xlsx")
     assert code == 2 and "row 3" in err and "row 2" not in err  # E2 is the file's third row
 

@@ -20,7 +20,6 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi_workbook.cli import main
 from kpi_workbook.rules.payroll_layout import load_payroll_layout
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook.locks import lock_path, locked

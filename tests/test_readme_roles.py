@@ -19,4 +19,4 @@ def test_every_role_is_in_the_readme(catalog):
         assert (name, source) == (role.name, role.source), role_id
     n = len(catalog.roles)
     assert f"{n} 个岗位" in text and f"The {n} roles" in text
-    assert not re.search(r"\b(?!%d\b)\d+ 个岗位" % n, text)
+    assert not re.search(rf"\b(?!{n}\b)\d+ 个岗位", text)

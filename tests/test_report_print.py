@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path
 
 import openpyxl
 import pandas as pd

@@ -112,7 +112,7 @@ def test_validate_names_the_cell_and_what_to_type(book):
     assert hit.message_en.startswith(f"{ref} holds the text '38%': type it as a number (0.38 or 38%)")
     assert (book["cells"]["pct-text"] + ("empty-input",)) not in by_cell  # it is not empty
     hit, ref = finding("fullwidth", "text-in-number")
-    assert f"是文本“１６．５％”，请输入数字 0.165 或 16.5%" in hit.message_zh  # 16.5 % = 0.165
+    assert "是文本“１６．５％”，请输入数字 0.165 或 16.5%" in hit.message_zh  # 16.5 % = 0.165
     hit, ref = finding("plain-text", "text-in-number")
     assert f"{ref} 是文本“2”，请输入数字 2" in hit.message_zh
     finding("salary-text", "text-in-number")

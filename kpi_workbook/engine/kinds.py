@@ -7,7 +7,7 @@ plus its explanation as data (which band, level or events). No I/O, no rounding.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

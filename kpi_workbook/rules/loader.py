@@ -3,23 +3,29 @@
 Layout: ``grades.yaml`` (grade schemes), ``pay.yaml`` (pay and award rules) and
 ``roles/*.yaml`` (one role scorecard each). Every problem is a diagnostic with the file,
 the path inside it and its line; all of them are collected before anything is raised.
+Each file is parsed once (libyaml when available); what it parses to is cached by content
+(``yaml_cache``), and the models are validated from it on every load.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ..diagnostics import Diagnostic, KpiError, error, has_errors
 from ..numbers import normalise_text
+from . import yaml_cache
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
 _PAY_RULE = TypeAdapter(PayRule)
+T = TypeVar("T")
 
 
 def builtin_templates_dir() -> Path:
@@ -41,7 +47,26 @@ class Catalog:
     pay_rules: dict[str, PayRule]
     role_files: dict[str, Path] = field(default_factory=dict)
     directory: Path | None = None
-    _pay_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    # caches of what is made from the templates: never given, never copied (init=False, so
+    # dataclasses.replace starts a changed catalog with empty ones)
+    _pay_cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+    _derived: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def derived(self, kind: str, role: Role, make: Callable[[Catalog, Role], T]) -> T:
+        """``make(self, role)``, made once per catalog, kind and role and kept here, beside the
+        templates it comes from (a sheet layout, its formulas). It is shared by every caller:
+        treat it as read-only (layouts are frozen)."""
+        key = (kind, role.id)
+        hit = self._derived.get(key)
+        if hit is None or hit[0] is not role:
+            hit = self._derived[key] = (role, make(self, role))
+        return hit[1]
+
+    def __getstate__(self) -> dict:  # a pickled catalog (e.g. to a worker) leaves its caches
+        return {k: v for k, v in self.__dict__.items() if k not in ("_pay_cache", "_derived")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _pay_cache={}, _derived={})
 
     def role(self, key: str) -> Role:
         """A role by id, or by its Chinese or English name."""
@@ -209,9 +234,7 @@ def _load(path: Path, model, diags: list[Diagnostic]):
                            source=str(path)))
         return None
     try:
-        # safe_load builds plain data only: nothing in a template is ever executed.
-        data = yaml.safe_load(text)
-        tree = yaml.compose(text)
+        data, tree = _parse_cached(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         diags.append(error("yaml-syntax", f"YAML 语法错误：{exc}", f"YAML syntax error: {exc}",
@@ -220,8 +243,40 @@ def _load(path: Path, model, diags: list[Diagnostic]):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        if tree is None:  # the data came from the cache: parse again for the lines
+            tree = _parse_yaml(text)[1]
         diags.extend(_validation_diags(exc, str(path), tree))
         return None
+
+
+# libyaml's C parser when PyYAML was built with it (about ten times faster), else the
+# pure-Python one; both are "safe": they build plain data only, nothing in a template is
+# ever executed.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse_yaml(text: str):
+    """(data, node tree) from one parse: the tree keeps every node's line for messages."""
+    loader = _SAFE_LOADER(text)
+    try:
+        tree = loader.get_single_node()
+        data = loader.construct_document(tree) if tree is not None else None
+    finally:
+        loader.dispose()
+    return data, tree
+
+
+def _parse_cached(text: str):
+    """(data, node tree or None): the data from the cache of parsed templates when this very
+    text was parsed before (no tree then: it is made only if there is an error to place)."""
+    folder = yaml_cache.cache_dir()
+    entry = yaml_cache.key(f"PyYAML {yaml.__version__} {_SAFE_LOADER.__name__}", text)
+    data = yaml_cache.get(folder, entry)
+    if data is not yaml_cache.MISS:
+        return data, None
+    data, tree = _parse_yaml(text)
+    yaml_cache.put(folder, entry, data)
+    return data, tree
 
 
 def _validation_diags(exc: ValidationError, source: str, tree, prefix=()) -> list[Diagnostic]:

@@ -19,7 +19,7 @@ from ..engine.inputs import KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
-from .layout import FIELD_NAMES, sheet_layout
+from .layout import FIELD_NAMES
 from .locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable

@@ -11,10 +11,13 @@ Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from ..numbers import number_text as num
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Item, PayRule, Role
-from .layout import ItemBlock, SheetLayout, cell
+from .layout import ItemBlock, SheetLayout, cell, sheet_layout
 
 COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"
 EXCLUDED = "不参与"  # the role's exclude_if applies (S9: 缺岗月数 > 2)
@@ -426,6 +429,13 @@ def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple
 
 
 __all__ = ["cell"]
+
+
+def role_formulas(catalog: Catalog, role: Role) -> Mapping[str, str]:
+    """:func:`sheet_formulas` of the role's layout, made once per catalog and role (read-only:
+    every sheet of the role shares it)."""
+    return catalog.derived("sheet_formulas", role,
+                           lambda c, r: MappingProxyType(sheet_formulas(c, sheet_layout(c, r))))
 
 
 def sheet_formulas(catalog: Catalog, layout: SheetLayout) -> dict[str, str]:

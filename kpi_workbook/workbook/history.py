@@ -225,7 +225,7 @@ def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict
                 texts.append(f"连续{rule.consecutive}个月{rule.grade}：{rule.action}".rstrip("："))
             if rule.in_year:
                 count = grades_this_year.get(employee, []).count(rule.grade)
-                if count >= rule.in_year and not any(t.startswith(f"连续") and rule.grade in t for t in texts):
+                if count >= rule.in_year and not any(t.startswith("连续") and rule.grade in t for t in texts):
                     texts.append(f"本年{count}个月为{rule.grade}：{rule.action}".rstrip("："))
                 elif count >= rule.in_year:
                     texts.append(f"本年{count}个月为{rule.grade}")

@@ -5,11 +5,17 @@ fields, each item's block of rows (one row per input), rater columns, and the fo
 (合计, 加减分, 总分, 等级, pay, 状态). The builder writes from it, the formula generator
 refers to it, and the readers (fill, validate, report) use the defined names it declares,
 so no tool ever guesses a position.
+
+Layouts are frozen (their mappings read-only) and kept beside the catalog they were made
+from (:meth:`Catalog.derived`): a layout is shared by every sheet of its role, so nobody
+may write into it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
@@ -25,7 +31,11 @@ def cell(row: int, col: int, absolute: bool = True) -> str:
     return xl_rowcol_to_cell(row, col, row_abs=absolute, col_abs=absolute)
 
 
-@dataclass
+def _frozen(mapping: dict) -> Mapping:
+    return MappingProxyType(mapping)
+
+
+@dataclass(frozen=True)
 class InputCell:
     spec: InputSpec
     row: int
@@ -42,21 +52,21 @@ class InputCell:
         return f"{name}__{self.spec.rater}" if self.spec.rater else name
 
 
-@dataclass
+@dataclass(frozen=True)
 class ItemBlock:
     section: Section
     item: Item
     first_row: int
     last_row: int
-    inputs: dict[str, InputCell] = field(default_factory=dict)  # by input id (+ .rater)
-    event_rows: dict[str, int] = field(default_factory=dict)  # event id → row
+    inputs: Mapping[str, InputCell] = field(default_factory=dict)  # by input id (+ .rater)
+    event_rows: Mapping[str, int] = field(default_factory=dict)  # event id → row
     max_cell: str = ""  # the 配分 cell (an input cell under an allocation)
 
     def input(self, input_id: str, rater: str | None = None) -> InputCell:
         return self.inputs[f"{input_id}.{rater}" if rater else input_id]
 
 
-@dataclass
+@dataclass(frozen=True)
 class FooterRow:
     key: str  # e.g. "subtotal", "total", "grade", "pay.<rule>", "pay_total", "status"
     label: str
@@ -64,19 +74,18 @@ class FooterRow:
     input: InputCell | None = None  # pay inputs: the cell where it is typed
 
 
-@dataclass
+@dataclass(frozen=True)
 class SheetLayout:
     role: Role
-    pay_rules: list[PayRule]
-    columns: dict[str, int]  # column key → 0-based column
-    headers: list[tuple[str, str]]  # (column key, header text) in order
-    fields: dict[str, str]  # employee field → value cell (absolute ref)
-    blocks: list[ItemBlock]
-    footer: dict[str, FooterRow]
-    inputs: list[InputCell]
+    pay_rules: tuple[PayRule, ...]
+    columns: Mapping[str, int]  # column key → 0-based column
+    headers: tuple[tuple[str, str], ...]  # (column key, header text) in order
+    fields: Mapping[str, str]  # employee field → value cell (absolute ref)
+    blocks: tuple[ItemBlock, ...]
+    footer: Mapping[str, FooterRow]
+    inputs: tuple[InputCell, ...]
     last_row: int
     signature_row: int
-    formulas: dict[str, str] | None = None  # sheet_formulas(), filled in on first use
 
     @property
     def width(self) -> int:
@@ -109,16 +118,10 @@ FIELD_NAMES = {"employee_id": "KPI_EMPLOYEE_ID", "name": "KPI_NAME", "department
                "months_absent": "KPI_MONTHS_ABSENT"}  # the last only where a role excludes
 
 
-_CACHE: dict[tuple[int, str], tuple[Catalog, SheetLayout]] = {}
-
-
 def sheet_layout(catalog: Catalog, role: Role) -> SheetLayout:
-    """The layout of ``role`` (computed once per catalog and role: it is pure)."""
-    key = (id(catalog), role.id)
-    hit = _CACHE.get(key)
-    if hit is None or hit[0] is not catalog:
-        hit = _CACHE[key] = (catalog, _layout(catalog, role))
-    return hit[1]
+    """The layout of ``role`` (computed once per catalog and role, kept beside the catalog:
+    it is pure)."""
+    return catalog.derived("sheet_layout", role, _layout)
 
 
 def _layout(catalog: Catalog, role: Role) -> SheetLayout:
@@ -138,7 +141,7 @@ def _layout(catalog: Catalog, role: Role) -> SheetLayout:
     if has_item_grades:
         headers.append(("item_grade", "等级"))
     headers.append(("note", "备注/纪要"))
-    columns = {key: i for i, (key, _) in enumerate(headers)}
+    columns = _frozen({key: i for i, (key, _) in enumerate(headers)})
 
     fields = {f: cell(r, c + 1) for f, _, r, c in HEADER_FIELDS}
     fields["role_id"] = cell(0, len(headers) - 1)
@@ -163,21 +166,23 @@ def _layout(catalog: Catalog, role: Role) -> SheetLayout:
                 lines[-1].append(s)
             else:
                 lines.append([s])
-        block = ItemBlock(section, item, row, row + max(len(lines), 1) - 1)
-        block.max_cell = cell(row, columns["max"])
+        block_inputs: dict[str, InputCell] = {}
+        event_rows: dict[str, int] = {}
         if alloc is not None:
             ic = InputCell(alloc, row, columns["max"])
-            block.inputs["alloc"] = ic
+            block_inputs["alloc"] = ic
             inputs.append(ic)
         for offset, line in enumerate(lines):
             r = row + offset
             for s in line:
                 col = columns[f"rater.{s.rater}"] if s.rater else columns["value"]
                 ic = InputCell(s, r, col)
-                block.inputs[f"{s.input.id}.{s.rater}" if s.rater else s.input.id] = ic
+                block_inputs[f"{s.input.id}.{s.rater}" if s.rater else s.input.id] = ic
                 inputs.append(ic)
             if item.rule.kind == "events":
-                block.event_rows[line[0].input.id] = r
+                event_rows[line[0].input.id] = r
+        block = ItemBlock(section, item, row, row + max(len(lines), 1) - 1,
+                          _frozen(block_inputs), _frozen(event_rows), cell(row, columns["max"]))
         blocks.append(block)
         row = block.last_row + 1
 
@@ -185,11 +190,10 @@ def _layout(catalog: Catalog, role: Role) -> SheetLayout:
 
     def add(key: str, label: str, spec: InputSpec | None = None) -> None:
         nonlocal row
-        fr = FooterRow(key, label, row)
-        if spec is not None:
-            fr.input = InputCell(spec, row, columns["value"])
-            inputs.append(fr.input)
-        footer[key] = fr
+        typed = InputCell(spec, row, columns["value"]) if spec is not None else None
+        if typed is not None:
+            inputs.append(typed)
+        footer[key] = FooterRow(key, label, row, typed)
         row += 1
 
     add("subtotal", "合计")
@@ -212,8 +216,8 @@ def _layout(catalog: Catalog, role: Role) -> SheetLayout:
     for remark in role.remarks:
         add(f"remark.{remark}", remark)
     signature_row = row + 1
-    return SheetLayout(role, pay_rules, columns, headers, fields, blocks, footer, inputs,
-                       signature_row, signature_row)
+    return SheetLayout(role, tuple(pay_rules), columns, tuple(headers), _frozen(fields),
+                       tuple(blocks), _frozen(footer), tuple(inputs), signature_row, signature_row)
 
 
 def rater_label(rater: str) -> str:

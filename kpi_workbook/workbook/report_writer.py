@@ -122,7 +122,6 @@ def _formats(book):
         "pct": book.add_format({**digits, "num_format": "0%", "align": "center"}),
         "warn": book.add_format({**base, "font_color": "#9C0006", "text_wrap": True}),
         "flag": book.add_format({**base, "font_color": "#9C0006"}),  # one line, runs on to the right
-        "wrap": book.add_format({**base, "text_wrap": True}),
         "input": book.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
         "over": book.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
     }

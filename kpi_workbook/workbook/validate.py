@@ -16,8 +16,7 @@ from ..diagnostics import Diagnostic, error
 from ..engine.inputs import input_specs
 from ..engine.month import score_month
 from ..rules.loader import Catalog
-from .formulas import sheet_formulas
-from .layout import sheet_layout
+from .formulas import role_formulas
 from .reader import card_arrays, read_book
 
 
@@ -94,10 +93,7 @@ def canonical(formula) -> object:
 def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
     diags = []
     for card in cards:
-        layout = sheet_layout(catalog, catalog.roles[card.role_id])
-        if layout.formulas is None:  # the same for every sheet of a role: made once
-            layout.formulas = sheet_formulas(catalog, layout)
-        expected = layout.formulas
+        expected = role_formulas(catalog, catalog.roles[card.role_id])  # made once per role
         for ref, formula in expected.items():
             actual = card.sheet_cells.get(ref)
             actual_text = getattr(actual, "text", actual)  # array formulas come as objects

@@ -47,7 +47,8 @@ def test_review_order_last_non_empty_column_wins(score):
     # self only → self counts; self + supervisor → supervisor counts
     only_self = score(ROLE, base_inputs(work_attitude={"self": 19}))
     both = score(ROLE, base_inputs(work_attitude={"self": 12, "supervisor": 20}))
-    att = lambda r: next(i["points"] for i in r["items"] if i["id"] == "work_attitude")
+    def att(r):
+        return next(i["points"] for i in r["items"] if i["id"] == "work_attitude")
     assert att(only_self) == 19.0
     assert att(both) == 20.0
     # 46 + 19 + 18 = 83; 46 + 20 + 18 = 84
