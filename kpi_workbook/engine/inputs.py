@@ -9,6 +9,7 @@ floats: a level is its index in the list, a flag is 0 or 1, an empty input is Na
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, error
@@ -58,7 +59,7 @@ def item_inputs(role: Role, section, item: Item) -> list[InputDef]:
     return defs
 
 
-def input_specs(role: Role, pay_rules: list[PayRule] = ()) -> tuple[InputSpec, ...]:
+def input_specs(role: Role, pay_rules: Sequence[PayRule] = ()) -> tuple[InputSpec, ...]:
     """Every input of a role, in sheet order, with rater columns and pay-rule inputs."""
     specs: list[InputSpec] = []
     for section, item in role.items():
@@ -67,7 +68,7 @@ def input_specs(role: Role, pay_rules: list[PayRule] = ()) -> tuple[InputSpec, .
         rated = is_rated(role, item)
         for d in item_inputs(role, section, item):
             base = f"{item.id}.{d.id}"
-            if rated and d.id == kind.rated_input:
+            if rated and role.raters is not None and d.id == kind.rated_input:
                 for r in role.raters.raters:
                     specs.append(InputSpec(f"{base}.{r.id}", item.id, d, r.id, levels, item))
             else:
@@ -220,6 +221,7 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
             bad(key, f"未知输入项 '{key}'{zh}；有效输入项：{valid}",
                 f"unknown input key '{key}'{en}; valid keys: {valid}")
             continue
+        pairs: list[tuple[str | None, object]]
         if isinstance(value, dict):
             pairs = []
             for rname, rvalue in value.items():

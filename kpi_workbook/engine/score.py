@@ -163,7 +163,7 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         "status": np.where(excluded, "excluded", np.where(
             complete, "complete", np.where([bool(e) for e in errors], "error", "incomplete"))),
         "excluded_reason": reasons,
-        "grade": np.where(complete, grades, None),
+        "grade": np.where(complete, grades, np.array(None, dtype=object)),
         **{f"pay.{k}": np.where(complete, v, np.nan) for k, v in pay.items()},
         **out,
     })
@@ -187,12 +187,15 @@ def _item_points(role: Role, section, item: Item, row_max, get, flag_missing, er
     """Points of one item for every employee, with its explanation data."""
     kind = rule_kind(item.rule)
     n = len(row_max)
-    if is_rated(role, item):
+    if role.raters is not None and is_rated(role, item):
         raws, detail = [], {}
+
+        def rater_value(rater: str):
+            return lambda iid: get(f"{item.id}.{iid}.{rater}" if iid == kind.rated_input
+                                   else f"{item.id}.{iid}")
+
         for r in role.raters.raters:
-            raw, d = kind.evaluate(item, item.rule, lambda iid, r=r.id: get(
-                f"{item.id}.{iid}.{r}" if iid == kind.rated_input else f"{item.id}.{iid}"),
-                row_max)
+            raw, d = kind.evaluate(item, item.rule, rater_value(r.id), row_max)
             raws.append(raw)
             detail.update({f"{k}.{r.id}": v for k, v in d.items()})
             detail[f"raw.{r.id}"] = raw

@@ -19,20 +19,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Callable, ClassVar, Generic, TypeVar
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 
 from ..diagnostics import Bilingual
+from ..numbers import clean_round_array
 from ..numbers import number_text as num
-from ..rules.model import RATER_LABELS, GradeScheme, InputDef, Item, Role
+from ..rules.model import RATER_LABELS, GradeScheme, InputDef, Item, Rater, Role
 
 Value = Callable[[str], np.ndarray]  # input id → parsed values of every employee (NaN: empty)
 Detail = dict[str, np.ndarray]  # explanation data, one array per name
 Ref = Callable[[str], str]  # input id → the cell reference of that input
 
 YES, NO = "是", "否"
+
+if TYPE_CHECKING:
+    from ..rules.loader import Catalog
 
 R = TypeVar("R", bound=BaseModel)
 P = TypeVar("P", bound=BaseModel)
@@ -91,8 +96,9 @@ def explain_ratings(role: Role, detail: dict, i: int,
     """The ratings of a rated kind (direct, levels) for employee ``i``: (record fields, the
     raters' text, how they combine). ``one(suffix)`` gives (shown, points) of one column."""
     raters = role.raters.raters if role.raters and f"raw.{role.raters.raters[0].id}" in detail else []
+    columns: list[Rater | None] = list(raters) or [None]
     parts = []
-    for r in raters or [None]:
+    for r in columns:
         shown, p = one(f".{r.id}" if r else "")
         parts.append((r, shown, p))
     rec = {"ratings": [{"rater": r.id if r else None, "value": shown, "points": p}
@@ -204,10 +210,25 @@ class PayKind(Generic[P]):
         """The same amount as a formula body (the caller rounds and blanks it)."""
         raise NotImplementedError
 
+    def settle_month(self, catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
+        """A team kind's amounts, once the whole month is scored (``frame``: one row per
+        employee of every role, as ``engine.month.score_month`` makes it). Others: as is."""
+        return frame
+
     def bad_cells(self, rule: P, field: Ref) -> list[str]:
         """Logicals, TRUE where an employee field this rule reads (``field(name)`` is its
         cell) cannot be used: the card is then 错误."""
         return [f"ISTEXT({field(self.employee_field)})"] if self.employee_field else []
+
+
+def resum_pay(frame: pd.DataFrame) -> pd.DataFrame:
+    """pay.total again after a team kind filled its column: the sum of every pay column,
+    rounded to the cent, on complete cards only."""
+    pay_columns = [c for c in frame.columns if c.startswith("pay.") and c != "pay.total"]
+    summed = frame[pay_columns].fillna(0).sum(axis=1).to_numpy()
+    frame["pay.total"] = np.where(frame["complete"].astype(bool),
+                                  clean_round_array(summed, 2), np.nan)
+    return frame
 
 
 __all__ = ["num"]

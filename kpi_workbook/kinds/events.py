@@ -10,10 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rules.model import EventsRule, InputDef, Item, Role
+from ..rules.model import Event, EventsRule, InputDef, InputType, Item, Role
 from .base import YES, Detail, Ref, RuleKind, Value, num, number_shown, text
 
-EVENT_INPUT_TYPES = {"count": "count", "flag": "flag", "points": "points"}
+EVENT_INPUT_TYPES: dict[str, InputType] = {"count": "count", "flag": "flag", "points": "points"}
+
+
+def per_event(ev: Event) -> float:
+    """The points of one occurrence of a count or flag event (a points event's are typed)."""
+    if isinstance(ev.points, tuple):
+        raise TypeError(f"event {ev.id} has a points range, not points per occurrence")
+    return ev.points
+
+
+def signed(ev: Event) -> float:
+    """What one unit of the event's input is worth: its points per occurrence, or ±1 for
+    points typed within its range."""
+    return ev.sign if isinstance(ev.points, tuple) else ev.points
 
 
 def event_term(rule: EventsRule, event_id: str, ref: Ref) -> str:
@@ -21,10 +34,10 @@ def event_term(rule: EventsRule, event_id: str, ref: Ref) -> str:
     ev = next(e for e in rule.events if e.id == event_id)
     v = ref(ev.id)
     if ev.type == "flag":
-        return f"IF({v}={text(YES)},{num(ev.points)},0)"
+        return f"IF({v}={text(YES)},{num(per_event(ev))},0)"
     if ev.type == "points":
         return f"{v}*{ev.sign}"
-    return f"{v}*{num(ev.points)}"
+    return f"{v}*{num(per_event(ev))}"
 
 
 def event_sums(rule: EventsRule, ref: Ref) -> tuple[str, str]:
@@ -64,7 +77,7 @@ class Events(RuleKind[EventsRule]):
         for ev in rule.events:
             v = np.nan_to_num(value(ev.id))  # an empty event cell means it did not happen
             detail[ev.id] = v
-            amount = v * ev.sign if ev.type == "points" else v * ev.points
+            amount = v * signed(ev)
             if ev.sign < 0:
                 deduction = deduction - amount
             else:
@@ -84,10 +97,10 @@ class Events(RuleKind[EventsRule]):
         for ev in rule.events:
             v = float(detail[ev.id][i])
             if v:
-                each = f"{ev.points:+g}/次" if ev.type == "count" else (
-                    f"{ev.points:+g}" if ev.type == "flag" else "实扣/奖")
+                each = "实扣/奖" if ev.type == "points" else (
+                    f"{per_event(ev):+g}/次" if ev.type == "count" else f"{per_event(ev):+g}")
                 counted.append({"event": ev.id, "label": ev.label, "value": v,
-                                "points": v * (ev.points if ev.type != "points" else ev.sign)})
+                                "points": v * signed(ev)})
                 text_part = f"{ev.label} ×{v:g}（{each}）" if ev.type == "count" else (
                     f"{ev.label}（{each}）" if ev.type == "flag" else f"{ev.label} {ev.sign * v:+g}")
                 counted[-1]["text"] = text_part

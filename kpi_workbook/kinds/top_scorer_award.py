@@ -5,10 +5,16 @@ A team kind: it needs the whole department's month, so a single card (and its sh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+import pandas as pd
 
 from ..rules.model import GradeScheme, TopScorerAwardPay
-from .base import PayCells, PayKind, PayValues
+from .base import PayCells, PayKind, PayValues, resum_pay
+
+if TYPE_CHECKING:
+    from ..rules.loader import Catalog
 from .grade_amount import grade_amount_parameters
 
 
@@ -25,6 +31,27 @@ class TopScorerAward(PayKind[TopScorerAwardPay]):
 
     def formula(self, rule: TopScorerAwardPay, c: PayCells) -> str:
         return "0"  # needs the whole department: the monthly report computes it
+
+    def settle_month(self, catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
+        """The highest complete total of a role in a department gets its award if the grade
+        qualifies (ties all get it). Pay totals are summed and rounded again."""
+        frame = frame.copy()
+        for role_id in frame["role"].unique():
+            role = catalog.roles[role_id]
+            for rule in catalog.role_pay_rules(role):
+                if not isinstance(rule, TopScorerAwardPay):
+                    continue
+                column = f"pay.{rule.id}"
+                # within one scorecard: totals of different roles' cards are not comparable
+                done = (frame["role"] == role_id) & frame["complete"].astype(bool)
+                best = frame[done].groupby("department")["total"].transform("max")
+                top = pd.Series(False, index=frame.index)
+                top[best.index] = frame.loc[best.index, "total"] == best
+                mine = (frame["role"] == role_id) & done
+                amounts = rule.amounts
+                amount = frame["grade"].map(lambda g: amounts.get(g, 0.0) if g else 0.0)
+                frame.loc[mine, column] = np.where(top[mine], amount[mine], 0.0)
+        return resum_pay(frame)
 
 
 KIND = TopScorerAward()

@@ -19,7 +19,7 @@ from ..diagnostics import Diagnostic, KpiError, error, has_errors
 from ..numbers import normalise_text
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
-_PAY_RULE = TypeAdapter(PayRule)
+_PAY_RULE: TypeAdapter[PayRule] = TypeAdapter(PayRule)
 
 
 def builtin_templates_dir() -> Path:
