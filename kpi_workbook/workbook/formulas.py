@@ -5,10 +5,10 @@ formula sits beside its evaluator in ``kinds/`` and is reached through the regis
 module adds rater columns, scaling, totals, grades and status. Each function mirrors the
 engine's arithmetic in the same order (``kinds`` and ``engine.score``), using only functions
 that Excel 2010+, WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, INT,
-ISERROR, ISNUMBER, ISTEXT, NA. No formula relies on an engine converting logicals or text implicitly: a
-condition is made a number with ``*1`` before it is added, types are tested first. Grade thresholds
-and pay parameters are defined names on the 设置 sheet, never numbers in the formulas.
-Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
+ISERROR, ISNUMBER, ISTEXT, NA. No formula relies on an engine converting logicals or text
+implicitly: a condition is made a number with ``*1`` before it is added, types are tested
+first. Grade thresholds and pay parameters are defined names on the 设置 sheet, never numbers
+in the formulas. Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
 """
 
 from __future__ import annotations
