@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,7 @@ def _not_finite(data, path=()) -> tuple | None:
     """The path of the first infinite or NaN number in a result (None is an empty value)."""
     if isinstance(data, float) and not math.isfinite(data):
         return path
+    items: Iterable[tuple[object, object]]
     if isinstance(data, dict):
         items = data.items()
     elif isinstance(data, list):

@@ -9,32 +9,17 @@ floats: a level is its index in the list, a flag is 0 or 1, an empty input is Na
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, error
 from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
-from ..rules.model import RATED_KINDS, RATER_LABELS, InputDef, Item, PayRule, Role
+from ..kinds import pay_kind, rule_kind
+from ..rules.model import RATER_LABELS, InputDef, Item, PayRule, Role
 
 RATER_ALIASES = {**{v: k for k, v in RATER_LABELS.items()}, "主管审核": "supervisor",
                  "经理审核": "manager", "上级审核": "supervisor", "考评": "supervisor",
                  "自评分": "self", "考评分": "supervisor", "上级": "supervisor"}
-
-# Inputs of the pay rules that need more than the score (S2). Optional: empty means the
-# commission is not settled this month.
-PAY_INPUTS: dict[str, tuple[InputDef, ...]] = {
-    "quarterly_commission": (
-        InputDef(id="quarter_sales", label="季度销售额", label_en="quarter sales", unit="元",
-                 min=0, required=False),
-        InputDef(id="quarter_plan", label="季度销售计划", label_en="quarter sales plan",
-                 unit="元", min=0, required=False),
-    ),
-    "commission_share": (
-        InputDef(id="project_bonus", label="销售项目奖金", label_en="salesperson's project bonus",
-                 unit="元", min=0, required=False),
-        InputDef(id="engineers", label="参与售前工程师人数", label_en="pre-sales engineers on it",
-                 type="count", min=1, required=False),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -59,7 +44,7 @@ class InputSpec:
 def is_rated(role: Role, item: Item) -> bool:
     if role.raters is None:
         return False
-    return item.rated if item.rated is not None else item.rule.kind in RATED_KINDS
+    return item.rated if item.rated is not None else rule_kind(item.rule).rated_by_default
 
 
 def item_inputs(role: Role, section, item: Item) -> list[InputDef]:
@@ -70,45 +55,27 @@ def item_inputs(role: Role, section, item: Item) -> list[InputDef]:
         a = section.allocation
         defs.append(InputDef(id="alloc", label=a.label, label_en="allocated points",
                              type="points", min=0, max=a.total, required=False, default=a.default))
-    if rule.kind in ("bands", "ratio"):
-        defs.append(rule.input)
-    elif rule.kind == "events":
-        for ev in rule.events:
-            kind = {"count": "count", "flag": "flag", "points": "points"}[ev.type]
-            hi = max(abs(p) for p in ev.points) * 1000 if ev.type == "points" else None
-            defs.append(InputDef(id=ev.id, label=ev.label, label_en=ev.label_en, type=kind,
-                                 unit="次" if kind == "count" else "", min=0, max=hi,
-                                 required=False, default=0))
-    elif rule.kind == "direct":
-        defs.append(InputDef(id="points", label=rule.input_label, label_en="points",
-                             type="points", min=0, max=item.full_scale))
-    elif rule.kind == "levels":
-        defs.append(InputDef(id="level", label="等级", label_en="level", type="level"))
-    elif rule.kind == "rank":
-        if rule.metric is not None:
-            defs.append(rule.metric.model_copy(update={"required": False}))
-        defs.append(InputDef(id="rank", label="名次", label_en="rank", type="count", min=1))
-        defs.append(InputDef(id="team_size", label="团队人数", label_en="team size",
-                             type="count", min=1))
+    defs += rule_kind(rule).inputs(item, rule)
     return defs
 
 
-def input_specs(role: Role, pay_rules: list[PayRule] = ()) -> tuple[InputSpec, ...]:
+def input_specs(role: Role, pay_rules: Sequence[PayRule] = ()) -> tuple[InputSpec, ...]:
     """Every input of a role, in sheet order, with rater columns and pay-rule inputs."""
     specs: list[InputSpec] = []
     for section, item in role.items():
-        levels = tuple(lv.label for lv in item.rule.levels) if item.rule.kind == "levels" else ()
+        kind = rule_kind(item.rule)
+        levels = kind.level_labels(item.rule)
         rated = is_rated(role, item)
         for d in item_inputs(role, section, item):
             base = f"{item.id}.{d.id}"
-            if rated and d.id in ("points", "level"):
+            if rated and role.raters is not None and d.id == kind.rated_input:
                 for r in role.raters.raters:
                     specs.append(InputSpec(f"{base}.{r.id}", item.id, d, r.id, levels, item))
             else:
                 specs.append(InputSpec(base, item.id, d, None, levels if d.type == "level" else (),
                                        item))
     for rule in pay_rules:
-        for d in PAY_INPUTS.get(rule.kind, ()):
+        for d in pay_kind(rule).inputs:
             specs.append(InputSpec(f"{rule.id}.{d.id}", rule.id, d))
     return tuple(specs)
 
@@ -136,7 +103,8 @@ class KeyResolver:
         for owner, owned in per_owner.items():
             bases = {f"{s.owner}.{s.input.id}" for s in owned if s.input.id != "alloc"}
             # an item key alone names its one value input (rank items: their metric)
-            if len(bases) == 1 or (owned[0].item is not None and owned[0].item.rule.kind == "rank"):
+            item = owned[0].item
+            if len(bases) == 1 or (item is not None and rule_kind(item.rule).item_key_is_metric):
                 primary = sorted(bases)[0] if len(bases) == 1 else f"{owner}.{_rank_primary(owned)}"
                 self.single[_fold(owner)] = primary
                 if owned[0].item is not None:
@@ -253,6 +221,7 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
             bad(key, f"未知输入项 '{key}'{zh}；有效输入项：{valid}",
                 f"unknown input key '{key}'{en}; valid keys: {valid}")
             continue
+        pairs: list[tuple[str | None, object]]
         if isinstance(value, dict):
             pairs = []
             for rname, rvalue in value.items():

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import Bilingual
+from ..kinds import pay_kind, rule_kind
+from ..kinds.base import PayValues
 from ..numbers import clean_round_array
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Item, PayRule, Role
 from .inputs import input_specs, is_rated, item_inputs
-from .kinds import EVALUATORS, IN_ITEM_POINTS
 
 ALLOCATION_TOLERANCE = 1e-6  # as formulas.allocation_errors: Σ allocations outside total ± 0.000001
 
@@ -162,7 +163,7 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         "status": np.where(excluded, "excluded", np.where(
             complete, "complete", np.where([bool(e) for e in errors], "error", "incomplete"))),
         "excluded_reason": reasons,
-        "grade": np.where(complete, grades, None),
+        "grade": np.where(complete, grades, np.array(None, dtype=object)),
         **{f"pay.{k}": np.where(complete, v, np.nan) for k, v in pay.items()},
         **out,
     })
@@ -184,19 +185,22 @@ def item_bonus_deduction(item: Item, points: np.ndarray, row_max: np.ndarray):
 
 def _item_points(role: Role, section, item: Item, row_max, get, flag_missing, errors):
     """Points of one item for every employee, with its explanation data."""
-    evaluate = EVALUATORS[item.rule.kind]
+    kind = rule_kind(item.rule)
     n = len(row_max)
-    if is_rated(role, item):
+    if role.raters is not None and is_rated(role, item):
         raws, detail = [], {}
+
+        def rater_value(rater: str):
+            return lambda iid: get(f"{item.id}.{iid}.{rater}" if iid == kind.rated_input
+                                   else f"{item.id}.{iid}")
+
         for r in role.raters.raters:
-            raw, d = evaluate(item, lambda iid, r=r.id: get(f"{item.id}.{iid}.{r}"
-                                                            if iid in ("points", "level")
-                                                            else f"{item.id}.{iid}"), row_max)
+            raw, d = kind.evaluate(item, item.rule, rater_value(r.id), row_max)
             raws.append(raw)
             detail.update({f"{k}.{r.id}": v for k, v in d.items()})
             detail[f"raw.{r.id}"] = raw
         stacked = np.vstack(raws)
-        key = f"{item.id}.{'points' if item.rule.kind == 'direct' else 'level'}"
+        key = f"{item.id}.{kind.rated_input}"
         if role.raters.mode == "weighted":
             weights = np.array([r.weight for r in role.raters.raters])[:, None]
             raw = (stacked * weights).sum(axis=0)  # NaN if any rater is empty
@@ -209,22 +213,14 @@ def _item_points(role: Role, section, item: Item, row_max, get, flag_missing, er
                 raw = np.where(np.isnan(row), raw, row)
             flag_missing(np.isnan(raw), f"{key}.{role.raters.raters[-1].id}")
     else:
-        raw, detail = evaluate(item, lambda iid: get(f"{item.id}.{iid}"), row_max)
+        raw, detail = kind.evaluate(item, item.rule, lambda iid: get(f"{item.id}.{iid}"),
+                                    row_max)
         _check_required(role, section, item, get, flag_missing)
-        if item.rule.kind == "bands":
-            bad = ~np.isnan(detail["value"]) & (detail["band"] < 0)
-            for i in np.flatnonzero(bad):
-                errors[i].append(Bilingual(
-                    f"{item.label}：{detail['value'][i]:g} 不在任何档位",
-                    f"{item.id}: {detail['value'][i]:g} matches no band"))
-        if item.rule.kind == "rank":
-            bad = detail["rank"] > detail["team_size"]
-            for i in np.flatnonzero(bad):
-                errors[i].append(Bilingual(f"{item.label}：名次大于团队人数",
-                                           f"{item.id}: rank above team size"))
-            raw = np.where(bad, np.nan, raw)
+        raw, refused = kind.check(item, item.rule, detail, raw)
+        for i, err in refused:
+            errors[i].append(err)
 
-    if item.rule.kind in IN_ITEM_POINTS or (item.scale is None and section.allocation is None):
+    if kind.in_item_points or (item.scale is None and section.allocation is None):
         points = raw
     else:
         points = raw * row_max / item.full_scale
@@ -237,8 +233,9 @@ def _item_points(role: Role, section, item: Item, row_max, get, flag_missing, er
 
 
 def _check_required(role: Role, section, item: Item, get, flag_missing) -> None:
+    kind = rule_kind(item.rule)
     for d in item_inputs(role, section, item):
-        if d.required and not (item.rule.kind == "rank" and d.id not in ("rank", "team_size")):
+        if kind.required(item.rule, d):
             flag_missing(np.isnan(get(f"{item.id}.{d.id}")), f"{item.id}.{d.id}")
 
 
@@ -253,10 +250,9 @@ def grade_of(scheme: GradeScheme, totals: np.ndarray) -> np.ndarray:
 
 def _pay_needs(pay_rules: list[PayRule], employees: pd.DataFrame) -> dict[str, np.ndarray]:
     """Employee fields a pay rule cannot do without, where they are empty."""
-    needs = {"base_pct": "base_salary", "q_level": "q_amount"}
     out = {}
     for rule in pay_rules:
-        col = needs.get(rule.kind)
+        col = pay_kind(rule).employee_field
         if col:
             values = pd.to_numeric(employees.get(col, pd.Series([np.nan] * len(employees))),
                                    errors="coerce").to_numpy(dtype=float)
@@ -275,41 +271,14 @@ def compute_pay(pay_rules: list[PayRule], employees: pd.DataFrame, total: np.nda
             return np.full(n, np.nan)
         return pd.to_numeric(employees[name], errors="coerce").to_numpy(dtype=float)
 
+    def flags(name: str) -> np.ndarray:
+        att = employees.get(name, pd.Series([False] * n))
+        return att.fillna(False).astype(bool).to_numpy()
+
+    values = PayValues(n, total, grades, bonus, deduction, column, flags, get)
     pay: dict[str, np.ndarray] = {}
     for rule in pay_rules:
-        k = rule.kind
-        if k == "base_pct":
-            amount = np.where(total >= rule.min_total,
-                              column("base_salary") * rule.pct * total / 100, 0.0)
-        elif k == "grade_amount":
-            amount = np.array([rule.amounts.get(g, 0.0) if g is not None else np.nan
-                               for g in grades], dtype=float)
-        elif k == "point_value":
-            amount = (bonus - deduction) * rule.value
-        elif k == "score_base":
-            amount = rule.base * total / 100
-        elif k == "q_level":
-            amount = column("q_amount") * total / 100
-        elif k == "quarterly_commission":
-            sales, plan = get(f"{rule.id}.quarter_sales"), get(f"{rule.id}.quarter_plan")
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = sales / plan
-            amount = np.where(ratio < rule.min_ratio, 0.0,
-                              np.where(ratio > 1, sales * rule.above_plan_rate, sales * rule.rate))
-            amount = np.where(np.isnan(sales) | np.isnan(plan) | (plan <= 0), 0.0, amount)
-        elif k == "commission_share":
-            bonus_in, people = get(f"{rule.id}.project_bonus"), get(f"{rule.id}.engineers")
-            people = np.where(np.isnan(people), 1.0, people)
-            amount = np.nan_to_num(bonus_in * rule.share / people)
-        elif k in ("top_scorer_award", "deduction_pool"):
-            amount = np.zeros(n)  # needs the whole department: see engine.month
-        elif k == "attendance_award":
-            att = employees.get("full_attendance", pd.Series([False] * n))
-            amount = np.where(att.fillna(False).astype(bool).to_numpy(), rule.amount, 0.0)
-        elif k == "fail_penalty":
-            amount = np.where(np.isin(grades.astype(str), rule.grades), -rule.amount, 0.0)
-        else:  # pragma: no cover - the schema admits no other kind
-            raise AssertionError(k)
+        amount = pay_kind(rule).amount(rule, values)
         pay[rule.id] = clean_round_array(amount, 2)
     total_pay = np.zeros(n)
     for amount in pay.values():

@@ -61,9 +61,9 @@ class Condition:
         if self.op == "else":
             return "else"
         if self.op == "range":
-            return (f"{'[' if self.lo_closed else '('}{number_text(self.lo)}, "
-                    f"{number_text(self.hi)}{']' if self.hi_closed else ')'}")
-        return f"{self.op} {number_text(self.value)}"
+            return (f"{'[' if self.lo_closed else '('}{_bound(self.lo)}, "
+                    f"{_bound(self.hi)}{']' if self.hi_closed else ')'}")
+        return f"{self.op} {_bound(self.value)}"
 
     def matches(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask of the values this condition matches (NaN never matches)."""
@@ -107,11 +107,11 @@ class Condition:
         if self.op == "else":
             return "TRUE"
         if self.op == "range":
-            low = f"{ref}{'>=' if self.lo_closed else '>'}{number_text(self.lo)}"
-            high = f"{ref}{'<=' if self.hi_closed else '<'}{number_text(self.hi)}"
+            low = f"{ref}{'>=' if self.lo_closed else '>'}{_bound(self.lo)}"
+            high = f"{ref}{'<=' if self.hi_closed else '<'}{_bound(self.hi)}"
             return f"AND({low},{high})"
         op = "=" if self.op == "==" else self.op
-        return f"{ref}{op}{number_text(self.value)}"
+        return f"{ref}{op}{_bound(self.value)}"
 
 
 def _number(text: str, whole: str) -> float:
@@ -119,3 +119,10 @@ def _number(text: str, whole: str) -> float:
         return parse_number(text.strip())
     except ParseError as exc:
         raise ValueError(f"条件 '{whole}' 中的数值无效 / bad number in condition '{whole}'") from exc
+
+
+def _bound(value: float | None) -> str:
+    """A number of a condition as text; ``parse`` sets the ones its op needs."""
+    if value is None:
+        raise TypeError("a comparison or range condition without its number")
+    return number_text(value)

@@ -24,7 +24,7 @@ from ..numbers import normalise_text
 from . import yaml_cache
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
-_PAY_RULE = TypeAdapter(PayRule)
+_PAY_RULE: TypeAdapter[PayRule] = TypeAdapter(PayRule)
 T = TypeVar("T")
 
 

@@ -8,6 +8,7 @@ are referred to as G1..G10 in comments.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -292,7 +293,7 @@ class Role(Assumable):
     remarks: list[str] = []  # free-text fields of the form (调薪建议)
     exclude_if: list[Exclusion] = []  # 不参与 this period (S9's absence rule)
 
-    def items(self):
+    def items(self) -> Iterator[tuple[Section, Item]]:
         for section in self.sections:
             yield from ((section, item) for item in section.items)
 

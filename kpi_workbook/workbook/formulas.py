@@ -1,12 +1,14 @@
 """Native spreadsheet formulas for every rule kind, grade scheme and pay rule.
 
-The one place formulas are made. Each function mirrors the engine's arithmetic in the
-same order (``engine.kinds`` and ``engine.score``), using only functions that Excel 2010+,
-WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, INT, ISERROR, ISNUMBER,
-ISTEXT, NA. No formula relies on an engine converting logicals or text implicitly: a
-condition is made a number with ``*1`` before it is added, types are tested first. Grade thresholds
-and pay parameters are defined names on the 设置 sheet, never numbers in the formulas.
-Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
+The one place the sheet's formulas are assembled: each rule kind's and pay kind's own
+formula sits beside its evaluator in ``kinds/`` and is reached through the registry; this
+module adds rater columns, scaling, totals, grades and status. Each function mirrors the
+engine's arithmetic in the same order (``kinds`` and ``engine.score``), using only functions
+that Excel 2010+, WPS and LibreOffice share: IF, AND, OR, MIN, MAX, SUM, ROUND, INT,
+ISERROR, ISNUMBER, ISTEXT, NA. No formula relies on an engine converting logicals or text
+implicitly: a condition is made a number with ``*1`` before it is added, types are tested
+first. Grade thresholds and pay parameters are defined names on the 设置 sheet, never numbers
+in the formulas. Totals and money are ``ROUND(ROUND(x,9),d)`` exactly as ``numbers.clean_round``.
 """
 
 from __future__ import annotations
@@ -14,40 +16,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from ..kinds import pay_kind, rule_kind
+from ..kinds.base import (NO, YES, PayCells, grade_min_name, grade_name_name, not_yes_no,
+                          pay_param_name, text)
+from ..kinds.events import event_term as _event_term
 from ..numbers import number_text as num
 from ..rules.loader import Catalog
-from ..rules.model import GradeScheme, Item, PayRule, Role
+from ..rules.model import EventsRule, GradeScheme, Item, PayRule, Role
 from .layout import ItemBlock, SheetLayout, cell, sheet_layout
 
 COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"
 EXCLUDED = "不参与"  # the role's exclude_if applies (S9: 缺岗月数 > 2)
-YES, NO = "是", "否"
-
-
-def text(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
 
 
 # ---------------------------------------------------------------------------------------
 # Settings names (the 设置 sheet defines them).
 
 
-def grade_min_name(scheme: GradeScheme, k: int) -> str:
-    return f"GRADE_{scheme.id}_MIN_{k + 1}"
-
-
-def grade_name_name(scheme: GradeScheme, k: int) -> str:
-    return f"GRADE_{scheme.id}_NAME_{k + 1}"
-
-
 def pay_key(role: Role, rule: PayRule) -> str:
     """Rules a role overrides get their own settings rows."""
     overridden = any(ref.id == rule.id and ref.with_ for ref in role.pay_rules)
     return f"{role.id}__{rule.id}" if overridden else rule.id
-
-
-def pay_param_name(key: str, param: str) -> str:
-    return f"PAY_{key}_{param.upper()}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -62,75 +51,24 @@ def row_max(block: ItemBlock) -> str:
     return f"IF({alloc.ref}=\"\",{num(alloc.spec.input.default)},{alloc.ref})"
 
 
-def _raw(item: Item, block: ItemBlock, ref, rmax: str) -> tuple[str, str]:
-    """(raw points on the rule's scale, the condition under which the item is empty)."""
-    rule = item.rule
-    if rule.kind == "bands":
-        v = ref(rule.input.id)
-        expr = "NA()"
-        for band in reversed(rule.bands):
-            # an else row is its points: no IF(TRUE,...) (LibreOffice saves TRUE as TRUE())
-            expr = num(band.points) if band.when.op == "else" else \
-                f"IF({band.when.formula(v)},{num(band.points)},{expr})"
-        return expr, f'{v}=""'
-    if rule.kind == "ratio":
-        v = ref(rule.input.id)
-        return f"{num(item.full_scale)}*MIN({v},{num(rule.cap)})", f'{v}=""'
-    if rule.kind == "direct":
-        v = ref("points")
-        return v, f'{v}=""'
-    if rule.kind == "levels":
-        v = ref("level")
-        expr = "NA()"
-        for level in reversed(rule.levels):
-            expr = f"IF({v}={text(level.label)},{num(level.points)},{expr})"
-        return expr, f'{v}=""'
-    if rule.kind == "rank":
-        r, n = ref("rank"), ref("team_size")
-        scale = num(item.full_scale)
-        return (f"IF({r}>{n},NA(),IF({n}<=1,{scale},{scale}*({n}-{r})/({n}-1)))",
-                f'OR({r}="",{n}="")')
-    if rule.kind == "events":
-        base = rmax if rule.base == "max" else num(rule.base)
-        bonus, deduction = event_sums(item, ref)
-        return f"{base}+({bonus})-({deduction})", "FALSE"
-    raise AssertionError(rule.kind)
-
-
 def event_term(item: Item, event_id: str, ref) -> str:
     """The signed points of one event row (count × points, flag, or typed points)."""
-    ev = next(e for e in item.rule.events if e.id == event_id)
-    v = ref(ev.id)
-    if ev.type == "flag":
-        return f"IF({v}={text(YES)},{num(ev.points)},0)"
-    if ev.type == "points":
-        return f"{v}*{ev.sign}"
-    return f"{v}*{num(ev.points)}"
-
-
-def event_sums(item: Item, ref) -> tuple[str, str]:
-    """(bonus, deduction) expressions: bonus adds positive events, deduction subtracts the
-    negative ones, as engine.kinds.events accumulates them."""
-    bonus, deduction = "0", "0"
-    for ev in item.rule.events:
-        term = event_term(item, ev.id, ref)
-        if ev.sign < 0:
-            deduction += f"-({term})"
-        else:
-            bonus += f"+{term}"
-    return bonus, deduction
+    rule = item.rule
+    assert isinstance(rule, EventsRule)
+    return _event_term(rule, event_id, ref)
 
 
 def item_points(layout: SheetLayout, block: ItemBlock) -> str:
     item, role = block.item, layout.role
     rmax = row_max(block)
+    kind = rule_kind(item.rule)
     raters = [r for r in (role.raters.raters if role.raters else [])
-              if f"{_rated_input(item)}.{r.id}" in block.inputs]
+              if f"{kind.rated_input}.{r.id}" in block.inputs]
     if raters:
         parts = []
         for r in raters:
-            raw, empty = _raw(item, block, lambda iid, r=r.id: block.input(
-                iid, r if iid in ("points", "level") else None).ref, rmax)
+            raw, empty = kind.formula(item, item.rule, lambda iid, r=r.id: block.input(
+                iid, r if iid == kind.rated_input else None).ref, rmax)
             parts.append((r, raw, empty))
         if role.raters.mode == "weighted":
             raw = "+".join(f"{num(r.weight)}*({expr})" for r, expr, _ in parts)
@@ -141,9 +79,9 @@ def item_points(layout: SheetLayout, block: ItemBlock) -> str:
                 raw = f"IF({e},{raw},{expr})"
             empty = "AND(" + ",".join(e for _, _, e in parts) + ")"
     else:
-        raw, empty = _raw(item, block, lambda iid: block.input(iid).ref, rmax)
+        raw, empty = kind.formula(item, item.rule, lambda iid: block.input(iid).ref, rmax)
 
-    if item.rule.kind == "events" or (item.scale is None and "alloc" not in block.inputs):
+    if kind.in_item_points or (item.scale is None and "alloc" not in block.inputs):
         points = raw
     else:
         points = f"({raw})*{rmax}/{num(item.full_scale)}"
@@ -154,10 +92,6 @@ def item_points(layout: SheetLayout, block: ItemBlock) -> str:
     if item.round is not None:
         points = f"ROUND(ROUND({points},9),{item.round})"
     return f"=IF({empty},\"\",{points})" if empty != "FALSE" else f"={points}"
-
-
-def _rated_input(item: Item) -> str:
-    return "level" if item.rule.kind == "levels" else "points"
 
 
 def event_display(block: ItemBlock, event_id: str) -> str:
@@ -256,18 +190,15 @@ def missing_terms(layout: SheetLayout) -> list[str]:
                 terms += [f'{ic.ref}=""' for ic in rated]
             else:
                 terms.append("AND(" + ",".join(f'{ic.ref}=""' for ic in rated) + ")")
+        kind = rule_kind(item.rule)
         for key, ic in block.inputs.items():
-            d = ic.spec.input
-            if ic.spec.rater or not d.required:
-                continue
-            if item.rule.kind == "rank" and d.id not in ("rank", "team_size"):
+            if ic.spec.rater or not kind.required(item.rule, ic.spec.input):
                 continue
             terms.append(f'{ic.ref}=""')
     for rule in layout.pay_rules:
-        if rule.kind == "base_pct":
-            terms.append(f'{layout.fields["base_salary"]}=""')
-        elif rule.kind == "q_level":
-            terms.append(f'{layout.fields["q_amount"]}=""')
+        field_name = pay_kind(rule).employee_field
+        if field_name:
+            terms.append(f'{layout.fields[field_name]}=""')
     return terms
 
 
@@ -311,22 +242,12 @@ def bad_input(spec, ref: str) -> str | None:
     return f"IF(ISNUMBER({ref}),{cond},ISTEXT({ref}))"
 
 
-def not_yes_no(ref: str) -> str:
-    """TRUE where a yes/no cell holds anything but 是, 否 or nothing: the formulas test
-    ``="是"``, while the engine would read "yes", 1 or TRUE leniently."""
-    return f"AND({ref}<>\"\",{ref}<>{text(YES)},{ref}<>{text(NO)})"
-
-
 def bad_terms(layout: SheetLayout) -> list[str]:
     """One logical per number input (and per employee field a pay rule uses), TRUE where
     the card cannot be scored from it: the sheet's status is then 错误."""
     terms = [t for ic in layout.inputs if (t := bad_input(ic.spec, ic.ref)) is not None]
     for rule in layout.pay_rules:
-        field_name = {"base_pct": "base_salary", "q_level": "q_amount"}.get(rule.kind)
-        if field_name:
-            terms.append(f"ISTEXT({layout.fields[field_name]})")
-        if rule.kind == "attendance_award":
-            terms.append(not_yes_no(layout.fields["full_attendance"]))
+        terms += pay_kind(rule).bad_cells(rule, lambda name: layout.fields[name])
     for rule in layout.role.exclude_if:  # S9's 缺岗月数 typed as text
         terms.append(f"ISTEXT({layout.fields[rule.field]})")
     return terms
@@ -352,47 +273,20 @@ def status(layout: SheetLayout) -> str:
     return "=" + body
 
 
+def pay_cells(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> PayCells:
+    """The cells and 设置 names a pay kind's formula refers to on this sheet."""
+    key = pay_key(layout.role, rule)
+    footer = layout.footer
+    return PayCells(
+        total=layout.footer_cell("total"), grade=layout.footer_cell("grade"),
+        footer=layout.footer_cell, field=lambda name: layout.fields[name],
+        pay_input=lambda iid: footer[f"payin.{rule.id}.{iid}"].input.ref,
+        param=lambda param: pay_param_name(key, param),
+        scheme=catalog.grade_scheme(layout.role))
+
+
 def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:
-    role = layout.role
-    key = pay_key(role, rule)
-    P = lambda param: pay_param_name(key, param)  # noqa: E731
-    T = layout.footer_cell("total")
-    G = layout.footer_cell("grade")
-    scheme = catalog.grade_scheme(role)
-    k = rule.kind
-    if k == "base_pct":
-        amount = f'IF({T}>={P("min_total")},{layout.fields["base_salary"]}*{P("pct")}*{T}/100,0)'
-    elif k in ("grade_amount",):
-        amount = "0"
-        for i, tier in reversed(list(enumerate(scheme.tiers))):
-            if tier.grade in rule.amounts:
-                amount = f"IF({G}={grade_name_name(scheme, i)},{P(f'amount_{i + 1}')},{amount})"
-    elif k == "point_value":
-        amount = f'({layout.footer_cell("bonus")}-{layout.footer_cell("deduction")})*{P("value")}'
-    elif k == "score_base":
-        amount = f'{P("base")}*{T}/100'
-    elif k == "q_level":
-        amount = f'{layout.fields["q_amount"]}*{T}/100'
-    elif k == "quarterly_commission":
-        s = layout.footer[f"payin.{rule.id}.quarter_sales"].input.ref
-        p = layout.footer[f"payin.{rule.id}.quarter_plan"].input.ref
-        amount = (f'IF(OR({s}="",{p}="",{p}<=0),0,IF({s}/{p}<{P("min_ratio")},0,'
-                  f'IF({s}/{p}>1,{s}*{P("above_plan_rate")},{s}*{P("rate")})))')
-    elif k == "commission_share":
-        b = layout.footer[f"payin.{rule.id}.project_bonus"].input.ref
-        n = layout.footer[f"payin.{rule.id}.engineers"].input.ref
-        amount = f'IF({b}="",0,{b}*{P("share")}/IF({n}="",1,{n}))'
-    elif k in ("top_scorer_award", "deduction_pool"):
-        amount = "0"  # needs the whole department: the monthly report computes it
-    elif k == "attendance_award":
-        amount = f'IF({layout.fields["full_attendance"]}={text(YES)},{P("amount")},0)'
-    elif k == "fail_penalty":
-        names = [grade_name_name(scheme, i) for i, t in enumerate(scheme.tiers)
-                 if t.grade in rule.grades]
-        cond = "OR(" + ",".join(f"{G}={n}" for n in names) + ")"
-        amount = f'IF({cond},-{P("amount")},0)'
-    else:  # pragma: no cover
-        raise AssertionError(k)
+    amount = pay_kind(rule).formula(rule, pay_cells(catalog, layout, rule))
     status_ref = layout.footer_cell("status")
     return f'=IF({status_ref}<>{text(COMPLETE)},"",ROUND(ROUND({amount},9),2))'
 
@@ -406,29 +300,11 @@ def pay_total(layout: SheetLayout) -> str:
 
 def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple[str, str, float]]:
     """(param, label, value) rows the 设置 sheet shows for one pay rule of a role."""
-    k = rule.kind
-    if k == "base_pct":
-        return [("pct", "比例", rule.pct), ("min_total", "最低总分", rule.min_total)]
-    if k in ("grade_amount", "top_scorer_award"):
-        return [(f"amount_{i + 1}", f"{t.grade} 金额", rule.amounts[t.grade])
-                for i, t in enumerate(scheme.tiers) if t.grade in rule.amounts]
-    if k == "point_value":
-        return [("value", "每分金额", rule.value)]
-    if k == "score_base":
-        return [("base", "评分基数", rule.base)]
-    if k == "quarterly_commission":
-        return [("rate", "提成比例", rule.rate), ("min_ratio", "最低完成率", rule.min_ratio),
-                ("above_plan_rate", "超计划提成比例", rule.above_plan_rate)]
-    if k == "commission_share":
-        return [("share", "分成比例", rule.share)]
-    if k == "deduction_pool":
-        return [("share", "优秀品质员份额", rule.share)]
-    if k in ("attendance_award", "fail_penalty"):
-        return [("amount", "金额", rule.amount)]
-    return []
+    return pay_kind(rule).parameters(rule, scheme)
 
 
-__all__ = ["cell"]
+__all__ = ["NO", "YES", "cell", "grade_min_name", "grade_name_name", "not_yes_no",
+           "pay_param_name", "text"]
 
 
 def role_formulas(catalog: Catalog, role: Role) -> Mapping[str, str]:

@@ -1,0 +1,58 @@
+"""top_scorer_award: an amount by grade for the department's top scorer.
+
+A team kind: it needs the whole department's month, so a single card (and its sheet) shows
+0; ``engine.month`` computes it when the month is scored and the report shows it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..rules.model import GradeScheme, TopScorerAwardPay
+from .base import PayCells, PayKind, PayValues, resum_pay
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from ..rules.loader import Catalog
+from .grade_amount import grade_amount_parameters
+
+
+class TopScorerAward(PayKind[TopScorerAwardPay]):
+    model = TopScorerAwardPay
+    team = True
+
+    def parameters(self, rule: TopScorerAwardPay,
+                   scheme: GradeScheme) -> list[tuple[str, str, float]]:
+        return grade_amount_parameters(rule.amounts, scheme)
+
+    def amount(self, rule: TopScorerAwardPay, v: PayValues) -> np.ndarray:
+        return np.zeros(v.n)  # needs the whole department: see engine.month
+
+    def formula(self, rule: TopScorerAwardPay, c: PayCells) -> str:
+        return "0"  # needs the whole department: the monthly report computes it
+
+    def settle_month(self, catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
+        """The highest complete total of a role in a department gets its award if the grade
+        qualifies (ties all get it). Pay totals are summed and rounded again."""
+        import pandas as pd  # here, not at the top: light commands never import pandas
+        frame = frame.copy()
+        for role_id in frame["role"].unique():
+            role = catalog.roles[role_id]
+            for rule in catalog.role_pay_rules(role):
+                if not isinstance(rule, TopScorerAwardPay):
+                    continue
+                column = f"pay.{rule.id}"
+                # within one scorecard: totals of different roles' cards are not comparable
+                done = (frame["role"] == role_id) & frame["complete"].astype(bool)
+                best = frame[done].groupby("department")["total"].transform("max")
+                top = pd.Series(False, index=frame.index)
+                top[best.index] = frame.loc[best.index, "total"] == best
+                mine = (frame["role"] == role_id) & done
+                amounts = rule.amounts
+                amount = frame["grade"].map(lambda g: amounts.get(g, 0.0) if g else 0.0)
+                frame.loc[mine, column] = np.where(top[mine], amount[mine], 0.0)
+        return resum_pay(frame)
+
+
+KIND = TopScorerAward()
