@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..numbers import clean_round, clean_round_array
 from ..rules.loader import Catalog
-from .inputs import input_specs
+from ..rules.inputs import input_specs
 from .score import RoleScores, exclusions, score_role
 
 

@@ -17,7 +17,7 @@ from ..diagnostics import Bilingual
 from ..numbers import clean_round_array
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Item, PayRule, Role
-from .inputs import input_specs, is_rated, item_inputs
+from ..rules.inputs import input_specs, is_rated, item_inputs
 from .kinds import EVALUATORS, IN_ITEM_POINTS
 
 ALLOCATION_TOLERANCE = 1e-6  # as formulas.allocation_errors: Σ allocations outside total ± 0.000001

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error, warning
-from ..engine.inputs import KeyResolver, input_specs, parse_value
+from ..rules.inputs import KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
