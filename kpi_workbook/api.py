@@ -63,7 +63,7 @@ def load_templates(templates: Templates = None) -> Catalog:
     templates when ``templates`` is None, or a Catalog as it is."""
     if isinstance(templates, Catalog):
         return templates
-    return load_catalog(templates) if templates else builtin_catalog()
+    return load_catalog(Path(templates)) if templates else builtin_catalog()
 
 
 def parse_month(text: object) -> str:
@@ -157,7 +157,8 @@ def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: Pa
     if _is_frame(roster):
         table, sources = check_roster(catalog, roster, roster_source or "名单 / roster"), []
     else:
-        table, sources = read_roster(catalog, roster), ([Path(roster)] if roster is not None else [])
+        path = None if roster is None else Path(roster)
+        table, sources = read_roster(catalog, path), ([path] if path is not None else [])
     if split_by:
         if out_dir is None:
             raise UsageError("--split-by 需要 --out-dir / --split-by needs --out-dir")
@@ -212,7 +213,7 @@ def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, 
         rows = input_rows(inputs, source)
     else:
         source = source or str(inputs)
-        rows = read_inputs(inputs)
+        rows = read_inputs(Path(inputs))
     with _steps(progress, None, "导入数据 / fill", unit="步") as step:
         if step is not None:
             step(1, f"{len(rows)} 行 / rows")
@@ -341,7 +342,7 @@ def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
     refuse_inputs(out, [report])  # never replace the report itself
     check_output(out, force)  # a bad output is refused before any work
     folder = templates.directory if isinstance(templates, Catalog) else templates
-    layout = load_payroll_layout(folder)
+    layout = load_payroll_layout(None if folder is None else Path(folder))
     pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved)
     exported = pay.clean or allow_incomplete
     if exported:
@@ -483,8 +484,8 @@ def score_frame(role: str, frame: pd.DataFrame, *, month: object = None,
     skip = {"role", "岗位"}
     keys = [c for c in frame.columns if c not in person and str(c) not in skip]
     rows, diagnostics = [], []
-    for index, record in zip(frame.index, frame.to_dict("records")):
-        card = {"employee": {str(c): record[c] for c in person if not is_blank(record[c])},
+    for index, record in zip(frame.index, frame.to_dict("records"), strict=True):
+        card: dict[str, Any] = {"employee": {str(c): record[c] for c in person if not is_blank(record[c])},
                 "inputs": {str(c): record[c] for c in keys if not is_blank(record[c])}}
         if month is not None:
             card["month"] = month

@@ -218,7 +218,7 @@ def cmd_payroll(args) -> int:
         return EXIT_OK if result.exported else EXIT_FINDINGS
     _report(result.diagnostics)
     if not result.exported:
-        print(f"报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
+        print("报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
               "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
               "only the clean rows", file=sys.stderr)
         print(result.summary_line())
