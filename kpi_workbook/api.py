@@ -473,7 +473,7 @@ def score_frame(role: str, frame: pd.DataFrame, *, month: object = None,
     has status ``error`` and its diagnostics name the row (``path[0]``, the frame's index)."""
     import pandas as pd
 
-    from .engine.api import EMPLOYEE_ALIASES, score_card
+    from .engine.api import EMPLOYEE_ALIASES, score_cards
     from .engine.score import EMPLOYEE_FIELDS
     from .numbers import is_blank
 
@@ -483,18 +483,20 @@ def score_frame(role: str, frame: pd.DataFrame, *, month: object = None,
     person = [c for c in frame.columns if EMPLOYEE_ALIASES.get(str(c), str(c)) in EMPLOYEE_FIELDS]
     skip = {"role", "岗位"}
     keys = [c for c in frame.columns if c not in person and str(c) not in skip]
-    rows, diagnostics = [], []
-    for index, record in zip(frame.index, frame.to_dict("records"), strict=True):
+    cards = []
+    for record in frame.to_dict("records"):
         card: dict[str, Any] = {"employee": {str(c): record[c] for c in person if not is_blank(record[c])},
-                "inputs": {str(c): record[c] for c in keys if not is_blank(record[c])}}
+                                "inputs": {str(c): record[c] for c in keys if not is_blank(record[c])}}
         if month is not None:
             card["month"] = month
+        cards.append(card)
+    rows, diagnostics = [], []
+    outcomes = score_cards(catalog, chosen.id, cards)  # one pass of the engine for the lot
+    for index, record, result in zip(frame.index, frame.to_dict("records"), outcomes, strict=True):
         out = {str(c): record[c] for c in person}
-        try:
-            result = score_card(catalog, chosen.id, card)
-        except KpiError as exc:
+        if isinstance(result, KpiError):
             row = index.item() if hasattr(index, "item") else index  # a plain int for JSON
-            diagnostics += [replace(d, path=(row, *d.path)) for d in exc.diagnostics]
+            diagnostics += [replace(d, path=(row, *d.path)) for d in result.diagnostics]
             rows.append({**out, "status": "error", "total": math.nan, "grade": None})
             continue
         out.update({"status": result["status"], "total": result["total"], "grade": result["grade"]})

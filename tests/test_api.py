@@ -291,3 +291,41 @@ def test_readme_example_runs(tmp_path, monkeypatch, capsys):
     assert "100.0 A\n" in out  # 错漏检 1 次: 20 + 80
     assert "[((2, 'miss_detection.misses')" in out  # Q3's "三" is named by its row
     assert (tmp_path / "月度报表.xlsx").is_file()
+
+
+def empty_or(value):
+    """A frame's empty cell (NaN) as the None of a card's result."""
+    return None if isinstance(value, float) and value != value else value
+
+
+def test_score_frame_equals_score_card_by_card(catalog):
+    """Every role of the sample month, scored as a frame (one pass) and card by card."""
+    from kpi_workbook.sample import sample_inputs
+    from kpi_workbook.workbook.roster import read_roster
+
+    roster = read_roster(catalog)
+    long = sample_inputs(catalog, roster, MONTH, weak={"E006"}, incomplete={"E003"})
+    people = ["employee_id", "name", "department", "base_salary", "q_amount", "full_attendance",
+              "supervisor", "months_absent"]
+    compared = complete = 0
+    for role, group in roster.groupby("role"):
+        mine = long[long["工号"].isin(group["employee_id"])]
+        keys = mine["输入"] + mine["评分人"].map(lambda r: f".{r}" if r else "")
+        wide = mine.assign(key=keys).pivot(index="工号", columns="key", values="值")
+        frame = group[people].set_index("employee_id", drop=False).join(wide).reset_index(drop=True)
+        scored = kpi.score_frame(role, frame).frame
+        for row, record in zip(scored.to_dict("records"), frame.to_dict("records"), strict=True):
+            card = {"employee": {k: record[k] for k in people if not pd.isna(record[k])},
+                    "inputs": {k: record[k] for k in frame.columns if k not in people and not pd.isna(record[k])}}
+            try:
+                alone = kpi.score(role, card)
+            except KpiError:
+                assert row["status"] == "error", (role, record["employee_id"])
+                continue
+            who = (role, record["employee_id"])
+            assert row["status"] == alone.status and row["total"] == alone.total, who
+            assert empty_or(row["grade"]) == alone.grade, who
+            assert empty_or(row["pay.total"]) == alone.result["pay"]["total"], who
+            compared += 1
+            complete += alone.status == "complete"
+    assert compared == len(roster) and complete > len(roster) // 2  # not a comparison of empty cards
