@@ -11,13 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from .diagnostics import Diagnostic, KpiError, Refused, has_errors
+from .diagnostics import Diagnostic, KpiError, Refused, UsageError, has_errors
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad command-line use: one sentence, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="按此列拆分为多个工作簿，如 部门 / one workbook per value, e.g. 部门")
     new.add_argument("--out-dir", metavar="DIR", help="--split-by 工作簿的文件夹 / folder for --split-by workbooks")
     new.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite existing files")
+    new.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     new.set_defaults(run=cmd_new)
 
     fill = sub.add_parser("fill", help="把数据导入考核表的输入单元格 / import data into the input cells",
@@ -133,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--require-approved", action="store_true",
                      help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
                           "approved (needs --history)")
+    pay.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     pay.set_defaults(run=cmd_payroll)
 
     # --- approve (审批) ---
@@ -143,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     appr.add_argument("report", metavar="REPORT.xlsx", help="月度报表 / the monthly report")
     appr.add_argument("--history", required=True, metavar="HISTORY.xlsx", help="月度历史 / the month history")
     appr.add_argument("--by", required=True, metavar="NAME", help="审批人 / who approves")
+    appr.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     _lock_option(appr)
     appr.set_defaults(run=cmd_approve)
 
@@ -172,39 +171,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .excel.cli_commands import register as register_excel  # master, excel-setup
 
-    register_excel(sub, sys.modules[__name__])
+    register_excel(sub)
     return parser
 
 
 def cmd_report(args) -> int:
-    from .workbook.monthly import run_report
+    from . import api
 
-    from .progress import progress
-
-    out = Path(args.out)
-    if args.reopen and not (args.reason or "").strip():
-        raise UsageError("--reopen 需要 --reason 原因 / --reopen needs --reason TEXT")
-    with progress(None, "月度报表 / report", unit="步") as step:
-        result = run_report(_catalog(args), [Path(p) for p in args.inputs], out,
-                            history=Path(args.history) if args.history else None,
-                            month=_month(args.month) if args.month else None, force=args.force,
-                            reopen=args.reopen, reason=args.reason, by=args.by,
-                            lock_timeout=args.lock_timeout, company=args.company, step=step)
+    result = api.report(args.inputs, args.out, history=args.history,
+                        month=_month(args.month) if args.month else None, force=args.force,
+                        reopen=args.reopen, reason=args.reason, by=args.by,
+                        lock_timeout=args.lock_timeout, company=args.company,
+                        templates=_catalog(args), progress=True)
     if args.json:
         _print_json(result.to_dict())
     else:
-        _report(result.findings)
+        _report(result.diagnostics)
         for note in result.notes:
             print(note, file=sys.stderr)
         print(result.summary_line())
-    return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def cmd_rollup(args) -> int:
-    from .workbook.rollup import run_rollup
+    from . import api
 
-    result = run_rollup(_catalog(args), Path(args.history), Path(args.out), quarter=args.quarter,
-                        year=args.year, force=args.force, company=args.company)
+    result = api.rollup(args.history, args.out, quarter=args.quarter, year=args.year, force=args.force,
+                        company=args.company, templates=_catalog(args))
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -214,37 +207,34 @@ def cmd_rollup(args) -> int:
 
 
 def cmd_payroll(args) -> int:
-    from .rules.payroll_layout import load_payroll_layout
-    from .workbook.payroll import check_output, prepare_payroll, write_payroll
+    from . import api
 
-    if args.require_approved and not args.history:
-        raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
-    from .workbook.files import refuse_inputs
-
-    refuse_inputs(Path(args.out), [Path(args.report)])  # never replace the report itself
-    check_output(Path(args.out), args.force)  # a bad --out is refused before any work
-    layout = load_payroll_layout(args.templates)
-    payroll = prepare_payroll(Path(args.report), layout, Path(args.history) if args.history else None,
-                              require_approved=args.require_approved)
-    _report(payroll.diagnostics(args.report))
-    if not payroll.clean and not args.allow_incomplete:
+    result = api.payroll(args.report, args.out, history=args.history,
+                         allow_incomplete=args.allow_incomplete,
+                         require_approved=args.require_approved, force=args.force,
+                         templates=args.templates)
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK if result.exported else EXIT_FINDINGS
+    _report(result.diagnostics)
+    if not result.exported:
         print("报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
               "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
               "only the clean rows", file=sys.stderr)
-        print(payroll.summary_line(exported=False))
+        print(result.summary_line())
         return EXIT_FINDINGS
-    write_payroll(payroll.frame, Path(args.out), force=args.force, money=payroll.money, sheet=payroll.sheet)
-    print(f"{args.out}\t{payroll.summary_line()}")
+    print(f"{args.out}\t{result.summary_line()}")
     return EXIT_OK
 
 
 def cmd_approve(args) -> int:
-    from .workbook.approval import approve
+    from . import api
 
-    if not args.by.strip():
-        raise UsageError("--by 不能为空 / --by must name who approves")
-    result = approve(Path(args.report), Path(args.history), by=args.by, timeout=args.lock_timeout)
-    print(f"{args.history}\t{result.summary_line()}")
+    result = api.approve(args.report, args.history, by=args.by, lock_timeout=args.lock_timeout)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{args.history}\t{result.summary_line()}")
     return EXIT_OK
 
 
@@ -272,28 +262,22 @@ def cmd_demo(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .workbook.validate import validate_books
+    from . import api
 
-    diags = validate_books(_catalog(args), [Path(b) for b in args.books])
+    result = api.validate(args.books, templates=_catalog(args))
     if args.json:
-        _print_json([d.to_dict() for d in diags])
+        _print_json(result.to_dict())
     else:
-        _report(diags)
-        print(f"{len(diags)} 个问题 / {len(diags)} findings")
-    return EXIT_FINDINGS if diags else EXIT_OK
+        _report(result.diagnostics)
+        print(result.summary_line())
+    return EXIT_FINDINGS if result.diagnostics else EXIT_OK
 
 
 def cmd_fill(args) -> int:
-    from .workbook.fill import fill_workbooks, read_inputs
+    from . import api
 
-    from .progress import progress
-
-    catalog = _catalog(args)
-    with progress(None, "导入数据 / fill", unit="步") as step:
-        rows = read_inputs(args.inputs)
-        step(1, f"{len(rows)} 行 / rows")
-        result = fill_workbooks(catalog, [Path(b) for b in args.books], rows, source=args.inputs,
-                                lock_timeout=args.lock_timeout, step=step)
+    result = api.fill(args.books, args.inputs, templates=_catalog(args), lock_timeout=args.lock_timeout,
+                      progress=True)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -312,40 +296,22 @@ def _month(text: str) -> str:
 
 
 def cmd_new(args) -> int:
-    from .workbook.build import build_workbook
-    from .workbook.roster import read_roster, split_roster
+    from . import api
 
-    catalog = _catalog(args)
-    month = _month(args.month)
-    roster = read_roster(catalog, args.roster)
-    if args.split_by:
-        if not args.out_dir:
-            raise UsageError("--split-by 需要 --out-dir / --split-by needs --out-dir")
-        outputs = [(Path(args.out_dir) / f"{key}.xlsx", part)
-                   for key, part in split_roster(roster, args.split_by)]
+    result = api.new(_month(args.month), roster=args.roster, out=args.out, split_by=args.split_by,
+                     out_dir=args.out_dir, force=args.force, templates=_catalog(args), progress=True)
+    if args.json:
+        _print_json(result.to_dict())
     else:
-        if not args.out:
-            raise UsageError("需要 --out BOOK.xlsx（或 --split-by 与 --out-dir） / --out BOOK.xlsx "
-                             "is required (or --split-by with --out-dir)")
-        outputs = [(Path(args.out), roster)]
-    from .workbook.files import refuse_existing, refuse_inputs
-
-    for path, _ in outputs:  # refuse before writing any, so nothing is half done
-        refuse_existing(path, args.force)
-        refuse_inputs(path, [Path(args.roster)] if args.roster else [])
-    from .progress import progress
-
-    with progress(len(roster), "生成考核表 / new") as step:
-        for path, part in outputs:
-            build_workbook(catalog, part, month, path, force=args.force, step=step)
-            print(f"{path}\t{len(part)} 张考核表 / scorecards")
+        for line in result.lines():
+            print(line)
     return EXIT_OK
 
 
 def _catalog(args):
-    from .rules.loader import builtin_catalog, load_catalog
+    from .api import load_templates
 
-    return load_catalog(args.templates) if args.templates else builtin_catalog()
+    return load_templates(args.templates)
 
 
 def _print_json(data) -> None:
@@ -381,7 +347,7 @@ def cmd_roles(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from .engine.api import score_card
+    from . import api
 
     catalog = _catalog(args)
     source = "<stdin>" if args.input == "-" else args.input
@@ -396,7 +362,7 @@ def cmd_score(args) -> int:
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source} 第 {exc.lineno} 行不是有效的 JSON：{exc.msg} / {source} line "
                          f"{exc.lineno} is not valid JSON: {exc.msg}") from None
-    _print_json(score_card(catalog, args.role, card, source=source))
+    _print_json(api.score(args.role, card, templates=catalog, source=source).to_dict())
     return EXIT_OK
 
 
@@ -451,8 +417,8 @@ def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
-        pass
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests):
+        return  # nothing will flush to a real descriptor, so nothing to redirect
 
 
 def main(argv: list[str] | None = None) -> int:

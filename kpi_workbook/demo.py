@@ -3,7 +3,7 @@
 For each month: new → fill → validate → report (with history, so streak warnings show),
 approve for the first two months, then payroll (clean rows only) for the last month. A few cards are left incomplete and one total is typed
 over by hand, so the report shows what it does with them. Prints a short summary and the
-paths it wrote.
+paths it wrote. Every step is a call of ``kpi_workbook.api``, as a script of one's own would be.
 """
 
 from __future__ import annotations
@@ -13,16 +13,11 @@ from pathlib import Path
 
 import openpyxl
 
+from . import api
 from .diagnostics import KpiError, error
 from .rules.loader import Catalog
 from .sample import sample_inputs
-from .workbook.build import build_workbook
-from .workbook.fill import fill_workbooks, read_inputs
-from .workbook.monthly import run_report
-from .workbook.approval import approve
-from .workbook.payroll import prepare_payroll, write_payroll
 from .workbook.roster import read_roster
-from .workbook.validate import validate_books
 
 MONTHS = ("2026-08", "2026-09", "2026-10")
 WEAK = {"E006", "E023"}  # weak every month: their streak warnings show in the last report
@@ -46,27 +41,27 @@ def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
         last = month == MONTHS[-1]
         folder = out / month
         book = folder / "scorecards.xlsx"
-        build_workbook(catalog, roster, month, book, force=True)
+        api.new(month, out=book, force=True, templates=catalog)
         inputs = folder / "inputs.csv"
         sample_inputs(catalog, roster, month, weak=WEAK,
                       incomplete=INCOMPLETE if last else set()).to_csv(inputs, index=False,
                                                                        encoding="utf-8-sig")
-        fill_workbooks(catalog, [book], read_inputs(inputs), source=str(inputs))
+        api.fill(book, inputs, templates=catalog)
         if last:
             _type_over_total(book, TYPED_OVER)
-            findings = validate_books(catalog, [book])
+            findings = api.validate(book, templates=catalog).diagnostics
             print(f"validate {book}: {len(findings)} 个问题 / findings")
-        result = run_report(catalog, [book], folder / "report.xlsx", history=history, force=True)
+        result = api.report(book, folder / "report.xlsx", history=history, force=True, templates=catalog)
         written += [book, inputs, result.out]
         if month in APPROVED_MONTHS:  # HR approves the month once it is final
-            approved = approve(result.out, history, by=APPROVER)
+            approved = api.approve(result.out, history, by=APPROVER)
             print(approved.summary_line())
     payroll = out / MONTHS[-1] / "payroll.csv"
     # the last month has unfinished cards: pay the clean rows, list every one left out
-    pay = prepare_payroll(result.out, history=history)
-    for d in pay.diagnostics(str(result.out)):
+    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, force=True,
+                      templates=catalog)
+    for d in pay.diagnostics:
         print(d)
-    write_payroll(pay.frame, payroll, force=True, money=pay.money)
     print(pay.summary_line())
     written += [history, payroll]
     _print_summary(result)
@@ -87,7 +82,7 @@ def _type_over_total(book: Path, employee_id: str) -> None:
 
 
 def _print_summary(result) -> None:
-    s = result.data.summary
+    s = result.summary
     print(f"\n{result.summary_line()}\n")
     print(f"{'工号':<6}{'姓名':<6}{'部门':<8}{'总分':>6}  {'等级':<4}{'应发':>10}  状态  预警")
     for r in s.sort_values(["部门", "总分"], ascending=[True, False]).itertuples(index=False):

@@ -97,3 +97,8 @@ class Refused(KpiError):
     """The data says no (a month in error, an approved month, an unclean payroll): the
     command stops with its findings and exits 1, not 2 — nothing was wrong with how it was
     called."""
+
+
+class UsageError(Bilingual):
+    """A call that cannot be made as given (an option missing, two options that exclude
+    each other): the caller's mistake, not the data's. One sentence; the CLI exits 2."""

@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from .engine.inputs import InputSpec, input_specs
+from .rules.inputs import InputSpec, input_specs
 from .rules.lint import band_sample_points
 from .rules.loader import Catalog
 

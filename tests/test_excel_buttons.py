@@ -241,14 +241,16 @@ def test_errors_are_one_sentence_never_a_traceback(tmp_path, master, monkeypatch
     def locked(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "2026-09" / "工资表.csv"))
 
-    monkeypatch.setattr(buttons, "write_payroll", locked)
+    from kpi_workbook.workbook import payroll  # what the button calls through kpi_workbook.api
+
+    monkeypatch.setattr(payroll, "write_payroll", locked)
     buttons.export_payroll(book)
     assert "工资表.csv" in book.last["prompt"] and "Excel" in book.last["prompt"]
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(buttons, "read_payroll", bug)
+    monkeypatch.setattr(payroll, "prepare_payroll", bug)
     buttons.export_payroll(book)
     prompt = book.last["prompt"]
     assert prompt.startswith("内部错误：ZeroDivisionError") and "Traceback" not in prompt

@@ -82,7 +82,7 @@ def test_the_registry_holds_exactly_the_schema_kinds():
 STRING_DISPATCH = re.compile(
     r"""\.kind\s*(==|!=|\bin\b|\bnot\s+in\b)|\bk\s*(==|\bin\b)\s*[("']|\[\s*[\w.]*\.kind\s*\]"""
     r"""|\.get\(\s*[\w.]*\.kind\b""")
-DISPATCHING = ["engine/score.py", "engine/explain.py", "engine/inputs.py", "engine/month.py",
+DISPATCHING = ["engine/score.py", "engine/explain.py", "rules/inputs.py", "engine/month.py",
                "workbook/formulas.py", *(f"kinds/{p.name}" for p in (PACKAGE / "kinds").glob("*.py"))]
 
 

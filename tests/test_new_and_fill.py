@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from kpi_workbook.cli import main
-from kpi_workbook.engine.inputs import input_specs
+from kpi_workbook.rules.inputs import input_specs
 from kpi_workbook.workbook import build
 from kpi_workbook.workbook.roster import sample_roster_path
 

@@ -20,7 +20,7 @@ import pytest
 
 from kpi_workbook.cli import main
 from kpi_workbook.engine.api import score_card
-from kpi_workbook.engine.inputs import input_specs
+from kpi_workbook.rules.inputs import input_specs
 from kpi_workbook.numbers import clean_round
 from kpi_workbook.rules.describe import job_title
 from kpi_workbook.sample import sample_inputs

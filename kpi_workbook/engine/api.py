@@ -13,7 +13,7 @@ from ..numbers import ParseError, parse_month
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .explain import explain_item
-from .inputs import input_specs, parse_inputs
+from ..rules.inputs import input_specs, parse_inputs
 from .score import EMPLOYEE_FIELDS, RoleScores, score_role
 
 EMPLOYEE_ALIASES = {"id": "employee_id", "工号": "employee_id", "姓名": "name",
@@ -43,7 +43,43 @@ def employee_frame(employee: dict) -> pd.DataFrame:
 
 def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") -> dict:
     """Score one scorecard; raise KpiError listing every bad input."""
+    found = score_cards(catalog, role_key, [card], source)[0]
+    if isinstance(found, KpiError):
+        raise found
+    return found
+
+
+def score_cards(catalog: Catalog, role_key: str, cards: list, source: str = "") -> list[dict | KpiError]:
+    """Score many scorecards of one role in one pass of the engine: for each card its result,
+    or the KpiError that :func:`score_card` would raise for it. An unknown role is raised.
+
+    Cards giving the same employee fields are scored together (the engine is row by row;
+    the same columns keep each row's types as they are when it is scored alone)."""
     role = catalog.role(role_key)
+    specs = input_specs(role, catalog.role_pay_rules(role))
+    out: list[dict | KpiError] = []
+    groups: dict[tuple, list[tuple[int, dict, pd.DataFrame]]] = {}
+    for i, card in enumerate(cards):
+        try:
+            values, employees = _parse_card(specs, card, source)
+        except KpiError as exc:
+            out.append(exc)
+            continue
+        out.append({})  # its result, below
+        groups.setdefault(tuple(employees.columns), []).append((i, values, employees))
+    for group in groups.values():
+        employees = pd.concat([e for _, _, e in group], ignore_index=True)
+        keys = dict.fromkeys(k for _, values, _ in group for k in values)
+        arrays = {k: np.array([values.get(k, np.nan) for _, values, _ in group], dtype=float) for k in keys}
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, once
+            scores = score_role(catalog, role, employees, arrays)
+        for j, (i, _, _) in enumerate(group):
+            out[i] = _outcome(catalog, scores, j, source)
+    return out
+
+
+def _parse_card(specs, card, source: str) -> tuple[dict, pd.DataFrame]:
+    """(parsed input values, the employee's one-row frame) of a card; KpiError if it is bad."""
     if not isinstance(card, dict):
         raise KpiError([error("bad-input", "输入须为 JSON 对象", "input must be a JSON object",
                               source=source)])
@@ -57,7 +93,6 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     if not isinstance(raw_inputs, dict):
         raise KpiError([error("bad-input", "inputs 须为对象", "inputs must be an object",
                               source=source, path=("inputs",))])
-    specs = input_specs(role, catalog.role_pay_rules(role))
     values, diags = parse_inputs(specs, raw_inputs, source)
     if diags:
         raise KpiError(diags)
@@ -71,19 +106,21 @@ def score_card(catalog: Catalog, role_key: str, card: dict, source: str = "") ->
     except ValueError as exc:
         raise KpiError([error("bad-input", f"员工信息无效：{exc}", f"bad employee field: {exc}",
                               source=source, path=("employee",))]) from None
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, once
-        scores = score_role(catalog, role, employees,
-                            {k: np.array([v]) for k, v in values.items()})
-    if scores.errors[0]:
-        raise KpiError([error(getattr(e, "code", "bad-input"), e.zh, e.en, source=source,
-                              path=("inputs", *getattr(e, "keys", [])[:1]))
-                        for e in scores.errors[0]])
-    result = card_result(catalog, scores, 0)
+    return values, employees
+
+
+def _outcome(catalog: Catalog, scores: RoleScores, i: int, source: str) -> dict | KpiError:
+    """Row ``i``'s result, or the KpiError of the values no rule accepts or of an overflow."""
+    if scores.errors[i]:
+        return KpiError([error(getattr(e, "code", "bad-input"), e.zh, e.en, source=source,
+                               path=("inputs", *getattr(e, "keys", [])[:1]))
+                         for e in scores.errors[i]])
+    result = card_result(catalog, scores, i)
     where = _not_finite(result)
     if where is not None:  # huge inputs overflow: a result must be a finite number
-        raise KpiError([error("not-finite", f"结果 {'/'.join(map(str, where))} 超出数字范围：输入过大",
-                              f"the result {'/'.join(map(str, where))} is out of the range of numbers: "
-                              "the inputs are too large", source=source, path=tuple(where))])
+        return KpiError([error("not-finite", f"结果 {'/'.join(map(str, where))} 超出数字范围：输入过大",
+                               f"the result {'/'.join(map(str, where))} is out of the range of numbers: "
+                               "the inputs are too large", source=source, path=tuple(where))])
     return result
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 from ..kinds import PAY_KINDS, deduction_pool, top_scorer_award
 from ..kinds.deduction_pool import money_text, split_cents
 from ..rules.loader import Catalog
+from ..rules.inputs import input_specs
 from ..rules.model import RankRule
-from .inputs import input_specs
 from .score import RoleScores, exclusions, score_role
 
 

@@ -3,7 +3,8 @@
 ``macros/KPIButtons.bas`` has one Sub per button, e.g.
 ``RunPython "import kpi_workbook.excel.buttons as b; b.generate_report()"``. Each entry point
 takes the calling workbook (``xw.Book.caller()``, or a book passed in), saves it, reads its
-设置 and 名单 from the saved file, calls the same functions as the CLI, shows progress in
+设置 and 名单 from the saved file, calls the functions of ``kpi_workbook.api`` that the CLI
+commands call (the folders below are all a button adds), shows progress in
 Excel's status bar and ends with a message box — a problem is one sentence, never a
 traceback. The result is also written to 首页!B4 and returned.
 
@@ -33,16 +34,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import api
 from ..diagnostics import Diagnostic, KpiError, error
-from ..rules.loader import Catalog, builtin_catalog, load_catalog
-from ..workbook.build import build_workbook
-from ..workbook.fill import fill_workbooks, read_inputs
+from ..rules.loader import Catalog
 from ..workbook.files import atomic_output
-from ..workbook.monthly import run_report
-from ..workbook.payroll import prepare_payroll, read_payroll, write_payroll
 from ..workbook.report import collect_books
-from ..workbook.roster import check_roster, read_roster, split_roster
-from ..workbook.validate import validate_books
+from .setup import missing_sheet_errors
 from .master import (HOME, ROSTER, SETTINGS, STATUS_CELL, Settings, read_master_roster,
                      read_settings)
 
@@ -126,23 +123,24 @@ def _caller():
 
 
 def _create_scorecards(job: Job, progress) -> str:
-    roster = _roster(job)
-    if job.settings.split_by:
-        parts = [(job.scorecards / f"{key}.xlsx", part)
-                 for key, part in split_roster(roster, job.settings.split_by)]
-    else:
-        parts = [(job.scorecards / f"{SCORECARDS}.xlsx", roster)]
-    existing = [p for p, _ in parts if p.exists()]
-    if existing and not job.settings.overwrite:  # checked before anything is written
+    roster, source = _roster(job)
+    split = job.settings.split_by
+    try:
+        made = api.new(job.month, roster=roster, roster_source=source, templates=job.catalog,
+                       out=None if split else job.scorecards / f"{SCORECARDS}.xlsx", split_by=split,
+                       out_dir=job.scorecards if split else None, force=job.settings.overwrite,
+                       progress=lambda n=1, note="": progress(note))
+    except KpiError as exc:  # checked before anything is written
+        existing = [Path(d.source) for d in exc.diagnostics if d.code == "exists"]
+        if not existing or len(existing) != len(exc.diagnostics):
+            raise
         raise KpiError([error(
             "exists", f"{_rel(job, existing[0])} 等 {len(existing)} 个考核表已存在；如需重新生成，"
             f"请在“{SETTINGS}”中把“覆盖已有考核表”设为“是”（已填数据会丢失）",
             f"{len(existing)} scorecard workbook(s) exist; set 覆盖已有考核表 to 是 to rebuild them",
-            source=str(existing[0]))])
-    for k, (path, part) in enumerate(parts, start=1):
-        progress(f"{k}/{len(parts)} {path.name}（{len(part)} 人）")
-        build_workbook(job.catalog, part, job.month, path, force=job.settings.overwrite)
-    return (f"{job.month}：已为 {len(roster)} 人生成 {len(parts)} 个考核表工作簿，在 "
+            source=str(existing[0]))]) from None
+    people = sum(len(b.sheets) for b in made.books)
+    return (f"{job.month}：已为 {people} 人生成 {len(made.books)} 个考核表工作簿，在 "
             f"{_rel(job, job.scorecards)}")
 
 
@@ -156,7 +154,7 @@ def _import_data(job: Job, progress) -> str:
     written, problems = 0, []
     for k, path in enumerate(files, start=1):
         progress(f"{k}/{len(files)} {path.name}")
-        result = fill_workbooks(job.catalog, books, read_inputs(path), source=str(path))
+        result = api.fill(books, path, templates=job.catalog)
         written += result.written
         problems += result.diagnostics
     text = f"已从 {len(files)} 个文件导入 {written} 个输入单元格到 {len(books)} 个考核表"
@@ -166,7 +164,7 @@ def _import_data(job: Job, progress) -> str:
 def _validate(job: Job, progress) -> str:
     books = _scorecard_books(job)
     progress(f"{len(books)} 个工作簿")
-    found = validate_books(job.catalog, books)
+    found = api.validate(books, templates=job.catalog).diagnostics
     _write_findings(job.month_dir / FINDINGS, found)  # also when empty: no stale list stays
     if not found:
         return f"{len(books)} 个考核表工作簿检查通过，没有问题"
@@ -177,10 +175,10 @@ def _validate(job: Job, progress) -> str:
 def _generate_report(job: Job, progress) -> str:
     _scorecard_books(job)
     progress("重算全部考核表 / recomputing every scorecard")
-    result = run_report(job.catalog, [job.scorecards], job.report, history=job.history,
-                        month=job.month, force=True)
+    result = api.report(job.scorecards, job.report, history=job.history, month=job.month, force=True,
+                        templates=job.catalog)
     text = result.summary_line().split(" / ")[0].split("\t")[-1]
-    return f"{_rel(job, job.report)}：{text}" + _findings(job, result.findings, None)
+    return f"{_rel(job, job.report)}：{text}" + _findings(job, result.diagnostics, None)
 
 
 def _export_payroll(job: Job, progress) -> str:
@@ -188,25 +186,25 @@ def _export_payroll(job: Job, progress) -> str:
         raise KpiError([error("no-report", f"还没有 {_rel(job, job.report)}：请先点“生成月度报表”",
                               f"{job.report} does not exist yet: generate the monthly report first",
                               source=str(job.report))])
-    frame = read_payroll(job.report)
     out = job.month_dir / PAYROLL
     progress(out.name)
-    write_payroll(frame, out, force=True)
-    found = prepare_payroll(job.report).diagnostics(str(job.report))  # never silently unpaid
-    left_out = [d for d in found if d.severity == "error"]  # 不参与 (info) is not left out
-    return (f"已导出 {len(frame)} 人的绩效工资到 {_rel(job, out)}" +
+    # the clean rows are paid; every row left out is listed, never silently unpaid
+    result = api.payroll(job.report, out, allow_incomplete=True, force=True, templates=job.catalog)
+    left_out = [d for d in result.diagnostics if d.severity == "error"]  # 不参与 (info) is not left out
+    return (f"已导出 {result.paid} 人的绩效工资到 {_rel(job, out)}" +
             (f"；{len(left_out)} 项未发放（未完成、错误或报表有误）" if left_out else "") +
-            _findings(job, found, None))
+            _findings(job, result.diagnostics, None))
 
 
 def _roster(job: Job):
+    """(roster, its name): the master's 名单 rows, else a roster file in the work folder."""
     raw = read_master_roster(job.master)
     if raw is not None:
-        return check_roster(job.catalog, raw, f"{job.master.name}[{ROSTER}]")
+        return raw, f"{job.master.name}[{ROSTER}]"
     for name in ROSTER_FILES:
         path = job.settings.folder / name
         if path.is_file():
-            return read_roster(job.catalog, path)
+            return path, str(path)
     raise KpiError([error("no-roster", f"“{ROSTER}”表中没有员工，文件夹中也没有 {' 或 '.join(ROSTER_FILES)}",
                           f"the {ROSTER} sheet lists nobody and there is no {' or '.join(ROSTER_FILES)}",
                           source=str(job.master))])
@@ -298,8 +296,7 @@ def _job(book) -> Job:
                               "save this workbook to a folder first (File › Save As)")])
     book.save()  # what HR typed in 名单 and 设置 reaches the file the readers open
     settings = read_settings(master)
-    catalog = load_catalog(settings.templates) if settings.templates else builtin_catalog()
-    return Job(master, settings, catalog)
+    return Job(master, settings, api.load_templates(settings.templates))
 
 
 def _failure(diagnostics: list[Diagnostic]) -> str:
@@ -317,9 +314,10 @@ def _note(book, title: str, text: str) -> None:
     """The last result on 首页, so it is still there after the message box is closed."""
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     try:
-        book.sheets[HOME][STATUS_CELL].value = f"{stamp} {title}：{text.splitlines()[0]}"
-    except Exception:  # a book without 首页: the message box is enough
-        pass
+        home = book.sheets[HOME]
+    except missing_sheet_errors():  # a book without 首页: the message box carries the result
+        return
+    home[STATUS_CELL].value = f"{stamp} {title}：{text.splitlines()[0]}"
 
 
 __all__ = ["create_scorecards", "import_data", "validate", "generate_report", "export_payroll"]

@@ -3,12 +3,12 @@
 ``kpi_workbook.cli.build_parser`` registers them with two lines::
 
     from .excel.cli_commands import register as register_excel
-    register_excel(sub, sys.modules[__name__])
+    register_excel(sub)
 
-``helpers`` is the ``kpi_workbook.cli`` module: its ``_catalog(args)``, ``_month(text)``,
-``UsageError`` and ``EXIT_OK`` are used, so these commands behave like the others (one
-sentence on stderr, exit 2 for bad usage). Importing this module does not import xlwings;
-only ``excel-setup`` does, on Windows.
+They behave like the other commands (one sentence on stderr, exit 2 for bad usage): bad use
+raises :class:`~kpi_workbook.diagnostics.UsageError`, templates are loaded by
+``kpi_workbook.api.load_templates``. Importing this module does not import xlwings; only
+``excel-setup`` does, on Windows.
 """
 
 from __future__ import annotations
@@ -17,8 +17,12 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from ..diagnostics import UsageError
 
-def register(subparsers, helpers) -> None:
+EXIT_OK = 0
+
+
+def register(subparsers) -> None:
     setup = subparsers.add_parser(
         "excel-setup", help="Windows：把宏与按钮导入主控工作簿（另存为 .xlsm）/ Windows: import the VBA "
         "modules and buttons into BOOK (saved as .xlsm)",
@@ -28,7 +32,7 @@ def register(subparsers, helpers) -> None:
     setup.add_argument("--standalone", action="store_true",
                        help="嵌入 xlwings 的 VBA 模块，不引用加载项 / embed xlwings' VBA module instead of "
                        "referencing the xlwings add-in")
-    setup.set_defaults(run=lambda args: cmd_excel_setup(args, helpers))
+    setup.set_defaults(run=cmd_excel_setup)
 
     master = subparsers.add_parser("master", help="生成人事的主控工作簿 / write the HR master workbook",
                                    description="生成主控工作簿：首页（按钮）、名单、设置、xlwings.conf / write "
@@ -38,25 +42,35 @@ def register(subparsers, helpers) -> None:
                         help="填入名单的 .xlsx 或 .csv（默认：空）/ .xlsx or .csv to fill 名单 (default: empty)")
     master.add_argument("--month", metavar="YYYY-MM", help="月份（默认：本月）/ the month (default: this month)")
     master.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
-    master.set_defaults(run=lambda args: cmd_master(args, helpers))
+    master.set_defaults(run=cmd_master)
 
 
-def cmd_excel_setup(args, helpers) -> int:
+def cmd_excel_setup(args) -> int:
     from .setup import NOT_WINDOWS, setup_workbook
 
     if not sys.platform.startswith("win"):
-        raise helpers.UsageError(" / ".join(NOT_WINDOWS))
+        raise UsageError(*NOT_WINDOWS)
     target = setup_workbook(Path(args.book), standalone=args.standalone)
     print(f"{target}\t已导入宏、按钮与 KPI 功能区 / macros, buttons and the KPI ribbon added")
-    return helpers.EXIT_OK
+    return EXIT_OK
 
 
-def cmd_master(args, helpers) -> int:
+def _month(text: str) -> str:
+    from ..numbers import ParseError, parse_month
+
+    try:
+        return parse_month(text)
+    except ParseError as exc:
+        raise UsageError(exc.zh, exc.en) from None
+
+
+def cmd_master(args) -> int:
+    from ..api import load_templates
     from ..workbook.roster import read_roster
     from .master import write_master
 
-    catalog = helpers._catalog(args)
-    month = helpers._month(args.month) if args.month else dt.date.today().strftime("%Y-%m")
+    catalog = load_templates(args.templates)
+    month = _month(args.month) if args.month else dt.date.today().strftime("%Y-%m")
     from ..workbook.files import refuse_inputs
 
     refuse_inputs(Path(args.out), [Path(args.roster)] if args.roster else [])
@@ -64,4 +78,4 @@ def cmd_master(args, helpers) -> int:
     out = write_master(catalog, Path(args.out), month, roster, force=args.force)
     people = 0 if roster is None else len(roster)
     print(f"{out}\t主控工作簿，名单 {people} 人 / master workbook, {people} on the roster")
-    return helpers.EXIT_OK
+    return EXIT_OK

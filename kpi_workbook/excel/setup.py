@@ -34,6 +34,22 @@ NOT_WINDOWS = (f"excel-setup 需要 Windows 上的 Excel；在本系统上请手
                f"excel-setup needs Excel on Windows; here do it by hand: {MANUAL_EN}")
 
 
+def com_errors() -> tuple[type[BaseException], ...]:
+    """What Excel raises through COM when it refuses something (``pywintypes.com_error``);
+    none where there is no pywin32 (no COM: nothing to catch)."""
+    try:
+        import pywintypes
+    except ImportError:
+        return ()
+    return (pywintypes.com_error,)
+
+
+def missing_sheet_errors() -> tuple[type[BaseException], ...]:
+    """What ``book.sheets[name]`` raises for a sheet the book lacks: KeyError (xlwings on
+    macOS, the tests' stand-in book) or a COM error (Windows)."""
+    return (KeyError, *com_errors())
+
+
 def setup_workbook(book: Path, standalone: bool = False, xw=None, platform: str | None = None) -> Path:
     """Import the macros into ``book`` and save it as .xlsm; returns the .xlsm path."""
     if not (platform or sys.platform).startswith("win"):
@@ -52,7 +68,7 @@ def setup_workbook(book: Path, standalone: bool = False, xw=None, platform: str 
             project = wb.api.VBProject
             components = project.VBComponents
             names = [c.Name for c in components]
-        except Exception:  # COM refuses when the Trust Center setting is off
+        except com_errors():  # COM refuses when the Trust Center setting is off
             raise KpiError([error(
                 "vba-access", "Excel 不允许程序访问 VBA 工程：请在 文件 › 选项 › 信任中心 › 宏设置 中勾选"
                 "“信任对 VBA 工程对象模型的访问”后重试",
@@ -91,7 +107,7 @@ def _place_buttons(wb) -> None:
     """The buttons 首页 lacks (a master from `kpi-workbook master` has them already)."""
     try:
         sheet = wb.sheets[HOME]
-    except Exception:
+    except missing_sheet_errors():  # not a master workbook: no 首页 to put buttons on
         return
     shapes = sheet.api.Buttons()
     have = {str(shapes.Item(i).OnAction).split("!")[-1] for i in range(1, shapes.Count + 1)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine.inputs import input_specs
+from .inputs import input_specs
 from .loader import Catalog
 from .model import Role
 

@@ -87,8 +87,8 @@ def clean_stale_temps(folder: Path) -> None:
             continue
         try:
             entry.unlink()
-        except OSError:
-            pass
+        except OSError:  # removed by another run meanwhile, or not ours to remove: it stays
+            continue
 
 
 # ".NAME.kpi-tmp-PID-XXXX.xlsx", and the ".clone" that clone.py writes beside it
@@ -146,10 +146,7 @@ def atomic_output(path: Path, force: bool = False, inputs=()):
         _collect_quietly()
         raise _cannot_write(path, cause) from None
     finally:
-        try:
-            tmp_path.unlink()
-        except FileNotFoundError:
-            pass
+        tmp_path.unlink(missing_ok=True)  # gone already when it was renamed into place
 
 
 def _os_error(exc: BaseException) -> OSError | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error, warning
-from ..engine.inputs import KeyResolver, input_specs, parse_value
+from ..rules.inputs import KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
@@ -54,7 +54,11 @@ class FillResult:
 
 def read_inputs(path: Path | str) -> list[tuple[str, str, str | None, object]]:
     """(employee_id, input key, rater, value) rows from a long or wide table."""
-    df = read_table(path)
+    return input_rows(read_table(path), path)
+
+
+def input_rows(df: pd.DataFrame, path: Path | str = "") -> list[tuple[str, str, str | None, object]]:
+    """The rows of a long or wide table already read (``path`` names it in messages)."""
     headers = {normalise_text(str(c)).lower(): c for c in df.columns}
 
     def column(options):

@@ -224,7 +224,7 @@ def bad_input(spec, ref: str) -> str | None:
     its range (a negative count), a count that is not whole; or a yes/no input anything but
     是/否. None for other inputs (a level not in the list is #N/A in the item's points).
 
-    The same bounds as ``engine.inputs.parse_value``; a blank cell is never bad here (its
+    The same bounds as ``rules.inputs.parse_value``; a blank cell is never bad here (its
     being required is the missing count's business); the type is tested before any
     comparison, so no engine's implicit conversion is relied on."""
     d = spec.input

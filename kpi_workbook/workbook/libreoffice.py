@@ -159,12 +159,14 @@ def _cell_value(wb, sheet: str, cells: str):
 
 
 def _resolve(wb, defined) -> dict[str, object]:
+    from openpyxl.formula.tokenizer import TokenizerError
+
     values: dict[str, object] = {}
     for name, dn in defined.items():
         try:
             dests = list(dn.destinations)
-        except Exception:  # constants, formulas, #REF! … are not cell references
-            continue
+        except (TokenizerError, AttributeError):  # formulas openpyxl cannot split or match
+            continue  # (constants and #REF! have no destinations: an empty list)
         if len(dests) != 1:
             continue
         sheet, cells = dests[0]

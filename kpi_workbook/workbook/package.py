@@ -125,7 +125,7 @@ def _bomb(path: Path, info: zipfile.ZipInfo, size: int) -> KpiError:
 
 
 class _Refused(Exception):
-    pass
+    """A DTD or an entity declaration: the parse stops (see the handlers below)."""
 
 
 def _parser(start, end, text) -> expat.XMLParserType:

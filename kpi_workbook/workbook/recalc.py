@@ -118,13 +118,16 @@ def _formulas(path: Path) -> Values:
         if ":" in ref or "]" not in book_sheet:
             continue
         sheet = book_sheet.strip("'").split("]", 1)[1].replace("''", "'")
-        value = getattr(ranges, "value", ranges)
-        try:
-            value = value[0][0]
-        except (TypeError, IndexError, KeyError):
-            pass
-        out.setdefault(sheet.upper(), {})[ref] = _normal(value)
+        out.setdefault(sheet.upper(), {})[ref] = _normal(_scalar(getattr(ranges, "value", ranges)))
     return out
+
+
+def _scalar(value):
+    """A cell's value out of the 1×1 array ``formulas`` gives (a scalar stays as it is)."""
+    try:
+        return value[0][0]
+    except (TypeError, IndexError, KeyError):
+        return value
 
 
 def recalculate(engine: str, path: Path, out_dir: Path, timeout: float = 900) -> Values:
@@ -155,9 +158,11 @@ def recalculate(engine: str, path: Path, out_dir: Path, timeout: float = 900) ->
 def _sheet_titles(path: Path) -> list[str]:
     from openpyxl import load_workbook
 
+    from .safety import DAMAGED
+
     try:
         wb = load_workbook(path, read_only=True)
-    except Exception as exc:  # noqa: BLE001  (any reason it is no workbook)
+    except DAMAGED as exc:  # what a file that is no workbook raises (a bug stays a bug)
         raise RuntimeError(f"cannot recalculate {path}: not a readable .xlsx ({exc})") from None
     try:
         return list(wb.sheetnames)
@@ -209,9 +214,11 @@ def defined_cells(path: Path) -> dict[str, dict[str, str]]:
 
 
 def _dests(dn) -> tuple[str, str] | None:
+    from openpyxl.formula.tokenizer import TokenizerError
+
     try:
         dests = list(dn.destinations)
-    except Exception:
+    except (TokenizerError, AttributeError):  # a formula openpyxl cannot split, a range it cannot match
         return None
     if len(dests) != 1 or ":" in dests[0][1]:
         return None

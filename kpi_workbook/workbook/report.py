@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, Refused, error, warning
-from ..engine.inputs import input_specs
+from ..rules.inputs import input_specs
 from ..engine.month import apply_deduction_pools, apply_team_awards, score_month
 from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
 from .reader import Card, card_arrays, read_workbook
-from .validate import _formulas, card_error_diags
+from .validate import card_error_diags, formula_findings
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
 
@@ -65,7 +65,7 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
         try:
             book = read_workbook(catalog, path, sheets=("名单",))  # the book is read once
             found = book.cards
-            diags = book.diagnostics + _formulas(catalog, path, found) + \
+            diags = book.diagnostics + formula_findings(catalog, path, found) + \
                 _roster_gaps(path, found, book.sheets.get("名单", []))
         except KpiError as exc:  # a damaged file must not stop the report for everyone else
             findings += exc.diagnostics

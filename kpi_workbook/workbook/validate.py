@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..diagnostics import Diagnostic, error
-from ..engine.inputs import input_specs
+from ..rules.inputs import input_specs
 from ..engine.month import score_month
 from ..rules.loader import Catalog
 from .formulas import role_formulas
@@ -27,7 +27,7 @@ def validate_books(catalog: Catalog, paths: list[Path]) -> list[Diagnostic]:
         diags += found
         texts = {(d.sheet, d.cell) for d in found if d.code == "text-in-number"}
         diags += [d for d in _empty_required(catalog, cards) if (d.sheet, d.cell) not in texts]
-        diags += _formulas(catalog, path, cards)
+        diags += formula_findings(catalog, path, cards)
     return diags
 
 
@@ -90,7 +90,8 @@ def canonical(formula) -> object:
     return "".join(parts)
 
 
-def _formulas(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
+def formula_findings(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
+    """Every formula cell of ``cards`` that is not the one the template generates."""
     diags = []
     for card in cards:
         expected = role_formulas(catalog, catalog.roles[card.role_id])  # made once per role

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic, error
 from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
 from ..kinds import pay_kind, rule_kind
-from ..rules.model import RATER_LABELS, InputDef, Item, PayRule, Role
+from .model import RATER_LABELS, InputDef, Item, PayRule, Role
 
 RATER_ALIASES = {**{v: k for k, v in RATER_LABELS.items()}, "主管审核": "supervisor",
                  "经理审核": "manager", "上级审核": "supervisor", "考评": "supervisor",

@@ -1,0 +1,509 @@
+"""The front door: kpi-workbook as a library.
+
+::
+
+    import kpi_workbook as kpi
+
+    made = kpi.new("2026-10", out="考核表.xlsx")          # the built-in sample roster
+    kpi.fill("考核表.xlsx", "客服数据.csv")
+    found = kpi.validate("考核表.xlsx").diagnostics
+    month = kpi.report("考核表.xlsx", out="月度报表.xlsx", history="历史.xlsx")
+
+Each function does what the ``kpi-workbook`` command of the same name does — the CLI, the
+demo and the Excel buttons call these and nothing else — and returns a small frozen result:
+``.diagnostics`` (a list of :class:`~kpi_workbook.diagnostics.Diagnostic`, messages in
+Chinese and English as fields) and ``to_dict()``, the structure ``kpi-workbook COMMAND
+--json`` prints. Arguments are keywords with defaults; ``templates`` is a template folder or
+a loaded :class:`~kpi_workbook.rules.loader.Catalog` (default: the built-in templates).
+
+What goes wrong, one rule for every function:
+
+- **findings** about what is worked on — a cell, a card, a row, one book of several — are
+  diagnostics in the result, and the work goes on (``validate``, ``fill``, ``report``,
+  ``rollup``, ``payroll``'s excluded rows, ``score_frame``'s bad rows);
+- **input that stops the work** — a file that is missing, damaged or not what it should be,
+  an unknown role, a bad month, an output that exists without ``force``, the one card
+  ``score`` was given with a bad value — raises :class:`~kpi_workbook.diagnostics.KpiError`
+  carrying its diagnostics (the CLI exits 2);
+- **the data says no** — a re-run of an approved month without ``reopen``, a payroll of an
+  unapproved month with ``require_approved`` — raises :class:`~kpi_workbook.diagnostics.Refused`,
+  a KpiError (the CLI exits 1);
+- **arguments that do not go together** raise :class:`~kpi_workbook.diagnostics.UsageError`
+  (a ValueError with both languages; the CLI exits 2);
+- anything else is a bug and is raised as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+from collections.abc import Callable, Iterable
+
+from .diagnostics import Diagnostic, KpiError, UsageError, error
+from .rules.loader import Catalog, builtin_catalog, load_catalog
+
+if TYPE_CHECKING:  # pandas is imported by the work itself, not by importing the API
+    import pandas as pd
+
+PathLike = Union[str, "os.PathLike[str]"]
+Templates = Union[PathLike, Catalog, None]
+
+__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "score",
+           "score_frame", "load_templates", "NewResult", "FillResult", "ValidateResult",
+           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "ScoreResult",
+           "FrameResult"]
+
+
+def load_templates(templates: Templates = None) -> Catalog:
+    """A template folder loaded (every problem in it at once, as a KpiError), the built-in
+    templates when ``templates`` is None, or a Catalog as it is."""
+    if isinstance(templates, Catalog):
+        return templates
+    return load_catalog(Path(templates)) if templates else builtin_catalog()
+
+
+def parse_month(text: object) -> str:
+    """``YYYY-MM`` of a month in any of the forms the project reads; KpiError if it is none."""
+    from .numbers import ParseError, parse_month as parse
+
+    try:
+        return parse(text)
+    except ParseError as exc:
+        raise KpiError([error("bad-month", exc.zh, exc.en, path=("month",))]) from None
+
+
+def _paths(value: PathLike | Iterable[PathLike]) -> list[Path]:
+    if isinstance(value, (str, os.PathLike)):
+        return [Path(value)]
+    return [Path(v) for v in value]
+
+
+def _is_frame(value: object) -> bool:
+    pandas = sys.modules.get("pandas")  # not imported yet: then it is no DataFrame
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def _optional(value: PathLike | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+Progress = Union[bool, Callable[..., None]]
+
+
+@contextmanager
+def _steps(show: Progress, total: int | None, desc: str, unit: str = "张"):
+    """``progress=True``: a bar on stderr (when it is a terminal); a callable is called as
+    ``step(n, note)`` at every step (Excel's status bar); False: nothing."""
+    if callable(show):
+        yield show
+        return
+    if not show:
+        yield None
+        return
+    from .progress import progress
+
+    with progress(total, desc, unit=unit) as step:
+        yield step
+
+
+def _dicts(diagnostics: Iterable[Diagnostic]) -> list[dict]:
+    return [d.to_dict() for d in diagnostics]
+
+
+# ---------------------------------------------------------------------------------------
+# new
+
+
+@dataclass(frozen=True)
+class WrittenBook:
+    path: Path
+    sheets: tuple[str, ...]  # the scorecard sheets, one per employee
+
+
+@dataclass(frozen=True)
+class NewResult:
+    month: str
+    books: tuple[WrittenBook, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """What ``kpi-workbook new`` prints: one line per book written."""
+        return [f"{b.path}\t{len(b.sheets)} 张考核表 / scorecards" for b in self.books]
+
+    def to_dict(self) -> dict:
+        return {"month": self.month,
+                "books": [{"path": str(b.path), "scorecards": len(b.sheets), "sheets": list(b.sheets)}
+                          for b in self.books],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: PathLike | None = None,
+        split_by: str | None = None, out_dir: PathLike | None = None, force: bool = False,
+        templates: Templates = None, roster_source: str = "", progress: Progress = False) -> NewResult:
+    """Scorecard workbooks for ``month``: one book at ``out``, or with ``split_by`` (部门,
+    岗位, 直接上级) one book per value in ``out_dir``. ``roster`` is a .xlsx/.csv file or a
+    table of its rows (named ``roster_source`` in messages); default: the built-in sample.
+    Nothing is written if any output exists (without ``force``)."""
+    from .workbook.build import build_workbook
+    from .workbook.files import refuse_existing, refuse_inputs
+    from .workbook.roster import check_roster, read_roster, split_roster
+
+    catalog = load_templates(templates)
+    month = parse_month(month)
+    if _is_frame(roster):
+        table, sources = check_roster(catalog, roster, roster_source or "名单 / roster"), []
+    else:
+        path = None if roster is None else Path(roster)
+        table, sources = read_roster(catalog, path), ([path] if path is not None else [])
+    if split_by:
+        if out_dir is None:
+            raise UsageError("--split-by 需要 --out-dir / --split-by needs --out-dir")
+        outputs = [(Path(out_dir) / f"{key}.xlsx", part) for key, part in split_roster(table, split_by)]
+    else:
+        if out is None:
+            raise UsageError("需要 --out BOOK.xlsx（或 --split-by 与 --out-dir） / --out BOOK.xlsx "
+                             "is required (or --split-by with --out-dir)")
+        outputs = [(Path(out), table)]
+    refused: list[Diagnostic] = []
+    for path, _ in outputs:  # refuse before writing any, so nothing is half done
+        try:
+            refuse_existing(path, force)
+        except KpiError as exc:
+            refused += exc.diagnostics
+        refuse_inputs(path, sources)
+    if refused:
+        raise KpiError(refused)
+    books = []
+    with _steps(progress, len(table), "生成考核表 / new") as step:
+        for path, part in outputs:
+            sheets = build_workbook(catalog, part, month, path, force=force, step=step)
+            books.append(WrittenBook(path, tuple(sheets)))
+    return NewResult(month, tuple(books))
+
+
+# ---------------------------------------------------------------------------------------
+# fill
+
+
+@dataclass(frozen=True)
+class FillResult:
+    written: int
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """What ``fill --json`` prints."""
+        return {"written": self.written, "diagnostics": _dicts(self.diagnostics)}
+
+
+def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, *,
+         templates: Templates = None, lock_timeout: float | None = None, source: str = "",
+         progress: Progress = False) -> FillResult:
+    """Write a long (工号, 输入, 评分人, 值) or wide table — a .csv/.xlsx file or a
+    DataFrame — into the input cells of ``books``. Unknown employees, keys and bad values are
+    diagnostics; each book is locked from its read to its write (``lock_timeout`` seconds)."""
+    from .workbook.fill import fill_workbooks, input_rows, read_inputs
+
+    catalog = load_templates(templates)
+    if _is_frame(inputs):
+        source = source or "<DataFrame>"
+        rows = input_rows(inputs, source)
+    else:
+        source = source or str(inputs)
+        rows = read_inputs(Path(inputs))
+    with _steps(progress, None, "导入数据 / fill", unit="步") as step:
+        if step is not None:
+            step(1, f"{len(rows)} 行 / rows")
+        done = fill_workbooks(catalog, _paths(books), rows, source=source, lock_timeout=lock_timeout,
+                              step=step)
+    return FillResult(done.written, list(done.diagnostics))
+
+
+# ---------------------------------------------------------------------------------------
+# validate
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    books: tuple[Path, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def summary_line(self) -> str:
+        n = len(self.diagnostics)
+        return f"{n} 个问题 / {n} findings"
+
+    def to_dict(self) -> dict:
+        """What ``validate --json`` prints."""
+        return {"books": [str(b) for b in self.books], "diagnostics": _dicts(self.diagnostics)}
+
+
+def validate(books: PathLike | Iterable[PathLike], *, templates: Templates = None) -> ValidateResult:
+    """Everything wrong with the scorecards of ``books``, cell by cell: empty required
+    inputs, bad or out-of-range values, formulas that are not the template's."""
+    from .workbook.validate import validate_books
+
+    paths = tuple(_paths(books))
+    return ValidateResult(paths, validate_books(load_templates(templates), list(paths)))
+
+
+# ---------------------------------------------------------------------------------------
+# report
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    out: Path
+    history: Path | None
+    month: str
+    summary: pd.DataFrame = field(repr=False)  # 月度汇总, one row per employee
+    money_columns: tuple[str, ...]
+    notes: tuple[str, ...]  # what was done to the history, and why not
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # workbook.monthly.ReportResult
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``report --json`` prints."""
+        return self._done.to_dict()
+
+
+def report(inputs: PathLike | Iterable[PathLike], out: PathLike, *, history: PathLike | None = None,
+           month: object = None, force: bool = False, reopen: bool = False, reason: str | None = None,
+           by: str | None = None, lock_timeout: float | None = None, company: str = "",
+           templates: Templates = None, progress: Progress = False) -> ReportResult:
+    """The monthly report of the scorecard books (or folders of them) ``inputs``: every card
+    recomputed by the engine; a damaged book or card is a finding, the others go on. With
+    ``history`` the month is recorded there (locked from read to write); an approved month
+    is refused (Refused) unless ``reopen`` with a ``reason``."""
+    from .workbook.monthly import run_report
+
+    if reopen and not (reason or "").strip():
+        raise UsageError("--reopen 需要 --reason 原因 / --reopen needs --reason TEXT")
+    catalog = load_templates(templates)
+    month = parse_month(month) if month is not None else None
+    with _steps(progress, None, "月度报表 / report", unit="步") as step:
+        done = run_report(catalog, _paths(inputs), Path(out), history=_optional(history), month=month,
+                          force=force, reopen=reopen, reason=reason, by=by, lock_timeout=lock_timeout,
+                          company=company, step=step)
+    return ReportResult(done.out, done.history, done.data.month, done.data.summary,
+                        tuple(done.data.money_columns), tuple(done.notes), list(done.findings), done)
+
+
+# ---------------------------------------------------------------------------------------
+# payroll
+
+
+@dataclass(frozen=True)
+class PayrollResult:
+    out: Path | None  # None when nothing was exported
+    month: str
+    exported: bool
+    frame: pd.DataFrame = field(repr=False)  # the rows paid, in payroll.yaml's columns
+    total: float
+    excluded: tuple[tuple[str, str, str, str], ...]  # (工号, 姓名, why zh, why en)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _payroll: Any = field(default=None, repr=False, compare=False)  # workbook.payroll.Payroll
+
+    @property
+    def paid(self) -> int:
+        return len(self.frame)
+
+    def summary_line(self) -> str:
+        return self._payroll.summary_line(exported=self.exported)
+
+    def to_dict(self) -> dict:
+        """What ``payroll --json`` prints."""
+        return {"out": None if self.out is None else str(self.out), "month": self.month,
+                "exported": self.exported, "paid": self.paid, "total": self.total,
+                "excluded": [{"employee_id": e, "name": n, "reason_zh": zh, "reason_en": en}
+                             for e, n, zh, en in self.excluded],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
+            allow_incomplete: bool = False, require_approved: bool = False, force: bool = False,
+            templates: Templates = None) -> PayrollResult:
+    """The money columns of ``report`` for finance, in the columns of ``payroll.yaml`` (of
+    ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. A month with incomplete,
+    wrong or flagged rows is not exported (``exported`` False, every reason a diagnostic)
+    unless ``allow_incomplete``, which exports the clean rows only."""
+    from .rules.payroll_layout import load_payroll_layout
+    from .workbook.files import refuse_inputs
+    from .workbook.payroll import check_output, prepare_payroll, write_payroll
+
+    if require_approved and history is None:
+        raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    report, out = Path(report), Path(out)
+    refuse_inputs(out, [report])  # never replace the report itself
+    check_output(out, force)  # a bad output is refused before any work
+    folder = templates.directory if isinstance(templates, Catalog) else templates
+    layout = load_payroll_layout(None if folder is None else Path(folder))
+    pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved)
+    exported = pay.clean or allow_incomplete
+    if exported:
+        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet)
+    return PayrollResult(out if exported else None, pay.month, exported, pay.frame, pay.total,
+                         tuple(pay.excluded), pay.diagnostics(str(report)), pay)
+
+
+# ---------------------------------------------------------------------------------------
+# approve
+
+
+@dataclass(frozen=True)
+class ApproveResult:
+    history: Path
+    month: str
+    rows: int
+    version: int
+    digest: str
+    by: str
+    when: str
+    not_payable: int  # rows approved as they are that payroll will not pay (未完成, 错误)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # workbook.approval.ApproveResult
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``approve --json`` prints."""
+        return {"history": str(self.history), "month": self.month, "rows": self.rows,
+                "version": self.version, "digest": self.digest, "by": self.by, "when": self.when,
+                "not_payable": self.not_payable, "diagnostics": _dicts(self.diagnostics)}
+
+
+def approve(report: PathLike, history: PathLike, *, by: str | None = None,
+            lock_timeout: float | None = None) -> ApproveResult:
+    """Record in ``history`` that the month of ``report`` is approved by ``by`` (default: the
+    login name), with a SHA-256 of every row; the history is locked while it is written."""
+    from .workbook.approval import approve as approve_month
+
+    if by is not None and not by.strip():
+        raise UsageError("--by 不能为空 / --by must name who approves")
+    done = approve_month(Path(report), Path(history), by=by, timeout=lock_timeout)
+    return ApproveResult(Path(history), done.month, done.rows, done.version, done.digest, done.by,
+                         done.when, done.not_payable, [], done)
+
+
+# ---------------------------------------------------------------------------------------
+# rollup
+
+
+@dataclass(frozen=True)
+class RollupResult:
+    out: Path
+    period: str
+    employees: dict[str, pd.DataFrame] = field(repr=False)  # grade scheme id → one row per employee
+    departments: dict[str, pd.DataFrame] = field(repr=False)  # grade scheme id → one row per department
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # workbook.rollup.RollupResult
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``rollup --json`` prints."""
+        return self._done.to_dict()
+
+
+def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year: str | int | None = None,
+           force: bool = False, company: str = "", templates: Templates = None) -> RollupResult:
+    """季度汇总 (``quarter="2026Q4"``) or 年度汇总 (``year=2026``) of the month history."""
+    from .workbook.rollup import run_rollup
+
+    if (quarter is None) == (year is None):
+        raise UsageError("须给出 --quarter 或 --year 之一 / give one of --quarter or --year")
+    done = run_rollup(load_templates(templates), Path(history), Path(out), quarter=quarter,
+                      year=None if year is None else str(year), force=force, company=company)
+    return RollupResult(done.out, done.data.period.text, done.data.employees, done.data.departments,
+                        list(done.diagnostics), done)
+
+
+# ---------------------------------------------------------------------------------------
+# score, score_frame
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    role: str
+    status: str  # complete, incomplete, excluded (不参与)
+    total: float
+    grade: str | None
+    result: dict = field(repr=False)  # the whole result: pay, items and their explanations, ...
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """What ``score`` prints."""
+        return self.result
+
+
+def score(role: str, card: dict, *, templates: Templates = None, source: str = "") -> ScoreResult:
+    """Score one scorecard given as data: ``{"month", "employee": {...}, "inputs": {KEY:
+    VALUE or {RATER: VALUE}}}``. A bad value in the card raises KpiError naming every one."""
+    from .engine.api import score_card
+
+    result = score_card(load_templates(templates), role, card, source=source)
+    return ScoreResult(result["role"], result["status"], result["total"], result["grade"], result)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    role: str
+    frame: pd.DataFrame = field(repr=False)  # one row per employee in, in the same order
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+                for r in self.frame.to_dict("records")]
+        return {"role": self.role, "rows": rows, "diagnostics": _dicts(self.diagnostics)}
+
+
+def score_frame(role: str, frame: pd.DataFrame, *, month: object = None,
+                templates: Templates = None) -> FrameResult:
+    """Score one row per employee of ``role``: employee columns (工号 or id, 姓名, 部门,
+    基本工资, 绩效基数Q, 全勤, ...) and one column per input key (as ``score`` takes them;
+    an empty cell is an empty input). Out: the same rows with ``status``, ``total``,
+    ``grade``, ``pay.<rule>``, ``pay.total`` and ``points.<item>``. A row with a bad value
+    has status ``error`` and its diagnostics name the row (``path[0]``, the frame's index)."""
+    import pandas as pd
+
+    from .engine.api import EMPLOYEE_ALIASES, score_cards
+    from .engine.score import EMPLOYEE_FIELDS
+    from .numbers import is_blank
+
+    catalog = load_templates(templates)
+    chosen = catalog.role(role)
+    month = parse_month(month) if month is not None else None
+    person = [c for c in frame.columns if EMPLOYEE_ALIASES.get(str(c), str(c)) in EMPLOYEE_FIELDS]
+    skip = {"role", "岗位"}
+    keys = [c for c in frame.columns if c not in person and str(c) not in skip]
+    cards = []
+    for record in frame.to_dict("records"):
+        card: dict[str, Any] = {"employee": {str(c): record[c] for c in person if not is_blank(record[c])},
+                                "inputs": {str(c): record[c] for c in keys if not is_blank(record[c])}}
+        if month is not None:
+            card["month"] = month
+        cards.append(card)
+    rows, diagnostics = [], []
+    outcomes = score_cards(catalog, chosen.id, cards)  # one pass of the engine for the lot
+    for index, record, result in zip(frame.index, frame.to_dict("records"), outcomes, strict=True):
+        out = {str(c): record[c] for c in person}
+        if isinstance(result, KpiError):
+            row = index.item() if hasattr(index, "item") else index  # a plain int for JSON
+            diagnostics += [replace(d, path=(row, *d.path)) for d in result.diagnostics]
+            rows.append({**out, "status": "error", "total": math.nan, "grade": None})
+            continue
+        out.update({"status": result["status"], "total": result["total"], "grade": result["grade"]})
+        out.update({f"pay.{k}": math.nan if v is None else v for k, v in result["pay"].items()})
+        out.update({f"points.{i['id']}": math.nan if i["points"] is None else i["points"]
+                    for i in result["items"]})
+        out["missing"], out["warnings"] = result["missing"], result["warnings"]
+        rows.append(out)
+    return FrameResult(chosen.id, pd.DataFrame(rows, index=frame.index), diagnostics)
