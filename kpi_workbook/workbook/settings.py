@@ -67,7 +67,7 @@ def expected(catalog: Catalog, roles: list[Role]) -> list[Setting]:
             for param, label, value in F.pay_parameters(role, rule, scheme):
                 field, grade = _field(param, scheme)
                 who = "" if key == rule.id else f"（{role.name}）"
-                out.append(Setting(F.pay_param_name(key, param), value, f"{rule.label}{who}{label}",
+                out.append(Setting(F.pay_param_name(key, param), value, f"{rule.label}{who}：{label}",
                                    f"{rule.label_en or rule.id} {param}",
                                    ("pay", role.id if key != rule.id else "", rule.id, field, grade)))
     return out
