@@ -21,8 +21,10 @@ from kpi_workbook.workbook import recalc
 from kpi_workbook.workbook.build import build_workbook
 from kpi_workbook.workbook.editable import XmlBook
 from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.reader import read_workbook
 from kpi_workbook.workbook.report import build_report
 from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.versions import fingerprint
 
 from .engines import ENGINES, require_engines
 from .helpers import emp, run
@@ -114,6 +116,9 @@ def test_report_grade_and_pay_equal_each_engine(edited):
             shown = recalc.by_name(values, edited["names"])[_sheet_of(edited["names"], values)[employee]]
             assert (shown["KPI_GRADE"], shown["KPI_PAY"]) == (row["等级"], pytest.approx(row["应发绩效合计"]))
     assert not [d for d in data.findings if d.code == "cached-mismatch"]  # not "tampered or stale"
+    # the template version survives LibreOffice saving the book
+    cards = read_workbook(CATALOG, edited["lo"]).cards
+    assert {c.template for c in cards} == {fingerprint(CATALOG, CATALOG.roles["cs_specialist"])}
     assert not [d for d in data.findings if d.severity == "error"]
     changed = sorted(d.message for d in data.findings if d.code == "settings-changed")
     assert "本月设置与模板不同：B 档下限 80 → 85 / 设置 differs from the template: the minimum of B from 80 to 85" \
