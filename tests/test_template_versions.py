@@ -138,3 +138,22 @@ def test_a_settings_value_changed_in_the_template_is_no_new_version(old_book):
     # S1 60 is below min_total 80: 0.00; S2 90 by the book's 10 %: 5000 × 0.1 × 90 / 100 =
     # 450.00 (the template's 15 % would pay 675.00)
     assert list(data.summary["应发绩效合计"]) == [0.0, 450.0]
+
+
+def test_every_shipped_role_version_is_kept_in_history():
+    """The package ships a snapshot of each role's current version, so that when a template
+    changes, the workbooks built before still score by their own rules. After changing a
+    template: ``python -m kpi_workbook.workbook.versions`` (it adds the new version)."""
+    from kpi_workbook.rules.loader import builtin_catalog
+    from kpi_workbook.workbook.versions import _load
+
+    catalog = builtin_catalog()
+    history = builtin_templates_dir() / "history"
+    missing = [r for r, role in sorted(catalog.roles.items())
+               if not (history / f"{r}-{fingerprint(catalog, role)}.json").exists()]
+    assert not missing, f"no snapshot of {missing}: run python -m kpi_workbook.workbook.versions"
+    for path in history.glob("*.json"):  # each snapshot reads back as the version it names
+        old = _load(catalog, path)
+        assert old is not None, path
+        (role,) = old.roles.values()
+        assert path.stem == f"{role.id}-{fingerprint(old, role)}"

@@ -16,7 +16,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..diagnostics import KpiError, error
 from ..rules.loader import Catalog, _PAY_RULE
 from ..rules.model import GradeScheme, Role
 from . import formulas as F
@@ -69,10 +68,19 @@ def fingerprint(catalog: Catalog, role: Role) -> str:
 
 
 def snapshot(catalog: Catalog, role: Role) -> dict:
-    """A role version as the registry keeps it: the role and the rules it uses, whole."""
-    return {"fingerprint": fingerprint(catalog, role), "role": role.model_dump(mode="json", by_alias=True),
-            "grade_schemes": [s.model_dump(mode="json") for s in _schemes(catalog, role)],
-            "pay_rules": [catalog.pay_rules[ref.id].model_dump(mode="json") for ref in role.pay_rules]}
+    """A role version as the registry keeps it: the template data as written (the role's
+    file, and its entries of grades.yaml and pay.yaml), read back through the same models."""
+    import yaml
+
+    root = Path(catalog.directory)
+    schemes = {s.id for s in _schemes(catalog, role)}
+    rules = {ref.id for ref in role.pay_rules}
+    grades = yaml.safe_load((root / "grades.yaml").read_text(encoding="utf-8"))["grade_schemes"]
+    pay = yaml.safe_load((root / "pay.yaml").read_text(encoding="utf-8"))["pay_rules"]
+    return {"fingerprint": fingerprint(catalog, role),
+            "role": yaml.safe_load(Path(catalog.role_files[role.id]).read_text(encoding="utf-8")),
+            "grade_schemes": [g for g in grades if g.get("id") in schemes],
+            "pay_rules": [r for r in pay if r.get("id") in rules]}
 
 
 def save_version(catalog: Catalog, role_id: str, directory: Path | str | None = None) -> Path:
@@ -84,7 +92,7 @@ def save_version(catalog: Catalog, role_id: str, directory: Path | str | None = 
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"{role_id}-{data['fingerprint']}.json"
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=0, sort_keys=True, default=str) + "\n", encoding="utf-8")
     tmp.replace(target)
     return target
 
@@ -115,25 +123,47 @@ def registry(catalog: Catalog) -> dict[tuple[str, str], Catalog]:
     root = Path(catalog.directory) / HISTORY_DIR if catalog.directory is not None else None
     for path in sorted(root.glob("*.json")) if root is not None and root.is_dir() else []:
         old = _load(catalog, path)
-        role = old.roles[next(iter(old.roles))] if len(old.roles) == 1 else None
-        if role is None:
+        if old is None:  # a snapshot this version cannot read: its books are "unknown"
             continue
+        role = old.roles[next(iter(old.roles))]
         known.setdefault((role.id, fingerprint(old, role)), _merged(catalog, old, role))
     _REGISTRY[id(catalog)] = (catalog, known)
     return known
 
 
-def _load(catalog: Catalog, path: Path) -> Catalog:
+def _load(catalog: Catalog, path: Path) -> Catalog | None:
+    """A snapshot as a catalog of its one role, or None when it cannot be read (then the
+    books of that version are reported as built by a version no longer known: never paid
+    by guessed rules)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         role = Role.model_validate(data["role"])
         schemes = {s["id"]: GradeScheme.model_validate(s) for s in data["grade_schemes"]}
         rules = {r["id"]: _PAY_RULE.validate_python(r) for r in data["pay_rules"]}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise KpiError([error("bad-history", f"模板历史版本文件 {path.name} 无法读取：{exc}",
-                              f"template history file {path.name} cannot be read: {exc}",
-                              source=str(path))]) from None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
     return Catalog({role.id: role}, schemes, rules, directory=catalog.directory)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Keep the current version of every role in <templates>/history (run it after changing
+    a template, so that the workbooks this version builds stay known when it changes again):
+    ``python -m kpi_workbook.workbook.versions [TEMPLATES_DIR]``."""
+    import sys
+
+    from ..rules.loader import load_catalog
+
+    args = sys.argv[1:] if argv is None else argv
+    catalog = load_catalog(args[0] if args else None)
+    for role_id in sorted(catalog.roles):
+        target = Path(catalog.directory) / HISTORY_DIR / f"{role_id}-{current(catalog, role_id)}.json"
+        if not target.exists():
+            print(save_version(catalog, role_id))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
 
 
 def _merged(catalog: Catalog, old: Catalog, role: Role) -> Catalog:
