@@ -136,6 +136,11 @@ def test_validate_lists_the_changes_as_info_only(edited):
     assert {d.severity for d in found} == {"info"} and {d.sheet for d in found} == {"设置"}
 
 
+def test_validate_command_exits_0_on_notes_only(edited, capsys):
+    code, _, err = run(capsys, "validate", edited["book"])
+    assert code == 0 and "B 档下限 80 → 85" in err
+
+
 def test_payroll_pays_by_the_edited_settings(edited, capsys):
     report, out = edited["root"] / "report.xlsx", edited["root"] / "pay.csv"
     code, _, err = run(capsys, "report", edited["lo"], "--out", report)
