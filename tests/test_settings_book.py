@@ -276,3 +276,46 @@ def test_renamed_grade_is_an_error(tmp_path):
     found = [d for d in validate_books(CATALOG, [path]) if d.severity == "error"]
     assert [(d.code, d.cell) for d in found] == [("settings-broken", cells["GRADE_grade_a_e_NAME_2"])]
     _report_with_a_good_book(tmp_path, path)
+
+
+# --- pay parameters of every form: a rule's own row, a role's override -------------------
+
+
+def test_apply_changes_a_new_catalog_only():
+    from kpi_workbook.workbook.settings import apply
+
+    role = CATALOG.roles["ecommerce_presales_cs"]
+    new = apply(CATALOG, {("pay", role.id, "award_top_scorer", "amounts", "卓越"): 300.0,
+                          ("pay", "", "pay_grade_amount", "amounts", "C"): 250.0,
+                          ("min", "grade_a_e", 1): 85.0})
+    award = next(r for r in new.role_pay_rules(new.roles[role.id]) if r.id == "award_top_scorer")
+    assert award.amounts["卓越"] == 300.0 and award.amounts["优秀"] == 100.0  # the other stays
+    assert new.pay_rules["pay_grade_amount"].amounts == {"A": 400, "B": 300, "C": 250.0, "D": 100, "E": 0}
+    assert new.grade_schemes["grade_a_e"].tiers[1].min == 85.0
+    # the template's catalog is untouched
+    old_award = next(r for r in CATALOG.role_pay_rules(role) if r.id == "award_top_scorer")
+    assert old_award.amounts["卓越"] == 200.0 and CATALOG.pay_rules["pay_grade_amount"].amounts["C"] == 200
+    assert CATALOG.grade_schemes["grade_a_e"].tiers[1].min == 80
+
+
+def test_grade_amounts_edited_are_paid(tmp_path):
+    from kpi_workbook.sample import sample_inputs
+
+    roster = pd.DataFrame([emp(f"Q{k}", f"品质{k}", "品质部", "qc_inspector") for k in range(1, 9)])
+    path = tmp_path / "qc.xlsx"
+    build_workbook(CATALOG, roster, MONTH, path)
+    rows = list(sample_inputs(CATALOG, roster, MONTH, weak={"Q2", "Q5"}).itertuples(index=False, name=None))
+    fill_workbooks(CATALOG, [path], rows)
+    before = build_report(CATALOG, [path]).summary.set_index("工号")
+    # every amount 7 more than the template's (A 400, B 300, C 200, D 100, E 0)
+    amounts = {"A": 407, "B": 307, "C": 207, "D": 107, "E": 7}
+    edited = _edited(path, tmp_path / "edited.xlsx",
+                     {f"PAY_pay_grade_amount_AMOUNT_{k}": v for k, v in enumerate(amounts.values(), start=1)})
+    data = build_report(CATALOG, [edited])
+    after = data.summary.set_index("工号")
+    done = before[before["状态"] == "已完成"].index
+    assert len(done) >= 2
+    for e in done:
+        grade = before.loc[e, "等级"]
+        assert after.loc[e, "等级"] == grade and after.loc[e, "应发绩效合计"] == amounts[grade], e
+    assert len([d for d in data.findings if d.code == "settings-changed"]) == 5

@@ -157,3 +157,24 @@ def test_every_shipped_role_version_is_kept_in_history():
         assert old is not None, path
         (role,) = old.roles.values()
         assert path.stem == f"{role.id}-{fingerprint(old, role)}"
+
+
+def test_an_older_version_without_a_pay_rule_is_paid_without_it(old_book, tmp_path):
+    """The new template adds the ¥50 全勤奖 (award_full_attendance) to cs_specialist; the old
+    book's cards are paid by their own version, without it; a new book's card gets it."""
+    save_version(old_book["old"], "cs_specialist")
+    path = old_book["root"] / "roles" / "cs_specialist.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "pay_rules: [pay_base_pct]\n" in text
+    path.write_text(text.replace("pay_rules: [pay_base_pct]\n",
+                                 "pay_rules: [pay_base_pct, award_full_attendance]\n"), encoding="utf-8")
+    new = load_catalog(old_book["root"])
+    book = tmp_path / "new.xlsx"
+    build_workbook(new, pd.DataFrame([emp("N1", "员工3", "客服部", "cs_specialist")]), MONTH, book)
+    fill_workbooks(new, [book], [("N1", f"{item}.points", None, 90) for item in ITEMS])
+    data = build_report(new, [book, old_book["book"]])
+    assert not [f for f in data.findings if f.severity == "error"]
+    summary = data.summary.set_index("工号")
+    # S2 and N1 total 90: 5000 × 0.1 × 90 / 100 = 450.00; N1 (全勤 是) + 50 = 500.00
+    assert summary.loc["S2", "应发绩效合计"] == 450.0 and pd.isna(summary.loc["S2", "全勤奖"])
+    assert summary.loc["N1", "应发绩效合计"] == 500.0 and summary.loc["N1", "全勤奖"] == 50.0

@@ -282,6 +282,8 @@ def _combined(frames: dict[int, pd.DataFrame], distinct: list[Catalog], owners: 
             if other[column].dtype != frame[column].dtype:  # e.g. a grade column of None only
                 frame[column] = frame[column].astype(object)
             frame.loc[mine, column] = other.loc[mine, column]
+        for column in frame.columns.difference(other.columns):  # e.g. a pay rule it has not
+            frame.loc[mine, column] = np.nan
     return frame
 
 
