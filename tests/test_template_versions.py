@@ -152,11 +152,11 @@ def test_every_shipped_role_version_is_kept_in_history():
     missing = [r for r, role in sorted(catalog.roles.items())
                if not (history / f"{r}-{fingerprint(catalog, role)}.json").exists()]
     assert not missing, f"no snapshot of {missing}: run python -m kpi_workbook.workbook.versions"
-    for path in history.glob("*.json"):  # each snapshot reads back as the version it names
-        old = _load(catalog, path)
-        assert old is not None, path
-        (role,) = old.roles.values()
-        assert path.stem == f"{role.id}-{fingerprint(old, role)}"
+    for path in history.glob("*.json"):  # each snapshot reads back, named by its stamp
+        loaded = _load(catalog, path)
+        assert loaded is not None, path
+        (role,), stamped = loaded[0].roles.values(), loaded[1]
+        assert path.stem == f"{role.id}-{stamped}"
 
 
 def test_an_older_version_without_a_pay_rule_is_paid_without_it(old_book, tmp_path):
@@ -178,3 +178,27 @@ def test_an_older_version_without_a_pay_rule_is_paid_without_it(old_book, tmp_pa
     # S2 and N1 total 90: 5000 × 0.1 × 90 / 100 = 450.00; N1 (全勤 是) + 50 = 500.00
     assert summary.loc["S2", "应发绩效合计"] == 450.0 and pd.isna(summary.loc["S2", "全勤奖"])
     assert summary.loc["N1", "应发绩效合计"] == 500.0 and summary.loc["N1", "全勤奖"] == 50.0
+
+
+def test_a_book_is_known_by_the_stamp_its_snapshot_was_saved_with(old_book, tmp_path):
+    """A later kpi-workbook may hash the same template differently: the snapshot's own stamp
+    still finds the books it built."""
+    import json
+
+    from kpi_workbook.workbook.editable import XmlBook
+    from kpi_workbook.workbook.reader import read_workbook
+
+    saved = save_version(old_book["old"], "cs_specialist")
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    data["fingerprint"] = "0123456789"  # as if hashed by an earlier kpi-workbook
+    saved.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    _change_maxima(old_book["root"])
+    cards = read_workbook(old_book["old"], old_book["book"]).cards
+    book = XmlBook(old_book["book"])
+    for card in cards:
+        book.set(card.sheet, card.names["KPI_TEMPLATE"], "0123456789")
+    stamped = tmp_path / "stamped.xlsx"
+    book.save(stamped)
+    new = load_catalog(old_book["root"])
+    assert sorted(d.code for d in validate_books(new, [stamped])) == ["template-older"] * 2
+    assert list(build_report(new, [stamped]).summary["总分"]) == [OLD_TOTAL, 90.0]

@@ -1,8 +1,10 @@
 """Template fingerprints: which version of a role's template built a scorecard sheet.
 
-Every scorecard sheet carries a sheet-scoped defined name KPI_TEMPLATE holding a short hash
-of its role and the rules it uses (grade schemes, pay rules) — without the values 设置
-holds, which belong to the workbook (settings.py). ``validate`` and ``report`` check and
+Every scorecard sheet carries a hidden cell (sheet-scoped name KPI_TEMPLATE, beside the role
+id, outside the print area) holding a short hash of its role and the rules it uses (grade
+schemes, pay rules) — without the values 设置 holds, which belong to the workbook
+(settings.py). A snapshot keeps the stamp it was saved with, so books stay known even when a
+later kpi-workbook hashes the same template differently. ``validate`` and ``report`` check and
 score a sheet with the rules of the version that built it: the current catalog's, or an
 older one kept in the registry (``<templates>/history/*.json``, one snapshot per role
 version, written by :func:`save_version`); a version the registry does not know is one
@@ -122,16 +124,20 @@ def registry(catalog: Catalog) -> dict[tuple[str, str], Catalog]:
     known = {(r.id, current(catalog, r.id)): catalog for r in catalog.roles.values()}
     root = Path(catalog.directory) / HISTORY_DIR if catalog.directory is not None else None
     for path in sorted(root.glob("*.json")) if root is not None and root.is_dir() else []:
-        old = _load(catalog, path)
-        if old is None:  # a snapshot this version cannot read: its books are "unknown"
+        loaded = _load(catalog, path)
+        if loaded is None:  # a snapshot this version cannot read: its books are "unknown"
             continue
+        old, stamped = loaded
         role = old.roles[next(iter(old.roles))]
-        known.setdefault((role.id, fingerprint(old, role)), _merged(catalog, old, role))
+        merged = _merged(catalog, old, role)
+        # the stamp its books carry (hashed when it was saved), and the hash of today's code
+        known.setdefault((role.id, stamped), merged)
+        known.setdefault((role.id, fingerprint(old, role)), merged)
     _REGISTRY[id(catalog)] = (catalog, known)
     return known
 
 
-def _load(catalog: Catalog, path: Path) -> Catalog | None:
+def _load(catalog: Catalog, path: Path) -> tuple[Catalog, str] | None:
     """A snapshot as a catalog of its one role, or None when it cannot be read (then the
     books of that version are reported as built by a version no longer known: never paid
     by guessed rules)."""
@@ -140,9 +146,10 @@ def _load(catalog: Catalog, path: Path) -> Catalog | None:
         role = Role.model_validate(data["role"])
         schemes = {s["id"]: GradeScheme.model_validate(s) for s in data["grade_schemes"]}
         rules = {r["id"]: _PAY_RULE.validate_python(r) for r in data["pay_rules"]}
+        stamped = str(data["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return Catalog({role.id: role}, schemes, rules, directory=catalog.directory)
+    return Catalog({role.id: role}, schemes, rules, directory=catalog.directory), stamped
 
 
 def main(argv: list[str] | None = None) -> int:
