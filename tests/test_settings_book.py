@@ -319,3 +319,15 @@ def test_grade_amounts_edited_are_paid(tmp_path):
         grade = before.loc[e, "等级"]
         assert after.loc[e, "等级"] == grade and after.loc[e, "应发绩效合计"] == amounts[grade], e
     assert len([d for d in data.findings if d.code == "settings-changed"]) == 5
+
+
+def test_books_with_the_same_edits_share_one_catalog(edited, tmp_path):
+    """Each department's book edited alike is scored by one catalog, not one per book."""
+    import shutil
+
+    from kpi_workbook.workbook.reader import read_workbook as read
+
+    copy = tmp_path / "copy.xlsx"
+    shutil.copy(edited["book"], copy)
+    first, second = read(CATALOG, edited["book"]).cards, read(CATALOG, copy).cards
+    assert first[0].catalog is second[0].catalog is not CATALOG

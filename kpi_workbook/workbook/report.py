@@ -1,7 +1,9 @@
 """The monthly report's data: every scorecard read, checked and recomputed by the engine.
 
 Cached formula values are never trusted: totals, grades and pay come from the engine on the
-inputs. Where a workbook carries cached values that disagree, the sheet is reported as
+inputs, with the rules of the template version that built each sheet and the thresholds and
+pay parameters of its own workbook's 设置 (reader.Card.catalog); an error on a book's 设置 makes
+every card of that book 错误. Where a workbook carries cached values that disagree, the sheet is reported as
 tampered or stale. One broken workbook or scorecard never stops the report for everyone
 else: it becomes findings, and incomplete cards are listed with what is missing.
 """

@@ -143,7 +143,20 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
                           f"设置 differs from the template: {s.en} from {_shown(s.template)} to {_shown(new)}",
                           cell=cells[s.name], **where))
     edits = {s.target: float(values[s.name]) for s in changed if s.target[0] != "name"}
-    return (apply(catalog, edits) if edits else catalog), diags
+    return (_applied(catalog, edits) if edits else catalog), diags
+
+
+_APPLIED: dict[tuple, tuple[Catalog, Catalog]] = {}
+
+
+def _applied(catalog: Catalog, edits: dict[tuple, float]) -> Catalog:
+    """:func:`apply`, one catalog for books with the same edits (the report scores the month
+    once per distinct catalog)."""
+    key = (id(catalog), tuple(sorted(edits.items(), key=repr)))
+    hit = _APPLIED.get(key)
+    if hit is None or hit[0] is not catalog:
+        hit = _APPLIED[key] = (catalog, apply(catalog, edits))
+    return hit[1]
 
 
 def _bad(s: Setting, raw) -> tuple[str, str] | None:

@@ -2,7 +2,9 @@
 
 Empty required inputs, values that are not of the expected form or out of range, and any
 formula cell that no longer holds the formula the template generates (a total typed over,
-a rule edited by hand). Every finding names the file, sheet and cell.
+a rule edited by hand). Every finding names the file, sheet and cell. Each card is checked
+against the template version that built it (versions.py) with its book's 设置 (settings.py):
+an edited 设置 value is a note, a broken one an error.
 """
 
 from __future__ import annotations
