@@ -223,6 +223,7 @@ def test_deleted_settings_name(tmp_path):
     ("0.12", "是文本“0.12”，请输入数字", "holds the text '0.12': type it as a number"),
     ("#REF!", "是错误值 #REF!", "holds the error value #REF!"),
     (None, "为空", "is empty"),
+    ("=0.12", "是公式 =0.12，尚未计算", "never calculated"),
 ])
 def test_text_or_error_value_in_a_parameter(tmp_path, value, zh, en):
     src = _book(tmp_path / "built.xlsx")
@@ -230,6 +231,10 @@ def test_text_or_error_value_in_a_parameter(tmp_path, value, zh, en):
     path = tmp_path / "book.xlsx"
     if value == "#REF!":
         _error_value(src, path, cell)
+    elif value == "=0.12":  # a formula typed by a tool that does not calculate (openpyxl)
+        wb = openpyxl.load_workbook(src)
+        wb["设置"][cell] = value
+        wb.save(path)
     else:
         _edited(src, path, {"PAY_pay_base_pct_PCT": value})
     found = [d for d in validate_books(CATALOG, [path]) if d.severity == "error"]

@@ -116,9 +116,13 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
             continue
         cell = cells[s.name] = ref[1]
         raw = data.contents.get(cell)
-        if isinstance(raw, str) and raw.startswith("="):
+        formula = isinstance(raw, str) and raw.startswith("=")
+        if formula:
             raw = data.cached.get(cell)
-        problem = _bad(s, raw)
+        problem = _bad(s, raw) if not (formula and raw is None) else (
+            f"是公式 {data.contents[cell][:40]}，尚未计算（请在 Excel/WPS 中打开并保存，或直接输入数字）",
+            f"holds the formula {data.contents[cell][:40]}, never calculated (open and save it in Excel/WPS, "
+            "or type the number)")
         if problem is not None:
             zh, en = problem
             diags.append(error("settings-broken", f"设置 {cell}（{s.zh}）{zh}：本工作簿的考核表均为错误，"
