@@ -21,6 +21,7 @@ from ..rules.model import TEAM_PAY_KINDS, Role
 from . import formulas as F
 from .clone import SheetCopy, clone_sheets
 from .files import atomic_output
+from .versions import TEMPLATE_NAME, fingerprint
 from .layout import (FIELD_NAMES, HEADER_FIELDS, TABLE_HEADER_ROW, SheetLayout, cell,
                      sheet_layout)
 
@@ -555,6 +556,11 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     for field, defined in FIELD_NAMES.items():
         if field in layout.fields:
             book.define_name(f"{q}!{defined}", f"={q}!{layout.fields[field]}")
+    # the template version that built this sheet (versions.py), in a hidden cell beside the
+    # role id and outside the print area: validate and report check and score by it
+    ws.write_string(0, last_col + 1, fingerprint(catalog, role), fmt.role_id)
+    ws.set_column(last_col + 1, last_col + 1, None, None, {"hidden": True})
+    book.define_name(f"{q}!{TEMPLATE_NAME}", f"={q}!{cell(0, last_col + 1)}")
 
     # Table header
     for col, (_, header) in enumerate(layout.headers):

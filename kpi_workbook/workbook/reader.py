@@ -15,12 +15,15 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 
-from ..diagnostics import Diagnostic, KpiError, error
+from ..diagnostics import Diagnostic, KpiError, error, info
 from ..rules.inputs import InputSpec, input_specs, parse_value
 from ..numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ..rules.loader import Catalog
 from .package import Book, split_ref
 from .safety import DAMAGED, check_file, check_xlsx
+from .settings import read_settings
+from .versions import TEMPLATE_NAME, registry
+from .versions import current as template_of
 
 KPI_OUTPUTS = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS")
 
@@ -38,6 +41,10 @@ class Card:
     contents: dict[str, object] = field(default_factory=dict)  # cell → what it holds now
     cached: dict[str, object] = field(default_factory=dict)  # KPI_* cached values, if any
     sheet_cells: dict[str, object] = field(default_factory=dict)  # every non-empty cell now
+    # the catalog this card is scored with: its template version's rules with its book's 设置
+    catalog: Catalog | None = None
+    template: str = ""  # the fingerprint of the template version that built it (KPI_TEMPLATE)
+    template_unknown: bool = False  # built by a version this kpi-workbook no longer has
 
     @property
     def department(self) -> str:
@@ -89,6 +96,7 @@ def read_workbook(catalog: Catalog, path: Path | str, with_cached: bool = True,
     path = Path(path)
     with open_package(path) as package:
         cards, diags = _read_cards(catalog, path, package, with_cached)
+        diags += _book_settings(cards, path, package)
         rows = {title: _rows(package.sheet(title).contents) for title in sheets
                 if title in package.sheet_names}
     if not cards and not any(d.code in ("broken-sheet", "unknown-role") for d in diags):
@@ -130,12 +138,64 @@ def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool):
             continue
         card = Card(path, title, employee_id, role_id, names, sheet_cells=ws)
         diags += _read_fields(card, ws)
-        diags += _read_inputs(catalog, card, ws)
+        found = _template_version(catalog, card, ws, where)
+        diags += found
+        if card.template_unknown:  # its inputs are not this catalog's: one error says so
+            cards.append(card)
+            continue
+        diags += _read_inputs(card.catalog, card, ws)
         if with_cached:  # what each KPI cell shows: a formula's cached result, or a typed value
             card.cached = {n: data.cached[names[n]] if names[n] in data.cached
                            else data.contents.get(names[n]) for n in KPI_OUTPUTS if n in names}
         cards.append(card)
     return cards, diags
+
+
+def _template_version(catalog: Catalog, card: Card, ws, where) -> list[Diagnostic]:
+    """Which template version built the sheet, and the catalog of its rules. A sheet with no
+    KPI_TEMPLATE (built before fingerprints) is taken as of the current version."""
+    card.catalog = catalog
+    ref = card.names.get(TEMPLATE_NAME)
+    card.template = str(ws[ref] or "").strip() if ref else ""
+    if not card.template:
+        return []
+    current = template_of(catalog, card.role_id)
+    if card.template == current:
+        return []
+    version = registry(catalog).get((card.role_id, card.template))
+    if version is None:
+        card.template_unknown = True
+        return [error("template-unknown",
+                      f"本表由模板版本 {card.template} 生成，本 kpi-workbook 已没有该版本（现行版本 {current}），"
+                      "无法按其规则检查与计分：考核表为错误，不评等级、不计薪酬；请用 new 重新生成",
+                      f"built from template version {card.template}, which this kpi-workbook no longer has "
+                      f"(current: {current}); it cannot be checked or scored, so the card is in error: "
+                      "rebuild it with `new`", cell=card.names.get("KPI_ROLE", ""), **where)]
+    card.catalog = version
+    return [info("template-older",
+                 f"本表由较早的模板版本 {card.template} 生成（现行版本 {current}）：按该版本的规则检查与计分；"
+                 "用 new 重新生成可改用现行模板",
+                 f"built from an older template (version {card.template}, current {current}): checked and "
+                 "scored with that version's rules; rebuild with `new` to use the current template",
+                 cell=card.names.get("KPI_ROLE", ""), **where)]
+
+
+def _book_settings(cards: list[Card], path: Path, package: Book) -> list[Diagnostic]:
+    """Each card's catalog with its book's 设置 in place (settings.py), read once per
+    template version present; the findings on 设置, each once."""
+    groups: dict[int, list[Card]] = {}
+    for card in cards:
+        if card.catalog is not None:
+            groups.setdefault(id(card.catalog), []).append(card)
+    out: list[Diagnostic] = []
+    for group in groups.values():
+        base = group[0].catalog
+        roles = [base.roles[r] for r in dict.fromkeys(c.role_id for c in group)]
+        book_catalog, found = read_settings(base, package, str(path), roles)
+        for card in group:
+            card.catalog = book_catalog
+        out += [d for d in found if d not in out]
+    return out
 
 
 def _rows(contents: dict[str, object]) -> list[list[object]]:

@@ -1,13 +1,16 @@
 """The monthly report's data: every scorecard read, checked and recomputed by the engine.
 
 Cached formula values are never trusted: totals, grades and pay come from the engine on the
-inputs. Where a workbook carries cached values that disagree, the sheet is reported as
+inputs, with the rules of the template version that built each sheet and the thresholds and
+pay parameters of its own workbook's 设置 (reader.Card.catalog); an error on a book's 设置 makes
+every card of that book 错误. Where a workbook carries cached values that disagree, the sheet is reported as
 tampered or stale. One broken workbook or scorecard never stops the report for everyone
 else: it becomes findings, and incomplete cards are listed with what is missing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +20,13 @@ import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, Refused, error, warning
 from ..rules.inputs import input_specs
-from ..engine.month import apply_deduction_pools, apply_team_awards, score_month
+from ..engine.month import MonthScores, apply_deduction_pools, apply_team_awards, score_month
 from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
 from .reader import Card, card_arrays, read_workbook
+from .settings import SETTINGS_ERRORS
 from .validate import card_error_diags, formula_findings
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
@@ -161,36 +165,37 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     if not cards:
         return pd.DataFrame(), [], pd.DataFrame()
     employees = pd.DataFrame([{**c.fields, "role": c.role_id} for c in cards])
-    values = {}
-    for role_id in employees["role"].unique():
-        role = catalog.roles[role_id]
-        group = [c for c in cards if c.role_id == role_id]
-        keys = [s.key for s in input_specs(role, catalog.role_pay_rules(role))]
-        values[role_id] = card_arrays(group, keys)
-    scored = score_month(catalog, employees, values, team_awards=False)
+    owners = [c.catalog or catalog for c in cards]  # each card's rules: its version, its 设置
+    distinct = list({id(c): c for c in owners}.values())
+    scored = _score_each(distinct, owners, cards, employees)
     problems = _card_problems(catalog, cards, scored, findings)
     in_error = np.array([bool(problems[i]) for i in range(len(cards))], dtype=bool)
     # A card in error takes no award or pool share from its team, nor gives one away: team
     # pay is worked out once the cards in error are known.
     frame = scored.frame.copy()
     frame.loc[in_error, "complete"] = False
-    frame = apply_deduction_pools(catalog, apply_team_awards(catalog, frame))
+    frame = _combined({id(c): apply_deduction_pools(c, apply_team_awards(c, frame)) for c in distinct},
+                      distinct, owners)
 
     # labels of the money columns: rules with the same label share a column
     money_columns: list[str] = []
     label_of: dict[str, str] = {}
     for role_id in employees["role"].unique():
-        for rule in catalog.role_pay_rules(catalog.roles[role_id]):
-            label_of[rule.id] = rule.label
-            if rule.label not in money_columns:
-                money_columns.append(rule.label)
+        for own in distinct:
+            if role_id not in own.roles:
+                continue
+            for rule in own.role_pay_rules(own.roles[role_id]):
+                label_of[rule.id] = rule.label
+                if rule.label not in money_columns:
+                    money_columns.append(rule.label)
 
     missing_by_card: dict[int, list[str]] = {}
     for role_id, scores in scored.by_role.items():
-        role = catalog.roles[role_id]
-        specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
         for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
             card = cards[int(pos)]
+            own = owners[int(pos)]
+            role = own.roles[role_id]
+            specs = {s.key: s for s in input_specs(role, own.role_pay_rules(role))}
             findings += card_error_diags(card, errs)
             missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
 
@@ -225,8 +230,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         row["_missing"] = missing_by_card.get(i, []) + [p for p in problems[i]
                                                          if p not in missing_by_card.get(i, [])]
         rows.append(row)
-        if (str(card.path), card.sheet) not in bad_input:
-            _compare_cached(catalog, card, engine[i], findings)
+        if (str(card.path), card.sheet) not in bad_input and not card.template_unknown:
+            _compare_cached(owners[i], card, engine[i], findings)
     summary = pd.DataFrame(rows)
     done = summary["状态"] == STATUS_TEXT["complete"]
     summary["部门排名"] = summary[done].groupby("部门")["总分"].rank(method="min", ascending=False)
@@ -235,6 +240,53 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     waiting = ~done & (summary["状态"] != STATUS_TEXT["excluded"])  # 不参与 is not 未完成
     incomplete = summary[waiting][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
     return summary, money_columns, incomplete
+
+
+def _values(catalog: Catalog, cards: list[Card], roles) -> dict[str, dict[str, np.ndarray]]:
+    values = {}
+    for role_id in roles:
+        role = catalog.roles[role_id]
+        group = [c for c in cards if c.role_id == role_id]
+        keys = [s.key for s in input_specs(role, catalog.role_pay_rules(role))]
+        values[role_id] = card_arrays(group, keys)
+    return values
+
+
+def _score_each(distinct: list[Catalog], owners: list[Catalog], cards: list[Card], employees):
+    """The month scored with each card's own catalog (its book's 设置, its template
+    version). Each catalog scores every card, so that ranks still span the whole month;
+    each card keeps the row of its own."""
+    roles = list(employees["role"].unique())
+    results = {id(c): score_month(c, employees, _values(c, cards, roles), team_awards=False)
+               for c in distinct}
+    base = results[id(distinct[0])]
+    if len(distinct) == 1:
+        return base
+    frame = _combined({k: r.frame for k, r in results.items()}, distinct, owners)
+    by_role = {}
+    for role_id, scores in base.by_role.items():
+        own = [results[id(owners[int(p)])].by_role[role_id] for p in base.rows[role_id]]
+        by_role[role_id] = dataclasses.replace(
+            scores, missing=[o.missing[j] for j, o in enumerate(own)],
+            errors=[o.errors[j] for j, o in enumerate(own)])
+    return MonthScores(frame, by_role, base.rows)
+
+
+def _combined(frames: dict[int, pd.DataFrame], distinct: list[Catalog], owners: list[Catalog]) -> pd.DataFrame:
+    """One frame: each card's row from the frame of its own catalog."""
+    frame = frames[id(distinct[0])].copy()
+    for own in distinct[1:]:
+        mine = np.array([o is own for o in owners], dtype=bool)
+        other = frames[id(own)]
+        for column in other.columns:
+            if column not in frame.columns:
+                frame[column] = np.nan
+            if other[column].dtype != frame[column].dtype:  # e.g. a grade column of None only
+                frame[column] = frame[column].astype(object)
+            frame.loc[mine, column] = other.loc[mine, column]
+        for column in frame.columns.difference(other.columns):  # e.g. a pay rule it has not
+            frame.loc[mine, column] = np.nan
+    return frame
 
 
 def _card_problems(catalog: Catalog, cards: list[Card], scored, findings: list[Diagnostic]) -> list[list[str]]:
@@ -246,6 +298,13 @@ def _card_problems(catalog: Catalog, cards: list[Card], scored, findings: list[D
     for d in findings:
         if d.severity == "error" and d.sheet:
             by_sheet.setdefault((d.source, d.sheet), []).append(f"{d.cell} {d.message}".strip())
+    # an error on a book's 设置 (deleted, broken, out of order) is an error on each of its cards
+    for d in findings:
+        if d.severity == "error" and d.code in SETTINGS_ERRORS:
+            line = f"{d.sheet}!{d.cell} {d.message}" if d.cell else f"{d.sheet} {d.message}"
+            for c in cards:
+                if str(c.path) == d.source:
+                    by_sheet.setdefault((d.source, c.sheet), []).append(line)
     problems = [list(dict.fromkeys(by_sheet.get((str(c.path), c.sheet), []))) for c in cards]
     for role_id, scores in scored.by_role.items():
         for pos, errs in zip(scored.rows[role_id], scores.errors):

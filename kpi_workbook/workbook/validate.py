@@ -2,7 +2,9 @@
 
 Empty required inputs, values that are not of the expected form or out of range, and any
 formula cell that no longer holds the formula the template generates (a total typed over,
-a rule edited by hand). Every finding names the file, sheet and cell.
+a rule edited by hand). Every finding names the file, sheet and cell. Each card is checked
+against the template version that built it (versions.py) with its book's 设置 (settings.py):
+an edited 设置 value is a note, a broken one an error.
 """
 
 from __future__ import annotations
@@ -34,14 +36,16 @@ def validate_books(catalog: Catalog, paths: list[Path]) -> list[Diagnostic]:
 def _empty_required(catalog: Catalog, cards) -> list[Diagnostic]:
     """What the engine reports missing, mapped back to cells."""
     diags = []
-    by_role: dict[str, list] = {}
+    by_role: dict[tuple, list] = {}
     for card in cards:
-        by_role.setdefault(card.role_id, []).append(card)
-    for role_id, group in by_role.items():
-        role = catalog.roles[role_id]
-        specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
+        if not card.template_unknown:  # one finding says it cannot be checked
+            by_role.setdefault((id(card.catalog or catalog), card.role_id), []).append(card)
+    for (_, role_id), group in by_role.items():
+        own = group[0].catalog or catalog  # the card's template version, with its book's 设置
+        role = own.roles[role_id]
+        specs = {s.key: s for s in input_specs(role, own.role_pay_rules(role))}
         employees = pd.DataFrame([{**c.fields, "role": role_id} for c in group])
-        month = score_month(catalog, employees, {role_id: card_arrays(group, specs)}, team_awards=False)
+        month = score_month(own, employees, {role_id: card_arrays(group, specs)}, team_awards=False)
         scores = month.by_role[role_id]
         for card, missing, errs in zip(group, scores.missing, scores.errors):
             diags += card_error_diags(card, errs)
@@ -94,7 +98,10 @@ def formula_findings(catalog: Catalog, path: Path, cards) -> list[Diagnostic]:
     """Every formula cell of ``cards`` that is not the one the template generates."""
     diags = []
     for card in cards:
-        expected = role_formulas(catalog, catalog.roles[card.role_id])  # made once per role
+        if card.template_unknown:  # its formulas are of a version no longer known: one finding
+            continue
+        own = card.catalog or catalog  # the formulas of the template version that built it
+        expected = role_formulas(own, own.roles[card.role_id])  # made once per role and version
         for ref, formula in expected.items():
             actual = card.sheet_cells.get(ref)
             actual_text = getattr(actual, "text", actual)  # array formulas come as objects
