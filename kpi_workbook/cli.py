@@ -225,7 +225,7 @@ def cmd_payroll(args) -> int:
     check_output(Path(args.out), args.force)  # a bad --out is refused before any work
     layout = load_payroll_layout(args.templates)
     payroll = prepare_payroll(Path(args.report), layout, Path(args.history) if args.history else None,
-                              require_approved=args.require_approved)
+                              require_approved=args.require_approved, catalog=_catalog(args))
     _report(payroll.diagnostics(args.report))
     if not payroll.clean and not args.allow_incomplete:
         print(f"报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
@@ -243,7 +243,9 @@ def cmd_approve(args) -> int:
 
     if not args.by.strip():
         raise UsageError("--by 不能为空 / --by must name who approves")
-    result = approve(Path(args.report), Path(args.history), by=args.by, timeout=args.lock_timeout)
+    result = approve(Path(args.report), Path(args.history), by=args.by, timeout=args.lock_timeout,
+                     catalog=_catalog(args))
+    _report(result.diagnostics)  # warnings of the 校准 sheet
     print(f"{args.history}\t{result.summary_line()}")
     return EXIT_OK
 
