@@ -125,7 +125,8 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
     print_setup(ws, f"{report_title(data.month)} · {SHEET}", header_rows=(header_row, header_row), **page)
 
 
-def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list[Calibration], list[Diagnostic]]:
+def read_calibration(report: Path, catalog: Catalog | None = None,
+                     rows: list[list] | None = None) -> tuple[list[Calibration], list[Diagnostic]]:
     """HR's calibrated grades from a report's 校准 sheet, and what is wrong with them.
 
     Columns are found by name in the header row that has 工号 and 校准等级. A row with a
@@ -134,16 +135,15 @@ def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list
     diagnostic names the cell), so a mistake never changes pay.
     """
     from ..rules.loader import builtin_catalog
-    from .reader import open_book
+    from .reader import sheet_values
 
     catalog = catalog or builtin_catalog()
     report = Path(report)
-    book = open_book(report, data_only=True)
-    if SHEET not in book.sheetnames:
+    rows = sheet_values(report, SHEET) if rows is None else rows  # through the package layer
+    if rows is None:
         raise KpiError([error("no-calibration", f"{report.name} 没有“{SHEET}”工作表（不是新版月度报表）",
                               f"{report.name} has no {SHEET} sheet (not a current monthly report)",
                               source=str(report))])
-    rows = list(book[SHEET].iter_rows(values_only=True))
     start = next((i for i, r in enumerate(rows)
                   if r and "工号" in [_text(v) for v in r] and "校准等级" in [_text(v) for v in r]), None)
     if start is None:
@@ -186,7 +186,8 @@ def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list
                                f"employee {employee}: calibrated grade {new} has no reason",
                                source=str(report), sheet=SHEET, cell=_cell(col.get("校准理由"), i)))
             continue
-        entries.append(Calibration(employee, get("月份"), get("等级"), new, reason, scheme_id, where["cell"],
+        month = r[col["月份"]] if "月份" in col and col["月份"] < len(r) else None
+        entries.append(Calibration(employee, _month(month), get("等级"), new, reason, scheme_id, where["cell"],
                                    get(ROLE_ID)))
     return entries, diags
 
@@ -252,10 +253,11 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
     from .reader import sheet_values
 
     catalog = catalog or builtin_catalog()
-    if sheet_values(Path(report), SHEET) is None:
+    rows = sheet_values(Path(report), SHEET)
+    if rows is None:
         return Calibrated(summary, [], [], [])
-    entries, diags = read_calibration(report, catalog)
-    known = {**card_roles(report), **(roles or {})}
+    entries, diags = read_calibration(report, catalog, rows)
+    known = {**card_roles(rows), **(roles or {})}
     for c in entries:
         if roles and c.employee_id in roles and c.role_id and c.role_id != roles[c.employee_id]:
             diags.append(error("calibration-role", f"员工 {c.employee_id} 在校准表的岗位ID“{c.role_id}”与历史中的"
@@ -281,7 +283,7 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
     summary = summary.reset_index(drop=True)
     role_of = summary["工号"].map(lambda e: roles.get(str(e), ""))
     diags: list[Diagnostic] = []
-    index = {(str(e), str(m)): i for i, (e, m) in enumerate(zip(summary["工号"], summary["月份"]))}
+    index = {(str(e), _month(m)): i for i, (e, m) in enumerate(zip(summary["工号"], summary["月份"]))}
     seen: dict[str, Calibration] = {}
     plan: dict[int, Calibration] = {}
     for c in entries:
@@ -290,7 +292,7 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
         def refuse(code: str, zh: str, en: str) -> None:
             diags.append(error(code, f"员工 {c.employee_id}：{zh}", f"employee {c.employee_id}: {en}", **where))
 
-        i = index.get((c.employee_id, c.month))
+        i = index.get((c.employee_id, _month(c.month)))
         if c.employee_id in seen:
             refuse("calibration-twice", f"校准了两次（另见 {seen[c.employee_id].cell}）",
                    f"calibrated twice (see also {seen[c.employee_id].cell})")
@@ -420,11 +422,8 @@ def _team_awards(catalog: Catalog, summary: pd.DataFrame, role_of: pd.Series, ol
             for rule_id, rule in rules.items()}
 
 
-def card_roles(report: Path) -> dict[str, str]:
-    """Employee → role id of every card in the 校准 sheet (its hidden 岗位ID column)."""
-    from .reader import open_book
-
-    rows = list(open_book(Path(report), data_only=True)[SHEET].iter_rows(values_only=True))
+def card_roles(rows: list[list]) -> dict[str, str]:
+    """Employee → role id of every card in the 校准 sheet's rows (its hidden 岗位ID column)."""
     start = next((i for i, r in enumerate(rows)
                   if r and "工号" in [_text(v) for v in r] and ROLE_ID in [_text(v) for v in r]), None)
     if start is None:
@@ -432,6 +431,16 @@ def card_roles(report: Path) -> dict[str, str]:
     header = [_text(v) for v in rows[start]]
     e, j = header.index("工号"), header.index(ROLE_ID)
     return {_text(r[e]): _text(r[j]) for r in rows[start + 1:] if len(r) > max(e, j) and _text(r[e])}
+
+
+def _month(value) -> str:
+    """'2026-10' whether kept as text or turned into a date by a spreadsheet."""
+    from ..numbers import ParseError, parse_month
+
+    try:
+        return parse_month(value)
+    except ParseError:
+        return _text(value)
 
 
 def _number(value) -> float | None:
