@@ -145,6 +145,16 @@ def test_the_unchanged_report_approves_without_calibration(tmp_path, qc_month, c
     assert {r.工号: r.等级 for r in read_history(hist).itertuples(index=False)}["Q2"] == "A"
 
 
+def test_a_reason_without_a_grade_is_a_warning_and_changes_nothing(tmp_path, qc_month, capsys):
+    report, hist = qc_month
+    noted = tmp_path / "noted.xlsx"
+    cells = calibrate(report, noted, {"Q4": (None, "只写了理由")})
+    code, _, err = run(capsys, "approve", noted, "--history", hist, "--by", "王经理")
+    assert code == 0 and "calibration-no-grade" in err and cells["Q4"] in err
+    assert "审计" not in openpyxl.load_workbook(hist).sheetnames
+    assert {r.工号: r.等级 for r in read_history(hist).itertuples(index=False)}["Q4"] == "E"
+
+
 def test_invalid_entries_make_approve_refuse_with_the_cells_named(tmp_path, qc_month, capsys):
     report, hist = qc_month
     edited = tmp_path / "bad.xlsx"

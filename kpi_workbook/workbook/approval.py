@@ -156,7 +156,7 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
 def history_roles(book: HistoryBook, summary: pd.DataFrame) -> dict[str, str]:
     """Employee → role id of the report's month(s) in the history (as ``report`` wrote it)."""
     rows = book.rows[book.rows["月份"].astype(str).isin(set(summary["月份"].astype(str)))]
-    return {str(e): str(r) for e, r in zip(rows["工号"], rows["岗位ID"]) if r is not None and str(r).strip()}
+    return {str(e): _text(r) for e, r in zip(rows["工号"], rows["岗位ID"]) if _text(r)}
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,

@@ -59,6 +59,7 @@ class Payroll:
     total_column: str = "应发绩效合计"  # the header of the column taken from 应发绩效合计
     apart: list[tuple[str, str, str]] = field(default_factory=list)  # 不参与: (工号, 姓名, 说明)
     calibrated: list = field(default_factory=list)  # calibration.Change of the cards HR calibrated
+    calibration_notes: list[Diagnostic] = field(default_factory=list)  # warnings of the 校准 sheet
 
     @property
     def clean(self) -> bool:
@@ -89,7 +90,7 @@ class Payroll:
         out += [info("payroll-calibrated", f"工号 {c.employee_id} 按校准{c.field}发放：{c.before} → {c.after}（{c.reason}）",
                      f"employee {c.employee_id} paid by the calibration: {c.field} {c.before} → {c.after}",
                      source=source, sheet="校准") for c in self.calibrated if c.field == "等级"]
-        return out + self.problems
+        return out + self.calibration_notes + self.problems
 
 
 def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: Path | None = None,
@@ -149,7 +150,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
-                   _month_problems(report, summary), layout.sheet, total, apart, calibrated.changes)
+                   _month_problems(report, summary), layout.sheet, total, apart, calibrated.changes,
+                   calibrated.diagnostics)
 
 
 def read_payroll(report: Path) -> pd.DataFrame:
