@@ -344,7 +344,8 @@ def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
     check_output(out, force)  # a bad output is refused before any work
     folder = templates.directory if isinstance(templates, Catalog) else templates
     layout = load_payroll_layout(None if folder is None else Path(folder))
-    pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved)
+    pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved,
+                          catalog=load_templates(templates))  # HR's 校准 is applied by its rules
     exported = pay.clean or allow_incomplete
     if exported:
         write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet)
@@ -380,16 +381,19 @@ class ApproveResult:
 
 
 def approve(report: PathLike, history: PathLike, *, by: str | None = None,
-            lock_timeout: float | None = None) -> ApproveResult:
+            lock_timeout: float | None = None, templates: Templates = None) -> ApproveResult:
     """Record in ``history`` that the month of ``report`` is approved by ``by`` (default: the
-    login name), with a SHA-256 of every row; the history is locked while it is written."""
+    login name), with a SHA-256 of every row; the history is locked while it is written.
+    HR's calibrated grades on the report's 校准 sheet are taken in first: grade-dependent pay
+    follows them, and every change is an 审计 row with its reason."""
     from .workbook.approval import approve as approve_month
 
     if by is not None and not by.strip():
         raise UsageError("--by 不能为空 / --by must name who approves")
-    done = approve_month(Path(report), Path(history), by=by, timeout=lock_timeout)
+    done = approve_month(Path(report), Path(history), by=by, timeout=lock_timeout,
+                         catalog=load_templates(templates))
     return ApproveResult(Path(history), done.month, done.rows, done.version, done.digest, done.by,
-                         done.when, done.not_payable, [], done)
+                         done.when, done.not_payable, list(done.diagnostics), done)
 
 
 # ---------------------------------------------------------------------------------------

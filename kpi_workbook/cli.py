@@ -230,10 +230,12 @@ def cmd_payroll(args) -> int:
 def cmd_approve(args) -> int:
     from . import api
 
-    result = api.approve(args.report, args.history, by=args.by, lock_timeout=args.lock_timeout)
+    result = api.approve(args.report, args.history, by=args.by, lock_timeout=args.lock_timeout,
+                         templates=args.templates)
     if args.json:
         _print_json(result.to_dict())
     else:
+        _report(result.diagnostics)  # warnings of the 校准 sheet
         print(f"{args.history}\t{result.summary_line()}")
     return EXIT_OK
 

@@ -6,10 +6,14 @@ file who approved the month, when, and a hash of every approved row (审批, 审
 then writes every changed value to the history's 审计 sheet. Nothing is ever deleted: each
 approval keeps its version of every row.
 
-The boundary for calibration (a 校准 sheet with a calibrated grade and a reason per card,
-not built here): :func:`approval_rows` turns a report's 月度汇总 into the rows to approve;
-a calibration step would change those rows (grade, pay) before :func:`approve_rows` records
-them, and nothing else needs to change.
+Calibration (绩效校准): the grades HR calibrated in the report's 校准 sheet are taken in by
+``approve`` (calibration.calibrate_report): the calibrated card's grade and the pay its
+grade-dependent rules give, worked out again by the engine. The approved rows (and their
+hash) are the calibrated ones; the history's 历史 rows take the calibrated grade and pay
+(streak warnings and roll-ups follow it); every changed value is one 审计 row with who, when
+and the reason. ``payroll`` applies the same calibration of the same report and compares
+each row's hash with the approval, so it pays what was approved. Approving the same
+calibrated report again changes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import getpass
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -111,31 +115,58 @@ class ApproveResult:
     by: str
     when: str
     not_payable: int = 0  # rows approved as they are, which payroll will not pay (未完成, 错误)
+    calibrated: int = 0  # cards whose grade HR calibrated
+    unchanged: bool = False  # the month was already approved with these very rows: nothing done
+    diagnostics: list = field(default_factory=list)  # warnings of the 校准 sheet
 
     def summary_line(self) -> str:
+        if self.unchanged:
+            return (f"{self.month} 已由 {self.by} 于 {self.when} 审批，行与哈希相同，无改动 / {self.month} was "
+                    f"already approved by {self.by} at {self.when} with the same rows: nothing changed")
+        calibrated = (f"，校准 {self.calibrated} 人", f", {self.calibrated} calibrated") if self.calibrated else ("", "")
         return (f"{self.month} 已审批：{self.rows} 行（其中 {self.not_payable} 行未完成或错误，不发放），版本 "
-                f"{self.version}，审批人 {self.by}，{self.when}，哈希 {self.digest[:12]} / {self.month} approved: "
-                f"{self.rows} rows ({self.not_payable} incomplete or in error, not paid), version "
-                f"{self.version}, by {self.by}")
+                f"{self.version}，审批人 {self.by}，{self.when}{calibrated[0]}，哈希 {self.digest[:12]} / {self.month} "
+                f"approved: {self.rows} rows ({self.not_payable} incomplete or in error, not paid){calibrated[1]}, "
+                f"version {self.version}, by {self.by}")
 
 
 def approve(report: Path, history: Path, by: str | None = None, timeout: float | None = None,
-            calibrate=None) -> ApproveResult:
-    """Approve the month of ``report`` in ``history``. ``calibrate``, if given, maps the
-    approval rows (and the report path) to the rows actually approved."""
-    rows = approval_rows(read_summary(report))
-    if calibrate is not None:
-        rows = calibrate(rows, report)
+            calibrate=None, catalog=None) -> ApproveResult:
+    """Approve the month of ``report`` in ``history``, with the grades calibrated in its 校准
+    sheet (refused, exit 1, if an entry is wrong). ``calibrate``, if given, maps the approval
+    rows (and the report path) to the rows actually approved."""
+    from .calibration import calibrate_report
+
+    summary = read_summary(report)
+    money = money_columns_of(summary)
     with locked(Path(history), timeout):
         book = read_history_book(history)
-        result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history))
-        write_history(history, book)
+        calibrated = calibrate_report(Path(report), summary, catalog, history_roles(book, summary))
+        rows = approval_rows(calibrated.summary, money)
+        if calibrate is not None:
+            rows = calibrate(rows, report)
+        result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
+                              reported=approval_rows(summary, money), changes=calibrated.changes)
+        if not result.unchanged:
+            write_history(history, book)
+    result.diagnostics = calibrated.diagnostics
     return result
 
 
+def history_roles(book: HistoryBook, summary: pd.DataFrame) -> dict[str, str]:
+    """Employee → role id of the report's month(s) in the history (as ``report`` wrote it)."""
+    rows = book.rows[book.rows["月份"].astype(str).isin(set(summary["月份"].astype(str)))]
+    return {str(e): _text(r) for e, r in zip(rows["工号"], rows["岗位ID"]) if _text(r)}
+
+
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,
-                 history: Path) -> ApproveResult:
-    """Record the approval of ``rows`` (one month) in ``book`` (changed in place)."""
+                 history: Path, reported: pd.DataFrame | None = None, changes=()) -> ApproveResult:
+    """Record the approval of ``rows`` (one month) in ``book`` (changed in place).
+
+    ``reported`` are the report's rows before calibration (default ``rows``): they are what
+    ``report --history`` wrote to the history, and what the history is checked against.
+    ``changes`` (calibration.Change) are written to 审计, and the month's 历史 rows take the
+    calibrated grade and pay. The month already approved with these very rows is a no-op."""
     months = sorted(set(rows["月份"]))
     if len(months) != 1:
         raise Refused([error("approve-months", f"{report.name} 须恰好是一个月的报表，却有：{'、'.join(months) or '（无）'}",
@@ -143,6 +174,10 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
                              source=str(report))])
     month = months[0]
     record = book.approval(month)
+    if record is not None and record["状态"] == APPROVED and str(record["哈希"]) == month_hash(rows):
+        return ApproveResult(month, len(rows), int(record["版本"]), str(record["哈希"]), str(record["审批人"]),
+                             str(record["审批时间"]), int((rows["状态"].astype(str) != "已完成").sum()),
+                             len({c.employee_id for c in changes}), unchanged=True)
     if record is not None and record["状态"] == APPROVED:
         raise Refused([error("already-approved",
                              f"{month} 已由 {record['审批人']} 于 {record['审批时间']} 审批；要改动须先 report --reopen --reason",
@@ -150,8 +185,9 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
                              "reopen it with report --reopen --reason first", source=str(history))])
     have = book.rows[book.rows["月份"].astype(str) == month]
     mine = {str(r.工号): r for r in have.itertuples(index=False)}
-    stale = sorted(set(rows["工号"]) ^ set(mine))
-    for r in rows.itertuples(index=False):
+    reported = rows if reported is None else reported
+    stale = sorted(set(reported["工号"]) ^ set(mine))
+    for r in reported.itertuples(index=False):
         h = mine.get(str(r.工号))
         if h is not None and (_text(h.总分, 1), _text(h.等级), _text(h.状态)) != (
                 _text(r.总分, 1), _text(r.等级), _text(r.状态)):
@@ -170,8 +206,27 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     book.approvals = pd.concat([book.approvals, pd.DataFrame([record])], ignore_index=True)
     versions = rows.assign(版本=version)[book.versions.columns]
     book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
+    if changes:
+        _record_calibration(book, month, rows, list(changes), by, when)
     not_payable = int((rows["状态"].astype(str) != "已完成").sum())
-    return ApproveResult(month, len(rows), version, digest, by, when, not_payable)
+    return ApproveResult(month, len(rows), version, digest, by, when, not_payable,
+                         len({c.employee_id for c in changes}))
+
+
+def _record_calibration(book: HistoryBook, month: str, rows: pd.DataFrame, changes: list, by: str,
+                        when: str) -> None:
+    """The calibrated values into the month's 历史 rows, and one 审计 row per changed value."""
+    history = book.rows.copy()
+    approved = {str(r["工号"]): r for r in rows.to_dict("records")}
+    for employee in dict.fromkeys(c.employee_id for c in changes):
+        at = history.index[(history["月份"].astype(str) == month) & (history["工号"].astype(str) == employee)]
+        history.loc[at, "等级"] = approved[employee]["等级"]
+        history.loc[at, "应发绩效合计"] = approved[employee]["应发绩效合计"]
+    book.rows = history
+    frame = pd.DataFrame([{"月份": month, "工号": c.employee_id, "字段": c.field, "之前": c.before,
+                           "之后": c.after, "操作人": by, "时间": when, "原因": c.reason}
+                          for c in changes], columns=AUDIT_COLUMNS)
+    book.audit = pd.concat([p for p in (book.audit, frame) if len(p)], ignore_index=True)
 
 
 def refuse_approved(book: HistoryBook, month: str, history: Path, reopen: bool,

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error, warning
@@ -27,6 +28,7 @@ DIST_HEAD = ["部门", "等级方案", "等级", "人数", "占比", "上限", "
 CARD_HEAD = ["工号", "姓名", "部门", "岗位", "月份", "等级方案", "总分", "等级", "超出配额",
              "校准等级", "校准理由"]
 OVER = "超出"
+ROLE_ID = "岗位ID"  # a hidden column right of the entry table: the card's role, for its pay rules
 DIST_COL = 2  # the distribution table starts under 部门 of the card table, whose widths suit it
 
 
@@ -39,11 +41,12 @@ class Calibration:
     reason: str
     scheme: str
     cell: str  # where HR typed the calibrated grade, e.g. "J12"
+    role_id: str = ""  # the card's role (the sheet's hidden 岗位ID column)
 
     def to_dict(self) -> dict:
         return {"employee_id": self.employee_id, "month": self.month, "grade": self.grade,
                 "calibrated_grade": self.calibrated_grade, "reason": self.reason,
-                "scheme": self.scheme, "cell": self.cell}
+                "scheme": self.scheme, "cell": self.cell, "role_id": self.role_id}
 
 
 def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
@@ -96,7 +99,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
                          "岗位": job_title(catalog.roles[r["岗位ID"]]), "月份": r["月份"],
                          "等级方案": r["_scheme"], "总分": r["总分"], "等级": r["等级"],
                          "超出配额": OVER if str(r["工号"]) in over_cards else "",
-                         "校准等级": None, "校准理由": None})
+                         "校准等级": None, "校准理由": None, ROLE_ID: r["岗位ID"]})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
     widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
     _write_table(ws, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
@@ -112,12 +115,18 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
             "error_message": f"请从列表选择：{'、'.join(grades)} / pick one of the list"})
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
+    role_col = len(CARD_HEAD)  # hidden: never printed, read back by approve and payroll
+    ws.write_string(header_row, role_col, ROLE_ID, f["head"])
+    for i, row in enumerate(rows, start=header_row + 1):
+        ws.write_string(i, role_col, str(row[ROLE_ID]))
+    ws.set_column(role_col, role_col, 12, None, {"hidden": True})
     ws.set_row(header_row, row_height(CARD_HEAD, widths, set(range(len(widths)))))
     ws.set_h_pagebreaks([top])  # the entry table starts on a page of its own
     print_setup(ws, f"{report_title(data.month)} · {SHEET}", header_rows=(header_row, header_row), **page)
 
 
-def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list[Calibration], list[Diagnostic]]:
+def read_calibration(report: Path, catalog: Catalog | None = None,
+                     rows: list[list] | None = None) -> tuple[list[Calibration], list[Diagnostic]]:
     """HR's calibrated grades from a report's 校准 sheet, and what is wrong with them.
 
     Columns are found by name in the header row that has 工号 and 校准等级. A row with a
@@ -126,16 +135,15 @@ def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list
     diagnostic names the cell), so a mistake never changes pay.
     """
     from ..rules.loader import builtin_catalog
-    from .reader import open_book
+    from .reader import sheet_values
 
     catalog = catalog or builtin_catalog()
     report = Path(report)
-    book = open_book(report, data_only=True)
-    if SHEET not in book.sheetnames:
+    rows = sheet_values(report, SHEET) if rows is None else rows  # through the package layer
+    if rows is None:
         raise KpiError([error("no-calibration", f"{report.name} 没有“{SHEET}”工作表（不是新版月度报表）",
                               f"{report.name} has no {SHEET} sheet (not a current monthly report)",
                               source=str(report))])
-    rows = list(book[SHEET].iter_rows(values_only=True))
     start = next((i for i, r in enumerate(rows)
                   if r and "工号" in [_text(v) for v in r] and "校准等级" in [_text(v) for v in r]), None)
     if start is None:
@@ -143,7 +151,7 @@ def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list
                               f"{SHEET} of {report.name} has no 工号 and 校准等级 columns",
                               source=str(report), sheet=SHEET)])
     header = [_text(v) for v in rows[start]]
-    col = {name: header.index(name) for name in CARD_HEAD if name in header}
+    col = {name: header.index(name) for name in CARD_HEAD + [ROLE_ID] if name in header}
     entries: list[Calibration] = []
     diags: list[Diagnostic] = []
     for i, r in enumerate(rows[start + 1:], start=start + 2):
@@ -178,7 +186,9 @@ def read_calibration(report: Path, catalog: Catalog | None = None) -> tuple[list
                                f"employee {employee}: calibrated grade {new} has no reason",
                                source=str(report), sheet=SHEET, cell=_cell(col.get("校准理由"), i)))
             continue
-        entries.append(Calibration(employee, get("月份"), get("等级"), new, reason, scheme_id, where["cell"]))
+        month = r[col["月份"]] if "月份" in col and col["月份"] < len(r) else None
+        entries.append(Calibration(employee, _month(month), get("等级"), new, reason, scheme_id, where["cell"],
+                                   get(ROLE_ID)))
     return entries, diags
 
 
@@ -192,3 +202,252 @@ def _cell(col: int | None, row: int) -> str:
     from xlsxwriter.utility import xl_col_to_name
 
     return f"{xl_col_to_name(col)}{row}"
+
+
+# --- taking calibrated grades into pay (approve, payroll) -------------------------------------
+
+# Pay rule kinds by how they depend on the grade. A kind in neither set (a new kind) makes a
+# calibration of its cards refused rather than paid on a guess: money is sacred.
+GRADE_PAY_KINDS = ("grade_amount", "fail_penalty")  # the card's own grade
+TEAM_GRADE_PAY_KINDS = ("top_scorer_award",)  # the department's top scorer, by their grade
+GRADE_FREE_PAY_KINDS = ("base_pct", "point_value", "score_base", "q_level", "quarterly_commission",
+                        "commission_share", "attendance_award", "deduction_pool")
+TOTAL = "应发绩效合计"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value of a card that a calibration changed (for the history's 审计 sheet)."""
+    employee_id: str
+    field: str  # 等级, a money column's header, or 应发绩效合计
+    before: str
+    after: str
+    reason: str
+
+
+@dataclass
+class Calibrated:
+    summary: pd.DataFrame  # 月度汇总 with the calibrated grades and the pay they give
+    entries: list[Calibration]
+    changes: list[Change]
+    diagnostics: list[Diagnostic]  # warnings of the 校准 sheet (its errors are refused)
+
+
+def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | None = None,
+                     roles: dict[str, str] | None = None) -> Calibrated:
+    """The report's 月度汇总 as HR calibrated it in its 校准 sheet.
+
+    Each calibrated card takes its calibrated grade, and every grade-dependent pay rule of
+    its role is worked out again by the engine's own pay functions for the old and the new
+    grade (the department's top-scorer award too); the difference goes into the rule's money
+    column and the card's 应发绩效合计. A report without a 校准 sheet (an older report) is
+    taken as it is. Any error in the entries refuses the whole calibration (Refused, exit 1)
+    with the cells named: a wrong entry never changes pay.
+
+    Each card's role (whose rules decide its pay and grade scheme) is the sheet's hidden
+    岗位ID column; ``roles`` (employee → role id, from the history the report wrote) wins over
+    it, and a calibrated card whose two disagree is refused.
+    """
+    from ..diagnostics import Refused
+    from ..rules.loader import builtin_catalog
+    from .reader import sheet_values
+
+    catalog = catalog or builtin_catalog()
+    rows = sheet_values(Path(report), SHEET)
+    if rows is None:
+        return Calibrated(summary, [], [], [])
+    entries, diags = read_calibration(report, catalog, rows)
+    known = {**card_roles(rows), **(roles or {})}
+    for c in entries:
+        if roles and c.employee_id in roles and c.role_id and c.role_id != roles[c.employee_id]:
+            diags.append(error("calibration-role", f"员工 {c.employee_id} 在校准表的岗位ID“{c.role_id}”与历史中的"
+                               f"“{roles[c.employee_id]}”不符（校准表被改过？）",
+                               f"employee {c.employee_id}: role '{c.role_id}' of the sheet differs from "
+                               f"'{roles[c.employee_id]}' in the history (was the sheet edited?)",
+                               source=str(report), sheet=SHEET, cell=c.cell))
+    if not any(d.severity == "error" for d in diags):
+        result, more = apply_calibration(catalog, summary, entries, Path(report), known)
+        diags = diags + more
+    if any(d.severity == "error" for d in diags):
+        raise Refused([d for d in diags if d.severity == "error"])
+    return Calibrated(result.summary, entries, result.changes, diags)
+
+
+def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Calibration],
+                      report: Path, roles: dict[str, str]) -> tuple[Calibrated, list[Diagnostic]]:
+    """``summary`` with ``entries`` applied; the errors that stop it (then nothing applied).
+    ``roles``: employee → role id, for the cards' pay rules."""
+    from ..engine.score import compute_pay
+    from ..numbers import clean_round
+
+    summary = summary.reset_index(drop=True)
+    role_of = summary["工号"].map(lambda e: roles.get(str(e), ""))
+    diags: list[Diagnostic] = []
+    index = {(str(e), _month(m)): i for i, (e, m) in enumerate(zip(summary["工号"], summary["月份"]))}
+    seen: dict[str, Calibration] = {}
+    plan: dict[int, Calibration] = {}
+    for c in entries:
+        where = {"source": str(report), "sheet": SHEET, "cell": c.cell}
+
+        def refuse(code: str, zh: str, en: str) -> None:
+            diags.append(error(code, f"员工 {c.employee_id}：{zh}", f"employee {c.employee_id}: {en}", **where))
+
+        i = index.get((c.employee_id, _month(c.month)))
+        if c.employee_id in seen:
+            refuse("calibration-twice", f"校准了两次（另见 {seen[c.employee_id].cell}）",
+                   f"calibrated twice (see also {seen[c.employee_id].cell})")
+            continue
+        seen[c.employee_id] = c
+        if i is None:
+            refuse("calibration-card", f"月度汇总中没有 {c.month} 的这张考核表",
+                   f"no card of {c.month} in the summary")
+            continue
+        r = summary.iloc[i]
+        if _text(r.get("状态")) != "已完成":
+            refuse("calibration-card", f"考核表状态为“{_text(r.get('状态'))}”，只有已完成的考核表可校准",
+                   f"the card is {_text(r.get('状态'))}: only complete cards can be calibrated")
+            continue
+        if _text(r.get("等级")) != c.grade:
+            refuse("calibration-stale", f"校准表的等级 {c.grade} 与月度汇总的 {_text(r.get('等级'))} 不符（报表被改过？）",
+                   f"the sheet's grade {c.grade} differs from the summary's {_text(r.get('等级'))} "
+                   "(was the report edited?)")
+            continue
+        role = catalog.roles.get(role_of[i])
+        if role is None:
+            refuse("calibration-role", f"岗位“{role_of[i]}”不在模板中（校准表的 {ROLE_ID} 列）",
+                   f"role '{role_of[i]}' is not in the templates (the sheet's {ROLE_ID} column)")
+            continue
+        scheme = catalog.grade_schemes[role.grade_scheme]
+        if c.calibrated_grade not in scheme.grades():
+            refuse("calibration-grade", f"校准等级“{c.calibrated_grade}”不在该岗位的等级方案 {scheme.label} 中"
+                   f"（{'、'.join(scheme.grades())}）",
+                   f"calibrated grade '{c.calibrated_grade}' is not in the card's scheme {role.grade_scheme} "
+                   f"({', '.join(scheme.grades())})")
+            continue
+        unknown = [p.kind for p in catalog.role_pay_rules(role) if p.kind not in
+                   GRADE_PAY_KINDS + TEAM_GRADE_PAY_KINDS + GRADE_FREE_PAY_KINDS]
+        if unknown:
+            refuse("calibration-pay-kind", f"薪酬规则类型 {'、'.join(unknown)} 是否随等级变化未知，不能校准",
+                   f"pay rule kind {', '.join(unknown)}: not known whether it follows the grade; "
+                   "cannot calibrate")
+            continue
+        plan[i] = c
+    if diags or not plan:
+        return Calibrated(summary.copy(), entries, [], []), diags
+
+    old = summary["等级"].copy()
+    new = old.copy()
+    for i, c in plan.items():
+        new.iloc[i] = c.calibrated_grade
+    delta: dict[int, dict[str, float]] = {}  # card → money column → change
+    rebuilt: dict[int, dict[str, float]] = {}  # card → money column → the old grade's amount
+
+    def add(i: int, label: str, before: float, after: float) -> None:
+        rebuilt.setdefault(i, {})[label] = rebuilt.get(i, {}).get(label, 0.0) + before
+        delta.setdefault(i, {})[label] = delta.get(i, {}).get(label, 0.0) + after - before
+
+    one = pd.DataFrame(index=[0])
+    nothing = np.zeros(1)
+    for i, c in plan.items():
+        r = summary.iloc[i]
+        total = np.array([float(r["总分"])])
+        for rule in catalog.role_pay_rules(catalog.roles[role_of[i]]):
+            if rule.kind in GRADE_PAY_KINDS:
+                pay = [compute_pay([rule], one, total, np.array([g], dtype=object), nothing, nothing,
+                                   lambda key: np.full(1, np.nan))[rule.id][0] for g in (c.grade, c.calibrated_grade)]
+                add(i, rule.label, float(pay[0]), float(pay[1]))
+    # the top-scorer award: who is top does not change (totals do not), what they get may;
+    # only a calibrated card's grade changed, so only its award can
+    for rule_id, (label, before, after) in _team_awards(catalog, summary, role_of, old, new).items():
+        for i in plan:
+            role = catalog.roles[role_of[i]]
+            if rule_id in {p.id for p in catalog.role_pay_rules(role)}:
+                add(i, label, float(before[i]), float(after[i]))
+
+    out = summary.copy()
+    changes: list[Change] = []
+    for i, c in plan.items():
+        r = summary.iloc[i]
+        changes.append(Change(c.employee_id, "等级", c.grade, c.calibrated_grade, c.reason))
+        for label, amount in rebuilt.get(i, {}).items():
+            shown = _number(r.get(label))
+            other = [p for p in catalog.role_pay_rules(catalog.roles[role_of[i]])
+                     if p.label == label and p.kind in GRADE_FREE_PAY_KINDS]
+            if not other and (shown is None or abs(shown - amount) > 0.005):
+                diags.append(error("calibration-pay-mismatch",
+                                   f"员工 {c.employee_id} 的“{label}”在报表中为 {r.get(label)}，按模板应为 {amount:.2f}："
+                                   "报表与模板不符（换了模板？），不能校准",
+                                   f"employee {c.employee_id}: {label} is {r.get(label)} in the report but "
+                                   f"{amount:.2f} by the templates (other templates?): cannot calibrate",
+                                   source=str(report), sheet=SHEET, cell=c.cell))
+        moved = sum(delta.get(i, {}).values())
+        for label, d in delta.get(i, {}).items():
+            before = _number(r.get(label)) or 0.0
+            after = clean_round(before + d, 2)
+            if after != before:
+                out.at[out.index[i], label] = after
+                changes.append(Change(c.employee_id, label, f"{before:.2f}", f"{after:.2f}", c.reason))
+        if moved:
+            before = _number(r.get(TOTAL)) or 0.0
+            after = clean_round(before + moved, 2)
+            out.at[out.index[i], TOTAL] = after
+            changes.append(Change(c.employee_id, TOTAL, f"{before:.2f}", f"{after:.2f}", c.reason))
+        out.at[out.index[i], "等级"] = c.calibrated_grade
+    if diags:
+        return Calibrated(summary.copy(), entries, [], []), diags
+    return Calibrated(out, entries, changes, []), []
+
+
+def _team_awards(catalog: Catalog, summary: pd.DataFrame, role_of: pd.Series, old: pd.Series,
+                 new: pd.Series) -> dict:
+    """Per top-scorer rule: (its money column, each card's award with the old grades, with the
+    new ones), by the engine's apply_team_awards over the whole month's complete cards."""
+    from ..engine.month import apply_team_awards
+
+    roles = [r for r in dict.fromkeys(role_of) if r in catalog.roles]
+    rules = {p.id: p for r in roles for p in catalog.role_pay_rules(catalog.roles[r])
+             if p.kind in TEAM_GRADE_PAY_KINDS}
+    if not rules:
+        return {}
+    frame = pd.DataFrame({"role": role_of, "department": summary["部门"].map(_text),
+                          "complete": (summary["状态"].map(_text) == "已完成") & role_of.isin(roles),
+                          "total": pd.to_numeric(summary["总分"], errors="coerce")}, index=summary.index)
+    for rule_id in rules:
+        frame[f"pay.{rule_id}"] = 0.0
+    frame = frame[frame["role"].isin(roles)]
+    awarded = [apply_team_awards(catalog, frame.assign(grade=grades.loc[frame.index]))
+               for grades in (old, new)]
+    return {rule_id: (rule.label, awarded[0][f"pay.{rule_id}"].fillna(0.0).reindex(summary.index, fill_value=0.0),
+                      awarded[1][f"pay.{rule_id}"].fillna(0.0).reindex(summary.index, fill_value=0.0))
+            for rule_id, rule in rules.items()}
+
+
+def card_roles(rows: list[list]) -> dict[str, str]:
+    """Employee → role id of every card in the 校准 sheet's rows (its hidden 岗位ID column)."""
+    start = next((i for i, r in enumerate(rows)
+                  if r and "工号" in [_text(v) for v in r] and ROLE_ID in [_text(v) for v in r]), None)
+    if start is None:
+        return {}
+    header = [_text(v) for v in rows[start]]
+    e, j = header.index("工号"), header.index(ROLE_ID)
+    return {_text(r[e]): _text(r[j]) for r in rows[start + 1:] if len(r) > max(e, j) and _text(r[e])}
+
+
+def _month(value) -> str:
+    """'2026-10' whether kept as text or turned into a date by a spreadsheet."""
+    from ..numbers import ParseError, parse_month
+
+    try:
+        return parse_month(value)
+    except ParseError:
+        return _text(value)
+
+
+def _number(value) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number

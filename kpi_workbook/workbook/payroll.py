@@ -10,6 +10,13 @@ exactly two decimals in the CSV and with a ¥ number format in the xlsx.
 CSV is UTF-8 with a BOM so that Excel in China opens it correctly, and any text that a
 spreadsheet would take as a formula (starting with =, +, -, @, tab or carriage return) is
 neutralised with a leading apostrophe (formula injection).
+
+Calibrated grades (绩效校准) reach the payroll through the report itself: ``prepare_payroll``
+applies the report's 校准 sheet exactly as ``approve`` does (calibration.calibrate_report:
+the calibrated grade and the pay the engine's rules give for it), so the payroll pays the
+calibrated amounts, and with ``--history`` each row's hash is compared with the approved
+one: a row whose calibration differs from what was approved shows 与审批不符 (and
+``--require-approved`` refuses it). A wrong calibration entry refuses the export (exit 1).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import pandas as pd
 from ..diagnostics import Diagnostic, KpiError, Refused, error, info
 from ..numbers import clean_round
 from ..rules.payroll_layout import PayrollLayout, load_payroll_layout
-from .approval import APPROVED, approval_rows, approval_states, money_columns_of, read_summary
+from .approval import APPROVED, approval_rows, approval_states, history_roles, money_columns_of, read_summary
 from .files import atomic_output, refuse_existing
 from .history import read_history_book
 from .reader import sheet_values
@@ -51,6 +58,8 @@ class Payroll:
     sheet: str = "工资表"
     total_column: str = "应发绩效合计"  # the header of the column taken from 应发绩效合计
     apart: list[tuple[str, str, str]] = field(default_factory=list)  # 不参与: (工号, 姓名, 说明)
+    calibrated: list = field(default_factory=list)  # calibration.Change of the cards HR calibrated
+    calibration_notes: list[Diagnostic] = field(default_factory=list)  # warnings of the 校准 sheet
 
     @property
     def clean(self) -> bool:
@@ -78,12 +87,18 @@ class Payroll:
         out += [info("payroll-not-taking-part", f"工号 {e}（{name}）本月不参与考评，无绩效工资：{why}",
                      f"employee {e} ({name}) takes no part this month, no performance pay",
                      source=source, sheet="月度汇总") for e, name, why in self.apart]
-        return out + self.problems
+        out += [info("payroll-calibrated", f"工号 {c.employee_id} 按校准{c.field}发放：{c.before} → {c.after}（{c.reason}）",
+                     f"employee {c.employee_id} paid by the calibration: {c.field} {c.before} → {c.after}",
+                     source=source, sheet="校准") for c in self.calibrated if c.field == "等级"]
+        return out + self.calibration_notes + self.problems
 
 
 def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: Path | None = None,
-                    require_approved: bool = False) -> Payroll:
-    """The clean rows of ``report`` in the layout's columns, and every row left out and why."""
+                    require_approved: bool = False, catalog=None) -> Payroll:
+    """The clean rows of ``report`` (as calibrated in its 校准 sheet) in the layout's columns,
+    and every row left out and why."""
+    from .calibration import calibrate_report
+
     report = Path(report)
     layout = layout or load_payroll_layout()
     summary = read_summary(report)
@@ -94,8 +109,11 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                               source=str(report))])
     month = months[0] if months else ""
     _refuse_unknown_money(summary, layout, report)
-    if history is not None:
-        book = read_history_book(history)
+    book = read_history_book(history) if history is not None else None
+    calibrated = calibrate_report(report, summary, catalog,
+                                  history_roles(book, summary) if book is not None else None)
+    summary = calibrated.summary
+    if book is not None:
         record = book.approval(month)
         if require_approved and (record is None or record["状态"] != APPROVED):
             state = "未审批 / not approved" if record is None else "已重开，待重新审批 / reopened, not approved again"
@@ -132,7 +150,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
-                   _month_problems(report, summary), layout.sheet, total, apart)
+                   _month_problems(report, summary), layout.sheet, total, apart, calibrated.changes,
+                   calibrated.diagnostics)
 
 
 def read_payroll(report: Path) -> pd.DataFrame:
