@@ -55,3 +55,12 @@ def test_roles_show_prints_the_notes(capsys, catalog):
     role = catalog.roles["taobao_cs_staff"]
     assert code == 0 and role.note in out
     assert all(item.note in out for _, item in role.items() if item.note)
+
+
+def test_job_titles_of_the_quality_forms(catalog):
+    from kpi_workbook.rules.describe import job_title
+
+    # the part in brackets names the job: a title ending in 员, or the station's code
+    assert job_title(catalog.roles["qc_ipqc_patrol"]) == "过程检验员"  # （过程检验员·巡检）
+    assert job_title(catalog.roles["qc_iqc_oqc"]) == "IQC/OQC"  # （IQC/OQC）
+    assert job_title(catalog.roles["qc_iqc"]) == "来料检验员"

@@ -110,8 +110,13 @@ def job_title(role: Role) -> str:
 
     name = role.name.strip()
     inner = re.search(r"[（(]([^）)]*)[）)]\s*$", name)
-    if inner and re.search(r"[员师长理]$", inner.group(1)):
-        return inner.group(1)
+    if inner:
+        # '（过程检验员·巡检）' → '过程检验员'; '（IQC/OQC）' (the station's code) → 'IQC/OQC'
+        for part in inner.group(1).split("·"):
+            if re.search(r"[员师长理]$", part.strip()):
+                return part.strip()
+        if re.fullmatch(r"[A-Z]{2,}(?:/[A-Z]{2,})*", inner.group(1).strip()):
+            return inner.group(1).strip()
     name = re.sub(r"[（(][^）)]*[）)]\s*$", "", name).strip()
     for suffix in _TITLE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
