@@ -7,6 +7,7 @@ a few are weak every month (so streak warnings show), and a few cards are left i
 from __future__ import annotations
 
 import zlib
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 import pandas as pd
@@ -28,8 +29,10 @@ def sample_value(spec: InputSpec, rng: np.random.Generator, quality: float):
         index = min(k - 1, int((1 - quality) * k + rng.normal(0, 0.6)) if k else 0)
         return spec.levels[max(0, index)]
     if d.type == "flag":
-        good_is_yes = (spec.item is not None and spec.item.rule.kind == "events"
-                       and next(e for e in spec.item.rule.events if e.id == d.id).points > 0)
+        good_is_yes = False
+        if spec.item is not None and spec.item.rule.kind == "events":
+            points = next(e for e in spec.item.rule.events if e.id == d.id).points
+            good_is_yes = not isinstance(points, tuple) and points > 0  # a flag's points: one number
         happens = rng.random() < (0.4 if good_is_yes else 0.08) * (quality if good_is_yes else 1 - quality + 0.2)
         return "是" if happens else "否"
     if d.type == "count":
@@ -56,8 +59,8 @@ def sample_value(spec: InputSpec, rng: np.random.Generator, quality: float):
     return round(float(low + (high - low) * np.clip(quality + rng.normal(0, 0.1), 0, 1)), 2)
 
 
-def sample_inputs(catalog: Catalog, roster: pd.DataFrame, month: str, weak: set[str] = frozenset(),
-                  incomplete: set[str] = frozenset()) -> pd.DataFrame:
+def sample_inputs(catalog: Catalog, roster: pd.DataFrame, month: str, weak: AbstractSet[str] = frozenset(),
+                  incomplete: AbstractSet[str] = frozenset()) -> pd.DataFrame:
     """A long table (工号, 输入, 评分人, 值) of inputs for everyone on the roster."""
     rows = []
     for e in roster.itertuples(index=False):

@@ -325,7 +325,8 @@ def score_rows(cat: Catalog, role, names: list[str], rows: np.ndarray, prefix: s
             field = key.split(".", 1)[1]
             if field == "full_attendance":
                 parsed, bad = parse_cells(column, parse_flag)
-                fields[field] = np.where(np.isnan(parsed), None, parsed > 0)
+                # numpy's stubs reject None as a scalar; np.where takes it (an object array)
+                fields[field] = np.where(np.isnan(parsed), None, parsed > 0)  # type: ignore[call-overload]
             elif field in NUMERIC_FIELDS:
                 fields[field], bad = parse_cells(column)
             else:

@@ -59,6 +59,7 @@ def load_udfs(source: str | None = None, name: str = MODULE_NAME) -> types.Modul
     """A fresh copy of the UDF module (not put in ``sys.modules``), decorated by whatever
     ``xw.func`` etc. are now; ``source`` replaces the file's text (tests mutate it)."""
     spec = importlib.util.spec_from_file_location(name, UDFS_SOURCE)
+    assert spec is not None  # a .py path always has a spec
     module = importlib.util.module_from_spec(spec)
     code = compile(source if source is not None else UDFS_SOURCE.read_text(encoding="utf-8"),
                    str(UDFS_SOURCE), "exec")

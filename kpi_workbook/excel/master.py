@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -276,7 +277,7 @@ def read_settings(master: Path) -> Settings:
             raise KpiError([error("no-settings", f"{master.name} 没有“{SETTINGS}”工作表，不是主控工作簿",
                                   f"{master.name} has no {SETTINGS} sheet: not a master workbook",
                                   source=str(master))])
-        values = {}
+        values: dict[str, Any] = {}  # setting name → its cell's value
         for row in book[SETTINGS].iter_rows(min_col=1, max_col=2, values_only=True):
             if row and isinstance(row[0], str):
                 values.setdefault(normalise_text(row[0]), row[1])

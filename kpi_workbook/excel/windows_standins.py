@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 import types
 from contextlib import contextmanager
+from typing import Any
 
 NAMES = ("pythoncom", "pywintypes", "win32com", "win32com.client")
 IMPORTED_UNDER_STANDINS = ("xlwings.udfs", "xlwings.com_server")
@@ -24,16 +25,16 @@ def _no_com(*args, **kwargs):
 
 
 def _modules() -> dict[str, types.ModuleType]:
-    pythoncom = types.ModuleType("pythoncom", "STAND-IN for pywin32's pythoncom")
+    pythoncom: Any = types.ModuleType("pythoncom", "STAND-IN for pywin32's pythoncom")
     pythoncom.CoInitialize = lambda: None  # a thread-pool initializer xlwings.udfs names
     pythoncom.IID_IDispatch = None
     pythoncom.CoMarshalInterThreadInterfaceInStream = _no_com
     pythoncom.CoGetInterfaceAndReleaseStream = _no_com
-    pywintypes = types.ModuleType("pywintypes", "STAND-IN for pywin32's pywintypes")
+    pywintypes: Any = types.ModuleType("pywintypes", "STAND-IN for pywin32's pywintypes")
     pywintypes.com_error = type("com_error", (Exception,), {})
-    client = types.ModuleType("win32com.client", "STAND-IN for pywin32's win32com.client")
+    client: Any = types.ModuleType("win32com.client", "STAND-IN for pywin32's win32com.client")
     client.Dispatch = _no_com
-    package = types.ModuleType("win32com", "STAND-IN for pywin32's win32com")
+    package: Any = types.ModuleType("win32com", "STAND-IN for pywin32's win32com")
     package.__path__ = []
     package.client = client
     return {"pythoncom": pythoncom, "pywintypes": pywintypes, "win32com": package,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import portion as P
 
-from ..diagnostics import Diagnostic, error
+from ..diagnostics import Diagnostic, Severity, error
 from .loader import Catalog, read_catalog
 from .model import BandsRule, Item, Role
 
@@ -25,7 +25,7 @@ def lint(directory: Path | str | None = None) -> list[Diagnostic]:
         source = str(catalog.role_files.get(role.id, role.id))
         diags.extend(lint_role(role, source))
     for scheme_id, scheme in catalog.grade_schemes.items():
-        mins = [t.min for t in scheme.tiers[:-1]]
+        mins = [t.min for t in scheme.tiers[:-1] if t.min is not None]  # all set (model check)
         if any(a <= b for a, b in zip(mins, mins[1:])):
             diags.append(error("grade-order", f"等级方案 {scheme_id} 的分数线须从高到低严格递减：{mins}",
                                f"grade scheme {scheme_id}: thresholds must strictly decrease: {mins}",
@@ -106,12 +106,12 @@ def lint_item(item: Item, source: str, path: tuple) -> list[Diagnostic]:
         for lv, level in enumerate(rule.levels):
             over(level.points, ("rule", "levels", lv, "points"), "等级分")
     elif rule.kind == "direct":
-        for lv, level in enumerate(rule.levels):
-            if level.min > level.max:
-                diags.append(error("level-range", f"{item.label}：等级 {level.label} 下限大于上限",
-                                   f"{item.id}: level {level.label} has min above max",
+        for lv, span in enumerate(rule.levels):
+            if span.min > span.max:
+                diags.append(error("level-range", f"{item.label}：等级 {span.label} 下限大于上限",
+                                   f"{item.id}: level {span.label} has min above max",
                                    source=source, path=path + ("rule", "levels", lv)))
-            over(level.max, ("rule", "levels", lv, "max"), "等级上限")
+            over(span.max, ("rule", "levels", lv, "max"), "等级上限")
     return diags
 
 
@@ -127,7 +127,7 @@ def band_coverage(rule: BandsRule, label: str, source: str, path: tuple) -> list
     diags: list[Diagnostic] = []
 
     def report(kind: str, zh: str, en: str, where: tuple) -> None:
-        severity = "info" if kind in rule.pinned else "warning"
+        severity: Severity = "info" if kind in rule.pinned else "warning"
         diags.append(Diagnostic(code=f"band-{kind}", message_zh=f"{label}：{zh}",
                                 message_en=f"{label}: {en}",
                                 severity=severity, source=source, path=path + where))

@@ -298,7 +298,7 @@ class Role(Assumable):
             yield from ((section, item) for item in section.items)
 
     @model_validator(mode="after")
-    def _unique_ids(self):
+    def _unique_ids(self) -> Role:
         seen: set[str] = set()
         for section, item in self.items():
             if item.id in seen:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ..diagnostics import KpiError, error, warning
+from ..diagnostics import Diagnostic, KpiError, error, warning
 from .loader import _load, builtin_templates_dir
 from .model import Model
 
@@ -56,7 +56,7 @@ def load_payroll_layout(directory: Path | str | None = None) -> PayrollLayout:
     path = Path(directory) / FILE if directory is not None else builtin_templates_dir() / FILE
     if not path.is_file():
         path = builtin_templates_dir() / FILE
-    diags = []
+    diags: list[Diagnostic] = []
     layout = _load(path, PayrollLayout, diags)
     if layout is None:
         raise KpiError(diags or [error("payroll-layout", f"无法读取 {path}", f"cannot read {path}",
@@ -71,7 +71,7 @@ def lint_payroll_layout(directory: Path | str | None, catalog) -> list:
     path = root / FILE
     if not path.is_file():
         return []
-    diags = []
+    diags: list[Diagnostic] = []
     layout = _load(path, PayrollLayout, diags)
     if layout is None:
         return diags

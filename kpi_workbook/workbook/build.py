@@ -563,11 +563,11 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     book.define_name(f"{q}!{TEMPLATE_NAME}", f"={q}!{cell(0, last_col + 1)}")
 
     # Table header
-    for col, (_, header) in enumerate(layout.headers):
-        ws.write_string(TABLE_HEADER_ROW, col, header, fmt.header)
+    for c, (_, header) in enumerate(layout.headers):
+        ws.write_string(TABLE_HEADER_ROW, c, header, fmt.header)
     ws.set_row(TABLE_HEADER_ROW, 30)
-    for key, col in layout.columns.items():
-        ws.set_column(col, col, widths.get(key, 9))
+    for key, c in layout.columns.items():
+        ws.set_column(c, c, widths.get(key, 9))
 
     # Item blocks
     col = layout.col
@@ -592,10 +592,12 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
         span(col("criteria"), criteria, fmt.wrap)
         if "alloc" in block.inputs:
             ic = block.inputs["alloc"]
+            allocation = block.section.allocation
+            assert allocation is not None  # an alloc input comes from the section's allocation
             ws.write_blank(ic.row, ic.col, None, fmt.input)
             ws.data_validation(ic.row, ic.col, ic.row, ic.col, _validation(
                 ic.spec, f"本月分配给该项的分值，默认 {ic.spec.input.default:g}，本维度合计应为 "
-                         f"{block.section.allocation.total:g}"))
+                         f"{allocation.total:g}"))
             book.define_name(f"{q}!{ic.name}", f"={q}!{ic.ref}")
             for r in range(top + 1, bottom + 1):
                 ws.write_blank(r, col("max"), None, fmt.number)

@@ -51,7 +51,8 @@ class Calibration:
 
 def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
     """The 等级分布 rows, and the ids of the cards beyond a quota."""
-    rows, over_cards = [], set()
+    rows = []
+    over_cards: set[str] = set()
     if summary.empty:
         return pd.DataFrame(columns=DIST_HEAD), over_cards
     done = summary[summary["状态"] == "已完成"].copy()

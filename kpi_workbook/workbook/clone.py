@@ -99,7 +99,8 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
     templates = {p: _Template(parts["xl/" + targets[sheets[i][3]]], sorted(refs.get(p, ())))
                  for p, i in proto_index.items()}
     new_parts: dict[str, bytes] = {}
-    entries, rel_lines, overrides = [], [], []
+    entries: list[str] = []
+    rel_lines: list[str] = []
     for k, (name, _, state, rid) in enumerate(kept, start=1):
         part = f"worksheets/sheet{k}.xml"
         new_parts["xl/" + part] = parts["xl/" + targets[rid]]
@@ -148,7 +149,8 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
 def _names(block: str, sheets, proto_index: dict[str, int], copies: list[SheetCopy],
            first: int) -> str:
     """The definedNames block: the prototypes' sheet-scoped names copied to each copy."""
-    keep, per_proto = [], {p: [] for p in proto_index}
+    keep: list[str] = []
+    per_proto: dict[str, list[re.Match[str]]] = {p: [] for p in proto_index}
     index_to_proto = {i: p for p, i in proto_index.items()}
     for match in _NAME.finditer(block):
         local = _LOCAL.search(match.group(2))

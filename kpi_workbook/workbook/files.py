@@ -149,7 +149,7 @@ def atomic_output(path: Path, force: bool = False, inputs=()):
         tmp_path.unlink(missing_ok=True)  # gone already when it was renamed into place
 
 
-def _os_error(exc: BaseException) -> OSError | None:
+def _os_error(exc: BaseException | None) -> OSError | None:
     """The OSError behind a writer's exception (XlsxWriter wraps it in FileCreateError)."""
     seen = 0
     while exc is not None and seen < 5:
@@ -177,7 +177,7 @@ def _collect_quietly() -> None:
             return
         previous(unraisable)
 
-    hook.kpi_quiet = True
+    hook.__dict__["kpi_quiet"] = True  # a mark read back by getattr above
     sys.unraisablehook = hook
 
 

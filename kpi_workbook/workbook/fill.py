@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..diagnostics import Diagnostic, KpiError, error, warning
-from ..rules.inputs import KeyResolver, input_specs, parse_value
+from ..rules.inputs import InputSpec, KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
 from ..rules.loader import Catalog
 from .files import atomic_output
@@ -128,7 +128,7 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
                 continue
             cards[card.employee_id] = (path, card)
 
-    resolvers: dict[str, tuple[KeyResolver, dict]] = {}
+    resolvers: dict[str, tuple[KeyResolver, dict[str, InputSpec]]] = {}
     unknown_employees: set[str] = set()
     unknown_keys: set[str] = set()
     teams: set[tuple[str, str, str]] = set()  # (role, rank item, department) to re-rank
@@ -144,8 +144,8 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
                                             source=str(path), sheet=card.sheet))
             continue
         if role.id not in resolvers:
-            specs = input_specs(role, catalog.role_pay_rules(role))
-            resolvers[role.id] = (KeyResolver(specs), {s.key: s for s in specs})
+            role_specs = input_specs(role, catalog.role_pay_rules(role))
+            resolvers[role.id] = (KeyResolver(role_specs), {s.key: s for s in role_specs})
         resolver, specs = resolvers[role.id]
         base, r = resolver.split(key)
         if base is None:

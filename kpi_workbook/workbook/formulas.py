@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import cast
 
 from ..kinds import pay_kind, rule_kind
 from ..kinds.base import (NO, YES, PayCells, grade_min_name, grade_name_name, not_yes_no,
@@ -48,7 +49,8 @@ def row_max(block: ItemBlock) -> str:
     alloc = block.inputs.get("alloc")
     if alloc is None:
         return num(block.item.max)
-    return f"IF({alloc.ref}=\"\",{num(alloc.spec.input.default)},{alloc.ref})"
+    default = cast(float, alloc.spec.input.default)  # Allocation.default: always a number
+    return f"IF({alloc.ref}=\"\",{num(default)},{alloc.ref})"
 
 
 def event_term(item: Item, event_id: str, ref) -> str:
@@ -65,13 +67,16 @@ def item_points(layout: SheetLayout, block: ItemBlock) -> str:
     raters = [r for r in (role.raters.raters if role.raters else [])
               if f"{kind.rated_input}.{r.id}" in block.inputs]
     if raters:
+        assert role.raters is not None  # the raters above are its raters
         parts = []
         for r in raters:
-            raw, empty = kind.formula(item, item.rule, lambda iid, r=r.id: block.input(
-                iid, r if iid == kind.rated_input else None).ref, rmax)
+            def ref(iid: str, rater: str = r.id) -> str:
+                return block.input(iid, rater if iid == kind.rated_input else None).ref
+
+            raw, empty = kind.formula(item, item.rule, ref, rmax)
             parts.append((r, raw, empty))
-        if role.raters.mode == "weighted":
-            raw = "+".join(f"{num(r.weight)}*({expr})" for r, expr, _ in parts)
+        if role.raters.mode == "weighted":  # every rater has a weight (Raters' model check)
+            raw = "+".join(f"{num(cast(float, r.weight))}*({expr})" for r, expr, _ in parts)
             empty = "OR(" + ",".join(e for _, _, e in parts) + ")"
         else:
             raw = '""'
@@ -102,6 +107,7 @@ def event_display(block: ItemBlock, event_id: str) -> str:
 
 
 def item_grade(catalog: Catalog, layout: SheetLayout, block: ItemBlock) -> str:
+    assert block.item.grade_scheme is not None  # built only for items with a grade scheme
     scheme = catalog.grade_schemes[block.item.grade_scheme]
     p = layout.points_cell(block)
     return f'=IF({p}="","",{grade_lookup(scheme, f"{p}/{num(block.item.max)}*100")})'
@@ -186,6 +192,7 @@ def missing_terms(layout: SheetLayout) -> list[str]:
         item = block.item
         rated = [ic for key, ic in block.inputs.items() if ic.spec.rater]
         if rated:
+            assert role.raters is not None  # rated inputs come from the role's raters
             if role.raters.mode == "weighted":
                 terms += [f'{ic.ref}=""' for ic in rated]
             else:
@@ -248,8 +255,8 @@ def bad_terms(layout: SheetLayout) -> list[str]:
     terms = [t for ic in layout.inputs if (t := bad_input(ic.spec, ic.ref)) is not None]
     for rule in layout.pay_rules:
         terms += pay_kind(rule).bad_cells(rule, lambda name: layout.fields[name])
-    for rule in layout.role.exclude_if:  # S9's 缺岗月数 typed as text
-        terms.append(f"ISTEXT({layout.fields[rule.field]})")
+    for exclusion in layout.role.exclude_if:  # S9's 缺岗月数 typed as text
+        terms.append(f"ISTEXT({layout.fields[exclusion.field]})")
     return terms
 
 
@@ -277,10 +284,16 @@ def pay_cells(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> PayCells:
     """The cells and 设置 names a pay kind's formula refers to on this sheet."""
     key = pay_key(layout.role, rule)
     footer = layout.footer
+
+    def pay_input(iid: str) -> str:
+        typed = footer[f"payin.{rule.id}.{iid}"].input
+        assert typed is not None  # a pay input's footer row has the cell it is typed in
+        return typed.ref
+
     return PayCells(
         total=layout.footer_cell("total"), grade=layout.footer_cell("grade"),
         footer=layout.footer_cell, field=lambda name: layout.fields[name],
-        pay_input=lambda iid: footer[f"payin.{rule.id}.{iid}"].input.ref,
+        pay_input=pay_input,
         param=lambda param: pay_param_name(key, param),
         scheme=catalog.grade_scheme(layout.role))
 

@@ -662,10 +662,10 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     if missing:
         return missing
     parts["xl/workbook.xml"] = _full_calc(book.read("xl/workbook.xml", budget))
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for info in book.zip.infolist():
             data = parts[info.filename] if info.filename in parts else book.read(info.filename, budget)
-            out.writestr(info.filename, data)
+            archive.writestr(info.filename, data)
     return []
 
 

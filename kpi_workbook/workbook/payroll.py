@@ -114,6 +114,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                                   history_roles(book, summary) if book is not None else None)
     summary = calibrated.summary
     if book is not None:
+        assert history is not None  # the book was read from it
         record = book.approval(month)
         if require_approved and (record is None or record["状态"] != APPROVED):
             state = "未审批 / not approved" if record is None else "已重开，待重新审批 / reopened, not approved again"
@@ -137,7 +138,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
             excluded.append((str(r["工号"]), _text(r.get("姓名")), "；".join(zh for zh, _ in reasons),
                              "; ".join(en for _, en in reasons)))
             continue
-        row = {}
+        row: dict[str, float | str] = {}
         for c in layout.columns:
             if c.type == "money":
                 value = r.get(c.source)

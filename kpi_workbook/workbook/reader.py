@@ -143,6 +143,7 @@ def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool):
         if card.template_unknown:  # its inputs are not this catalog's: one error says so
             cards.append(card)
             continue
+        assert card.catalog is not None  # set by _template_version
         diags += _read_inputs(card.catalog, card, ws)
         if with_cached:  # what each KPI cell shows: a formula's cached result, or a typed value
             card.cached = {n: data.cached[names[n]] if names[n] in data.cached
@@ -190,6 +191,7 @@ def _book_settings(cards: list[Card], path: Path, package: Book) -> list[Diagnos
     out: list[Diagnostic] = []
     for group in groups.values():
         base = group[0].catalog
+        assert base is not None  # grouped by their catalog above
         roles = [base.roles[r] for r in dict.fromkeys(c.role_id for c in group)]
         book_catalog, found = read_settings(base, package, str(path), roles)
         for card in group:
@@ -237,7 +239,8 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
         value = ws[ref] if ref else None
         if field_name in ("base_salary", "q_amount", "months_absent"):
             found = text_in_number(ref, value, False, *FIELD_LABELS[field_name], source=str(
-                card.path), sheet=card.sheet) if isinstance(value, str) and not is_blank(value) else None
+                card.path), sheet=card.sheet) if (ref is not None and isinstance(value, str)
+                                                  and not is_blank(value)) else None
             if found is not None:
                 diags.append(found)
                 card.fields[field_name] = math.nan
@@ -257,7 +260,7 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
                 value = ""
         elif field_name == "full_attendance":
             found = not_yes_no(ref, value, "全勤", "full attendance", source=str(card.path),
-                               sheet=card.sheet)
+                               sheet=card.sheet) if ref is not None else None  # no cell: blank
             if found is not None:
                 diags.append(found)
                 value = None

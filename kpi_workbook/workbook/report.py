@@ -14,6 +14,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,7 +130,8 @@ def _one_month(cards: list[Card], month: str | None, findings: list[Diagnostic])
         raise KpiError([error(
             "month-not-found", f"--month {month} 与任何考核表都不符（考核表的月份：{_month_list(counts)}）",
             f"--month {month} matches no scorecard (their months: {_month_list(counts)})")])
-    kept, left_out = [], {}
+    kept: list[Card] = []
+    left_out: dict[tuple[str, str], list[Card]] = {}
     for card in cards:
         m = str(card.fields.get("month") or "")
         if m == month:
@@ -208,7 +210,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         r = records[i]
         role = catalog.roles[card.role_id]
         complete = bool(r["complete"]) and not in_error[i]
-        row = {"工号": card.employee_id, "姓名": card.fields.get("name", ""),
+        row: dict[str, Any] = {"工号": card.employee_id, "姓名": card.fields.get("name", ""),
                "部门": card.fields.get("department", ""), "岗位": role.name, "岗位ID": role.id,
                "月份": card.fields.get("month", ""), "总分": float(r["total"]),
                "等级": r["grade"] if complete else None}
@@ -315,11 +317,11 @@ def _card_problems(catalog: Catalog, cards: list[Card], scored, findings: list[D
     infinite = np.isinf(values)  # NaN is "no value", reported elsewhere; ±inf is never money
     fields = ("base_salary", "q_amount")
     for i in np.flatnonzero(infinite.any(axis=1) | np.array(
-            [any(isinstance(c.fields.get(f), float) and math.isinf(c.fields[f]) for f in fields)
-             for c in cards], dtype=bool)):
+            [any(isinstance(v := c.fields.get(f), float) and math.isinf(v) for f in fields)
+             for c in cards], dtype=np.bool_)):
         card = cards[i]
         bad = [_column_label(catalog, c) for c, hit in zip(numbers, infinite[i]) if hit]
-        bad += [f for f in fields if isinstance(card.fields.get(f), float) and math.isinf(card.fields[f])]
+        bad += [f for f in fields if isinstance(v := card.fields.get(f), float) and math.isinf(v)]
         if bad:
             d = error("non-finite", f"{'、'.join(bad)} 不是有限的数（数值过大或计算出错），不予计算与发放",
                       f"{', '.join(bad)} is not a finite number (too large, or a failed calculation): "

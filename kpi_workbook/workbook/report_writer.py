@@ -190,7 +190,7 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
     ws.print_area(0, 0, max(n, 1), columns.index("预警"))
 
 
-STATS_WIDTHS = [10, 5, 6, 6, 6, 6, 10, 18]  # 部门 … 最低分, 应发合计, 强制分布; then the grades
+STATS_WIDTHS: list[float] = [10, 5, 6, 6, 6, 6, 10, 18]  # 部门 … 最低分, 应发合计, 强制分布; then the grades
 CHART_ROWS = 17  # rows under a chart of 320 px at 20 px a row, with a margin
 
 
@@ -212,7 +212,7 @@ def _stats_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
         formats = {"平均分": f["num"], "最高分": f["num"], "最低分": f["num"], "应发合计": f["money"],
                    "强制分布": f["warn"], **{g: f["int"] for g in grades},
                    **{f"{g}占比": f["pct"] for g in grades}}
-        widths = STATS_WIDTHS + [6] * (len(stats.columns) - len(STATS_WIDTHS))
+        widths: list[float] = STATS_WIDTHS + [6] * (len(stats.columns) - len(STATS_WIDTHS))
         _write_table(ws, stats, formats, f, start_row=row + 2, widths=widths)
         width = max(width, len(stats.columns))
         n = len(stats)
@@ -261,7 +261,7 @@ def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") 
     frame = pd.DataFrame([{"级别": d.severity, "代码": d.code, "文件": Path(d.source).name if d.source else "",
                            "工作表": d.sheet, "单元格": d.cell, "说明": d.message} for d in findings],
                          columns=["级别", "代码", "文件", "工作表", "单元格", "说明"])
-    widths = [7, 14, 16, 12, 8, 90]
+    widths: list[float] = [7, 14, 16, 12, 8, 90]
     _write_table(ws, frame, {"说明": f["warn"], "文件": f["wrap"], "代码": f["wrap"]}, f, widths=widths)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)

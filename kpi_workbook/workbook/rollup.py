@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,7 @@ def parse_period(quarter: str | None = None, year: str | None = None) -> Period:
                                   f"a quarter is YYYYQn (e.g. 2026Q4), got '{quarter}'")])
         y, q = int(m.group(1)), int(m.group(2))
         return Period(f"{y}Q{q}", tuple(f"{y:04d}-{3 * (q - 1) + k:02d}" for k in (1, 2, 3)), "quarter")
+    assert year is not None  # exactly one of the two was given
     if not re.fullmatch(r"\d{4}", year.strip()):
         raise KpiError([error("period", f"年份须为 YYYY（如 2026），得到 '{year}'",
                               f"a year is YYYY (e.g. 2026), got '{year}'")])
@@ -212,7 +214,7 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
                  company: str = "", printed: date | None = None) -> None:
     from .report_writer import _formats, _write_table
 
-    page = {"company": company, "printed": printed}
+    page: dict[str, Any] = {"company": company, "printed": printed}
     with atomic_output(out, force=force) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
                                               "strings_to_urls": False, "strings_to_numbers": False})
@@ -230,7 +232,7 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
                 formats = {"平均分": f["num"], "最低分": f["num"], "部门排名": f["int"], "月数": f["int"],
                            "人数": f["int"], "人月": f["int"], "应发合计": f["money"],
                            **{g: f["int"] for g in scheme.grades()}}
-                widths = lead + [6] * (len(frame.columns) - len(lead))
+                widths: list[float] = [*lead, *[6] * (len(frame.columns) - len(lead))]
                 _write_table(ws, frame, formats, f, start_row=row + 2, widths=widths)
                 width = max(width, len(frame.columns))
                 row += len(frame) + 4

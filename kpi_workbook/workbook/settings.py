@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import cast
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, error, info
@@ -120,8 +121,8 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
         if formula:
             raw = data.cached.get(cell)
         problem = _bad(s, raw) if not (formula and raw is None) else (
-            f"是公式 {data.contents[cell][:40]}，尚未计算（请在 Excel/WPS 中打开并保存，或直接输入数字）",
-            f"holds the formula {data.contents[cell][:40]}, never calculated (open and save it in Excel/WPS, "
+            f"是公式 {str(data.contents[cell])[:40]}，尚未计算（请在 Excel/WPS 中打开并保存，或直接输入数字）",
+            f"holds the formula {str(data.contents[cell])[:40]}, never calculated (open and save it in Excel/WPS, "
             "or type the number)")
         if problem is not None:
             zh, en = problem
@@ -146,7 +147,8 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
         diags.append(info("settings-changed", f"本月设置与模板不同：{s.zh} {_shown(s.template)} → {_shown(new)}",
                           f"设置 differs from the template: {s.en} from {_shown(s.template)} to {_shown(new)}",
                           cell=cells[s.name], **where))
-    edits = {s.target: float(values[s.name]) for s in changed if s.target[0] != "name"}
+    # a number wherever the target is not a grade's name (_bad refused anything else)
+    edits = {s.target: float(cast(float, values[s.name])) for s in changed if s.target[0] != "name"}
     return (_applied(catalog, edits) if edits else catalog), diags
 
 

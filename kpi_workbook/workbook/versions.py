@@ -74,6 +74,7 @@ def snapshot(catalog: Catalog, role: Role) -> dict:
     file, and its entries of grades.yaml and pay.yaml), read back through the same models."""
     import yaml
 
+    assert catalog.directory is not None  # a catalog read from a templates directory
     root = Path(catalog.directory)
     schemes = {s.id for s in _schemes(catalog, role)}
     rules = {ref.id for ref in role.pay_rules}
@@ -90,7 +91,11 @@ def save_version(catalog: Catalog, role_id: str, directory: Path | str | None = 
     that workbooks it built are still scored by its rules."""
     role = catalog.roles[role_id]
     data = snapshot(catalog, role)
-    root = Path(directory) if directory is not None else Path(catalog.directory) / HISTORY_DIR
+    if directory is not None:
+        root = Path(directory)
+    else:
+        assert catalog.directory is not None  # a catalog read from a templates directory
+        root = Path(catalog.directory) / HISTORY_DIR
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"{role_id}-{data['fingerprint']}.json"
     tmp = target.with_suffix(".tmp")
@@ -163,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     catalog = load_catalog(args[0] if args else None)
     for role_id in sorted(catalog.roles):
+        assert catalog.directory is not None  # a catalog read from a templates directory
         target = Path(catalog.directory) / HISTORY_DIR / f"{role_id}-{current(catalog, role_id)}.json"
         if not target.exists():
             print(save_version(catalog, role_id))
