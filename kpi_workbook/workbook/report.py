@@ -26,6 +26,7 @@ from ..numbers import clean_round
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .formulas import COMPLETE
+from .parallel import read_books
 from .reader import Card, card_arrays, read_workbook
 from .settings import SETTINGS_ERRORS
 from .validate import card_error_diags, formula_findings
@@ -66,15 +67,7 @@ def _resolved(path: Path) -> Path:
 def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
     findings: list[Diagnostic] = []
     collected: list[Card] = []
-    for path in books:
-        try:
-            book = read_workbook(catalog, path, sheets=("名单",))  # the book is read once
-            found = book.cards
-            diags = book.diagnostics + formula_findings(catalog, path, found) + \
-                _roster_gaps(path, found, book.sheets.get("名单", []))
-        except KpiError as exc:  # a damaged file must not stop the report for everyone else
-            findings += exc.diagnostics
-            continue
+    for found, diags in read_books(catalog, books, read_one_book):  # on every core
         findings += diags
         collected += found
 
@@ -146,6 +139,16 @@ def _one_month(cards: list[Card], month: str | None, findings: list[Diagnostic])
             f"{len(group)} scorecards are left out", source=path, sheet=group[0].sheet,
             cell=group[0].names.get("KPI_MONTH", "")))
     return kept, month
+
+
+def read_one_book(catalog: Catalog, path: Path) -> tuple[list[Card], list[Diagnostic]]:
+    """One book's cards and findings: read once, its formulas checked, its 名单 compared.
+    A damaged book raises KpiError (``parallel.read_books`` makes it findings)."""
+    book = read_workbook(catalog, path, sheets=("名单",))  # the book is read once
+    found = book.cards
+    diags = book.diagnostics + formula_findings(catalog, path, found) + \
+        _roster_gaps(path, found, book.sheets.get("名单", []))
+    return found, diags
 
 
 def _roster_gaps(path: Path, cards: list[Card], roster: list[list[object]]) -> list[Diagnostic]:
