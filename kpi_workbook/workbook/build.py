@@ -254,22 +254,13 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
         row += 1
     ws.write_row(row, 0, ["薪酬规则", "参数", "值", "规则 id"], fmt.header)
     row += 1
-    done: set[str] = set()
-    for role in roles:
-        scheme = catalog.grade_scheme(role)
-        for rule in catalog.role_pay_rules(role):
-            key = F.pay_key(role, rule)
-            if key in done:
-                continue
-            done.add(key)
-            for param, label, value in F.pay_parameters(role, rule, scheme):
-                ws.write_string(row, 0, rule.label + ("" if key == rule.id else f"（{role.name}）"),
-                                fmt.text)
-                ws.write_string(row, 1, label, fmt.text)
-                ws.write_number(row, 2, value, fmt.settings_input)
-                ws.write_string(row, 3, key, fmt.muted)
-                book.define_name(F.pay_param_name(key, param), f"={quote(SETTINGS_SHEET)}!{cell(row, 2)}")
-                row += 1
+    for role, rule, key, _, param, label, value in F.pay_parameter_rows(catalog, roles):
+        ws.write_string(row, 0, rule.label + ("" if key == rule.id else f"（{role.name}）"), fmt.text)
+        ws.write_string(row, 1, label, fmt.text)
+        ws.write_number(row, 2, value, fmt.settings_input)
+        ws.write_string(row, 3, key, fmt.muted)
+        book.define_name(F.pay_param_name(key, param), f"={quote(SETTINGS_SHEET)}!{cell(row, 2)}")
+        row += 1
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)

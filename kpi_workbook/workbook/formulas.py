@@ -316,6 +316,22 @@ def pay_parameters(role: Role, rule: PayRule, scheme: GradeScheme) -> list[tuple
     return pay_kind(rule).parameters(rule, scheme)
 
 
+def pay_parameter_rows(catalog: Catalog, roles: list[Role]):
+    """Every pay parameter row of the 设置 sheet of a book of ``roles``, in its order, once
+    per settings key: (role, rule, key, scheme, param, label, value). The builder writes these
+    rows and the reader of a book's 设置 expects them: one iteration for both."""
+    done: set[str] = set()
+    for role in roles:
+        scheme = catalog.grade_scheme(role)
+        for rule in catalog.role_pay_rules(role):
+            key = pay_key(role, rule)
+            if key in done:
+                continue
+            done.add(key)
+            for param, label, value in pay_parameters(role, rule, scheme):
+                yield role, rule, key, scheme, param, label, value
+
+
 __all__ = ["NO", "YES", "cell", "grade_min_name", "grade_name_name", "not_yes_no",
            "pay_param_name", "text"]
 

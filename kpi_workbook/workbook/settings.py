@@ -57,20 +57,12 @@ def expected(catalog: Catalog, roles: list[Role]) -> list[Setting]:
             if tier.min is not None:
                 out.append(Setting(F.grade_min_name(scheme, k), tier.min, f"{tier.grade} 档下限",
                                    f"the minimum of {tier.grade}", ("min", scheme.id, k)))
-    done: set[str] = set()
-    for role in roles:
-        scheme = catalog.grade_scheme(role)
-        for rule in catalog.role_pay_rules(role):
-            key = F.pay_key(role, rule)
-            if key in done:
-                continue
-            done.add(key)
-            for param, label, value in F.pay_parameters(role, rule, scheme):
-                field, grade = _field(param, scheme)
-                who = "" if key == rule.id else f"（{role.name}）"
-                out.append(Setting(F.pay_param_name(key, param), value, f"{rule.label}{who}：{label}",
-                                   f"{rule.label_en or rule.id} {param}",
-                                   ("pay", role.id if key != rule.id else "", rule.id, field, grade)))
+    for role, rule, key, scheme, param, label, value in F.pay_parameter_rows(catalog, roles):
+        field, grade = _field(param, scheme)
+        who = "" if key == rule.id else f"（{role.name}）"
+        out.append(Setting(F.pay_param_name(key, param), value, f"{rule.label}{who}：{label}",
+                           f"{rule.label_en or rule.id} {param}",
+                           ("pay", role.id if key != rule.id else "", rule.id, field, grade)))
     return out
 
 
