@@ -3,12 +3,13 @@
 A book is opened once (:meth:`Book.open`): its workbook part gives the sheets, their parts
 and the defined names; :meth:`Book.sheet` reads one sheet's cells — what each holds (a
 value, or ``"=" + formula``, shared formulas translated to each cell) and the cached
-result of each formula — in one pass of a streaming XML parser (expat). Scanning is linear
-in the file size: no regular expression runs over a part, so no text in a comment or a
-string can make it backtrack. DTDs and entity declarations are refused (nothing can
-expand); entities and character references (``&#57;0`` is "90") are decoded by the parser.
-Namespace prefixes are ignored (``<x:c>`` is a cell), so books saved through lxml or by
-other programs read like XlsxWriter's.
+result of each formula. Both parts are read in one pass: by one regular expression when
+they are in the plain form every spreadsheet program writes (``plain_scan.py``, built so
+that it cannot backtrack), else by a streaming XML parser (expat), which reads any XML.
+Either is linear in the file size. DTDs and entity declarations are refused (nothing can
+expand); entities and character references (``&#57;0`` is "90") are decoded. Namespace
+prefixes are ignored (``<x:c>`` is a cell), so books saved through lxml or by other
+programs read like XlsxWriter's.
 
 Every part is inflated as a stream against the limits of :class:`Limits` — a size and a
 ratio that hold at any size — and refused with one sentence before memory grows, as are
@@ -32,6 +33,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ..diagnostics import KpiError, error
+from .plain_scan import scan_sheet, scan_workbook
 
 MB = 1 << 20
 
@@ -52,7 +54,8 @@ class Limits:
 
     part_bytes: int = 512 * MB  # one inflated part
     book_bytes: int = 2048 * MB  # all parts of a book together
-    ratio: int = 100  # inflated ÷ compressed, for any part larger than ratio_floor
+    ratio: int = 500  # inflated ÷ compressed, for any part larger than ratio_floor (Gnumeric's
+    # styles part compresses 133×, zeros about 1,000×)
     ratio_floor: int = 1 * MB  # a part this small may compress any amount
     sheets: int = 50_000
     rows: int = 1_048_576  # Excel's own row limit
@@ -275,7 +278,14 @@ class Book:
             if state["in_name"]:
                 buf.append(data)
 
-        self._parse("xl/workbook.xml", start, end, text)
+        plain = scan_workbook(self.read("xl/workbook.xml", [self.limits.book_bytes]))
+        if plain is None:
+            self._parse("xl/workbook.xml", start, end, text)
+        else:  # the common case: one regular scan (plain_scan.py)
+            sheets, self.defined = plain
+            if len(sheets) > self.limits.sheets:
+                raise _too_big(self.path, f"工作表多于 {self.limits.sheets} 张",
+                               f"more than {self.limits.sheets} sheets")
         for name, rid in sheets:
             self.sheet_names.append(name)
             self.parts[name] = targets.get(rid, "")
@@ -304,14 +314,31 @@ class Book:
         if not part or not self.has(part):
             raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
                            sheet=name)
+        info = self.zip.getinfo(part)
+        if info.file_size <= PLAIN_SCAN_BYTES:  # the common case: one regular scan (plain_scan.py)
+            raw = self.read(part)
+            plain = _PlainSheet(self, name)
+            if scan_sheet(raw, plain, self.limits.rows):
+                return plain.finish()
+            self._budget[0] += len(raw)  # read again below, by expat: count the part once
         reader = _SheetReader(self, name)
         self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader)
         reader.finish()
         return reader.data
 
+    def _count(self, cells: int, sheet: str) -> None:
+        self._cells += cells
+        if self._cells > self.limits.cells:
+            raise _too_big(self.path, f"单元格多于 {self.limits.cells} 个",
+                           f"more than {self.limits.cells} cells", sheet=sheet)
+
 
 def single_cell(text: str) -> tuple[str, str] | None:
     """(sheet, "A1") for a defined name that is one cell ('Sheet'!$A$1), else None."""
+    plain = _PLAIN_CELL.fullmatch(text)  # nearly every name: no spaces, no quote in the sheet
+    if plain is not None:
+        quoted, bare, column, row = plain.groups()
+        return (bare if quoted is None else quoted), column + row
     text = text.strip()
     if "#REF!" in text or "!" not in text:
         return None
@@ -327,6 +354,7 @@ def single_cell(text: str) -> tuple[str, str] | None:
 
 
 _REF = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")  # anchored by fullmatch on a short text
+_PLAIN_CELL = re.compile(r"(?:'([^'!]*)'|([^'!\s][^'!]*))!\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})")
 
 
 def _read_strings(book: Book, part: str) -> list[str]:
@@ -520,52 +548,110 @@ class _SheetReader:
             return "".join(self.inline) if self.inline is not None else None
         if self.value is None:
             return None
-        raw = "".join(self.value)
-        if kind == "str" or kind == "e":
-            return raw
-        if not raw:
-            return None  # openpyxl through lxml writes <v></v> for a formula never calculated
-        if kind == "s":
-            strings = self.book.strings()
-            try:
-                return strings[int(raw)]
-            except (ValueError, IndexError):
-                raise self._bad(f"共享字符串编号 “{raw[:20]}” 无效", f"invalid shared string index '{raw[:20]}'") \
-                    from None
-        if kind == "b":
-            if raw.strip() in ("1", "true"):
-                return True
-            if raw.strip() in ("0", "false"):
-                return False
-            raise self._bad(f"逻辑值 “{raw[:20]}” 无效", f"invalid logical value '{raw[:20]}'")
-        if kind == "d":
-            try:
-                return dt.datetime.fromisoformat(raw.strip())
-            except ValueError:
-                raise self._bad(f"日期 “{raw[:20]}” 无效", f"invalid date '{raw[:20]}'") from None
-        if kind != "n":
-            raise self._bad(f"未知的单元格类型 t=“{kind[:10]}”", f"unknown cell type t='{kind[:10]}'")
-        try:
-            number = float(raw)
-        except ValueError:
-            raise self._bad(f"数字单元格里是 “{raw[:20]}”，不是数字",
-                            f"a number cell holds '{raw[:20]}', not a number") from None
-        if not math.isfinite(number):
-            raise self._bad(f"数字单元格里是 “{raw[:20]}”，不是有限的数字",
-                            f"a number cell holds '{raw[:20]}', not a finite number")
-        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+        return cell_value(self.book, kind, "".join(self.value), self._bad)
 
     def finish(self):
-        if self.pending:
-            from openpyxl.formula.translate import Translator, TranslatorError
+        translate_shared(self.data, self.shared, self.pending)
 
-            for ref, si in self.pending:
-                origin, formula = self.shared.get(si, ("", ""))
-                try:
-                    self.data.contents[ref] = Translator(formula, origin=origin).translate_formula(ref) \
-                        if formula else "="
-                except (TranslatorError, ValueError):
-                    self.data.contents[ref] = "="
+
+def cell_value(book: Book, kind: str, raw: str, bad):
+    """What a cell's <v> text means for its type ``t``; ``bad(zh, en)`` makes the error."""
+    if kind == "str" or kind == "e":
+        return raw
+    if not raw:
+        return None  # openpyxl through lxml writes <v></v> for a formula never calculated
+    if kind == "s":
+        strings = book.strings()
+        try:
+            index = int(raw)
+            if index < 0:
+                raise IndexError(index)
+            return strings[index]
+        except (ValueError, IndexError):
+            raise bad(f"共享字符串编号 “{raw[:20]}” 无效", f"invalid shared string index '{raw[:20]}'") \
+                from None
+    if kind == "b":
+        if raw.strip() in ("1", "true"):
+            return True
+        if raw.strip() in ("0", "false"):
+            return False
+        raise bad(f"逻辑值 “{raw[:20]}” 无效", f"invalid logical value '{raw[:20]}'")
+    if kind == "d":
+        try:
+            return dt.datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise bad(f"日期 “{raw[:20]}” 无效", f"invalid date '{raw[:20]}'") from None
+    if kind != "n":
+        raise bad(f"未知的单元格类型 t=“{kind[:10]}”", f"unknown cell type t='{kind[:10]}'")
+    try:
+        number = float(raw)
+    except ValueError:
+        raise bad(f"数字单元格里是 “{raw[:20]}”，不是数字",
+                  f"a number cell holds '{raw[:20]}', not a number") from None
+    if not math.isfinite(number):
+        raise bad(f"数字单元格里是 “{raw[:20]}”，不是有限的数字",
+                  f"a number cell holds '{raw[:20]}', not a finite number")
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def translate_shared(data: SheetData, shared: dict[str, tuple[str, str]],
+                     pending: list[tuple[str, str]]) -> None:
+    """Each cell of a shared formula gets its own text, translated from the first cell's."""
+    if not pending:
+        return
+    from openpyxl.formula.translate import Translator, TranslatorError
+
+    for ref, si in pending:
+        origin, formula = shared.get(si, ("", ""))
+        try:
+            data.contents[ref] = Translator(formula, origin=origin).translate_formula(ref) \
+                if formula else "="
+        except (TranslatorError, ValueError):
+            data.contents[ref] = "="
+
+
+PLAIN_SCAN_BYTES = 64 * MB  # a larger part is streamed through expat, never held whole
+
+
+class _PlainSheet:
+    """What :func:`plain_scan.scan_sheet` reads goes here: the same SheetData _SheetReader makes."""
+
+    def __init__(self, book: Book, name: str):
+        self.book, self.name = book, name
+        self.data = SheetData()
+        self.contents = self.data.contents
+        self.shared: dict[str, tuple[str, str]] = {}
+        self.pending: list[tuple[str, str]] = []
+
+    def count(self, cells: int) -> None:
+        self.book._count(cells, self.name)
+
+    def strings(self) -> list[str]:
+        return self.book.strings()
+
+    def reset(self) -> None:
+        self.__init__(self.book, self.name)  # type: ignore[misc]
+
+    def cell(self, ref: str, kind: str, raw: str | None) -> object:
+        def bad(zh: str, en: str) -> KpiError:
+            return _damaged(self.book.path, zh, en, sheet=self.name, cell=ref, code="bad-cell")
+        return None if raw is None else cell_value(self.book, kind, raw, bad)
+
+    def formula(self, ref: str, text: str, attrs: dict[str, str], value: object) -> None:
+        self.data.cached[ref] = value
+        si = attrs.get("si")
+        if text:
+            self.contents[ref] = "=" + text
+            if si is not None and attrs.get("t") == "shared":
+                self.shared[si] = (ref, "=" + text)
+        elif si is not None:
+            self.pending.append((ref, si))
+        else:
+            self.contents[ref] = "="
+
+    def finish(self) -> SheetData:
+        translate_shared(self.data, self.shared, self.pending)
+        return self.data
 
 
 # ---------------------------------------------------------------------------------------

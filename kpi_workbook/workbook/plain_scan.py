@@ -1,0 +1,301 @@
+"""Fast readers of the two big parts of a book — each sheet, and the workbook part with its
+defined names — in the plain dialect every spreadsheet program writes.
+
+:class:`package.Book` reads a sheet with expat, which is exact for any XML but calls
+Python once per element start and end (about 600,000 calls for 1,000 scorecards: most of
+a report's time). The ``<sheetData>`` of a sheet written by XlsxWriter, Excel, WPS,
+LibreOffice or openpyxl is a plain run of ``<row>`` and ``<c>`` elements, and this module
+recognises exactly that subset with one regular expression, in C, calling Python once per
+cell that holds something (empty styled cells are skipped inside the expression).
+
+The expression is built so that it cannot backtrack across cells: every repetition is
+possessive, every piece is anchored on a tag's own text, and the last alternative takes
+the rest of the part at once when the next piece is not in the subset. So the scan is
+linear in the part, whatever it holds. Anything outside the subset — a comment or CDATA
+(``<!`` anywhere, which also means no DTD), a namespace prefix, a cell without ``r``,
+rich inline text, an entity in an attribute, a character reference that is not a legal
+XML character, a carriage return, a part that is not UTF-8 — makes :func:`scan_sheet` return
+None, and the caller reads the part with expat as before. The tests hold the two readers
+equal on every book they make.
+
+Only ``<sheetData>`` is interpreted; the rest of the part (columns, merged cells,
+validations) is neither read nor checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+_ILLEGAL = r"\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # not XML characters, and CR (see above)
+_TEXT = (rf"[^<&{_ILLEGAL}]*+(?:&(?:lt|gt|amp|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});"
+         rf"[^<&{_ILLEGAL}]*+)*+")
+_NAME = r"[A-Za-z_][A-Za-z0-9_.:-]*+"
+_ATTR = rf' {_NAME}="[^"<&\t\n{_ILLEGAL}]*+"'  # one attribute, double-quoted, no reference
+_WS = r"[ \t\n]*+"
+_REF = r"[A-Z]{1,3}[1-9][0-9]{0,6}"
+# what may come between two cells that hold something: whitespace, row tags, empty cells
+# (an empty cell may carry a style and a type only, so that no attribute can be repeated;
+# row tags are checked on their own by _ROWS)
+_GAP = (rf"(?:{_WS}(?:<row(?:{_ATTR})*+{_WS}/?>|</row>|"
+        rf"<c r=\"{_REF}\"(?: s=\"[0-9]{{1,9}}\")?(?: t=\"[a-zA-Z]{{1,9}}\")?{_WS}/>))*+{_WS}")
+_CELL = (rf"{_GAP}<c r=\"({_REF})\"((?:{_ATTR})*+){_WS}>{_WS}"
+         rf"(<f(?:{_ATTR})*+{_WS}(?:/>|>{_TEXT}</f>))?{_WS}"
+         rf"(<v>{_TEXT}</v>|<v/>)?{_WS}"
+         rf"(<is>{_WS}<t(?: xml:space=\"preserve\")?(?:/>|>{_TEXT}</t>){_WS}</is>)?{_WS}</c>")
+# a cell that holds something | what follows the last one | the rest, when it is not plain
+_SCAN = re.compile(rf"{_CELL}|({_GAP})\Z|([\s\S]+)")
+_ROWS = re.compile(rf"<row(?: r=\"([0-9]{{1,7}})\")?((?:{_ATTR})*+){_WS}(/?)>|</row>|<row")
+_ATTR_PAIR = re.compile(rf' ({_NAME})="([^"]*)"')
+_F_PARTS = re.compile(rf"<f((?:{_ATTR})*+){_WS}(?:/>|>({_TEXT})</f>)")
+_T_TEXT = re.compile(rf"<t(?: xml:space=\"preserve\")?(?:/>|>({_TEXT})</t>)")
+_REFERENCE = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
+_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_DECLARATION = re.compile(rb'<\?xml[^?>]*?encoding="([^"]*)"')
+
+
+class NotPlain(Exception):
+    """The part is outside the plain subset: read it with expat instead."""
+
+
+def _char(code: int) -> str:
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or \
+            0x10000 <= code <= 0x10FFFF:
+        return chr(code)
+    raise NotPlain()  # expat refuses it: let it say so
+
+
+def _reference(match: re.Match) -> str:
+    name = match.group(1)
+    if name in _NAMED:
+        return _NAMED[name]
+    return _char(int(name[2:], 16) if name[1] == "x" else int(name[1:]))
+
+
+def unescape(text: str) -> str:
+    return _REFERENCE.sub(_reference, text) if "&" in text else text
+
+
+def _attributes(text: str) -> dict[str, str]:
+    pairs = _ATTR_PAIR.findall(text)
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise NotPlain()  # a repeated attribute is not XML: expat says so
+    return found
+
+
+def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
+    """Read a sheet part into ``sink``; False (nothing read) when the part is not plain.
+
+    ``sink.count(n)`` is told how many cells the part has (for the book's limit) before
+    any is read; ``max_row`` is the highest row number allowed: a row beyond it (or row 0)
+    is left to expat's reader, which refuses it with its sentence.
+    """
+    if b"<!" in part or b"]]>" in part:
+        return False  # comments, CDATA, a DTD; "]]>" may not appear in text
+    head = part[:200]
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    declared = _DECLARATION.match(head)
+    if (declared and declared.group(1).lower() != b"utf-8") or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    start = part.find(b"<sheetData>")
+    if start < 0:
+        if b"<sheetData/>" in part and b"<sheetData" not in part.replace(b"<sheetData/>", b"", 1):
+            sink.count(0)
+            return True
+        return False
+    end = part.find(b"</sheetData>", start)
+    if end < 0 or b"<sheetData" in part[end:] or b"<sheetData" in part[:start]:
+        return False
+    try:
+        body = part[start + 11:end].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if not _rows_plain(body, max_row):
+        return False
+    cells = body.count("<c ")
+    sink.count(cells)  # the book's limit, before anything is built
+    try:
+        _cells(body, sink)
+    except NotPlain:
+        sink.count(-cells)  # expat reads and counts them again
+        sink.reset()
+        return False
+    return True
+
+
+def _rows_plain(body: str, max_row: int) -> bool:
+    """Every row tag has a number in 1…max_row and no repeated attribute, and rows open and
+    close in turn (a scorecard has a few dozen rows: this is a small second pass)."""
+    open_row = False
+    try:
+        for match in _ROWS.finditer(body):
+            number, attrs, empty = match.groups()
+            text = match.group(0)
+            if text == "</row>":
+                if not open_row:
+                    return False
+                open_row = False
+                continue
+            if open_row or not number or not 1 <= int(number) <= max_row or text == "<row":
+                return False
+            if attrs and "r" in _attributes(attrs):
+                return False
+            open_row = not empty
+    except NotPlain:
+        return False
+    return not open_row
+
+
+_KINDS: dict[str, str] = {}  # a cell's attributes → its type, checked once per distinct text
+_FORMULAS: dict[str, tuple[str, dict[str, str]]] = {}  # an <f> element → (text, attributes)
+_CACHE_LIMIT = 100_000  # distinct texts kept; a hostile part cannot grow the caches further
+
+
+def _kind(attrs: str) -> str:
+    kind = _KINDS.get(attrs)
+    if kind is None:
+        found = _attributes(attrs)
+        if "r" in found:
+            raise NotPlain()
+        kind = found.get("t", "n")
+        if len(_KINDS) < _CACHE_LIMIT:
+            _KINDS[attrs] = kind
+    return kind
+
+
+def _formula(element: str) -> tuple[str, dict[str, str]]:
+    known = _FORMULAS.get(element)
+    if known is None:
+        match = _F_PARTS.fullmatch(element)
+        if match is None:
+            raise NotPlain()
+        known = (unescape(match.group(2) or ""), _attributes(match.group(1)))
+        if len(_FORMULAS) < _CACHE_LIMIT:
+            _FORMULAS[element] = known
+    return known
+
+
+class Sink(Protocol):
+    """Where :func:`scan_sheet` puts what it reads (``package._PlainSheet``)."""
+
+    contents: dict[str, object]
+
+    def count(self, cells: int) -> None: ...
+    def strings(self) -> list[str]: ...
+    def reset(self) -> None: ...
+    def cell(self, ref: str, kind: str, raw: str | None) -> object: ...
+    def formula(self, ref: str, text: str, attrs: dict[str, str], value: object) -> None: ...
+
+
+def _cells(body: str, sink: Sink) -> None:
+    """Each cell that holds something, into ``sink``: what it holds, its formula (``sink.
+    formula``), and its value. Numbers and shared strings, nearly every cell, are converted
+    here; every other type, and anything that is not as expected, by ``sink.cell``."""
+    strings: list[str] | None = None
+    contents = sink.contents
+    for ref, attrs, f, v, inline, _tail, rest in _SCAN.findall(body):
+        if rest:
+            raise NotPlain()
+        if not ref:
+            continue  # the tail after the last cell that holds something
+        kind = _kind(attrs) if attrs else "n"
+        value: object = None
+        if kind == "inlineStr":
+            if inline:
+                match = _T_TEXT.search(inline)
+                assert match is not None  # the scan matched the same expression
+                value = unescape(match.group(1) or "")
+        elif v:
+            raw = "" if v == "<v/>" else v[3:-4]
+            if "&" in raw:
+                raw = unescape(raw)
+            if kind == "n" and raw:
+                try:
+                    number = float(raw)
+                except ValueError:
+                    value = sink.cell(ref, kind, raw)  # says what is wrong
+                else:
+                    value = int(number) if number.is_integer() and abs(number) < 2**53 else \
+                        number if number - number == 0 else sink.cell(ref, kind, raw)
+            elif kind == "s" and raw.isascii() and raw.isdigit():
+                if strings is None:
+                    strings = sink.strings()
+                index = int(raw)
+                value = strings[index] if index < len(strings) else sink.cell(ref, kind, raw)
+            else:
+                value = sink.cell(ref, kind, raw)
+        if f:
+            text, f_attrs = _formula(f)
+            sink.formula(ref, text, f_attrs, value)
+        elif value is not None:
+            contents[ref] = value
+
+
+# --- the workbook part: sheets and defined names ------------------------------------------
+
+_VALUE_CHARS = rf'[^"<&\t\n{_ILLEGAL}]*+'
+_QUOTED = rf'"{_VALUE_CHARS}(?:&(?:lt|gt|amp|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});{_VALUE_CHARS})*+"'
+_ATTR_REFS = rf" {_NAME}={_QUOTED}"  # an attribute whose value may hold references
+_SHEET = re.compile(rf"<sheet((?:{_ATTR_REFS})*+){_WS}/>")
+# the usual form, name first and localSheetId next, is taken apart by the expression itself
+_NAMES = re.compile(rf"{_WS}<definedName name=({_QUOTED})(?: localSheetId=\"([0-9]{{1,9}})\")?"
+                    rf"((?:{_ATTR_REFS})*+){_WS}>({_TEXT})</definedName>|{_WS}\Z|([\s\S]+)")
+_PAIR_REFS = re.compile(rf' ({_NAME})=({_QUOTED})')
+
+
+def _attributes_refs(text: str) -> dict[str, str]:
+    pairs = _PAIR_REFS.findall(text)
+    found = {name: unescape(value[1:-1]) for name, value in pairs}
+    if len(found) != len(pairs):
+        raise NotPlain()
+    return found
+
+
+def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, int | None, str]]] | None:
+    """(sheets as (name, relationship id), defined names as (name, localSheetId, text)) of
+    the workbook part, or None when it is not plain (then expat reads it)."""
+    if b"<!" in part or b"]]>" in part or b":sheet" in part or b":definedName" in part:
+        return None  # comments, CDATA, a DTD; a namespace prefix on the elements read here
+    try:
+        text = part.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    declared = _DECLARATION.match(part[:200].removeprefix(b"\xef\xbb\xbf"))
+    if declared and declared.group(1).lower() != b"utf-8":
+        return None
+    try:
+        sheets = []
+        for attrs in _SHEET.findall(text):
+            found = _attributes_refs(attrs)
+            rid = next((v for k, v in found.items() if ":" in k and k.split(":", 1)[1] == "id"), "")
+            sheets.append((found.get("name", ""), rid))
+        if len(sheets) != part.count(b"<sheet ") + part.count(b"<sheet>") + part.count(b"<sheet/"):
+            return None
+        names: list[tuple[str, int | None, str]] = []
+        start = text.find("<definedNames>")
+        if start >= 0:
+            end = text.find("</definedNames>", start)
+            if end < 0:
+                return None
+            body = text[start + 14:end]
+            for name, local, attrs, value, rest in _NAMES.findall(body):
+                if rest:
+                    return None
+                if not name:
+                    continue  # the whitespace at the end
+                if attrs and (" name=" in attrs or " localSheetId=" in attrs):
+                    found = _attributes_refs(attrs)
+                    if "name" in found or (local and "localSheetId" in found):
+                        return None  # a repeated attribute: expat refuses it
+                    local = found.get("localSheetId", local)
+                names.append((unescape(name[1:-1]), int(local) if local.isdigit() else None,
+                              unescape(value)))
+            if len(names) != part.count(b"<definedName ") + part.count(b"<definedName>"):
+                return None
+        elif b"<definedName" in part:
+            return None
+    except NotPlain:
+        return None
+    return sheets, names

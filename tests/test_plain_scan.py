@@ -1,0 +1,207 @@
+"""The fast reader of sheet parts (plain_scan.py) reads what expat reads, or steps aside.
+
+Every sheet of the books the suite makes — by `new`, by `fill`, saved by openpyxl through
+lxml, recalculated and saved by LibreOffice and by Gnumeric — is read both ways and the
+results compared value for value and type for type; and on sheets mutated at random the
+fast reader never accepts what expat refuses, nor reads anything differently.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpi_workbook.cli import main
+from kpi_workbook.diagnostics import KpiError
+from kpi_workbook.workbook import package, plain_scan
+from kpi_workbook.workbook.package import Book, SheetData, _PlainSheet, _SheetReader
+
+from .engines import month_book
+
+
+def by_expat(book: Book, name: str, raw: bytes | None = None) -> SheetData:
+    """The sheet as expat reads it (``raw``: these bytes instead of the book's part)."""
+    reader = _SheetReader(book, name)
+    if raw is None:
+        book._parse(book.parts[name], reader.start, reader.end, reader.text, sheet=name, holder=reader)
+    else:
+        reader.parser = package._parser(reader.start, reader.end, reader.text)
+        reader.parser.Parse(raw, True)
+    reader.finish()
+    return reader.data
+
+
+def by_scan(book: Book, name: str, raw: bytes | None = None) -> SheetData | None:
+    sink = _PlainSheet(book, name)
+    raw = book.read(book.parts[name]) if raw is None else raw
+    return sink.finish() if plain_scan.scan_sheet(raw, sink, book.limits.rows) else None
+
+
+def typed(data: SheetData) -> tuple[dict, dict]:
+    """Contents and cached results with each value's type beside it (1 is not 1.0 nor True)."""
+    return ({k: (type(v).__name__, v) for k, v in data.contents.items()},
+            {k: (type(v).__name__, v) for k, v in data.cached.items()})
+
+
+def assert_same_both_ways(path: Path) -> int:
+    """Every sheet of ``path`` read by the scan equals expat's reading; the number of
+    sheets the scan read (it must read them all: these are plain books)."""
+    read = 0
+    with Book.open(path) as book:
+        for name in book.sheet_names:
+            fast = by_scan(book, name)
+            assert fast is not None, f"{path.name}[{name}] is plain but the scan stepped aside"
+            assert typed(fast) == typed(by_expat(book, name)), f"{path.name}[{name}]"
+            read += 1
+    return read
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("plain") / "demo"
+    assert main(["demo", "--out", str(out)]) == 0  # three months: new, fill, report, payroll
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_book(demo) -> Path:
+    return demo / "2026-10" / "scorecards.xlsx"  # filled: numbers, texts, formulas, results
+
+
+def test_the_books_of_the_demo_read_the_same_both_ways(demo):
+    assert assert_same_both_ways(demo / "2026-10" / "scorecards.xlsx") >= 40  # 47 people
+    assert assert_same_both_ways(demo / "2026-10" / "report.xlsx") >= 4
+    assert assert_same_both_ways(demo / "history.xlsx") >= 1
+
+
+def test_a_book_saved_by_openpyxl_through_lxml_reads_the_same_both_ways(small_book, tmp_path):
+    path = tmp_path / "saved.xlsx"
+    openpyxl.load_workbook(small_book).save(path)
+    assert assert_same_both_ways(path) >= 40
+
+
+def test_books_saved_by_libreoffice_and_gnumeric_read_the_same_both_ways(tmp_path_factory):
+    month = month_book(tmp_path_factory)  # the session's month book, filled and recalculated
+    saved = sorted((month.path.parent / "recalculated").glob("*/*.xlsx"))
+    assert {p.parent.name for p in saved} >= {"libreoffice", "gnumeric"}, saved
+    for path in [month.path, *saved]:
+        assert assert_same_both_ways(path) > 100
+
+
+def test_the_workbook_part_reads_the_same_both_ways(small_book, monkeypatch):
+    with Book.open(small_book) as fast:
+        assert plain_scan.scan_workbook(fast.read("xl/workbook.xml")) is not None  # read by the scan
+    monkeypatch.setattr(package, "scan_workbook", lambda part: None)  # now by expat
+    with Book.open(small_book) as slow:
+        assert (fast.sheet_names, fast.parts, fast.defined, fast.names, fast.broken) == \
+            (slow.sheet_names, slow.parts, slow.defined, slow.names, slow.broken)
+    assert sum(n.startswith("KPI_") for n, _, _ in fast.defined) > 40 * 5
+
+
+# --- mutations: the scan accepts only what expat reads the same --------------------------
+
+TOKENS = ['<c r="A1">', '<c r="B2" s="1"/>', "</c>", "<v>", "</v>", "<v/>", "<f>", "</f>",
+          '<f t="shared" si="0"/>', "<row>", '<row r="3">', "</row>", '<row r="0"/>', "<is>",
+          "<t>", "</t>", "</is>", "&amp;", "&#0;", "&#57;", "&bogus;", "&", "<", ">", '"',
+          " r=\"C3\"", ' t="s"', ' t="b"', ' t="str"', ' s="1" s="2"', "\r", "\x01", "\t",
+          "<!-- -->", "<![CDATA[x]]>", "]]>", "x", "1.5", "1e400", "-1", "中"]
+
+
+@pytest.fixture(scope="module")
+def one_sheet(small_book) -> tuple[Path, str, bytes]:
+    with Book.open(small_book) as book:
+        name = next(n for n in book.sheet_names if "KPI_EMPLOYEE_ID" in book.names.get(n, {}))
+        return small_book, name, book.read(book.parts[name])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_mutated_sheet_is_read_as_expat_reads_it_or_left_to_expat(one_sheet, data):
+    path, name, raw = one_sheet
+    start, end = raw.index(b"<sheetData>") + 11, raw.index(b"</sheetData>")
+    mutated = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(start, end))
+        cut = data.draw(st.integers(0, 12))
+        token = data.draw(st.sampled_from(TOKENS)).encode()
+        mutated[at:at + cut] = token
+        end += len(token) - cut
+    with Book.open(path) as book:
+        fast_error: KpiError | None = None
+        try:
+            fast = by_scan(book, name, bytes(mutated))
+        except KpiError as exc:  # a bad cell (a text in a number cell…): expat must say the same
+            fast, fast_error = None, exc
+        if fast is None and fast_error is None:
+            return  # stepped aside: expat reads it, whatever it is
+        try:
+            slow = by_expat(book, name, bytes(mutated))
+        except (package._Refused, package.expat.ExpatError) as exc:
+            raise AssertionError(f"the scan read what expat refuses as XML: {exc}") from None
+        except KpiError as exc:
+            assert fast_error is not None, f"the scan read what expat refuses: {exc}"
+            assert fast_error.diagnostics[0].cell == exc.diagnostics[0].cell
+            return
+        assert fast_error is None, f"the scan refused what expat reads: {fast_error}"
+        assert fast is not None and typed(fast) == typed(slow)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_cell_text_changed_at_random_reads_the_same_both_ways(one_sheet, data):
+    """Values, formulas and types rewritten with text that is often still XML: the scan reads
+    it as expat does, refuses the same cell, or steps aside."""
+    path, name, raw = one_sheet
+    text = raw.decode("utf-8")
+    spots = [m.start(1) for m in re.finditer(r"<v>([^<]*)</v>", text)] + \
+        [m.start(1) for m in re.finditer(r'<c r="[A-Z]+[0-9]+"( s="[0-9]+")', text)]
+    at = data.draw(st.sampled_from(spots))
+    stop = text.index("<" if text[at] != " " else ">", at)
+    new = data.draw(st.text(alphabet='0123456789.-+eE &;#x<>"abc中\t\n\rts=', max_size=12) |
+                    st.sampled_from([' t="s"', ' t="b"', ' t="str"', ' t="e"', ' t="d"', ' t="inlineStr"',
+                                     "&#57;", "&lt;", "1e309", "-0", "99999", "TRUE"]))
+    mutated = (text[:at] + new + text[stop:]).encode("utf-8")
+    with Book.open(path) as book:
+        fast_error: KpiError | None = None
+        try:
+            fast = by_scan(book, name, mutated)
+        except KpiError as exc:
+            fast, fast_error = None, exc
+        if fast is None and fast_error is None:
+            return
+        try:
+            slow = by_expat(book, name, mutated)
+        except (package._Refused, package.expat.ExpatError) as exc:
+            raise AssertionError(f"the scan read what expat refuses as XML: {exc}") from None
+        except KpiError as exc:
+            assert fast_error is not None and fast_error.diagnostics[0].cell == exc.diagnostics[0].cell
+            return
+        assert fast_error is None, f"the scan refused what expat reads: {fast_error}"
+        assert fast is not None and typed(fast) == typed(slow)
+
+
+def test_the_scan_is_linear_on_a_part_built_to_make_expressions_backtrack(tmp_path):
+    """A million empty cells, then one that is not plain: the scan steps aside after one
+    pass over them. A backtracking expression would try each cell against all that follow
+    (about 10¹² steps): run in a child process, that would not end within the time given,
+    which is a hundred times what one pass takes here."""
+    script = tmp_path / "attack.py"
+    script.write_text(
+        "from kpi_workbook.workbook import plain_scan\n"
+        "class Sink:\n"
+        "    contents = {}\n"
+        "    def count(self, n): pass\n"
+        "    def reset(self): pass\n"
+        "body = '<row r=\"1\">' + '<c r=\"A1\" s=\"1\"/>' * 1_000_000 + '<c r=\"A1\"><x/></c></row>'\n"
+        "part = ('<worksheet><sheetData>' + body + '</sheetData></worksheet>').encode()\n"
+        "assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False\n"
+        "print('stepped aside')\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "stepped aside" in done.stdout, done.stderr
