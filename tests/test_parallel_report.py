@@ -65,3 +65,82 @@ def test_a_damaged_book_is_findings_in_a_worker_too(department_books, catalog, t
     assert cards == [] and diags and all(d.severity == "error" for d in diags)
     assert "坏.xlsx" in diags[0].message_zh
     assert sum(len(found) for found, _ in results[1:]) == 47
+
+
+# --- one big book: its sheets shared between processes (package.Book.sheets) -------------
+
+
+@pytest.fixture
+def shared_sheets(monkeypatch):
+    """Book.sheets shares even a small batch: 5 sheets a share, 2 processes."""
+    from kpi_workbook.workbook import package
+
+    monkeypatch.setattr(package, "SHEETS_PER_WORKER", 5)
+    monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "2")
+    return package
+
+
+def test_one_book_read_on_two_cores_gives_the_same_report(department_books, catalog, shared_sheets,
+                                                          monkeypatch):
+    book = max(department_books, key=lambda p: p.stat().st_size)
+    with shared_sheets.Book.open(book) as opened:
+        names = [n for n in opened.sheet_names if "KPI_ROLE" in opened.names.get(n, {})]
+    assert len(names) >= 10 and shared_sheets.sheet_workers(len(names)) == 1
+    both = build_report(catalog, [book])
+    monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "1")
+    assert shared_sheets.sheet_workers(len(names)) == 0
+    serial = build_report(catalog, [book])
+    public = [c for c in serial.summary.columns if not c.startswith("_")]
+    pd.testing.assert_frame_equal(serial.summary[public], both.summary[public])
+    assert [d.to_dict() for d in serial.findings] == [d.to_dict() for d in both.findings]
+
+
+def _break_sheet(path, sheet, tmp_path):
+    """A copy of ``path`` whose ``sheet`` holds a number cell with text in it."""
+    import re
+    import zipfile
+
+    from kpi_workbook.workbook.package import Book
+
+    with Book.open(path) as opened:
+        part = opened.parts[sheet]
+    out = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == part:
+                data = re.sub(rb'<c r="A6"([^>]*)><v>[^<]*</v></c>', rb'<c r="A6"\1><v>abc</v></c>', data, count=1)
+            w.writestr(info.filename, data)
+    return out
+
+
+def test_a_damaged_sheet_read_by_a_worker_is_the_error_serial_reading_gives(
+        department_books, shared_sheets, tmp_path, monkeypatch):
+    from kpi_workbook.diagnostics import KpiError
+
+    book = max(department_books, key=lambda p: p.stat().st_size)
+    with shared_sheets.Book.open(book) as opened:
+        names = [n for n in opened.sheet_names if "KPI_ROLE" in opened.names.get(n, {})]
+    broken = _break_sheet(book, names[1], tmp_path)  # the 2nd sheet: the worker's share
+    errors = []
+    for workers in ("2", "1"):
+        monkeypatch.setenv("KPI_WORKBOOK_WORKERS", workers)
+        with shared_sheets.Book.open(broken) as opened, pytest.raises(KpiError) as caught:
+            opened.sheets(names)
+        errors.append(caught.value.diagnostics[0].to_dict())
+    assert errors[0] == errors[1] and errors[0]["sheet"] == names[1] and errors[0]["cell"] == "A6"
+
+
+def test_a_bug_in_a_worker_is_raised_as_that_bug(department_books, shared_sheets, monkeypatch):
+    book = max(department_books, key=lambda p: p.stat().st_size)
+
+    original = shared_sheets.translate_shared
+
+    def broken(*args, **kwargs):
+        if shared_sheets._WORKER_PROCESS["inside"]:  # in the worker only: it must come back
+            raise ZeroDivisionError("a bug in the reader")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(shared_sheets, "translate_shared", broken)  # inherited by the fork
+    with shared_sheets.Book.open(book) as opened, pytest.raises(ZeroDivisionError):
+        opened.sheets([n for n in opened.sheet_names if "KPI_ROLE" in opened.names.get(n, {})])

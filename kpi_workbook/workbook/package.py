@@ -326,6 +326,48 @@ class Book:
         reader.finish()
         return reader.data
 
+    def sheets(self, names: list[str]) -> dict[str, SheetData]:
+        """Several sheets at once, in the order given; a batch of hundreds is shared with
+        worker processes, one per further core (:func:`sheet_workers`), each reading its
+        share from its own handle on the file. Whatever happens, it is what reading them one
+        after another gives: the first sheet in order that is damaged raises its error (a
+        bug raises as a bug), and the book's limits count every share."""
+        helpers = sheet_workers(len(names))
+        if helpers == 0:
+            return {name: self.sheet(name) for name in names}
+        shares = [names[k::helpers + 1] for k in range(helpers + 1)]
+        self.strings()  # read once here, inherited by the workers
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORKED["book"] = self  # inherited by the forked workers, never pickled
+        try:
+            with ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_in_worker) as pool:
+                futures = [pool.submit(_read_share, share) for share in shares[1:]]
+                results = [_read_share(shares[0], own=True)] + [f.result() for f in futures]
+        finally:
+            _FORKED.clear()
+        found: dict[str, SheetData | BaseException] = {}
+        for (read, failed, inflated, cells) in results[1:]:
+            self._budget[0] -= inflated
+            self._count(cells, "")
+            found.update(read)
+            found.update(failed)
+        own_read, own_failed, _, _ = results[0]
+        found.update(own_read)
+        found.update(own_failed)
+        if self._budget[0] < 0:
+            raise _too_big(self.path, f"解压后合计超过 {self.limits.book_bytes >> 20} MB",
+                           f"more than {self.limits.book_bytes >> 20} MB when inflated")
+        out: dict[str, SheetData] = {}
+        for name in names:
+            got = found[name]
+            if isinstance(got, BaseException):
+                raise got
+            out[name] = got
+        return out
+
     def _count(self, cells: int, sheet: str) -> None:
         self._cells += cells
         if self._cells > self.limits.cells:
@@ -608,6 +650,47 @@ def translate_shared(data: SheetData, shared: dict[str, tuple[str, str]],
                 if formula else "="
         except (TranslatorError, ValueError):
             data.contents[ref] = "="
+
+
+# --- several sheets on several cores ------------------------------------------------------
+
+SHEETS_PER_WORKER = 250  # below this many sheets a share, a process costs more than it saves
+_FORKED: dict[str, Book] = {}  # the book being read, for the forked workers
+_WORKER_PROCESS = {"inside": False}
+
+
+def sheet_workers(n_sheets: int) -> int:
+    """How many worker processes to read ``n_sheets`` with, besides this one: one per
+    further core (``KPI_WORKBOOK_WORKERS`` sets the number of processes; 1 never starts
+    any), none inside a worker already, none for a small batch."""
+    if _WORKER_PROCESS["inside"] or n_sheets < 2 * SHEETS_PER_WORKER:
+        return 0
+    configured = os.environ.get("KPI_WORKBOOK_WORKERS", "").strip()
+    wanted = int(configured) if configured.isdigit() and int(configured) >= 1 else (os.cpu_count() or 1)
+    return max(0, min(wanted, n_sheets // SHEETS_PER_WORKER) - 1)
+
+
+def _in_worker() -> None:
+    _WORKER_PROCESS["inside"] = True
+    book = _FORKED["book"]
+    book.zip = zipfile.ZipFile(book.path)  # its own handle: the parent's file position is its own
+    book._budget = [book._budget[0]]
+    book._cells = 0
+
+
+def _read_share(names: list[str], own: bool = False):
+    """(sheets read, sheets that raised, bytes inflated, cells counted) for one share."""
+    book = _FORKED["book"]
+    budget, cells = book._budget[0], book._cells
+    read: dict[str, SheetData] = {}
+    failed: dict[str, BaseException] = {}
+    for name in names:
+        try:
+            read[name] = book.sheet(name)
+        except Exception as exc:  # given back as it is, raised in the order of the sheets
+            failed[name] = exc
+            break  # the sheets after it are not needed: this error comes first among them
+    return read, failed, budget - book._budget[0], book._cells - cells
 
 
 PLAIN_SCAN_BYTES = 64 * MB  # a larger part is streamed through expat, never held whole

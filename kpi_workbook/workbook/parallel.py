@@ -66,7 +66,10 @@ def _guarded(read_one: Reader, catalog: Catalog, path: Path) -> BookResult:
 
 
 def _start(catalog: Catalog, read_one: Reader) -> None:
+    from . import package
+
     _WORKER["catalog"], _WORKER["read_one"] = catalog, read_one
+    package._WORKER_PROCESS["inside"] = True  # every core is busy already: no more processes
 
 
 def _read_in_worker(path: Path) -> BookResult:

@@ -42,13 +42,12 @@ _GAP = (rf"(?:{_WS}(?:<row(?:{_ATTR})*+{_WS}/?>|</row>|"
 _CELL = (rf"{_GAP}<c r=\"({_REF})\"((?:{_ATTR})*+){_WS}>{_WS}"
          rf"(<f(?:{_ATTR})*+{_WS}(?:/>|>{_TEXT}</f>))?{_WS}"
          rf"(<v>{_TEXT}</v>|<v/>)?{_WS}"
-         rf"(<is>{_WS}<t(?: xml:space=\"preserve\")?(?:/>|>{_TEXT}</t>){_WS}</is>)?{_WS}</c>")
+         rf"(?:(<is>){_WS}<t(?: xml:space=\"preserve\")?(?:/>|>({_TEXT})</t>){_WS}</is>)?{_WS}</c>")
 # a cell that holds something | what follows the last one | the rest, when it is not plain
 _SCAN = re.compile(rf"{_CELL}|({_GAP})\Z|([\s\S]+)")
 _ROWS = re.compile(rf"<row(?: r=\"([0-9]{{1,7}})\")?((?:{_ATTR})*+){_WS}(/?)>|</row>|<row")
 _ATTR_PAIR = re.compile(rf' ({_NAME})="([^"]*)"')
 _F_PARTS = re.compile(rf"<f((?:{_ATTR})*+){_WS}(?:/>|>({_TEXT})</f>)")
-_T_TEXT = re.compile(rf"<t(?: xml:space=\"preserve\")?(?:/>|>({_TEXT})</t>)")
 _REFERENCE = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _DECLARATION = re.compile(rb'<\?xml[^?>]*?encoding="([^"]*)"')
@@ -140,14 +139,18 @@ def _rows_plain(body: str, max_row: int) -> bool:
                 continue
             if open_row or not number or not 1 <= int(number) <= max_row or text == "<row":
                 return False
-            if attrs and "r" in _attributes(attrs):
-                return False
+            if attrs and attrs not in _ROW_ATTRS:
+                if "r" in _attributes(attrs):
+                    return False
+                if len(_ROW_ATTRS) < _CACHE_LIMIT:
+                    _ROW_ATTRS.add(attrs)
             open_row = not empty
     except NotPlain:
         return False
     return not open_row
 
 
+_ROW_ATTRS: set[str] = set()  # a row's attributes (after r) known to hold no repeat
 _KINDS: dict[str, str] = {}  # a cell's attributes → its type, checked once per distinct text
 _FORMULAS: dict[str, tuple[str, dict[str, str]]] = {}  # an <f> element → (text, attributes)
 _CACHE_LIMIT = 100_000  # distinct texts kept; a hostile part cannot grow the caches further
@@ -195,18 +198,17 @@ def _cells(body: str, sink: Sink) -> None:
     here; every other type, and anything that is not as expected, by ``sink.cell``."""
     strings: list[str] | None = None
     contents = sink.contents
-    for ref, attrs, f, v, inline, _tail, rest in _SCAN.findall(body):
+    kinds = _KINDS
+    for ref, attrs, f, v, inline, inline_text, _tail, rest in _SCAN.findall(body):
         if rest:
             raise NotPlain()
         if not ref:
             continue  # the tail after the last cell that holds something
-        kind = _kind(attrs) if attrs else "n"
+        kind = (kinds.get(attrs) or _kind(attrs)) if attrs else "n"
         value: object = None
         if kind == "inlineStr":
             if inline:
-                match = _T_TEXT.search(inline)
-                assert match is not None  # the scan matched the same expression
-                value = unescape(match.group(1) or "")
+                value = unescape(inline_text)
         elif v:
             raw = "" if v == "<v/>" else v[3:-4]
             if "&" in raw:

@@ -116,11 +116,12 @@ def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> t
 def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool):
     cards: list[Card] = []
     diags: list[Diagnostic] = []
-    for title in package.sheet_names:
+    titles = [t for t in package.sheet_names
+              if {"KPI_EMPLOYEE_ID", "KPI_ROLE"} & package.names.get(t, {}).keys()]
+    datas = package.sheets(titles)  # a big book on every core
+    for title in titles:
         names, broken = package.names.get(title, {}), package.broken.get(title, [])
-        if "KPI_EMPLOYEE_ID" not in names and "KPI_ROLE" not in names:
-            continue
-        data = package.sheet(title)
+        data = datas[title]
         ws = SheetCells(title, data.contents)
         where = {"source": str(path), "sheet": title}
         for name in broken:

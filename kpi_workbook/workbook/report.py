@@ -195,12 +195,16 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
                     money_columns.append(rule.label)
 
     missing_by_card: dict[int, list[str]] = {}
+    specs_of: dict[tuple[int, str], dict] = {}  # (catalog, role) → its inputs, worked out once
     for role_id, scores in scored.by_role.items():
         for pos, miss, errs in zip(scored.rows[role_id], scores.missing, scores.errors):
             card = cards[int(pos)]
             own = owners[int(pos)]
-            role = own.roles[role_id]
-            specs = {s.key: s for s in input_specs(role, own.role_pay_rules(role))}
+            specs = specs_of.get((id(own), role_id))
+            if specs is None:
+                role = own.roles[role_id]
+                specs = specs_of[(id(own), role_id)] = {
+                    s.key: s for s in input_specs(role, own.role_pay_rules(role))}
             findings += card_error_diags(card, errs)
             missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
 
