@@ -50,8 +50,29 @@ def typed(data: SheetData) -> tuple[dict, dict]:
             {k: (type(v).__name__, v) for k, v in data.cached.items()})
 
 
+def expat_patching(data: bytes, refs) -> tuple[dict, bytes]:
+    """Where ``refs`` are and the part without cached results, as expat finds them."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(package, "cell_spans", lambda data, refs: None)
+        mp.setattr(package, "drop_cached", lambda data: None)
+        return package.cell_elements(data, refs), package._drop_cached(data)
+
+
+def assert_patching_agrees(data: bytes, plain: bool = True) -> None:
+    """plain_scan's cell positions and dropped results equal expat's (or, for a part that
+    is not ``plain``, they may step aside)."""
+    refs = sorted({m.decode() for m in re.findall(rb'<c r="([A-Z]+[0-9]+)"', data)})[::3]
+    spans, dropped = plain_scan.cell_spans(data, refs), plain_scan.drop_cached(data)
+    if plain:
+        assert spans is not None and dropped is not None
+    slow_spans, slow_dropped = expat_patching(data, refs)
+    assert spans is None or spans == slow_spans
+    assert dropped is None or dropped == slow_dropped
+
+
 def assert_same_both_ways(path: Path) -> int:
-    """Every sheet of ``path`` read by the scan equals expat's reading; the number of
+    """Every sheet of ``path`` read by the scan equals expat's reading, and so do the cells'
+    positions and the part without cached results that fill's patch uses; the number of
     sheets the scan read (it must read them all: these are plain books)."""
     read = 0
     with Book.open(path) as book:
@@ -59,6 +80,7 @@ def assert_same_both_ways(path: Path) -> int:
             fast = by_scan(book, name)
             assert fast is not None, f"{path.name}[{name}] is plain but the scan stepped aside"
             assert typed(fast) == typed(by_expat(book, name)), f"{path.name}[{name}]"
+            assert_patching_agrees(book.read(book.parts[name]))
             read += 1
     return read
 
@@ -139,8 +161,9 @@ def test_a_mutated_sheet_is_read_as_expat_reads_it_or_left_to_expat(one_sheet, d
             fast = by_scan(book, name, bytes(mutated))
         except KpiError as exc:  # a bad cell (a text in a number cell…): expat must say the same
             fast, fast_error = None, exc
-        if fast is None and fast_error is None:
-            return  # stepped aside: expat reads it, whatever it is
+        if fast is None and fast_error is None:  # stepped aside: expat reads it, whatever it is
+            _patching_agrees_if_expat_reads(book, name, bytes(mutated))
+            return
         try:
             slow = by_expat(book, name, bytes(mutated))
         except (package._Refused, package.expat.ExpatError) as exc:
@@ -151,6 +174,7 @@ def test_a_mutated_sheet_is_read_as_expat_reads_it_or_left_to_expat(one_sheet, d
             return
         assert fast_error is None, f"the scan refused what expat reads: {fast_error}"
         assert fast is not None and typed(fast) == typed(slow)
+        assert_patching_agrees(bytes(mutated), plain=False)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -175,6 +199,7 @@ def test_a_cell_text_changed_at_random_reads_the_same_both_ways(one_sheet, data)
         except KpiError as exc:
             fast, fast_error = None, exc
         if fast is None and fast_error is None:
+            _patching_agrees_if_expat_reads(book, name, mutated)
             return
         try:
             slow = by_expat(book, name, mutated)
@@ -185,6 +210,17 @@ def test_a_cell_text_changed_at_random_reads_the_same_both_ways(one_sheet, data)
             return
         assert fast_error is None, f"the scan refused what expat reads: {fast_error}"
         assert fast is not None and typed(fast) == typed(slow)
+        assert_patching_agrees(mutated, plain=False)
+
+
+def _patching_agrees_if_expat_reads(book: Book, name: str, data: bytes) -> None:
+    """A part the scan left to expat can still be patched (fill reads it, then writes it):
+    where the fast helpers answer, they answer as expat does."""
+    try:
+        by_expat(book, name, data)
+    except (package._Refused, package.expat.ExpatError, KpiError):
+        return  # not read, so never patched
+    assert_patching_agrees(data, plain=False)
 
 
 def test_the_scan_is_linear_on_a_part_built_to_make_expressions_backtrack(tmp_path):

@@ -33,7 +33,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ..diagnostics import KpiError, error
-from .plain_scan import scan_sheet, scan_workbook
+from .plain_scan import cell_spans, drop_cached, scan_sheet, scan_workbook
 
 MB = 1 << 20
 
@@ -771,6 +771,9 @@ def element_end(data: bytes, start: int, end_event: int) -> int:
 def cell_elements(data: bytes, refs) -> dict[str, tuple[int, int, str]]:
     """(start, end, style) of the elements of the cells ``refs`` in a sheet part: one linear
     pass of the parser, positions exact (the cells a clone or a patch replaces)."""
+    plain = cell_spans(data, refs)
+    if plain is not None:
+        return plain
     wanted = set(refs)
     found: dict[str, tuple[int, int, str]] = {}
     open_cell: list = []
@@ -841,6 +844,9 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
 def _drop_cached(data: bytes) -> bytes:
     """The sheet without its formulas' cached results, so every program recomputes them:
     each <v> that follows a formula inside a cell is removed, in one linear pass."""
+    plain = drop_cached(data)
+    if plain is not None:
+        return plain
     out = []
     spans: list[tuple[int, int]] = []
     state = {"f": False}

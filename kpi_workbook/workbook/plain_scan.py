@@ -301,3 +301,58 @@ def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, i
     except NotPlain:
         return None
     return sheets, names
+
+
+# --- patching: where cells are, and formulas' cached results ----------------------------
+# These work on a sheet part that has been read already (so it is well-formed XML) and has
+# no "<!" (no comment or CDATA that could hide markup): there, every '<c r="' in the sheet
+# data starts a cell element, and a cell's element ends at its first "</c>" or at "/>"
+# (cells do not nest; text and attribute values cannot hold "<"). Anything else: None, and
+# package.py finds them with expat.
+
+_CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"')
+_TAG_END = re.compile(rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"]*+")*+[ \t\n]*+(/?)>')
+_STYLE = re.compile(rb' s="([^"]*)"')
+
+
+def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
+    """(start, end, style) of the elements of the cells ``refs``; None when the part is not
+    plain enough to say (package.cell_elements then asks expat)."""
+    if b"<!" in data:
+        return None
+    start = data.find(b"<sheetData>")
+    end = data.find(b"</sheetData>", start)
+    if start < 0 or end < 0:
+        return None
+    wanted = {r.encode() for r in refs}
+    found: dict[str, tuple[int, int, str]] = {}
+    for match in _CELL_START.finditer(data, start, end):
+        ref = match.group(1)
+        if ref not in wanted:
+            continue
+        tag = _TAG_END.match(data, match.end())
+        if tag is None:
+            return None
+        head = tag.end()
+        close = head if tag.group(1) else data.find(b"</c>", head, end)
+        if close < 0:
+            return None
+        style = _STYLE.search(data, match.end(), head)
+        found[ref.decode()] = (match.start(), close if tag.group(1) else close + 4,
+                               style.group(1).decode() if style else "")
+    return found if len(found) == len(wanted) else None
+
+
+_CACHED = re.compile(rb'(<f(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"]*+")*+[ \t\n]*+(?:/>|>[^<]*+</f>))'
+                     rb'([ \t\n]*+)(?:<v>[^<]*+</v>|<v/>)')
+
+
+def drop_cached(data: bytes) -> bytes | None:
+    """The part without the <v> that follows each formula; None when the part is not plain
+    enough to say (a <v> with attributes, a comment)."""
+    if b"<!" in data:
+        return None
+    out = _CACHED.sub(rb"\1\2", data)
+    if re.search(rb"</f>[ \t\n]*<v|<f[^<>]*/>[ \t\n]*<v", out):
+        return None  # a cached result left behind: not in the plain form
+    return out
