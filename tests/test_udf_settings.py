@@ -263,6 +263,17 @@ def test_caller_book_without_scorecard_settings():
     assert _by_functions(caller=master) == _expected(TEMPLATE)
 
 
+def test_caller_book_that_cannot_be_read():
+    """Excel busy or the book gone: the cell says so; nothing raises."""
+    class Gone:
+        @property
+        def sheet(self):
+            raise OSError("the workbook is closed")
+
+    got = udfs.KPI_GRADE("grade_a_e", [[90]], caller=Gone())
+    assert got.startswith("#KPI! 内部错误 OSError：the workbook is closed"), got
+
+
 def test_caller_settings_not_from_a1(books):
     """The used range starts below A1 (the title cleared): the cells keep their names."""
     grid = _grid(books["edited"])

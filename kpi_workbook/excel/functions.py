@@ -89,17 +89,19 @@ def catalog() -> Catalog:
 
 
 class CallerBook:
-    """The 设置 sheet of an open xlwings book (the caller's book of a desktop UDF, the book a
-    Lite script is given), read when a function runs, inside its guard."""
+    """The 设置 sheet of an open xlwings book (the book a Lite script is given, or the book of
+    the range that called a desktop UDF), read when a function runs, inside its guard: a
+    failure to read it is the function's error text, not an exception."""
 
-    def __init__(self, book):
-        self.book = book
+    def __init__(self, book=None, caller=None):
+        self._book, self._caller = book, caller
 
     def values(self) -> tuple[list, tuple[int, int]] | None:
         """(the used range's rows, its top-left (row, column)), or None without a 设置 sheet."""
-        if SETTINGS_SHEET not in [sheet.name for sheet in self.book.sheets]:
+        book = self._book if self._caller is None else self._caller.sheet.book
+        if SETTINGS_SHEET not in [sheet.name for sheet in book.sheets]:
             return None
-        used = self.book.sheets[SETTINGS_SHEET].used_range
+        used = book.sheets[SETTINGS_SHEET].used_range
         return used.options(ndim=2, err_to_str=True).value, (used.row, used.column)
 
 
@@ -107,7 +109,7 @@ def given_or_caller(settings, caller):
     """The 设置 range given, else the caller's book (desktop xlwings passes ``caller``)."""
     if settings is not None or caller is None:
         return settings
-    return CallerBook(caller.sheet.book)
+    return CallerBook(caller=caller)
 
 
 @lru_cache(maxsize=16)

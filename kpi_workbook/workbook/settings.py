@@ -9,6 +9,11 @@ models changed by ``model_copy(update=)``) — and its findings: an info finding
 value that differs from the template, an error naming the cell for a missing or broken one
 (sheet deleted, name deleted, text or an error value, thresholds out of order). Errors are
 book-level: every card of that book is 错误, not graded and not paid (report.py).
+
+The values are parsed and checked from the sheet's cells, {"C12": value} (:func:`parse_settings`),
+wherever they come from: ``read_settings`` finds each cell by the book's defined names;
+``read_settings_values`` (the worksheet functions, given 设置 as a range of values) finds it by
+the heading of its grade scheme and the key of its pay rule, as the builder lays the sheet out.
 """
 
 from __future__ import annotations
