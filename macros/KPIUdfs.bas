@@ -14,52 +14,52 @@ failed:
     KPI_BAND = Err.Description
 End Function
 
-Function KPI_EXPLAIN(role, keys, values, Optional item)
+Function KPI_EXPLAIN(role, keys, values, Optional item, Optional settings)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        KPI_EXPLAIN = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_EXPLAIN", Array(role, keys, values, item), ThisWorkbook, Application.Caller)
+        KPI_EXPLAIN = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_EXPLAIN", Array(role, keys, values, item, settings, Nothing), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        KPI_EXPLAIN = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_EXPLAIN", Array(role, keys, values, item))
+        KPI_EXPLAIN = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_EXPLAIN", Array(role, keys, values, item, settings, Nothing))
         Exit Function
     #End If
 failed:
     KPI_EXPLAIN = Err.Description
 End Function
 
-Function KPI_GRADE(scheme, scores)
+Function KPI_GRADE(scheme, scores, Optional settings)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        KPI_GRADE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_GRADE", Array(scheme, scores), ThisWorkbook, Application.Caller)
+        KPI_GRADE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_GRADE", Array(scheme, scores, settings, Nothing), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        KPI_GRADE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_GRADE", Array(scheme, scores))
+        KPI_GRADE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_GRADE", Array(scheme, scores, settings, Nothing))
         Exit Function
     #End If
 failed:
     KPI_GRADE = Err.Description
 End Function
 
-Function KPI_ITEM(role, item, values, Optional keys)
+Function KPI_ITEM(role, item, values, Optional keys, Optional settings)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        KPI_ITEM = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_ITEM", Array(role, item, values, keys), ThisWorkbook, Application.Caller)
+        KPI_ITEM = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_ITEM", Array(role, item, values, keys, settings, Nothing), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        KPI_ITEM = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_ITEM", Array(role, item, values, keys))
+        KPI_ITEM = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_ITEM", Array(role, item, values, keys, settings, Nothing))
         Exit Function
     #End If
 failed:
     KPI_ITEM = Err.Description
 End Function
 
-Function KPI_PAY(role, scores, Optional base_salary, Optional q_amount, Optional full_attendance)
+Function KPI_PAY(role, scores, Optional base_salary, Optional q_amount, Optional full_attendance, Optional settings)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        KPI_PAY = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_PAY", Array(role, scores, base_salary, q_amount, full_attendance), ThisWorkbook, Application.Caller)
+        KPI_PAY = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_PAY", Array(role, scores, base_salary, q_amount, full_attendance, settings, Nothing), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        KPI_PAY = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_PAY", Array(role, scores, base_salary, q_amount, full_attendance))
+        KPI_PAY = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_PAY", Array(role, scores, base_salary, q_amount, full_attendance, settings, Nothing))
         Exit Function
     #End If
 failed:
@@ -79,13 +79,13 @@ failed:
     KPI_ROUND = Err.Description
 End Function
 
-Function KPI_SCORE(role, keys, values)
+Function KPI_SCORE(role, keys, values, Optional settings)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        KPI_SCORE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_SCORE", Array(role, keys, values), ThisWorkbook, Application.Caller)
+        KPI_SCORE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_SCORE", Array(role, keys, values, settings, Nothing), ThisWorkbook, Application.Caller)
         Exit Function
     #Else
-        KPI_SCORE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_SCORE", Array(role, keys, values))
+        KPI_SCORE = XLPy.CallUDF("kpi_workbook.excel.udfs", "KPI_SCORE", Array(role, keys, values, settings, Nothing))
         Exit Function
     #End If
 failed:

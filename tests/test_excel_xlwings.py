@@ -114,10 +114,14 @@ def test_vba_wrappers_match_the_python_signatures():
     module = load_udfs()
     for name in UDF_NAMES:
         params = inspect.signature(getattr(module, name)).parameters.values()
+        # xlwings' reserved argument ``caller`` is not in Excel's signature: Nothing stands in
+        # for it and xlwings passes the calling range there
         expected = ", ".join(("Optional " if p.default is not p.empty else "") + p.name
-                             for p in params)
+                             for p in params if p.name != "caller")
         assert f"Function {name}({expected})\r\n" in text
         assert f'XLPy.CallUDF("{MODULE_NAME}", "{name}", Array(' in text
+        passed = ", ".join("Nothing" if p.name == "caller" else p.name for p in params)
+        assert f'"{name}", Array({passed}), ThisWorkbook, Application.Caller)' in text
 
 
 def test_generator_runs_as_a_command():

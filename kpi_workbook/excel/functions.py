@@ -13,6 +13,12 @@ Conventions shared by every function:
   call (an unknown role, an unknown input key) is that text alone. Nothing raises.
 * Work is done on whole columns with numpy and the engine's vectorised ``score_role``:
   each input column is parsed once by the engine's parser, every employee is scored at once.
+* The functions that grade or pay follow a book's 设置 (its thresholds and pay parameters),
+  as the card's own formulas and the report do: ``settings`` is the 设置 sheet's values from
+  A1 (a range such as ``设置!A1:D200``), or :class:`CallerBook` (the book a desktop UDF is
+  called from, when no range is given); without either, the templates' values. 设置 is
+  parsed by ``workbook.settings`` (the report's reader) once per distinct content; a broken
+  value is that reader's finding, naming the cell, as the function's ``#KPI!`` text.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ from ..numbers import (ParseError, clean_round, excel_round, is_blank, normalise
                        parse_flag, parse_number)
 from ..rules.conditions import OPERATORS, Condition
 from ..rules.loader import Catalog, builtin_catalog, load_catalog
+from ..rules.model import GradeScheme, Role
 from ..workbook.formulas import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
+from ..workbook.settings import SETTINGS_SHEET, contents_of, holds_settings, read_settings_values
 
 ERROR = "#KPI!"
 TEMPLATES_ENV = "KPI_WORKBOOK_TEMPLATES"  # a template folder for the functions; default built-in
@@ -74,6 +82,91 @@ def _catalog_from(directory: str | None) -> Catalog:
 
 def catalog() -> Catalog:
     return _catalog_from(os.environ.get(TEMPLATES_ENV) or None)
+
+
+# ---------------------------------------------------------------------------------------
+# The book's 设置.
+
+
+class CallerBook:
+    """The 设置 sheet of an open xlwings book (the book a Lite script is given, or the book of
+    the range that called a desktop UDF), read when a function runs, inside its guard: a
+    failure to read it is the function's error text, not an exception."""
+
+    def __init__(self, book=None, caller=None):
+        self._book, self._caller = book, caller
+
+    def values(self) -> tuple[list, tuple[int, int]] | None:
+        """(the used range's rows, its top-left (row, column)), or None without a 设置 sheet."""
+        book = self._book if self._caller is None else self._caller.sheet.book
+        if SETTINGS_SHEET not in [sheet.name for sheet in book.sheets]:
+            return None
+        used = book.sheets[SETTINGS_SHEET].used_range
+        return used.options(ndim=2, err_to_str=True).value, (used.row, used.column)
+
+
+def given_or_caller(settings, caller):
+    """The 设置 range given, else the caller's book (desktop xlwings passes ``caller``)."""
+    if settings is not None or caller is None:
+        return settings
+    return CallerBook(caller=caller)
+
+
+@lru_cache(maxsize=16)
+def _contents(rows: tuple, origin: tuple[int, int]) -> tuple[dict, bool]:
+    contents = contents_of(rows, origin)
+    return contents, holds_settings(contents)
+
+
+_PARSED: dict[tuple, tuple[Catalog, tuple[Catalog, list]]] = {}
+PARSED_KEPT = 64  # distinct (设置 content, role) pairs kept parsed
+
+
+def _parsed(base: Catalog, rows: tuple, origin: tuple[int, int], role_ids: tuple[str, ...],
+            scheme_ids: tuple[str, ...]) -> tuple[Catalog, list]:
+    """read_settings_values, once per catalog, 设置 content and roles: a sheet of a thousand
+    calls with the same 设置 parses it once (the key holds the values themselves)."""
+    key = (id(base), rows, origin, role_ids, scheme_ids)
+    hit = _PARSED.get(key)
+    if hit is None or hit[0] is not base:
+        while len(_PARSED) >= PARSED_KEPT:
+            _PARSED.pop(next(iter(_PARSED)))
+        contents, _ = _contents(rows, origin)
+        hit = _PARSED[key] = (base, read_settings_values(
+            base, contents, [base.roles[r] for r in role_ids],
+            tuple(base.grade_schemes[s] for s in scheme_ids)))
+    return hit[1]
+
+
+def book_catalog(settings, roles: tuple[Role, ...] = (), schemes: tuple[GradeScheme, ...] = ()) -> Catalog:
+    """The catalog to grade and pay ``roles`` (and ``schemes``) with: :func:`catalog` with the
+    values of the 设置 ``settings`` in place; CellError naming the cell for a broken value."""
+    base = catalog()
+    if settings is None:
+        return base
+    given = not isinstance(settings, CallerBook)
+    found = (grid(settings).tolist(), (1, 1)) if given else settings.values()
+    if found is None:
+        return base  # a book without 设置: the templates' values
+    rows = tuple(tuple(_plain(v) for v in row) for row in found[0])
+    if not _contents(rows, found[1])[1]:
+        if not given:  # another sheet called 设置 (the HR master workbook's): not a rule book
+            return base
+        raise CellError(message("settings 应为考核工作簿的“设置”表，从 A1 起（如 设置!A1:D200），其中没有“等级方案：”标题",
+                                "settings should be a scorecard book's 设置 sheet from A1 (e.g. 设置!A1:D200); "
+                                "this range has no 等级方案 heading"))
+    book, diags = _parsed(base, rows, found[1], tuple(r.id for r in roles), tuple(s.id for s in schemes))
+    broken = next((d for d in diags if d.severity == "error"), None)
+    if broken is not None:
+        raise CellError(f"{ERROR} {broken.message}")
+    return book
+
+
+def _role(settings, role) -> tuple[Catalog, Role]:
+    """(the catalog that follows 设置, the role) for a role's id or name."""
+    chosen = catalog().role(text(role))
+    cat = book_catalog(settings, roles=(chosen,))
+    return cat, cat.roles[chosen.id]
 
 
 # ---------------------------------------------------------------------------------------
@@ -208,9 +301,10 @@ def grade_scheme(catalog: Catalog, key):
 
 
 @guarded
-def kpi_grade(scheme, scores):
-    """The grade of each score under a grade scheme (or a role's scheme)."""
+def kpi_grade(scheme, scores, settings=None):
+    """The grade of each score under a grade scheme (or a role's scheme), by 设置's thresholds."""
     chosen = grade_scheme(catalog(), scheme)
+    chosen = book_catalog(settings, schemes=(chosen,)).grade_schemes[chosen.id]
     numbers, bad = parse_cells(grid(scores))
     grades = grade_of(chosen, numbers.reshape(-1)).reshape(numbers.shape)
     return shaped(np.where(bad != "", bad, grades), scores)
@@ -225,12 +319,11 @@ NEEDS_ITEMS = ("point_value",)  # pay that needs each item's 扣分/奖分: only
 
 
 @guarded
-def kpi_pay(role, scores, base_salary=None, q_amount=None, full_attendance=None):
+def kpi_pay(role, scores, base_salary=None, q_amount=None, full_attendance=None, settings=None):
     """Performance pay of each score: every rule of the role that depends on the score,
     grade and employee fields (commissions with no inputs count 0, team awards are made in
-    the monthly report)."""
-    cat = catalog()
-    chosen = cat.role(text(role))
+    the monthly report), by 设置's thresholds and parameters."""
+    cat, chosen = _role(settings, role)
     rules = cat.role_pay_rules(chosen)
     needs_items = [r.label for r in rules if r.kind in NEEDS_ITEMS]
     if needs_items:
@@ -349,10 +442,9 @@ def _oriented(out: np.ndarray, by_column: bool):
 
 
 @guarded
-def kpi_score(role, keys, values):
+def kpi_score(role, keys, values, settings=None):
     """Total, grade, pay and status of each employee (one per row of ``values``)."""
-    cat = catalog()
-    chosen = cat.role(text(role))
+    cat, chosen = _role(settings, role)
     names, rows, by_column = _layout(keys, values)
     scores, problem = score_rows(cat, chosen, names, rows)
     f = scores.frame
@@ -379,11 +471,10 @@ def find_item(role, key):
 
 
 @guarded
-def kpi_item(role, item, values, keys=None):
+def kpi_item(role, item, values, keys=None, settings=None):
     """One item's points. Without ``keys``, ``values`` are the item's only input (any shape);
     with ``keys`` (its input ids, e.g. ``accuracy`` or ``points.self``), one row per employee."""
-    cat = catalog()
-    chosen = cat.role(text(role))
+    cat, chosen = _role(settings, role)
     found = find_item(chosen, item)
     if keys is None or all(is_blank(k) for k in grid(keys).reshape(-1)):  # keys omitted
         resolver = KeyResolver(input_specs(chosen, cat.role_pay_rules(chosen)))
@@ -423,10 +514,9 @@ def explanation(cat: Catalog, scores, i: int, item_id: str | None) -> str:
 
 
 @guarded
-def kpi_explain(role, keys, values, item=None):
+def kpi_explain(role, keys, values, item=None, settings=None):
     """How each employee's score (or one item's points) came about, as a sentence."""
-    cat = catalog()
-    chosen = cat.role(text(role))
+    cat, chosen = _role(settings, role)
     item_id = None if is_blank(item) else find_item(chosen, item).id
     names, rows, by_column = _layout(keys, values)
     scores, problem = score_rows(cat, chosen, names, rows)
@@ -441,10 +531,11 @@ def kpi_explain(role, keys, values, item=None):
 TABLE_OUT = ("工号", "姓名", "部门", "岗位", *RESULT_COLUMNS, "说明")
 
 
-def score_table(table) -> tuple[list[list], list[str]]:
+def score_table(table, settings=None) -> tuple[list[list], list[str]]:
     """Score a table whose first row is headers: 岗位 (role) per row, employee fields
     (工号, 姓名, 部门, 基本工资, …) and any roles' input keys. Returns (rows with header
-    ``TABLE_OUT``, headers no role in the table knows). Each role is scored at once."""
+    ``TABLE_OUT``, headers no role in the table knows). Each role is scored at once, by the
+    设置 ``settings`` (see :func:`book_catalog`); a role 设置 breaks is 错误 on its rows."""
     cat = catalog()
     cells = grid(table)
     headers = [text(h) for h in cells[0]]
@@ -467,6 +558,11 @@ def score_table(table) -> tuple[list[list], list[str]]:
         except KpiError as exc:
             out[mask, 7], out[mask, 8] = BROKEN, exc.diagnostics[0].message_zh.split("；")[0]
             continue
+        try:
+            own, role = _role(settings, role.id)
+        except CellError as exc:
+            out[mask, 7], out[mask, 8] = BROKEN, str(exc)
+            continue
         resolver = KeyResolver(input_specs(role, cat.role_pay_rules(role)))
         columns = []
         for j, h in enumerate(headers):
@@ -478,7 +574,7 @@ def score_table(table) -> tuple[list[list], list[str]]:
                 continue
             columns.append(j)
             used.add(j)
-        scores, problem = score_rows(cat, role, [headers[j] for j in columns],
+        scores, problem = score_rows(own, role, [headers[j] for j in columns],
                                      body[mask][:, columns])
         f = scores.frame
         complete = f["complete"].to_numpy(dtype=bool)

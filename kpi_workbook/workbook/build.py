@@ -21,6 +21,7 @@ from ..rules.model import TEAM_PAY_KINDS, Role
 from . import formulas as F
 from .clone import SheetCopy, clone_sheets
 from .files import atomic_output
+from .settings import scheme_heading
 from .versions import TEMPLATE_NAME, fingerprint
 from .layout import (FIELD_NAMES, HEADER_FIELDS, TABLE_HEADER_ROW, SheetLayout, cell,
                      sheet_layout)
@@ -235,7 +236,7 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
             if item.grade_scheme:
                 schemes[item.grade_scheme] = catalog.grade_schemes[item.grade_scheme]
     for scheme in schemes.values():
-        ws.write(row, 0, f"等级方案：{scheme.label}（{scheme.id}）", fmt.settings_heading)
+        ws.write(row, 0, scheme_heading(scheme), fmt.settings_heading)
         ws.write_row(row + 1, 0, ["等级", "说明", "最低分（≥）"], fmt.header)
         row += 2
         for k, tier in enumerate(scheme.tiers):

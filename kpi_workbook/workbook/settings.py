@@ -9,21 +9,28 @@ models changed by ``model_copy(update=)``) — and its findings: an info finding
 value that differs from the template, an error naming the cell for a missing or broken one
 (sheet deleted, name deleted, text or an error value, thresholds out of order). Errors are
 book-level: every card of that book is 错误, not graded and not paid (report.py).
+
+The values are parsed and checked from the sheet's cells, {"C12": value} (:func:`parse_settings`),
+wherever they come from: ``read_settings`` finds each cell by the book's defined names;
+``read_settings_values`` (the worksheet functions, given 设置 as a range of values) finds it by
+the heading of its grade scheme and the key of its pay rule, as the builder lays the sheet out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import cast
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from ..diagnostics import Diagnostic, error, info
 from ..numbers import number_text
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, PayRule, Role
 from . import formulas as F
-from .package import Book, single_cell
+from .package import Book, column_letters, single_cell
 
 SETTINGS_SHEET = "设置"  # build.SETTINGS_SHEET (not imported: build pulls in XlsxWriter)
 # the codes of book-level errors: each one makes every card of its book 错误
@@ -40,16 +47,31 @@ class Setting:
     zh: str  # "B 档下限"
     en: str  # "the minimum of B"
     target: tuple  # ("min", scheme id, k) | ("name", scheme id, k) | ("pay", role id, rule id, field, grade)
+    key: str = ""  # the pay rule's settings key (column D of its rows); "" for a grade's cells
 
 
-def expected(catalog: Catalog, roles: list[Role]) -> list[Setting]:
-    """Every setting the builder writes for ``roles``, in the 设置 sheet's order."""
+def scheme_heading(scheme: GradeScheme) -> str:
+    """The heading of a grade scheme's block on 设置 (the builder writes it; :func:`locate`
+    finds the block by it)."""
+    return f"等级方案：{scheme.label}（{scheme.id}）"
+
+
+# Where the builder puts each value on 设置 (build._settings_sheet): a scheme's tiers start two
+# rows below its heading, the grade's name in A and its minimum in C; each pay parameter is a
+# row with its value in C and its rule's settings key in D.
+NAME_COLUMN, VALUE_COLUMN, KEY_COLUMN, TIERS_BELOW_HEADING = "A", "C", "D", 2
+
+
+def expected(catalog: Catalog, roles: list[Role], also: tuple[GradeScheme, ...] = ()) -> list[Setting]:
+    """Every setting the builder writes for ``roles``, in the 设置 sheet's order (and those
+    of the grade schemes ``also``)."""
     out: list[Setting] = []
     schemes: dict[str, GradeScheme] = {r.grade_scheme: catalog.grade_schemes[r.grade_scheme] for r in roles}
     for role in roles:
         for _, item in role.items():
             if item.grade_scheme:
                 schemes[item.grade_scheme] = catalog.grade_schemes[item.grade_scheme]
+    schemes.update((scheme.id, scheme) for scheme in also)
     for scheme in schemes.values():
         for k, tier in enumerate(scheme.tiers):
             out.append(Setting(F.grade_name_name(scheme, k), tier.grade, f"第 {k + 1} 档等级名称",
@@ -62,7 +84,7 @@ def expected(catalog: Catalog, roles: list[Role]) -> list[Setting]:
         who = "" if key == rule.id else f"（{role.name}）"
         out.append(Setting(F.pay_param_name(key, param), value, f"{rule.label}{who}：{label}",
                            f"{rule.label_en or rule.id} {param}",
-                           ("pay", role.id if key != rule.id else "", rule.id, field, grade)))
+                           ("pay", role.id if key != rule.id else "", rule.id, field, grade), key))
     return out
 
 
@@ -90,7 +112,6 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
     names = {n: body for n, local_id, body in package.defined if local_id is None}
     data = package.sheet(SETTINGS_SHEET)
     diags: list[Diagnostic] = []
-    values: dict[str, object] = {}
     cells: dict[str, str] = {}
     for s in wanted:
         body = names.get(s.name)
@@ -107,14 +128,29 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
                                f"the name {s.name} of 设置 ({s.en}) is broken: {body[:40]}; every "
                                "scorecard of this book is in error", **where))
             continue
-        cell = cells[s.name] = ref[1]
-        raw = data.contents.get(cell)
+        cells[s.name] = ref[1]
+    return parse_settings(catalog, wanted, cells, data.contents, data.cached, where, diags)
+
+
+def parse_settings(catalog: Catalog, wanted: list[Setting], cells: dict[str, str],
+                   contents: Mapping[str, object], cached: Mapping[str, object], where: dict,
+                   diags: list[Diagnostic] | None = None) -> tuple[Catalog, list[Diagnostic]]:
+    """The catalog with the values of 设置 in place, and the findings, from the sheet's cells:
+    ``contents`` {"C12": value or "=formula"}, ``cached`` the formulas' results, ``cells``
+    {setting's name: its cell} (found by the book's defined names, or by :func:`locate`)."""
+    diags = list(diags or [])
+    values: dict[str, object] = {}
+    for s in wanted:
+        if s.name not in cells:
+            continue  # not found: its finding is in diags already
+        cell = cells[s.name]
+        raw = contents.get(cell)
         formula = isinstance(raw, str) and raw.startswith("=")
         if formula:
-            raw = data.cached.get(cell)
+            raw = cached.get(cell)
         problem = _bad(s, raw) if not (formula and raw is None) else (
-            f"是公式 {str(data.contents[cell])[:40]}，尚未计算（请在 Excel/WPS 中打开并保存，或直接输入数字）",
-            f"holds the formula {str(data.contents[cell])[:40]}, never calculated (open and save it in Excel/WPS, "
+            f"是公式 {str(contents[cell])[:40]}，尚未计算（请在 Excel/WPS 中打开并保存，或直接输入数字）",
+            f"holds the formula {str(contents[cell])[:40]}, never calculated (open and save it in Excel/WPS, "
             "or type the number)")
         if problem is not None:
             zh, en = problem
@@ -142,6 +178,89 @@ def read_settings(catalog: Catalog, package: Book, source: str, roles: list[Role
     # a number wherever the target is not a grade's name (_bad refused anything else)
     edits = {s.target: float(cast(float, values[s.name])) for s in changed if s.target[0] != "name"}
     return (_applied(catalog, edits) if edits else catalog), diags
+
+
+def read_settings_values(catalog: Catalog, contents: Mapping[str, object], roles: list[Role],
+                         also: tuple[GradeScheme, ...] = (), source: str = "") -> tuple[
+        Catalog, list[Diagnostic]]:
+    """:func:`read_settings` from the values of a 设置 sheet, {"C12": value} (already
+    calculated: what a worksheet function is given, see :func:`contents_of`), without the
+    book's defined names: each value is found by its scheme's heading or its rule's key."""
+    wanted = expected(catalog, roles, also)
+    where = {"source": source, "sheet": SETTINGS_SHEET}
+    cells, diags = locate(contents, wanted, where)
+    return parse_settings(catalog, wanted, cells, contents, {}, where, diags)
+
+
+def contents_of(rows, origin: tuple[int, int] = (1, 1)) -> dict[str, object]:
+    """{"A1": value} of a range's values (a list of rows) whose top-left cell is ``origin``
+    (row, column, from 1); empty cells (None) are left out, as in a sheet's contents."""
+    top, left = origin
+    letters = [column_letters(left + j) for j in range(max((len(r) for r in rows), default=0))]
+    return {f"{letters[j]}{top + i}": value for i, row in enumerate(rows)
+            for j, value in enumerate(row) if value is not None}
+
+
+_REF_PARTS = re.compile(r"([A-Z]{1,3})([0-9]+)")
+_HEADING_ID = re.compile(r"^等级方案：.*（([^（）]+)）\s*$")
+
+
+def _marks(contents: Mapping[str, object]) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """(scheme id → its heading's row, settings key → the rows of its parameters)."""
+    headings: dict[str, int] = {}
+    keys: dict[str, list[int]] = {}
+    for ref, value in contents.items():
+        parts = _REF_PARTS.fullmatch(ref)
+        if parts is None or not isinstance(value, str):
+            continue
+        column, row = parts.group(1), int(parts.group(2))
+        heading = _HEADING_ID.match(value) if column == NAME_COLUMN else None
+        if heading is not None:
+            headings.setdefault(heading.group(1), row)
+        elif column == KEY_COLUMN:
+            keys.setdefault(value.strip(), []).append(row)
+    for rows in keys.values():
+        rows.sort()
+    return headings, keys
+
+
+def holds_settings(contents: Mapping[str, object]) -> bool:
+    """Whether these are the cells of a scorecard book's 设置 (it has a grade scheme's
+    heading), not of another sheet of that name (the HR master workbook has one)."""
+    return bool(_marks(contents)[0])
+
+
+def locate(contents: Mapping[str, object], wanted: list[Setting], where: dict) -> tuple[
+        dict[str, str], list[Diagnostic]]:
+    """{setting's name: its cell} as the builder lays 设置 out, found by the headings and
+    keys the sheet shows; an error for each scheme or pay rule it does not have."""
+    headings, keys = _marks(contents)
+    cells: dict[str, str] = {}
+    diags: list[Diagnostic] = []
+    taken: dict[str, int] = {}
+    for s in wanted:
+        if s.target[0] in ("min", "name"):
+            scheme_id, k = s.target[1], s.target[2]
+            row = headings.get(scheme_id)
+            if row is not None:
+                column = NAME_COLUMN if s.target[0] == "name" else VALUE_COLUMN
+                cells[s.name] = f"{column}{row + TIERS_BELOW_HEADING + k}"
+            elif k == 0 and s.target[0] == "name":  # once per scheme
+                diags.append(error(
+                    "settings-missing", f"设置中没有等级方案 {scheme_id} 的分数线（找不到“等级方案：…（{scheme_id}）”）：无法评等级",
+                    f"设置 has no thresholds of the grade scheme {scheme_id} (no heading '等级方案：…（{scheme_id}）'): "
+                    "cannot grade", **where))
+            continue
+        i = taken[s.key] = taken.get(s.key, -1) + 1
+        rows = keys.get(s.key, [])
+        if i < len(rows):
+            cells[s.name] = f"{VALUE_COLUMN}{rows[i]}"
+        elif i == len(rows):  # once per rule
+            diags.append(error(
+                "settings-missing", f"设置中没有薪酬参数 {s.zh}（{KEY_COLUMN} 列应为 {s.key}）：无法计算薪酬",
+                f"设置 lacks the pay parameter {s.en} (column {KEY_COLUMN} should say {s.key}): cannot work out pay",
+                **where))
+    return cells, diags
 
 
 _APPLIED: dict[tuple, tuple[Catalog, Catalog]] = {}
