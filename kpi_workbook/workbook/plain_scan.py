@@ -24,6 +24,7 @@ validations) is neither read nor checked here.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Protocol
 
@@ -313,6 +314,14 @@ def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, i
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"')
 _TAG_END = re.compile(rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"]*+")*+[ \t\n]*+(/?)>')
 _STYLE = re.compile(rb' s="([^"]*)"')
+FEW_CELLS = 64
+
+
+@functools.lru_cache(maxsize=256)
+def _cells_named(refs: frozenset[bytes]) -> re.Pattern[bytes]:
+    """The start tags of these cells (the sheets of one role share the set, so one each)."""
+    names = b"|".join(re.escape(r) for r in sorted(refs))
+    return re.compile(rb'<c r="(' + names + rb')"')
 
 
 def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
@@ -326,10 +335,14 @@ def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
         return None
     wanted = {r.encode() for r in refs}
     found: dict[str, tuple[int, int, str]] = {}
-    for match in _CELL_START.finditer(data, start, end):
+    if len(wanted) <= FEW_CELLS:  # what fill edits: one expression names them all
+        matches = list(_cells_named(frozenset(wanted)).finditer(data, start, end))
+    else:  # (an alternative per cell is tried at every cell: past a few, one test each)
+        matches = [m for m in _CELL_START.finditer(data, start, end) if m.group(1) in wanted]
+    if len({m.group(1) for m in matches}) != len(matches):
+        return None  # a cell twice: expat says which one counts
+    for match in matches:
         ref = match.group(1)
-        if ref not in wanted:
-            continue
         tag = _TAG_END.match(data, match.end())
         if tag is None:
             return None
