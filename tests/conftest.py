@@ -43,9 +43,9 @@ def demo_run(tmp_path_factory):
 
 
 # ---------------------------------------------------------------------------------------
-# The month book (tests/engines.py) is built and recalculated by three engines in a child
-# process from the start of the session, while the other tests run; the modules that use
-# it run last, so that they rarely wait for it. Each test still sees the same book.
+# Fixture work done in a child process from the session's start (tests/background.py): the
+# month book (tests/engines.py) and the smaller recalculated books; the modules that use
+# the month book run last, so that they rarely wait for it. Each is still built once.
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -56,10 +56,12 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _month_book_in_background(request, tmp_path_factory):
-    from .engines import start_month_book, stop_month_book, uses_month_book
+def _fixture_jobs_in_background(request, tmp_path_factory):
+    from kpi_workbook.workbook import recalc
 
-    if any(uses_month_book(item) for item in request.session.items):
-        start_month_book(tmp_path_factory)
+    from . import background
+
+    if not recalc.missing_engines():  # else the fixtures run inline and fail, as before
+        background.start(background.needed(request.session.items), tmp_path_factory)
     yield
-    stop_month_book()
+    background.stop()

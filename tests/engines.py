@@ -13,12 +13,7 @@ run proves nothing. ``bash .ci/test`` installs all three.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import multiprocessing
-import os
-import signal
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +28,7 @@ from kpi_workbook.workbook.build import build_workbook
 from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.layout import sheet_layout
 
+from . import background
 from .strategies import role_inputs
 from .workbook_cases import edge_cases, employee_for, engine_results, fill_rows
 
@@ -116,97 +112,20 @@ def _build(root: Path) -> MonthBook:
     return month
 
 
-_MONTH: dict[str, MonthBook] = {}
-_PENDING: dict[str, tuple] = {}  # "book" → (process, connection) of the build under way
-
-
-def _build_in_child(root: str, conn) -> None:
-    """A child process's work: the month book, sent back whole (or the traceback)."""
-    try:
-        month = _build(Path(root))
-    except BaseException:
-        conn.send(("error", traceback.format_exc()))
-    else:
-        conn.send(("ok", month))
-    finally:
-        conn.close()
-
-
-def start_month_book(tmp_path_factory) -> None:
-    """Build and recalculate the session's month book in a child process, now.
-
-    The book takes a minute or more (the ``formulas`` package alone, in Python); the
-    other tests run meanwhile on the other core, and :func:`month_book` waits for it.
-    conftest.py starts it when a collected module uses the book, and runs those modules
-    last. The child runs the same :func:`_build` as the inline path (`spawn`: a fresh
-    interpreter, hypothesis derandomized: the same cards). Without the engines nothing is
-    started: :func:`month_book` then fails the test that asks."""
-    if "book" in _MONTH or "book" in _PENDING or recalc.missing_engines():
-        return
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_build_in_child, name="month-book",
-                              args=(str(tmp_path_factory.mktemp("month-book")), send))
-    process.start()
-    send.close()
-    _PENDING["book"] = (process, receive)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process under ``pid`` (Linux /proc; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def stop_month_book() -> None:
-    """End a build nobody waited for (the session stopped early), with the soffice and
-    ssconvert it started (soffice runs in a session of its own: each is killed by id)."""
-    if "book" in _PENDING:
-        process, receive = _PENDING.pop("book")
-        below = _descendants(process.pid) if process.is_alive() else []
-        process.kill()
-        for pid in below:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        process.join()
-        receive.close()
-
-
-def _finish_month_book() -> MonthBook:
-    process, receive = _PENDING.pop("book")
-    try:
-        kind, payload = receive.recv()  # before join: the book is larger than a pipe holds
-    except EOFError:
-        kind, payload = "error", f"the month-book process died (exit code {process.exitcode})"
-    finally:
-        receive.close()
-        process.join()
-    if kind != "ok":
-        raise RuntimeError(f"building the month book failed in its process:\n{payload}")
-    return payload
+@background.job("month-book", slow=True)
+def _build_month_book(root: Path) -> MonthBook:
+    return _build(root)
 
 
 def month_book(tmp_path_factory) -> MonthBook:
-    """The session's month book (built and recalculated on first use, or taken from the
-    process :func:`start_month_book` started)."""
+    """The session's month book: built and recalculated once, in the child process of
+    tests/background.py when the session started it (it does when a collected module
+    imports month_book), else here on first use."""
     require_engines()
-    if "book" not in _MONTH:
-        if "book" in _PENDING:
-            _MONTH["book"] = _finish_month_book()
-        else:
-            _MONTH["book"] = _build(tmp_path_factory.mktemp("month-book"))
-    return _MONTH["book"]
+    return background.result("month-book", tmp_path_factory)
+
+
+month_book.background_jobs = ("month-book",)  # a module that imports it needs the job
 
 
 def uses_month_book(item) -> bool:
