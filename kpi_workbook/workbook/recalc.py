@@ -193,13 +193,13 @@ def lookup(values: Values, sheet: str, ref: str) -> object:
 def defined_cells(path: Path) -> dict[str, dict[str, str]]:
     """``{sheet title: {name: A1}}`` for the sheet-scoped single-cell names of ``path``
     (workbook-global ones under ``""`` with "sheet!A1")."""
-    from openpyxl.reader.excel import ExcelReader
+    import openpyxl  # loads openpyxl.reader.excel (not imported by name: it is no excel/ of ours)
 
     # Only the workbook part: openpyxl's full reader (which alone binds sheet-scoped names
     # to sheets) parsed every cell and style first, 6 s for a month of 250 cards. The names
     # are bound here as openpyxl binds them (WorkbookParser.assign_names): localSheetId is
     # the index among all sheets, reserved names (print titles, print area) left out.
-    reader = ExcelReader(str(path), read_only=True)
+    reader = openpyxl.reader.excel.ExcelReader(str(path), read_only=True)
     try:
         reader.read_manifest()
         reader.read_workbook()
