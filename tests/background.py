@@ -1,15 +1,16 @@
-"""Fixtures' heavy work done in ONE child process from the start of the session.
+"""Fixtures' heavy work done in child processes from the start of the session.
 
 Some module- or session-scoped fixtures build a workbook and have LibreOffice, Gnumeric and
 the ``formulas`` package (in Python) recalculate it: seconds of CPU each, a minute and more
 for the month book (tests/engines.py). Such work needs nothing of the test session but a
 folder, so a function ``work(root: Path) -> result`` (the result picklable) is registered
-with :func:`job`, and its fixture asks :func:`result` for it. conftest.py starts the child
-(:func:`start`) when the session begins with every job a collected module defines or uses,
-the short ones first; the other tests run meanwhile on the other core. The month book's
-modules run last (conftest.py), so they rarely wait.
+with :func:`job`, and its fixture asks :func:`result` for it. conftest.py starts the jobs
+(:func:`start`) when the session begins, every job a collected module defines or uses: the
+slow one(s) each in a process of its own, the short ones in turn in one more; the other
+tests run meanwhile on the other core. The month book's modules run last (conftest.py),
+so they rarely wait.
 
-The child runs the same function as the inline path (``spawn``: a fresh interpreter; the
+A child runs the same function as the inline path (``spawn``: a fresh interpreter; the
 cards hypothesis draws are derandomized, so the same), and each fixture still runs its work
 once per session. Without the spreadsheet engines nothing is started: the fixtures then run
 inline, and ``require_engines`` fails them as before. A job that fails in the child fails
@@ -28,12 +29,14 @@ from pathlib import Path
 
 JOBS: dict[str, tuple[Callable[[Path], object], bool]] = {}  # name → (work, slow)
 _DONE: dict[str, tuple[str, object]] = {}  # name → ("ok", result) or ("error", traceback)
-_CHILD: dict[str, object] = {}  # "process", "receive", "pending" (names not yet received)
+_CHILDREN: list[dict] = []  # {"process", "receive", "pending": names not yet received}
+_WHERE: dict[str, dict] = {}  # job name → the child that runs it
 _ROOTS: dict[str, Path] = {}  # name → the folder the child's work writes into
 
 
 def job(name: str, slow: bool = False):
-    """Register ``work(root)`` as the background job ``name`` (slow ones run last)."""
+    """Register ``work(root)`` as the background job ``name`` (a slow one gets a process
+    of its own)."""
     def register(work):
         JOBS[name] = (work, slow)
         work.background_job = name
@@ -55,27 +58,33 @@ def _run_jobs(jobs: list[tuple[str, Callable[[Path], object], str]], conn) -> No
 
 
 def start(names: list[str], tmp_path_factory) -> None:
-    """Start the child on the jobs ``names`` (once per session)."""
-    names = sorted(set(names) - set(_DONE), key=lambda n: (JOBS[n][1], n))
-    if "process" in _CHILD or not names:
+    """Start the jobs ``names`` (once per session): each slow one in a process of its own,
+    started first (the month book is the session's long pole), the short ones in turn in
+    one more process."""
+    names = sorted(set(names) - set(_DONE) - set(_WHERE), key=lambda n: (not JOBS[n][1], n))
+    if not names:
         return
     for name in names:
         _ROOTS[name] = tmp_path_factory.mktemp(name)
+    groups = [[n] for n in names if JOBS[n][1]] + [[n for n in names if not JOBS[n][1]]]
     context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_run_jobs, name="fixture-jobs",
-                              args=([(n, JOBS[n][0], str(_ROOTS[n])) for n in names], send))
-    process.start()
-    send.close()
-    _CHILD.update(process=process, receive=receive, pending=set(names))
+    for group in filter(None, groups):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_run_jobs, name="fixture-jobs",
+                                  args=([(n, JOBS[n][0], str(_ROOTS[n])) for n in group], send))
+        process.start()
+        send.close()
+        child = {"process": process, "receive": receive, "pending": set(group)}
+        _CHILDREN.append(child)
+        _WHERE.update((n, child) for n in group)
 
 
 def result(name: str, tmp_path_factory):
-    """The result of job ``name``: from the child when it runs it (waiting for it), else
+    """The result of job ``name``: from its process when one runs it (waiting for it), else
     computed here now. Once per session either way."""
     if name not in _DONE:
-        if name in _CHILD.get("pending", ()):
-            _receive_until(name)
+        if name in _WHERE:
+            _receive_until(_WHERE[name], name)
         else:
             work, _ = JOBS[name]
             _DONE[name] = ("ok", work(tmp_path_factory.mktemp(name)))
@@ -85,8 +94,8 @@ def result(name: str, tmp_path_factory):
     return payload
 
 
-def _receive_until(name: str) -> None:
-    process, receive, pending = _CHILD["process"], _CHILD["receive"], _CHILD["pending"]
+def _receive_until(child: dict, name: str) -> None:
+    process, receive, pending = child["process"], child["receive"], child["pending"]
     while name in pending:
         try:
             got, kind, payload = receive.recv()  # before join: results outgrow a pipe
@@ -98,7 +107,7 @@ def _receive_until(name: str) -> None:
         pending.discard(got)
         _DONE[got] = (kind, payload)
     if not pending:
-        _finish(kill=False)
+        _finish(child, kill=False)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -118,11 +127,11 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _finish(kill: bool) -> None:
-    if "process" not in _CHILD:
+def _finish(child: dict, kill: bool) -> None:
+    if not any(c is child for c in _CHILDREN):
         return
-    process, receive = _CHILD.pop("process"), _CHILD.pop("receive")
-    _CHILD.pop("pending", None)
+    _CHILDREN[:] = [c for c in _CHILDREN if c is not child]
+    process, receive = child["process"], child["receive"]
     if kill and process.is_alive():
         # soffice runs in a session of its own: the child's processes are killed by id
         below = _descendants(process.pid)
@@ -135,9 +144,11 @@ def _finish(kill: bool) -> None:
 
 
 def stop() -> None:
-    """At the session's end: end the child with whatever it still runs (the session
+    """At the session's end: end the processes with whatever they still run (the session
     stopped early, or a job's fixture was never used)."""
-    _finish(kill=True)
+    for child in list(_CHILDREN):
+        _finish(child, kill=True)
+    _WHERE.clear()
 
 
 def needed(items) -> list[str]:
