@@ -151,14 +151,26 @@ def stop() -> None:
     _WHERE.clear()
 
 
-def needed(items) -> list[str]:
-    """The jobs the collected ``items`` need: defined in one of their modules, or used by
-    one (a module-level name bound to a function that declares ``background_jobs``)."""
+def jobs_of(module) -> set[str]:
+    """The jobs a test module needs: defined in it, or used by it (a module-level name
+    bound to a function that declares ``background_jobs``, as tests/engines.month_book)."""
     names = set()
-    for module in {getattr(item, "module", None) for item in items} - {None}:
-        for value in vars(module).values():
-            name = getattr(value, "background_job", None)
-            if name in JOBS:
-                names.add(name)
-            names.update(n for n in getattr(value, "background_jobs", ()) if n in JOBS)
-    return sorted(names)
+    for value in vars(module).values() if module is not None else ():
+        name = getattr(value, "background_job", None)
+        if name in JOBS:
+            names.add(name)
+        names.update(n for n in getattr(value, "background_jobs", ()) if n in JOBS)
+    return names
+
+
+def needed(items) -> list[str]:
+    """The jobs the collected ``items`` need."""
+    modules = {getattr(item, "module", None) for item in items}
+    return sorted(set().union(*(jobs_of(m) for m in modules)))
+
+
+def order(item) -> int:
+    """Where a test's module runs: 0 without jobs, 1 with short ones, 2 with a slow one
+    (the later, the longer its jobs had to run while the other tests ran)."""
+    names = jobs_of(getattr(item, "module", None))
+    return 2 if any(JOBS[n][1] for n in names) else 1 if names else 0

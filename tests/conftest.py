@@ -44,15 +44,16 @@ def demo_run(tmp_path_factory):
 
 # ---------------------------------------------------------------------------------------
 # Fixture work done in a child process from the session's start (tests/background.py): the
-# month book (tests/engines.py) and the smaller recalculated books; the modules that use
-# the month book run last, so that they rarely wait for it. Each is still built once.
+# month book (tests/engines.py), the smaller recalculated books, the tiny bench run; the
+# modules that use them run last, so that they rarely wait. Each is still done once.
 
 
 def pytest_collection_modifyitems(session, config, items):
-    from .engines import uses_month_book
+    from .background import order
 
-    # whole modules move (stable sort), so module-scoped fixtures are still set up once
-    items.sort(key=uses_month_book)
+    # the modules with jobs last, the month book's at the very end; whole modules move
+    # (a stable sort), so module-scoped fixtures are still set up once
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session", autouse=True)

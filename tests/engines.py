@@ -128,11 +128,6 @@ def month_book(tmp_path_factory) -> MonthBook:
 month_book.background_jobs = ("month-book",)  # a module that imports it needs the job
 
 
-def uses_month_book(item) -> bool:
-    """Whether a collected test's module takes the month book (imports month_book)."""
-    return getattr(getattr(item, "module", None), "month_book", None) is month_book
-
-
 # ---------------------------------------------------------------------------------------
 # Comparing a sheet with the engine.
 
