@@ -43,7 +43,7 @@ def demo_run(tmp_path_factory):
 
 
 # ---------------------------------------------------------------------------------------
-# Fixture work done in a child process from the session's start (tests/background.py): the
+# Fixture work done in child processes from the session's start (tests/background.py): the
 # month book (tests/engines.py), the smaller recalculated books, the tiny bench run; the
 # modules that use them run last, so that they rarely wait. Each is still done once.
 
