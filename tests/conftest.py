@@ -62,7 +62,8 @@ def _fixture_jobs_in_background(request, tmp_path_factory):
 
     from . import background
 
-    if not recalc.missing_engines():  # else the fixtures run inline and fail, as before
-        background.start(background.needed(request.session.items), tmp_path_factory)
+    jobs = background.needed(request.session.items)
+    if jobs and not recalc.missing_engines():  # else the fixtures run inline, fail as before
+        background.start(jobs, tmp_path_factory)
     yield
     background.stop()
