@@ -28,6 +28,7 @@ from kpi_workbook.workbook.build import build_workbook
 from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.layout import sheet_layout
 
+from . import background
 from .strategies import role_inputs
 from .workbook_cases import edge_cases, employee_for, engine_results, fill_rows
 
@@ -111,15 +112,20 @@ def _build(root: Path) -> MonthBook:
     return month
 
 
-_MONTH: dict[str, MonthBook] = {}
+@background.job("month-book", slow=True)
+def _build_month_book(root: Path) -> MonthBook:
+    return _build(root)
 
 
 def month_book(tmp_path_factory) -> MonthBook:
-    """The session's month book (built and recalculated on first use)."""
+    """The session's month book: built and recalculated once, in the child process of
+    tests/background.py when the session started it (it does when a collected module
+    imports month_book), else here on first use."""
     require_engines()
-    if "book" not in _MONTH:
-        _MONTH["book"] = _build(tmp_path_factory.mktemp("month-book"))
-    return _MONTH["book"]
+    return background.result("month-book", tmp_path_factory)
+
+
+month_book.background_jobs = ("month-book",)  # a module that imports it needs the job
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,15 +4,30 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from . import background
 from .lo_fixtures import soffice  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_runs_at_tiny_size(tmp_path, soffice):  # noqa: F811
+@background.job("bench-tiny")
+def _bench_tiny(work: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """The bench's own process, run in the session's background process (tests/background.py)."""
     done = subprocess.run([sys.executable, "-m", "bench.run", "--tiny", "--runs", "1",
-                           "--work", str(tmp_path), "--out", str(tmp_path / "RESULTS.md")],
+                           "--work", str(work), "--out", str(work / "RESULTS.md")],
                           cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    return done, work
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, soffice):  # noqa: F811
+    return background.result("bench-tiny", tmp_path_factory)
+
+
+def test_bench_runs_at_tiny_size(bench):
+    done, tmp_path = bench
     assert done.returncode == 0, done.stderr[-2000:]
     for step in ("import_pandas", "roles_cli", "catalog_load",
                  "new", "fill", "report", "payroll", "openpyxl_load", "calamine_read",

@@ -17,6 +17,7 @@ import xlsxwriter
 
 from kpi_workbook.workbook import recalc
 
+from . import background
 from .engines import ENGINES, require_engines
 
 # Column A of sheet "data": what a supervisor may leave in an input cell.
@@ -84,10 +85,9 @@ RULES = [
 STALE = "stale"  # the cached value every formula is written with
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    require_engines()
-    root = tmp_path_factory.mktemp("semantics")
+@background.job("semantics")
+def _semantics(root: Path):
+    """The rules' book, recalculated by every engine (in the session's background process)."""
     path = root / "semantics.xlsx"
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     data = wb.add_worksheet("data")
@@ -107,6 +107,12 @@ def results(tmp_path_factory):
         rules.write_formula(row, 1, "=" + formula, None, STALE)
     wb.close()
     return recalc.recalculate_all(path, root / "out")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    require_engines()
+    return background.result("semantics", tmp_path_factory)
 
 
 def test_every_rule_is_in_the_doc():
@@ -133,10 +139,8 @@ DEPARTURES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def departures(tmp_path_factory):
-    require_engines()
-    root = tmp_path_factory.mktemp("departures")
+@background.job("departures")
+def _departures(root: Path):
     path = root / "departures.xlsx"
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     data = wb.add_worksheet("data")
@@ -147,6 +151,12 @@ def departures(tmp_path_factory):
         rules.write_formula(row, 1, "=" + formula, None, STALE)
     wb.close()
     return recalc.recalculate_all(path, root / "out")
+
+
+@pytest.fixture(scope="module")
+def departures(tmp_path_factory):
+    require_engines()
+    return background.result("departures", tmp_path_factory)
 
 
 def test_each_departure_is_real_on_some_engine(departures):

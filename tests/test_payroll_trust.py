@@ -440,9 +440,8 @@ def test_a_lock_file_is_never_taken_for_a_workbook(tmp_path, qc_book, capsys):
 
 # --- 7. the demo approves its first two months -----------------------------------------------
 
-def test_the_demo_approves_its_first_two_months(tmp_path, capsys):
-    out = tmp_path / "demo"
-    code, stdout, err = run(capsys, "demo", "--out", out)
+def test_the_demo_approves_its_first_two_months(demo_run):
+    code, stdout, err, out = demo_run  # the session's demo run (conftest.py)
     assert code == 0, err
     approvals = sheet_rows(out / "history.xlsx", "审批")
     assert [(a["月份"], a["状态"]) for a in approvals] == [("2026-08", "已审批"), ("2026-09", "已审批")]

@@ -763,9 +763,8 @@ def test_report_of_a_folder_skips_its_own_output(tmp_path, good_book, capsys):
 # --- the demo -------------------------------------------------------------------------------
 
 
-def test_demo_runs_and_writes_what_it_lists(tmp_path, capsys):
-    out = tmp_path / "demo"
-    code, stdout, err = run(capsys, "demo", "--out", out)
+def test_demo_runs_and_writes_what_it_lists(demo_run, capsys):
+    code, stdout, err, out = demo_run  # the session's demo run (conftest.py)
     assert code == 0, err
     listed = [Path(line.strip()) for line in stdout.split("files written:")[1].splitlines() if line.strip()]
     assert len(listed) >= 5

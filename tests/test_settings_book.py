@@ -11,6 +11,7 @@ three spreadsheet engines recalculating the edited workbook.
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -26,6 +27,7 @@ from kpi_workbook.workbook.report import build_report
 from kpi_workbook.workbook.validate import validate_books
 from kpi_workbook.workbook.versions import fingerprint
 
+from . import background
 from .engines import ENGINES, require_engines
 from .helpers import emp, run
 
@@ -75,14 +77,19 @@ EDITS = {"GRADE_grade_a_e_MIN_2": 85, "PAY_pay_base_pct_PCT": 0.12, "PAY_pay_bas
 EXPECTED = {"S1": ("C", 492.0), "S2": ("B", 540.0), "S3": ("C", 450.0)}
 
 
-@pytest.fixture(scope="module")
-def edited(tmp_path_factory):
-    require_engines()
-    root = tmp_path_factory.mktemp("settings")
+@background.job("settings")
+def _edited_book(root: Path) -> dict:
+    """The book with EDITS, recalculated by every engine (in the session's background process)."""
     book = _edited(_book(root / "built.xlsx"), root / "edited.xlsx", EDITS)
     values = recalc.recalculate_all(book, root / "recalculated")
     return {"root": root, "book": book, "values": values, "names": recalc.defined_cells(book),
             "lo": root / "recalculated" / "libreoffice" / "edited.xlsx"}
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory):
+    require_engines()
+    return background.result("settings", tmp_path_factory)
 
 
 def _sheet_of(names: dict, values: dict) -> dict[str, str]:

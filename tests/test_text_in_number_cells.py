@@ -10,6 +10,8 @@ engine's lenient reading of "38%" stays for JSON/CSV input (`score`, `fill`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -23,6 +25,7 @@ from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.report import build_report
 from kpi_workbook.workbook.validate import validate_books
 
+from . import background
 from .engines import ENGINES, require_engines
 from .workbook_cases import edge_cases, employee_for, fill_rows
 
@@ -49,10 +52,9 @@ CASES = [
 OPTIONAL = {"neg-event", "half-count", "flag-yes", "flag-one", "attendance-y"}  # optional inputs: the engine scores the card without them
 
 
-@pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    require_engines()
-    root = tmp_path_factory.mktemp("text-in-number")
+@background.job("text-in-number")
+def _typed_book(root: Path) -> dict:
+    """The cards typed as people type (in the session's background process)."""
     people, cards = [], []
     for k, (_, role_id, _) in enumerate(CASES, start=1):
         role = CATALOG.roles[role_id]
@@ -82,6 +84,12 @@ def book(tmp_path_factory):
     lo_path = root / "recalculated" / "libreoffice" / "typed.xlsx"
     return {"path": typed_path, "lo": lo_path, "names": names, "sheet_of": sheet_of,
             "ids": ids, "cells": cells, "values": values}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    require_engines()
+    return background.result("text-in-number", tmp_path_factory)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
