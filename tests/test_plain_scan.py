@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpi_workbook.cli import main
 from kpi_workbook.diagnostics import KpiError
 from kpi_workbook.workbook import package, plain_scan
 from kpi_workbook.workbook.package import Book, SheetData, _PlainSheet, _SheetReader
@@ -87,9 +86,9 @@ def assert_same_both_ways(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("plain") / "demo"
-    assert main(["demo", "--out", str(out)]) == 0  # three months: new, fill, report, payroll
+def demo(demo_run) -> Path:
+    code, _, _, out = demo_run  # the session's demo (conftest): three months, nothing written into
+    assert code == 0
     return out
 
 
@@ -144,7 +143,7 @@ def one_sheet(small_book) -> tuple[Path, str, bytes]:
         return small_book, name, book.read(book.parts[name])
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_mutated_sheet_is_read_as_expat_reads_it_or_left_to_expat(one_sheet, data):
     path, name, raw = one_sheet
@@ -178,7 +177,7 @@ def test_a_mutated_sheet_is_read_as_expat_reads_it_or_left_to_expat(one_sheet, d
         assert_patching_agrees(bytes(mutated), plain=False)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_cell_text_changed_at_random_reads_the_same_both_ways(one_sheet, data):
     """Values, formulas and types rewritten with text that is often still XML: the scan reads
