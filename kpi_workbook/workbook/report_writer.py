@@ -135,15 +135,21 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_r
     wrapped = {j for j, c in enumerate(frame.columns) if formats.get(c) in (f["warn"], f["wrap"])}
     if widths is not None:
         ws.set_row(start_row - 1, row_height(list(frame.columns), widths, set(range(len(widths)))))
+    column_formats = [(start_col + j, formats.get(c, f["text"])) for j, c in enumerate(frame.columns)]
+    blank, number, string = ws.write_blank, ws.write_number, ws.write_string
     for i, row in enumerate(frame.itertuples(index=False), start=start_row):
-        for j, (column, value) in enumerate(zip(frame.columns, row)):
-            fmt = formats.get(column, f["text"])
-            if value is None or (isinstance(value, float) and pd.isna(value)):
-                ws.write_blank(i, start_col + j, None, fmt)
-            elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-                ws.write_number(i, start_col + j, float(value), fmt)
+        for (col, fmt), value in zip(column_formats, row):
+            kind = type(value)
+            if value is None or (kind is float and value != value):  # NaN: an empty cell
+                blank(i, col, None, fmt)
+            elif kind is float or kind is int or (isinstance(value, (int, float, np.integer, np.floating))
+                                                 and kind is not bool and not isinstance(value, np.bool_)):
+                if kind is not float and kind is not int and pd.isna(value):
+                    blank(i, col, None, fmt)
+                else:
+                    number(i, col, float(value), fmt)
             else:
-                ws.write_string(i, start_col + j, str(value), fmt)
+                string(i, col, str(value), fmt)
         if widths is not None and wrapped:
             values = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row]
             ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
