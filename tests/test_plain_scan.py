@@ -70,13 +70,14 @@ def assert_patching_agrees(data: bytes, plain: bool = True) -> None:
         assert dropped is None or dropped == slow_dropped
 
 
-def assert_same_both_ways(path: Path) -> int:
-    """Every sheet of ``path`` read by the scan equals expat's reading, and so do the cells'
-    positions and the part without cached results that fill's patch uses; the number of
-    sheets the scan read (it must read them all: these are plain books)."""
+def assert_same_both_ways(path: Path, every: int = 1) -> int:
+    """Every sheet (or every ``every``-th) of ``path`` read by the scan equals expat's
+    reading, and so do the cells' positions and the part without cached results that fill's
+    patch uses; the number of sheets the scan read (it must read them all: these are plain
+    books)."""
     read = 0
     with Book.open(path) as book:
-        for name in book.sheet_names:
+        for name in book.sheet_names[::every]:
             fast = by_scan(book, name)
             assert fast is not None, f"{path.name}[{name}] is plain but the scan stepped aside"
             assert typed(fast) == typed(by_expat(book, name)), f"{path.name}[{name}]"
@@ -113,8 +114,8 @@ def test_books_saved_by_libreoffice_and_gnumeric_read_the_same_both_ways(tmp_pat
     month = month_book(tmp_path_factory)  # the session's month book, filled and recalculated
     saved = sorted((month.path.parent / "recalculated").glob("*/*.xlsx"))
     assert {p.parent.name for p in saved} >= {"libreoffice", "gnumeric"}, saved
-    for path in [month.path, *saved]:
-        assert assert_same_both_ways(path) > 100
+    for path in [month.path, *saved]:  # 254 sheets each, of every role: each 3rd is plenty
+        assert assert_same_both_ways(path, every=3) > 80
 
 
 def test_the_workbook_part_reads_the_same_both_ways(small_book, monkeypatch):
