@@ -144,3 +144,10 @@ def test_a_bug_in_a_worker_is_raised_as_that_bug(department_books, shared_sheets
     monkeypatch.setattr(shared_sheets, "translate_shared", broken)  # inherited by the fork
     with shared_sheets.Book.open(book) as opened, pytest.raises(ZeroDivisionError):
         opened.sheets([n for n in opened.sheet_names if "KPI_ROLE" in opened.names.get(n, {})])
+
+
+def test_sheets_are_shared_only_where_processes_fork(shared_sheets, monkeypatch):
+    """Windows (where the Excel buttons run) has no fork: the sheets are read in-process."""
+    assert shared_sheets.sheet_workers(100) == 1  # Linux, as in CI
+    monkeypatch.setattr(shared_sheets, "_CAN_FORK", False)
+    assert shared_sheets.sheet_workers(100) == 0

@@ -26,6 +26,7 @@ import datetime as dt
 import math
 import os
 import re
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -657,13 +658,16 @@ def translate_shared(data: SheetData, shared: dict[str, tuple[str, str]],
 SHEETS_PER_WORKER = 250  # below this many sheets a share, a process costs more than it saves
 _FORKED: dict[str, Book] = {}  # the book being read, for the forked workers
 _WORKER_PROCESS = {"inside": False}
+# the workers inherit the opened book by fork; Windows has no fork, and on macOS forking a
+# process that has loaded system frameworks is unsafe: there the sheets are read here
+_CAN_FORK = sys.platform.startswith("linux")
 
 
 def sheet_workers(n_sheets: int) -> int:
     """How many worker processes to read ``n_sheets`` with, besides this one: one per
     further core (``KPI_WORKBOOK_WORKERS`` sets the number of processes; 1 never starts
     any), none inside a worker already, none for a small batch."""
-    if _WORKER_PROCESS["inside"] or n_sheets < 2 * SHEETS_PER_WORKER:
+    if _WORKER_PROCESS["inside"] or n_sheets < 2 * SHEETS_PER_WORKER or not _CAN_FORK:
         return 0
     configured = os.environ.get("KPI_WORKBOOK_WORKERS", "").strip()
     wanted = int(configured) if configured.isdigit() and int(configured) >= 1 else (os.cpu_count() or 1)
