@@ -242,3 +242,27 @@ def test_the_scan_is_linear_on_a_part_built_to_make_expressions_backtrack(tmp_pa
         "print('stepped aside')\n", encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "stepped aside" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("declaration", ['<?xml version="1.0" encoding="windows-1252"?>',
+                                         "<?xml version='1.0' encoding='windows-1252'?>"])
+def test_a_part_in_another_encoding_is_left_to_expat(declaration):
+    """"Ã©" in windows-1252 is the bytes C3 A9, which read as UTF-8 would be "é": only
+    expat knows the declared encoding, so the scan steps aside however it is quoted."""
+    part = (declaration + '<worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+            "\u00c3\u00a9</t></is></c></row></sheetData></worksheet>").encode("cp1252")
+    assert part.count(b"\xc3\xa9") == 1 and part.decode("utf-8")  # valid UTF-8 all the same
+
+    class Sink:
+        contents: dict = {}
+
+        def count(self, n):
+            pass
+
+        def reset(self):
+            pass
+
+    assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False
+    plain = part.replace(b"windows-1252", b"UTF-8")
+    assert plain_scan.scan_sheet(plain, Sink(), 1_048_576) is True
+    assert Sink.contents == {"A1": "\u00e9"}

@@ -51,7 +51,7 @@ _ATTR_PAIR = re.compile(rf' ({_NAME})="([^"]*)"')
 _F_PARTS = re.compile(rf"<f((?:{_ATTR})*+){_WS}(?:/>|>({_TEXT})</f>)")
 _REFERENCE = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-_DECLARATION = re.compile(rb'<\?xml[^?>]*?encoding="([^"]*)"')
+_DECLARATION = re.compile(rb"""<\?xml[^?>]*?encoding=["']([^"'?>]*)["']""")
 
 
 class NotPlain(Exception):
