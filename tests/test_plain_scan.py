@@ -235,7 +235,6 @@ def test_the_scan_is_linear_on_a_part_built_to_make_expressions_backtrack(tmp_pa
         "class Sink:\n"
         "    contents = {}\n"
         "    def count(self, n): pass\n"
-        "    def reset(self): pass\n"
         "body = '<row r=\"1\">' + '<c r=\"A1\" s=\"1\"/>' * 1_000_000 + '<c r=\"A1\"><x/></c></row>'\n"
         "part = ('<worksheet><sheetData>' + body + '</sheetData></worksheet>').encode()\n"
         "assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False\n"
@@ -257,9 +256,6 @@ def test_a_part_in_another_encoding_is_left_to_expat(declaration):
         contents: dict = {}
 
         def count(self, n):
-            pass
-
-        def reset(self):
             pass
 
     assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False

@@ -220,12 +220,14 @@ class Book:
         return _chunks(self.zip, info, self.path, self.limits, self._budget if budget is None else budget)
 
     def _parse(self, part: str, start, end=None, text=None, sheet: str = "",
-               holder=None) -> expat.XMLParserType:
+               holder=None, data: bytes | None = None) -> expat.XMLParserType:
+        """Parse ``part`` with these handlers, streaming it from the zip (or ``data``: the
+        part inflated already, when a plain scan stepped aside)."""
         parser = _parser(start, end, text)
         if holder is not None:
             holder.parser = parser  # the handlers read positions from it
         try:
-            for chunk in self._stream(part):
+            for chunk in self._stream(part) if data is None else (data,):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
         except _Refused:
@@ -279,9 +281,10 @@ class Book:
             if state["in_name"]:
                 buf.append(data)
 
-        plain = scan_workbook(self.read("xl/workbook.xml", [self.limits.book_bytes]))
+        data = self.read("xl/workbook.xml")
+        plain = scan_workbook(data)
         if plain is None:
-            self._parse("xl/workbook.xml", start, end, text)
+            self._parse("xl/workbook.xml", start, end, text, data=data)
         else:  # the common case: one regular scan (plain_scan.py)
             sheets, self.defined = plain
             if len(sheets) > self.limits.sheets:
@@ -315,15 +318,14 @@ class Book:
         if not part or not self.has(part):
             raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
                            sheet=name)
-        info = self.zip.getinfo(part)
-        if info.file_size <= PLAIN_SCAN_BYTES:  # the common case: one regular scan (plain_scan.py)
+        raw = None
+        if self.zip.getinfo(part).file_size <= PLAIN_SCAN_BYTES:  # the common case (plain_scan.py)
             raw = self.read(part)
             plain = _PlainSheet(self, name)
             if scan_sheet(raw, plain, self.limits.rows):
                 return plain.finish()
-            self._budget[0] += len(raw)  # read again below, by expat: count the part once
-        reader = _SheetReader(self, name)
-        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader)
+        reader = _SheetReader(self, name)  # any XML; ``raw`` is not inflated twice
+        self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader, data=raw)
         reader.finish()
         return reader.data
 
@@ -573,17 +575,8 @@ class _SheetReader:
             if value is not None:
                 self.data.contents[ref] = value
             return
-        self.data.cached[ref] = value
-        text = "".join(self.formula or ())
-        si = self.f_attrs.get("si")
-        if text:
-            self.data.contents[ref] = "=" + text
-            if si is not None and self.f_attrs.get("t") == "shared":
-                self.shared[si] = (ref, "=" + text)
-        elif si is not None:
-            self.pending.append((ref, si))
-        else:
-            self.data.contents[ref] = "="
+        formula_cell(self.data, self.shared, self.pending, ref, "".join(self.formula or ()),
+                     self.f_attrs, value)
 
     def _value(self):
         kind = self.kind
@@ -635,6 +628,22 @@ def cell_value(book: Book, kind: str, raw: str, bad):
         raise bad(f"数字单元格里是 “{raw[:20]}”，不是有限的数字",
                   f"a number cell holds '{raw[:20]}', not a finite number")
     return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def formula_cell(data: SheetData, shared: dict[str, tuple[str, str]], pending: list[tuple[str, str]],
+                 ref: str, text: str, attrs: dict[str, str], value: object) -> None:
+    """A formula cell into ``data``: its cached result, and its text; a cell of a shared
+    formula without text of its own waits in ``pending`` for :func:`translate_shared`."""
+    data.cached[ref] = value
+    si = attrs.get("si")
+    if text:
+        data.contents[ref] = "=" + text
+        if si is not None and attrs.get("t") == "shared":
+            shared[si] = (ref, "=" + text)
+    elif si is not None:
+        pending.append((ref, si))
+    else:
+        data.contents[ref] = "="
 
 
 def translate_shared(data: SheetData, shared: dict[str, tuple[str, str]],
@@ -716,25 +725,13 @@ class _PlainSheet:
     def strings(self) -> list[str]:
         return self.book.strings()
 
-    def reset(self) -> None:
-        self.__init__(self.book, self.name)  # type: ignore[misc]
-
     def cell(self, ref: str, kind: str, raw: str | None) -> object:
         def bad(zh: str, en: str) -> KpiError:
             return _damaged(self.book.path, zh, en, sheet=self.name, cell=ref, code="bad-cell")
         return None if raw is None else cell_value(self.book, kind, raw, bad)
 
     def formula(self, ref: str, text: str, attrs: dict[str, str], value: object) -> None:
-        self.data.cached[ref] = value
-        si = attrs.get("si")
-        if text:
-            self.contents[ref] = "=" + text
-            if si is not None and attrs.get("t") == "shared":
-                self.shared[si] = (ref, "=" + text)
-        elif si is not None:
-            self.pending.append((ref, si))
-        else:
-            self.contents[ref] = "="
+        formula_cell(self.data, self.shared, self.pending, ref, text, attrs, value)
 
     def finish(self) -> SheetData:
         translate_shared(self.data, self.shared, self.pending)

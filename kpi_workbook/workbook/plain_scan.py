@@ -119,8 +119,7 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
     try:
         _cells(body, sink)
     except NotPlain:
-        sink.count(-cells)  # expat reads and counts them again
-        sink.reset()
+        sink.count(-cells)  # expat reads and counts them again (and the sink is dropped)
         return False
     return True
 
@@ -188,7 +187,6 @@ class Sink(Protocol):
 
     def count(self, cells: int) -> None: ...
     def strings(self) -> list[str]: ...
-    def reset(self) -> None: ...
     def cell(self, ref: str, kind: str, raw: str | None) -> object: ...
     def formula(self, ref: str, text: str, attrs: dict[str, str], value: object) -> None: ...
 
