@@ -20,3 +20,28 @@ def run(capsys, *argv) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "内部错误" not in err, err
     return code, out, err
+
+
+def settings_cells(path) -> dict[str, str]:
+    """Defined name → its cell on 设置 (GRADE_*, PAY_*), read with openpyxl: an independent
+    reader, not the package's."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    try:
+        return {n: list(d.destinations)[0][1].replace("$", "") for n, d in wb.defined_names.items()
+                if n.startswith(("GRADE_", "PAY_"))}
+    finally:
+        wb.close()
+
+
+def edited_settings(src, target, values: dict[str, object]):
+    """A copy of ``src`` with 设置 cells (by defined name) set as HR would type them."""
+    from kpi_workbook.workbook.editable import XmlBook
+
+    cells = settings_cells(src)
+    book = XmlBook(src)
+    for name, value in values.items():
+        book.set("设置", cells[name], value)
+    book.save(target)
+    return target

@@ -20,7 +20,6 @@ import pytest
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook import recalc
 from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.editable import XmlBook
 from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.reader import read_workbook
 from kpi_workbook.workbook.report import build_report
@@ -29,7 +28,7 @@ from kpi_workbook.workbook.versions import fingerprint
 
 from . import background
 from .engines import ENGINES, require_engines
-from .helpers import emp, run
+from .helpers import edited_settings, emp, run, settings_cells
 
 CATALOG = builtin_catalog()
 MONTH = "2026-10"
@@ -48,26 +47,6 @@ def _book(path, ids=SCORES, prefix=""):
     return path
 
 
-def _settings_cells(path) -> dict[str, str]:
-    """Defined name → cell on 设置, read with openpyxl (an independent reader)."""
-    wb = openpyxl.load_workbook(path)
-    try:
-        return {n: list(d.destinations)[0][1].replace("$", "") for n, d in wb.defined_names.items()
-                if n.startswith(("GRADE_", "PAY_"))}
-    finally:
-        wb.close()
-
-
-def _edited(src, target, values: dict[str, object]):
-    """A copy of ``src`` with 设置 cells (by defined name) set as HR would type them."""
-    cells = _settings_cells(src)
-    book = XmlBook(src)
-    for name, value in values.items():
-        book.set("设置", cells[name], value)
-    book.save(target)
-    return target
-
-
 EDITS = {"GRADE_grade_a_e_MIN_2": 85, "PAY_pay_base_pct_PCT": 0.12, "PAY_pay_base_pct_MIN_TOTAL": 70}
 # with B ≥ 85, pay 12 % from a total of 70 (C ≥ 70 and the other thresholds as in the template):
 #   S1 82 → C, 5000 × 0.12 × 82 / 100 = 492.00
@@ -80,7 +59,7 @@ EXPECTED = {"S1": ("C", 492.0), "S2": ("B", 540.0), "S3": ("C", 450.0)}
 @background.job("settings")
 def _edited_book(root: Path) -> dict:
     """The book with EDITS, recalculated by every engine (in the session's background process)."""
-    book = _edited(_book(root / "built.xlsx"), root / "edited.xlsx", EDITS)
+    book = edited_settings(_book(root / "built.xlsx"), root / "edited.xlsx", EDITS)
     values = recalc.recalculate_all(book, root / "recalculated")
     return {"root": root, "book": book, "values": values, "names": recalc.defined_cells(book),
             "lo": root / "recalculated" / "libreoffice" / "edited.xlsx"}
@@ -133,7 +112,7 @@ def test_report_grade_and_pay_equal_each_engine(edited):
     assert any("比例 0.1 → 0.12" in m and "pct from 0.1 to 0.12" in m for m in changed)
     assert any("最低总分 80 → 70" in m for m in changed)
     assert len(changed) == 3
-    cells = _settings_cells(edited["book"])
+    cells = settings_cells(edited["book"])
     assert {d.cell for d in data.findings if d.code == "settings-changed"} == {cells[n] for n in EDITS}
 
 
@@ -234,7 +213,7 @@ def test_deleted_settings_name(tmp_path):
 ])
 def test_text_or_error_value_in_a_parameter(tmp_path, value, zh, en):
     src = _book(tmp_path / "built.xlsx")
-    cell = _settings_cells(src)["PAY_pay_base_pct_PCT"]
+    cell = settings_cells(src)["PAY_pay_base_pct_PCT"]
     path = tmp_path / "book.xlsx"
     if value == "#REF!":
         _error_value(src, path, cell)
@@ -243,7 +222,7 @@ def test_text_or_error_value_in_a_parameter(tmp_path, value, zh, en):
         wb["设置"][cell] = value
         wb.save(path)
     else:
-        _edited(src, path, {"PAY_pay_base_pct_PCT": value})
+        edited_settings(src, path, {"PAY_pay_base_pct_PCT": value})
     found = [d for d in validate_books(CATALOG, [path]) if d.severity == "error"]
     assert [(d.code, d.sheet, d.cell) for d in found] == [("settings-broken", "设置", cell)]
     assert f"设置 {cell}（绩效工资：比例）{zh}" in found[0].message_zh, found[0].message_zh
@@ -258,7 +237,7 @@ def _error_value(src, path, cell):
 
     from kpi_workbook.workbook.package import read_parts, write_parts
 
-    _edited(src, path, {"PAY_pay_base_pct_PCT": "PLACEHOLDER"})
+    edited_settings(src, path, {"PAY_pay_base_pct_PCT": "PLACEHOLDER"})
     parts = read_parts(path)
     hits = 0
     for name, data in parts.items():
@@ -273,8 +252,8 @@ def _error_value(src, path, cell):
 
 def test_thresholds_out_of_order(tmp_path):
     src = _book(tmp_path / "built.xlsx")
-    cells = _settings_cells(src)
-    path = _edited(src, tmp_path / "book.xlsx", {"GRADE_grade_a_e_MIN_3": 85})  # C ≥ 85 above B ≥ 80
+    cells = settings_cells(src)
+    path = edited_settings(src, tmp_path / "book.xlsx", {"GRADE_grade_a_e_MIN_3": 85})  # C ≥ 85 above B ≥ 80
     found = [d for d in validate_books(CATALOG, [path]) if d.severity == "error"]
     assert [(d.code, d.cell) for d in found] == [("settings-broken", cells["GRADE_grade_a_e_MIN_3"])]
     assert "C 档下限 85 不低于 B 档下限 80" in found[0].message_zh
@@ -283,8 +262,8 @@ def test_thresholds_out_of_order(tmp_path):
 
 def test_renamed_grade_is_an_error(tmp_path):
     src = _book(tmp_path / "built.xlsx")
-    cells = _settings_cells(src)
-    path = _edited(src, tmp_path / "book.xlsx", {"GRADE_grade_a_e_NAME_2": "良好"})
+    cells = settings_cells(src)
+    path = edited_settings(src, tmp_path / "book.xlsx", {"GRADE_grade_a_e_NAME_2": "良好"})
     found = [d for d in validate_books(CATALOG, [path]) if d.severity == "error"]
     assert [(d.code, d.cell) for d in found] == [("settings-broken", cells["GRADE_grade_a_e_NAME_2"])]
     _report_with_a_good_book(tmp_path, path)
@@ -321,7 +300,7 @@ def test_grade_amounts_edited_are_paid(tmp_path):
     before = build_report(CATALOG, [path]).summary.set_index("工号")
     # every amount 7 more than the template's (A 400, B 300, C 200, D 100, E 0)
     amounts = {"A": 407, "B": 307, "C": 207, "D": 107, "E": 7}
-    edited = _edited(path, tmp_path / "edited.xlsx",
+    edited = edited_settings(path, tmp_path / "edited.xlsx",
                      {f"PAY_pay_grade_amount_AMOUNT_{k}": v for k, v in enumerate(amounts.values(), start=1)})
     data = build_report(CATALOG, [edited])
     after = data.summary.set_index("工号")

@@ -21,13 +21,12 @@ from kpi_workbook.rules.inputs import input_specs
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook import settings as S
 from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.editable import XmlBook
 from kpi_workbook.workbook.fill import fill_workbooks
 from kpi_workbook.workbook.reader import read_workbook
 from kpi_workbook.workbook.report import build_report
 from kpi_workbook.workbook.validate import validate_books
 
-from .helpers import emp
+from .helpers import edited_settings, emp, settings_cells
 from .windows_standins import (StandinBook, StandinCaller, StandinRange, StandinSheet,
                                need_xlwings)
 
@@ -67,25 +66,6 @@ def _book(path, roster=None):
     return path
 
 
-def _defined_cells(path) -> dict[str, str]:
-    """Defined name → its cell on 设置, read with openpyxl (not the package's reader)."""
-    wb = openpyxl.load_workbook(path)
-    try:
-        return {n: list(d.destinations)[0][1].replace("$", "") for n, d in wb.defined_names.items()
-                if n.startswith(("GRADE_", "PAY_"))}
-    finally:
-        wb.close()
-
-
-def _edited(src, target, values: dict[str, object]):
-    cells = _defined_cells(src)
-    book = XmlBook(src)
-    for name, value in values.items():
-        book.set("设置", cells[name], value)
-    book.save(target)
-    return target
-
-
 def _grid(path) -> list[list]:
     """The 设置 sheet's values from A1, a list of rows, as xlwings passes a range."""
     wb = openpyxl.load_workbook(path)
@@ -99,7 +79,7 @@ def _grid(path) -> list[list]:
 def books(tmp_path_factory):
     root = tmp_path_factory.mktemp("udf_settings")
     plain = _book(root / "plain.xlsx")
-    edited = _edited(plain, root / "edited.xlsx", EDITS)
+    edited = edited_settings(plain, root / "edited.xlsx", EDITS)
     return {"root": root, "plain": plain, "edited": edited}
 
 
@@ -167,7 +147,7 @@ def test_grade_amounts_edited(tmp_path):
     roster = pd.DataFrame([emp("Q1", "品质1", "品质部", "qc_inspector")])
     path = tmp_path / "qc.xlsx"
     build_workbook(CATALOG, roster, MONTH, path)
-    edited = _edited(path, tmp_path / "edited.xlsx",
+    edited = edited_settings(path, tmp_path / "edited.xlsx",
                      {"PAY_pay_grade_amount_AMOUNT_2": 350, "GRADE_grade_a_e_MIN_2": 85})
     grid = _grid(edited)
     # 84 < 85 → C ¥200; 85 → B ¥350; 96 → A ¥400 (unchanged)
@@ -185,7 +165,7 @@ def test_grade_amounts_edited(tmp_path):
     (None, "为空"),
 ])
 def test_broken_value_names_the_cell(books, tmp_path, value, zh):
-    cell = _defined_cells(books["plain"])["GRADE_grade_a_e_MIN_2"]
+    cell = settings_cells(books["plain"])["GRADE_grade_a_e_MIN_2"]
     grid = _grid(books["plain"])
     row, col = int(cell[1:]) - 1, ord(cell[0]) - ord("A")
     grid[row][col] = value
@@ -196,13 +176,13 @@ def test_broken_value_names_the_cell(books, tmp_path, value, zh):
                    udfs.KPI_EXPLAIN(ROLE, KEYS, ROWS, None, grid), udfs.KPI_ITEM(ROLE, ITEMS[0], [[1]], None, grid)):
         assert result == got  # the one sentence, for the whole call: nothing is paid
     if value is not None:  # the report's finding on the same book says the same
-        path = _edited(books["plain"], tmp_path / "broken.xlsx", {"GRADE_grade_a_e_MIN_2": value})
+        path = edited_settings(books["plain"], tmp_path / "broken.xlsx", {"GRADE_grade_a_e_MIN_2": value})
         found = [d for d in validate_books(CATALOG, [path]) if d.severity == "error"]
         assert [d.cell for d in found] == [cell] and got == f"#KPI! {found[0].message}"
 
 
 def test_thresholds_out_of_order(books):
-    cells = _defined_cells(books["plain"])
+    cells = settings_cells(books["plain"])
     grid = _grid(books["plain"])
     cell = cells["GRADE_grade_a_e_MIN_2"]
     grid[int(cell[1:]) - 1][ord(cell[0]) - ord("A")] = 97  # B ≥ 97 above A ≥ 96
@@ -228,7 +208,7 @@ def test_headings_find_every_defined_name_of_every_role(tmp_path):
     roster = pd.DataFrame([emp(f"E{k}", f"员工{k}", "部门", role) for k, role in enumerate(CATALOG.roles)])
     path = tmp_path / "all.xlsx"
     build_workbook(CATALOG, roster, MONTH, path)
-    defined = _defined_cells(path)
+    defined = settings_cells(path)
     contents = S.contents_of(_grid(path))
     assert S.holds_settings(contents)
     for role in CATALOG.roles.values():
@@ -279,7 +259,7 @@ def test_caller_settings_not_from_a1(books):
     grid = _grid(books["edited"])
     sheet = StandinSheet("设置", grid[2:], row=3)
     assert _by_functions(caller=_caller(sheet)) == _expected(EDITED)
-    cell = _defined_cells(books["plain"])["PAY_pay_base_pct_PCT"]
+    cell = settings_cells(books["plain"])["PAY_pay_base_pct_PCT"]
     broken = [list(r) for r in grid[2:]]
     broken[int(cell[1:]) - 3][ord(cell[0]) - ord("A")] = "12%"
     sheet = StandinSheet("设置", broken, row=3)
