@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.utility import xl_range
 
 from ..diagnostics import Diagnostic, KpiError, error, warning
 from ..rules.describe import job_title
 from ..rules.loader import Catalog
 from .printing import print_setup, row_height
+from .sheet_rows import SheetRows
 
 SHEET = "校准"
 DIST_HEAD = ["部门", "等级方案", "等级", "人数", "占比", "上限", "配额人数", "是否超出"]
@@ -74,19 +76,20 @@ def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame,
     return pd.DataFrame(rows, columns=DIST_HEAD), over_cards
 
 
-def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
+def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     from .report_writer import _write_table, report_title
 
     ws = book.add_worksheet(SHEET)
+    cells = SheetRows(ws)  # every cell of the sheet: its rows are written on saving
     dist, over_cards = distribution(catalog, data.summary)
-    ws.write(0, 0, "等级分布与目标 / grade distribution against the targets", f["title"])
-    _write_table(ws, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],
+    cells.write(0, 0, "等级分布与目标 / grade distribution against the targets", f["title"])
+    _write_table(cells, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],
                             "是否超出": f["warn"]}, f, start_row=2, start_col=DIST_COL)
     for r, value in enumerate(dist["是否超出"], start=2):
         if value:
-            ws.write_string(r, DIST_COL + DIST_HEAD.index("是否超出"), value, f["over"])
+            cells.write(r, DIST_COL + DIST_HEAD.index("是否超出"), value, f["over"])
     top = len(dist) + 3
-    ws.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）/ calibration: pick a grade and give "
+    cells.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）/ calibration: pick a grade and give "
              "a reason (leave empty to keep)", f["title"])
     header_row = top + 1
     s = data.summary
@@ -103,27 +106,39 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> None:
                          "校准等级": None, "校准理由": None, ROLE_ID: r["岗位ID"]})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
     widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
-    _write_table(ws, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
+    _write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
                  start_row=header_row + 1, widths=widths)
     grade_col, over_col = CARD_HEAD.index("校准等级"), CARD_HEAD.index("超出配额")
     for i, row in enumerate(rows, start=header_row + 1):
         if row["超出配额"]:
             for j in (0, 1, over_col):
-                ws.write_string(i, j, row[CARD_HEAD[j]], f["over"])
-        grades = catalog.grade_schemes[row["等级方案"]].grades()
-        ws.data_validation(i, grade_col, i, grade_col, {
+                cells.write(i, j, row[CARD_HEAD[j]], f["over"])
+    # one dropdown per grade scheme, over the runs of rows of its cards
+    runs: dict[str, list[list[int]]] = {}
+    for i, row in enumerate(rows, start=header_row + 1):
+        mine = runs.setdefault(row["等级方案"], [])
+        if mine and mine[-1][1] == i - 1:
+            mine[-1][1] = i
+        else:
+            mine.append([i, i])
+    for scheme_id, spans in runs.items():
+        grades = catalog.grade_schemes[scheme_id].grades()
+        ranges = " ".join(xl_range(a, grade_col, b, grade_col) for a, b in spans)
+        ws.data_validation(spans[0][0], grade_col, spans[0][1], grade_col, {
             "validate": "list", "source": grades, "error_title": "校准等级 / grade",
-            "error_message": f"请从列表选择：{'、'.join(grades)} / pick one of the list"})
+            "error_message": f"请从列表选择：{'、'.join(grades)} / pick one of the list",
+            "multi_range": ranges})
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     role_col = len(CARD_HEAD)  # hidden: never printed, read back by approve and payroll
-    ws.write_string(header_row, role_col, ROLE_ID, f["head"])
+    cells.write(header_row, role_col, ROLE_ID, f["head"])
     for i, row in enumerate(rows, start=header_row + 1):
-        ws.write_string(i, role_col, str(row[ROLE_ID]))
+        cells.write(i, role_col, str(row[ROLE_ID]))
     ws.set_column(role_col, role_col, 12, None, {"hidden": True})
-    ws.set_row(header_row, row_height(CARD_HEAD, widths, set(range(len(widths)))))
+    cells.set_row(header_row, row_height(CARD_HEAD, widths, set(range(len(widths)))))
     ws.set_h_pagebreaks([top])  # the entry table starts on a page of its own
     print_setup(ws, f"{report_title(data.month)} · {SHEET}", header_rows=(header_row, header_row), **page)
+    return cells
 
 
 def read_calibration(report: Path, catalog: Catalog | None = None,

@@ -1,0 +1,124 @@
+"""The report's big tables are written as sheet XML directly (workbook/sheet_rows.py).
+
+The oracle is XlsxWriter itself: the same table written through its own calls
+(``report_writer._xlsx_row``) and through :class:`SheetRows` must read back the same —
+every value, format and row height — with openpyxl and with the package reader, but for
+the two documented departures (a control character dropped, not escaped; infinity). And a
+cell written to such a sheet behind SheetRows' back is refused, never silently dropped."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import xlsxwriter
+
+from kpi_workbook.workbook import sheet_rows
+from kpi_workbook.workbook.reader import sheet_values
+from kpi_workbook.workbook.report_writer import _formats, _write_table
+from kpi_workbook.workbook.sheet_rows import SheetRows
+
+# every kind of value a report table holds, and the awkward ones
+TABLE = pd.DataFrame({
+    "工号": ["E1", " lead space", "trail space ", "", "<&>\"'", "tab\tinside", "plain"],
+    "姓名": ["张三", None, "under_score", "李四\n第二行", "x" * 300, "ok", "末"],
+    "总分": [87.5, np.nan, 0.1 + 0.2, -3.0, 1e-7, 123456789.125, np.float64(2.5)],
+    "排名": [1, np.int64(2), None, 4, 5, 6, 7],
+    "标记": [True, False, np.bool_(True), "是", "否", 0, 1],
+    "问题": ["很长的问题说明，" * 8, None, "", "a", "b", "c", "d"],
+})
+
+
+def _write(path: Path, fast: bool) -> None:
+    written = io.BytesIO()
+    book = xlsxwriter.Workbook(written if fast else str(path), {"in_memory": True, "nan_inf_to_errors": True,
+                                                              "strings_to_formulas": False,
+                                                              "strings_to_urls": False,
+                                                              "strings_to_numbers": False})
+    f = _formats(book)
+    ws = book.add_worksheet("表")
+    target = SheetRows(ws) if fast else ws
+    formats = {"总分": f["num"], "排名": f["int"], "问题": f["warn"], "姓名": f["wrap"]}
+    _write_table(target, TABLE, formats, f, start_row=3, widths=[6, 8, 5, 4, 4, 12], start_col=1)
+    target.write(0, 0, "标题 / title", f["title"])
+    ws.set_column(0, 6, 10)
+    book.close()
+    if fast:
+        sheet_rows.save(written, [target], path)
+
+
+def _cells(path: Path) -> list[tuple]:
+    ws = openpyxl.load_workbook(path)["表"]
+    out = []
+    for row in ws.iter_rows():
+        for c in row:
+            if c.value is None and not c.has_style:
+                continue
+            out.append((c.coordinate, c.value, c.number_format, c.font.b, c.font.name, c.font.color and c.font.color.rgb,
+                        c.fill.fgColor.rgb, c.alignment.wrap_text, c.alignment.horizontal, c.border.left.style))
+    heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height is not None}
+    return out + [("heights", heights), ("dimension", ws.calculate_dimension())]
+
+
+def test_sheet_rows_read_back_as_xlsxwriter_writes_them(tmp_path):
+    own, fast = tmp_path / "xlsxwriter.xlsx", tmp_path / "rows.xlsx"
+    _write(own, fast=False)
+    _write(fast, fast=True)
+    expected, got = _cells(own), _cells(fast)
+    assert got == expected
+    assert sheet_values(fast, "表") == sheet_values(own, "表")
+    # and the values are the table's (a few by hand; the header is row 3, from column B):
+    # 0.1 + 0.2 as Excel shows it, a blank for NaN, the leading space kept
+    ws = openpyxl.load_workbook(fast)["表"]
+    assert [c.value for c in ws[3][1:]] == list(TABLE.columns)
+    assert ws["D4"].value == 87.5 and ws["D5"].value is None and ws["D6"].value == pytest.approx(0.3)
+    assert ws["B5"].value == " lead space" and ws["B8"].value == "<&>\"'" and ws["F4"].value == "True"
+    assert ws["E6"].value is None and ws["E5"].value == 2 and ws["C5"].value is None
+
+
+def test_a_control_character_is_dropped_and_an_escape_lookalike_kept():
+    """XML cannot hold U+000B: it is dropped (as the scorecards do), not written as Excel's
+    _x000B_ escape, which openpyxl would not read back from an inline string."""
+    assert sheet_rows.cell("B2", "", "ctl\x0bchar\x00") == '<c r="B2" t="inlineStr"><is><t>ctlchar</t></is></c>'
+    assert sheet_rows.cell("B2", "", "_x000B_") == '<c r="B2" t="inlineStr"><is><t>_x000B_</t></is></c>'
+    assert sheet_rows.cell("B2", "", "a&b<c") == '<c r="B2" t="inlineStr"><is><t>a&amp;b&lt;c</t></is></c>'
+
+
+def test_infinity_is_an_error_value_not_a_number():
+    assert sheet_rows.cell("A1", "", math.inf) == '<c r="A1" t="e"><v>#NUM!</v></c>'
+    assert sheet_rows.cell("A1", ' s="3"', np.float64("-inf")) == '<c r="A1" s="3" t="e"><v>#NUM!</v></c>'
+
+
+def test_a_cell_written_behind_sheet_rows_is_refused(tmp_path):
+    written = io.BytesIO()
+    book = xlsxwriter.Workbook(written, {"in_memory": True})
+    ws = book.add_worksheet("表")
+    rows = SheetRows(ws)
+    rows.write(0, 0, "kept")
+    ws.write(5, 5, "lost if not refused")  # straight into XlsxWriter's own table
+    book.close()
+    with pytest.raises(AssertionError, match="past SheetRows"):
+        sheet_rows.save(written, [rows], tmp_path / "out.xlsx")
+
+
+def test_every_calibration_row_has_its_schemes_dropdown(demo_run, catalog):
+    """One list validation per grade scheme over the runs of its rows: every entry row's
+    校准等级 cell is covered by exactly one, listing the grades of that card's scheme."""
+    _, _, _, out = demo_run
+    ws = openpyxl.load_workbook(out / "2026-10" / "report.xlsx")["校准"]
+    rows = list(ws.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if "工号" in r and "校准等级" in r)
+    header = list(rows[start])
+    col = openpyxl.utils.get_column_letter(header.index("校准等级") + 1)
+    entries = [(start + 2 + k, r[header.index("等级方案")]) for k, r in enumerate(rows[start + 1:]) if r[0]]
+    assert len({scheme for _, scheme in entries}) >= 2  # the demo has two grade scales
+    for number, scheme in entries:
+        covering = [dv for dv in ws.data_validations.dataValidation if f"{col}{number}" in dv.sqref]
+        assert len(covering) == 1, (number, scheme)
+        grades = catalog.grade_schemes[scheme].grades()
+        assert covering[0].type == "list" and covering[0].formula1 == '"' + ",".join(grades) + '"'
