@@ -128,6 +128,31 @@ def test_the_workbook_part_reads_the_same_both_ways(small_book, monkeypatch):
     assert sum(n.startswith("KPI_") for n, _, _ in fast.defined) > 40 * 5
 
 
+def test_a_row_is_read_once_per_book_but_a_shared_formula_in_its_own_sheet(small_book):
+    """The scan reads each distinct row of a book once (the scorecards of a role share
+    most rows). A shared formula's cells take their text from the row of its first cell:
+    two sheets whose second rows are the same text, under first rows that differ, each
+    read their own — as expat reads them."""
+    def part(master: str, value: str) -> bytes:
+        return ('<worksheet><sheetData>'
+                f'<row r="1"><c r="A1"><f t="shared" ref="A1:A2" si="0">{master}</f><v>1</v></c>'
+                f'<c r="B1" t="inlineStr"><is><t>{value}</t></is></c></row>'
+                '<row r="2"><c r="A2"><f t="shared" si="0"/><v>2</v></c><c r="B2"><v>7</v></c></row>'
+                '<row r="3"><c r="A3"><f>B3*2</f><v>3</v></c><c r="B3" t="inlineStr"><is><t>同</t></is></c></row>'
+                '</sheetData></worksheet>').encode()
+    with Book.open(small_book) as book:
+        name = book.sheet_names[0]
+        first, second = part("B1+1", "甲"), part("C1*2", "乙")
+        read = [by_scan(book, name, first), by_scan(book, name, second)]
+        assert len(book.rows_memo) >= 1  # row 3 was read once, then taken from the memo
+        assert read[0] is not None and read[1] is not None
+        assert read[0].contents == {"A1": "=B1+1", "B1": "甲", "A2": "=B2+1", "B2": 7, "A3": "=B3*2", "B3": "同"}
+        assert read[1].contents == {"A1": "=C1*2", "B1": "乙", "A2": "=C2*2", "B2": 7, "A3": "=B3*2", "B3": "同"}
+        assert read[1].cached == {"A1": 1, "A2": 2, "A3": 3}
+        for data, raw in zip(read, (first, second)):
+            assert typed(data) == typed(by_expat(book, name, raw))
+
+
 # --- mutations: the scan accepts only what expat reads the same --------------------------
 
 TOKENS = ['<c r="A1">', '<c r="B2" s="1"/>', "</c>", "<v>", "</v>", "<v/>", "<f>", "</f>",
@@ -157,6 +182,7 @@ def test_a_mutated_sheet_is_read_as_expat_reads_it_or_left_to_expat(one_sheet, d
         mutated[at:at + cut] = token
         end += len(token) - cut
     with Book.open(path) as book:
+        assert by_scan(book, name) is not None  # the rows of the sheet as it was, known to the book
         fast_error: KpiError | None = None
         try:
             fast = by_scan(book, name, bytes(mutated))
@@ -194,6 +220,7 @@ def test_a_cell_text_changed_at_random_reads_the_same_both_ways(one_sheet, data)
                                      "&#57;", "&lt;", "1e309", "-0", "99999", "TRUE"]))
     mutated = (text[:at] + new + text[stop:]).encode("utf-8")
     with Book.open(path) as book:
+        assert by_scan(book, name) is not None  # the rows of the sheet as it was, known to the book
         fast_error: KpiError | None = None
         try:
             fast = by_scan(book, name, mutated)
@@ -233,11 +260,12 @@ def test_the_scan_is_linear_on_a_part_built_to_make_expressions_backtrack(tmp_pa
     script.write_text(
         "from kpi_workbook.workbook import plain_scan\n"
         "class Sink:\n"
-        "    contents = {}\n"
+        "    def __init__(self, memo): self.contents, self.cached, self.rows_memo = {}, {}, memo\n"
         "    def count(self, n): pass\n"
         "body = '<row r=\"1\">' + '<c r=\"A1\" s=\"1\"/>' * 1_000_000 + '<c r=\"A1\"><x/></c></row>'\n"
         "part = ('<worksheet><sheetData>' + body + '</sheetData></worksheet>').encode()\n"
-        "assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False\n"
+        "for memo in (None, {}):  # the whole body at once, and row by row\n"
+        "    assert plain_scan.scan_sheet(part, Sink(memo), 1_048_576) is False\n"
         "print('stepped aside')\n", encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "stepped aside" in done.stdout, done.stderr
@@ -254,6 +282,8 @@ def test_a_part_in_another_encoding_is_left_to_expat(declaration):
 
     class Sink:
         contents: dict = {}
+        cached: dict = {}
+        rows_memo: dict | None = {}
 
         def count(self, n):
             pass

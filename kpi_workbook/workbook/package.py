@@ -166,6 +166,7 @@ class Book:
         self._budget = [self.limits.book_bytes]
         self._cells = 0
         self._strings: list[str] | None = None
+        self.rows_memo: dict = {}  # sheet rows read so far, by their text (plain_scan.py)
         self._strings_part = "xl/sharedStrings.xml"  # or where the relationships say
         self.sheet_names: list[str] = []
         self.parts: dict[str, str] = {}  # sheet name → part name in the zip
@@ -715,7 +716,8 @@ class _PlainSheet:
     def __init__(self, book: Book, name: str):
         self.book, self.name = book, name
         self.data = SheetData()
-        self.contents = self.data.contents
+        self.contents, self.cached = self.data.contents, self.data.cached
+        self.rows_memo: dict | None = book.rows_memo
         self.shared: dict[str, tuple[str, str]] = {}
         self.pending: list[tuple[str, str]] = []
 

@@ -112,15 +112,77 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
         body = part[start + 11:end].decode("utf-8")
     except UnicodeDecodeError:
         return False
-    if not _rows_plain(body, max_row):
+    memo = sink.rows_memo
+    if memo is None and not _rows_plain(body, max_row):
         return False
     cells = body.count("<c ")
     sink.count(cells)  # the book's limit, before anything is built
     try:
-        _cells(body, sink)
+        if memo is None:
+            _cells(body, sink)
+        elif not _rows_memoised(body, sink, memo, max_row):
+            sink.count(-cells)
+            return False
     except NotPlain:
         sink.count(-cells)  # expat reads and counts them again (and the sink is dropped)
         return False
+    return True
+
+
+class _Recorder:
+    """A sink that keeps what one row's cells put into a sheet, to be put again."""
+
+    def __init__(self, sink: Sink):
+        self.sink = sink
+        self.contents: dict[str, object] = {}
+        self.cached: dict[str, object] = {}
+
+    def strings(self) -> list[str]:
+        return self.sink.strings()
+
+    def cell(self, ref: str, kind: str, raw: str | None) -> object:
+        return self.sink.cell(ref, kind, raw)
+
+    def formula(self, ref: str, text: str, attrs: dict[str, str], value: object) -> None:
+        if attrs:  # never here: a row with "<f " is not recorded (a shared formula's
+            raise NotPlain()  # cells depend on other rows); should one come, expat reads it
+        self.cached[ref] = value
+        self.contents[ref] = "=" + text if text else "="
+
+
+ROWS_MEMO_LIMIT = 50_000  # distinct rows kept per book
+
+
+def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
+    """The cells of ``body`` row by row, each distinct row read once per book.
+
+    The scorecards of one role are copies of one prototype: most of their rows (labels,
+    weights, formulas without a cached result) are the same text in every sheet, and what a
+    row's text holds depends on that text alone (and the book's shared strings) — but for a
+    shared formula, whose cells take their text from another row: a row with an ``<f``
+    element that has attributes is read as before, every time. Each piece of ``body`` up to
+    a ``</row>`` is checked as :func:`_rows_plain` checks the whole (one open row, closed
+    by that end tag), so the whole is what it would accept."""
+    contents, cached = sink.contents, sink.cached
+    pieces = body.split("</row>")
+    last = len(pieces) - 1
+    for k, piece in enumerate(pieces):
+        known = memo.get(piece)
+        if known is not None:
+            contents.update(known[0])
+            cached.update(known[1])
+            continue
+        if not _rows_plain(piece + "</row>" if k < last else piece, max_row):
+            return False
+        if "<f " in piece:
+            _cells(piece, sink)
+            continue
+        record = _Recorder(sink)
+        _cells(piece, record)  # type: ignore[arg-type]  # the part of a sink _cells uses
+        contents.update(record.contents)
+        cached.update(record.cached)
+        if len(memo) < ROWS_MEMO_LIMIT:
+            memo[piece] = (record.contents, record.cached)
     return True
 
 
@@ -184,6 +246,8 @@ class Sink(Protocol):
     """Where :func:`scan_sheet` puts what it reads (``package._PlainSheet``)."""
 
     contents: dict[str, object]
+    cached: dict[str, object]  # a formula's cached result (what ``formula`` puts there)
+    rows_memo: dict | None  # the book's rows read so far (:func:`_rows_memoised`), or None
 
     def count(self, cells: int) -> None: ...
     def strings(self) -> list[str]: ...

@@ -209,8 +209,10 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
             missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
 
     rows = []
-    records = frame.to_dict("records")  # one dict per card: far faster than frame.loc[i]
-    engine = scored.frame.to_dict("records")  # what the sheet shows: no team pay
+    # one dict per card of the columns read here (far faster than frame.loc[i], and than
+    # all of the frame's columns: every item of every role has one)
+    records = _records(frame, ROW_COLUMNS)
+    engine = _records(scored.frame, ROW_COLUMNS)  # what the sheet shows: no team pay
     # a bad input is named by its own finding; its sheet shows 错误, not a stale result
     bad_input = {(d.source, d.sheet) for d in findings if d.code in BAD_INPUT_CODES}
     for i, card in enumerate(cards):
@@ -249,6 +251,16 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     waiting = ~done & (summary["状态"] != STATUS_TEXT["excluded"])  # 不参与 is not 未完成
     incomplete = summary[waiting][["工号", "姓名", "部门", "岗位", "_sheet", "_missing", "_file"]]
     return summary, money_columns, incomplete
+
+
+ROW_COLUMNS = ("complete", "total", "grade", "status", "excluded_reason", "pay_notes")
+
+
+def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict]:
+    """``frame.to_dict("records")`` of ``columns`` and every pay column (pay.*), those of
+    them the frame has."""
+    keep = [c for c in frame.columns if c in columns or str(c).startswith("pay.")]
+    return frame[keep].to_dict("records")
 
 
 def _values(catalog: Catalog, cards: list[Card], roles) -> dict[str, dict[str, np.ndarray]]:
