@@ -23,6 +23,7 @@ from .clone import SheetCopy, clone_sheets
 from .files import atomic_output
 from .settings import scheme_heading
 from .versions import TEMPLATE_NAME, fingerprint
+from . import collector
 from .layout import (FIELD_NAMES, HEADER_FIELDS, TABLE_HEADER_ROW, SheetLayout, cell,
                      sheet_layout)
 
@@ -140,6 +141,7 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
     )
 
 
+@collector.batch()
 def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path | str,
                    force: bool = False, step=None) -> list[str]:
     """Write one workbook for ``roster`` (checked, canonical columns). Returns sheet names.

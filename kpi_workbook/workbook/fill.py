@@ -24,6 +24,7 @@ from .locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
 from .safety import check_file
+from . import collector
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}
@@ -92,6 +93,7 @@ def input_rows(df: pd.DataFrame, path: Path | str = "") -> list[tuple[str, str, 
     return rows
 
 
+@collector.batch()
 def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
                    lock_timeout: float | None = None, step=None) -> FillResult:
     """Write ``rows`` into the books' input cells; every problem becomes a diagnostic.

@@ -16,6 +16,7 @@ from .history import merge_month, month_rows, read_history_book, streak_warnings
 from .locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
+from . import collector
 
 
 @dataclass
@@ -57,6 +58,7 @@ class ReportResult:
                 f"{len(self.findings)} findings")
 
 
+@collector.batch()
 def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | None = None,
                month: str | None = None, force: bool = False, reopen: bool = False,
                reason: str | None = None, by: str | None = None,
