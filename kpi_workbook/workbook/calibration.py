@@ -52,18 +52,23 @@ class Calibration:
 
 
 def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
-    """The 等级分布 rows, and the ids of the cards beyond a quota."""
+    """The 等级分布 rows, and the ids of the cards beyond a quota (on plain lists: a
+    department's cards are a few dozen, where each pandas step costs more than the counting)."""
     rows = []
     over_cards: set[str] = set()
     if summary.empty:
         return pd.DataFrame(columns=DIST_HEAD), over_cards
-    done = summary[summary["状态"] == "已完成"].copy()
-    done["_scheme"] = done["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme)
-    for (dept, scheme_id), group in done.groupby(["部门", "_scheme"], sort=False):
+    scheme_of = {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(summary["岗位ID"])}
+    groups: dict[tuple, list[tuple]] = {}
+    columns = ("部门", "岗位ID", "状态", "总分", "等级", "工号")
+    for dept, role_id, status, total, grade, employee in zip(*(summary[c].tolist() for c in columns)):
+        if status == "已完成":
+            groups.setdefault((dept, scheme_of[role_id]), []).append((total, str(employee), grade))
+    for (dept, scheme_id), group in groups.items():
         scheme = catalog.grade_schemes[scheme_id]
         n = len(group)
         for grade in scheme.grades():
-            cards = group[group["等级"] == grade]
+            cards = [c for c in group if c[2] == grade]
             limit = scheme.max_share.get(grade)
             allowed = math.floor(limit * n + 1e-9) if limit is not None else None
             over = allowed is not None and len(cards) > allowed
@@ -71,8 +76,9 @@ def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame,
                          "占比": len(cards) / n if n else None, "上限": limit, "配额人数": allowed,
                          "是否超出": OVER if over else ""})
             if over:  # the lowest totals past the quota: whom to look at first
-                ranked = cards.sort_values(["总分", "工号"], ascending=[False, True], kind="stable")
-                over_cards |= set(ranked["工号"].astype(str).iloc[allowed:])
+                ranked = sorted(cards, key=lambda c: c[1])  # 工号 ascending, then 总分 descending:
+                ranked.sort(key=lambda c: c[0], reverse=True)  # both stable, as sort_values
+                over_cards |= {c[1] for c in ranked[allowed:]}
     return pd.DataFrame(rows, columns=DIST_HEAD), over_cards
 
 

@@ -294,11 +294,16 @@ class Book:
         for name, rid in sheets:
             self.sheet_names.append(name)
             self.parts[name] = targets.get(rid, "")
+        count, plain_cell = len(sheets), _PLAIN_CELL.fullmatch
         for name, local_id, body in self.defined:
-            scope = self.sheet_names[local_id] if local_id is not None and local_id < len(sheets) else ""
+            scope = self.sheet_names[local_id] if local_id is not None and local_id < count else ""
             if name.startswith("_xlnm."):
                 continue  # print titles, print area, filters: Excel's own ranges
-            ref = single_cell(body)
+            plain = plain_cell(body)  # nearly every name: single_cell's first step, inline
+            if plain is not None:
+                ref: tuple[str, str] | None = ("", plain.group(3) + plain.group(4))
+            else:
+                ref = single_cell(body)
             if ref is not None:
                 self.names.setdefault(scope, {})[name] = ref[1]
             elif scope and ("#REF!" in body or name.startswith("KPI_")):

@@ -345,18 +345,24 @@ def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, i
             if end < 0:
                 return None
             body = text[start + 14:end]
+            append = names.append
+            scopes: dict[str, int | None] = {}  # localSheetId → its number (a book has tens of thousands of names)
             for name, local, attrs, value, rest in _NAMES.findall(body):
                 if rest:
                     return None
                 if not name:
                     continue  # the whitespace at the end
-                if attrs and (" name=" in attrs or " localSheetId=" in attrs):
+                if attrs:
                     found = _attributes_refs(attrs)
                     if "name" in found or (local and "localSheetId" in found):
                         return None  # a repeated attribute: expat refuses it
                     local = found.get("localSheetId", local)
-                names.append((unescape(name[1:-1]), int(local) if local.isdigit() else None,
-                              unescape(value)))
+                scope = scopes.get(local, -1)
+                if scope == -1:
+                    scope = scopes[local] = int(local) if local.isdigit() else None
+                name = name[1:-1]
+                append((unescape(name) if "&" in name else name, scope,
+                        unescape(value) if "&" in value else value))
             if len(names) != part.count(b"<definedName ") + part.count(b"<definedName>"):
                 return None
         elif b"<definedName" in part:

@@ -45,24 +45,32 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
     """Per department: counts, average, extremes, grade counts and shares, pay.
 
     With ``scheme_id`` only the cards graded by that scheme, and only its grades: two grade
-    scales never share a table or a chart."""
+    scales never share a table or a chart. (Worked out on plain lists: a department is a
+    few dozen cards, where each pandas step costs more than the arithmetic.)"""
     s = data.summary
+    scheme_of = {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(s["岗位ID"])} if len(s) else {}
     if scheme_id is not None:
-        s = s[s["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme) == scheme_id]
         grades = catalog.grade_schemes[scheme_id].grades()
     else:
         grades = grade_order(catalog, s)
+    columns = ("部门", "岗位ID", "状态", "总分", "等级", "应发绩效合计")
+    departments: dict[object, list[tuple]] = {}
+    for card in zip(*(s[c].tolist() for c in columns)) if len(s) else ():
+        if scheme_id is None or scheme_of[card[1]] == scheme_id:
+            departments.setdefault(card[0], []).append(card)
     rows = []
-    for dept, part in s.groupby("部门", sort=False):
-        done = part[part["状态"] == "已完成"]
+    for dept, part in departments.items():
+        done = [c for c in part if c[2] == "已完成"]
+        totals = np.array([c[3] for c in done], dtype=float)
+        pay = np.array([c[5] for c in done], dtype=float)
         row = {"部门": dept, "人数": len(part), "已完成": len(done),
-               "平均分": clean_round(float(done["总分"].mean()), 1) if len(done) else None,
-               "最高分": float(done["总分"].max()) if len(done) else None,
-               "最低分": float(done["总分"].min()) if len(done) else None,
-               "应发合计": clean_round(float(done["应发绩效合计"].fillna(0).sum()), 2),
-               "强制分布": forced_distribution(catalog, done)}
+               "平均分": clean_round(float(totals.mean()), 1) if len(done) else None,
+               "最高分": float(totals.max()) if len(done) else None,
+               "最低分": float(totals.min()) if len(done) else None,
+               "应发合计": clean_round(float(np.where(np.isnan(pay), 0.0, pay).sum()), 2),
+               "强制分布": _forced(catalog, done, scheme_of)}
         for g in grades:
-            n = int((done["等级"] == g).sum())
+            n = sum(1 for c in done if c[4] == g)
             row[g] = n
             row[f"{g}占比"] = n / len(done) if len(done) else None
         rows.append(row)
@@ -78,14 +86,22 @@ def schemes_in_use(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
 
 def forced_distribution(catalog: Catalog, done: pd.DataFrame) -> str:
     """Grades whose share of the department exceeds the scheme's max_share."""
+    scheme_of = {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(done["岗位ID"])}
+    cards = list(zip(done["部门"], done["岗位ID"], done["状态"], done["总分"], done["等级"]))
+    return _forced(catalog, cards, scheme_of)
+
+
+def _forced(catalog: Catalog, done: list[tuple], scheme_of: dict[str, str]) -> str:
+    """:func:`forced_distribution` of a department's complete cards as tuples (部门, 岗位ID,
+    状态, 总分, 等级, …)."""
     problems = []
-    for role_id in dict.fromkeys(done["岗位ID"]):
+    for role_id in dict.fromkeys(c[1] for c in done):
         scheme = catalog.grade_scheme(catalog.roles[role_id])
         if not scheme.max_share:
             continue
-        group = done[done["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme) == scheme.id]
+        group = [c[4] for c in done if scheme_of[c[1]] == scheme.id]
         for grade, limit in scheme.max_share.items():
-            share = (group["等级"] == grade).mean() if len(group) else 0
+            share = sum(1 for g in group if g == grade) / len(group) if group else 0
             if share > limit + 1e-9:
                 problems.append(f"{grade} 占 {share:.0%} > {limit:.0%}")
     return "；".join(dict.fromkeys(problems))
