@@ -299,9 +299,9 @@ class Book:
             scope = self.sheet_names[local_id] if local_id is not None and local_id < count else ""
             if name.startswith("_xlnm."):
                 continue  # print titles, print area, filters: Excel's own ranges
-            plain = plain_cell(body)  # nearly every name: single_cell's first step, inline
-            if plain is not None:
-                ref: tuple[str, str] | None = ("", plain.group(3) + plain.group(4))
+            cell = plain_cell(body)  # nearly every name: single_cell's first step, inline
+            if cell is not None:
+                ref: tuple[str, str] | None = ("", cell.group(3) + cell.group(4))
             else:
                 ref = single_cell(body)
             if ref is not None:
