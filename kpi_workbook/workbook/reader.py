@@ -95,10 +95,10 @@ def read_workbook(catalog: Catalog, path: Path | str, with_cached: bool = True,
                   sheets: tuple[str, ...] = ()) -> BookRead:
     path = Path(path)
     with open_package(path) as package:
-        cards, diags = _read_cards(catalog, path, package, with_cached)
+        others = [t for t in dict.fromkeys(sheets) if t in package.sheet_names]
+        cards, diags, read = _read_cards(catalog, path, package, with_cached, others)
         diags += _book_settings(cards, path, package)
-        rows = {title: _rows(package.sheet(title).contents) for title in sheets
-                if title in package.sheet_names}
+        rows = {title: _rows(read[title].contents) for title in others}
     if not cards and not any(d.code in ("broken-sheet", "unknown-role") for d in diags):
         diags.append(error("no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿，"
                                             "或名称被删除）",
@@ -113,12 +113,15 @@ def read_book(catalog: Catalog, path: Path | str, with_cached: bool = True) -> t
     return read.cards, read.diagnostics
 
 
-def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool):
+def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool,
+                others: list[str] | tuple[str, ...] = ()):
+    """The scorecards of the book, their findings, and the sheets read: the cards' and
+    ``others`` (e.g. 名单), read in one batch, so that a big book's go on every core."""
     cards: list[Card] = []
     diags: list[Diagnostic] = []
     titles = [t for t in package.sheet_names
               if {"KPI_EMPLOYEE_ID", "KPI_ROLE"} & package.names.get(t, {}).keys()]
-    datas = package.sheets(titles)  # a big book on every core
+    datas = package.sheets(list(dict.fromkeys(titles + list(others))))
     for title in titles:
         names, broken = package.names.get(title, {}), package.broken.get(title, [])
         data = datas[title]
@@ -150,7 +153,7 @@ def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool):
             card.cached = {n: data.cached[names[n]] if names[n] in data.cached
                            else data.contents.get(names[n]) for n in KPI_OUTPUTS if n in names}
         cards.append(card)
-    return cards, diags
+    return cards, diags, datas
 
 
 def _template_version(catalog: Catalog, card: Card, ws, where) -> list[Diagnostic]:
