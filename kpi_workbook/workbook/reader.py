@@ -325,28 +325,32 @@ _SPECS: dict[tuple[int, str], tuple] = {}
 
 
 def _role_specs(catalog: Catalog, role_id: str) -> tuple:
-    """A role's input specs, made once per catalog and role (every card of a role reads
-    the same inputs)."""
+    """A role's input specs and their cells' names, made once per catalog and role (every
+    card of a role reads the same inputs)."""
     key = (id(catalog), role_id)
     hit = _SPECS.get(key)
     if hit is None or hit[0] is not catalog:
         role = catalog.roles[role_id]
-        hit = _SPECS[key] = (catalog, input_specs(role, catalog.role_pay_rules(role)))
+        specs = input_specs(role, catalog.role_pay_rules(role))
+        hit = _SPECS[key] = (catalog, tuple((s, _input_name(s)) for s in specs))
     return hit[1]
 
 
 def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
     diags = []
-    for spec in _role_specs(catalog, card.role_id):
-        ref = card.names.get(_input_name(spec))
-        where = {"source": str(card.path), "sheet": card.sheet}
+    where = {"source": str(card.path), "sheet": card.sheet}
+    for spec, name in _role_specs(catalog, card.role_id):
+        ref = card.names.get(name)
         if ref is None:
-            diags.append(error("missing-name", f"缺少输入单元格名称 {_input_name(spec)}（{spec.label_path()}）",
-                               f"input cell name {_input_name(spec)} is missing", **where))
+            diags.append(error("missing-name", f"缺少输入单元格名称 {name}（{spec.label_path()}）",
+                               f"input cell name {name} is missing", **where))
             continue
         card.cells[spec.key] = ref
-        raw = ws[ref]
+        raw = ws.get(ref)
         card.contents[ref] = raw
+        if raw is None:  # an empty cell: nothing to check (is_blank, parse_value's first step)
+            card.values[spec.key] = math.nan
+            continue
         try:
             if isinstance(raw, str) and raw.startswith("="):
                 raise ParseError("输入单元格里是公式", "an input cell holds a formula")
