@@ -215,6 +215,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     engine = _records(scored.frame, ROW_COLUMNS)  # what the sheet shows: no team pay
     # a bad input is named by its own finding; its sheet shows 错误, not a stale result
     bad_input = {(d.source, d.sheet) for d in findings if d.code in BAD_INPUT_CODES}
+    pay_columns = [(f"pay.{rule_id}", label) for rule_id, label in label_of.items()
+                   if f"pay.{rule_id}" in frame.columns]  # the rules some card of the month has
     for i, card in enumerate(cards):
         r = records[i]
         role = catalog.roles[card.role_id]
@@ -225,10 +227,10 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
                "等级": r["grade"] if complete else None}
         for label in money_columns:
             row[label] = None
-        for rule_id, label in label_of.items():
-            column = f"pay.{rule_id}"
-            if column in frame.columns and not pd.isna(r.get(column, np.nan)):
-                row[label] = (row[label] or 0.0) + float(r[column])
+        for column, label in pay_columns:
+            amount = r[column]  # NaN where the card's role has no such rule
+            if (amount == amount) if type(amount) is float else not pd.isna(amount):
+                row[label] = (row[label] or 0.0) + float(amount)
         row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
         row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
         row["问题"] = "；".join(problems[i]) or None
