@@ -153,6 +153,31 @@ def test_a_row_is_read_once_per_book_but_a_shared_formula_in_its_own_sheet(small
             assert typed(data) == typed(by_expat(book, name, raw))
 
 
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(alphabet="'!$ABZ019 中&;amp#<>\"", max_size=14) |
+                      st.sampled_from(["'E1 员工1'!$B$2", "Sheet1!A1", "'It''s'!$C$3", "'a!b'!$A$1",
+                                       "S!$A$1:$B$2", "#REF!", "'x'!#REF!", "S!$XFD$1048576",
+                                       " S!A1", "S!A1 ", "'S'!$1:$5", "&amp;S!A1", "S!$A1"]),
+                      min_size=1, max_size=6))
+def test_the_cell_of_each_name_is_the_one_single_cell_reads(texts):
+    """The workbook scan gives a name's cell when its text is one cell in the plain form
+    (and None to leave it to ``single_cell``): never another cell than single_cell reads."""
+    from xml.sax.saxutils import escape
+    names = "".join(f'<definedName name="N{k}" localSheetId="0">{escape(t)}</definedName>'
+                    for k, t in enumerate(texts))
+    part = ('<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets>'
+            f"<definedNames>{names}</definedNames></workbook>").encode()
+    scanned = plain_scan.scan_workbook(part)
+    assert scanned is not None  # escaped texts are always plain
+    _, defined, cells = scanned
+    assert [text for _, _, text in defined] == texts
+    for text, cell in zip(texts, cells):
+        found = package.single_cell(text)
+        assert cell is None or (found is not None and cell == found[1]), (text, cell, found)
+    if "'E1 员工1'!$B$2" in texts:  # the usual form is read by the scan itself
+        assert cells[texts.index("'E1 员工1'!$B$2")] == "B2"
+
+
 # --- mutations: the scan accepts only what expat reads the same --------------------------
 
 TOKENS = ['<c r="A1">', '<c r="B2" s="1"/>', "</c>", "<v>", "</v>", "<v/>", "<f>", "</f>",

@@ -284,28 +284,28 @@ class Book:
 
         data = self.read("xl/workbook.xml")
         plain = scan_workbook(data)
+        cells: list[str | None] | None = None  # each name's cell when the scan saw it is one
         if plain is None:
             self._parse("xl/workbook.xml", start, end, text, data=data)
         else:  # the common case: one regular scan (plain_scan.py)
-            sheets, self.defined = plain
+            sheets, self.defined, cells = plain
             if len(sheets) > self.limits.sheets:
                 raise _too_big(self.path, f"工作表多于 {self.limits.sheets} 张",
                                f"more than {self.limits.sheets} sheets")
         for name, rid in sheets:
             self.sheet_names.append(name)
             self.parts[name] = targets.get(rid, "")
-        count, plain_cell = len(sheets), _PLAIN_CELL.fullmatch
-        for name, local_id, body in self.defined:
+        count = len(sheets)
+        for k, (name, local_id, body) in enumerate(self.defined):
             scope = self.sheet_names[local_id] if local_id is not None and local_id < count else ""
             if name.startswith("_xlnm."):
                 continue  # print titles, print area, filters: Excel's own ranges
-            cell = plain_cell(body)  # nearly every name: single_cell's first step, inline
+            cell = cells[k] if cells is not None else None
+            if cell is None:
+                found = single_cell(body)
+                cell = found[1] if found is not None else None
             if cell is not None:
-                ref: tuple[str, str] | None = ("", cell.group(3) + cell.group(4))
-            else:
-                ref = single_cell(body)
-            if ref is not None:
-                self.names.setdefault(scope, {})[name] = ref[1]
+                self.names.setdefault(scope, {})[name] = cell
             elif scope and ("#REF!" in body or name.startswith("KPI_")):
                 self.broken.setdefault(scope, []).append(name)
 

@@ -305,8 +305,11 @@ _QUOTED = rf'"{_VALUE_CHARS}(?:&(?:lt|gt|amp|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-
 _ATTR_REFS = rf" {_NAME}={_QUOTED}"  # an attribute whose value may hold references
 _SHEET = re.compile(rf"<sheet((?:{_ATTR_REFS})*+){_WS}/>")
 # the usual form, name first and localSheetId next, is taken apart by the expression itself
+# and a name that is one cell ('Sheet'!$A$1, nearly every name) gives its column and row
+_ONE_CELL = (r"(?:'[^'!<&]*+'|[^'!\s<&][^'!<&]*+)!\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
+             r"(?=</definedName>)")
 _NAMES = re.compile(rf"{_WS}<definedName name=({_QUOTED})(?: localSheetId=\"([0-9]{{1,9}})\")?"
-                    rf"((?:{_ATTR_REFS})*+){_WS}>({_TEXT})</definedName>|{_WS}\Z|([\s\S]+)")
+                    rf"((?:{_ATTR_REFS})*+){_WS}>({_ONE_CELL}|{_TEXT})</definedName>|{_WS}\Z|([\s\S]+)")
 _PAIR_REFS = re.compile(rf' ({_NAME})=({_QUOTED})')
 
 
@@ -318,9 +321,13 @@ def _attributes_refs(text: str) -> dict[str, str]:
     return found
 
 
-def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, int | None, str]]] | None:
-    """(sheets as (name, relationship id), defined names as (name, localSheetId, text)) of
-    the workbook part, or None when it is not plain (then expat reads it)."""
+WorkbookScan = tuple[list[tuple[str, str]], list[tuple[str, int | None, str]], list[str | None]]
+
+
+def scan_workbook(part: bytes) -> WorkbookScan | None:
+    """(sheets as (name, relationship id), defined names as (name, localSheetId, text), and
+    for each name its cell ("A1") when it is one cell in the plain form, else None) of the
+    workbook part, or None when it is not plain (then expat reads it)."""
     if b"<!" in part or b"]]>" in part or b":sheet" in part or b":definedName" in part:
         return None  # comments, CDATA, a DTD; a namespace prefix on the elements read here
     try:
@@ -339,15 +346,16 @@ def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, i
         if len(sheets) != part.count(b"<sheet ") + part.count(b"<sheet>") + part.count(b"<sheet/"):
             return None
         names: list[tuple[str, int | None, str]] = []
+        cells: list[str | None] = []
         start = text.find("<definedNames>")
         if start >= 0:
             end = text.find("</definedNames>", start)
             if end < 0:
                 return None
             body = text[start + 14:end]
-            append = names.append
+            append, append_cell = names.append, cells.append
             scopes: dict[str, int | None] = {}  # localSheetId → its number (a book has tens of thousands of names)
-            for name, local, attrs, value, rest in _NAMES.findall(body):
+            for name, local, attrs, value, column, row, rest in _NAMES.findall(body):
                 if rest:
                     return None
                 if not name:
@@ -363,13 +371,14 @@ def scan_workbook(part: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, i
                 name = name[1:-1]
                 append((unescape(name) if "&" in name else name, scope,
                         unescape(value) if "&" in value else value))
+                append_cell(column + row if column else None)
             if len(names) != part.count(b"<definedName ") + part.count(b"<definedName>"):
                 return None
         elif b"<definedName" in part:
             return None
     except NotPlain:
         return None
-    return sheets, names
+    return sheets, names, cells
 
 
 # --- patching: where cells are, and formulas' cached results ----------------------------
