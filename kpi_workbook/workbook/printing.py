@@ -6,6 +6,7 @@ for wrapped text written by a generator, so the height is set from the text).
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from datetime import date
@@ -17,6 +18,7 @@ LINE_HEIGHT = 13.5  # points per line of 10 pt text
 MIN_ROW = 15.0
 
 
+@functools.lru_cache(maxsize=4096)  # a report's names, departments and titles repeat
 def text_units(text: str) -> float:
     """Width of ``text`` in column-width units at 10 pt: a CJK character is about two digits."""
     units = 0.0

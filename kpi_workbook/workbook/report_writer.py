@@ -170,7 +170,10 @@ def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_r
     for i, row in enumerate(zip(*columns), start=start_row):  # far faster than itertuples
         put(i, styled, row)
         if widths is not None and wrapped:
-            values = ["" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row]
+            values = [""] * len(row)  # the wrapped columns' texts: only they set the height
+            for j in wrapped:
+                v = row[j]
+                values[j] = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
             ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
 
 
