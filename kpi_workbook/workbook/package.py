@@ -791,13 +791,14 @@ def cell_elements(data: bytes, refs) -> dict[str, tuple[int, int, str]]:
         local = _local(name)
         if local == "sheetData":
             depth["data"] = True
-        elif local == "c" and depth["data"] and attrs.get("r") in wanted:
-            open_cell.append((attrs["r"], parser.CurrentByteIndex, attrs.get("s", "")))
+        elif local == "c" and depth["data"]:  # every cell, so that each end closes its own
+            open_cell.append((attrs.get("r"), parser.CurrentByteIndex, attrs.get("s", "")))
 
     def end(name):
         if _local(name) == "c" and open_cell:
             ref, at, style = open_cell.pop()
-            found[ref] = (at, element_end(data, at, parser.CurrentByteIndex), style)
+            if ref in wanted:
+                found[ref] = (at, element_end(data, at, parser.CurrentByteIndex), style)
 
     parser = _parser(start, end, None)
     try:

@@ -385,8 +385,9 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
 # These work on a sheet part that has been read already (so it is well-formed XML) and has
 # no "<!" (no comment or CDATA that could hide markup): there, every '<c r="' in the sheet
 # data starts a cell element, and a cell's element ends at its first "</c>" or at "/>"
-# (cells do not nest; text and attribute values cannot hold "<"). Anything else: None, and
-# package.py finds them with expat.
+# (text and attribute values cannot hold "<"), as long as no element inside it starts with
+# "<c" (a cell nested in a formula is well-formed XML, though no sheet): anything else is
+# None, and package.py finds them with expat.
 
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"')
 _TAG_END = re.compile(rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"]*+")*+[ \t\n]*+(/?)>')
@@ -425,8 +426,8 @@ def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
             return None
         head = tag.end()
         close = head if tag.group(1) else data.find(b"</c>", head, end)
-        if close < 0:
-            return None
+        if close < 0 or data.find(b"<c", head, close) >= 0:
+            return None  # no end, or an element inside the cell that may be a cell: expat
         style = _STYLE.search(data, match.end(), head)
         found[ref.decode()] = (match.start(), close if tag.group(1) else close + 4,
                                style.group(1).decode() if style else "")
