@@ -114,8 +114,9 @@ def test_books_saved_by_libreoffice_and_gnumeric_read_the_same_both_ways(tmp_pat
     month = month_book(tmp_path_factory)  # the session's month book, filled and recalculated
     saved = sorted((month.path.parent / "recalculated").glob("*/*.xlsx"))
     assert {p.parent.name for p in saved} >= {"libreoffice", "gnumeric"}, saved
-    for path in [month.path, *saved]:  # 254 sheets each, of every role: each 3rd is plenty
-        assert assert_same_both_ways(path, every=3) > 80
+    for path in [month.path, *saved]:  # a card of everyone and 3 more sheets each, of every
+        # role: each 3rd is plenty
+        assert assert_same_both_ways(path, every=3) > len(month.people) // 3
 
 
 def test_the_workbook_part_reads_the_same_both_ways(small_book, monkeypatch):
