@@ -92,8 +92,18 @@ class MonthBook:
         return {s: n for s, n in got.items() if "KPI_EMPLOYEE_ID" in n}
 
 
+def _distinct(cards: list[dict]) -> list[dict]:
+    """The cards without repeats: a role with one required input has a half-filled card
+    that is the empty one, a role of four levels a variant that is the full card."""
+    out: list[dict] = []
+    for card in cards:
+        if card not in out:
+            out.append(card)
+    return out
+
+
 def _build(root: Path) -> MonthBook:
-    edges = {r: edge_cases(CATALOG, CATALOG.roles[r]) for r in ROLES}
+    edges = {r: _distinct(edge_cases(CATALOG, CATALOG.roles[r])) for r in ROLES}
     drawn = generated_cards(edges)
     groups: dict[str, list[tuple[dict, str]]] = {
         r: [(c, "edge") for c in edges[r]] + [(c, "generated") for c in drawn[r]] for r in ROLES}
