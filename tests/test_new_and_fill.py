@@ -185,10 +185,11 @@ def test_split_by_department_one_workbook_each(capsys, tmp_path):
     assert files == sorted(f"{d}.xlsx" for d in ("客服部", "电商部", "售前部", "技术支持部", "品质部"))
     total = 0
     for path in out_dir.iterdir():
-        wb = openpyxl.load_workbook(path)
+        wb = openpyxl.load_workbook(path, read_only=True)  # names and values are all it needs
         cards = scorecards(wb)
         total += len(cards)
         assert {ws[ref(ws, "KPI_DEPARTMENT")].value for ws in cards.values()} == {path.stem}
+        wb.close()
     assert total == 47
 
 
