@@ -2,9 +2,9 @@
 
 Every sheet of the books the suite makes — by `new`, by `fill`, saved by openpyxl through
 lxml, recalculated and saved by LibreOffice and by Gnumeric (test_plain_scan_saved.py: they
-need the session's month book) — is read both ways and the
-results compared value for value and type for type; and on sheets mutated at random the
-fast reader never accepts what expat refuses, nor reads anything differently.
+need the session's month book) — is read both ways and the results compared value for
+value and type for type; and on sheets mutated at random the fast reader never accepts what
+expat refuses, nor reads anything differently.
 """
 
 from __future__ import annotations
