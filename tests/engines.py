@@ -94,7 +94,7 @@ class MonthBook:
 
 def _distinct(cards: list[dict]) -> list[dict]:
     """The cards without repeats: a role with one required input has a half-filled card
-    that is the empty one, a role of four levels a variant that is the full card."""
+    that is the empty one, a role of levels only a variant card that is its full card."""
     out: list[dict] = []
     for card in cards:
         if card not in out:
