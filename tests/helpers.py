@@ -27,7 +27,7 @@ def settings_cells(path) -> dict[str, str]:
     reader, not the package's."""
     import openpyxl
 
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(path, read_only=True)  # the workbook's names are all it reads
     try:
         return {n: list(d.destinations)[0][1].replace("$", "") for n, d in wb.defined_names.items()
                 if n.startswith(("GRADE_", "PAY_"))}

@@ -9,6 +9,7 @@ is worked out by hand from the templates in the comments."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -53,18 +54,33 @@ def calibrate(report: Path, out: Path, plan: dict[str, tuple], **columns) -> dic
     return cells
 
 
-@pytest.fixture
-def qc_month(tmp_path, catalog, capsys):
+@pytest.fixture(scope="module")
+def qc_month_once(tmp_path_factory, catalog):
     """品质部, five qc_inspector cards: Q1–Q3 102 → A, Q4–Q5 45 → E. A at most 20 % of 5
     → 1 allowed: two A's over the quota. 等级奖金 A ¥400, B ¥300, E ¥0 (qc_inspector's only
-    pay rule). The report is written with the history."""
+    pay rule). The report is written with the history, once for the module."""
+    import contextlib
+    import io
+
+    from kpi_workbook.cli import main
+
+    folder = tmp_path_factory.mktemp("qc-month")
     roster = pd.DataFrame([emp(f"Q{i}", f"检{i}", "品质部", "qc_inspector") for i in range(1, 6)])
     rows = qc("Q1", False) + qc("Q2", False) + qc("Q3", False) + qc("Q4", True) + qc("Q5", True)
-    book = make_book(catalog, tmp_path / "qc.xlsx", roster, rows)
-    hist, report = tmp_path / "h.xlsx", tmp_path / "r.xlsx"
-    code, _, err = run(capsys, "report", book, "--out", report, "--history", hist)
-    assert code == 0, err
+    book = make_book(catalog, folder / "qc.xlsx", roster, rows)
+    hist, report = folder / "h.xlsx", folder / "r.xlsx"
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["report", str(book), "--out", str(report), "--history", str(hist)])
+    assert code == 0, err.getvalue()
     return report, hist
+
+
+@pytest.fixture
+def qc_month(qc_month_once, tmp_path):
+    """The module's report and history, copied into the test's folder (tests approve into
+    the history)."""
+    return tuple(Path(shutil.copy(p, tmp_path / p.name)) for p in qc_month_once)
 
 
 def test_hr_calibrates_an_a_to_b_and_approve_takes_it_into_history_and_payroll(tmp_path, qc_month, capsys):

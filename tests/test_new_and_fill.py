@@ -9,7 +9,9 @@ fill: long or wide tables → input cells only (through defined names); formulas
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import re
 import shutil
 import zipfile
@@ -78,11 +80,27 @@ def is_formula(v) -> bool:
 
 
 @pytest.fixture(scope="module")
-def sample_book(tmp_path_factory) -> Path:
-    """The built-in sample roster (47 people, all 18 roles) as one workbook, built once."""
+def sample_new(tmp_path_factory) -> tuple[int, str, str, Path]:
+    """`new` of the built-in sample roster (47 people, all 18 roles) into one workbook, run
+    once: (exit code, stdout, stderr, the workbook)."""
     out = tmp_path_factory.mktemp("sample") / "book.xlsx"
-    assert main(["new", "--month", MONTH, "--out", str(out)]) == 0
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["new", "--month", MONTH, "--out", str(out)])
+    return code, stdout.getvalue(), stderr.getvalue(), out
+
+
+@pytest.fixture(scope="module")
+def sample_book(sample_new) -> Path:
+    code, _, err, out = sample_new
+    assert code == 0, err
     return out
+
+
+@pytest.fixture(scope="module")
+def sample_wb(sample_book):
+    """The sample workbook as openpyxl loads it, once (tests only read it)."""
+    return openpyxl.load_workbook(sample_book)
 
 
 FILL_PEOPLE = {"E015", "E016", "E017", "E028", "E029", "E032", "E033"}
@@ -109,12 +127,11 @@ def book(small_book, tmp_path) -> Path:
 # --- new: rosters -------------------------------------------------------------------------
 
 
-def test_new_from_builtin_sample(capsys, tmp_path, catalog):
-    out = tmp_path / "book.xlsx"
-    code, stdout, err = run(capsys, "new", "--month", MONTH, "--out", out)
+def test_new_from_builtin_sample(sample_new, sample_wb, catalog):
+    code, stdout, err, _ = sample_new
     assert code == 0, err
     assert "47" in stdout
-    wb = openpyxl.load_workbook(out)
+    wb = sample_wb
     assert wb.sheetnames[:2] == ["设置", "名单"]
     cards = scorecards(wb)
     assert len(cards) == 47
@@ -168,10 +185,11 @@ def test_split_by_department_one_workbook_each(capsys, tmp_path):
     assert files == sorted(f"{d}.xlsx" for d in ("客服部", "电商部", "售前部", "技术支持部", "品质部"))
     total = 0
     for path in out_dir.iterdir():
-        wb = openpyxl.load_workbook(path)
+        wb = openpyxl.load_workbook(path, read_only=True)  # names and values are all it needs
         cards = scorecards(wb)
         total += len(cards)
         assert {ws[ref(ws, "KPI_DEPARTMENT")].value for ws in cards.values()} == {path.stem}
+        wb.close()
     assert total == 47
 
 
@@ -192,8 +210,8 @@ def test_split_file_names_are_safe_and_distinct(capsys, tmp_path):
 # --- new: what is on a scorecard sheet ----------------------------------------------------
 
 
-def test_defined_names_validation_and_protection_for_every_role(sample_book, catalog):
-    wb = openpyxl.load_workbook(sample_book)
+def test_defined_names_validation_and_protection_for_every_role(sample_wb, catalog):
+    wb = sample_wb
     seen_roles = set()
     for ws in scorecards(wb).values():
         role = catalog.roles[ws[ref(ws, "KPI_ROLE")].value]

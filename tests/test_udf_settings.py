@@ -68,7 +68,7 @@ def _book(path, roster=None):
 
 def _grid(path) -> list[list]:
     """The 设置 sheet's values from A1, a list of rows, as xlwings passes a range."""
-    wb = openpyxl.load_workbook(path)
+    wb = openpyxl.load_workbook(path, read_only=True)  # one sheet's values are all it reads
     try:
         return [list(r) for r in wb["设置"].iter_rows(min_row=1, min_col=1, values_only=True)]
     finally:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from .engines import CATALOG, ENGINES, ROLES, blank, month_book, sheet_mismatches
+from .engines import (CATALOG, ENGINES, GENERATED_PER_ROLE, ROLES, blank, month_book,
+                      sheet_mismatches)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,8 @@ def test_every_card_of_every_role(month, engine):
 def test_the_book_holds_edge_cases_and_generated_cards_of_every_role(month):
     roles = {(p["role"], month.kinds[p["employee_id"]]) for p in month.people}
     assert roles == {(r, kind) for r in ROLES for kind in ("edge", "generated")}
+    generated = [p["role"] for p in month.people if month.kinds[p["employee_id"]] == "generated"]
+    assert sorted(generated) == sorted(ROLES * GENERATED_PER_ROLE)
     edge = sum(1 for k in month.kinds.values() if k == "edge")
     assert edge > 5 * len(ROLES)
     statuses = {row["status"] for row in month.expected.values()}
