@@ -169,6 +169,20 @@ def test_the_cell_of_each_name_is_the_one_single_cell_reads(texts):
         assert cells[texts.index("'E1 员工1'!$B$2")] == "B2"
 
 
+def test_a_row_end_with_no_row_is_refused_though_the_same_text_ended_a_sheet_before(small_book):
+    """What follows a sheet's last ``</row>`` (often nothing) is not a row: the same text
+    before a ``</row>`` in another part — an end tag with no row open — must still make the
+    scan step aside, as expat refuses it (found by the mutation property on a shared book)."""
+    with Book.open(small_book) as book:
+        name = next(n for n in book.sheet_names if "KPI_EMPLOYEE_ID" in book.names.get(n, {}))
+        raw = book.read(book.parts[name])
+        assert by_scan(book, name) is not None  # its rows, and its empty tail, read
+        broken = raw.replace(b"<sheetData>", b"<sheetData></row>", 1)
+        assert by_scan(book, name, broken) is None
+        with pytest.raises(package.expat.ExpatError):
+            by_expat(book, name, broken)
+
+
 def test_a_cell_nested_in_a_formula_is_left_to_expat_which_closes_each_cell_on_its_own():
     """A cell element inside a formula's text is well-formed XML (though no sheet): the
     quick search for cells steps aside, and expat's search gives the outer cell its own

@@ -162,17 +162,19 @@ def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
     shared formula, whose cells take their text from another row: a row with an ``<f``
     element that has attributes is read as before, every time. Each piece of ``body`` up to
     a ``</row>`` is checked as :func:`_rows_plain` checks the whole (one open row, closed
-    by that end tag), so the whole is what it would accept."""
+    by that end tag), so the whole is what it would accept; what follows the last
+    ``</row>`` is checked as the end of the whole, and never kept (the same text, followed
+    by ``</row>`` in another part, is not the same piece)."""
     contents, cached = sink.contents, sink.cached
     pieces = body.split("</row>")
-    last = len(pieces) - 1
-    for k, piece in enumerate(pieces):
-        known = memo.get(piece)
+    tail = pieces.pop()  # what follows the last row: checked on its own, never kept
+    for piece in pieces:
+        known = memo.get(piece)  # a piece read before, then too followed by "</row>"
         if known is not None:
             contents.update(known[0])
             cached.update(known[1])
             continue
-        if not _rows_plain(piece + "</row>" if k < last else piece, max_row):
+        if not _rows_plain(piece + "</row>", max_row):
             return False
         if "<f " in piece:
             _cells(piece, sink)
@@ -183,6 +185,9 @@ def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
         cached.update(record.cached)
         if len(memo) < ROWS_MEMO_LIMIT:
             memo[piece] = (record.contents, record.cached)
+    if not _rows_plain(tail, max_row):
+        return False
+    _cells(tail, sink)
     return True
 
 
