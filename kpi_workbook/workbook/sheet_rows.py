@@ -10,11 +10,11 @@ memory, and :func:`save` puts the rows in its place and the true ``<dimension>``
 A sheet given to :class:`SheetRows` takes every cell from it: :func:`save` refuses (as a
 bug) a sheet whose XlsxWriter part holds cells of its own, so no cell is silently lost.
 The cells are what XlsxWriter writes (numbers as ``%.16G``, NaN as an empty cell, a string
-cut at Excel's 32,767 characters)
-but for three things: strings are inline (``t="inlineStr"``) instead of shared; a character
-XML cannot hold (a control character) is dropped, as in the scorecards (``clone.cell_xml``),
-where XlsxWriter writes Excel's ``_xHHHH_`` escape, which openpyxl does not read back from
-an inline string; and infinity is the error value ``#NUM!``, not a formula ``1/0``.
+cut at Excel's 32,767 characters) but for three things: strings are inline
+(``t="inlineStr"``) instead of shared; a character XML cannot hold (a control character) is
+dropped, as in the scorecards (``clone.cell_xml``), where XlsxWriter writes Excel's
+``_xHHHH_`` escape, which openpyxl does not read back from an inline string; and infinity
+is the error value ``#NUM!``, not a formula ``1/0``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def cell(ref: str, style: str, value) -> str:
         if len(value) > CELL_TEXT_LIMIT // 2:
             value = _truncated(value)
         space = ' xml:space="preserve"' if _EDGE_SPACE.search(value) else ""
-        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{escape(XML_ILLEGAL.sub("", value))}</t></is></c>'
+        text = escape(XML_ILLEGAL.sub("", value))
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
     if kind is float or kind is int or (isinstance(value, (int, float, np.integer, np.floating))
                                         and kind is not bool and not isinstance(value, np.bool_)):
         number = float(value)
