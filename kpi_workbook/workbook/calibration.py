@@ -58,7 +58,9 @@ def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame,
     over_cards: set[str] = set()
     if summary.empty:
         return pd.DataFrame(columns=DIST_HEAD), over_cards
-    scheme_of = {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(summary["岗位ID"])}
+    from .report_writer import schemes_by_role
+
+    scheme_of = schemes_by_role(catalog, summary["岗位ID"])
     groups: dict[tuple, list[tuple]] = {}
     columns = ("部门", "岗位ID", "状态", "总分", "等级", "工号")
     for dept, role_id, status, total, grade, employee in zip(*(summary[c].tolist() for c in columns)):

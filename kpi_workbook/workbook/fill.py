@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import collector
 from ..diagnostics import Diagnostic, KpiError, error, warning
 from ..rules.inputs import InputSpec, KeyResolver, input_specs, parse_value
 from ..numbers import ParseError, is_blank, normalise_text
@@ -24,7 +25,6 @@ from .locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
 from .safety import check_file
-from . import collector
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import collector
 from ..diagnostics import Diagnostic, KpiError, error
 from ..rules.loader import Catalog
 from .files import refuse_existing
@@ -16,7 +17,6 @@ from .history import merge_month, month_rows, read_history_book, streak_warnings
 from .locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
-from . import collector
 
 
 @dataclass

@@ -48,7 +48,7 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
     scales never share a table or a chart. (Worked out on plain lists: a department is a
     few dozen cards, where each pandas step costs more than the arithmetic.)"""
     s = data.summary
-    scheme_of = {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(s["岗位ID"])} if len(s) else {}
+    scheme_of = schemes_by_role(catalog, s["岗位ID"]) if len(s) else {}
     if scheme_id is not None:
         grades = catalog.grade_schemes[scheme_id].grades()
     else:
@@ -68,7 +68,7 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
                "最高分": float(totals.max()) if len(done) else None,
                "最低分": float(totals.min()) if len(done) else None,
                "应发合计": clean_round(float(np.where(np.isnan(pay), 0.0, pay).sum()), 2),
-               "强制分布": _forced(catalog, done, scheme_of)}
+               "强制分布": forced_distribution(catalog, done, scheme_of)}
         for g in grades:
             n = sum(1 for c in done if c[4] == g)
             row[g] = n
@@ -84,16 +84,14 @@ def schemes_in_use(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(catalog.roles[r].grade_scheme for r in summary["岗位ID"]))
 
 
-def forced_distribution(catalog: Catalog, done: pd.DataFrame) -> str:
-    """Grades whose share of the department exceeds the scheme's max_share."""
-    scheme_of = {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(done["岗位ID"])}
-    cards = list(zip(done["部门"], done["岗位ID"], done["状态"], done["总分"], done["等级"]))
-    return _forced(catalog, cards, scheme_of)
+def schemes_by_role(catalog: Catalog, role_ids) -> dict[str, str]:
+    """Role id → its grade scheme's id, for the roles of ``role_ids``."""
+    return {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(role_ids)}
 
 
-def _forced(catalog: Catalog, done: list[tuple], scheme_of: dict[str, str]) -> str:
-    """:func:`forced_distribution` of a department's complete cards as tuples (部门, 岗位ID,
-    状态, 总分, 等级, …)."""
+def forced_distribution(catalog: Catalog, done: list[tuple], scheme_of: dict[str, str]) -> str:
+    """Grades whose share of the department exceeds the scheme's max_share; ``done`` holds
+    the department's complete cards as tuples (部门, 岗位ID, 状态, 总分, 等级, …)."""
     problems = []
     for role_id in dict.fromkeys(c[1] for c in done):
         scheme = catalog.grade_scheme(catalog.roles[role_id])
