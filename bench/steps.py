@@ -40,13 +40,13 @@ def main(step: str, work: Path, size: int) -> dict:
 
     if step == "new":
         roster = organisation(catalog, size)
-        from kpi_workbook.workbook.build import build_workbook
+        from kpi_workbook.workbook.scorecard.build import build_workbook
 
         return _measure(lambda: build_workbook(catalog, roster, "2026-10", book, force=True) and None)
     if step == "new_split":
         roster = organisation(catalog, size)
-        from kpi_workbook.workbook.build import build_workbook
-        from kpi_workbook.workbook.roster import split_roster
+        from kpi_workbook.workbook.scorecard.build import build_workbook
+        from kpi_workbook.workbook.scorecard.roster import split_roster
 
         def run():
             for key, part in split_roster(roster, "部门"):
@@ -54,7 +54,7 @@ def main(step: str, work: Path, size: int) -> dict:
         return _measure(run)
     if step in ("fill", "fill_split"):
         from kpi_workbook.sample import sample_inputs
-        from kpi_workbook.workbook.fill import fill_workbooks
+        from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 
         roster = organisation(catalog, size)
         table = sample_inputs(catalog, roster, "2026-10")
@@ -62,12 +62,12 @@ def main(step: str, work: Path, size: int) -> dict:
         books = [book] if step == "fill" else sorted(depts.glob("*.xlsx"))
         return _measure(lambda: {"cells": fill_workbooks(catalog, books, rows).written})
     if step in ("report", "report_split"):
-        from kpi_workbook.workbook.monthly import run_report
+        from kpi_workbook.workbook.month.monthly import run_report
 
         books = [book] if step == "report" else [depts]
         return _measure(lambda: run_report(catalog, books, work / f"{step}.xlsx", force=True) and None)
     if step == "payroll":
-        from kpi_workbook.workbook.payroll import read_payroll, write_payroll
+        from kpi_workbook.workbook.month.payroll import read_payroll, write_payroll
 
         return _measure(lambda: write_payroll(read_payroll(work / "report.xlsx"),
                                               work / "payroll.csv", force=True))

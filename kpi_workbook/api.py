@@ -149,9 +149,9 @@ def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: Pa
     岗位, 直接上级) one book per value in ``out_dir``. ``roster`` is a .xlsx/.csv file or a
     table of its rows (named ``roster_source`` in messages); default: the built-in sample.
     Nothing is written if any output exists (without ``force``)."""
-    from .workbook.build import build_workbook
+    from .workbook.scorecard.build import build_workbook
     from .workbook.files import refuse_existing, refuse_inputs
-    from .workbook.roster import check_roster, read_roster, split_roster
+    from .workbook.scorecard.roster import check_roster, read_roster, split_roster
 
     catalog = load_templates(templates)
     month = parse_month(month)
@@ -206,7 +206,7 @@ def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, 
     """Write a long (工号, 输入, 评分人, 值) or wide table — a .csv/.xlsx file or a
     DataFrame — into the input cells of ``books``. Unknown employees, keys and bad values are
     diagnostics; each book is locked from its read to its write (``lock_timeout`` seconds)."""
-    from .workbook.fill import fill_workbooks, input_rows, read_inputs
+    from .workbook.scorecard.fill import fill_workbooks, input_rows, read_inputs
 
     catalog = load_templates(templates)
     if _is_frame(inputs):
@@ -244,7 +244,7 @@ class ValidateResult:
 def validate(books: PathLike | Iterable[PathLike], *, templates: Templates = None) -> ValidateResult:
     """Everything wrong with the scorecards of ``books``, cell by cell: empty required
     inputs, bad or out-of-range values, formulas that are not the template's."""
-    from .workbook.validate import validate_books
+    from .workbook.scorecard.validate import validate_books
 
     paths = tuple(_paths(books))
     return ValidateResult(paths, validate_books(load_templates(templates), list(paths)))
@@ -281,7 +281,7 @@ def report(inputs: PathLike | Iterable[PathLike], out: PathLike, *, history: Pat
     recomputed by the engine; a damaged book or card is a finding, the others go on. With
     ``history`` the month is recorded there (locked from read to write); an approved month
     is refused (Refused) unless ``reopen`` with a ``reason``."""
-    from .workbook.monthly import run_report
+    from .workbook.month.monthly import run_report
 
     if reopen and not (reason or "").strip():
         raise UsageError("--reopen 需要 --reason 原因 / --reopen needs --reason TEXT")
@@ -335,7 +335,7 @@ def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
     unless ``allow_incomplete``, which exports the clean rows only."""
     from .rules.payroll_layout import load_payroll_layout
     from .workbook.files import refuse_inputs
-    from .workbook.payroll import check_output, prepare_payroll, write_payroll
+    from .workbook.month.payroll import check_output, prepare_payroll, write_payroll
 
     if require_approved and history is None:
         raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
@@ -386,7 +386,7 @@ def approve(report: PathLike, history: PathLike, *, by: str | None = None,
     login name), with a SHA-256 of every row; the history is locked while it is written.
     HR's calibrated grades on the report's 校准 sheet are taken in first: grade-dependent pay
     follows them, and every change is an 审计 row with its reason."""
-    from .workbook.approval import approve as approve_month
+    from .workbook.month.approval import approve as approve_month
 
     if by is not None and not by.strip():
         raise UsageError("--by 不能为空 / --by must name who approves")
@@ -420,7 +420,7 @@ class RollupResult:
 def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year: str | int | None = None,
            force: bool = False, company: str = "", templates: Templates = None) -> RollupResult:
     """季度汇总 (``quarter="2026Q4"``) or 年度汇总 (``year=2026``) of the month history."""
-    from .workbook.rollup import run_rollup
+    from .workbook.month.rollup import run_rollup
 
     if (quarter is None) == (year is None):
         raise UsageError("须给出 --quarter 或 --year 之一 / give one of --quarter or --year")

@@ -17,7 +17,7 @@ from . import api
 from .diagnostics import KpiError, error
 from .rules.loader import Catalog
 from .sample import sample_inputs
-from .workbook.roster import read_roster
+from .workbook.scorecard.roster import read_roster
 
 MONTHS = ("2026-08", "2026-09", "2026-10")
 WEAK = {"E006", "E023"}  # weak every month: their streak warnings show in the last report

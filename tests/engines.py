@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook import recalc
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.layout import sheet_layout
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.layout import sheet_layout
 
 from . import background
 from .strategies import role_inputs

@@ -37,7 +37,7 @@ def settings_cells(path) -> dict[str, str]:
 
 def edited_settings(src, target, values: dict[str, object]):
     """A copy of ``src`` with 设置 cells (by defined name) set as HR would type them."""
-    from kpi_workbook.workbook.editable import XmlBook
+    from kpi_workbook.workbook.scorecard.editable import XmlBook
 
     cells = settings_cells(src)
     book = XmlBook(src)

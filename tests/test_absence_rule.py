@@ -9,10 +9,10 @@ import openpyxl
 import pandas as pd
 
 from kpi_workbook.cli import main
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 from kpi_workbook.workbook.libreoffice import read_defined_values, recalculate
-from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.scorecard.validate import validate_books
 
 from .helpers import emp
 from .lo_fixtures import soffice  # noqa: F401
@@ -141,7 +141,7 @@ def test_one_card_through_the_api(score):
 
 def test_the_roster_column(catalog, tmp_path):
     from kpi_workbook.diagnostics import KpiError
-    from kpi_workbook.workbook.roster import read_roster
+    from kpi_workbook.workbook.scorecard.roster import read_roster
 
     sample = read_roster(catalog)
     assert sample.set_index("employee_id").loc["E013", "months_absent"] == 3.0
@@ -176,7 +176,7 @@ def test_rank_items_leave_out_who_does_not_take_part(tmp_path):
 
     from kpi_workbook.engine.month import derive_ranks
     from kpi_workbook.rules.loader import builtin_templates_dir, load_catalog
-    from kpi_workbook.workbook.editable import open_editable
+    from kpi_workbook.workbook.scorecard.editable import open_editable
 
     root = tmp_path / "templates"
     shutil.copytree(builtin_templates_dir(), root)

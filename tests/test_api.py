@@ -242,7 +242,7 @@ def test_what_is_raised(tmp_path, roster, filled, monkeypatch):
         kpi.score("no_such_role", {})
     assert role.value.diagnostics
 
-    from kpi_workbook.workbook import report as report_module
+    from kpi_workbook.workbook.month import report as report_module
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug in the reader")
@@ -301,7 +301,7 @@ def empty_or(value):
 def test_score_frame_equals_score_card_by_card(catalog):
     """Every role of the sample month, scored as a frame (one pass) and card by card."""
     from kpi_workbook.sample import sample_inputs
-    from kpi_workbook.workbook.roster import read_roster
+    from kpi_workbook.workbook.scorecard.roster import read_roster
 
     roster = read_roster(catalog)
     long = sample_inputs(catalog, roster, MONTH, weak={"E006"}, incomplete={"E003"})

@@ -16,7 +16,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi_workbook.workbook.history import read_history
+from kpi_workbook.workbook.month.history import read_history
 
 from .helpers import emp, run
 from .test_absence_rule import RATED

@@ -16,9 +16,9 @@ import pytest
 
 from kpi_workbook.cli import build_parser, main
 from kpi_workbook.sample import sample_inputs
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks, read_inputs
-from kpi_workbook.workbook.monthly import run_report
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks, read_inputs
+from kpi_workbook.workbook.month.monthly import run_report
 
 from .helpers import emp, run
 

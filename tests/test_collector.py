@@ -9,7 +9,7 @@ import pytest
 
 from kpi_workbook.diagnostics import KpiError
 from kpi_workbook.workbook import collector
-from kpi_workbook.workbook.monthly import run_report
+from kpi_workbook.workbook.month.monthly import run_report
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 
 from kpi_workbook.cli import main
 from kpi_workbook.engine.month import split_cents
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 
 from .helpers import emp
 

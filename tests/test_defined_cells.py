@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook import recalc
-from kpi_workbook.workbook.build import build_workbook
+from kpi_workbook.workbook.scorecard.build import build_workbook
 
 from .helpers import emp
 

@@ -25,7 +25,7 @@ from kpi_workbook.excel.master import (BUTTONS, CONFIG, CONFIG_ROWS, HOME, ROSTE
                                        write_master)
 from kpi_workbook.excel.setup import setup_workbook
 from kpi_workbook.sample import sample_inputs
-from kpi_workbook.workbook.roster import read_roster
+from kpi_workbook.workbook.scorecard.roster import read_roster
 
 
 class StandInApp:
@@ -241,7 +241,7 @@ def test_errors_are_one_sentence_never_a_traceback(tmp_path, master, monkeypatch
     def locked(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "2026-09" / "工资表.csv"))
 
-    from kpi_workbook.workbook import payroll  # what the button calls through kpi_workbook.api
+    from kpi_workbook.workbook.month import payroll  # what the button calls through kpi_workbook.api
 
     monkeypatch.setattr(payroll, "write_payroll", locked)
     buttons.export_payroll(book)

@@ -176,8 +176,8 @@ def test_generated_formulas_use_only_the_listed_functions():
     import re
 
     from kpi_workbook.rules.loader import builtin_catalog
-    from kpi_workbook.workbook.formulas import sheet_formulas
-    from kpi_workbook.workbook.layout import sheet_layout
+    from kpi_workbook.workbook.scorecard.formulas import sheet_formulas
+    from kpi_workbook.workbook.scorecard.layout import sheet_layout
 
     doc = (Path(__file__).parent.parent / "docs" / "excel-semantics.md").read_text(encoding="utf-8")
     listed = doc.split("Functions used:", 1)[1].split("—", 1)[0]

@@ -186,7 +186,7 @@ def test_core_package_does_not_import_the_excel_package():
 def test_core_and_cli_run_without_importing_xlwings(tmp_path):
     code = (
         "import sys\n"
-        "import kpi_workbook.cli as cli, kpi_workbook.workbook.build, kpi_workbook.workbook.monthly\n"
+        "import kpi_workbook.cli as cli, kpi_workbook.workbook.scorecard.build, kpi_workbook.workbook.month.monthly\n"
         "import kpi_workbook.excel, kpi_workbook.excel.cli_commands, kpi_workbook.excel.master\n"
         "import kpi_workbook.excel.functions, kpi_workbook.excel.buttons, kpi_workbook.excel.ribbon\n"
         "import kpi_workbook.excel.setup\n"

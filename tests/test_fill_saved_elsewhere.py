@@ -9,10 +9,10 @@ and the totals are the engine's.
 import pandas as pd
 
 from kpi_workbook.engine.api import score_card
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 from kpi_workbook.workbook.libreoffice import read_defined_values, recalculate
-from kpi_workbook.workbook.report import build_report
+from kpi_workbook.workbook.month.report import build_report
 
 from .helpers import emp
 from .lo_fixtures import soffice  # noqa: F401

@@ -6,9 +6,9 @@ from __future__ import annotations
 import openpyxl
 import pandas as pd
 
-from kpi_workbook.workbook.build import build_workbook, form_criteria
-from kpi_workbook.workbook.layout import sheet_layout
-from kpi_workbook.workbook.roster import check_roster
+from kpi_workbook.workbook.scorecard.build import build_workbook, form_criteria
+from kpi_workbook.workbook.scorecard.layout import sheet_layout
+from kpi_workbook.workbook.scorecard.roster import check_roster
 
 from .helpers import run
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi_workbook.cli import main
-from kpi_workbook.workbook.roster import sample_roster_path
+from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 
 # KPI_FUZZ_EXAMPLES=500 KPI_FUZZ_RANDOM=1 explores further by hand; CI runs the default.
 FUZZ = settings(max_examples=int(os.environ.get("KPI_FUZZ_EXAMPLES", "25")), deadline=None,

@@ -20,9 +20,9 @@ import openpyxl
 import pytest
 
 from kpi_workbook.cli import main
-from kpi_workbook.workbook.package import Book
-from kpi_workbook.workbook.reader import read_book
-from kpi_workbook.workbook.roster import sample_roster_path
+from kpi_workbook.workbook.xlsx.package import Book
+from kpi_workbook.workbook.scorecard.reader import read_book
+from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 
 MONTH = "2026-10"
 PEOPLE = {"E015", "E016", "E028"}
@@ -156,7 +156,7 @@ def test_a_highly_compressible_part_is_refused_as_a_zip_bomb(capsys, book):
 def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
     """The package layer checks while it inflates, not only the sizes the zip claims."""
     from kpi_workbook.diagnostics import KpiError
-    from kpi_workbook.workbook.package import Limits
+    from kpi_workbook.workbook.xlsx.package import Limits
 
     with zipfile.ZipFile(book) as z:
         size = z.getinfo("xl/workbook.xml").file_size
@@ -436,7 +436,7 @@ def test_score_never_prints_a_number_that_is_not_finite(capsys, tmp_path, monkey
 @pytest.mark.parametrize("command", ["report", "validate", "fill"])
 def test_a_bug_while_reading_is_an_internal_error_not_a_damaged_file(capsys, book, tmp_path,
                                                                       monkeypatch, command):
-    from kpi_workbook.workbook import package
+    from kpi_workbook.workbook.xlsx import package
 
     def broken(self, *args, **kwargs):
         raise ZeroDivisionError("a bug in the reader")
@@ -458,7 +458,7 @@ def test_a_bug_while_reading_is_an_internal_error_not_a_damaged_file(capsys, boo
 
 @pytest.mark.parametrize("command", ["report", "validate", "fill"])
 def test_each_book_is_opened_once(capsys, book, tmp_path, monkeypatch, command):
-    from kpi_workbook.workbook import package
+    from kpi_workbook.workbook.xlsx import package
 
     opened: list[Path] = []
     real = package.Book.__init__
@@ -476,8 +476,8 @@ def test_each_book_is_opened_once(capsys, book, tmp_path, monkeypatch, command):
 
 
 def test_fill_patches_only_the_cell_it_writes_and_keeps_the_rest_byte_for_byte(book, catalog, tmp_path):
-    from kpi_workbook.workbook.clone import cell_xml
-    from kpi_workbook.workbook.package import patch
+    from kpi_workbook.workbook.xlsx.clone import cell_xml
+    from kpi_workbook.workbook.xlsx.package import patch
 
     sheet, ref, _ = input_cell(catalog, book)
     out = tmp_path / "patched.xlsx"
@@ -508,7 +508,7 @@ def test_fill_patches_only_the_cell_it_writes_and_keeps_the_rest_byte_for_byte(b
 def test_new_killed_mid_way_leaves_temp_files_the_next_run_removes(capsys, tmp_path):
     out = tmp_path / "t_new.xlsx"
     script = ("import os, signal, sys\n"
-              "from kpi_workbook.workbook import build\n"
+              "from kpi_workbook.workbook.scorecard import build\n"
               "def die(*a, **k):\n"
               "    os.kill(os.getpid(), signal.SIGKILL)  # killed inside the write, like kill -9\n"
               "build.clone_sheets = die\n"
@@ -540,7 +540,7 @@ def test_a_scorecard_with_an_absurd_base_salary_is_a_finding_not_infinite_pay(ca
 
 
 def test_text_written_into_a_cell_loses_xml_illegal_characters():
-    from kpi_workbook.workbook.clone import cell_xml
+    from kpi_workbook.workbook.xlsx.clone import cell_xml
 
     xml = cell_xml("B2", "3", "熟\x01悉\x0b")
     assert "熟悉" in xml and "\x01" not in xml and "\x0b" not in xml

@@ -18,8 +18,8 @@ from kpi_workbook.engine.api import score_card
 from kpi_workbook.kinds.base import PayKind, RuleKind
 from kpi_workbook.numbers import number_text as num
 from kpi_workbook.rules.model import RATED_KINDS, TEAM_PAY_KINDS, InputDef, PayRule, Role, Rule
-from kpi_workbook.workbook.formulas import sheet_formulas
-from kpi_workbook.workbook.layout import sheet_layout
+from kpi_workbook.workbook.scorecard.formulas import sheet_formulas
+from kpi_workbook.workbook.scorecard.layout import sheet_layout
 
 PACKAGE = Path(kpi_workbook.__file__).parent
 
@@ -83,7 +83,7 @@ STRING_DISPATCH = re.compile(
     r"""\.kind\s*(==|!=|\bin\b|\bnot\s+in\b)|\bk\s*(==|\bin\b)\s*[("']|\[\s*[\w.]*\.kind\s*\]"""
     r"""|\.get\(\s*[\w.]*\.kind\b""")
 DISPATCHING = ["engine/score.py", "engine/explain.py", "rules/inputs.py", "engine/month.py",
-               "workbook/formulas.py", *(f"kinds/{p.name}" for p in (PACKAGE / "kinds").glob("*.py"))]
+               "workbook/scorecard/formulas.py", *(f"kinds/{p.name}" for p in (PACKAGE / "kinds").glob("*.py"))]
 
 
 @pytest.mark.parametrize("path", DISPATCHING)

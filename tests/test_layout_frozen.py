@@ -6,9 +6,9 @@ import pickle
 import pytest
 
 from kpi_workbook.rules.loader import load_catalog
-from kpi_workbook.workbook.formulas import role_formulas, sheet_formulas
-from kpi_workbook.workbook.layout import sheet_layout
-from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.scorecard.formulas import role_formulas, sheet_formulas
+from kpi_workbook.workbook.scorecard.layout import sheet_layout
+from kpi_workbook.workbook.scorecard.validate import validate_books
 
 ROLES = ["qc_inspector", "presales_dept_staff", "cs_specialist"]
 
@@ -57,7 +57,7 @@ def test_role_formulas_are_read_only_and_equal_to_a_fresh_computation(catalog):
 
 def test_validate_leaves_the_layout_as_it_was(tmp_path):
     from kpi_workbook.cli import main
-    from kpi_workbook.workbook import layout as layout_module
+    from kpi_workbook.workbook.scorecard import layout as layout_module
 
     catalog = load_catalog()
     book = tmp_path / "book.xlsx"

@@ -22,8 +22,8 @@ import pytest
 
 from kpi_workbook.cli import main
 from kpi_workbook.rules.inputs import input_specs
-from kpi_workbook.workbook import build
-from kpi_workbook.workbook.roster import sample_roster_path
+from kpi_workbook.workbook.scorecard import build
+from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 
 MONTH = "2026-10"
 FIXED_NAMES = ("KPI_TOTAL", "KPI_GRADE", "KPI_PAY", "KPI_STATUS", "KPI_EMPLOYEE_ID")

@@ -1,5 +1,5 @@
 """The report over a folder of department books reads them on every core, and the report is
-the same as when they are read one by one (workbook/parallel.py)."""
+the same as when they are read one by one (workbook/month/parallel.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 
 from kpi_workbook import api
 from kpi_workbook.sample import sample_inputs
-from kpi_workbook.workbook import parallel
-from kpi_workbook.workbook.report import build_report, read_one_book
-from kpi_workbook.workbook.roster import read_roster
+from kpi_workbook.workbook.month import parallel
+from kpi_workbook.workbook.month.report import build_report, read_one_book
+from kpi_workbook.workbook.scorecard.roster import read_roster
 
 MONTH = "2026-10"
 
@@ -73,7 +73,7 @@ def test_a_damaged_book_is_findings_in_a_worker_too(department_books, catalog, t
 @pytest.fixture
 def shared_sheets(monkeypatch):
     """Book.sheets shares even a small batch: 5 sheets a share, 2 processes."""
-    from kpi_workbook.workbook import package
+    from kpi_workbook.workbook.xlsx import package
 
     monkeypatch.setattr(package, "SHEETS_PER_WORKER", 5)
     monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "2")
@@ -100,7 +100,7 @@ def _break_sheet(path, sheet, tmp_path):
     import re
     import zipfile
 
-    from kpi_workbook.workbook.package import Book
+    from kpi_workbook.workbook.xlsx.package import Book
 
     with Book.open(path) as opened:
         part = opened.parts[sheet]

@@ -16,9 +16,9 @@ import pytest
 
 from kpi_workbook.cli import main
 from kpi_workbook.rules.payroll_layout import load_payroll_layout
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.payroll import neutralise, write_payroll
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.month.payroll import neutralise, write_payroll
 
 from .helpers import emp, run
 

@@ -23,8 +23,8 @@ import pytest
 from kpi_workbook.rules.payroll_layout import load_payroll_layout
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook.locks import lock_path, locked
-from kpi_workbook.workbook.reader import read_book
-from kpi_workbook.workbook.report import collect_books
+from kpi_workbook.workbook.scorecard.reader import read_book
+from kpi_workbook.workbook.month.report import collect_books
 
 from .helpers import emp, run
 from .test_report import make_book, qc, sheet_rows
@@ -373,8 +373,8 @@ def _cli(*argv) -> subprocess.Popen:
 
 def test_two_processes_filling_one_book_lose_nothing(tmp_path, catalog):
     from kpi_workbook.sample import sample_inputs
-    from kpi_workbook.workbook.build import build_workbook
-    from kpi_workbook.workbook.roster import read_roster
+    from kpi_workbook.workbook.scorecard.build import build_workbook
+    from kpi_workbook.workbook.scorecard.roster import read_roster
 
     roster = read_roster(catalog)
     book = tmp_path / "book.xlsx"
@@ -397,7 +397,7 @@ def test_two_processes_filling_one_book_lose_nothing(tmp_path, catalog):
 
 def test_reports_writing_one_history_at_once_lose_no_month(tmp_path, catalog):
     from kpi_workbook.sample import sample_inputs
-    from kpi_workbook.workbook.roster import read_roster
+    from kpi_workbook.workbook.scorecard.roster import read_roster
 
     roster = read_roster(catalog)  # 41 cards a month: each report takes a while
     months = ("2026-08", "2026-09", "2026-10")

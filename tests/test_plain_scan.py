@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi_workbook.diagnostics import KpiError
-from kpi_workbook.workbook import package, plain_scan
-from kpi_workbook.workbook.package import Book, SheetData, _PlainSheet, _SheetReader
+from kpi_workbook.workbook.xlsx import package, plain_scan
+from kpi_workbook.workbook.xlsx.package import Book, SheetData, _PlainSheet, _SheetReader
 
 
 def by_expat(book: Book, name: str, raw: bytes | None = None) -> SheetData:
@@ -309,7 +309,7 @@ def test_the_scan_is_linear_on_a_part_built_to_make_expressions_backtrack(tmp_pa
     which is a hundred times what one pass takes here."""
     script = tmp_path / "attack.py"
     script.write_text(
-        "from kpi_workbook.workbook import plain_scan\n"
+        "from kpi_workbook.workbook.xlsx import plain_scan\n"
         "class Sink:\n"
         "    def __init__(self, memo): self.contents, self.cached, self.rows_memo = {}, {}, memo\n"
         "    def count(self, n): pass\n"

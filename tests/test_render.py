@@ -21,10 +21,10 @@ import pytest
 from kpi_workbook.cli import main
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.sample import sample_inputs
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 from kpi_workbook.workbook.libreoffice import find_soffice
-from kpi_workbook.workbook.roster import read_roster
+from kpi_workbook.workbook.scorecard.roster import read_roster
 
 from . import background
 from .lo_fixtures import soffice  # noqa: F401

@@ -24,8 +24,8 @@ from kpi_workbook.rules.inputs import input_specs
 from kpi_workbook.numbers import clean_round
 from kpi_workbook.rules.describe import job_title
 from kpi_workbook.sample import sample_inputs
-from kpi_workbook.workbook.build import build_workbook, quote
-from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.build import build_workbook, quote
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 
 from .helpers import emp, run
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from kpi_workbook.cli import main
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.calibration import read_calibration
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.printing import lines_needed
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.month.calibration import read_calibration
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.xlsx.printing import lines_needed
 
 from .helpers import emp
 

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi_workbook.workbook.rollup import build_rollup, parse_period, read_history_rows
+from kpi_workbook.workbook.month.rollup import build_rollup, parse_period, read_history_rows
 
 from .helpers import run
 
@@ -110,8 +110,8 @@ def test_cli_writes_the_workbook(capsys, history, tmp_path):
 
 
 def test_report_history_keeps_pay_for_the_rollup(capsys, tmp_path, catalog):
-    from kpi_workbook.workbook.build import build_workbook
-    from kpi_workbook.workbook.fill import fill_workbooks
+    from kpi_workbook.workbook.scorecard.build import build_workbook
+    from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 
     from .helpers import emp
 

@@ -8,10 +8,10 @@ import openpyxl
 import pandas as pd
 
 from kpi_workbook.cli import main
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
 from kpi_workbook.workbook.libreoffice import read_defined_values, recalculate
-from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.scorecard.validate import validate_books
 
 from .helpers import emp
 from .lo_fixtures import soffice  # noqa: F401

@@ -19,12 +19,12 @@ import pytest
 
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook import recalc
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.reader import read_workbook
-from kpi_workbook.workbook.report import build_report
-from kpi_workbook.workbook.validate import validate_books
-from kpi_workbook.workbook.versions import fingerprint
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.reader import read_workbook
+from kpi_workbook.workbook.month.report import build_report
+from kpi_workbook.workbook.scorecard.validate import validate_books
+from kpi_workbook.workbook.scorecard.versions import fingerprint
 
 from . import background
 from .engines import ENGINES, require_engines
@@ -235,7 +235,7 @@ def _error_value(src, path, cell):
     a spreadsheet leaves it when the cell it referred to is deleted."""
     import re
 
-    from kpi_workbook.workbook.package import read_parts, write_parts
+    from kpi_workbook.workbook.xlsx.package import read_parts, write_parts
 
     edited_settings(src, path, {"PAY_pay_base_pct_PCT": "PLACEHOLDER"})
     parts = read_parts(path)
@@ -273,7 +273,7 @@ def test_renamed_grade_is_an_error(tmp_path):
 
 
 def test_apply_changes_a_new_catalog_only():
-    from kpi_workbook.workbook.settings import apply
+    from kpi_workbook.workbook.scorecard.settings import apply
 
     role = CATALOG.roles["ecommerce_presales_cs"]
     new = apply(CATALOG, {("pay", role.id, "award_top_scorer", "amounts", "卓越"): 300.0,
@@ -316,7 +316,7 @@ def test_books_with_the_same_edits_share_one_catalog(edited, tmp_path):
     """Each department's book edited alike is scored by one catalog, not one per book."""
     import shutil
 
-    from kpi_workbook.workbook.reader import read_workbook as read
+    from kpi_workbook.workbook.scorecard.reader import read_workbook as read
 
     copy = tmp_path / "copy.xlsx"
     shutil.copy(edited["book"], copy)

@@ -1,4 +1,4 @@
-"""The report's big tables are written as sheet XML directly (workbook/sheet_rows.py).
+"""The report's big tables are written as sheet XML directly (workbook/xlsx/sheet_rows.py).
 
 The oracle is XlsxWriter itself: the same table written through its own calls
 (``report_writer._xlsx_row``) and through :class:`SheetRows` must read back the same —
@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
-from kpi_workbook.workbook import sheet_rows
-from kpi_workbook.workbook.reader import sheet_values
-from kpi_workbook.workbook.report_writer import _formats, _write_table
-from kpi_workbook.workbook.sheet_rows import SheetRows
+from kpi_workbook.workbook.xlsx import sheet_rows
+from kpi_workbook.workbook.scorecard.reader import sheet_values
+from kpi_workbook.workbook.month.report_writer import _formats, _write_table
+from kpi_workbook.workbook.xlsx.sheet_rows import SheetRows
 
 # every kind of value a report table holds, and the awkward ones
 TABLE = pd.DataFrame({

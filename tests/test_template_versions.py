@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from kpi_workbook.rules.loader import builtin_templates_dir, load_catalog
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.report import build_report
-from kpi_workbook.workbook.validate import validate_books
-from kpi_workbook.workbook.versions import fingerprint, save_version
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.month.report import build_report
+from kpi_workbook.workbook.scorecard.validate import validate_books
+from kpi_workbook.workbook.scorecard.versions import fingerprint, save_version
 
 from .helpers import emp
 
@@ -143,15 +143,15 @@ def test_a_settings_value_changed_in_the_template_is_no_new_version(old_book):
 def test_every_shipped_role_version_is_kept_in_history():
     """The package ships a snapshot of each role's current version, so that when a template
     changes, the workbooks built before still score by their own rules. After changing a
-    template: ``python -m kpi_workbook.workbook.versions`` (it adds the new version)."""
+    template: ``python -m kpi_workbook.workbook.scorecard.versions`` (it adds the new version)."""
     from kpi_workbook.rules.loader import builtin_catalog
-    from kpi_workbook.workbook.versions import _load
+    from kpi_workbook.workbook.scorecard.versions import _load
 
     catalog = builtin_catalog()
     history = builtin_templates_dir() / "history"
     missing = [r for r, role in sorted(catalog.roles.items())
                if not (history / f"{r}-{fingerprint(catalog, role)}.json").exists()]
-    assert not missing, f"no snapshot of {missing}: run python -m kpi_workbook.workbook.versions"
+    assert not missing, f"no snapshot of {missing}: run python -m kpi_workbook.workbook.scorecard.versions"
     for path in history.glob("*.json"):  # each snapshot reads back, named by its stamp
         loaded = _load(catalog, path)
         assert loaded is not None, path
@@ -185,8 +185,8 @@ def test_a_book_is_known_by_the_stamp_its_snapshot_was_saved_with(old_book, tmp_
     still finds the books it built."""
     import json
 
-    from kpi_workbook.workbook.editable import XmlBook
-    from kpi_workbook.workbook.reader import read_workbook
+    from kpi_workbook.workbook.scorecard.editable import XmlBook
+    from kpi_workbook.workbook.scorecard.reader import read_workbook
 
     saved = save_version(old_book["old"], "cs_specialist")
     data = json.loads(saved.read_text(encoding="utf-8"))

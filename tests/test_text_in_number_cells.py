@@ -19,11 +19,11 @@ from openpyxl import load_workbook
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook import recalc
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.editable import XmlBook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.report import build_report
-from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.editable import XmlBook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.month.report import build_report
+from kpi_workbook.workbook.scorecard.validate import validate_books
 
 from . import background
 from .engines import ENGINES, require_engines

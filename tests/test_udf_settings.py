@@ -19,12 +19,12 @@ from kpi_workbook.engine.api import score_card
 from kpi_workbook.excel import functions as F
 from kpi_workbook.rules.inputs import input_specs
 from kpi_workbook.rules.loader import builtin_catalog
-from kpi_workbook.workbook import settings as S
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.reader import read_workbook
-from kpi_workbook.workbook.report import build_report
-from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.scorecard import settings as S
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.reader import read_workbook
+from kpi_workbook.workbook.month.report import build_report
+from kpi_workbook.workbook.scorecard.validate import validate_books
 
 from .helpers import edited_settings, emp, settings_cells
 from .windows_standins import (StandinBook, StandinCaller, StandinRange, StandinSheet,

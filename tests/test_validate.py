@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from kpi_workbook.cli import main
-from kpi_workbook.workbook.build import build_workbook
-from kpi_workbook.workbook.fill import fill_workbooks
-from kpi_workbook.workbook.validate import validate_books
+from kpi_workbook.workbook.scorecard.build import build_workbook
+from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+from kpi_workbook.workbook.scorecard.validate import validate_books
 
 ROSTER = pd.DataFrame([
     {"employee_id": "Q1", "name": "王芳", "department": "品质部", "role": "qc_inspector",

@@ -38,7 +38,7 @@ from .. import api
 from ..diagnostics import Diagnostic, KpiError, error
 from ..rules.loader import Catalog
 from ..workbook.files import atomic_output
-from ..workbook.report import collect_books
+from ..workbook.month.report import collect_books
 from .setup import missing_sheet_errors
 from .master import (HOME, ROSTER, SETTINGS, STATUS_CELL, Settings, read_master_roster,
                      read_settings)

@@ -66,7 +66,7 @@ def _month(text: str) -> str:
 
 def cmd_master(args) -> int:
     from ..api import load_templates
-    from ..workbook.roster import read_roster
+    from ..workbook.scorecard.roster import read_roster
     from .master import write_master
 
     catalog = load_templates(args.templates)

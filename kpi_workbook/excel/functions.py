@@ -40,8 +40,8 @@ from ..numbers import (ParseError, clean_round, excel_round, is_blank, normalise
 from ..rules.conditions import OPERATORS, Condition
 from ..rules.loader import Catalog, builtin_catalog, load_catalog
 from ..rules.model import GradeScheme, Role
-from ..workbook.formulas import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
-from ..workbook.settings import SETTINGS_SHEET, contents_of, holds_settings, read_settings_values
+from ..workbook.scorecard.formulas import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
+from ..workbook.scorecard.settings import SETTINGS_SHEET, contents_of, holds_settings, read_settings_values
 
 ERROR = "#KPI!"
 TEMPLATES_ENV = "KPI_WORKBOOK_TEMPLATES"  # a template folder for the functions; default built-in

@@ -24,8 +24,8 @@ from ..diagnostics import KpiError, error
 from ..numbers import ParseError, is_blank, normalise_text, parse_flag
 from ..rules.loader import Catalog
 from ..workbook.files import atomic_output
-from ..workbook.roster import CHINESE, COLUMNS
-from ..workbook.safety import DAMAGED, check_xlsx
+from ..workbook.scorecard.roster import CHINESE, COLUMNS
+from ..workbook.xlsx.safety import DAMAGED, check_xlsx
 
 HOME, ROSTER, SETTINGS, CONFIG = "首页", "名单", "设置", "xlwings.conf"
 STATUS_CELL = "B4"  # 首页: the last button's result
@@ -113,7 +113,7 @@ HOME_WIDTHS = (16, 52, 28, 30)  # A (buttons) … D; text below the buttons span
 
 def _home_text(ws, row: int, first: int, text: str, fmt, width: float) -> None:
     """``text`` merged over columns ``first``..D, as high as its wrapped lines need."""
-    from ..workbook.printing import lines_needed
+    from ..workbook.xlsx.printing import lines_needed
 
     ws.merge_range(row, first, row, len(HOME_WIDTHS) - 1, text, fmt)
     ws.set_row(row, max(15.0, lines_needed(text, width) * 13.5 + 3))

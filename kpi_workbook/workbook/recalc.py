@@ -158,7 +158,7 @@ def recalculate(engine: str, path: Path, out_dir: Path, timeout: float = 900) ->
 def _sheet_titles(path: Path) -> list[str]:
     from openpyxl import load_workbook
 
-    from .safety import DAMAGED
+    from .xlsx.safety import DAMAGED
 
     try:
         wb = load_workbook(path, read_only=True)

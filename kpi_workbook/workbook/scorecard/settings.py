@@ -25,12 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from ..diagnostics import Diagnostic, error, info
-from ..numbers import number_text
-from ..rules.loader import Catalog
-from ..rules.model import GradeScheme, PayRule, Role
+from ...diagnostics import Diagnostic, error, info
+from ...numbers import number_text
+from ...rules.loader import Catalog
+from ...rules.model import GradeScheme, PayRule, Role
 from . import formulas as F
-from .package import Book, column_letters, single_cell
+from ..xlsx.package import Book, column_letters, single_cell
 
 SETTINGS_SHEET = "设置"  # build.SETTINGS_SHEET (not imported: build pulls in XlsxWriter)
 # the codes of book-level errors: each one makes every card of its book 错误

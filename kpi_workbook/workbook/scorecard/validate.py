@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..diagnostics import Diagnostic, error
-from ..rules.inputs import input_specs
-from ..engine.month import score_month
-from ..rules.loader import Catalog
+from ...diagnostics import Diagnostic, error
+from ...rules.inputs import input_specs
+from ...engine.month import score_month
+from ...rules.loader import Catalog
 from .formulas import role_formulas
 from .reader import card_arrays, read_book
 

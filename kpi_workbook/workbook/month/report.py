@@ -19,17 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..diagnostics import Diagnostic, KpiError, Refused, error, warning
-from ..rules.inputs import input_specs
-from ..engine.month import MonthScores, apply_deduction_pools, apply_team_awards, score_month
-from ..numbers import clean_round
-from ..rules.loader import Catalog
-from ..rules.model import TEAM_PAY_KINDS
-from .formulas import COMPLETE
+from ...diagnostics import Diagnostic, KpiError, Refused, error, warning
+from ...rules.inputs import input_specs
+from ...engine.month import MonthScores, apply_deduction_pools, apply_team_awards, score_month
+from ...numbers import clean_round
+from ...rules.loader import Catalog
+from ...rules.model import TEAM_PAY_KINDS
+from ..scorecard.formulas import COMPLETE
 from .parallel import read_books
-from .reader import Card, card_arrays, read_workbook
-from .settings import SETTINGS_ERRORS
-from .validate import card_error_diags, formula_findings
+from ..scorecard.reader import Card, card_arrays, read_workbook
+from ..scorecard.settings import SETTINGS_ERRORS
+from ..scorecard.validate import card_error_diags, formula_findings
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
 

@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
-from ..numbers import XML_ILLEGAL
+from ...numbers import XML_ILLEGAL
 
 _EMPTY_DATA = "<sheetData/>"
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')

@@ -16,7 +16,7 @@ from xml.parsers.expat import ExpatError
 
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ..diagnostics import KpiError, error
+from ...diagnostics import KpiError, error
 from .package import Limits
 
 # What reading a damaged or hostile file through openpyxl or pandas raises (defusedxml's

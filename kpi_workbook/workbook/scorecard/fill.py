@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import collector
-from ..diagnostics import Diagnostic, KpiError, error, warning
-from ..rules.inputs import InputSpec, KeyResolver, input_specs, parse_value
-from ..numbers import ParseError, is_blank, normalise_text
-from ..rules.loader import Catalog
-from .files import atomic_output
+from .. import collector
+from ...diagnostics import Diagnostic, KpiError, error, warning
+from ...rules.inputs import InputSpec, KeyResolver, input_specs, parse_value
+from ...numbers import ParseError, is_blank, normalise_text
+from ...rules.loader import Catalog
+from ..files import atomic_output
 from .layout import FIELD_NAMES
-from .locks import locked_all
+from ..locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
-from .safety import check_file
+from ..xlsx.safety import check_file
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}
@@ -191,7 +191,7 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
     for key in sorted(unknown_keys):
         role_id, _, k = key.partition(":")
         valid = ", ".join(resolvers[role_id][0].valid_keys()) if role_id in resolvers else ""
-        from ..suggest import did_you_mean, key_choices
+        from ...suggest import did_you_mean, key_choices
 
         zh, en = did_you_mean(k.split("/")[0], key_choices(resolvers[role_id][0])) if role_id in resolvers else ("", "")
         result.diagnostics.append(warning("unknown-input", f"岗位 {role_id} 没有输入项 '{k}'{zh}；有效：{valid}",

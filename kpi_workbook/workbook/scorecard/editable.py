@@ -14,11 +14,11 @@ from pathlib import Path
 
 import openpyxl
 
-from ..diagnostics import KpiError, error
-from .clone import cell_xml
-from .package import Book, patch
+from ...diagnostics import KpiError, error
+from ..xlsx.clone import cell_xml
+from ..xlsx.package import Book, patch
 from .reader import Card
-from .safety import DAMAGED
+from ..xlsx.safety import DAMAGED
 
 
 Scorecard = Card  # one card type: what fill finds is the reader's Card (names, department)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import collector
-from ..diagnostics import Diagnostic, KpiError, error
-from ..rules.loader import Catalog
-from .files import refuse_existing
+from .. import collector
+from ...diagnostics import Diagnostic, KpiError, error
+from ...rules.loader import Catalog
+from ..files import refuse_existing
 from .approval import approval_rows, now_text, refuse_approved, reopen as reopen_month, who
 from .history import merge_month, month_rows, read_history_book, streak_warnings, write_history
-from .locks import locked
+from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
 

@@ -14,16 +14,16 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from ..diagnostics import Diagnostic
-from ..numbers import clean_round
-from ..rules.describe import job_title
-from ..rules.loader import Catalog
-from .build import GRADE_COLOURS
-from . import sheet_rows
-from .files import atomic_output
-from .printing import FONT, FONT_SIZE, NUMBER_FONT, print_setup, row_height
+from ...diagnostics import Diagnostic
+from ...numbers import clean_round
+from ...rules.describe import job_title
+from ...rules.loader import Catalog
+from ..scorecard.build import GRADE_COLOURS
+from ..xlsx import sheet_rows
+from ..files import atomic_output
+from ..xlsx.printing import FONT, FONT_SIZE, NUMBER_FONT, print_setup, row_height
 from .report import ReportData
-from .sheet_rows import SheetRows
+from ..xlsx.sheet_rows import SheetRows
 
 SUMMARY, STATS, INCOMPLETE, FINDINGS = "月度汇总", "部门统计", "未完成", "问题"
 SUMMARY_HEAD = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.utility import xl_range
 
-from ..diagnostics import Diagnostic, KpiError, error, warning
-from ..rules.describe import job_title
-from ..rules.loader import Catalog
-from .printing import print_setup, row_height
-from .sheet_rows import SheetRows
+from ...diagnostics import Diagnostic, KpiError, error, warning
+from ...rules.describe import job_title
+from ...rules.loader import Catalog
+from ..xlsx.printing import print_setup, row_height
+from ..xlsx.sheet_rows import SheetRows
 
 SHEET = "校准"
 DIST_HEAD = ["部门", "等级方案", "等级", "人数", "占比", "上限", "配额人数", "是否超出"]
@@ -158,8 +158,8 @@ def read_calibration(report: Path, catalog: Catalog | None = None,
     grade is its grade changes nothing and is left out. Rows in error are left out too (their
     diagnostic names the cell), so a mistake never changes pay.
     """
-    from ..rules.loader import builtin_catalog
-    from .reader import sheet_values
+    from ...rules.loader import builtin_catalog
+    from ..scorecard.reader import sheet_values
 
     catalog = catalog or builtin_catalog()
     report = Path(report)
@@ -272,9 +272,9 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
     岗位ID column; ``roles`` (employee → role id, from the history the report wrote) wins over
     it, and a calibrated card whose two disagree is refused.
     """
-    from ..diagnostics import Refused
-    from ..rules.loader import builtin_catalog
-    from .reader import sheet_values
+    from ...diagnostics import Refused
+    from ...rules.loader import builtin_catalog
+    from ..scorecard.reader import sheet_values
 
     catalog = catalog or builtin_catalog()
     rows = sheet_values(Path(report), SHEET)
@@ -301,8 +301,8 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
                       report: Path, roles: dict[str, str]) -> tuple[Calibrated, list[Diagnostic]]:
     """``summary`` with ``entries`` applied; the errors that stop it (then nothing applied).
     ``roles``: employee → role id, for the cards' pay rules."""
-    from ..engine.score import compute_pay
-    from ..numbers import clean_round
+    from ...engine.score import compute_pay
+    from ...numbers import clean_round
 
     summary = summary.reset_index(drop=True)
     role_of = summary["工号"].map(lambda e: roles.get(str(e), ""))
@@ -426,7 +426,7 @@ def _team_awards(catalog: Catalog, summary: pd.DataFrame, role_of: pd.Series, ol
                  new: pd.Series) -> dict:
     """Per top-scorer rule: (its money column, each card's award with the old grades, with the
     new ones), by the engine's apply_team_awards over the whole month's complete cards."""
-    from ..engine.month import apply_team_awards
+    from ...engine.month import apply_team_awards
 
     roles = [r for r in dict.fromkeys(role_of) if r in catalog.roles]
     rules = {p.id: p for r in roles for p in catalog.role_pay_rules(catalog.roles[r])
@@ -459,7 +459,7 @@ def card_roles(rows: list[list]) -> dict[str, str]:
 
 def _month(value) -> str:
     """'2026-10' whether kept as text or turned into a date by a spreadsheet."""
-    from ..numbers import ParseError, parse_month
+    from ...numbers import ParseError, parse_month
 
     try:
         return parse_month(value)

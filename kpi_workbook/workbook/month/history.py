@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..diagnostics import KpiError, error
-from ..numbers import ParseError, parse_month
-from ..rules.loader import Catalog
-from .files import atomic_output
-from .reader import sheet_values
+from ...diagnostics import KpiError, error
+from ...numbers import ParseError, parse_month
+from ...rules.loader import Catalog
+from ..files import atomic_output
+from ..scorecard.reader import sheet_values
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]

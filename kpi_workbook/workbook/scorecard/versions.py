@@ -18,8 +18,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..rules.loader import Catalog, _PAY_RULE
-from ..rules.model import GradeScheme, Role
+from ...rules.loader import Catalog, _PAY_RULE
+from ...rules.model import GradeScheme, Role
 from . import formulas as F
 
 TEMPLATE_NAME = "KPI_TEMPLATE"
@@ -160,10 +160,10 @@ def _load(catalog: Catalog, path: Path) -> tuple[Catalog, str] | None:
 def main(argv: list[str] | None = None) -> int:
     """Keep the current version of every role in <templates>/history (run it after changing
     a template, so that the workbooks this version builds stay known when it changes again):
-    ``python -m kpi_workbook.workbook.versions [TEMPLATES_DIR]``."""
+    ``python -m kpi_workbook.workbook.scorecard.versions [TEMPLATES_DIR]``."""
     import sys
 
-    from ..rules.loader import load_catalog
+    from ...rules.loader import load_catalog
 
     args = sys.argv[1:] if argv is None else argv
     catalog = load_catalog(args[0] if args else None)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from ..diagnostics import KpiError, error
+from ...diagnostics import KpiError, error
 from .plain_scan import cell_spans, drop_cached, scan_sheet, scan_workbook
 
 MB = 1 << 20

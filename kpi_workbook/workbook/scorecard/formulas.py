@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import cast
 
-from ..kinds import pay_kind, rule_kind
-from ..kinds.base import (NO, YES, PayCells, grade_min_name, grade_name_name, not_yes_no,
+from ...kinds import pay_kind, rule_kind
+from ...kinds.base import (NO, YES, PayCells, grade_min_name, grade_name_name, not_yes_no,
                           pay_param_name, text)
-from ..kinds.events import event_term as _event_term
-from ..numbers import number_text as num
-from ..rules.loader import Catalog
-from ..rules.model import EventsRule, GradeScheme, Item, PayRule, Role
+from ...kinds.events import event_term as _event_term
+from ...numbers import number_text as num
+from ...rules.loader import Catalog
+from ...rules.model import EventsRule, GradeScheme, Item, PayRule, Role
 from .layout import ItemBlock, SheetLayout, cell, sheet_layout
 
 COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
-from ..numbers import XML_ILLEGAL
+from ...numbers import XML_ILLEGAL
 from .package import cell_elements, read_parts, write_parts
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"

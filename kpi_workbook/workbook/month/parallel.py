@@ -20,9 +20,9 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, KpiError
-from ..rules.loader import Catalog
-from .reader import Card
+from ...diagnostics import Diagnostic, KpiError
+from ...rules.loader import Catalog
+from ..scorecard.reader import Card
 
 # a book and what was found in it: its cards, its findings
 BookResult = tuple[list[Card], list[Diagnostic]]
@@ -66,7 +66,7 @@ def _guarded(read_one: Reader, catalog: Catalog, path: Path) -> BookResult:
 
 
 def _start(catalog: Catalog, read_one: Reader) -> None:
-    from . import package
+    from ..xlsx import package
 
     _WORKER["catalog"], _WORKER["read_one"] = catalog, read_one
     package._WORKER_PROCESS["inside"] = True  # every core is busy already: no more processes

@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from ..rules.describe import job_title
-from ..rules.loader import Catalog
-from ..rules.model import TEAM_PAY_KINDS, Role
-from . import collector
+from ...rules.describe import job_title
+from ...rules.loader import Catalog
+from ...rules.model import TEAM_PAY_KINDS, Role
+from .. import collector
 from . import formulas as F
-from .clone import SheetCopy, clone_sheets
-from .files import atomic_output
+from ..xlsx.clone import SheetCopy, clone_sheets
+from ..files import atomic_output
 from .settings import scheme_heading
 from .versions import TEMPLATE_NAME, fingerprint
 from .layout import (FIELD_NAMES, HEADER_FIELDS, TABLE_HEADER_ROW, SheetLayout, cell,

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..diagnostics import Diagnostic, KpiError, Refused, error, info
-from ..numbers import clean_round
-from ..rules.payroll_layout import PayrollLayout, load_payroll_layout
+from ...diagnostics import Diagnostic, KpiError, Refused, error, info
+from ...numbers import clean_round
+from ...rules.payroll_layout import PayrollLayout, load_payroll_layout
 from .approval import APPROVED, approval_rows, approval_states, history_roles, money_columns_of, read_summary
-from .files import atomic_output, refuse_existing
+from ..files import atomic_output, refuse_existing
 from .history import read_history_book
-from .reader import sheet_values
+from ..scorecard.reader import sheet_values
 from .report_writer import FINDINGS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..diagnostics import KpiError, Refused, error
+from ...diagnostics import KpiError, Refused, error
 from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, HistoryBook, read_history_book,
                       write_history)
-from .locks import locked
-from .reader import sheet_values
+from ..locks import locked
+from ..scorecard.reader import sheet_values
 from .report_writer import SUMMARY  # the report's sheet, read by column names
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
 ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]

@@ -19,9 +19,9 @@ from types import MappingProxyType
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from ..rules.inputs import InputSpec, input_specs, is_rated
-from ..rules.loader import Catalog
-from ..rules.model import RATER_LABELS, Item, PayRule, Role, Section
+from ...rules.inputs import InputSpec, input_specs, is_rated
+from ...rules.loader import Catalog
+from ...rules.model import RATER_LABELS, Item, PayRule, Role, Section
 
 HEADER_ROWS = 4  # title, two rows of employee fields, a spacer
 TABLE_HEADER_ROW = HEADER_ROWS  # 0-based row of the column headers

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
-from ..diagnostics import Diagnostic, KpiError, error, warning
-from ..engine.score import grade_of
-from ..numbers import clean_round
-from ..rules.describe import job_title
-from ..rules.loader import Catalog
-from ..rules.model import GradeScheme
-from .files import atomic_output
-from .printing import print_setup
+from ...diagnostics import Diagnostic, KpiError, error, warning
+from ...engine.score import grade_of
+from ...numbers import clean_round
+from ...rules.describe import job_title
+from ...rules.loader import Catalog
+from ...rules.model import GradeScheme
+from ..files import atomic_output
+from ..xlsx.printing import print_setup
 
 HISTORY_SHEET = "历史"
 NEEDED = ["工号", "月份", "总分", "等级", "状态"]
@@ -82,7 +82,7 @@ def parse_period(quarter: str | None = None, year: str | None = None) -> Period:
 def read_history_rows(path: Path) -> tuple[pd.DataFrame, list[Diagnostic]]:
     """The history's rows, latest version of each employee-month, columns by name."""
     from .history import _month_text
-    from .reader import open_book
+    from ..scorecard.reader import open_book
 
     path = Path(path)
     if not path.exists():
@@ -286,7 +286,7 @@ class RollupResult:
 def run_rollup(catalog: Catalog, history: Path, out: Path, quarter: str | None = None,
                year: str | None = None, force: bool = False, company: str = "") -> RollupResult:
     """`kpi-workbook rollup`: read the history, write 季度汇总 / 年度汇总, 部门汇总, 说明."""
-    from .files import refuse_existing
+    from ..files import refuse_existing
 
     period = parse_period(quarter, year)
     out = Path(out)
