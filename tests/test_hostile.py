@@ -156,7 +156,7 @@ def test_a_highly_compressible_part_is_refused_as_a_zip_bomb(capsys, book):
 def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
     """The package layer checks while it inflates, not only the sizes the zip claims."""
     from kpi_workbook.diagnostics import KpiError
-    from kpi_workbook.workbook.xlsx.package import Limits
+    from kpi_workbook.workbook.xlsx.limits import Limits
 
     with zipfile.ZipFile(book) as z:
         size = z.getinfo("xl/workbook.xml").file_size

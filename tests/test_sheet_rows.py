@@ -1,7 +1,7 @@
 """The report's big tables are written as sheet XML directly (workbook/xlsx/sheet_rows.py).
 
 The oracle is XlsxWriter itself: the same table written through its own calls
-(``report_writer._xlsx_row``) and through :class:`SheetRows` must read back the same —
+(``tables.xlsx_row``) and through :class:`SheetRows` must read back the same —
 every value, format and row height — with openpyxl and with the package reader, but for
 the two documented departures (a control character dropped, not escaped; infinity). And a
 cell written to such a sheet behind SheetRows' back is refused, never silently dropped."""
@@ -20,7 +20,7 @@ import xlsxwriter
 
 from kpi_workbook.workbook.xlsx import sheet_rows
 from kpi_workbook.workbook.scorecard.reader import sheet_values
-from kpi_workbook.workbook.month.report_writer import _formats, _write_table
+from kpi_workbook.workbook.month.tables import table_formats, write_table
 from kpi_workbook.workbook.xlsx.sheet_rows import SheetRows
 
 # every kind of value a report table holds, and the awkward ones
@@ -40,11 +40,11 @@ def _write(path: Path, fast: bool) -> None:
                                                               "strings_to_formulas": False,
                                                               "strings_to_urls": False,
                                                               "strings_to_numbers": False})
-    f = _formats(book)
+    f = table_formats(book)
     ws = book.add_worksheet("表")
     target = SheetRows(ws) if fast else ws
     formats = {"总分": f["num"], "排名": f["int"], "问题": f["warn"], "姓名": f["wrap"]}
-    _write_table(target, TABLE, formats, f, start_row=3, widths=[6, 8, 5, 4, 4, 12], start_col=1)
+    write_table(target, TABLE, formats, f, start_row=3, widths=[6, 8, 5, 4, 4, 12], start_col=1)
     target.write(0, 0, "标题 / title", f["title"])
     ws.set_column(0, 6, 10)
     book.close()

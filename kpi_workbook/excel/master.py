@@ -25,7 +25,7 @@ from ..numbers import ParseError, is_blank, normalise_text, parse_flag
 from ..rules.loader import Catalog
 from ..workbook.files import atomic_output
 from ..workbook.scorecard.roster import CHINESE, COLUMNS
-from ..workbook.xlsx.safety import DAMAGED, check_xlsx
+from ..workbook.xlsx.limits import DAMAGED, check_xlsx
 
 HOME, ROSTER, SETTINGS, CONFIG = "首页", "名单", "设置", "xlwings.conf"
 STATUS_CELL = "B4"  # 首页: the last button's result

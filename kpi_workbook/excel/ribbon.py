@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from ..workbook.files import atomic_output
-from ..workbook.xlsx.safety import check_xlsx
+from ..workbook.xlsx.limits import check_xlsx
 from . import macros_dir
 
 PART = "customUI/customUI14.xml"

@@ -158,7 +158,7 @@ def recalculate(engine: str, path: Path, out_dir: Path, timeout: float = 900) ->
 def _sheet_titles(path: Path) -> list[str]:
     from openpyxl import load_workbook
 
-    from .xlsx.safety import DAMAGED
+    from .xlsx.limits import DAMAGED
 
     try:
         wb = load_workbook(path, read_only=True)

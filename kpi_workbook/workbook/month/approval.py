@@ -33,7 +33,7 @@ from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, HistoryBook, read_histo
                       write_history)
 from ..locks import locked
 from ..scorecard.reader import sheet_values
-from .report_writer import SUMMARY  # the report's sheet, read by column names
+from .tables import SUMMARY  # the report's sheet, read by column names
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
 ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]
 NOT_MONEY = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名",

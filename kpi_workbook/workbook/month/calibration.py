@@ -24,6 +24,7 @@ from ...rules.describe import job_title
 from ...rules.loader import Catalog
 from ..xlsx.printing import print_setup, row_height
 from ..xlsx.sheet_rows import SheetRows
+from .tables import report_title, schemes_by_role, write_table
 
 SHEET = "校准"
 DIST_HEAD = ["部门", "等级方案", "等级", "人数", "占比", "上限", "配额人数", "是否超出"]
@@ -58,7 +59,6 @@ def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame,
     over_cards: set[str] = set()
     if summary.empty:
         return pd.DataFrame(columns=DIST_HEAD), over_cards
-    from .report_writer import schemes_by_role
 
     scheme_of = schemes_by_role(catalog, summary["岗位ID"])
     groups: dict[tuple, list[tuple]] = {}
@@ -85,13 +85,12 @@ def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame,
 
 
 def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
-    from .report_writer import _write_table, report_title
 
     ws = book.add_worksheet(SHEET)
     cells = SheetRows(ws)  # every cell of the sheet: its rows are written on saving
     dist, over_cards = distribution(catalog, data.summary)
     cells.write(0, 0, "等级分布与目标 / grade distribution against the targets", f["title"])
-    _write_table(cells, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],
+    write_table(cells, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],
                             "是否超出": f["warn"]}, f, start_row=2, start_col=DIST_COL)
     for r, value in enumerate(dist["是否超出"], start=2):
         if value:
@@ -114,7 +113,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
                          "校准等级": None, "校准理由": None, ROLE_ID: r["岗位ID"]})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
     widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
-    _write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
+    write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
                  start_row=header_row + 1, widths=widths)
     grade_col, over_col = CARD_HEAD.index("校准等级"), CARD_HEAD.index("超出配额")
     for i, row in enumerate(rows, start=header_row + 1):

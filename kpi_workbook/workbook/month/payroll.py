@@ -35,7 +35,7 @@ from .approval import APPROVED, approval_rows, approval_states, history_roles, m
 from ..files import atomic_output, refuse_existing
 from .history import read_history_book
 from ..scorecard.reader import sheet_values
-from .report_writer import FINDINGS
+from .tables import FINDINGS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UNCHECKED = "未核对（未给出 --history）"

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,13 +19,13 @@ from ...rules.loader import Catalog
 from ..scorecard.build import GRADE_COLOURS
 from ..xlsx import sheet_rows
 from ..files import atomic_output
-from ..xlsx.printing import FONT, FONT_SIZE, NUMBER_FONT, print_setup, row_height
+from ..xlsx.printing import print_setup
+from .calibration import calibration_sheet
 from .report import ReportData
+from .tables import (FINDINGS, INCOMPLETE, STATS, SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL, table_formats,
+                     report_title, schemes_by_role, write_table)
 from ..xlsx.sheet_rows import SheetRows
 
-SUMMARY, STATS, INCOMPLETE, FINDINGS = "月度汇总", "部门统计", "未完成", "问题"
-SUMMARY_HEAD = ["工号", "姓名", "部门", "岗位", "月份", "总分", "等级", "部门排名", "全员排名"]
-SUMMARY_TAIL = ["应发绩效合计", "状态", "预警", "问题", "说明"]  # 说明: how team pay came about
 
 
 def grade_order(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
@@ -84,11 +82,6 @@ def schemes_in_use(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(catalog.roles[r].grade_scheme for r in summary["岗位ID"]))
 
 
-def schemes_by_role(catalog: Catalog, role_ids) -> dict[str, str]:
-    """Role id → its grade scheme's id, for the roles of ``role_ids``."""
-    return {r: catalog.roles[r].grade_scheme for r in dict.fromkeys(role_ids)}
-
-
 def forced_distribution(catalog: Catalog, done: list[tuple], scheme_of: dict[str, str]) -> str:
     """Grades whose share of the department exceeds the scheme's max_share; ``done`` holds
     the department's complete cards as tuples (部门, 岗位ID, 状态, 总分, 等级, …)."""
@@ -105,20 +98,14 @@ def forced_distribution(catalog: Catalog, done: list[tuple], scheme_of: dict[str
     return "；".join(dict.fromkeys(problems))
 
 
-def report_title(month: str) -> str:
-    return f"{month} 月度绩效汇总"
-
-
 def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = False,
                  company: str = "", printed: date | None = None) -> None:
-    from .calibration import calibration_sheet
-
     with atomic_output(out, force=force) as tmp:
         written = io.BytesIO()  # XlsxWriter's package; the big tables' rows go in on saving
         book = xlsxwriter.Workbook(written, {"in_memory": True, "nan_inf_to_errors": True,
                                              "strings_to_formulas": False, "strings_to_urls": False,
                                              "strings_to_numbers": False})
-        f = _formats(book)
+        f = table_formats(book)
         page = {"company": company, "printed": printed}
         tables = [_summary_sheet(book, catalog, data, f, page)]
         _stats_sheet(book, catalog, data, f, page)  # XlsxWriter's cells: its charts' caches read them
@@ -127,68 +114,6 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
         tables.append(_findings_sheet(book, data.findings, f, page, data.month))
         book.close()
         sheet_rows.save(written, tables, tmp)
-
-
-def _formats(book):
-    base = {"font_name": FONT, "font_size": FONT_SIZE, "border": 1, "valign": "vcenter"}
-    digits = {**base, "font_name": NUMBER_FONT}  # numbers in Arial: narrow, the same everywhere
-    return {
-        "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 12}),
-        "head": book.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center",
-                                 "text_wrap": True}),
-        "text": book.add_format(base),
-        "wrap": book.add_format({**base, "text_wrap": True}),
-        "num": book.add_format({**digits, "num_format": "0.0", "align": "center"}),
-        "int": book.add_format({**digits, "num_format": "0", "align": "center"}),
-        "money": book.add_format({**digits, "num_format": "#,##0.00"}),
-        "pct": book.add_format({**digits, "num_format": "0%", "align": "center"}),
-        "warn": book.add_format({**base, "font_color": "#9C0006", "text_wrap": True}),
-        "flag": book.add_format({**base, "font_color": "#9C0006"}),  # one line, runs on to the right
-        "input": book.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
-        "over": book.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
-    }
-
-
-def _write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_row: int = 1,
-                 widths: list[float] | None = None, start_col: int = 0) -> None:
-    """The header at ``start_row - 1``, the rows below; with ``widths``, each row as high as
-    its wrapped text needs. ``ws`` is a :class:`sheet_rows.SheetRows` or an XlsxWriter sheet."""
-    ws.write_row(start_row - 1, start_col, list(frame.columns), f["head"])
-    wrapped = {j for j, c in enumerate(frame.columns) if formats.get(c) in (f["warn"], f["wrap"])}
-    if widths is not None:
-        ws.set_row(start_row - 1, row_height(list(frame.columns), widths, set(range(len(widths)))))
-    column_formats = [formats.get(c, f["text"]) for c in frame.columns]
-    places = range(start_col, start_col + len(column_formats))
-    styled: list[tuple[int, Any]]
-    if isinstance(ws, SheetRows):  # the style attribute of each column, worked out once
-        styled, put = list(zip(places, ws.styles(column_formats))), ws.write_table_row
-    else:
-        styled, put = list(zip(places, column_formats)), functools.partial(_xlsx_row, ws)
-    columns = [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]
-    for i, row in enumerate(zip(*columns), start=start_row):  # far faster than itertuples
-        put(i, styled, row)
-        if widths is not None and wrapped:
-            values = [""] * len(row)  # the wrapped columns' texts: only they set the height
-            for j in wrapped:
-                v = row[j]
-                values[j] = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
-            ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
-
-
-def _xlsx_row(ws, i: int, styled, row) -> None:
-    """One table row through XlsxWriter's calls: the same cells as ``sheet_rows.cell``."""
-    for (col, fmt), value in zip(styled, row):
-        kind = type(value)
-        if value is None or (kind is float and value != value):  # NaN: an empty cell
-            ws.write_blank(i, col, None, fmt)
-        elif kind is float or kind is int or (isinstance(value, (int, float, np.integer, np.floating))
-                                             and kind is not bool and not isinstance(value, np.bool_)):
-            if kind is not float and kind is not int and pd.isna(value):
-                ws.write_blank(i, col, None, fmt)
-            else:
-                ws.write_number(i, col, float(value), fmt)
-        else:
-            ws.write_string(i, col, str(value), fmt)
 
 
 SUMMARY_WIDTHS = {"工号": 5, "姓名": 5.5, "部门": 7, "岗位": 12, "月份": 7, "总分": 5, "等级": 5.5,
@@ -211,7 +136,7 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> SheetRo
                "姓名": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"],
                **{c: f["money"] for c in data.money_columns + ["应发绩效合计"]}}
     widths = [SUMMARY_WIDTHS.get(c, MONEY_WIDTH) for c in columns]
-    _write_table(rows, frame, formats, f, widths=widths)
+    write_table(rows, frame, formats, f, widths=widths)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     n = len(frame)
@@ -257,7 +182,7 @@ def _stats_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
                    "强制分布": f["warn"], **{g: f["int"] for g in grades},
                    **{f"{g}占比": f["pct"] for g in grades}}
         widths: list[float] = STATS_WIDTHS + [6] * (len(stats.columns) - len(STATS_WIDTHS))
-        _write_table(ws, stats, formats, f, start_row=row + 2, widths=widths)
+        write_table(ws, stats, formats, f, start_row=row + 2, widths=widths)
         width = max(width, len(stats.columns))
         n = len(stats)
         first, last = row + 2, row + 1 + n
@@ -294,7 +219,7 @@ def _incomplete_sheet(book, data: ReportData, f, page, catalog: Catalog | None =
             for r in data.incomplete.to_dict("records")]
     frame = pd.DataFrame(rows, columns=["工号", "姓名", "部门", "岗位", "工作表", "缺少或有误", "文件"])
     widths = [7, 7, 9.5, 14, 12, 60, 30]
-    _write_table(out, frame, {"缺少或有误": f["warn"], "文件": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"]},
+    write_table(out, frame, {"缺少或有误": f["warn"], "文件": f["wrap"], "部门": f["wrap"], "岗位": f["wrap"]},
                  f, widths=widths)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
@@ -309,7 +234,7 @@ def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") 
                            "工作表": d.sheet, "单元格": d.cell, "说明": d.message} for d in findings],
                          columns=["级别", "代码", "文件", "工作表", "单元格", "说明"])
     widths: list[float] = [7, 14, 16, 12, 8, 90]
-    _write_table(rows, frame, {"说明": f["warn"], "文件": f["wrap"], "代码": f["wrap"]}, f, widths=widths)
+    write_table(rows, frame, {"说明": f["warn"], "文件": f["wrap"], "代码": f["wrap"]}, f, widths=widths)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     ws.autofilter(0, 0, max(len(frame), 1), 5)

@@ -212,13 +212,13 @@ def build_rollup(catalog: Catalog, history: Path, period: Period) -> RollupData:
 
 def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = False,
                  company: str = "", printed: date | None = None) -> None:
-    from .report_writer import _formats, _write_table
+    from .tables import table_formats, write_table
 
     page: dict[str, Any] = {"company": company, "printed": printed}
     with atomic_output(out, force=force) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
                                               "strings_to_urls": False, "strings_to_numbers": False})
-        f = _formats(book)
+        f = table_formats(book)
         for name, tables, lead in ((data.period.sheet, data.employees, [6, 6.5, 8, 12, 5, 6, 6]),
                                    (DEPARTMENTS, data.departments, [10, 5, 5, 6, 6])):
             ws = book.add_worksheet(name)
@@ -233,7 +233,7 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
                            "人数": f["int"], "人月": f["int"], "应发合计": f["money"],
                            **{g: f["int"] for g in scheme.grades()}}
                 widths: list[float] = [*lead, *[6] * (len(frame.columns) - len(lead))]
-                _write_table(ws, frame, formats, f, start_row=row + 2, widths=widths)
+                write_table(ws, frame, formats, f, start_row=row + 2, widths=widths)
                 width = max(width, len(frame.columns))
                 row += len(frame) + 4
             for j in range(width):

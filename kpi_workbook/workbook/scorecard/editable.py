@@ -18,7 +18,7 @@ from ...diagnostics import KpiError, error
 from ..xlsx.clone import cell_xml
 from ..xlsx.package import Book, patch
 from .reader import Card
-from ..xlsx.safety import DAMAGED
+from ..xlsx.limits import DAMAGED
 
 
 Scorecard = Card  # one card type: what fill finds is the reader's Card (names, department)

@@ -24,7 +24,7 @@ from .layout import FIELD_NAMES
 from ..locks import locked_all
 from .roster import read_table
 from .editable import Scorecard, open_editable
-from ..xlsx.safety import check_file
+from ..xlsx.limits import check_file
 
 LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "input"),
                 "rater": ("评分人", "rater"), "value": ("值", "value")}

@@ -20,7 +20,7 @@ from ...rules.inputs import InputSpec, input_specs, parse_value
 from ...numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ...rules.loader import Catalog
 from ..xlsx.package import Book, split_ref
-from ..xlsx.safety import DAMAGED, check_file, check_xlsx
+from ..xlsx.limits import DAMAGED, check_file, check_xlsx
 from .settings import read_settings
 from .versions import TEMPLATE_NAME, registry
 from .versions import current as template_of

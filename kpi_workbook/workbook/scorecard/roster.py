@@ -16,7 +16,7 @@ import pandas as pd
 from ...diagnostics import Diagnostic, KpiError, error
 from ...numbers import XML_ILLEGAL, ParseError, is_blank, normalise_text, parse_flag, parse_money
 from ...rules.loader import Catalog
-from ..xlsx.safety import DAMAGED, check_xlsx
+from ..xlsx.limits import DAMAGED, check_xlsx
 
 COLUMNS = {  # canonical → accepted headers
     "employee_id": ("工号", "employee_id", "id"),

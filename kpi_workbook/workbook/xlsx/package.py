@@ -34,48 +34,8 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ...diagnostics import KpiError, error
+from .limits import MB, Limits, check_archive
 from .plain_scan import cell_spans, drop_cached, scan_sheet, scan_workbook
-
-MB = 1 << 20
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one book may hold. Defaults are far above real use (a book of 10,000
-    scorecards is about 3 million cells and 300 MB of XML); the environment variables
-    KPI_WORKBOOK_MAX_PART_MB, _MAX_BOOK_MB, _MAX_RATIO, _MAX_SHEETS, _MAX_ROWS, _MAX_CELLS
-    lower or raise them."""
-
-    part_bytes: int = 512 * MB  # one inflated part
-    book_bytes: int = 2048 * MB  # all parts of a book together
-    ratio: int = 500  # inflated ÷ compressed, for any part larger than ratio_floor (Gnumeric's
-    # styles part compresses 133×, zeros about 1,000×)
-    ratio_floor: int = 1 * MB  # a part this small may compress any amount
-    sheets: int = 50_000
-    rows: int = 1_048_576  # Excel's own row limit
-    cells: int = 20_000_000
-
-    @classmethod
-    def from_env(cls) -> Limits:
-        d = cls()
-        return cls(part_bytes=_env_int("KPI_WORKBOOK_MAX_PART_MB", d.part_bytes // MB) * MB,
-                   book_bytes=_env_int("KPI_WORKBOOK_MAX_BOOK_MB", d.book_bytes // MB) * MB,
-                   ratio=_env_int("KPI_WORKBOOK_MAX_RATIO", d.ratio),
-                   ratio_floor=d.ratio_floor,
-                   sheets=_env_int("KPI_WORKBOOK_MAX_SHEETS", d.sheets),
-                   rows=_env_int("KPI_WORKBOOK_MAX_ROWS", d.rows),
-                   cells=_env_int("KPI_WORKBOOK_MAX_CELLS", d.cells))
-
-    def part_allowance(self, compressed: int) -> int:
-        """The most a part of ``compressed`` bytes may inflate to."""
-        return min(self.part_bytes, max(self.ratio_floor, self.ratio * max(compressed, 1)))
 
 
 def _damaged(path: Path, zh: str, en: str, sheet: str = "", cell: str = "", code: str = "damaged-xlsx"):
@@ -179,7 +139,6 @@ class Book:
             raise _damaged(self.path, f"不是 zip 包（{exc}）", f"not a zip package ({exc})",
                            code="not-xlsx") from None
         try:
-            from .safety import check_archive  # its refusals are the same sentences
 
             check_archive(self.path, self.zip.infolist(), self.limits)
             self._index()
