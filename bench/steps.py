@@ -99,7 +99,7 @@ def _engine_rows(catalog, rows: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from kpi_workbook.rules.inputs import input_specs
+    from kpi_workbook.kinds.inputs import input_specs
     from kpi_workbook.engine.month import score_month
 
     role = catalog.roles["qc_inspector"]

@@ -323,7 +323,7 @@ def _print_json(data) -> None:
 
 
 def cmd_roles(args) -> int:
-    from .rules.describe import describe_role, role_text
+    from .engine.describe import describe_role, role_text
 
     catalog = _catalog(args)
     if args.action == "show":

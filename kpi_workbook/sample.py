@@ -12,7 +12,7 @@ from collections.abc import Set as AbstractSet
 import numpy as np
 import pandas as pd
 
-from .rules.inputs import InputSpec, input_specs
+from .kinds.inputs import InputSpec, input_specs
 from .rules.lint import band_sample_points
 from .rules.loader import Catalog
 

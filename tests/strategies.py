@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from kpi_workbook.rules.inputs import InputSpec, input_specs
+from kpi_workbook.kinds.inputs import InputSpec, input_specs
 from kpi_workbook.rules.lint import band_sample_points
 
 

@@ -58,7 +58,7 @@ def test_roles_show_prints_the_notes(capsys, catalog):
 
 
 def test_job_titles_of_the_quality_forms(catalog):
-    from kpi_workbook.rules.describe import job_title
+    from kpi_workbook.engine.describe import job_title
 
     # the part in brackets names the job: a title ending in 员, or the station's code
     assert job_title(catalog.roles["qc_ipqc_patrol"]) == "过程检验员"  # （过程检验员·巡检）

@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 
 from kpi_workbook.cli import main
-from kpi_workbook.rules.inputs import input_specs
+from kpi_workbook.kinds.inputs import input_specs
 from kpi_workbook.workbook.scorecard import build
 from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 

@@ -20,9 +20,9 @@ import pytest
 
 from kpi_workbook.cli import main
 from kpi_workbook.engine.api import score_card
-from kpi_workbook.rules.inputs import input_specs
+from kpi_workbook.kinds.inputs import input_specs
 from kpi_workbook.numbers import clean_round
-from kpi_workbook.rules.describe import job_title
+from kpi_workbook.engine.describe import job_title
 from kpi_workbook.sample import sample_inputs
 from kpi_workbook.workbook.scorecard.build import build_workbook, quote
 from kpi_workbook.workbook.scorecard.fill import fill_workbooks

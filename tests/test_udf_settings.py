@@ -17,7 +17,7 @@ import pytest
 
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.excel import functions as F
-from kpi_workbook.rules.inputs import input_specs
+from kpi_workbook.kinds.inputs import input_specs
 from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.workbook.scorecard import settings as S
 from kpi_workbook.workbook.scorecard.build import build_workbook

@@ -46,7 +46,7 @@ def test_single_required_input_card_is_complete_with_grade_and_pay(month, role_i
     lone logical compared with 0 is never equal, so `((G6=""))=0` kept such cards 未完成
     forever (LibreOffice converts and hid it). Complete means 完成, a grade and a pay on
     every engine."""
-    from kpi_workbook.rules.inputs import input_specs
+    from kpi_workbook.kinds.inputs import input_specs
 
     role = CATALOG.roles[role_id]
     required = [s for s in input_specs(role, CATALOG.role_pay_rules(role))

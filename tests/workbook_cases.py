@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from kpi_workbook.rules.inputs import input_specs
+from kpi_workbook.kinds.inputs import input_specs
 from kpi_workbook.engine.month import score_month
 from kpi_workbook.rules.lint import band_sample_points
 
@@ -95,7 +95,7 @@ def employee_for(role, k: int) -> dict:
 
 def engine_results(catalog, role, employees: list[dict], inputs: list[dict]) -> pd.DataFrame:
     """The engine's scores for these cards, via the same parse path as `score`."""
-    from kpi_workbook.rules.inputs import parse_value
+    from kpi_workbook.kinds.inputs import parse_value
 
     specs = {s.key: s for s in input_specs(role, catalog.role_pay_rules(role))}
     columns: dict[str, list[float]] = {k: [] for k in specs}

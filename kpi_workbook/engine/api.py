@@ -13,7 +13,7 @@ from ..numbers import ParseError, parse_month
 from ..rules.loader import Catalog
 from ..rules.model import TEAM_PAY_KINDS
 from .explain import explain_item
-from ..rules.inputs import input_specs, parse_inputs
+from ..kinds.inputs import input_specs, parse_inputs
 from .score import EMPLOYEE_FIELDS, RoleScores, score_role
 
 EMPLOYEE_ALIASES = {"id": "employee_id", "工号": "employee_id", "姓名": "name",

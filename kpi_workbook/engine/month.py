@@ -15,7 +15,7 @@ import pandas as pd
 from ..kinds import PAY_KINDS, deduction_pool, top_scorer_award
 from ..kinds.deduction_pool import money_text, split_cents
 from ..rules.loader import Catalog
-from ..rules.inputs import input_specs
+from ..kinds.inputs import input_specs
 from ..rules.model import RankRule
 from .score import RoleScores, exclusions, score_role
 

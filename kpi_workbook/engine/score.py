@@ -19,7 +19,7 @@ from ..kinds.base import PayValues
 from ..numbers import clean_round_array
 from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Item, PayRule, Role
-from ..rules.inputs import input_specs, is_rated, item_inputs
+from ..kinds.inputs import input_specs, is_rated, item_inputs
 
 ALLOCATION_TOLERANCE = 1e-6  # as formulas.allocation_errors: Σ allocations outside total ± 0.000001
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..diagnostics import KpiError
 from ..engine.api import EMPLOYEE_ALIASES, card_result
-from ..rules.inputs import KeyResolver, input_specs, parse_value
+from ..kinds.inputs import KeyResolver, input_specs, parse_value
 from ..engine.score import EMPLOYEE_FIELDS, compute_pay, grade_of, score_role
 from ..numbers import (ParseError, clean_round, excel_round, is_blank, normalise_text,
                        parse_flag, parse_number)

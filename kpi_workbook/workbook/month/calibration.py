@@ -20,7 +20,7 @@ import pandas as pd
 from xlsxwriter.utility import xl_range
 
 from ...diagnostics import Diagnostic, KpiError, error, warning
-from ...rules.describe import job_title
+from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ..xlsx.printing import print_setup, row_height
 from ..xlsx.sheet_rows import SheetRows

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ...diagnostics import Diagnostic, KpiError, Refused, error, warning
-from ...rules.inputs import input_specs
+from ...kinds.inputs import input_specs
 from ...engine.month import MonthScores, apply_deduction_pools, apply_team_awards, score_month
 from ...numbers import clean_round
 from ...rules.loader import Catalog

@@ -14,7 +14,7 @@ import xlsxwriter
 
 from ...diagnostics import Diagnostic
 from ...numbers import clean_round
-from ...rules.describe import job_title
+from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ..scorecard.build import GRADE_COLOURS
 from ..xlsx import sheet_rows

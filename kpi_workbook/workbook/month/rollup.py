@@ -23,7 +23,7 @@ import xlsxwriter
 from ...diagnostics import Diagnostic, KpiError, error, warning
 from ...engine.score import grade_of
 from ...numbers import clean_round
-from ...rules.describe import job_title
+from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ...rules.model import GradeScheme
 from ..files import atomic_output

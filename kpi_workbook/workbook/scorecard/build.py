@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from ...rules.describe import job_title
+from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ...rules.model import TEAM_PAY_KINDS, Role
 from .. import collector

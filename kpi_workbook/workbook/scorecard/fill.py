@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import collector
 from ...diagnostics import Diagnostic, KpiError, error, warning
-from ...rules.inputs import InputSpec, KeyResolver, input_specs, parse_value
+from ...kinds.inputs import InputSpec, KeyResolver, input_specs, parse_value
 from ...numbers import ParseError, is_blank, normalise_text
 from ...rules.loader import Catalog
 from ..files import atomic_output

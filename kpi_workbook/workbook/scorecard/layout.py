@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from ...rules.inputs import InputSpec, input_specs, is_rated
+from ...kinds.inputs import InputSpec, input_specs, is_rated
 from ...rules.loader import Catalog
 from ...rules.model import RATER_LABELS, Item, PayRule, Role, Section
 

@@ -16,7 +16,7 @@ import numpy as np
 import openpyxl
 
 from ...diagnostics import Diagnostic, KpiError, error, info
-from ...rules.inputs import InputSpec, input_specs, parse_value
+from ...kinds.inputs import InputSpec, input_specs, parse_value
 from ...numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ...rules.loader import Catalog
 from ..xlsx.package import Book, split_ref

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import Diagnostic, error
-from ...rules.inputs import input_specs
+from ...kinds.inputs import input_specs
 from ...engine.month import score_month
 from ...rules.loader import Catalog
 from .formulas import role_formulas

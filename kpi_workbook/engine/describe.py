@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .inputs import input_specs
-from .loader import Catalog
-from .model import Role
+from ..kinds.inputs import input_specs
+from ..rules.loader import Catalog
+from ..rules.model import Role
 
 
 def describe_role(catalog: Catalog, role: Role) -> dict:

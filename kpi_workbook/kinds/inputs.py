@@ -4,6 +4,9 @@ Each input has a canonical key ``item_id.input_id`` (``.rater`` appended for rat
 columns; pay-rule inputs are ``rule_id.input_id``). People may also key by the Chinese
 labels (``考核项目`` / ``考核项目/输入``) and rater names (自评/主管/经理). Parsed values are
 floats: a level is its index in the list, a flag is 0 or 1, an empty input is NaN.
+
+It lives with the kinds because each kind says which inputs its rule takes and whether its
+item is rated by default: the rules layer below knows only the schema.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic, error
 from ..numbers import ParseError, is_blank, normalise_text, parse_flag, parse_number
-from ..kinds import pay_kind, rule_kind
-from .model import RATER_LABELS, InputDef, Item, PayRule, Role
+from . import pay_kind, rule_kind
+from ..rules.model import RATER_LABELS, InputDef, Item, PayRule, Role
 
 RATER_ALIASES = {**{v: k for k, v in RATER_LABELS.items()}, "主管审核": "supervisor",
                  "经理审核": "manager", "上级审核": "supervisor", "考评": "supervisor",
