@@ -201,6 +201,19 @@ def test_a_cell_nested_in_a_formula_is_left_to_expat_which_closes_each_cell_on_i
     assert part[slice(*spans["L16"][:2])] == b'<c r="L16"><v>2</v></c>'
 
 
+@pytest.mark.parametrize("style", ["\r15", "\t15", "\n15", "1&#53;", "&amp;"])
+def test_a_cell_style_that_expat_normalises_is_left_to_expat(style):
+    """expat reads a tab, newline or CR in an attribute as a space and decodes references,
+    so the quick search for the cells fill patches steps aside for such a style rather than
+    give it as written (a CR in a style was found by the hypothesis test below)."""
+    part = (f'<worksheet><sheetData><row r="2"><c r="F2" s="{style}" t="inlineStr"><is><t>x</t>'
+            '</is></c><c r="G2" s="3"><v>1</v></c></row></sheetData></worksheet>').encode()
+    assert plain_scan.cell_spans(part, ["F2", "G2"]) is None
+    assert_patching_agrees(part, plain=False)
+    plain = part.replace(f's="{style}"'.encode(), b's="15"')
+    assert plain_scan.cell_spans(plain, ["F2", "G2"])["F2"][2] == "15"  # the plain form is read
+
+
 # --- mutations: the scan accepts only what expat reads the same --------------------------
 
 TOKENS = ['<c r="A1">', '<c r="B2" s="1"/>', "</c>", "<v>", "</v>", "<v/>", "<f>", "</f>",

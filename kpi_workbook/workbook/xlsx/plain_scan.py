@@ -395,7 +395,9 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
 # None, and package.py finds them with expat.
 
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"')
-_TAG_END = re.compile(rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"]*+")*+[ \t\n]*+(/?)>')
+# an attribute value with whitespace other than a space or with a reference is one expat
+# normalises (a tab, newline or CR reads as a space, &#49; as 1): then expat says what it is
+_TAG_END = re.compile(rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"<&\t\n\r]*+")*+[ \t\n]*+(/?)>')
 _STYLE = re.compile(rb' s="([^"]*)"')
 FEW_CELLS = 64
 
