@@ -54,9 +54,13 @@ PathLike = Union[str, "os.PathLike[str]"]
 Templates = Union[PathLike, Catalog, None]
 
 __all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "score",
-           "score_frame", "load_templates", "NewResult", "FillResult", "ValidateResult",
+           "score_frame", "load_templates", "master", "NewResult", "FillResult", "ValidateResult",
            "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "ScoreResult",
-           "FrameResult"]
+           "FrameResult", "MasterResult", "describe", "describe_text", "lint", "read_roster",
+           # what the Excel front end (buttons, worksheet functions) reads and writes
+           "master_settings", "master_roster", "master_buttons", "scorecard_books",
+           "write_findings", "add_ribbon", "settings_contents", "with_settings", "employee_field",
+           "score_columns", "card_of", "grades", "score_pay"]
 
 
 def load_templates(templates: Templates = None) -> Catalog:
@@ -511,3 +515,212 @@ def score_frame(role: str, frame: pd.DataFrame, *, month: object = None,
         out["missing"], out["warnings"] = result["missing"], result["warnings"]
         rows.append(out)
     return FrameResult(chosen.id, pd.DataFrame(rows, index=frame.index), diagnostics)
+
+
+# ---------------------------------------------------------------------------------------
+# roles, lint, the roster: what the templates hold and what a roster says
+
+
+def describe(role: str, *, templates: Templates = None) -> dict:
+    """What ``kpi-workbook roles show ROLE --json`` prints: the role's sections, items,
+    inputs (keys, labels, types, ranges), grade scheme and pay rules."""
+    from .engine.describe import describe_role
+
+    catalog = load_templates(templates)
+    return describe_role(catalog, catalog.role(role))
+
+
+def describe_text(info: dict) -> str:
+    """:func:`describe`'s result as ``roles show`` prints it, in Chinese and English."""
+    from .engine.describe import role_text
+
+    return role_text(info)
+
+
+def lint(templates: PathLike | None = None) -> list[Diagnostic]:
+    """Every problem of a template folder (default: the built-in templates), all at once."""
+    from .rules.lint import lint as lint_templates
+
+    return lint_templates(None if templates is None else Path(templates))
+
+
+def read_roster(roster: PathLike | None = None, *, templates: Templates = None) -> pd.DataFrame:
+    """A roster file checked as ``new`` checks it (default: the built-in sample of 47
+    people): canonical columns, a ``role`` of role ids; KpiError naming every bad row."""
+    from .workbook.scorecard.roster import read_roster as read
+
+    return read(load_templates(templates), None if roster is None else Path(roster))
+
+
+# ---------------------------------------------------------------------------------------
+# master, and what the Excel front end reads: the HR master workbook, the month's folder
+
+
+@dataclass(frozen=True)
+class MasterResult:
+    path: Path
+    people: int  # on its 名单 (0: headers only)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "people": self.people, "diagnostics": _dicts(self.diagnostics)}
+
+
+def master(out: PathLike, *, month: object = None, roster: PathLike | pd.DataFrame | None = None,
+           templates: Templates = None, force: bool = False) -> MasterResult:
+    """Write the HR master workbook (首页 with the buttons, 名单, 设置, xlwings.conf) for
+    ``month`` (default: this month), its 名单 filled from ``roster`` (a file or a table,
+    checked as ``new`` checks it) or left with headers only."""
+    import datetime as dt
+
+    from .workbook.files import refuse_inputs
+    from .workbook.month.master import write_master
+    from .workbook.scorecard.roster import check_roster, read_roster
+
+    catalog = load_templates(templates)
+    month = parse_month(month) if month is not None else dt.date.today().strftime("%Y-%m")
+    out = Path(out)
+    people: pd.DataFrame | None = None
+    if _is_frame(roster):
+        people = check_roster(catalog, roster, "名单 / roster")
+    elif roster is not None:
+        refuse_inputs(out, [Path(roster)])
+        people = read_roster(catalog, Path(roster))
+    written = write_master(catalog, out, month, people, force=force)
+    return MasterResult(written, 0 if people is None else len(people))
+
+
+def master_settings(path: PathLike):
+    """The 设置 of a saved master workbook: month, split_by, folder, templates, overwrite
+    (folders resolved against the workbook's own)."""
+    from .workbook.month.master import read_settings
+
+    return read_settings(Path(path))
+
+
+def master_roster(path: PathLike) -> pd.DataFrame | None:
+    """The master workbook's 名单 as text (blank rows dropped), or None when it lists nobody."""
+    from .workbook.month.master import read_master_roster
+
+    return read_master_roster(Path(path))
+
+
+def master_buttons() -> tuple:
+    """The buttons of the master's 首页: (VBA macro, caption, what it does, reads, writes)."""
+    from .workbook.month.master import BUTTONS
+
+    return BUTTONS
+
+
+def scorecard_books(*folders: PathLike) -> list[Path]:
+    """The scorecard workbooks ``report`` would read in these folders (.xlsx and .xlsm, not
+    Excel's ``~$`` lock files), in name order."""
+    from .workbook.month.report import collect_books
+
+    return collect_books([Path(f) for f in folders if Path(f).is_dir()], exclude=[])
+
+
+def write_findings(path: PathLike, diagnostics: Iterable[Diagnostic]) -> Path:
+    """A CSV of findings (级别, 文件, 工作表, 单元格, 问题, 代码), UTF-8 with BOM for Excel,
+    written atomically over any earlier list."""
+    import csv
+
+    from .workbook.files import atomic_output
+
+    path = Path(path)
+    with atomic_output(path, force=True) as tmp:
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as out:
+            w = csv.writer(out)
+            w.writerow(["级别", "文件", "工作表", "单元格", "问题", "代码"])
+            for d in diagnostics:
+                w.writerow([d.severity, Path(d.source).name if d.source else "", d.sheet, d.cell,
+                            d.message, d.code])
+    return path
+
+
+def add_ribbon(book: PathLike, xml: bytes) -> Path:
+    """Put a ribbon (customUI14 XML) into a workbook file, replacing any earlier one; the
+    file is rewritten atomically and must not be open in Excel."""
+    from .workbook.xlsx.ribbon import add_custom_ui
+
+    return add_custom_ui(Path(book), xml)
+
+
+# ---------------------------------------------------------------------------------------
+# Cells: the worksheet functions (excel/functions.py) work on ranges, a column of inputs at
+# a time, graded and paid by a book's 设置. They come through this door too, so that a
+# function in a cell and a command give one result by one code path.
+
+
+def settings_contents(rows, origin: tuple[int, int] = (1, 1)) -> tuple[dict[str, object], bool]:
+    """The cells ``{"C12": value}`` of a 设置 range's values (a list of rows whose top-left
+    cell is ``origin``, row and column from 1), and whether they are a scorecard book's 设置
+    (it has a grade scheme's heading; the HR master workbook's 设置 has none)."""
+    from .workbook.scorecard.settings import contents_of, holds_settings
+
+    contents = contents_of(rows, origin)
+    return contents, holds_settings(contents)
+
+
+def with_settings(catalog: Catalog, contents: dict[str, object], *, roles: Iterable = (),
+                  schemes: Iterable = ()) -> tuple[Catalog, list[Diagnostic]]:
+    """``catalog`` with the grade thresholds and pay parameters that a 设置's cells (see
+    :func:`settings_contents`) give ``roles`` and grade ``schemes``, as ``report`` reads a
+    book's 设置; a broken or missing value is an error diagnostic naming its cell."""
+    from .workbook.scorecard.settings import read_settings_values
+
+    return read_settings_values(catalog, contents, list(roles), tuple(schemes))
+
+
+def employee_field(header: str) -> str | None:
+    """The employee field a column header names (工号 or employee_id, 基本工资, 全勤, …), or
+    None when it names none."""
+    from .engine.api import EMPLOYEE_ALIASES
+    from .engine.score import EMPLOYEE_FIELDS
+
+    field_name = EMPLOYEE_ALIASES.get(header, header)
+    return field_name if field_name in EMPLOYEE_FIELDS else None
+
+
+def score_columns(catalog: Catalog, role, employees: pd.DataFrame, values: dict):
+    """Score every employee of ``role`` at once: ``employees`` has one row each (columns by
+    :func:`employee_field` name), ``values`` one array of parsed values per canonical input key
+    (NaN for empty). The engine's scores: ``.frame`` (total, grade, status, complete, pay.*,
+    points.*), and per employee ``.errors`` (values no rule accepts), ``.missing``, ``.warnings``."""
+    import numpy as np
+
+    from .engine.score import score_role
+
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the card's error
+        return score_role(catalog, role, employees, values)
+
+
+def card_of(catalog: Catalog, scores, i: int) -> dict:
+    """Employee ``i`` of :func:`score_columns` as ``score`` gives a card: total, grade, pay,
+    each item with its points and explanation, missing inputs, warnings."""
+    from .engine.api import card_result
+
+    return card_result(catalog, scores, i)
+
+
+def grades(scheme, totals):
+    """The grade of each total under a grade scheme (None for an empty total)."""
+    from .engine.score import grade_of
+
+    return grade_of(scheme, totals)
+
+
+def score_pay(catalog: Catalog, role, totals, employees: pd.DataFrame):
+    """Each employee's performance pay from their total alone, under every pay rule of
+    ``role``: what depends on the score, the grade and the employee fields. Item deductions
+    count 0 and commission inputs are empty (the whole card is :func:`score_columns`'s)."""
+    import numpy as np
+
+    from .engine.score import compute_pay, grade_of
+
+    totals = np.asarray(totals, dtype=float)
+    zero = np.zeros(len(totals))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return compute_pay(catalog.role_pay_rules(role), employees, totals,
+                           grade_of(catalog.grade_scheme(role), totals), zero, zero,
+                           lambda key: np.full(len(totals), np.nan))["total"]

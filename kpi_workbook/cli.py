@@ -323,17 +323,17 @@ def _print_json(data) -> None:
 
 
 def cmd_roles(args) -> int:
-    from .engine.describe import describe_role, role_text
+    from . import api
 
     catalog = _catalog(args)
     if args.action == "show":
         if not args.role:
             raise UsageError("用法：kpi-workbook roles show ROLE / usage: kpi-workbook roles show ROLE")
-        info = describe_role(catalog, catalog.role(args.role))
+        info = api.describe(args.role, templates=catalog)
         if args.json:
             _print_json(info)
         else:
-            sys.stdout.write(role_text(info))
+            sys.stdout.write(api.describe_text(info))
         return EXIT_OK
     if args.role:
         raise UsageError(f"未知子命令 '{args.role}'；用 roles 或 roles show ROLE / unknown: use "
@@ -394,7 +394,7 @@ def _no_constant(name: str):
 
 
 def cmd_lint(args) -> int:
-    from .rules.lint import lint
+    from .api import lint
 
     diags = lint(args.dir or args.templates)
     if args.json:

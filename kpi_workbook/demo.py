@@ -17,7 +17,6 @@ from . import api
 from .diagnostics import KpiError, error
 from .rules.loader import Catalog
 from .sample import sample_inputs
-from .workbook.scorecard.roster import read_roster
 
 MONTHS = ("2026-08", "2026-09", "2026-10")
 WEAK = {"E006", "E023"}  # weak every month: their streak warnings show in the last report
@@ -32,7 +31,7 @@ def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
         raise KpiError([error("exists", f"{out} 不是空目录；如需覆盖请加 --force",
                               f"{out} is not empty; use --force to overwrite", source=str(out))])
     out.mkdir(parents=True, exist_ok=True)
-    roster = read_roster(catalog)
+    roster = api.read_roster(templates=catalog)
     history = out / "history.xlsx"
     if history.exists():
         history.unlink()  # the demo's history starts with its first month

@@ -20,9 +20,9 @@ import pytest
 
 from kpi_workbook import cli
 from kpi_workbook.excel import buttons
-from kpi_workbook.excel.master import (BUTTONS, CONFIG, CONFIG_ROWS, HOME, ROSTER, ROSTER_HEADERS,
-                                       SETTINGS, STATUS_CELL, UDF_MODULES, read_settings,
-                                       write_master)
+from kpi_workbook.words import STATUS_CELL
+from kpi_workbook.workbook.month.master import (BUTTONS, CONFIG, CONFIG_ROWS, HOME, ROSTER, ROSTER_HEADERS,
+                                                SETTINGS, UDF_MODULES, read_settings, write_master)
 from kpi_workbook.excel.setup import setup_workbook
 from kpi_workbook.sample import sample_inputs
 from kpi_workbook.workbook.scorecard.roster import read_roster

@@ -22,8 +22,9 @@ import openpyxl
 import pytest
 
 from kpi_workbook.excel import macros_dir
-from kpi_workbook.excel.master import BUTTONS, write_master
-from kpi_workbook.excel.ribbon import PART, REL_TYPE, add_ribbon
+from kpi_workbook.workbook.month.master import BUTTONS, write_master
+from kpi_workbook.excel.ribbon import add_ribbon
+from kpi_workbook.workbook.xlsx.ribbon import PART, REL_TYPE
 from kpi_workbook.workbook.libreoffice import recalculate
 
 from .lo_fixtures import soffice  # noqa: F401

@@ -187,7 +187,7 @@ def test_core_and_cli_run_without_importing_xlwings(tmp_path):
     code = (
         "import sys\n"
         "import kpi_workbook.cli as cli, kpi_workbook.workbook.scorecard.build, kpi_workbook.workbook.month.monthly\n"
-        "import kpi_workbook.excel, kpi_workbook.excel.cli_commands, kpi_workbook.excel.master\n"
+        "import kpi_workbook.excel, kpi_workbook.excel.cli_commands, kpi_workbook.workbook.month.master\n"
         "import kpi_workbook.excel.functions, kpi_workbook.excel.buttons, kpi_workbook.excel.ribbon\n"
         "import kpi_workbook.excel.setup\n"
         "parser = cli.build_parser()  # registers the excel commands too\n"

@@ -298,8 +298,8 @@ def test_lite_script_scores_by_the_books_settings(books):
 
 def test_settings_parsed_once_per_content(books, monkeypatch):
     calls = []
-    real = F.read_settings_values
-    monkeypatch.setattr(F, "read_settings_values", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = F.api.with_settings
+    monkeypatch.setattr(F.api, "with_settings", lambda *a, **k: calls.append(1) or real(*a, **k))
     monkeypatch.setattr(F, "_PARSED", {})
     grid = _grid(books["edited"])
     for _ in range(1000):

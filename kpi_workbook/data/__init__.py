@@ -1,0 +1,1 @@
+"""Data shipped with the package: the built-in sample roster. Imports nothing."""

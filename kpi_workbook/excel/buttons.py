@@ -29,19 +29,16 @@ Of the calling book only ``fullname``, ``save()``, ``sheets[...]`` (to write 首
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import api
 from ..diagnostics import Diagnostic, KpiError, error
 from ..rules.loader import Catalog
-from ..workbook.files import atomic_output
-from ..workbook.month.report import collect_books
+from ..words import HOME_SHEET as HOME, ROSTER_SHEET as ROSTER, SETTINGS_SHEET as SETTINGS, STATUS_CELL
 from .setup import missing_sheet_errors
-from .master import (HOME, ROSTER, SETTINGS, STATUS_CELL, Settings, read_master_roster,
-                     read_settings)
 
 SCORECARDS, DATA = "考核表", "数据"
 REPORT, PAYROLL, HISTORY = "月度报表.xlsx", "工资表.csv", "历史.xlsx"
@@ -55,7 +52,7 @@ class Job:
     """What a button works on: the saved master, its settings and the month's folders."""
 
     master: Path
-    settings: Settings
+    settings: Any  # api.master_settings: month, split_by, folder, templates, overwrite
     catalog: Catalog
 
     @property
@@ -198,7 +195,7 @@ def _export_payroll(job: Job, progress) -> str:
 
 def _roster(job: Job):
     """(roster, its name): the master's 名单 rows, else a roster file in the work folder."""
-    raw = read_master_roster(job.master)
+    raw = api.master_roster(job.master)
     if raw is not None:
         return raw, f"{job.master.name}[{ROSTER}]"
     for name in ROSTER_FILES:
@@ -211,7 +208,7 @@ def _roster(job: Job):
 
 
 def _scorecard_books(job: Job) -> list[Path]:
-    books = collect_books([job.scorecards], exclude=[]) if job.scorecards.is_dir() else []
+    books = api.scorecard_books(job.scorecards)
     if not books:
         raise KpiError([error("no-books", f"{_rel(job, job.scorecards)} 中还没有考核表：请先点“生成考核表”",
                               f"no scorecard workbooks in {job.scorecards}: create them first",
@@ -235,13 +232,7 @@ def _findings(job: Job, found: list[Diagnostic], csv_path: Path | None, written=
 
 
 def _write_findings(path: Path, found: list[Diagnostic]) -> None:
-    with atomic_output(path, force=True) as tmp:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as out:
-            w = csv.writer(out)
-            w.writerow(["级别", "文件", "工作表", "单元格", "问题", "代码"])
-            for d in found:
-                w.writerow([d.severity, Path(d.source).name if d.source else "", d.sheet, d.cell,
-                            d.message, d.code])
+    api.write_findings(path, found)
 
 
 def _short(d: Diagnostic) -> str:
@@ -295,7 +286,7 @@ def _job(book) -> Job:
         raise KpiError([error("unsaved", "请先把本工作簿保存到一个文件夹中（文件 › 另存为）",
                               "save this workbook to a folder first (File › Save As)")])
     book.save()  # what HR typed in 名单 and 设置 reaches the file the readers open
-    settings = read_settings(master)
+    settings = api.master_settings(master)
     return Job(master, settings, api.load_templates(settings.templates))
 
 

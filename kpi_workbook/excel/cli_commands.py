@@ -13,7 +13,6 @@ raises :class:`~kpi_workbook.diagnostics.UsageError`, templates are loaded by
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -65,17 +64,9 @@ def _month(text: str) -> str:
 
 
 def cmd_master(args) -> int:
-    from ..api import load_templates
-    from ..workbook.scorecard.roster import read_roster
-    from .master import write_master
+    from ..api import master
 
-    catalog = load_templates(args.templates)
-    month = _month(args.month) if args.month else dt.date.today().strftime("%Y-%m")
-    from ..workbook.files import refuse_inputs
-
-    refuse_inputs(Path(args.out), [Path(args.roster)] if args.roster else [])
-    roster = read_roster(catalog, args.roster) if args.roster else None
-    out = write_master(catalog, Path(args.out), month, roster, force=args.force)
-    people = 0 if roster is None else len(roster)
-    print(f"{out}\t主控工作簿，名单 {people} 人 / master workbook, {people} on the roster")
+    made = master(args.out, month=_month(args.month) if args.month else None,
+                  roster=args.roster, templates=args.templates, force=args.force)
+    print(f"{made.path}\t主控工作簿，名单 {made.people} 人 / master workbook, {made.people} on the roster")
     return EXIT_OK

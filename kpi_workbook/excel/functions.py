@@ -11,13 +11,13 @@ Conventions shared by every function:
 * Empty cells give empty cells. A cell Python cannot use gives a one-sentence error text
   starting with ``#KPI!`` (Chinese / English) in that cell; an error that concerns the whole
   call (an unknown role, an unknown input key) is that text alone. Nothing raises.
-* Work is done on whole columns with numpy and the engine's vectorised ``score_role``:
+* Work is done on whole columns with numpy and the API's vectorised ``score_columns``:
   each input column is parsed once by the engine's parser, every employee is scored at once.
 * The functions that grade or pay follow a book's 设置 (its thresholds and pay parameters),
   as the card's own formulas and the report do: ``settings`` is the 设置 sheet's values from
   A1 (a range such as ``设置!A1:D200``), or :class:`CallerBook` (the book a desktop UDF is
   called from, when no range is given); without either, the templates' values. 设置 is
-  parsed by ``workbook.settings`` (the report's reader) once per distinct content; a broken
+  parsed by ``api.with_settings`` (the report's reader) once per distinct content; a broken
   value is that reader's finding, naming the cell, as the function's ``#KPI!`` text.
 """
 
@@ -31,17 +31,15 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from .. import api
 from ..diagnostics import KpiError
-from ..engine.api import EMPLOYEE_ALIASES, card_result
 from ..kinds.inputs import KeyResolver, input_specs, parse_value
-from ..engine.score import EMPLOYEE_FIELDS, compute_pay, grade_of, score_role
 from ..numbers import (ParseError, clean_round, excel_round, is_blank, normalise_text,
                        parse_flag, parse_number)
 from ..rules.conditions import OPERATORS, Condition
-from ..rules.loader import Catalog, builtin_catalog, load_catalog
+from ..rules.loader import Catalog
 from ..rules.model import GradeScheme, Role
-from ..workbook.scorecard.formulas import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
-from ..workbook.scorecard.settings import SETTINGS_SHEET, contents_of, holds_settings, read_settings_values
+from ..words import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE, SETTINGS_SHEET
 
 ERROR = "#KPI!"
 TEMPLATES_ENV = "KPI_WORKBOOK_TEMPLATES"  # a template folder for the functions; default built-in
@@ -77,7 +75,7 @@ def guarded(func):
 
 @lru_cache(maxsize=4)
 def _catalog_from(directory: str | None) -> Catalog:
-    return load_catalog(directory) if directory else builtin_catalog()
+    return api.load_templates(directory)
 
 
 def catalog() -> Catalog:
@@ -114,8 +112,7 @@ def given_or_caller(settings, caller):
 
 @lru_cache(maxsize=16)
 def _contents(rows: tuple, origin: tuple[int, int]) -> tuple[dict, bool]:
-    contents = contents_of(rows, origin)
-    return contents, holds_settings(contents)
+    return api.settings_contents(rows, origin)
 
 
 _PARSED: dict[tuple, tuple[Catalog, tuple[Catalog, list]]] = {}
@@ -124,7 +121,7 @@ PARSED_KEPT = 64  # distinct (设置 content, role) pairs kept parsed
 
 def _parsed(base: Catalog, rows: tuple, origin: tuple[int, int], role_ids: tuple[str, ...],
             scheme_ids: tuple[str, ...]) -> tuple[Catalog, list]:
-    """read_settings_values, once per catalog, 设置 content and roles: a sheet of a thousand
+    """api.with_settings, once per catalog, 设置 content and roles: a sheet of a thousand
     calls with the same 设置 parses it once (the key holds the values themselves)."""
     key = (id(base), rows, origin, role_ids, scheme_ids)
     hit = _PARSED.get(key)
@@ -132,9 +129,9 @@ def _parsed(base: Catalog, rows: tuple, origin: tuple[int, int], role_ids: tuple
         while len(_PARSED) >= PARSED_KEPT:
             _PARSED.pop(next(iter(_PARSED)))
         contents, _ = _contents(rows, origin)
-        hit = _PARSED[key] = (base, read_settings_values(
-            base, contents, [base.roles[r] for r in role_ids],
-            tuple(base.grade_schemes[s] for s in scheme_ids)))
+        hit = _PARSED[key] = (base, api.with_settings(
+            base, contents, roles=[base.roles[r] for r in role_ids],
+            schemes=[base.grade_schemes[s] for s in scheme_ids]))
     return hit[1]
 
 
@@ -306,7 +303,7 @@ def kpi_grade(scheme, scores, settings=None):
     chosen = grade_scheme(catalog(), scheme)
     chosen = book_catalog(settings, schemes=(chosen,)).grade_schemes[chosen.id]
     numbers, bad = parse_cells(grid(scores))
-    grades = grade_of(chosen, numbers.reshape(-1)).reshape(numbers.shape)
+    grades = api.grades(chosen, numbers.reshape(-1)).reshape(numbers.shape)
     return shaped(np.where(bad != "", bad, grades), scores)
 
 
@@ -342,10 +339,7 @@ def kpi_pay(role, scores, base_salary=None, q_amount=None, full_attendance=None,
     flat = total.reshape(-1)
     employees = pd.DataFrame({"base_salary": salary.reshape(-1), "q_amount": q.reshape(-1),
                               "full_attendance": np.nan_to_num(attendance.reshape(-1)) > 0})
-    grades = grade_of(cat.grade_scheme(chosen), flat)
-    zero = np.zeros(len(flat))
-    pay = compute_pay(rules, employees, flat, grades, zero, zero,
-                      lambda key: np.full(len(flat), np.nan))["total"].reshape(total.shape)
+    pay = api.score_pay(cat, chosen, flat, employees).reshape(total.shape)
     problem = np.where(bad != "", bad, np.where(salary_bad != "", salary_bad,
                                                 np.where(q_bad != "", q_bad, att_bad)))
     for rule in rules:
@@ -382,8 +376,8 @@ def _layout(keys, values) -> tuple[list[str], np.ndarray, bool]:
 
 def _resolve(resolver: KeyResolver, key: str, prefix: str = "") -> str:
     """The canonical input key of a spelling, or an employee field; CellError if neither."""
-    if key in EMPLOYEE_ALIASES or key in EMPLOYEE_FIELDS:
-        field = EMPLOYEE_ALIASES.get(key, key)
+    field = api.employee_field(key)
+    if field is not None:
         return f"employee.{field}"
     for candidate in ((f"{prefix}.{key}", key) if prefix else (key,)):
         base, rater = resolver.split(candidate)
@@ -430,7 +424,7 @@ def score_rows(cat: Catalog, role, names: list[str], rows: np.ndarray, prefix: s
         bad = _NAMED(name, bad)
         problem = np.where((problem == "") & (bad != ""), bad, problem)
     employees = pd.DataFrame(fields) if fields else pd.DataFrame(index=range(n))
-    scores = score_role(cat, role, employees, values)
+    scores = api.score_columns(cat, role, employees, values)
     engine = np.array([f"{ERROR} {e[0]}" if e else "" for e in scores.errors], dtype=object)
     problem = np.where(problem == "", engine, problem)
     return scores, problem
@@ -497,7 +491,7 @@ def kpi_item(role, item, values, keys=None, settings=None):
 
 def explanation(cat: Catalog, scores, i: int, item_id: str | None) -> str:
     """One employee's scorecard in a sentence (or one item's explanation)."""
-    card = card_result(cat, scores, i)
+    card = api.card_of(cat, scores, i)
     if item_id:
         rec = next(r for r in card["items"] if r["id"] == item_id)
         return rec["explain"]["text"]
@@ -543,8 +537,8 @@ def score_table(table, settings=None) -> tuple[list[list], list[str]]:
     role_col = next((j for j, h in enumerate(headers) if h in ("岗位", "role")), None)
     if role_col is None:
         raise CellError(message("表头中没有“岗位”列", "the header row has no 岗位 (role) column"))
-    field_col = {EMPLOYEE_ALIASES.get(h, h): j for j, h in enumerate(headers)
-                 if EMPLOYEE_ALIASES.get(h, h) in EMPLOYEE_FIELDS}
+    field_col = {api.employee_field(h): j for j, h in enumerate(headers)
+                 if api.employee_field(h) is not None}
     out = np.full((len(body), len(TABLE_OUT)), None, dtype=object)
     for key, col in (("employee_id", 0), ("name", 1), ("department", 2)):
         if key in field_col:

@@ -1,68 +1,25 @@
 """Put the KPI ribbon tab (``macros/KPIRibbon.xml``) into a workbook file.
 
-A ribbon is a part of the workbook's zip: ``customUI/customUI14.xml`` plus a relationship
-of type ``.../2007/relationships/ui/extensibility`` (the Office 2010 customUI14 one) in
-``_rels/.rels``. This rewrites the file with those two changes, atomically; the workbook
-must not be open in Excel. ``python -m kpi_workbook.excel.ribbon BOOK.xlsm``.
+The ribbon is a part of the workbook's zip (``workbook/xlsx/ribbon.py`` puts it there, through
+``api.add_ribbon``); the file is rewritten atomically and must not be open in Excel.
+``python -m kpi_workbook.excel.ribbon BOOK.xlsm``.
 """
 
 from __future__ import annotations
 
 import sys
-import zipfile
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
-from ..workbook.files import atomic_output
-from ..workbook.xlsx.limits import check_xlsx
+from .. import api
 from . import macros_dir
 
-PART = "customUI/customUI14.xml"
-REL_TYPE = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
-RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
-REL_ID = "kpiRibbon"
 RIBBON_FILE = "KPIRibbon.xml"
 
 
 def add_ribbon(book: Path, xml: bytes | None = None) -> Path:
-    """Add (or replace) the customUI14 ribbon of ``book``; returns ``book``."""
-    book = Path(book)
-    check_xlsx(book)
-    xml = xml if xml is not None else (macros_dir() / RIBBON_FILE).read_bytes()
-    ET.fromstring(xml)  # refuse to write XML Office would reject outright
-    with zipfile.ZipFile(book) as source:
-        parts = {info.filename: source.read(info) for info in source.infolist()}
-    parts[PART] = xml
-    parts["_rels/.rels"] = _with_relationship(parts["_rels/.rels"])
-    parts["[Content_Types].xml"] = _with_xml_default(parts["[Content_Types].xml"])
-    with atomic_output(book, force=True) as tmp:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target:
-            target.writestr("[Content_Types].xml", parts.pop("[Content_Types].xml"))
-            for name, data in parts.items():
-                target.writestr(name, data)
-    return book
-
-
-def _with_relationship(rels: bytes) -> bytes:
-    ET.register_namespace("", RELS_NS)
-    root = ET.fromstring(rels)
-    for rel in list(root):
-        if rel.get("Type") == REL_TYPE or rel.get("Id") == REL_ID:
-            root.remove(rel)
-    ET.SubElement(root, f"{{{RELS_NS}}}Relationship",
-                  {"Id": REL_ID, "Type": REL_TYPE, "Target": PART})
-    return ET.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def _with_xml_default(types: bytes) -> bytes:
-    ET.register_namespace("", TYPES_NS)
-    root = ET.fromstring(types)
-    defaults = {d.get("Extension", "").lower() for d in root.iter(f"{{{TYPES_NS}}}Default")}
-    if "xml" not in defaults:
-        root.insert(0, ET.Element(f"{{{TYPES_NS}}}Default",
-                                  {"Extension": "xml", "ContentType": "application/xml"}))
-    return ET.tostring(root, xml_declaration=True, encoding="UTF-8")
+    """Add (or replace) the KPI ribbon tab of ``book`` (``macros/KPIRibbon.xml`` unless
+    ``xml`` is given); returns ``book``."""
+    return api.add_ribbon(book, xml if xml is not None else (macros_dir() / RIBBON_FILE).read_bytes())
 
 
 def main(argv: list[str] | None = None) -> int:

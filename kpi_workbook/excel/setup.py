@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..diagnostics import KpiError, error
 from . import macros_dir
-from .master import BUTTONS, HOME
+from .. import api
+from ..words import HOME_SHEET as HOME
 from .ribbon import add_ribbon
 
 MODULES = (("KPIButtons", "KPIButtons.bas"), ("xlwings_udfs", "KPIUdfs.bas"))
@@ -111,7 +112,7 @@ def _place_buttons(wb) -> None:
         return
     shapes = sheet.api.Buttons()
     have = {str(shapes.Item(i).OnAction).split("!")[-1] for i in range(1, shapes.Count + 1)}
-    for k, (macro, caption, *_rest) in enumerate(BUTTONS):
+    for k, (macro, caption, *_rest) in enumerate(api.master_buttons()):
         if macro in have:
             continue
         cell = sheet.range((7 + k, 1))

@@ -4,7 +4,10 @@ Each module defines ``KIND``, an instance of ``base.RuleKind`` or ``base.PayKind
 ``model`` is the pydantic class it implements. ``rule_kind(rule)`` / ``pay_kind(rule)`` look
 it up by the rule's class: no ``kind == "..."`` chains anywhere else. A new kind is a new
 module (listed below) and its tests; tests/test_kinds_registry.py holds every kind of the
-schema to having one.
+schema to having one. ``inputs`` derives a role's input specs from its kinds.
+
+May import: ``rules/`` and the foundations (``diagnostics``, ``numbers``, ``suggest``,
+``words``). Never ``engine/``, ``workbook/`` or anything above.
 """
 
 from __future__ import annotations

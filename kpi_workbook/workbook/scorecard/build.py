@@ -18,6 +18,7 @@ import xlsxwriter
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ...rules.model import TEAM_PAY_KINDS, Role
+from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
 from . import formulas as F
 from ..xlsx.clone import SheetCopy, clone_sheets
@@ -27,7 +28,6 @@ from .versions import TEMPLATE_NAME, fingerprint
 from .layout import (FIELD_NAMES, HEADER_FIELDS, TABLE_HEADER_ROW, SheetLayout, cell,
                      sheet_layout)
 
-ROSTER_SHEET, SETTINGS_SHEET = "名单", "设置"
 FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 GRADE_COLOURS = ["#C6EFCE", "#DDEBF7", "#FFF2CC", "#FCE4D6", "#FFC7CE"]
 

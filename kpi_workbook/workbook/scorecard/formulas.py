@@ -24,10 +24,9 @@ from ...kinds.events import event_term as _event_term
 from ...numbers import number_text as num
 from ...rules.loader import Catalog
 from ...rules.model import EventsRule, GradeScheme, Item, PayRule, Role
+from ...words import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
 from .layout import ItemBlock, SheetLayout, cell, sheet_layout
 
-COMPLETE, INCOMPLETE, BROKEN = "完成", "未完成", "错误"
-EXCLUDED = "不参与"  # the role's exclude_if applies (S9: 缺岗月数 > 2)
 
 
 # ---------------------------------------------------------------------------------------

@@ -29,10 +29,10 @@ from ...diagnostics import Diagnostic, error, info
 from ...numbers import number_text
 from ...rules.loader import Catalog
 from ...rules.model import GradeScheme, PayRule, Role
+from ...words import SETTINGS_SHEET
 from . import formulas as F
 from ..xlsx.package import Book, column_letters, single_cell
 
-SETTINGS_SHEET = "设置"  # build.SETTINGS_SHEET (not imported: build pulls in XlsxWriter)
 # the codes of book-level errors: each one makes every card of its book 错误
 SETTINGS_ERRORS = ("settings-missing", "settings-broken")
 
