@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 import numpy as np
 
 from .diagnostics import Bilingual
+from .limits import BY_NAME as LIMITS
 
 # Scores and money carry only a few real decimals; rounding to 9 first removes the binary
 # noise on which spreadsheet engines disagree (0.285*100 = 28.499999999999996): see the
@@ -151,8 +152,9 @@ def parse_number(value: object, *, percent: bool = False) -> float:
 
 
 # A monthly amount (base salary, bonus base Q) above this is a typo or an attack: a trillion
-# yuan is far beyond any salary, and far below where products of amounts overflow.
-MAX_MONEY = 1e12
+# yuan is far beyond any salary, and far below where products of amounts overflow (the
+# table of limits, limits.py).
+MAX_MONEY = float(LIMITS["money"].value or 0)
 
 
 def parse_money(value: object) -> float:

@@ -22,6 +22,7 @@ PACKAGE = ROOT / "kpi_workbook"
 LAYERS = {
     "kpi_workbook.words": 0, "kpi_workbook.diagnostics": 0, "kpi_workbook.numbers": 0,
     "kpi_workbook.suggest": 0, "kpi_workbook.progress": 0, "kpi_workbook.data": 0,
+    "kpi_workbook.limits": 0,
     "kpi_workbook.rules": 1,
     "kpi_workbook.kinds": 2,
     "kpi_workbook.engine": 3,

@@ -21,6 +21,7 @@ from ...numbers import ParseError, clean_round, is_blank, number_text, parse_fla
 from ...rules.loader import Catalog
 from ..xlsx.package import Book, split_ref
 from ..xlsx.limits import DAMAGED, check_file, check_xlsx
+from .form import cell_findings, name_findings, oversized, sheet_form
 from .settings import read_settings
 from .versions import TEMPLATE_NAME, registry
 from .versions import current as template_of
@@ -125,7 +126,10 @@ def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool,
     for title in titles:
         names, broken = package.names.get(title, {}), package.broken.get(title, [])
         data = datas[title]
-        ws = SheetCells(title, data.contents)
+        # cells larger than Excel allows are never read: reported once the form is known
+        too_large = oversized(data.contents) if data.long_text else {}
+        ws = SheetCells(title, {k: v for k, v in data.contents.items() if k not in too_large}
+                        if too_large else data.contents)
         where = {"source": str(path), "sheet": title}
         for name in broken:
             diags.append(error("broken-name", f"名称 {name} 已损坏（#REF!），相关单元格可能被删除",
@@ -148,6 +152,14 @@ def _read_cards(catalog: Catalog, path: Path, package: Book, with_cached: bool,
             cards.append(card)
             continue
         assert card.catalog is not None  # set by _template_version
+        # the sheet against its template's form: names where the layout puts them, no cell
+        # the template does not know (form.py), in this same pass
+        form = sheet_form(card.catalog, card.catalog.roles[role_id])
+        if names != form.names or title in package.repeated or title in package.elsewhere:
+            diags += name_findings(form, names, package.repeated.get(title, {}),
+                                   package.elsewhere.get(title, {}), broken, **where)
+        if too_large or not (data.contents.keys() <= form.cells.keys() and data.cached.keys() <= form.formulas):
+            diags += cell_findings(form, data.contents, data.cached.keys(), too_large, **where)
         diags += _read_inputs(card.catalog, card, ws)
         if with_cached:  # what each KPI cell shows: a formula's cached result, or a typed value
             card.cached = {n: data.cached[names[n]] if names[n] in data.cached

@@ -9,7 +9,6 @@ read through openpyxl (which parses with defusedxml: no entity expansion).
 
 from __future__ import annotations
 
-import os
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -20,43 +19,40 @@ from xml.parsers.expat import ExpatError
 from openpyxl.utils.exceptions import InvalidFileException
 
 from ...diagnostics import KpiError, error
+from ...limits import BY_NAME as TABLE
+from ...limits import MB, value
 
-MB = 1 << 20
 
 
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
+def _default(name: str) -> int:
+    found = TABLE[name].value
+    assert found is not None  # the book limits are numbers
+    return int(found)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on what one book may hold. Defaults are far above real use (a book of 10,000
+    """Bounds on what one book may hold, from the one table of limits (``kpi_workbook.limits``,
+    README "Safety and limits"). Defaults are far above real use (a book of 10,000
     scorecards is about 3 million cells and 300 MB of XML); the environment variables
     KPI_WORKBOOK_MAX_PART_MB, _MAX_BOOK_MB, _MAX_RATIO, _MAX_SHEETS, _MAX_ROWS, _MAX_CELLS
-    lower or raise them."""
+    lower or raise them (a bad value is refused, never ignored)."""
 
-    part_bytes: int = 512 * MB  # one inflated part
-    book_bytes: int = 2048 * MB  # all parts of a book together
-    ratio: int = 500  # inflated ÷ compressed, for any part larger than ratio_floor (Gnumeric's
-    # styles part compresses 133×, zeros about 1,000×)
+    part_bytes: int = _default("part_mb") * MB  # one inflated part
+    book_bytes: int = _default("book_mb") * MB  # all parts of a book together
+    ratio: int = _default("ratio")  # inflated ÷ compressed, for any part larger than ratio_floor
+    # (Gnumeric's styles part compresses 133×, zeros about 1,000×)
     ratio_floor: int = 1 * MB  # a part this small may compress any amount
-    sheets: int = 50_000
-    rows: int = 1_048_576  # Excel's own row limit
-    cells: int = 20_000_000
+    sheets: int = _default("sheets")
+    rows: int = _default("rows")  # Excel's own row limit
+    cells: int = _default("cells")
 
     @classmethod
     def from_env(cls) -> Limits:
         d = cls()
-        return cls(part_bytes=_env_int("KPI_WORKBOOK_MAX_PART_MB", d.part_bytes // MB) * MB,
-                   book_bytes=_env_int("KPI_WORKBOOK_MAX_BOOK_MB", d.book_bytes // MB) * MB,
-                   ratio=_env_int("KPI_WORKBOOK_MAX_RATIO", d.ratio),
-                   ratio_floor=d.ratio_floor,
-                   sheets=_env_int("KPI_WORKBOOK_MAX_SHEETS", d.sheets),
-                   rows=_env_int("KPI_WORKBOOK_MAX_ROWS", d.rows),
-                   cells=_env_int("KPI_WORKBOOK_MAX_CELLS", d.cells))
+        return cls(part_bytes=value("part_mb") * MB, book_bytes=value("book_mb") * MB,
+                   ratio=value("ratio"), ratio_floor=d.ratio_floor, sheets=value("sheets"),
+                   rows=value("rows"), cells=value("cells"))
 
     def part_allowance(self, compressed: int) -> int:
         """The most a part of ``compressed`` bytes may inflate to."""

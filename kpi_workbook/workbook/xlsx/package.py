@@ -35,7 +35,7 @@ from xml.parsers import expat
 
 from ...diagnostics import KpiError, error
 from .limits import MB, Limits, check_archive
-from .plain_scan import cell_spans, drop_cached, scan_sheet, scan_workbook
+from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_workbook
 
 
 def _damaged(path: Path, zh: str, en: str, sheet: str = "", cell: str = "", code: str = "damaged-xlsx"):
@@ -126,12 +126,15 @@ class Book:
         self._budget = [self.limits.book_bytes]
         self._cells = 0
         self._strings: list[str] | None = None
+        self._long_strings: bool | None = None
         self.rows_memo: dict = {}  # sheet rows read so far, by their text (plain_scan.py)
         self._strings_part = "xl/sharedStrings.xml"  # or where the relationships say
         self.sheet_names: list[str] = []
         self.parts: dict[str, str] = {}  # sheet name → part name in the zip
         self.names: dict[str, dict[str, str]] = {"": {}}  # sheet ("" = book) → name → cell
         self.broken: dict[str, list[str]] = {}  # sheet → names that point nowhere
+        self.repeated: dict[str, dict[str, list[str]]] = {}  # sheet → name defined twice → its cells
+        self.elsewhere: dict[str, dict[str, str]] = {}  # sheet → its name → "other sheet!A1"
         self.defined: list[tuple[str, int | None, str]] = []  # (name, localSheetId, text)
         try:
             self.zip = zipfile.ZipFile(self.path)
@@ -255,6 +258,7 @@ class Book:
             self.sheet_names.append(name)
             self.parts[name] = targets.get(rid, "")
         count = len(sheets)
+        prefixes: dict[str, tuple[str, str]] = {}  # a sheet → how its own cells are written
         for k, (name, local_id, body) in enumerate(self.defined):
             scope = self.sheet_names[local_id] if local_id is not None and local_id < count else ""
             if name.startswith("_xlnm."):
@@ -264,7 +268,18 @@ class Book:
                 found = single_cell(body)
                 cell = found[1] if found is not None else None
             if cell is not None:
-                self.names.setdefault(scope, {})[name] = cell
+                scoped = self.names.setdefault(scope, {})
+                if name in scoped:  # defined twice: every cell it was given is kept
+                    self.repeated.setdefault(scope, {}).setdefault(name, [scoped[name]]).append(cell)
+                scoped[name] = cell
+                if scope:
+                    own = prefixes.get(scope)
+                    if own is None:
+                        own = prefixes[scope] = ("'" + scope.replace("'", "''") + "'!", scope + "!")
+                    if not body.startswith(own):  # a sheet-scoped name on another sheet
+                        target = single_cell(body)
+                        if target is not None and target[0] != scope:
+                            self.elsewhere.setdefault(scope, {})[name] = f"{target[0]}!{cell}"
             elif scope and ("#REF!" in body or name.startswith("KPI_")):
                 self.broken.setdefault(scope, []).append(name)
 
@@ -275,6 +290,14 @@ class Book:
             if self.has(self._strings_part):
                 self._strings = _read_strings(self, self._strings_part)
         return self._strings
+
+    def long_strings(self) -> bool:
+        """Whether a shared string is longer than the longest formula Excel allows (then
+        every sheet's cells' sizes are looked at; worked out once per book)."""
+        if self._long_strings is None:
+            longest = LONG_TEXT
+            self._long_strings = any(len(s) > longest for s in self.strings())
+        return self._long_strings
 
     # -- one sheet -------------------------------------------------------------------
     def sheet(self, name: str) -> SheetData:
@@ -404,6 +427,9 @@ def _read_strings(book: Book, part: str) -> list[str]:
 class SheetData:
     contents: dict[str, object] = field(default_factory=dict)  # ref → value or "=formula"
     cached: dict[str, object] = field(default_factory=dict)  # ref → cached formula result
+    # a cell may hold more than Excel allows: look at the sizes (plain_scan.LONG_TEXT; a
+    # sheet read through expat is always looked at)
+    long_text: bool = field(default=False, compare=False)
 
 
 def column_letters(n: int) -> str:
@@ -434,7 +460,7 @@ class _SheetReader:
 
     def __init__(self, book: Book, name: str):
         self.book, self.name = book, name
-        self.data = SheetData()
+        self.data = SheetData(long_text=True)  # the rare path: its cells' sizes are looked at
         self.row = 0
         self.col = 0
         self.ref = ""
@@ -682,6 +708,7 @@ class _PlainSheet:
         self.data = SheetData()
         self.contents, self.cached = self.data.contents, self.data.cached
         self.rows_memo: dict | None = book.rows_memo
+        self.long_text = False
         self.shared: dict[str, tuple[str, str]] = {}
         self.pending: list[tuple[str, str]] = []
 
@@ -701,6 +728,8 @@ class _PlainSheet:
 
     def finish(self) -> SheetData:
         translate_shared(self.data, self.shared, self.pending)
+        # a shared string is looked at only if some sheet read so far uses the strings
+        self.data.long_text = self.long_text or (self.book._strings is not None and self.book.long_strings())
         return self.data
 
 

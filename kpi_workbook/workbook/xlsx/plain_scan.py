@@ -28,6 +28,8 @@ import functools
 import re
 from typing import Protocol
 
+from ...limits import BY_NAME as LIMITS
+
 _ILLEGAL = r"\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # not XML characters, and CR (see above)
 _TEXT = (rf"[^<&{_ILLEGAL}]*+(?:&(?:lt|gt|amp|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});"
          rf"[^<&{_ILLEGAL}]*+)*+")
@@ -115,6 +117,8 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
     memo = sink.rows_memo
     if memo is None and not _rows_plain(body, max_row):
         return False
+    if memo is None and len(body) > LONG_TEXT:
+        sink.long_text = True
     cells = body.count("<c ")
     sink.count(cells)  # the book's limit, before anything is built
     try:
@@ -151,6 +155,10 @@ class _Recorder:
 
 
 ROWS_MEMO_LIMIT = 50_000  # distinct rows kept per book
+# A row whose text is longer than the longest formula Excel allows may hold a cell larger
+# than Excel allows (text or formula): the sheet is marked (``long_text``), and its readers
+# look at its cells' sizes; no other sheet costs them a look (the table of limits).
+LONG_TEXT = int(LIMITS["formula_chars"].value or 0)
 
 
 def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
@@ -176,6 +184,9 @@ def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
             continue
         if not _rows_plain(piece + "</row>", max_row):
             return False
+        long_text = len(piece) > LONG_TEXT  # may hold a cell larger than Excel allows:
+        if long_text:  # said for this sheet, so never taken from the memo for another
+            sink.long_text = True
         if "<f " in piece:
             _cells(piece, sink)
             continue
@@ -183,10 +194,12 @@ def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
         _cells(piece, record)  # type: ignore[arg-type]  # the part of a sink _cells uses
         contents.update(record.contents)
         cached.update(record.cached)
-        if len(memo) < ROWS_MEMO_LIMIT:
+        if len(memo) < ROWS_MEMO_LIMIT and not long_text:
             memo[piece] = (record.contents, record.cached)
     if not _rows_plain(tail, max_row):
         return False
+    if len(tail) > LONG_TEXT:
+        sink.long_text = True
     _cells(tail, sink)
     return True
 
@@ -253,6 +266,7 @@ class Sink(Protocol):
     contents: dict[str, object]
     cached: dict[str, object]  # a formula's cached result (what ``formula`` puts there)
     rows_memo: dict | None  # the book's rows read so far (:func:`_rows_memoised`), or None
+    long_text: bool  # set when a row's text is longer than LONG_TEXT
 
     def count(self, cells: int) -> None: ...
     def strings(self) -> list[str]: ...
