@@ -154,6 +154,7 @@ def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: Pa
     table of its rows (named ``roster_source`` in messages); default: the built-in sample.
     Nothing is written if any output exists (without ``force``)."""
     from .workbook.scorecard.build import build_workbook
+    from .workbook.scorecard.form import refuse_big_books
     from .workbook.files import refuse_existing, refuse_inputs
     from .workbook.scorecard.roster import check_roster, read_roster, split_roster
 
@@ -173,6 +174,7 @@ def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: Pa
             raise UsageError("需要 --out BOOK.xlsx（或 --split-by 与 --out-dir） / --out BOOK.xlsx "
                              "is required (or --split-by with --out-dir)")
         outputs = [(Path(out), table)]
+    refuse_big_books(catalog, outputs, split_by)  # what the readers would refuse: before any work
     refused: list[Diagnostic] = []
     for path, _ in outputs:  # refuse before writing any, so nothing is half done
         try:
@@ -258,6 +260,14 @@ def validate(books: PathLike | Iterable[PathLike], *, templates: Templates = Non
 # report
 
 
+def _check_company(company: str) -> None:
+    """The company name goes into every printed page header (which Excel caps at 255
+    characters): a longer one is refused before any work (the table of limits)."""
+    from .limits import check_length
+
+    check_length(company, "company_chars", "--company 公司名", "the company name (--company)")
+
+
 @dataclass(frozen=True)
 class ReportResult:
     out: Path
@@ -289,6 +299,7 @@ def report(inputs: PathLike | Iterable[PathLike], out: PathLike, *, history: Pat
 
     if reopen and not (reason or "").strip():
         raise UsageError("--reopen 需要 --reason 原因 / --reopen needs --reason TEXT")
+    _check_company(company)
     catalog = load_templates(templates)
     month = parse_month(month) if month is not None else None
     with _steps(progress, None, "月度报表 / report", unit="步") as step:
@@ -428,6 +439,7 @@ def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year
 
     if (quarter is None) == (year is None):
         raise UsageError("须给出 --quarter 或 --year 之一 / give one of --quarter or --year")
+    _check_company(company)
     done = run_rollup(load_templates(templates), Path(history), Path(out), quarter=quarter,
                       year=None if year is None else str(year), force=force, company=company)
     return RollupResult(done.out, done.data.period.text, done.data.employees, done.data.departments,
@@ -586,6 +598,11 @@ def master(out: PathLike, *, month: object = None, roster: PathLike | pd.DataFra
     elif roster is not None:
         refuse_inputs(out, [Path(roster)])
         people = read_roster(catalog, Path(roster))
+    if people is not None:  # what the readers would refuse, before any work
+        from .limits import check_table
+
+        check_table(len(people) + 1, (len(people) + 1) * 12 + 2_000, f"{out.name} 的名单",
+                    f"the 名单 of {out.name}", source=str(out))
     written = write_master(catalog, out, month, people, force=force)
     return MasterResult(written, 0 if people is None else len(people))
 
@@ -724,3 +741,15 @@ def score_pay(catalog: Catalog, role, totals, employees: pd.DataFrame):
         return compute_pay(catalog.role_pay_rules(role), employees, totals,
                            grade_of(catalog.grade_scheme(role), totals), zero, zero,
                            lambda key: np.full(len(totals), np.nan))["total"]
+
+
+# ---------------------------------------------------------------------------------------
+# interruption
+
+
+def remove_unfinished() -> None:
+    """Remove the temporary files of the outputs being written right now (the CLI calls it
+    on Ctrl-C, before it exits): the outputs are either whole or not there, as before."""
+    from .workbook.files import remove_unfinished as remove
+
+    remove()

@@ -7,8 +7,10 @@ bad input. Tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .diagnostics import Diagnostic, KpiError, Refused, UsageError, has_errors
@@ -248,13 +250,13 @@ def _lock_option(parser) -> None:
 
 
 def _seconds(text: str) -> float:
+    from .limits import parse_seconds  # the same rule as KPI_WORKBOOK_LOCK_TIMEOUT's
+
     try:
-        value = float(text)
+        return parse_seconds(text)
     except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"须为秒数 / must be seconds: '{text}'")
-    return value
+        raise argparse.ArgumentTypeError(f"须为 0 或更大的有限秒数 / must be a finite number of seconds, "
+                                         f"0 or more: '{text}'") from None
 
 
 def cmd_demo(args) -> int:
@@ -354,14 +356,23 @@ def cmd_score(args) -> int:
 
     catalog = _catalog(args)
     source = "<stdin>" if args.input == "-" else args.input
+    from .limits import check_path, read_bounded
+
     try:
-        raw = _stdin_bytes() if args.input == "-" else Path(args.input).read_bytes()
+        if args.input == "-":
+            raw = _stdin_bytes()
+        else:
+            check_path(args.input, "输入文件", "input file")
+            with open(args.input, "rb") as fh:
+                raw = read_bounded(fh, source)
     except OSError as exc:
         raise UsageError(f"无法读取输入文件 {source}：{exc.strerror} / cannot read input file "
                          f"{source}: {exc.strerror}") from None
     text = _json_text(raw, source)
+    from .limits import json_loads  # its size and nesting bounded first (the table of limits)
+
     try:
-        card = json.loads(text, parse_constant=_no_constant)
+        card = json_loads(text, source, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{source} 第 {exc.lineno} 行不是有效的 JSON：{exc.msg} / {source} line "
                          f"{exc.lineno} is not valid JSON: {exc.msg}") from None
@@ -370,8 +381,12 @@ def cmd_score(args) -> int:
 
 
 def _stdin_bytes() -> bytes:
+    from .limits import read_bounded
+
     stream = getattr(sys.stdin, "buffer", None)  # a text stream without bytes (tests, IDEs)
-    return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+    if stream is not None:
+        return read_bounded(stream, "<stdin>")
+    return sys.stdin.read().encode("utf-8")  # held already: json_loads checks its size
 
 
 def _json_text(raw: bytes, source: str) -> str:
@@ -424,15 +439,110 @@ def _silence_stdout() -> None:
         return  # nothing will flush to a real descriptor, so nothing to redirect
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+
+def _name_too_long(exc: OSError) -> int:
+    """A path the system cannot hold, wherever it was met (an input, a folder, a lock): one
+    sentence, exit 2 (outputs and workbooks are checked before this, by limits.check_path)."""
+    shown = str(exc.filename or "")
+    shown = shown if len(shown) <= 80 else shown[:40] + "…" + shown[-30:]
+    print(f"{shown}: error: 文件名或路径过长，系统无法使用：请缩短文件名或换一个较浅的文件夹 / the file name or "
+          "path is too long for the system: shorten the name or use a shallower folder [name-too-long]",
+          file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _check_environment() -> None:
+    """Every KPI_WORKBOOK_* variable parsed like its option, before the command does any
+    work: a bad one is one sentence, exit 2 (the table of limits, limits.py)."""
+    from .limits import check_environment
+
+    check_environment()
+
+
+def _interrupted() -> int:
+    """Ctrl-C: one line, exit 130. What was being written is gone with its temporary file
+    (files.atomic_output); what was there before is untouched."""
+    try:
+        print("已中断 / interrupted", file=sys.stderr)
+    except (OSError, ValueError):  # stderr gone too
+        pass
+    return EXIT_INTERRUPTED
+
+
+@contextmanager
+def _our_sentences_first(debug: bool):
+    """Warnings of the libraries (numpy's RuntimeWarning, XlsxWriter's, openpyxl's) never
+    reach the user before our sentences: what they warn of is a finding or refused up front;
+    with --debug they are shown, marked as debug output."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if debug:
+            print(f"debug: {category.__name__}: {message} ({filename}:{lineno})", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # each warning once, through show()
+        warnings.showwarning = show
+        yield
+
+
+@contextmanager
+def _ctrl_c_ends_cleanly():
+    """While a command runs, Ctrl-C ends it at once and in order, whatever it was doing (a
+    KeyboardInterrupt raised inside a fork or a finaliser is only "ignored", with a
+    traceback, and the work goes on): the temporary files of the outputs being written are
+    removed, one line is printed, exit 130. Worker processes forked meanwhile end silently.
+    Only where signals can be handled (the main thread); the old handler is put back after."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    me = os.getpid()
+
+    def stop(signum, frame):
+        if os.getpid() == me:  # not a worker process that inherited the handler
+            api = sys.modules.get("kpi_workbook.api")  # loaded when anything is being written
+            if api is not None:
+                api.remove_unfinished()
+            _interrupted()
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    try:
+        with _ctrl_c_ends_cleanly(), _our_sentences_first(debug):
+            return _main(argv, debug)
+    except KeyboardInterrupt:  # Ctrl-C before the handler was in place
+        return _interrupted()
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "run", None):
             build_parser().print_help(sys.stderr)
             return EXIT_USAGE
+        _check_environment()
         return args.run(args)
+    except KeyboardInterrupt:
+        return _interrupted()
     except BrokenPipeError:  # `kpi-workbook roles | head -1`: the reader has gone, end quietly
         _silence_stdout()
         return EXIT_OK
@@ -445,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
     except KpiError as exc:
         _report(exc.diagnostics)
         return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG or debug:
+            raise
+        return _name_too_long(exc)
     except Exception as exc:  # an unexpected failure: one sentence unless --debug
         if debug:
             raise

@@ -137,11 +137,13 @@ def check_environment() -> None:
             _from_env(limit)
 
 
-def refuse(code: str, zh: str, en: str, limit: str, **where) -> KpiError:
-    """One sentence naming the limit (its value now) and the way around it."""
+def refuse(code: str, zh: str, en: str, limit: str, way: tuple[str, str] | None = None,
+           **where) -> KpiError:
+    """One sentence naming the limit (its value now) and the way around it (the table's, or
+    ``way`` as (Chinese, English))."""
     item = BY_NAME[limit]
     unit_zh, _, unit_en = item.unit.partition(" / ")
-    way_zh, _, way_en = item.way_around.partition(" / ")
+    way_zh, _, way_en = item.way_around.partition(" / ") if way is None else (way[0], "", way[1])
     env_zh = f"（可由环境变量 {item.env} 调整）" if item.env else ""
     env_en = f" (set by {item.env})" if item.env else ""
     now = shown(value(limit))
@@ -157,6 +159,28 @@ def shown(number) -> str:
     if number >= 1e12 and float(number) == 1e12:
         return "10¹²"
     return f"{number:,.0f}" if float(number).is_integer() else f"{number:,}"
+
+
+def check_table(rows: int, cells: int, what_zh: str, what_en: str, way: tuple[str, str] | None = None,
+                **where) -> None:
+    """Refuse a sheet of ``rows`` rows, or a book of ``cells`` cells, that the readers would
+    refuse: before the writer does any work."""
+    if rows > value("rows"):
+        raise refuse("too-large", f"{what_zh}将有 {rows:,} 行，一张工作表放不下，未写入",
+                     f"{what_en} would have {rows:,} rows, more than a sheet may: nothing was written",
+                     "rows", way, **where)
+    if cells > value("cells"):
+        raise refuse("too-large", f"{what_zh}将有约 {cells:,} 个单元格，一个工作簿放不下，未写入",
+                     f"{what_en} would have about {cells:,} cells, more than a workbook may: nothing "
+                     "was written", "cells", way, **where)
+
+
+def check_length(text: str, limit: str, what_zh: str, what_en: str) -> None:
+    """Refuse a text option longer than its limit (``--company``), before any work."""
+    most = value(limit)
+    if len(text or "") + (text or "").count("&") > most:  # "&" is written "&&" in a page header
+        raise refuse("too-long", f"{what_zh}过长（{len(text)} 个字符）", f"{what_en} is too long "
+                     f"({len(text)} characters)", limit)
 
 
 # --- JSON --------------------------------------------------------------------------------
@@ -186,12 +210,24 @@ def json_loads(text: str, source: str, **kwargs):
     array is one sentence, never a RecursionError."""
     size, depth = value("json_mb"), value("json_depth")
     if len(text) > size * MB:
-        raise refuse("too-large", f"{source} 超过 {size} MB", f"{source} is larger than {size} MB",
-                     "json_mb", source=source)
+        raise too_big_json(source)
     if json_depth(text, depth) > depth:
-        raise refuse("too-deep", f"{source} 的 JSON 嵌套超过 {depth} 层",
-                     f"{source} nests JSON deeper than {depth} levels", "json_depth", source=source)
+        raise refuse("too-deep", f"{source} 的 JSON 嵌套过深", f"{source} nests JSON too deeply",
+                     "json_depth", source=source)
     return json.loads(text, **kwargs)
+
+
+def too_big_json(source: str) -> KpiError:
+    return refuse("too-large", f"{source} 过大", f"{source} is too large", "json_mb", source=source)
+
+
+def read_bounded(stream, source: str) -> bytes:
+    """At most the JSON size limit from ``stream`` (stdin): more is refused, not read."""
+    most = value("json_mb") * MB
+    data = stream.read(most + 1)
+    if len(data) > most:
+        raise too_big_json(source)
+    return data
 
 
 # --- file names and paths ----------------------------------------------------------------
@@ -223,13 +259,11 @@ def check_path(path, what_zh: str = "文件", what_en: str = "file") -> None:
     shown = os.fspath(path)
     shown = shown if len(shown) <= 80 else shown[:40] + "…" + shown[-30:]
     if longest > name_max:
-        raise refuse("name-too-long", f"{what_zh}名过长（{longest} 字节）：{shown}",
-                     f"the {what_en} name is too long ({longest} bytes): {shown}", "name_bytes",
-                     source=shown)
+        raise refuse("name-too-long", f"{what_zh}名过长（{longest} 字节）",
+                     f"the {what_en} name is too long ({longest} bytes)", "name_bytes", source=shown)
     if absolute >= path_max:
-        raise refuse("path-too-long", f"{what_zh}的路径过长（{absolute} 字节）：{shown}",
-                     f"the {what_en} path is too long ({absolute} bytes): {shown}", "path_bytes",
-                     source=shown)
+        raise refuse("path-too-long", f"{what_zh}的路径过长（{absolute} 字节）",
+                     f"the {what_en} path is too long ({absolute} bytes)", "path_bytes", source=shown)
 
 
 # --- the README table --------------------------------------------------------------------

@@ -319,8 +319,8 @@ def test_a_full_disk_is_one_sentence_and_leaves_no_temp_files(command, book, tmp
     assert done.returncode == 2, done.stderr
     assert "disk-full" in done.stderr and "Traceback" not in done.stderr
     assert book.read_bytes() == before
-    # the lock file of fill (.book.xlsx.lock) stays on purpose: deleting one breaks locking
-    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock"))
+    # the lock folder of fill (.kpi-workbook-locks) stays on purpose: deleting a lock breaks locking
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".kpi-workbook-locks")
     assert left == []
 
 

@@ -392,7 +392,8 @@ def test_two_processes_filling_one_book_lose_nothing(tmp_path, catalog):
     cards, _ = read_book(catalog, book, with_cached=False)
     filled = {c.employee_id for c in cards if any(v == v for v in c.values.values())}
     assert filled == set(ids)  # all three parts are there: no run overwrote another
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [".book.xlsx.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [".kpi-workbook-locks"]
+    assert lock_path(book) == tmp_path / ".kpi-workbook-locks" / "book.xlsx.lock"
 
 
 def test_reports_writing_one_history_at_once_lose_no_month(tmp_path, catalog):
@@ -411,7 +412,7 @@ def test_reports_writing_one_history_at_once_lose_no_month(tmp_path, catalog):
     rows = sheet_rows(hist, "历史")
     assert sorted({(r["月份"], r["工号"]) for r in rows}) == sorted(
         (m, e) for m in months for e in roster["employee_id"])
-    assert lock_path(hist).name == ".历史.xlsx.lock"
+    assert lock_path(hist) == tmp_path / ".kpi-workbook-locks" / "历史.xlsx.lock"
     assert lock_path(hist).exists()
     assert collect_books([tmp_path], [hist]) == sorted(books + [tmp_path / f"r-{b.stem}.xlsx" for b in books])
 

@@ -3,8 +3,9 @@
 Layout: ``grades.yaml`` (grade schemes), ``pay.yaml`` (pay and award rules) and
 ``roles/*.yaml`` (one role scorecard each). Every problem is a diagnostic with the file,
 the path inside it and its line; all of them are collected before anything is raised.
-Each file is parsed once (libyaml when available); what it parses to is cached by content
-(``yaml_cache``), and the models are validated from it on every load.
+Each file is parsed once (libyaml when available), within the YAML budget of the table of
+limits (``bounded_yaml``: size, nodes with aliases expanded, nesting); what it parses to is
+cached by content (``yaml_cache``), and the models are validated from it on every load.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..diagnostics import Diagnostic, KpiError, error, has_errors
 from ..numbers import normalise_text
 from . import yaml_cache
+from .bounded_yaml import SAFE_LOADER, YamlRefused, budget_key, check_file_size, parse_yaml
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
 
 _PAY_RULE: TypeAdapter[PayRule] = TypeAdapter(PayRule)
@@ -162,7 +164,8 @@ def read_catalog(directory: Path | str | None = None) -> tuple[Catalog, list[Dia
         files[role.id] = path
 
     catalog = Catalog(roles, schemes, pay_rules, files, root)
-    diags.extend(check_references(catalog))
+    if grades is not None and pay is not None:  # else every reference would fail: one error says why
+        diags.extend(check_references(catalog))
     return catalog, diags
 
 
@@ -224,7 +227,11 @@ def _grades_named(rule) -> set[str]:
 
 def _load(path: Path, model, diags: list[Diagnostic]):
     try:
+        check_file_size(path)
         text = path.read_text(encoding="utf-8")
+    except YamlRefused as exc:
+        diags.append(_refused(path, exc))
+        return None
     except FileNotFoundError:
         diags.append(error("missing-file", f"缺少模板文件 {path}", f"template file {path} is missing",
                            source=str(path)))
@@ -235,6 +242,9 @@ def _load(path: Path, model, diags: list[Diagnostic]):
         return None
     try:
         data, tree = _parse_cached(text)
+    except YamlRefused as exc:  # past a limit of the table: one sentence, nothing built
+        diags.append(_refused(path, exc))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         diags.append(error("yaml-syntax", f"YAML 语法错误：{exc}", f"YAML syntax error: {exc}",
@@ -249,28 +259,26 @@ def _load(path: Path, model, diags: list[Diagnostic]):
         return None
 
 
-# libyaml's C parser when PyYAML was built with it (about ten times faster), else the
-# pure-Python one; both are "safe": they build plain data only, nothing in a template is
-# ever executed.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _refused(path: Path, exc: YamlRefused) -> Diagnostic:
+    return error("yaml-limit", f"{path.name}：{exc.zh}，拒绝读取（上限见 README“安全与限制”）",
+                 f"{path.name}: {exc.en}; refused (the limits are in README 'Safety and limits')",
+                 source=str(path), line=exc.line)
+
+
+# libyaml's C parser when PyYAML was built with it, else the pure-Python one (bounded_yaml)
+_SAFE_LOADER = SAFE_LOADER
 
 
 def _parse_yaml(text: str):
-    """(data, node tree) from one parse: the tree keeps every node's line for messages."""
-    loader = _SAFE_LOADER(text)
-    try:
-        tree = loader.get_single_node()
-        data = loader.construct_document(tree) if tree is not None else None
-    finally:
-        loader.dispose()
-    return data, tree
+    """(data, node tree) from one parse, within the YAML budget (bounded_yaml.py)."""
+    return parse_yaml(text, _SAFE_LOADER)
 
 
 def _parse_cached(text: str):
     """(data, node tree or None): the data from the cache of parsed templates when this very
     text was parsed before (no tree then: it is made only if there is an error to place)."""
     folder = yaml_cache.cache_dir()
-    entry = yaml_cache.key(f"PyYAML {yaml.__version__} {_SAFE_LOADER.__name__}", text)
+    entry = yaml_cache.key(f"PyYAML {yaml.__version__} {_SAFE_LOADER.__name__} {budget_key()}", text)
     data = yaml_cache.get(folder, entry)
     if data is not yaml_cache.MISS:
         return data, None

@@ -20,12 +20,41 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..diagnostics import KpiError, error
+from ..limits import check_path
 
 TEMP_MARK = ".kpi-tmp-"
+_UNFINISHED: set[Path] = set()  # temporary files and folders being written right now
+
+
+@contextmanager
+def unfinished(path: Path):
+    """Mark ``path`` (a temporary file or folder) as being written for the block: an
+    interrupted run (Ctrl-C) removes it (:func:`remove_unfinished`) before it exits."""
+    _UNFINISHED.add(Path(path))
+    try:
+        yield Path(path)
+    finally:
+        _UNFINISHED.discard(Path(path))
+
+
+def remove_unfinished() -> None:
+    """Remove every temporary file or folder being written (on Ctrl-C, before the process
+    exits): what was there before is untouched, nothing half-written is left."""
+    import shutil
+
+    for path in list(_UNFINISHED):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def refuse_existing(path: Path, force: bool) -> None:
+    check_path(path, "输出文件", "output file")  # a name the system cannot hold: one sentence
     if path.is_dir():
         raise KpiError([error("is-dir", f"{path} 是文件夹，不能作为输出文件",
                               f"{path} is a folder, not an output file", source=str(path))])
@@ -124,12 +153,13 @@ def atomic_output(path: Path, force: bool = False, inputs=()):
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}{TEMP_MARK}{os.getpid()}-",
+        fd, tmp = tempfile.mkstemp(prefix=f".{_short(target.stem)}{TEMP_MARK}{os.getpid()}-",
                                    suffix=target.suffix, dir=target.parent)
     except OSError as exc:
         raise _cannot_write(path, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
+    _UNFINISHED.add(tmp_path)
     try:
         yield tmp_path
         try:
@@ -147,6 +177,14 @@ def atomic_output(path: Path, force: bool = False, inputs=()):
         raise _cannot_write(path, cause) from None
     finally:
         tmp_path.unlink(missing_ok=True)  # gone already when it was renamed into place
+        _UNFINISHED.discard(tmp_path)
+
+
+def _short(stem: str, room: int = 180) -> str:
+    """``stem`` cut to ``room`` bytes of UTF-8 (whole characters): a temporary name adds its
+    mark, the process id, a random part and ".clone" to it, and a name has at most 255 bytes."""
+    data = stem.encode("utf-8", "surrogateescape")
+    return stem if len(data) <= room else data[:room].decode("utf-8", "ignore")
 
 
 def _os_error(exc: BaseException | None) -> OSError | None:

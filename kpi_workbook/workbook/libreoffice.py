@@ -31,6 +31,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .files import unfinished
+
 __all__ = ["find_soffice", "recalculate", "read_defined_values", "RECALC_XCU"]
 
 _FALLBACK = Path("/usr/lib/libreoffice/program/soffice")
@@ -98,7 +100,7 @@ def recalculate(paths: list[Path], out_dir: Path, timeout: float = 600) -> list[
         raise RuntimeError("LibreOffice (soffice) is not installed or not on PATH")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    with tempfile.TemporaryDirectory(prefix="kpi-lo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kpi-lo-") as tmp, unfinished(Path(tmp)):
         tmp_path = Path(tmp)
         user = tmp_path / "profile" / "user"
         user.mkdir(parents=True)

@@ -2,13 +2,18 @@
 
 A second process that wants the same file waits up to a bounded time (``--lock-timeout``,
 or the environment variable KPI_WORKBOOK_LOCK_TIMEOUT, default 60 s), then stops with one
-sentence. The lock file sits beside the file, so that two computers on a shared folder see
-it too; it is hidden and named after the file (``.历史.xlsx.lock``), and it never ends in
-.xlsx, so `report DIR` never takes it for a workbook.
+sentence. The lock files of a folder are kept in one hidden folder in it,
+``.kpi-workbook-locks`` (on Windows, where a leading dot hides nothing, it is given the
+hidden attribute): still beside the data, so that two computers working on a shared folder
+lock each other out, but HR sees no extra file per book. A lock file is named after its
+file (``历史.xlsx.lock``), never ends in .xlsx, and is left in place on purpose (deleting
+a lock file that another process holds breaks locking).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -16,25 +21,60 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..diagnostics import KpiError, error
+from ..limits import value
 
 ENV = "KPI_WORKBOOK_LOCK_TIMEOUT"
-DEFAULT_TIMEOUT = 60.0
 
 
 def lock_timeout(timeout: float | None = None) -> float:
+    """Seconds to wait: ``timeout`` (the option, checked by the CLI), else the environment
+    variable, parsed like the option (negative, NaN, infinite or a word: one sentence, exit 2),
+    else the default of the table of limits."""
     if timeout is not None:
-        return float(timeout)
-    text = os.environ.get(ENV, "").strip()
-    try:
-        return float(text) if text else DEFAULT_TIMEOUT
-    except ValueError:
-        raise KpiError([error("lock-timeout", f"环境变量 {ENV} 须为秒数，得到 '{text}'",
-                              f"the environment variable {ENV} must be seconds, got '{text}'")]) from None
+        seconds = float(timeout)
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise KpiError([error("lock-timeout", f"等待时间须为 0 或更大的有限秒数，得到 {timeout}",
+                                  f"the lock timeout must be a finite number of seconds, 0 or more; got "
+                                  f"{timeout}")])
+        return seconds
+    return float(value("lock_timeout"))
+
+
+LOCK_FOLDER = ".kpi-workbook-locks"
+FILE_ATTRIBUTE_HIDDEN = 0x2
 
 
 def lock_path(path: Path) -> Path:
+    """The lock file of ``path``: in the hidden lock folder beside it; a name too long to
+    take ".lock" is hashed (a file name has at most 255 bytes)."""
     path = Path(path)
-    return path.parent / f".{path.name}.lock"
+    name = f"{path.name}.lock"
+    if len(os.fsencode(name)) > 240:
+        name = hashlib.sha256(os.fsencode(path.name)).hexdigest()[:40] + ".lock"
+    return path.parent / LOCK_FOLDER / name
+
+
+def hide(folder: Path, kernel32=None) -> None:
+    """Give ``folder`` Windows' hidden attribute (elsewhere its leading dot hides it).
+    ``kernel32``: the Windows API (ctypes.windll.kernel32), given by a test on other systems."""
+    if kernel32 is None:
+        if os.name != "nt":
+            return
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]  # Windows only
+    attributes = kernel32.GetFileAttributesW(str(folder))
+    if attributes in (-1, 0xFFFFFFFF) or attributes & FILE_ATTRIBUTE_HIDDEN:
+        return  # gone meanwhile, or hidden already
+    kernel32.SetFileAttributesW(str(folder), attributes | FILE_ATTRIBUTE_HIDDEN)
+
+
+def _lock_folder(path: Path) -> Path:
+    folder = lock_path(path).parent
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        hide(folder)
+    return folder
 
 
 @contextmanager
@@ -43,7 +83,7 @@ def locked(path: Path, timeout: float | None = None):
     path = Path(path)
     seconds = lock_timeout(timeout)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _lock_folder(path)
         lock = FileLock(str(lock_path(path)), timeout=seconds)
         lock.acquire()
     except Timeout:

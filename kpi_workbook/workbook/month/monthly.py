@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import collector
 from ...diagnostics import Diagnostic, KpiError, error
+from ...limits import check_table
 from ...rules.loader import Catalog
 from ..files import refuse_existing
 from .approval import approval_rows, now_text, refuse_approved, reopen as reopen_month, who
@@ -92,11 +93,17 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
         if reopen and record is None:
             notes.append(f"--reopen 无需：{data.month} 在 {history} 中没有有效的审批 / --reopen not needed: "
                          f"{data.month} has no standing approval in {history}")
+    _refuse_too_big(data, out)
     if step is not None:
         step(1, f"写报表 / writing {out.name}")
     merged = None
     if len(data.summary):
         merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
+        if history is not None:
+            check_table(len(merged) + 1, (len(merged) + 1) * 40, f"历史 {history.name} 的“历史”表",
+                        f"the 历史 sheet of {history.name}",
+                        ("请另起一个历史文件（如每年一个）", "start another history file (e.g. one a year)"),
+                        source=str(history))
         warnings = streak_warnings(catalog, merged, data.month)
         data.summary["预警"] = data.summary["工号"].map(lambda e: "；".join(warnings.get(str(e), [])))
     elif history is not None:
@@ -115,6 +122,15 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
         notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "
                      f"{len(data.summary)} rows of {data.month} written")
     return ReportResult(data, out, history, notes)
+
+
+def _refuse_too_big(data: ReportData, out: Path) -> None:
+    """A report the readers (payroll, approve) would refuse is not written: its biggest sheet
+    (月度汇总 or 问题) and its cells, counted before anything is written."""
+    n, found = len(data.summary), len(data.findings)
+    columns = len(data.summary.columns) + 20  # 月度汇总, and 校准 and 未完成 beside it
+    check_table(max(n, found) + 10, n * columns + found * 8 + 10_000, f"报表 {out.name}",
+                f"the report {out.name}", source=str(out))
 
 
 def _refuse_overwriting_inputs(inputs: list[Path], out: Path, history: Path | None) -> None:

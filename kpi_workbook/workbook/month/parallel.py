@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ...diagnostics import Diagnostic, KpiError
+from ...limits import value
 from ...rules.loader import Catalog
 from ..scorecard.reader import Card
 
@@ -35,11 +36,7 @@ _WORKER: dict[str, object] = {}
 
 def workers(n_books: int) -> int:
     """How many processes to read ``n_books`` with: every core, unless told otherwise."""
-    configured = os.environ.get("KPI_WORKBOOK_WORKERS", "").strip()
-    if configured.isdigit() and int(configured) >= 1:
-        wanted = int(configured)
-    else:
-        wanted = os.cpu_count() or 1
+    wanted = value("workers") or os.cpu_count() or 1  # the table of limits; a bad value is refused
     return max(1, min(wanted, n_books)) if n_books >= MIN_BOOKS else 1
 
 
@@ -68,6 +65,7 @@ def _guarded(read_one: Reader, catalog: Catalog, path: Path) -> BookResult:
 def _start(catalog: Catalog, read_one: Reader) -> None:
     from ..xlsx import package
 
+    package.quiet_interrupt()  # Ctrl-C: the parent says so once; a reader just stops
     _WORKER["catalog"], _WORKER["read_one"] = catalog, read_one
     package._WORKER_PROCESS["inside"] = True  # every core is busy already: no more processes
 

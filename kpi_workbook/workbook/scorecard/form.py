@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ...diagnostics import Diagnostic, error, warning
+from ...limits import refuse
 from ...limits import value as limit
 from ...rules.loader import Catalog
 from ...rules.model import TEAM_PAY_KINDS, Role
@@ -210,3 +211,50 @@ def cell_findings(form: SheetForm, contents: Mapping[str, object], formula_cells
                            f"{more:,} more cells that are not the template's are not listed one by one",
                            **where))
     return out
+
+
+# --- how big a book of these sheets is -----------------------------------------------------
+
+BOOK_SHEETS = 3  # 设置, 名单, 说明 beside the scorecards
+
+
+def sheet_cells(catalog: Catalog, role: Role) -> int:
+    """At most how many cells a sheet of ``role`` holds as written (every cell of its table
+    and the stamp's column, as the readers count them: empty styled cells too)."""
+    layout = sheet_layout(catalog, role)
+    return (layout.signature_row + 1) * (layout.width + 1)
+
+
+def book_size(catalog: Catalog, roles) -> tuple[int, int]:
+    """(sheets, cells) of a scorecard book for these employees' roles (one role id each)."""
+    counts: dict[str, int] = {}
+    for role_id in roles:
+        counts[role_id] = counts.get(role_id, 0) + 1
+    people = sum(counts.values())
+    cells = sum(n * sheet_cells(catalog, catalog.roles[r]) for r, n in counts.items())
+    cells += (people + 1) * 10 + 2_000  # 名单, 设置 and 说明
+    return people + BOOK_SHEETS, cells
+
+
+def refuse_big_books(catalog: Catalog, books, split_by: str | None) -> None:
+    """Before ``new`` writes anything: refuse a book the readers would refuse (more sheets or
+    cells than the table of limits allows), with the way around it (``--split-by 部门``, or
+    a finer split)."""
+    sheets_max, cells_max = limit("sheets"), limit("cells")
+    for path, part in books:
+        sheets, cells = book_size(catalog, part["role"])
+        if sheets <= sheets_max and cells <= cells_max:
+            continue
+        what, bound = ("sheets", sheets) if sheets > sheets_max else ("cells", cells)
+        unit_zh, unit_en = ("张工作表", "sheets") if what == "sheets" else ("个单元格", "cells")
+        if split_by:
+            way = ("请换更细的拆分（如 --split-by 直接上级），或分几次生成",
+                   "split it finer (e.g. --split-by 直接上级), or make it in parts")
+        else:
+            way = ("请用 --split-by 部门 --out-dir 文件夹，每个部门一个工作簿",
+                   "use --split-by 部门 --out-dir FOLDER: one workbook per department")
+        raise refuse("too-large", f"{path.name} 将有 {len(part):,} 张考核表、约 {bound:,} {unit_zh}，"
+                     "一个工作簿放不下（读取时会被拒绝），未生成任何文件",
+                     f"{path.name} would hold {len(part):,} scorecards, about {bound:,} {unit_en}: more "
+                     "than one workbook may (it would be refused when read); nothing was written",
+                     what, way=way, source=str(path))

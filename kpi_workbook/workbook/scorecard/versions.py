@@ -18,6 +18,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from ...diagnostics import KpiError
+from ...limits import json_loads
 from ...rules.loader import Catalog, _PAY_RULE
 from ...rules.model import GradeScheme, Role
 from . import formulas as F
@@ -72,16 +74,16 @@ def fingerprint(catalog: Catalog, role: Role) -> str:
 def snapshot(catalog: Catalog, role: Role) -> dict:
     """A role version as the registry keeps it: the template data as written (the role's
     file, and its entries of grades.yaml and pay.yaml), read back through the same models."""
-    import yaml
+    from ...rules.bounded_yaml import load_yaml
 
     assert catalog.directory is not None  # a catalog read from a templates directory
     root = Path(catalog.directory)
     schemes = {s.id for s in _schemes(catalog, role)}
     rules = {ref.id for ref in role.pay_rules}
-    grades = yaml.safe_load((root / "grades.yaml").read_text(encoding="utf-8"))["grade_schemes"]
-    pay = yaml.safe_load((root / "pay.yaml").read_text(encoding="utf-8"))["pay_rules"]
+    grades = load_yaml(root / "grades.yaml")["grade_schemes"]  # type: ignore[index]
+    pay = load_yaml(root / "pay.yaml")["pay_rules"]  # type: ignore[index]
     return {"fingerprint": fingerprint(catalog, role),
-            "role": yaml.safe_load(Path(catalog.role_files[role.id]).read_text(encoding="utf-8")),
+            "role": load_yaml(Path(catalog.role_files[role.id])),
             "grade_schemes": [g for g in grades if g.get("id") in schemes],
             "pay_rules": [r for r in pay if r.get("id") in rules]}
 
@@ -147,12 +149,12 @@ def _load(catalog: Catalog, path: Path) -> tuple[Catalog, str] | None:
     books of that version are reported as built by a version no longer known: never paid
     by guessed rules)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_loads(path.read_text(encoding="utf-8"), str(path))  # bounded: depth and size
         role = Role.model_validate(data["role"])
         schemes = {s["id"]: GradeScheme.model_validate(s) for s in data["grade_schemes"]}
         rules = {r["id"]: _PAY_RULE.validate_python(r) for r in data["pay_rules"]}
         stamped = str(data["fingerprint"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, KpiError):
         return None
     return Catalog({role.id: role}, schemes, rules, directory=catalog.directory), stamped
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
+from ..files import unfinished
 from ...numbers import XML_ILLEGAL
 from .package import cell_elements, read_parts, write_parts
 
@@ -140,8 +141,9 @@ def clone_sheets(path: Path, copies: list[SheetCopy]) -> None:
     parts.update(new_parts)
     tmp = path.with_name(path.name + ".clone")
     try:
-        write_parts(tmp, parts)
-        tmp.replace(path)
+        with unfinished(tmp):  # Ctrl-C removes it too
+            write_parts(tmp, parts)
+            tmp.replace(path)
     finally:  # a full disk or an interruption leaves no .clone file behind
         tmp.unlink(missing_ok=True)
 

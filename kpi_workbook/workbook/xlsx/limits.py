@@ -20,7 +20,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from ...diagnostics import KpiError, error
 from ...limits import BY_NAME as TABLE
-from ...limits import MB, value
+from ...limits import MB, check_path, value
 
 
 
@@ -73,6 +73,7 @@ def _refuse(code: str, path: Path, zh: str, en: str) -> KpiError:
 
 def check_file(path: Path) -> None:
     """Refuse what is not a zip at all: a missing file, a looping link, an encrypted book."""
+    check_path(path, "工作簿", "workbook")  # a name the system cannot hold: one sentence
     if path.is_symlink() and not path.exists():
         raise _refuse("bad-symlink", path, f"{path.name} 是循环或损坏的符号链接，无法读取",
                       f"{path.name} is a looping or broken symbolic link: cannot read it")

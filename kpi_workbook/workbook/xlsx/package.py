@@ -34,6 +34,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ...diagnostics import KpiError, error
+from ...limits import value
 from .limits import MB, Limits, check_archive
 from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_workbook
 
@@ -669,12 +670,20 @@ def sheet_workers(n_sheets: int) -> int:
     any), none inside a worker already, none for a small batch."""
     if _WORKER_PROCESS["inside"] or n_sheets < 2 * SHEETS_PER_WORKER or not _CAN_FORK:
         return 0
-    configured = os.environ.get("KPI_WORKBOOK_WORKERS", "").strip()
-    wanted = int(configured) if configured.isdigit() and int(configured) >= 1 else (os.cpu_count() or 1)
+    wanted = value("workers") or os.cpu_count() or 1  # the table of limits; a bad value is refused
     return max(0, min(wanted, n_sheets // SHEETS_PER_WORKER) - 1)
 
 
+def quiet_interrupt() -> None:
+    """In a worker process that only reads: Ctrl-C (sent to the whole process group) ends it
+    at once and silently; the parent process prints the one line and exits 130."""
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+
+
 def _in_worker() -> None:
+    quiet_interrupt()
     _WORKER_PROCESS["inside"] = True
     book = _FORKED["book"]
     book.zip = zipfile.ZipFile(book.path)  # its own handle: the parent's file position is its own
