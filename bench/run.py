@@ -7,6 +7,8 @@ and the engine alone on 1,000,000 item rows; with the baselines measured on the 
 in the same run: openpyxl loading the scorecards, python-calamine reading every cell (the
 floor for reading) and LibreOffice recalculating the workbook.
 Every step runs in its own process (see steps.py); the table shows medians.
+`--limits [--scale F]` measures time and memory at each limit of the table instead
+(bench/limits.py) and writes its own section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -119,14 +121,40 @@ def machine() -> str:
             f"{soffice}")
 
 
+def write_limits(out: Path, work: Path, scale: float, only: list[str] | None) -> None:
+    """The section "## At the limits" of RESULTS.md, put in place of the one there (or before
+    the first written section); the rest of the file stays."""
+    from .limits import run as run_limits
+    from .limits import section
+
+    text = section(run_limits(work, scale, only), scale)
+    print(text)
+    old = out.read_text(encoding="utf-8") if out.is_file() else "# Benchmark results\n"
+    start = old.find("\n## At the limits")
+    if start >= 0:
+        end = old.find("\n## ", start + 1)
+        old = old[:start] + (old[end:] if end >= 0 else "\n")
+    at = old.find("\n## ")
+    new = old[:at] + "\n" + text + old[at:] if at >= 0 else old.rstrip("\n") + "\n\n" + text
+    out.write_text(new, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tiny", action="store_true", help="a smoke run at tiny sizes")
     parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
     parser.add_argument("--work", help="folder for the generated files (default: a temp dir)")
+    parser.add_argument("--limits", action="store_true",
+                        help="time and memory at each limit of the table instead (bench/limits.py)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="with --limits: build the sheet and cell limits' books at this fraction")
+    parser.add_argument("--step", action="append", help="with --limits: only these steps")
     args = parser.parse_args()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="kpi-bench-"))
+    if args.limits:
+        write_limits(Path(args.out), work, args.scale, args.step)
+        return
     results = run(args.runs, args.tiny, work)
     text = table(results)
     print(text)

@@ -506,6 +506,9 @@ def _ctrl_c_ends_cleanly():
 
     def stop(signum, frame):
         if os.getpid() == me:  # not a worker process that inherited the handler
+            processes = sys.modules.get("multiprocessing")  # workers forked after the Ctrl-C
+            for child in processes.active_children() if processes is not None else ():
+                child.kill()
             api = sys.modules.get("kpi_workbook.api")  # loaded when anything is being written
             if api is not None:
                 api.remove_unfinished()

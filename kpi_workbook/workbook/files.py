@@ -24,6 +24,7 @@ from ..limits import check_path
 
 TEMP_MARK = ".kpi-tmp-"
 _UNFINISHED: set[Path] = set()  # temporary files and folders being written right now
+_WRITING_IN: set[Path] = set()  # folders this process writes temporary files into
 
 
 @contextmanager
@@ -42,6 +43,12 @@ def remove_unfinished() -> None:
     exits): what was there before is untouched, nothing half-written is left."""
     import shutil
 
+    mine = re.compile(rf"\..+{re.escape(TEMP_MARK)}{os.getpid()}-.+")  # made, not yet marked
+    for folder in list(_WRITING_IN):
+        try:
+            _UNFINISHED.update(p for p in folder.iterdir() if mine.fullmatch(p.name))
+        except OSError:
+            continue
     for path in list(_UNFINISHED):
         try:
             if path.is_dir() and not path.is_symlink():
@@ -153,6 +160,7 @@ def atomic_output(path: Path, force: bool = False, inputs=()):
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(target.parent)
+        _WRITING_IN.add(target.parent)  # Ctrl-C between making the file and marking it finds it
         fd, tmp = tempfile.mkstemp(prefix=f".{_short(target.stem)}{TEMP_MARK}{os.getpid()}-",
                                    suffix=target.suffix, dir=target.parent)
     except OSError as exc:

@@ -676,10 +676,19 @@ def sheet_workers(n_sheets: int) -> int:
 
 def quiet_interrupt() -> None:
     """In a worker process that only reads: Ctrl-C (sent to the whole process group) ends it
-    at once and silently; the parent process prints the one line and exits 130."""
+    at once and silently; the parent process prints the one line and exits 130. On Linux the
+    worker also ends when its parent does, however that ends (a worker forked just after a
+    Ctrl-C was sent would otherwise wait for work forever)."""
     import signal
 
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: the parent's Ctrl-C ends its children
+            pass
 
 
 def _in_worker() -> None:

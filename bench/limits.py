@@ -1,0 +1,191 @@
+"""What each limit of the table (kpi_workbook/limits.py) costs: time and memory at the limit.
+
+`python -m bench.run --limits [--scale F]` runs these steps, each in its own process (wall,
+CPU, peak RSS), and writes the section "## At the limits" of bench/RESULTS.md. A step makes
+its input at the limit (or just past it, where the product refuses), then runs the command
+that meets it. ``--scale`` shrinks the two that build big books (sheets, cells) for a quick
+look; the section says which scale it was run at. Not a test: the suite never runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MB = 1 << 20
+
+# step → (limit of the table, what is measured)
+STEPS = {
+    "new_refused": ("sheets", "`new` of a roster twice the sheet limit into one book: until the refusal"),
+    "sheets": ("sheets", "`validate` of a book of as many scorecards as the sheet limit allows"),
+    "cells": ("cells", "`validate` of a book just past the cell limit: until the refusal"),
+    "part": ("part_mb", "`validate` of a book with a part inflating past the part limit"),
+    "book": ("book_mb", "`validate` of a book whose parts inflate past the book limit"),
+    "cell_text": ("formula_chars", "`validate` of a card with a 10 MB formula in 备注"),
+    "yaml_nodes": ("yaml_nodes", "`roles` with an alias bomb in grades.yaml"),
+    "yaml_depth": ("yaml_depth", "`roles` with 100,000 nested brackets in grades.yaml"),
+    "yaml_mb": ("yaml_mb", "`roles` with grades.yaml just under the size limit"),
+    "json_depth": ("json_depth", "`score` of a 200,000-deep JSON array"),
+    "json_mb": ("json_mb", "`score` of a JSON input just under the size limit"),
+}
+
+
+def _cli(*argv, env=None) -> int:
+    done = subprocess.run([sys.executable, "-m", "kpi_workbook.cli", *map(str, argv)], cwd=ROOT,
+                          env={**os.environ, "KPI_WORKBOOK_CACHE": "off", **(env or {})},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    return done.returncode
+
+
+def _roster(path: Path, people: int, role: str = "qc_inspector") -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("工号,姓名,部门,岗位,基本工资\n")
+        for i in range(people):
+            fh.write(f"E{i:06d},员工{i},部门{i % 40},{role},5000\n")
+    return path
+
+
+def _templates(work: Path, grades_head: str) -> Path:
+    import shutil
+
+    from kpi_workbook.rules.loader import builtin_templates_dir
+
+    root = work / "templates"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(builtin_templates_dir(), root, ignore=shutil.ignore_patterns("__pycache__", "history"))
+    grades = root / "grades.yaml"
+    grades.write_text(grades_head + grades.read_text(encoding="utf-8"), encoding="utf-8")
+    return root
+
+
+def _zeros_book(work: Path, sizes: list[int]) -> Path:
+    """A small real book with extra parts of zeros (sizes in bytes, inflated)."""
+    base = work / "base.xlsx"
+    if not base.exists():
+        _cli("new", "--month", "2026-10", "--out", base)
+    out = work / "zeros.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info.filename))
+        for k, size in enumerate(sizes):
+            with zout.open(f"xl/media/zeros{k}.bin", "w", force_zip64=True) as part:
+                chunk = b"\0" * MB
+                for _ in range(size // MB):
+                    part.write(chunk)
+    return out
+
+
+def prepare(step: str, work: Path, scale: float) -> list[str]:
+    """Make the step's input (not measured); the command to measure."""
+    from kpi_workbook.limits import value
+
+    work.mkdir(parents=True, exist_ok=True)
+    if step == "new_refused":
+        roster = _roster(work / "big.csv", 2 * value("sheets"))
+        return ["new", "--roster", roster, "--month", "2026-10", "--out", work / "big.xlsx", "--force"]
+    if step == "sheets":
+        book = work / "sheets.xlsx"
+        people = int((value("sheets") - 3) * scale)
+        _cli("new", "--roster", _roster(work / "sheets.csv", people), "--month", "2026-10", "--out", book, "--force")
+        return ["validate", book]
+    if step == "cells":  # qc_event_ledger: the most cells a sheet has; just past the limit
+        from kpi_workbook.rules.loader import builtin_catalog
+        from kpi_workbook.workbook.scorecard.form import sheet_cells
+
+        catalog = builtin_catalog()
+        people = int(value("cells") * scale / sheet_cells(catalog, catalog.roles["qc_event_ledger"])) + 50
+        book = work / "cells.xlsx"
+        _cli("new", "--roster", _roster(work / "cells.csv", people, "qc_event_ledger"), "--month", "2026-10",
+             "--out", book, "--force", env={"KPI_WORKBOOK_MAX_CELLS": str(4 * value("cells"))})
+        return ["validate", book, {"KPI_WORKBOOK_MAX_CELLS": str(int(value("cells") * scale))}]
+    if step == "part":
+        return ["validate", _zeros_book(work, [value("part_mb") * MB + MB])]
+    if step == "book":
+        part = (value("part_mb") - 1) * MB
+        return ["validate", _zeros_book(work, [part] * (value("book_mb") * MB // part + 1))]
+    if step == "cell_text":
+        import openpyxl
+
+        book = work / "note.xlsx"
+        _cli("new", "--month", "2026-10", "--out", book, "--force")
+        wb = openpyxl.load_workbook(book)
+        ws = wb.worksheets[3]
+        note = next(c.column_letter for c in ws[5] if c.value == "备注/纪要")
+        ws[f"{note}6"] = "=" + "+".join(["1"] * (5 * MB))
+        wb.save(book)
+        return ["validate", book]
+    if step == "yaml_nodes":
+        lines = ['b0: &b0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+        lines += [f"b{i}: &b{i} [" + ", ".join([f"*b{i - 1}"] * 9) + "]" for i in range(1, 10)]
+        return ["--templates", _templates(work, "\n".join(lines) + "\n"), "roles"]
+    if step == "yaml_depth":
+        return ["--templates", _templates(work, "deep: " + "[" * 100_000 + "]" * 100_000 + "\n"), "roles"]
+    if step == "yaml_mb":
+        filler = "".join(f"f{i}: [{i}, {i + 1}, {i + 2}]\n" for i in range(value("yaml_nodes") // 5))
+        filler = filler[: value("yaml_mb") * MB - 200_000]
+        filler = filler[: filler.rindex("\n") + 1]
+        return ["--templates", _templates(work, filler), "roles"]
+    if step == "json_depth":
+        deep = work / "deep.json"
+        deep.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+        return ["score", "qc_inspector", "--input", deep]
+    if step == "json_mb":
+        big = work / "big.json"
+        pad = "x" * (value("json_mb") * MB - 1000)
+        big.write_text(json.dumps({"month": "2026-10", "inputs": {"miss_detection.misses": 1},
+                                   "employee": {"name": pad}}), encoding="utf-8")
+        return ["score", "qc_inspector", "--input", big]
+    raise SystemExit(f"unknown step {step}")
+
+
+def measure(step: str, work: Path, scale: float) -> dict:
+    """Make the input, then run the command in a child process: wall, CPU, peak RSS, exit."""
+    argv = prepare(step, work / step, scale)
+    env = argv.pop() if isinstance(argv[-1], dict) else {}
+    wall = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "kpi_workbook.cli", *map(str, argv)], cwd=ROOT,
+                             env={**os.environ, "KPI_WORKBOOK_CACHE": "off", **env},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - wall
+    err = child.stderr.read().decode("utf-8", "replace") if child.stderr else ""
+    return {"step": step, "limit": STEPS[step][0], "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": usage.ru_maxrss / 1024, "exit": os.waitstatus_to_exitcode(status),
+            "said": err.strip().splitlines()[0][-160:] if err.strip() else ""}
+
+
+def run(work: Path, scale: float, only: list[str] | None = None) -> list[dict]:
+    out = []
+    for step in only or list(STEPS):
+        done = subprocess.run([sys.executable, "-m", "bench.limits", step, str(work), str(scale)],
+                              capture_output=True, text=True, check=False, cwd=ROOT)
+        if done.returncode:
+            raise RuntimeError(f"limit step {step} failed:\n{done.stderr[-2000:]}")
+        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return out
+
+
+def section(results: list[dict], scale: float) -> str:
+    from kpi_workbook.limits import BY_NAME, shown
+
+    lines = ["## At the limits", "",
+             f"Command: `python -m bench.run --limits --scale {scale:g}` (each command in its own process; "
+             f"{'sheets and cells at the full limits' if scale == 1 else f'sheets and cells at {scale:g} of their limits'}).",
+             "", "| step | limit | what | wall s | CPU s | peak RSS MB | exit |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        limit = BY_NAME[r["limit"]]
+        lines.append(f"| {r['step']} | `{limit.name}` {shown(limit.value)} | {STEPS[r['step']][1]} | "
+                     f"{r['wall']:.2f} | {r['cpu']:.2f} | {r['rss_mb']:.0f} | {r['exit']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    print(json.dumps(measure(sys.argv[1], Path(sys.argv[2]), float(sys.argv[3]))))
