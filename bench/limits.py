@@ -26,12 +26,14 @@ STEPS = {
     "new_refused": ("sheets", "`new` of a roster twice the sheet limit into one book: until the refusal"),
     "sheets": ("sheets", "`validate` of a book of as many scorecards as the sheet limit allows"),
     "cells": ("cells", "`validate` of a book just past the cell limit: until the refusal"),
-    "part": ("part_mb", "`validate` of a book with a part inflating past the part limit"),
-    "book": ("book_mb", "`validate` of a book whose parts inflate past the book limit"),
+    "part": ("part_mb", "`validate` of a book with a part past the part limit (refused from the zip directory)"),
+    "part_lying": ("part_mb", "`validate` of a book whose shared strings claim 1 MB but hold 513 MB: "
+                              "inflating stops at what the zip claims (then its checksum fails)"),
+    "book": ("book_mb", "`validate` of a book whose parts together are past the book limit"),
     "cell_text": ("formula_chars", "`validate` of a card with a 10 MB formula in 备注"),
     "yaml_nodes": ("yaml_nodes", "`roles` with an alias bomb in grades.yaml"),
     "yaml_depth": ("yaml_depth", "`roles` with 100,000 nested brackets in grades.yaml"),
-    "yaml_mb": ("yaml_mb", "`roles` with grades.yaml just under the size limit"),
+    "yaml_mb": ("yaml_mb", "`roles` with grades.yaml just under the size limit (comment lines)"),
     "json_depth": ("json_depth", "`score` of a 200,000-deep JSON array"),
     "json_mb": ("json_mb", "`score` of a JSON input just under the size limit"),
 }
@@ -65,20 +67,45 @@ def _templates(work: Path, grades_head: str) -> Path:
     return root
 
 
-def _zeros_book(work: Path, sizes: list[int]) -> Path:
-    """A small real book with extra parts of zeros (sizes in bytes, inflated)."""
+def _padded_book(work: Path, sizes: list[int], claim: int | None = None) -> Path:
+    """A small real book with extra parts (sizes in bytes, inflated) that compress about 100
+    times, as real data might (a random 16 KB block of letters over and over: under the
+    ratio limit). With ``claim``, the one part is the book's shared strings (text the reader
+    parses) and the zip's headers say it is ``claim`` bytes (a lying header)."""
+    import random
+    import string
+    import struct
+
     base = work / "base.xlsx"
     if not base.exists():
         _cli("new", "--month", "2026-10", "--out", base)
-    out = work / "zeros.xlsx"
+    letters = string.ascii_letters.encode()
+    rng = random.Random(7)
+    chunk = bytes(rng.choice(letters) for _ in range(16 * 1024)) * 64  # 1 MB
+    out = work / "padded.xlsx"
+    strings = "xl/sharedStrings.xml"
     with zipfile.ZipFile(base) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
-            zout.writestr(info, zin.read(info.filename))
+            if claim is None or info.filename != strings:
+                zout.writestr(info, zin.read(info.filename))
         for k, size in enumerate(sizes):
-            with zout.open(f"xl/media/zeros{k}.bin", "w", force_zip64=True) as part:
-                chunk = b"\0" * MB
+            name = strings if claim is not None else f"xl/media/pad{k}.bin"
+            with zout.open(name, "w") as part:
+                if claim is not None:
+                    part.write(b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.'
+                               b'openxmlformats.org/spreadsheetml/2006/main"><si><t>')
                 for _ in range(size // MB):
                     part.write(chunk)
+    if claim is not None:  # the uncompressed size in the local header and the directory
+        data = bytearray(out.read_bytes())
+        for signature, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+            start = 0
+            while (start := data.find(signature, start)) >= 0:
+                name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+                if data[name_at:name_at + len(strings)] == strings.encode():
+                    data[start + at:start + at + 4] = struct.pack("<I", claim)
+                start += 4
+        out.write_bytes(bytes(data))
     return out
 
 
@@ -100,16 +127,19 @@ def prepare(step: str, work: Path, scale: float) -> list[str]:
         from kpi_workbook.workbook.scorecard.form import sheet_cells
 
         catalog = builtin_catalog()
-        people = int(value("cells") * scale / sheet_cells(catalog, catalog.roles["qc_event_ledger"])) + 50
+        # sheet_cells is an upper bound (about 12 % above what a sheet holds): a quarter more
+        people = int(1.25 * value("cells") * scale / sheet_cells(catalog, catalog.roles["qc_event_ledger"]))
         book = work / "cells.xlsx"
         _cli("new", "--roster", _roster(work / "cells.csv", people, "qc_event_ledger"), "--month", "2026-10",
              "--out", book, "--force", env={"KPI_WORKBOOK_MAX_CELLS": str(4 * value("cells"))})
         return ["validate", book, {"KPI_WORKBOOK_MAX_CELLS": str(int(value("cells") * scale))}]
     if step == "part":
-        return ["validate", _zeros_book(work, [value("part_mb") * MB + MB])]
+        return ["validate", _padded_book(work, [value("part_mb") * MB + MB])]
+    if step == "part_lying":
+        return ["validate", _padded_book(work, [value("part_mb") * MB + MB], claim=MB)]
     if step == "book":
         part = (value("part_mb") - 1) * MB
-        return ["validate", _zeros_book(work, [part] * (value("book_mb") * MB // part + 1))]
+        return ["validate", _padded_book(work, [part] * (value("book_mb") * MB // part + 1))]
     if step == "cell_text":
         import openpyxl
 
@@ -127,10 +157,9 @@ def prepare(step: str, work: Path, scale: float) -> list[str]:
         return ["--templates", _templates(work, "\n".join(lines) + "\n"), "roles"]
     if step == "yaml_depth":
         return ["--templates", _templates(work, "deep: " + "[" * 100_000 + "]" * 100_000 + "\n"), "roles"]
-    if step == "yaml_mb":
-        filler = "".join(f"f{i}: [{i}, {i + 1}, {i + 2}]\n" for i in range(value("yaml_nodes") // 5))
-        filler = filler[: value("yaml_mb") * MB - 200_000]
-        filler = filler[: filler.rindex("\n") + 1]
+    if step == "yaml_mb":  # comment lines: a valid file of that size (its nodes: yaml_nodes)
+        line = "# " + "注释" * 48 + "\n"
+        filler = line * ((value("yaml_mb") * MB - 200_000) // len(line))
         return ["--templates", _templates(work, filler), "roles"]
     if step == "json_depth":
         deep = work / "deep.json"
@@ -149,16 +178,19 @@ def measure(step: str, work: Path, scale: float) -> dict:
     """Make the input, then run the command in a child process: wall, CPU, peak RSS, exit."""
     argv = prepare(step, work / step, scale)
     env = argv.pop() if isinstance(argv[-1], dict) else {}
-    wall = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "kpi_workbook.cli", *map(str, argv)], cwd=ROOT,
-                             env={**os.environ, "KPI_WORKBOOK_CACHE": "off", **env},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - wall
-    err = child.stderr.read().decode("utf-8", "replace") if child.stderr else ""
+    said = work / step / "stderr.txt"  # a file, not a pipe: validate may say a lot
+    with open(said, "wb") as err_file:
+        wall = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "kpi_workbook.cli", *map(str, argv)], cwd=ROOT,
+                                 env={**os.environ, "KPI_WORKBOOK_CACHE": "off", **env},
+                                 stdout=subprocess.DEVNULL, stderr=err_file)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - wall
+    with open(said, encoding="utf-8", errors="replace") as fh:
+        err = fh.read(4000)
     return {"step": step, "limit": STEPS[step][0], "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
             "rss_mb": usage.ru_maxrss / 1024, "exit": os.waitstatus_to_exitcode(status),
-            "said": err.strip().splitlines()[0][-160:] if err.strip() else ""}
+            "said": err.strip().splitlines()[0][-160:] if err.strip() else ""}  # the first line
 
 
 def run(work: Path, scale: float, only: list[str] | None = None) -> list[dict]:
