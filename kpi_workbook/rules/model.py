@@ -281,6 +281,9 @@ class Role(Assumable):
     id: Id
     name: str
     name_en: str = ""
+    # other names people write in a roster's 岗位 (besides the id, the name, the short name
+    # printed on the card and name_en): rules/names.py
+    aliases: list[str] = []
     source: str = ""  # S1..S18
     family: Literal["cs", "presales", "qc", "manager"]
     max_style: Literal["points", "percent"] = "points"

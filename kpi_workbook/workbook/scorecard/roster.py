@@ -1,8 +1,13 @@
 """Read and check a roster (名单): who is scored this month, in which role.
 
-Columns 工号, 姓名, 部门, 岗位 (role id or its Chinese name), 基本工资, and optionally 绩效基数Q,
+Columns 工号, 姓名, 部门, 岗位, 基本工资, and optionally 绩效基数Q,
 全勤 (是/否), 直接上级, 缺岗月数 (months absent in the period); English headers are accepted too. Every offending row is reported in
 one error, never just the first.
+
+岗位 is any name people write for a role (rules/names.py): its id, its name, the short name
+printed on the card (来料检验员, 客服专员), its English name or an alias of its template, after
+folding full-width characters and spaces; anything else gets "是不是 … / did you mean …"
+with the closest names, naming the row.
 """
 
 from __future__ import annotations
@@ -113,6 +118,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     diags: list[Diagnostic] = []
     roles, salaries, qs, attendance, absent = [], [], [], [], []
     seen: dict[str, int] = {}
+    role_names = catalog.role_names()
     for i, row in df.iterrows():
         line = i + 2  # the header is line 1
 
@@ -136,13 +142,12 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
             bad("姓名为空", "empty 姓名 (name)", "name")
         if is_blank(row.department):
             bad("部门为空", "empty 部门 (department)", "department")
-        role_id = _role_id(catalog, row.role)
-        roles.append(role_id)
-        if role_id is None and is_blank(row.role):
+        found = None if is_blank(row.role) else role_names.find(row.role)
+        roles.append(found.role.id if found is not None and found.role is not None else None)
+        if found is None:
             bad("岗位为空", "empty 岗位 (role)", "role")
-        elif role_id is None:
-            bad(f"未知岗位 '{row.role}'", f"unknown role '{row.role}' (see `kpi-workbook roles`)",
-                "role")
+        elif found.role is None:
+            bad(*found.message(row.role), "role")
         salaries.append(_number(row.base_salary, bad, "base_salary", required=True))
         qs.append(_number(row.q_amount, bad, "q_amount", required=False))
         absent.append(_number(row.months_absent, bad, "months_absent", required=False))
@@ -165,21 +170,6 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     df["full_attendance"] = attendance
     df["months_absent"] = absent
     return df.reset_index(drop=True)
-
-
-def _role_id(catalog: Catalog, value) -> str | None:
-    """A role by id, Chinese or English name; full-width and half-width forms both match."""
-    if is_blank(value):
-        return None
-    key = normalise_text(str(value))
-    for role in catalog.roles.values():
-        if key in (role.id, normalise_text(role.name), normalise_text(role.name_en or "")):
-            return role.id
-    key = key.lower()
-    for role in catalog.roles.values():
-        if key in (role.id.lower(), normalise_text(role.name_en or "").lower()):
-            return role.id
-    return None
 
 
 def _number(value, bad, column: str, required: bool) -> float:
