@@ -724,3 +724,46 @@ def score_pay(catalog: Catalog, role, totals, employees: pd.DataFrame):
         return compute_pay(catalog.role_pay_rules(role), employees, totals,
                            grade_of(catalog.grade_scheme(role), totals), zero, zero,
                            lambda key: np.full(len(totals), np.nan))["total"]
+
+
+# ---------------------------------------------------------------------------------------
+# A company's own scorecards and data: the month's entry grid, import profiles (see fill),
+# template workbooks
+
+
+@dataclass(frozen=True)
+class EntrySheetResult:
+    path: Path
+    month: str
+    sheets: tuple[tuple[str, str, int], ...]  # (sheet, role id, employees)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def people(self) -> int:
+        return sum(n for _, _, n in self.sheets)
+
+    def summary_line(self) -> str:
+        return (f"{self.path}\t{self.month} 录入表：{len(self.sheets)} 个岗位，{self.people} 人 / entry grid: "
+                f"{len(self.sheets)} roles, {self.people} people")
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "month": self.month,
+                "sheets": [{"sheet": s, "role": r, "employees": n} for s, r, n in self.sheets],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def entry_sheet(books: PathLike | Iterable[PathLike], out: PathLike, *, force: bool = False,
+                templates: Templates = None) -> EntrySheetResult:
+    """The month's entry grid of the scorecards in ``books``: per role one sheet, one row per
+    employee, one column per input headed as on the card (考核项目 over 输入项), the card's
+    data validation, the inputs already on the cards filled in. ``fill`` reads it back."""
+    from .workbook.files import refuse_inputs
+    from .workbook.scorecard.entry import write_entry_grid
+
+    paths, out = _paths(books), Path(out)
+    refuse_inputs(out, paths)
+    done = write_entry_grid(load_templates(templates), paths, out, force=force)
+    return EntrySheetResult(done.path, done.month, done.sheets, list(done.diagnostics))
+
+
+__all__ += ["entry_sheet", "EntrySheetResult"]

@@ -172,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .excel.cli_commands import register as register_excel  # master, excel-setup
 
     register_excel(sub)
+    _register_own(sub)  # entry-sheet, template export|new|import
     return parser
 
 
@@ -422,6 +423,35 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests):
         return  # nothing will flush to a real descriptor, so nothing to redirect
+
+
+# ---------------------------------------------------------------------------------------
+# A company's own scorecards and data: the entry grid and template workbooks.
+
+
+def _register_own(sub) -> None:
+    grid = sub.add_parser("entry-sheet", help="本月录入表：每个岗位一张表，每人一行 / the month's entry grid",
+                          description="为考核表工作簿写一张录入表：每个岗位一张表，每人一行、每个输入项一列（表头为"
+                          "考核项目/输入项，下拉框与考核表相同，已填数据带出）；填好后用 fill BOOK --inputs 录入表.xlsx "
+                          "导入 / write the month's entry grid of scorecard workbooks: one sheet per role, one row "
+                          "per employee, one column per input headed as on the card; read it back with fill")
+    grid.add_argument("books", nargs="+", metavar="BOOK.xlsx", help="考核表工作簿 / scorecard workbooks")
+    grid.add_argument("--out", required=True, metavar="录入表.xlsx", help="录入表文件 / the grid to write")
+    grid.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    grid.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    grid.set_defaults(run=cmd_entry_sheet)
+
+
+def cmd_entry_sheet(args) -> int:
+    from . import api
+
+    result = api.entry_sheet(args.books, args.out, force=args.force, templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,14 +34,19 @@ class InputSpec:
     rater: str | None = None
     levels: tuple[str, ...] = ()  # for level inputs: the labels, in order
     item: Item | None = None
+    rule_label: str = ""  # pay-rule inputs: the rule's label (季度提成)
 
     @property
     def type(self) -> str:
         return self.input.type
 
+    @property
+    def owner_label(self) -> str:
+        """The 考核项目 of an item's input, the pay rule's label of a pay input."""
+        return self.item.label if self.item else (self.rule_label or self.owner)
+
     def label_path(self) -> str:
-        owner = self.item.label if self.item else self.owner
-        text = f"{owner}/{self.input.label}"
+        text = f"{self.owner_label}/{self.input.label}"
         return f"{text}/{RATER_LABELS[self.rater]}" if self.rater else text
 
 
@@ -80,7 +85,7 @@ def input_specs(role: Role, pay_rules: Sequence[PayRule] = ()) -> tuple[InputSpe
                                        item))
     for rule in pay_rules:
         for d in pay_kind(rule).inputs:
-            specs.append(InputSpec(f"{rule.id}.{d.id}", rule.id, d))
+            specs.append(InputSpec(f"{rule.id}.{d.id}", rule.id, d, rule_label=rule.label))
     return tuple(specs)
 
 
@@ -112,7 +117,7 @@ class KeyResolver:
         per_owner: dict[str, list[InputSpec]] = {}
         for s in specs:
             base = f"{s.owner}.{s.input.id}"
-            owner_label = s.item.label if s.item else s.owner
+            owner_label = s.owner_label
             for spelling in (base, f"{owner_label}/{s.input.label}", f"{s.owner}/{s.input.id}",
                              f"{s.owner}.{s.input.label}", f"{owner_label}.{s.input.id}",
                              f"{s.owner}/{s.input.label}", f"{owner_label}/{s.input.id}"):
@@ -125,7 +130,7 @@ class KeyResolver:
             item = owned[0].item
             if item is not None and rule_kind(item.rule).item_key_is_metric and len(bases) > 1:
                 bases = [f"{owner}.{_rank_primary(owned)}"]  # rank items: their metric
-            for spelling in (owner, item.label if item is not None else owner):
+            for spelling in (owner, owned[0].owner_label):
                 for base in bases:  # an item alone names its one value input
                     add(1, spelling, base)
 
@@ -143,7 +148,7 @@ class KeyResolver:
         """The item (or pay rule) a key names on its own: its id or label."""
         folded = _fold(key)
         for spec in self.specs.values():
-            if folded in (_fold(spec.owner), _fold(spec.item.label if spec.item else spec.owner)):
+            if folded in (_fold(spec.owner), _fold(spec.owner_label)):
                 return spec.owner
         return None
 
@@ -174,7 +179,7 @@ class KeyResolver:
     def path_of(self, base: str) -> str:
         """'日常检验工作/虚假记录': a base key as 考核项目/输入项."""
         spec = self.specs.get(base) or next(s for k, s in self.specs.items() if k.startswith(base + "."))
-        return f"{spec.item.label if spec.item else spec.owner}/{spec.input.label}"
+        return f"{spec.owner_label}/{spec.input.label}"
 
     def shown(self, base: str) -> str:
         """'daily_inspection.false_record（日常检验工作/虚假记录）': a base key for people."""
