@@ -206,14 +206,25 @@ class FillResult:
 
 def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, *,
          templates: Templates = None, lock_timeout: float | None = None, source: str = "",
-         progress: Progress = False) -> FillResult:
+         progress: Progress = False, profile: str | None = None,
+         roster: PathLike | None = None) -> FillResult:
     """Write a long (工号, 输入, 评分人, 值) or wide table — a .csv/.xlsx file or a
-    DataFrame — into the input cells of ``books``. Unknown employees, keys and bad values are
-    diagnostics; each book is locked from its read to its write (``lock_timeout`` seconds)."""
+    DataFrame — or the month's entry grid into the input cells of ``books``. Unknown
+    employees, keys and bad values are diagnostics; each book is locked from its read to its
+    write (``lock_timeout`` seconds). With ``profile`` (an import profile's name, e.g.
+    ``chitu-presales``, or its file) ``inputs`` is that system's export, its people matched
+    through the books' 名单 (or ``roster``)."""
     from .workbook.scorecard.fill import fill_workbooks, input_rows, read_inputs
 
     catalog = load_templates(templates)
-    if _is_frame(inputs):
+    paths = _paths(books)
+    found: list[Diagnostic] = []
+    if profile is not None:
+        if _is_frame(inputs):
+            raise UsageError("--profile 需要导出文件，而不是表格 / --profile takes an export file, not a table")
+        source = source or str(inputs)
+        rows, found = _profile_rows(catalog, templates, paths, Path(inputs), profile, roster)
+    elif _is_frame(inputs):
         source = source or "<DataFrame>"
         rows = input_rows(inputs, source)
     else:
@@ -222,9 +233,9 @@ def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, 
     with _steps(progress, None, "导入数据 / fill", unit="步") as step:
         if step is not None:
             step(1, f"{len(rows)} 行 / rows")
-        done = fill_workbooks(catalog, _paths(books), rows, source=source, lock_timeout=lock_timeout,
+        done = fill_workbooks(catalog, paths, rows, source=source, lock_timeout=lock_timeout,
                               step=step)
-    return FillResult(done.written, list(done.diagnostics))
+    return FillResult(done.written, found + list(done.diagnostics))
 
 
 # ---------------------------------------------------------------------------------------
@@ -767,3 +778,20 @@ def entry_sheet(books: PathLike | Iterable[PathLike], out: PathLike, *, force: b
 
 
 __all__ += ["entry_sheet", "EntrySheetResult"]
+
+
+def _profile_rows(catalog: Catalog, templates: Templates, books: list[Path], export: Path, profile: str,
+                  roster: PathLike | None):
+    """(the rows an import profile makes of ``export``, its findings)."""
+    from .workbook.scorecard.profile import apply_profile, book_roster, load_profile
+    from .workbook.scorecard.roster import read_roster as read
+
+    folder = None if templates is None or isinstance(templates, Catalog) else Path(templates)
+    if folder is None and isinstance(templates, Catalog):
+        folder = templates.directory
+    chosen = load_profile(profile, catalog, folder)
+    people, month = book_roster(books)
+    if roster is not None:
+        people = read(catalog, Path(roster))
+    done = apply_profile(catalog, chosen, export, people, month)
+    return done.rows, done.diagnostics

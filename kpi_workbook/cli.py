@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--inputs", required=True, metavar="FILE",
                       help=".csv 或 .xlsx，长表或宽表 / .csv or .xlsx, long or wide")
     fill.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    fill.add_argument("--profile", metavar="NAME", help="导入方案，如 chitu-presales：--inputs 是该系统的导出文件 / "
+                      "an import profile, e.g. chitu-presales: --inputs is that system's export")
+    fill.add_argument("--roster", metavar="FILE", help="与 --profile 连用：按此名单对应人员（默认：考核表的名单）/ "
+                      "with --profile: match people by this roster (default: the books' 名单)")
     _lock_option(fill)
     fill.set_defaults(run=cmd_fill)
 
@@ -280,8 +284,10 @@ def cmd_validate(args) -> int:
 def cmd_fill(args) -> int:
     from . import api
 
+    if args.roster and not args.profile:
+        raise UsageError("--roster 只与 --profile 连用 / --roster goes with --profile")
     result = api.fill(args.books, args.inputs, templates=_catalog(args), lock_timeout=args.lock_timeout,
-                      progress=True)
+                      progress=True, profile=args.profile, roster=args.roster)
     if args.json:
         _print_json(result.to_dict())
     else:

@@ -240,6 +240,9 @@ def _roster(book, f, catalog: Catalog, roster: pd.DataFrame | None) -> None:
             ws.write_blank(i, 8, None, f["input"])
         else:
             ws.write_number(i, 8, float(absent), f["input"])
+        account = getattr(e, "wangwang", None)  # 旺旺: what an import profile matches by
+        ws.write_string(i, ROSTER_HEADERS.index(CHINESE["wangwang"]), "" if is_blank(account) else str(account),
+                        f["text_input"])
     last = max(n, 500)
     ws.data_validation(1, 3, last, 3, {"validate": "list", "source": _roles_ref(catalog),
                                        "error_message": "请从“设置”表的岗位列表中选择"})
