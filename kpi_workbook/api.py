@@ -795,3 +795,51 @@ def _profile_rows(catalog: Catalog, templates: Templates, books: list[Path], exp
         people = read(catalog, Path(roster))
     done = apply_profile(catalog, chosen, export, people, month)
     return done.rows, done.diagnostics
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    path: Path  # the workbook written, or the role file imported
+    role: str
+    files: tuple[Path, ...] = ()  # import: every file written
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "role": self.role, "files": [str(f) for f in self.files],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def template_export(role: str, out: PathLike, *, force: bool = False, templates: Templates = None) -> TemplateResult:
+    """``role`` (any name of it) as a template workbook HR can edit: the role, its items and
+    rules, grade schemes and pay rules, with dropdowns in Chinese throughout."""
+    from .workbook.template.export import export_role
+
+    catalog = load_templates(templates)
+    chosen = catalog.role(role)
+    return TemplateResult(export_role(catalog, chosen, Path(out), force=force), chosen.id)
+
+
+def template_new(out: PathLike, *, force: bool = False) -> TemplateResult:
+    """A template workbook with a short worked example (a 仓库管理员 form) to change into
+    one's own role."""
+    from .workbook.template.blank import example_role, new_template
+
+    return TemplateResult(new_template(Path(out), force=force), example_role().id)
+
+
+def template_import(workbook: PathLike, out: PathLike, *, force: bool = False, with_builtin: bool = False,
+                    templates: Templates = None) -> TemplateResult:
+    """Read a template workbook into the templates folder ``out`` (``roles/<id>.yaml``, with
+    the grade schemes and pay rules it uses added to ``grades.yaml`` and ``pay.yaml``) after
+    checking and linting it: every problem is one sentence naming the sheet and cell, all of
+    them in the KpiError, and nothing is written while there is one. ``with_builtin`` first
+    puts the built-in templates in a folder that has no roles yet."""
+    from .workbook.template.importer import import_template
+
+    done = import_template(Path(workbook), Path(out), load_templates(templates), force=force,
+                           with_builtin=with_builtin)
+    role_file = next(p for p in done.written if p.parent.name == "roles")
+    return TemplateResult(role_file, done.role.id, tuple(done.written), done.diagnostics)
+
+
+__all__ += ["template_export", "template_new", "template_import", "TemplateResult"]

@@ -447,6 +447,82 @@ def _register_own(sub) -> None:
     grid.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     grid.set_defaults(run=cmd_entry_sheet)
 
+    tpl = sub.add_parser("template", help="自己的考核表：导出、新建、导入模板工作簿 / your own scorecard as a workbook",
+                         description="template export ROLE --out F.xlsx 把岗位写成可编辑的工作簿；template new --out "
+                         "F.xlsx 写一个带示例的空白模板；template import F.xlsx --out DIR 检查后写入模板目录 / "
+                         "export a role as a workbook HR edits, write a blank one with an example, or import one "
+                         "into a templates folder")
+    actions = tpl.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", title="操作 / actions")
+    export = actions.add_parser("export", help="把岗位写成模板工作簿 / a role as a template workbook",
+                                description="把岗位（及其等级方案、薪酬规则）写成可编辑的工作簿 / write a role, "
+                                "its grade schemes and pay rules as an editable workbook")
+    export.add_argument("role", help="岗位 id 或名称 / role id or name")
+    export.add_argument("--out", required=True, metavar="F.xlsx", help="工作簿 / the workbook to write")
+    export.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    export.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    export.set_defaults(run=cmd_template_export)
+    blank = actions.add_parser("new", help="带示例的空白模板 / a blank template with a worked example",
+                               description="写一个带简短示例（仓库管理员）的模板工作簿 / write a template workbook "
+                               "with a short worked example (a 仓库管理员 form)")
+    blank.add_argument("--out", required=True, metavar="F.xlsx", help="工作簿 / the workbook to write")
+    blank.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    blank.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    blank.set_defaults(run=cmd_template_new)
+    imp = actions.add_parser("import", help="检查模板工作簿并写入模板目录 / check a template workbook, write it "
+                             "into a templates folder", description="检查模板工作簿（每个问题指出表名和单元格），"
+                             "写 DIR/roles/<id>.yaml 及其等级方案、薪酬规则 / check a template workbook (every "
+                             "problem names its sheet and cell) and write DIR/roles/<id>.yaml with its grade "
+                             "schemes and pay rules")
+    imp.add_argument("workbook", metavar="F.xlsx", help="模板工作簿 / the template workbook")
+    imp.add_argument("--out", required=True, metavar="DIR", help="模板目录 / the templates folder")
+    imp.add_argument("--force", action="store_true", help="替换同名的岗位、等级方案或薪酬规则 / replace a role, "
+                     "scheme or rule of the same id")
+    imp.add_argument("--with-builtin", action="store_true", help="目录中还没有岗位时先放入内置模板 / first put the "
+                     "built-in templates into a folder that has no roles yet")
+    imp.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    imp.set_defaults(run=cmd_template_import)
+    tpl.set_defaults(run=_template_usage)
+
+
+def _template_usage(args) -> int:
+    raise UsageError("用法：kpi-workbook template export|new|import … / usage: kpi-workbook template "
+                     "export|new|import … (see --help)")
+
+
+def cmd_template_export(args) -> int:
+    from . import api
+
+    result = api.template_export(args.role, args.out, force=args.force, templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}\t{result.role}")
+    return EXIT_OK
+
+
+def cmd_template_new(args) -> int:
+    from . import api
+
+    result = api.template_new(args.out, force=args.force)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}\t示例 / example: {result.role}")
+    return EXIT_OK
+
+
+def cmd_template_import(args) -> int:
+    from . import api
+
+    result = api.template_import(args.workbook, args.out, force=args.force, with_builtin=args.with_builtin,
+                                 templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(f"{result.path}\t{result.role}")
+    return EXIT_OK
+
 
 def cmd_entry_sheet(args) -> int:
     from . import api

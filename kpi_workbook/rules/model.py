@@ -285,7 +285,7 @@ class Role(Assumable):
     # printed on the card and name_en): rules/names.py
     aliases: list[str] = []
     source: str = ""  # S1..S18
-    family: Literal["cs", "presales", "qc", "manager"]
+    family: Literal["cs", "presales", "qc", "manager", "other"]  # other: a company's own kind of job
     max_style: Literal["points", "percent"] = "points"
     grade_scheme: str
     pay_rules: list[Annotated[PayRef, BeforeValidator(_pay_ref)]] = []
