@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from ...diagnostics import Diagnostic, KpiError, error, has_errors, warning
+from ...diagnostics import Diagnostic, KpiError, error, has_errors, info, warning
 from ...numbers import ParseError, is_blank, normalise_text, number_text, parse_flag, parse_number
 from ...rules.lint import alias_clashes, lint_role
 from ...rules.loader import (Catalog, _load, builtin_templates_dir, check_references)
@@ -84,7 +84,7 @@ def read_sheets(path: Path) -> dict[str, dict[int, dict[int, _Cell]]]:
     try:
         for ws in book.worksheets:
             rows: dict[int, dict[int, _Cell]] = {}
-            for r, row in enumerate(ws.iter_rows(max_row=S.MAX_ROWS + 1, max_col=40), start=1):
+            for r, row in enumerate(ws.iter_rows(max_row=S.MAX_ROWS + 1, max_col=60), start=1):
                 for c, cell in enumerate(row, start=1):
                     value = getattr(cell, "value", None)
                     if value is None:
@@ -873,7 +873,7 @@ def import_template(path: Path, out_dir: Path, base: Catalog, force: bool = Fals
 
     def bad(loc: tuple, zh: str, en: str, code: str, severity: str = "error") -> Diagnostic:
         sheet, ref = place(loc)
-        make = error if severity == "error" else warning
+        make = {"error": error, "warning": warning, "info": info}[severity]
         return make(code, f"{sheet}!{ref} {zh}", f"{sheet}!{ref}: {en}", source=source, sheet=sheet, cell=ref)
 
     diags = reader.diags
@@ -924,8 +924,7 @@ def import_template(path: Path, out_dir: Path, base: Catalog, force: bool = Fals
             diags.append(bad(("grade_schemes", scheme.id, 1), f"等级方案 {scheme.id} 的下限须从高到低",
                              f"the thresholds of {scheme.id} must go down", "grade-order"))
     for d in found:
-        diags.append(bad(d.path, d.message_zh, d.message_en, d.code, d.severity if d.severity == "error"
-                         else "warning"))
+        diags.append(bad(d.path, d.message_zh, d.message_en, d.code, d.severity))
     if has_errors(diags):
         raise KpiError(diags)
     used = [all_schemes[i] for i in dict.fromkeys(
