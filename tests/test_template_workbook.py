@@ -338,3 +338,11 @@ def test_import_refuses_to_replace_a_role_or_a_different_scheme(capsys, tmp_path
     code, _, err = run(capsys, "template", "import", book, "--out", out, "--force")
     assert code == 0
     assert load_catalog(out).grade_schemes["grade_a_e"].tiers[1].min == 85
+
+
+def test_a_pinned_band_overlap_stays_a_note(tmp_path, catalog):
+    """S12's overlap at exactly 80 % is pinned in the template: importing it says so as a
+    note naming the band's cell, not as a warning."""
+    book = export_role(catalog, catalog.roles["presales_cs_weighted"], tmp_path / "t.xlsx")
+    done = import_template(book, tmp_path / "out", catalog)
+    assert [(d.severity, d.code, d.sheet) for d in done.diagnostics] == [("info", "band-overlap", S.BANDS)]
