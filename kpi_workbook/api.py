@@ -332,11 +332,12 @@ class PayrollResult:
 
 def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
             allow_incomplete: bool = False, require_approved: bool = False, force: bool = False,
-            templates: Templates = None) -> PayrollResult:
+            templates: Templates = None, company: str = "") -> PayrollResult:
     """The money columns of ``report`` for finance, in the columns of ``payroll.yaml`` (of
     ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. A month with incomplete,
     wrong or flagged rows is not exported (``exported`` False, every reason a diagnostic)
-    unless ``allow_incomplete``, which exports the clean rows only."""
+    unless ``allow_incomplete``, which exports the clean rows only. An .xlsx prints on A4
+    landscape with ``company`` in its title block, a 合计 row and the signature lines."""
     from .rules.payroll_layout import load_payroll_layout
     from .workbook.files import refuse_inputs
     from .workbook.month.payroll import check_output, prepare_payroll, write_payroll
@@ -352,7 +353,8 @@ def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
                           catalog=load_templates(templates))  # HR's 校准 is applied by its rules
     exported = pay.clean or allow_incomplete
     if exported:
-        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet)
+        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet, month=pay.month,
+                      company=company)  # company: the printed title block of an .xlsx
     return PayrollResult(out if exported else None, pay.month, exported, pay.frame, pay.total,
                          tuple(pay.excluded), pay.diagnostics(str(report)), pay)
 

@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--require-approved", action="store_true",
                      help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
                           "approved (needs --history)")
+    pay.add_argument("--company", metavar="NAME", default="",
+                     help="打印页眉的公司名（.xlsx）/ company name for the printed title block (.xlsx)")
     pay.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     pay.set_defaults(run=cmd_payroll)
 
@@ -212,7 +214,7 @@ def cmd_payroll(args) -> int:
     result = api.payroll(args.report, args.out, history=args.history,
                          allow_incomplete=args.allow_incomplete,
                          require_approved=args.require_approved, force=args.force,
-                         templates=args.templates)
+                         templates=args.templates, company=args.company)
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK if result.exported else EXIT_FINDINGS

@@ -115,7 +115,9 @@ def test_every_sheet_prints_landscape_one_page_wide_with_title_and_page_numbers(
         assert 'fitToHeight="0"' in setup and "<pageSetUpPr fitToPage=\"1\"/>" in xml
         header = re.search(r"<oddHeader>(.*?)</oddHeader>", xml).group(1)
         assert "2026-10 月度绩效汇总" in header and "琦星电子 &amp;&amp; Co" in header
-        assert "printed" in header
+        assert "打印日期" in header and "printed" not in header  # Chinese furniture only
+        footer = re.search(r"<oddFooter>(.*?)</oddFooter>", xml).group(1)
+        assert "第 &amp;P 页，共 &amp;N 页" in footer and "page" not in footer
         assert "&amp;P" in re.search(r"<oddFooter>(.*?)</oddFooter>", xml).group(1)
     assert "_xlnm.Print_Titles" in workbook  # repeated header rows
 
