@@ -53,9 +53,9 @@ if TYPE_CHECKING:  # pandas is imported by the work itself, not by importing the
 PathLike = Union[str, "os.PathLike[str]"]
 Templates = Union[PathLike, Catalog, None]
 
-__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "score",
+__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "notices", "score",
            "score_frame", "load_templates", "master", "NewResult", "FillResult", "ValidateResult",
-           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "ScoreResult",
+           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "NoticesResult", "ScoreResult",
            "FrameResult", "MasterResult", "describe", "describe_text", "lint", "read_roster",
            # what the Excel front end (buttons, worksheet functions) reads and writes
            "master_settings", "master_roster", "master_buttons", "scorecard_books",
@@ -434,6 +434,47 @@ def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year
                       year=None if year is None else str(year), force=force, company=company)
     return RollupResult(done.out, done.data.period.text, done.data.employees, done.data.departments,
                         list(done.diagnostics), done)
+
+
+# ---------------------------------------------------------------------------------------
+# notices (绩效结果通知书 / 面谈表)
+
+
+@dataclass(frozen=True)
+class NoticesResult:
+    out: Path
+    pdf: Path | None  # printed beside it by LibreOffice, where it is installed
+    month: str
+    employees: tuple[str, ...]  # one notice (one A4 page) each
+    notes: tuple[str, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # workbook.month.notices.NoticesResult
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``notices --json`` prints."""
+        return self._done.to_dict()
+
+
+def notices(report: PathLike, out: PathLike, *, history: PathLike | None = None,
+            books: PathLike | Iterable[PathLike] | None = None, company: str = "", force: bool = False,
+            pdf: bool = True, templates: Templates = None, progress: Progress = False) -> NoticesResult:
+    """绩效结果通知书 / 面谈表 of the month of ``report``: one A4 page per complete card (grade,
+    total, pay, every item with its points and how they came about, the last six months, boxes
+    for the talk, signature lines), scored again from the books the report was made of (or
+    ``books``) with the report's 校准 applied; with ``history`` the trend and the approval.
+    A PDF beside ``out`` where LibreOffice is present (``pdf``)."""
+    from .workbook.month.notices import run_notices
+
+    with _steps(progress, None, "通知书 / notices", unit="份") as step:
+        done = run_notices(load_templates(templates), Path(report), Path(out), history=_optional(history),
+                           books=None if books is None else _paths(books), force=force, company=company,
+                           pdf=pdf, step=step)
+    return NoticesResult(done.out, done.pdf, done.data.month,
+                         tuple(n.employee_id for n in done.data.notices), tuple(done.notes),
+                         list(done.diagnostics), done)
 
 
 # ---------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class ReportData:
     money_columns: list[str]  # pay rule labels, in first-seen order
     findings: list[Diagnostic] = field(default_factory=list)
     incomplete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    books: list[Path] = field(default_factory=list)  # the books read (the report records them)
+    cards: list[Card] = field(default_factory=list)  # the cards scored, in the summary's order
 
 
 def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
@@ -96,7 +98,7 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
         cards.append(card)
 
     summary, money_columns, incomplete = _score(catalog, cards, month, findings)
-    return ReportData(month, summary, money_columns, findings, incomplete)
+    return ReportData(month, summary, money_columns, findings, incomplete, list(books), cards)
 
 
 def _month_list(counts: dict[str, int]) -> str:

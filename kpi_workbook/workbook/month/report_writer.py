@@ -112,6 +112,7 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
         tables.append(calibration_sheet(book, catalog, data, f, page))
         tables.append(_incomplete_sheet(book, data, f, page, catalog))
         tables.append(_findings_sheet(book, data.findings, f, page, data.month))
+        _sources_sheet(book, data.books, Path(out))
         book.close()
         sheet_rows.save(written, tables, tmp)
 
@@ -308,6 +309,26 @@ def _incomplete_sheet(book, data: ReportData, f, page, catalog: Catalog | None =
 
 
 SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}  # read back by payroll (either form)
+
+
+SOURCES = "来源"  # which books the report was made of (notices score them again)
+
+
+def _sources_sheet(book, books: list[Path], out: Path) -> None:
+    """The books the report read, very hidden (never printed, not in the sheet tabs): each
+    path relative to the report's folder when it is below it, and absolute."""
+    ws = book.add_worksheet(SOURCES)
+    ws.write_row(0, 0, ["相对路径", "路径"])
+    here = out.resolve().parent
+    for i, path in enumerate(books, start=1):
+        absolute = Path(path).resolve()
+        try:
+            relative = absolute.relative_to(here).as_posix()
+        except ValueError:
+            relative = ""
+        ws.write_string(i, 0, relative)
+        ws.write_string(i, 1, str(absolute))
+    ws.very_hidden()
 
 
 def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") -> SheetRows:

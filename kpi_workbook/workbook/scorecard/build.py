@@ -22,6 +22,7 @@ from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
 from . import formulas as F
 from ..xlsx.clone import SheetCopy, clone_sheets
+from ..xlsx.printing import print_nothing
 from ..files import atomic_output
 from .settings import scheme_heading
 from .versions import TEMPLATE_NAME, fingerprint
@@ -120,7 +121,7 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
         field_small=f(align="left", text_wrap=True, font_size=SMALL_PT),
         field_money=f(num_format=MONEY, align="center"),
         role_id=book.add_format({"font_color": "#BFBFBF", "font_size": 7, "align": "right",
-                                 "valign": "top", "shrink": True}),
+                                 "valign": "top", "shrink": True, "num_format": ";;;"}),  # never shown
         item=f(text_wrap=True, font_size=SMALL_PT, align="left"),
         input_label=f(text_wrap=True, font_size=SMALL_PT, align="left"),
         blank=f(),
@@ -267,6 +268,7 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    print_nothing(ws)  # the month's rule book: edited on screen, never printed with the cards
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
@@ -322,6 +324,7 @@ def _notes_sheet(book, catalog: Catalog, roles: list[Role], fmt) -> None:
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
+    print_nothing(ws)  # notes for whoever keeps the templates: not for paper
 
 
 def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str], fmt) -> None:
@@ -351,6 +354,7 @@ def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str]
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    print_nothing(ws)  # the index of the cards: printing the workbook prints the cards only
 
 
 def _yes_no(value) -> str:
@@ -588,7 +592,9 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
             ic = block.inputs["alloc"]
             allocation = block.section.allocation
             assert allocation is not None  # an alloc input comes from the section's allocation
-            ws.write_blank(ic.row, ic.col, None, fmt.input)
+            # the default allocation typed in (the formulas take it for an empty cell too):
+            # 配分 is never blank on paper; the supervisor overwrites it for this month
+            ws.write_number(ic.row, ic.col, float(allocation.default), fmt.input)
             ws.data_validation(ic.row, ic.col, ic.row, ic.col, _validation(
                 ic.spec, f"本月分配给该项的分值，默认 {ic.spec.input.default:g}，本维度合计应为 "
                          f"{allocation.total:g}"))
@@ -736,16 +742,37 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     # Print setup, protection
     ws.set_paper(9)  # A4
     ws.set_portrait()
-    ws.fit_to_pages(1, 0)
+    pages = card_pages(heights_of(ws, sig_row), sum(_col_px(w) for w in col_widths))
+    ws.fit_to_pages(1, pages)
     ws.repeat_rows(0, TABLE_HEADER_ROW)
     ws.print_area(0, 0, sig_row, last_col)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.set_footer("&C第 &P 页 / 共 &N 页")
+    ws.set_start_page(1)  # each card counts its own pages, also when the whole book is printed
+    ws.set_footer(f"&C第 &P 页 / 共 {pages} 页")
     ws.center_horizontally()
     ws.hide_gridlines(2)
     ws.freeze_panes(TABLE_HEADER_ROW + 1, 0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
                     "format_columns": True, "format_rows": True})
+
+
+PRINTABLE_PT = (8.27 - 0.8) * 72, (11.69 - 1.1) * 72  # A4 portrait inside the margins
+
+
+def heights_of(ws, last_row: int) -> list[float]:
+    """The height in points of rows 0..``last_row`` as set on ``ws`` (15 where not set;
+    XlsxWriter keeps a row's height in pixels)."""
+    info = ws.row_info
+    return [info[r].height * 0.75 if r in info and info[r].height is not None else 15.0
+            for r in range(last_row + 1)]
+
+
+def card_pages(heights: list[float], width_px: float) -> int:
+    """Pages a card prints on, fit to the page's width: its own count for the footer's
+    "共 n 页" (a spreadsheet's page count is the whole book's). The card is then fit to
+    that many pages tall, so a card a little taller than its pages shrinks, never spills."""
+    scale = min(1.0, PRINTABLE_PT[0] / (width_px * 0.75))
+    return max(1, math.ceil(sum(heights) * scale / PRINTABLE_PT[1] - 0.15))
 
 
 def _grow(heights: dict[int, float], rows: range, need: float) -> None:
