@@ -58,7 +58,7 @@ __all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", 
            "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "NoticesResult", "ScoreResult",
            "FrameResult", "MasterResult", "describe", "describe_text", "lint", "read_roster",
            # what the Excel front end (buttons, worksheet functions) reads and writes
-           "master_settings", "master_roster", "master_buttons", "scorecard_books",
+           "master_settings", "master_roster", "master_buttons", "scorecard_books", "calibration_sheet",
            "write_findings", "add_ribbon", "settings_contents", "with_settings", "employee_field",
            "score_columns", "card_of", "grades", "score_pay"]
 
@@ -646,6 +646,19 @@ def master_roster(path: PathLike) -> pd.DataFrame | None:
     from .workbook.month.master import read_master_roster
 
     return read_master_roster(Path(path))
+
+
+def calibration_sheet(report: PathLike) -> str:
+    """The name of ``report``'s 校准 sheet (the 校准 button opens it); KpiError when the
+    report has none (not a current monthly report)."""
+    from .workbook.month.calibration import SHEET
+    from .workbook.scorecard.reader import sheet_values
+
+    if sheet_values(Path(report), SHEET) is None:
+        raise KpiError([error("no-calibration", f"{Path(report).name} 没有“{SHEET}”工作表：请重新生成月度报表",
+                              f"{Path(report).name} has no {SHEET} sheet: generate the monthly report again",
+                              source=str(report))])
+    return SHEET
 
 
 def master_buttons() -> tuple:
