@@ -66,10 +66,11 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
+def build_report(catalog: Catalog, books: list[Path], month: str | None = None, step=None) -> ReportData:
+    """Every card of ``books`` read, checked and scored; ``step(1, name)`` per book read."""
     findings: list[Diagnostic] = []
     collected: list[Card] = []
-    for found, diags in read_books(catalog, books, read_one_book):  # on every core
+    for found, diags in read_books(catalog, books, read_one_book, step):  # on every core
         findings += diags
         collected += found
 
