@@ -313,6 +313,7 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
     year, mon = n.month.split("-")
     ws.merge_range(row, 0, row, last, f"{year} 年 {int(mon)} 月 绩效结果通知书（面谈表）", f["title"])
     ws.set_row(row, 30)
+    ws.set_row(row + 1, GAP)
     row += 2
     fields = [("姓名", n.name, "工号", n.employee_id), ("部门", n.department, "岗位", n.job),
               ("考核月份", n.month, "直接上级", n.supervisor)]
@@ -323,6 +324,8 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
         ws.write(row, 4, bv, f["value"])
         ws.set_row(row, 18)
         row += 1
+    identity = row - 1  # title and fields: repeated on a second page, which then says whose it is
+    ws.set_row(row, GAP)
     row += 1
     ws.write(row, 0, "总分", f["label"])
     ws.merge_range(row, 1, row, 2, n.total, f["big"])
@@ -349,6 +352,7 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
         ws.merge_range(row, 1, row, last, text, f["wrap"])
         ws.set_row(row, _height(text, sum(WIDTHS[1:])))
         row += 1
+    ws.set_row(row, GAP)
     row += 1
     ws.write(row, 0, "考核明细（得分说明由评分引擎给出）", f["section"])
     row += 1
@@ -363,7 +367,15 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
         ws.write(row, 4, item.explain, f["wrap"])
         ws.set_row(row, max(_height(item.explain, WIDTHS[4]), _height(item.label, WIDTHS[1])))
         row += 1
+    ws.set_row(row, GAP)
     row += 1
+    # one page at the text's own size; a card of many items puts the trend and the boxes for
+    # the talk on a second page rather than shrinking the print under 9 pt
+    two_pages = _used(ws, row) + TREND_PT + 2 * MIN_BOX + BELOW > PAGE_PT
+    if two_pages:
+        ws.set_h_pagebreaks([row])
+        ws.repeat_rows(0, identity)
+    trend_row = row
     ws.write(row, 0, f"近 {TREND_MONTHS} 个月总分", f["section"])
     row += 1
     top = row
@@ -390,12 +402,15 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
     chart.show_blanks_as("gap")
     chart.set_size({"width": 360, "height": 150})
     ws.insert_chart(top, 3, chart, {"x_offset": 6, "y_offset": 0, "object_position": 1})
+    ws.set_row(top + len(n.trend) + 1, GAP + 4)  # under the chart
     row = top + len(n.trend) + 2
-    for label, height in (("面谈记录（绩效反馈、员工意见）", 96), ("改进计划（目标、措施、完成时间）", 96)):
+    box = _box_height(_used(ws, row) - (_used(ws, trend_row) if two_pages else 0))
+    for label in ("面谈记录（绩效反馈、员工意见）", "改进计划（目标、措施、完成时间）"):
         ws.write(row, 0, label, f["section"])
         row += 1
         ws.merge_range(row, 0, row, last, "", f["box"])
-        ws.set_row(row, height)
+        ws.set_row(row, box)
+        ws.set_row(row + 1, GAP)
         row += 2
     ws.merge_range(row, 0, row, 2, "被考核人签字：______________", f["sign"])
     ws.merge_range(row, 3, row, last, "直接上级签字：______________      日期：______年____月____日", f["sign"])
@@ -403,12 +418,32 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
     ws.set_paper(9)
     ws.set_portrait()
     ws.set_margins(left=0.5, right=0.5, top=0.5, bottom=0.5)
-    ws.fit_to_pages(1, 1)
+    ws.fit_to_pages(1, 0)  # the width fits at 100 %; the height by the rows above, never shrunk
     ws.center_horizontally()
     ws.hide_gridlines(2)
     ws.print_area(0, 0, row, last)
     ws.set_header("")
-    ws.set_footer(f'&C&"{FONT},Regular"&9 打印日期 {(printed or date.today()).isoformat()}')
+    ws.set_footer(f'&C&"{FONT},Regular"&10 打印日期 {(printed or date.today()).isoformat()}')
+
+
+PAGE_PT = (11.69 - 1.0) * 72 - 40  # A4 portrait inside the margins, less the footer
+GAP = 8.0  # a blank row between the blocks
+TREND_PT = 15 + 7 * 15 + 12  # the trend's label, table (the chart beside it, a little taller)
+MIN_BOX, MAX_BOX = 36.0, 130.0
+BELOW = 2 * 15 + 2 * GAP + 30  # the boxes' two labels, two gaps, the signature row
+
+
+def _used(ws, row: int) -> float:
+    """The height in points of the rows above ``row`` (XlsxWriter keeps pixels; 15 unset)."""
+    info = ws.row_info
+    return sum(info[r].height * 0.75 if r in info and info[r].height is not None else 15.0
+               for r in range(row))
+
+
+def _box_height(used: float) -> float:
+    """Each of the two boxes for the talk: what the page has left under ``used`` points and
+    above the labels and signatures, between MIN_BOX and MAX_BOX."""
+    return max(MIN_BOX, min(MAX_BOX, (PAGE_PT - used - BELOW) / 2))
 
 
 def _number(ws, row: int, col: int, value, fmt) -> None:
@@ -419,7 +454,7 @@ def _number(ws, row: int, col: int, value, fmt) -> None:
 
 
 def _height(text: str, width: float) -> float:
-    return max(18.0, lines_needed(text, width) * LINE + 4)
+    return max(16.0, lines_needed(text, width) * LINE + 3)
 
 
 @dataclass

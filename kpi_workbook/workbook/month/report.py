@@ -425,9 +425,13 @@ def _compare_cached(catalog: Catalog, card: Card, row, findings: list[Diagnostic
         _mismatch(card, name, got, want, findings)
 
 
+NAME_LABELS = {"KPI_TOTAL": "总分", "KPI_GRADE": "等级", "KPI_PAY": "绩效工资", "KPI_STATUS": "状态"}
+
+
 def _mismatch(card: Card, name: str, got, want, findings: list[Diagnostic]) -> None:
+    shown, should = ("" if v is None else str(v) for v in (got, want))
     findings.append(warning(
-        "cached-mismatch",
-        f"{name} 单元格显示 {got!r}，按输入重算应为 {want!r}：考核表被改动或未重新计算",
+        "cached-mismatch",  # the Chinese names the cell as the card does (it is printed)
+        f"{NAME_LABELS.get(name, name)}单元格显示 {shown}，按输入重算应为 {should}：考核表被改动或未重新计算",
         f"{name} shows {got!r} but the inputs give {want!r}: the sheet was tampered with or is stale",
         source=str(card.path), sheet=card.sheet, cell=card.names.get(name, "")))

@@ -50,7 +50,7 @@ def quote(sheet: str) -> str:
 
 
 MONEY = '"¥"#,##0.00;[Red]-"¥"#,##0.00'
-BODY_PT, SMALL_PT = 10, 9  # table text; criteria, item and input labels
+BODY_PT, SMALL_PT = 10, 10  # table text; criteria, item and input labels (≥ 9 pt on paper, fit to width)
 
 
 @dataclass
@@ -71,6 +71,7 @@ class Formats:
     section: object
     settings_input: object
     muted: object
+    aside: object  # a note beside a value on the card (月度报表计算): grey, as large as the text
     # scorecard-only
     field_label: object
     field_value: object
@@ -116,7 +117,9 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
         section=f(bold=True, align="center", text_wrap=True),
         settings_input=f(**unlocked),
         muted=book.add_format({"font_color": "#BFBFBF", "font_size": 8}),
-        field_label=f(bold=True, bg_color=grey, align="center", font_size=SMALL_PT, shrink=True),
+        aside=book.add_format({"font_name": "等线", "font_color": "#808080", "font_size": BODY_PT,
+                               "valign": "vcenter"}),
+        field_label=f(bold=True, bg_color=grey, align="center", font_size=SMALL_PT),
         field_value=f(align="left", text_wrap=True),
         field_small=f(align="left", text_wrap=True, font_size=SMALL_PT),
         field_money=f(num_format=MONEY, align="center"),
@@ -407,8 +410,8 @@ def _validation(spec, criteria: str) -> dict:
 # widths and heights are estimated from the text: a CJK character is one em wide, other
 # characters about half; a column of width w is about 7w + 5 pixels (Calibri 11 units).
 
-PAGE_WIDTH = 116  # sum of column widths aimed at: A4 portrait, fit to width at about 85 %
-WIDTHS = {"no": 4.5, "section": 10, "item": 12, "max": 7.5, "value": 9, "event_points": 8,
+PAGE_PX = 760  # the columns' pixels aimed at: A4 portrait fit to width at about 91 % (10 pt → 9.1 on paper)
+WIDTHS = {"no": 4.5, "section": 10, "item": 12, "max": 8.5, "value": 9, "event_points": 8,
           "points": 8, "item_grade": 6, "note": 12}
 MIN_ROW, FOOTER_ROW = 17.0, 17.0  # points
 
@@ -469,20 +472,29 @@ def _column_widths(layout: SheetLayout) -> dict[str, float]:
     own_levels = [lv for ic in inputs if not ic.spec.rater for lv in ic.spec.levels]
     for key in layout.columns:
         if key.startswith("rater."):
-            widths[key] = min(max(7.5, widest(rated_levels, BODY_PT)), 10)
+            widths[key] = min(max(7.0, widest(rated_levels, BODY_PT)), 10)
         elif key in WIDTHS:
             widths[key] = WIDTHS[key]
     widths["value"] = min(max(widths["value"], widest(own_levels, BODY_PT)), 12)
     widths["input"] = min(max(9.0, widest(labels, SMALL_PT)), 18)
     if layout.pay_rules:  # room for ¥99,999.99 in bold
         widths["points"] = max(widths["points"], 12)
-    rest = PAGE_WIDTH - sum(widths.values())
+    page_width = (PAGE_PX - 5 * len(layout.columns)) / 7  # in width units (7 px each, 5 px a column)
+    rest = page_width - sum(widths.values())
     widths["criteria"] = min(max(rest, 26.0), 44.0)
     # Many rater columns: give up some width elsewhere rather than shrink the whole page.
-    for key, least in (("note", 9.0), ("criteria", 22.0), ("input", 10.0)):
-        over = sum(widths.values()) - PAGE_WIDTH
-        if over > 0:
-            widths[key] = max(least, widths[key] - over)
+    # Text under 9 pt on paper is no option: the page's width is what the columns share.
+    raters = [k for k in widths if k.startswith("rater.")]
+    # An input label wraps on every one of its rows, the criteria once over the item's rows:
+    # the criteria give up width before the input labels do.
+    for keys, least in ((["note"], 6.0), (["criteria"], 20.0), (["section"], 8.0), (["item"], 10.0),
+                        (["value"], 8.0), (raters, 7.0), (["event_points"], 6.0), (["criteria"], 17.0),
+                        (["no"], 4.0), (["note"], 4.0), (["input"], 9.0), (["item"], 9.0)):
+        keys = [k for k in keys if k in widths]
+        over = sum(widths.values()) - page_width
+        if over > 0 and keys:
+            for key in keys:
+                widths[key] = max(least, widths[key] - over / len(keys))
     return widths
 
 
@@ -683,13 +695,13 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     for rule in layout.pay_rules:
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
         if rule.kind in TEAM_PAY_KINDS:
-            ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.muted)
+            ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.aside)
     ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
     if "months_absent" in footer:  # from the roster; above the limit the card is 不参与
         r = footer["months_absent"].row
         _write_number(ws, r, pc, values.get("months_absent"), fmt.number)
         limit = min(x.above for x in role.exclude_if)
-        ws.write_string(r, pc + 1, f"超过 {limit:g} 个月不参与", fmt.muted)
+        ws.write_string(r, pc + 1, f"超过 {limit:g} 个月不参与", fmt.aside)
     ws.write_formula(footer["status"].row, pc, F.status(layout), fmt.status)
     for key in footer:
         if key.startswith("remark."):
@@ -742,13 +754,15 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     # Print setup, protection
     ws.set_paper(9)  # A4
     ws.set_portrait()
-    pages = card_pages(heights_of(ws, sig_row), sum(_col_px(w) for w in col_widths))
-    ws.fit_to_pages(1, pages)
+    breaks = card_breaks(layout, heights_of(ws, sig_row), sum(_col_px(w) for w in col_widths))
+    ws.set_h_pagebreaks(breaks)
+    pages = len(breaks) + 1  # its own count: breaks placed here, each page's rows fit it
+    ws.fit_to_pages(1, 0)
     ws.repeat_rows(0, TABLE_HEADER_ROW)
     ws.print_area(0, 0, sig_row, last_col)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.6)
     ws.set_start_page(1)  # each card counts its own pages, also when the whole book is printed
-    ws.set_footer(f"&C第 &P 页 / 共 {pages} 页")
+    ws.set_footer(f'&C&"等线,Regular"&11第 &P 页 / 共 {pages} 页')
     ws.center_horizontally()
     ws.hide_gridlines(2)
     ws.freeze_panes(TABLE_HEADER_ROW + 1, 0)
@@ -756,7 +770,7 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
                     "format_columns": True, "format_rows": True})
 
 
-PRINTABLE_PT = (8.27 - 0.8) * 72, (11.69 - 1.1) * 72  # A4 portrait inside the margins
+PRINTABLE_PT = (8.27 - 0.6) * 72, (11.69 - 1.1) * 72  # A4 portrait inside the margins
 
 
 def heights_of(ws, last_row: int) -> list[float]:
@@ -767,12 +781,28 @@ def heights_of(ws, last_row: int) -> list[float]:
             for r in range(last_row + 1)]
 
 
-def card_pages(heights: list[float], width_px: float) -> int:
-    """Pages a card prints on, fit to the page's width: its own count for the footer's
-    "共 n 页" (a spreadsheet's page count is the whole book's). The card is then fit to
-    that many pages tall, so a card a little taller than its pages shrinks, never spills."""
+def card_breaks(layout: SheetLayout, heights: list[float], width_px: float) -> list[int]:
+    """The rows a card's pages start at, after the first: a page holds what fits at the
+    card's print scale (fit to the page's width, never shrunk in height, so the text stays
+    at its size), a section (one merged label) is never split, the signatures stay with the row above, and
+    the title, fields and table header repeat on every page. The footer's "共 n 页" is then
+    the card's own count (a spreadsheet's page count is the whole book's)."""
     scale = min(1.0, PRINTABLE_PT[0] / (width_px * 0.75))
-    return max(1, math.ceil(sum(heights) * scale / PRINTABLE_PT[1] - 0.15))
+    room = PRINTABLE_PT[1] / scale * 0.97  # a margin for the engines' rounding of row heights
+    head = sum(heights[:TABLE_HEADER_ROW + 1])
+    sections = {b.section.id: b.first_row for b in reversed(layout.blocks)}  # a section's label is
+    starts = sorted(set(sections.values()) | {r.row for r in layout.footer.values()}  # one merged cell
+                    | {layout.signature_row - 1})
+    units = zip(starts, starts[1:] + [layout.signature_row + 1])
+    breaks: list[int] = []
+    used = sum(heights[:starts[0]])
+    for first, end in units:
+        height = sum(heights[first:end])
+        if used + height > room and used > head:
+            breaks.append(first)
+            used = head
+        used += height
+    return breaks
 
 
 def _grow(heights: dict[int, float], rows: range, need: float) -> None:

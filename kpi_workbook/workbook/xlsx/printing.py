@@ -64,8 +64,8 @@ def print_setup(ws, title: str, company: str = "", header_rows: tuple[int, int] 
     day = (printed or date.today()).isoformat()
     left = f'&L&"{FONT},Bold"&11 {_escape(company)}' if company else "&L"
     ws.set_header(f'{left}&C&"{FONT},Bold"&14 {_escape(title)}'
-                  f'&R&"{FONT},Regular"&10 打印日期 {day}', {"margin": 0.3})
-    ws.set_footer(f'&C&"{FONT},Regular"&10 第 &P 页，共 &N 页', {"margin": 0.25})
+                  f'&R&"{FONT},Regular"&11 打印日期 {day}', {"margin": 0.3})  # 11 pt: ≥ 9 when fit to width
+    ws.set_footer(f'&C&"{FONT},Regular"&11 第 &P 页，共 &N 页', {"margin": 0.25})
 
 
 SIGNERS = ("制表", "审核", "批准")
