@@ -144,7 +144,7 @@ def _home(book, f) -> None:
     _home_text(ws, 1, 0, "每月：在“设置”填月份 → 在“名单”维护员工 → 依次点击下面的按钮。按钮会先保存本工作簿，"
                "所有文件都在本工作簿所在的文件夹（或“设置”中的工作文件夹）里。", f["note"], span_all)
     ws.write(3, 0, "上次操作：", f["h2"])
-    ws.write(3, 1, "（尚未运行 / not run yet）", f["status"])
+    ws.write(3, 1, "（尚未运行）", f["status"])
     ws.write_row(5, 0, ["按钮", "做什么", "读取", "写出"], f["header"])
     for i, (macro, caption, what, reads, writes) in enumerate(BUTTONS):
         row = 6 + i
@@ -155,7 +155,7 @@ def _home(book, f) -> None:
         ws.insert_button(row, 0, {"macro": macro, "caption": caption, "width": 112,
                                   "height": 30, "x_offset": 2, "y_offset": 2})
     row = 6 + len(BUTTONS) + 1
-    ws.write(row, 0, "文件夹约定 / folders", f["h2"])
+    ws.write(row, 0, "文件夹约定", f["h2"])
     folders = (
         "名单：本工作簿的“名单”表；若为空，则用同一文件夹中的 名单.xlsx 或 名单.csv",
         "<月份>/考核表/：生成的考核表（按“拆分方式”每个部门一个，或一个 考核表.xlsx），发给主管填写",

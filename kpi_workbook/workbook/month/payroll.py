@@ -36,7 +36,7 @@ from ..files import atomic_output, refuse_existing
 from .history import read_history_book
 from ..scorecard.reader import sheet_values
 from .tables import FINDINGS
-from ..xlsx.printing import print_setup, row_height, signature_line
+from ..xlsx.printing import print_setup, row_height, signature_line, text_units
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 UNCHECKED = "未核对"  # no --history given: nothing to compare with
@@ -281,9 +281,15 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str, mo
     yuan = book.add_format({**base, "num_format": '"¥"#,##0.00;-"¥"#,##0.00', "align": "right"})
     columns = list(frame.columns)
     widths = [payroll_width(c, c in money) for c in columns]
+    if "审批" in columns:  # as wide as its longest text: one line each (已审批 2026-11-05 王经理)
+        widths[columns.index("审批")] = min(30.0, max(12.0, max((text_units(str(v)) + 1.2 for v in frame["审批"]),
+                                                               default=12.0)))
     for j, c in enumerate(columns):
         ws.write_string(0, j, str(neutralise(c)), head)
-        ws.set_column(j, j, widths[j])
+        # a pay rule nobody has this month: kept in the file (the same columns every month),
+        # hidden on paper and screen (the page would be columns of 0.00)
+        nothing = c in money and c != "应发绩效合计" and not pd.to_numeric(frame[c], errors="coerce").fillna(0).any()
+        ws.set_column(j, j, widths[j], None, {"hidden": bool(nothing and len(frame))})
     ws.set_row(0, row_height(columns, widths, set(range(len(columns)))))
     wrapped = {j for j, c in enumerate(columns) if c in ("审批", "姓名", "部门")}
     for i, row in enumerate(frame.itertuples(index=False), start=1):
@@ -306,8 +312,8 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str, mo
 def payroll_width(header: str, money: bool) -> float:
     """Column widths that put a payroll of the built-in layout on one landscape page at
     9 pt or more: money 8.5 (¥9,999.99), 审批 29 (已审批 2026-11-05 人事 王经理 on one line)."""
-    if money:
-        return 8.5
+    if money:  # the total's column: its 合计 (bold, five figures) must not turn into ###
+        return 9.5 if header == "应发绩效合计" else 8.5
     return {"工号": 6, "姓名": 6.5, "部门": 8, "月份": 7.5, "状态": 6, "审批": 29, "说明": 40}.get(
         header, max(8, min(30, len(str(header)) * 2 + 2)))
 

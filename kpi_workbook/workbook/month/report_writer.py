@@ -121,6 +121,7 @@ SUMMARY_WIDTHS = {"工号": 5, "姓名": 5.5, "部门": 7, "岗位": 12, "月份
                   "部门排名": 4, "全员排名": 4, "应发绩效合计": 8, "状态": 6, "预警": 13, "问题": 14,
                   "说明": 14}
 MONEY_WIDTH = 7.0  # "2,346.95" in 10 pt Arial
+PRINT_WIDTH = 138.0  # the printed columns' widths on A4 landscape at about 92 % (10 pt → 9.2)
 
 
 def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> SheetRows:
@@ -139,9 +140,18 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> SheetRo
     widths = [SUMMARY_WIDTHS.get(c, MONEY_WIDTH) for c in columns]
     if len(s):
         frame["预警"] = printed_remarks(frame)
+    # a pay rule of the month's roles that pays nobody anything: a column of blanks and 0.00
+    # on paper, hidden (its cells stay, read by name like every column); the width it frees
+    # goes to 岗位 and 预警, so that their rows need fewer lines
+    idle = [c in data.money_columns and len(frame) > 0 and
+            not pd.to_numeric(frame[c], errors="coerce").fillna(0).any() for c in columns]
+    printed = columns.index("预警") + 1
+    spare = max(0.0, PRINT_WIDTH - sum(w for w, hidden in zip(widths[:printed], idle) if not hidden))
+    widths[columns.index("岗位")] += min(3.0, spare / 3)
+    widths[columns.index("预警")] += min(12.0, spare - min(3.0, spare / 3))
     write_table(rows, frame, formats, f, widths=widths)
-    for j, width in enumerate(widths):
-        ws.set_column(j, j, width)
+    for j, (width, hidden) in enumerate(zip(widths, idle)):
+        ws.set_column(j, j, width, None, {"hidden": hidden})
     n = len(frame)
     _summary_furniture(rows, frame, columns, data.money_columns + ["应发绩效合计"], f)
     ws.freeze_panes(1, 2)
@@ -347,7 +357,8 @@ def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") 
         ws.set_column(j, j, width, None, {"hidden": j >= 5})
     ws.autofilter(0, 0, max(len(frame), 1), 4)
     print_setup(ws, f"{report_title(month)} · {FINDINGS}".strip(" ·"), **page)
-    ws.print_area(0, 0, max(len(frame), 1), 4)
-    if frame.empty:
+    if frame.empty:  # LibreOffice prints a hidden sheet that has a print area: none then
         ws.hide()
+    else:
+        ws.print_area(0, 0, len(frame), 4)
     return rows

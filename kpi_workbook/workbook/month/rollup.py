@@ -243,7 +243,8 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
                 row += len(frame) + 5
             for j in range(width):
                 ws.set_column(j, j, column_widths.get(j, 7))
-            if tables:  # signed where it is handed over
+            if tables:  # signed where it is handed over: two rows under the last 合计
+                row -= 2
                 ws.write(row, 1 if name == data.period.sheet else 0, signature_line(), f["signature"])
                 ws.set_row(row, 30)
                 ws.print_area(0, 0, row, max(width - 1, 10))  # room for the signature line

@@ -414,6 +414,7 @@ PAGE_PX = 760  # the columns' pixels aimed at: A4 portrait fit to width at about
 WIDTHS = {"no": 4.5, "section": 10, "item": 12, "max": 8.5, "value": 9, "event_points": 8,
           "points": 8, "item_grade": 6, "note": 12}
 MIN_ROW, FOOTER_ROW = 17.0, 17.0  # points
+FOOTER_STRONG = {"total", "grade", "pay_total", "status"}  # footer rows of 20 pt, in bold
 
 
 def _char_px(ch: str, pt: float) -> float:
@@ -446,7 +447,7 @@ def _lines(text: str, width: float, pt: float) -> int:
 
 
 def _height(lines: int, pt: float) -> float:
-    return lines * pt * 1.3 + 5
+    return lines * pt * 1.25 + 4
 
 
 def _width_for(px: float) -> float:
@@ -646,24 +647,33 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
                    _height(_lines(label, widths["item"], SMALL_PT), SMALL_PT))
         _grow(heights, range(top, bottom + 1), need)
 
-    # Sections: merged labels over their items
+    # Sections: merged labels over their items, one merge per printed page the section is on
+    # (pages break between items, where they fit: a merged cell across a break would print its
+    # label over the next page's header)
+    labels = {section.id: section.label + (f"\n（{section.weight:g}%）" if section.weight is not None else "")
+              for section in role.sections}
+    for section in role.sections:
+        rows = [b for b in layout.blocks if b.section is section]
+        _grow(heights, range(rows[0].first_row, rows[-1].last_row + 1),
+              _height(_lines(labels[section.id], widths["section"], BODY_PT), BODY_PT))
+    for r, h in heights.items():
+        ws.set_row(r, round(h, 1))
+    breaks = card_breaks(layout, planned_heights(ws, layout, heights),
+                         sum(_col_px(width_of.get(c, 9)) for c in range(layout.width)))
     for section in role.sections:
         rows = [b for b in layout.blocks if b.section is section]
         top, bottom = rows[0].first_row, rows[-1].last_row
-        label = section.label + (f"\n（{section.weight:g}%）" if section.weight is not None else "")
-        if bottom > top:
-            ws.merge_range(top, col("section"), bottom, col("section"), label, fmt.section)
-        else:
-            ws.write_string(top, col("section"), label, fmt.section)
-        _grow(heights, range(top, bottom + 1),
-              _height(_lines(label, widths["section"], BODY_PT), BODY_PT))
-    for r, h in heights.items():
-        ws.set_row(r, round(h, 1))
+        cuts = [b for b in breaks if top < b <= bottom]
+        for first, last in zip([top] + cuts, [c - 1 for c in cuts] + [bottom]):
+            if last > first:
+                ws.merge_range(first, col("section"), last, col("section"), labels[section.id], fmt.section)
+            else:
+                ws.write_string(first, col("section"), labels[section.id], fmt.section)
 
     # Footer: the label runs up to the 输入项 column, right-aligned next to its value
     pc = col("points")
     footer = layout.footer
-    strong = {"total", "grade", "pay_total", "status"}
+    strong = FOOTER_STRONG
     for key, row in footer.items():
         r = row.row
         label_fmt = fmt.foot_strong if key in strong else fmt.foot_label
@@ -754,7 +764,6 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     # Print setup, protection
     ws.set_paper(9)  # A4
     ws.set_portrait()
-    breaks = card_breaks(layout, heights_of(ws, sig_row), sum(_col_px(w) for w in col_widths))
     ws.set_h_pagebreaks(breaks)
     pages = len(breaks) + 1  # its own count: breaks placed here, each page's rows fit it
     ws.fit_to_pages(1, 0)
@@ -773,25 +782,29 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
 PRINTABLE_PT = (8.27 - 0.6) * 72, (11.69 - 1.1) * 72  # A4 portrait inside the margins
 
 
-def heights_of(ws, last_row: int) -> list[float]:
-    """The height in points of rows 0..``last_row`` as set on ``ws`` (15 where not set;
-    XlsxWriter keeps a row's height in pixels)."""
+def planned_heights(ws, layout: SheetLayout, items: dict[int, float]) -> list[float]:
+    """The height in points of every row of a card to its signatures: the rows set on ``ws``
+    so far (the title, fields and header; XlsxWriter keeps pixels), the item rows, and the
+    footer's and signatures' rows as the footer sets them."""
     info = ws.row_info
-    return [info[r].height * 0.75 if r in info and info[r].height is not None else 15.0
-            for r in range(last_row + 1)]
+    planned = {r.row: (20.0 if key in FOOTER_STRONG else 48.0 if key.startswith("remark.") else FOOTER_ROW)
+               for key, r in layout.footer.items()}
+    planned.update({layout.signature_row - 1: 12.0, layout.signature_row: 34.0})
+    planned.update(items)
+    return [planned.get(r, info[r].height * 0.75 if r in info and info[r].height is not None else 15.0)
+            for r in range(layout.signature_row + 1)]
 
 
 def card_breaks(layout: SheetLayout, heights: list[float], width_px: float) -> list[int]:
     """The rows a card's pages start at, after the first: a page holds what fits at the
     card's print scale (fit to the page's width, never shrunk in height, so the text stays
-    at its size), a section (one merged label) is never split, the signatures stay with the row above, and
+    at its size), an item is never split, the signatures stay with the row above, and
     the title, fields and table header repeat on every page. The footer's "共 n 页" is then
     the card's own count (a spreadsheet's page count is the whole book's)."""
     scale = min(1.0, PRINTABLE_PT[0] / (width_px * 0.75))
-    room = PRINTABLE_PT[1] / scale * 0.97  # a margin for the engines' rounding of row heights
+    room = PRINTABLE_PT[1] / scale * 0.92  # the footer's room, and the engines' rounding of heights
     head = sum(heights[:TABLE_HEADER_ROW + 1])
-    sections = {b.section.id: b.first_row for b in reversed(layout.blocks)}  # a section's label is
-    starts = sorted(set(sections.values()) | {r.row for r in layout.footer.values()}  # one merged cell
+    starts = sorted({b.first_row for b in layout.blocks} | {r.row for r in layout.footer.values()}
                     | {layout.signature_row - 1})
     units = zip(starts, starts[1:] + [layout.signature_row + 1])
     breaks: list[int] = []
