@@ -19,6 +19,7 @@ through its reader (the current month from the recomputation).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -88,18 +89,25 @@ def source_books(report: Path) -> list[Path]:
     report's folder first, so a moved month folder still works), else the .xlsx files in
     and below the report's folder."""
     rows = sheet_values(report, SOURCES)
-    here = report.resolve().parent
+    here = report.absolute().parent
     found: list[Path] = []
     for row in (rows or [])[1:]:
         relative, absolute = (list(row) + [None, None])[:2]
         candidates = ([here / str(relative)] if relative else []) + ([Path(str(absolute))] if absolute else [])
-        hit = next((c for c in candidates if c.is_file()), None)
+        hit = next((c for c in candidates if _is_file(c)), None)
         if hit is not None:
             found.append(hit)
     if found or rows is not None:
         return found
-    folders = [here] + sorted(p for p in here.rglob("*") if p.is_dir())
+    folders = [here] + sorted(Path(root) / d for root, dirs, _ in os.walk(here) for d in dirs)  # no links
     return collect_books(folders, exclude=[report])
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, RuntimeError):  # a looping symlink
+        return False
 
 
 def build_notices(catalog: Catalog, report: Path, history: Path | None = None,
@@ -495,7 +503,7 @@ def run_notices(catalog: Catalog, report: Path, out: Path, history: Path | None 
     target_pdf = out.with_suffix(".pdf")
     if pdf:
         refuse_existing(target_pdf, force)
-    if Path(report).resolve() == out.resolve():
+    if Path(report).absolute() == out.absolute():
         raise KpiError([error("output-is-input", f"--out 与月度报表是同一个文件：{out}",
                               f"--out is the report itself: {out}", source=str(out))])
     data = build_notices(catalog, Path(report), history, books)

@@ -329,9 +329,9 @@ def _sources_sheet(book, books: list[Path], out: Path) -> None:
     path relative to the report's folder when it is below it, and absolute."""
     ws = book.add_worksheet(SOURCES)
     ws.write_row(0, 0, ["相对路径", "路径"])
-    here = out.resolve().parent
+    here = _real(out).parent
     for i, path in enumerate(books, start=1):
-        absolute = Path(path).resolve()
+        absolute = _real(Path(path))  # a looping symlink among the books is a finding, not a crash
         try:
             relative = absolute.relative_to(here).as_posix()
         except ValueError:
@@ -339,6 +339,13 @@ def _sources_sheet(book, books: list[Path], out: Path) -> None:
         ws.write_string(i, 0, relative)
         ws.write_string(i, 1, str(absolute))
     ws.very_hidden()
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") -> SheetRows:
