@@ -53,12 +53,12 @@ if TYPE_CHECKING:  # pandas is imported by the work itself, not by importing the
 PathLike = Union[str, "os.PathLike[str]"]
 Templates = Union[PathLike, Catalog, None]
 
-__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "score",
+__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "notices", "score",
            "score_frame", "load_templates", "master", "NewResult", "FillResult", "ValidateResult",
-           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "ScoreResult",
+           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "NoticesResult", "ScoreResult",
            "FrameResult", "MasterResult", "describe", "describe_text", "lint", "read_roster",
            # what the Excel front end (buttons, worksheet functions) reads and writes
-           "master_settings", "master_roster", "master_buttons", "scorecard_books",
+           "master_settings", "master_roster", "master_buttons", "scorecard_books", "calibration_sheet",
            "write_findings", "add_ribbon", "settings_contents", "with_settings", "employee_field",
            "score_columns", "card_of", "grades", "score_pay"]
 
@@ -343,11 +343,12 @@ class PayrollResult:
 
 def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
             allow_incomplete: bool = False, require_approved: bool = False, force: bool = False,
-            templates: Templates = None) -> PayrollResult:
+            templates: Templates = None, company: str = "") -> PayrollResult:
     """The money columns of ``report`` for finance, in the columns of ``payroll.yaml`` (of
     ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. A month with incomplete,
     wrong or flagged rows is not exported (``exported`` False, every reason a diagnostic)
-    unless ``allow_incomplete``, which exports the clean rows only."""
+    unless ``allow_incomplete``, which exports the clean rows only. An .xlsx prints on A4
+    landscape with ``company`` in its title block, a 合计 row and the signature lines."""
     from .rules.payroll_layout import load_payroll_layout
     from .workbook.files import refuse_inputs
     from .workbook.month.payroll import check_output, prepare_payroll, write_payroll
@@ -363,7 +364,8 @@ def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
                           catalog=load_templates(templates))  # HR's 校准 is applied by its rules
     exported = pay.clean or allow_incomplete
     if exported:
-        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet)
+        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet, month=pay.month,
+                      company=company)  # company: the printed title block of an .xlsx
     return PayrollResult(out if exported else None, pay.month, exported, pay.frame, pay.total,
                          tuple(pay.excluded), pay.diagnostics(str(report)), pay)
 
@@ -443,6 +445,47 @@ def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year
                       year=None if year is None else str(year), force=force, company=company)
     return RollupResult(done.out, done.data.period.text, done.data.employees, done.data.departments,
                         list(done.diagnostics), done)
+
+
+# ---------------------------------------------------------------------------------------
+# notices (绩效结果通知书 / 面谈表)
+
+
+@dataclass(frozen=True)
+class NoticesResult:
+    out: Path
+    pdf: Path | None  # printed beside it by LibreOffice, where it is installed
+    month: str
+    employees: tuple[str, ...]  # one notice (one A4 page) each
+    notes: tuple[str, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # workbook.month.notices.NoticesResult
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``notices --json`` prints."""
+        return self._done.to_dict()
+
+
+def notices(report: PathLike, out: PathLike, *, history: PathLike | None = None,
+            books: PathLike | Iterable[PathLike] | None = None, company: str = "", force: bool = False,
+            pdf: bool = True, templates: Templates = None, progress: Progress = False) -> NoticesResult:
+    """绩效结果通知书 / 面谈表 of the month of ``report``: one A4 page per complete card (grade,
+    total, pay, every item with its points and how they came about, the last six months, boxes
+    for the talk, signature lines), scored again from the books the report was made of (or
+    ``books``) with the report's 校准 applied; with ``history`` the trend and the approval.
+    A PDF beside ``out`` where LibreOffice is present (``pdf``)."""
+    from .workbook.month.notices import run_notices
+
+    with _steps(progress, None, "通知书 / notices", unit="份") as step:
+        done = run_notices(load_templates(templates), Path(report), Path(out), history=_optional(history),
+                           books=None if books is None else _paths(books), force=force, company=company,
+                           pdf=pdf, step=step)
+    return NoticesResult(done.out, done.pdf, done.data.month,
+                         tuple(n.employee_id for n in done.data.notices), tuple(done.notes),
+                         list(done.diagnostics), done)
 
 
 # ---------------------------------------------------------------------------------------
@@ -614,6 +657,19 @@ def master_roster(path: PathLike) -> pd.DataFrame | None:
     from .workbook.month.master import read_master_roster
 
     return read_master_roster(Path(path))
+
+
+def calibration_sheet(report: PathLike) -> str:
+    """The name of ``report``'s 校准 sheet (the 校准 button opens it); KpiError when the
+    report has none (not a current monthly report)."""
+    from .workbook.month.calibration import SHEET
+    from .workbook.scorecard.reader import sheet_values
+
+    if sheet_values(Path(report), SHEET) is None:
+        raise KpiError([error("no-calibration", f"{Path(report).name} 没有“{SHEET}”工作表：请重新生成月度报表",
+                              f"{Path(report).name} has no {SHEET} sheet: generate the monthly report again",
+                              source=str(report))])
+    return SHEET
 
 
 def master_buttons() -> tuple:

@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--require-approved", action="store_true",
                      help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
                           "approved (needs --history)")
+    pay.add_argument("--company", metavar="NAME", default="",
+                     help="打印页眉的公司名（.xlsx）/ company name for the printed title block (.xlsx)")
     pay.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     pay.set_defaults(run=cmd_payroll)
 
@@ -165,6 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
     roll.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     roll.set_defaults(run=cmd_rollup)
+
+    # --- notices (绩效结果通知书 / 面谈表) ---
+    note = sub.add_parser("notices", help="绩效结果通知书 / 面谈表：每人一页 / a result notice per employee",
+                          description="按月度报表为每位已完成考核的员工写一页 A4 的绩效结果通知书（面谈表）：等级、"
+                          "总分、绩效工资、各项得分及说明、近 6 个月总分、面谈记录与改进计划、签字栏；装有 LibreOffice "
+                          "时同时写 PDF / one A4 page per employee of the report's month: grade, total, pay, "
+                          "each item's points and how they came about, the last six months, boxes for the "
+                          "talk, signature lines; a PDF too where LibreOffice is installed")
+    note.add_argument("report", metavar="REPORT.xlsx", help="月度报表 / the monthly report")
+    note.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出工作簿 / the workbook to write")
+    note.add_argument("--history", metavar="HISTORY.xlsx",
+                      help="月度历史：近 6 个月趋势与审批状态 / the month history: the trend and the approval")
+    note.add_argument("--books", nargs="+", metavar="BOOK.xlsx|DIR",
+                      help="考核表工作簿（默认：报表记录的工作簿）/ scorecard books (default: those the report "
+                           "records)")
+    note.add_argument("--company", metavar="NAME", default="", help="通知书抬头的公司名 / company name on top")
+    note.add_argument("--no-pdf", action="store_true", help="不写 PDF / no PDF")
+    note.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite existing files")
+    note.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    note.set_defaults(run=cmd_notices)
 
     demo = sub.add_parser("demo", help="用内置样例数据跑三个月 / run three months on built-in sample data",
                           description="用内置样例数据跑完整月度流程（三个月）/ the whole monthly job on "
@@ -217,7 +239,7 @@ def cmd_payroll(args) -> int:
     result = api.payroll(args.report, args.out, history=args.history,
                          allow_incomplete=args.allow_incomplete,
                          require_approved=args.require_approved, force=args.force,
-                         templates=args.templates)
+                         templates=args.templates, company=args.company)
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK if result.exported else EXIT_FINDINGS
@@ -243,6 +265,22 @@ def cmd_approve(args) -> int:
         _report(result.diagnostics)  # warnings of the 校准 sheet
         print(f"{args.history}\t{result.summary_line()}")
     return EXIT_OK
+
+
+def cmd_notices(args) -> int:
+    from . import api
+
+    result = api.notices(args.report, args.out, history=args.history, books=args.books,
+                         company=args.company, force=args.force, pdf=not args.no_pdf,
+                         templates=_catalog(args), progress=True)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        for line in result.notes:
+            print(line, file=sys.stderr)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def _lock_option(parser) -> None:

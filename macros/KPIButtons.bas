@@ -34,6 +34,24 @@ Public Sub KPI_ExportPayroll()
     RunPython "import kpi_workbook.excel.buttons as b; b.export_payroll()"
 End Sub
 
+' ---- The rest of the month: calibration, approval, roll-ups, result notices ----
+
+Public Sub KPI_Calibrate()
+    RunPython "import kpi_workbook.excel.buttons as b; b.calibrate()"
+End Sub
+
+Public Sub KPI_Approve()
+    RunPython "import kpi_workbook.excel.buttons as b; b.approve()"
+End Sub
+
+Public Sub KPI_Rollup()
+    RunPython "import kpi_workbook.excel.buttons as b; b.rollups()"
+End Sub
+
+Public Sub KPI_Notices()
+    RunPython "import kpi_workbook.excel.buttons as b; b.notices()"
+End Sub
+
 ' ---- Ribbon callbacks (customUI14 onAction) ----
 
 Public Sub KPIRibbon_CreateScorecards(control As IRibbonControl)
@@ -58,6 +76,22 @@ End Sub
 
 Public Sub KPIRibbon_ExportPayroll(control As IRibbonControl)
     KPI_ExportPayroll
+End Sub
+
+Public Sub KPIRibbon_Calibrate(control As IRibbonControl)
+    KPI_Calibrate
+End Sub
+
+Public Sub KPIRibbon_Approve(control As IRibbonControl)
+    KPI_Approve
+End Sub
+
+Public Sub KPIRibbon_Rollup(control As IRibbonControl)
+    KPI_Rollup
+End Sub
+
+Public Sub KPIRibbon_Notices(control As IRibbonControl)
+    KPI_Notices
 End Sub
 
 ' Re-create the VBA wrappers of the worksheet functions (the xlwings ribbon's

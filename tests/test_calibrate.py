@@ -8,6 +8,8 @@ is worked out by hand from the templates in the comments."""
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import shutil
 from pathlib import Path
@@ -122,7 +124,7 @@ def test_hr_calibrates_an_a_to_b_and_approve_takes_it_into_history_and_payroll(t
     # Q2 paid as B: ¥300.00 (A would be ¥400.00); the rest as the report: 400 + 400 + 0 + 0
     assert (pay["Q2"]["等级奖金"], pay["Q2"]["应发绩效合计"]) == ("300.00", "300.00")
     assert pay["Q1"]["应发绩效合计"] == "400.00" and pay["Q3"]["应发绩效合计"] == "400.00"
-    assert all(r["审批"].startswith("已审批（王经理") for r in body)
+    assert all(re.fullmatch(r"已审批 \d{4}-\d\d-\d\d 王经理", r["审批"]) for r in body)
     assert "¥1,100.00" in out  # 400 + 300 + 400 + 0 + 0
     assert "按校准等级发放" in err
 

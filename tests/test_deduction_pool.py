@@ -57,7 +57,7 @@ def run_report(catalog, tmp_path, roster: pd.DataFrame, cards: dict[str, dict]) 
     out = tmp_path / "report.xlsx"
     assert main(["report", str(book), "--out", str(out)]) in (0, 1)
     sheet = list(openpyxl.load_workbook(out)["月度汇总"].iter_rows(values_only=True))
-    return {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:]}
+    return {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:] if r[0] is not None}
 
 
 def three(*extra) -> pd.DataFrame:

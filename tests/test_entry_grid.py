@@ -107,6 +107,7 @@ def test_values_typed_into_the_grid_fill_every_role_as_a_long_table_does(capsys,
     grid = tmp_path / "录入表.xlsx"
     assert run(capsys, "entry-sheet", book, "--out", grid)[0] == 0
     wanted = input_cells(filled)
+    before = input_cells(book)  # a cell that already holds the typed value is not written again
     wb = openpyxl.load_workbook(grid)
     roster = read_roster(catalog)
     roles = dict(zip(roster["employee_id"], roster["role"]))
@@ -127,7 +128,7 @@ def test_values_typed_into_the_grid_fill_every_role_as_a_long_table_does(capsys,
                 value = wanted.get((who, by_label[label]))
                 if value is not None:
                     ws.cell(r, c).value = value
-                    typed += 1
+                    typed += before.get((who, by_label[label])) != value
     wb.save(grid)
     code, out, err = run(capsys, "fill", book, "--inputs", grid)
     assert code == 0, err

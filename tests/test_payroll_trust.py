@@ -8,6 +8,8 @@ once. Expected amounts are worked out by hand in the comments.
 
 from __future__ import annotations
 
+import re
+
 import csv
 import hashlib
 import os
@@ -296,7 +298,7 @@ def test_approve_refuse_reopen_audit(tmp_path, catalog, qc_book, capsys):
                        "--require-approved")
     assert code == 0, err
     _, body = read_csv(tmp_path / "p.csv")
-    assert all(r["审批"].startswith("已审批（张三") for r in body)
+    assert all(re.fullmatch(r"已审批 \d{4}-\d\d-\d\d 张三", r["审批"]) for r in body)
 
     # the month is approved: a re-run is refused and changes nothing
     before_hist, before_out = digest(hist), digest(out)

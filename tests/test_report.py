@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from kpi_workbook.cli import main
+from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.kinds.inputs import input_specs
 from kpi_workbook.numbers import clean_round
@@ -55,7 +56,8 @@ def sheet_rows(path: Path, sheet: str) -> list[dict]:
     wb = openpyxl.load_workbook(path)
     rows = list(wb[sheet].iter_rows(values_only=True))
     header = list(rows[0])
-    return [dict(zip(header, r)) for r in rows[1:] if any(v is not None for v in r)]
+    # rows of a table: the 合计 row and the signature line under 月度汇总 have no 工号
+    return [dict(zip(header, r)) for r in rows[1:] if r[0] is not None]
 
 
 def header_of(path: Path, sheet: str) -> list:
@@ -283,9 +285,12 @@ def stats_blocks(path: Path) -> dict[str, tuple[list, dict[str, dict]]]:
     blocks, scheme, header = {}, None, None
     for r in rows:
         first = r[0] if r else None
-        if isinstance(first, str) and "grade scheme " in first:
-            scheme = first.rsplit("grade scheme ", 1)[1].strip()
+        if isinstance(first, str) and first.startswith("等级方案："):  # its label, as printed
+            label = first.removeprefix("等级方案：").strip()
+            scheme = next(s.id for s in builtin_catalog().grade_schemes.values() if s.label == label)
             header = None
+        elif first == "合计":  # the scheme's 合计 row
+            blocks[scheme][1][first] = dict(zip(header, r))
         elif first == "部门":
             header = [c for c in r if c is not None]
             blocks[scheme] = (header, {})
@@ -305,9 +310,9 @@ def test_department_statistics_and_native_chart(catalog, month):
         grades = [g for g in header if f"{g}占比" in header]
         assert grades == catalog.grade_schemes[scheme_id].grades()  # one scale per table
         mine = {e: r for e, r in expected.items() if scheme_of[e] == scheme_id}
-        assert set(stats) == {r["部门"] for r in mine.values()}
+        assert set(stats) == {r["部门"] for r in mine.values()} | {"合计"}  # and the scheme's 合计 row
         for dept, got in stats.items():
-            part = [r for r in mine.values() if r["部门"] == dept]
+            part = [r for r in mine.values() if dept in ("合计", r["部门"])]
             done = [r for r in part if r["状态"] == "已完成"]
             totals = [r["总分"] for r in done]
             assert got["人数"] == len(part) and got["已完成"] == len(done)
@@ -581,7 +586,7 @@ def test_renamed_sheet_is_still_read(tmp_path, good_book, capsys):
     assert code == 0, err
     assert summary["T1"]["总分"] == good_book["totals"]["T1"]
     assert summary["T1"]["状态"] == "已完成"
-    assert [p for p in problems if p["级别"] == "error"] == []
+    assert [p for p in problems if p["级别"] == "错误"] == []
 
 
 def test_deleted_sheet_is_a_finding_from_the_roster(tmp_path, good_book, capsys):
@@ -690,7 +695,7 @@ def test_corrupt_file_among_the_inputs(tmp_path, good_book, capsys, junk):
     code, err, summary, problems = report(capsys, tmp_path, folder)
     assert code == 1
     hit = [p for p in problems if p["文件"] == "broken.xlsx"]
-    assert len(hit) == 1 and hit[0]["级别"] == "error", problems
+    assert len(hit) == 1 and hit[0]["级别"] == "错误", problems
     assert "broken.xlsx" in err
     assert set(summary) == set(BAD_ROSTER["employee_id"])
 

@@ -22,10 +22,13 @@ Conventions (the work folder is the master's folder, or 设置 › 工作文件�
 <月份>/月度报表.xlsx   the monthly report (rewritten on every run)
 历史.xlsx            one row per employee and month, for the streak warnings
 <月份>/工资表.csv      the payroll export for finance (UTF-8 with BOM)
+<月份>/绩效结果通知书.xlsx  one page per employee (and .pdf where LibreOffice is installed)
+汇总/                the quarter's and the year's roll-up of the month in 设置
 ==================  ======================================================================
 
 Of the calling book only ``fullname``, ``save()``, ``sheets[...]`` (to write 首页!B4),
-``app.status_bar`` and ``app.alert(...)`` are used.
+``app.status_bar``, ``app.alert(...)`` and ``app.books.open(...)`` (校准 opens the report's
+校准 sheet for HR to edit) are used.
 """
 
 from __future__ import annotations
@@ -114,6 +117,31 @@ def generate_report(book=None) -> str:
 def export_payroll(book=None) -> str:
     book = book or _caller()
     return _run(book, "导出工资表", _export_payroll)
+
+
+# The rest of the month (校准, 审批, 季度/年度汇总, 通知书): each a few lines over kpi_workbook.api.
+
+ROLLUPS, NOTICES = "汇总", "绩效结果通知书.xlsx"
+
+
+def calibrate(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "校准", lambda job, progress: _calibrate(book, job, progress))
+
+
+def approve(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "审批", _approve)
+
+
+def rollups(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "季度/年度汇总", _rollups)
+
+
+def notices(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "通知书", _notices)
 
 
 def _caller():
@@ -213,6 +241,56 @@ def _export_payroll(job: Job, progress) -> str:
     return (f"已导出 {result.paid} 人的绩效工资到 {_rel(job, out)}" +
             (f"；{len(left_out)} 项未发放（未完成、错误或报表有误）" if left_out else "") +
             _findings(job, result.diagnostics, None))
+
+
+def _calibrate(book, job: Job, progress) -> str:
+    sheet = api.calibration_sheet(_month_report(job))  # the report has one (a current report)
+    progress(f"打开 {job.report.name}")
+    book.app.books.open(str(job.report)).sheets[sheet].activate()
+    return (f"已打开 {_rel(job, job.report)} 的“{sheet}”表：选校准等级、写校准理由，保存并关闭后点“审批”")
+
+
+def _approve(job: Job, progress) -> str:
+    progress(_month_report(job).name)
+    result = api.approve(job.report, job.history, by=job.settings.approver or None, templates=job.catalog)
+    return result.summary_line().split(" / ")[0] + _findings(job, result.diagnostics, None)
+
+
+def _rollups(job: Job, progress) -> str:
+    if not job.history.is_file():
+        raise KpiError([error("no-history", f"还没有 {_rel(job, job.history)}：请先点“生成月度报表”",
+                              f"{job.history} does not exist yet: generate the monthly report first",
+                              source=str(job.history))])
+    year, month = job.month.split("-")
+    quarter = f"{year}Q{(int(month) - 1) // 3 + 1}"
+    folder = job.settings.folder / ROLLUPS
+    written, found = [], []
+    for out, period in ((folder / f"{quarter}季度汇总.xlsx", {"quarter": quarter}),
+                        (folder / f"{year}年度汇总.xlsx", {"year": year})):
+        progress(out.name)
+        result = api.rollup(job.history, out, force=True, templates=job.catalog, **period)
+        written.append(_rel(job, out))
+        found += result.diagnostics
+    return "已写出 " + "、".join(written) + _findings(job, found, None)
+
+
+def _notices(job: Job, progress) -> str:
+    out = job.month_dir / NOTICES
+    progress(f"{_month_report(job).name} → {out.name}")
+    result = api.notices(job.report, out, history=job.history if job.history.is_file() else None,
+                         force=True, templates=job.catalog,
+                         progress=lambda n=1, note="": progress(note) if note else None)
+    pdf = f"（PDF：{_rel(job, result.pdf)}）" if result.pdf else ""
+    return (f"已为 {len(result.employees)} 人写出绩效结果通知书 {_rel(job, out)}{pdf}" +
+            _findings(job, [d for d in result.diagnostics if d.severity != "info"], None))
+
+
+def _month_report(job: Job) -> Path:
+    if not job.report.is_file():
+        raise KpiError([error("no-report", f"还没有 {_rel(job, job.report)}：请先点“生成月度报表”",
+                              f"{job.report} does not exist yet: generate the monthly report first",
+                              source=str(job.report))])
+    return job.report
 
 
 def _roster(job: Job):
@@ -333,4 +411,5 @@ def _note(book, title: str, text: str) -> None:
     home[STATUS_CELL].value = f"{stamp} {title}：{text.splitlines()[0]}"
 
 
-__all__ = ["create_scorecards", "entry_sheet", "import_data", "validate", "generate_report", "export_payroll"]
+__all__ = ["create_scorecards", "entry_sheet", "import_data", "validate", "generate_report", "export_payroll",
+           "calibrate", "approve", "rollups", "notices"]

@@ -64,7 +64,8 @@ def read_summary(report: Path) -> pd.DataFrame:
     keep = [j for j, c in enumerate(header) if c]
     frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
                          columns=[header[j] for j in keep])
-    frame = frame.loc[frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)]
+    # rows without a 工号 are not cards: the 合计 row and the signature line under the table
+    frame = frame.loc[frame["工号"].map(lambda v: not pd.isna(v) and str(v).strip() != "").astype(bool)]
     frame["工号"] = frame["工号"].map(lambda v: str(v).strip())
     frame["月份"] = frame["月份"].map(lambda v: "" if v is None else str(v).strip())
     return frame.reset_index(drop=True)
@@ -284,7 +285,7 @@ def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, whe
 
 
 def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
-    """Per row: 已审批（who when）, 与审批不符, 已重开，待重新审批 or 未审批."""
+    """Per row: 已审批 2026-11-05 王经理 (the day and who), 与审批不符, 已重开，待重新审批 or 未审批."""
     out = []
     cache: dict[str, tuple[dict | None, dict[str, str]]] = {}
     for r in rows.itertuples(index=False):
@@ -299,7 +300,7 @@ def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
         elif record["状态"] == REOPENED:
             out.append("已重开，待重新审批")
         elif hashes.get(str(r.工号)) == str(r.行哈希):
-            out.append(f"{APPROVED}（{record['审批人']} {record['审批时间']}）")
+            out.append(f"{APPROVED} {str(record['审批时间'])[:10]} {record['审批人']}")  # the day, as on paper
         else:
             out.append("与审批不符")
     return out

@@ -89,15 +89,14 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     ws = book.add_worksheet(SHEET)
     cells = SheetRows(ws)  # every cell of the sheet: its rows are written on saving
     dist, over_cards = distribution(catalog, data.summary)
-    cells.write(0, 0, "等级分布与目标 / grade distribution against the targets", f["title"])
+    cells.write(0, 0, "等级分布与目标（按部门、等级方案）", f["title"])
     write_table(cells, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],
                             "是否超出": f["warn"]}, f, start_row=2, start_col=DIST_COL)
     for r, value in enumerate(dist["是否超出"], start=2):
         if value:
             cells.write(r, DIST_COL + DIST_HEAD.index("是否超出"), value, f["over"])
     top = len(dist) + 3
-    cells.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）/ calibration: pick a grade and give "
-             "a reason (leave empty to keep)", f["title"])
+    cells.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）", f["title"])
     header_row = top + 1
     s = data.summary
     cards = s[s["状态"] == "已完成"].copy() if len(s) else pd.DataFrame(columns=list(s.columns))
@@ -108,11 +107,12 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
         for r in cards.to_dict("records"):
             rows.append({"工号": str(r["工号"]), "姓名": r["姓名"], "部门": r["部门"],
                          "岗位": job_title(catalog.roles[r["岗位ID"]]), "月份": r["月份"],
-                         "等级方案": r["_scheme"], "总分": r["总分"], "等级": r["等级"],
+                         "等级方案": catalog.grade_schemes[r["_scheme"]].label, "_scheme": r["_scheme"],
+                         "总分": r["总分"], "等级": r["等级"],
                          "超出配额": OVER if str(r["工号"]) in over_cards else "",
                          "校准等级": None, "校准理由": None, ROLE_ID: r["岗位ID"]})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
-    widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
+    widths = [6, 6.5, 9.5, 15, 7.5, 15, 6, 5.5, 7, 8, 29]
     write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
                  start_row=header_row + 1, widths=widths)
     grade_col, over_col = CARD_HEAD.index("校准等级"), CARD_HEAD.index("超出配额")
@@ -123,7 +123,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     # one dropdown per grade scheme, over the runs of rows of its cards
     runs: dict[str, list[list[int]]] = {}
     for i, row in enumerate(rows, start=header_row + 1):
-        mine = runs.setdefault(row["等级方案"], [])
+        mine = runs.setdefault(row["_scheme"], [])
         if mine and mine[-1][1] == i - 1:
             mine[-1][1] = i
         else:
@@ -190,8 +190,9 @@ def read_calibration(report: Path, catalog: Catalog | None = None,
                                      source=str(report), sheet=SHEET, cell=_cell(col.get("校准等级"), i)))
             continue
         where = {"source": str(report), "sheet": SHEET, "cell": _cell(col["校准等级"], i)}
-        scheme_id = get("等级方案")
-        scheme = catalog.grade_schemes.get(scheme_id)
+        scheme_id = get("等级方案")  # the scheme's label as printed (its id in older reports)
+        scheme = catalog.grade_schemes.get(scheme_id) or next(
+            (g for g in catalog.grade_schemes.values() if g.label == scheme_id), None)
         if scheme is None:
             diags.append(error("calibration-scheme", f"员工 {employee} 的等级方案“{scheme_id}”未知",
                                f"employee {employee}: unknown grade scheme '{scheme_id}'", **where))
@@ -210,7 +211,7 @@ def read_calibration(report: Path, catalog: Catalog | None = None,
                                source=str(report), sheet=SHEET, cell=_cell(col.get("校准理由"), i)))
             continue
         month = r[col["月份"]] if "月份" in col and col["月份"] < len(r) else None
-        entries.append(Calibration(employee, _month(month), get("等级"), new, reason, scheme_id, where["cell"],
+        entries.append(Calibration(employee, _month(month), get("等级"), new, reason, scheme.id, where["cell"],
                                    get(ROLE_ID)))
     return entries, diags
 

@@ -82,9 +82,9 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     books = collect_books(inputs, exclude=[out, history])
     if not books:
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
-    if step is not None:  # a progress bar's callback (cli)
-        step(1, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
-    data = build_report(catalog, books, month)
+    if step is not None:  # a progress bar's callback (cli): one step per book read
+        step(0, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
+    data = build_report(catalog, books, month, step=step)
     notes: list[str] = []
     record = None
     if history is not None and len(data.summary):

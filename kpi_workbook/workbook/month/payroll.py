@@ -36,9 +36,10 @@ from ..files import atomic_output, refuse_existing
 from .history import read_history_book
 from ..scorecard.reader import sheet_values
 from .tables import FINDINGS
+from ..xlsx.printing import print_setup, row_height, signature_line, text_units
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-UNCHECKED = "未核对（未给出 --history）"
+UNCHECKED = "未核对"  # no --history given: nothing to compare with
 
 
 def neutralise(value):
@@ -220,7 +221,7 @@ def _month_problems(report: Path, summary: pd.DataFrame) -> list[Diagnostic]:
     for row in values[1:]:
         d = dict(zip(header, row))
         text = _text(d.get("说明"))
-        if _text(d.get("级别")) != "error" or (text and text in carried):
+        if _text(d.get("级别")) not in ("error", "错误") or (text and text in carried):  # 错误: as printed
             continue
         where = " ".join(x for x in (_text(d.get("文件")), _text(d.get("工作表")), _text(d.get("单元格"))) if x)
         out.append(error("payroll-finding", f"报表有错误：{where} {text}".strip(),
@@ -241,7 +242,7 @@ def check_output(out: Path, force: bool = False) -> str:
 
 
 def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: list[str] | None = None,
-                  sheet: str = "工资表") -> None:
+                  sheet: str = "工资表", month: str = "", company: str = "") -> None:
     out = Path(out)
     kind = check_output(out, force)
     if money is None:
@@ -260,12 +261,14 @@ def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: li
             safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
                         lineterminator="\r\n")
         else:
-            _write_xlsx(safe, tmp, set(money), sheet)
+            _write_xlsx(safe, tmp, set(money), sheet, month, company)
 
 
-def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) -> None:
+def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str, month: str = "",
+                company: str = "") -> None:
     """Every text cell written as a string, never a formula or a link (the apostrophe keeps
-    both exports identical); money as numbers in ¥ format; a frozen, styled header."""
+    both exports identical); money as numbers in ¥ format; a frozen, styled header. The rows
+    start at A1 for whoever imports them; what finance files is in the print setup."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
@@ -274,11 +277,21 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) ->
     base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter"}
     head = book.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "text_wrap": True})
     cell = book.add_format(base)
-    yuan = book.add_format({**base, "num_format": '"¥"#,##0.00;-"¥"#,##0.00'})
+    wrap = book.add_format({**base, "text_wrap": True})
+    yuan = book.add_format({**base, "num_format": '"¥"#,##0.00;-"¥"#,##0.00', "align": "right"})
     columns = list(frame.columns)
+    widths = [payroll_width(c, c in money) for c in columns]
+    if "审批" in columns:  # as wide as its longest text: one line each (已审批 2026-11-05 王经理)
+        widths[columns.index("审批")] = min(30.0, max(12.0, max((text_units(str(v)) + 1.2 for v in frame["审批"]),
+                                                               default=12.0)))
     for j, c in enumerate(columns):
         ws.write_string(0, j, str(neutralise(c)), head)
-        ws.set_column(j, j, 12 if c in money else max(8, min(30, len(str(c)) * 2 + 2)))
+        # a pay rule nobody has this month: kept in the file (the same columns every month),
+        # hidden on paper and screen (the page would be columns of 0.00)
+        nothing = c in money and c != "应发绩效合计" and not pd.to_numeric(frame[c], errors="coerce").fillna(0).any()
+        ws.set_column(j, j, widths[j], None, {"hidden": bool(nothing and len(frame))})
+    ws.set_row(0, row_height(columns, widths, set(range(len(columns)))))
+    wrapped = {j for j, c in enumerate(columns) if c in ("审批", "姓名", "部门")}
     for i, row in enumerate(frame.itertuples(index=False), start=1):
         for j, value in enumerate(row):
             if columns[j] in money:
@@ -287,7 +300,49 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) ->
                 else:
                     ws.write_number(i, j, clean_round(float(value), 2), yuan)
             else:
-                ws.write_string(i, j, "" if value is None else str(value), cell)
+                ws.write_string(i, j, "" if value is None else str(value), wrap if j in wrapped else cell)
+        if wrapped:
+            ws.set_row(i, row_height([str(v) for v in row], widths, wrapped))
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(frame), 1), max(len(columns) - 1, 0))
+    _payroll_print(book, ws, frame, columns, money, widths, month, company)
     book.close()
+
+
+def payroll_width(header: str, money: bool) -> float:
+    """Column widths that put a payroll of the built-in layout on one landscape page at
+    9 pt or more: money 8.5 (¥9,999.99), 审批 29 (已审批 2026-11-05 人事 王经理 on one line)."""
+    if money:  # the total's column: its 合计 (bold, five figures) must not turn into ###
+        return 9.5 if header == "应发绩效合计" else 8.5
+    return {"工号": 6, "姓名": 6.5, "部门": 8, "月份": 7.5, "状态": 6, "审批": 29, "说明": 40}.get(
+        header, max(8, min(30, len(str(header)) * 2 + 2)))
+
+
+def _payroll_print(book, ws, frame: pd.DataFrame, columns: list[str], money: set[str],
+                   widths: list[float], month: str, company: str) -> None:
+    """A4 landscape, one page wide; the title block (company, 月份 工资表, date) in the page
+    header; a 合计 row and the 制表 / 审核 / 批准 lines under the table; 说明 (the notes on how
+    team pay came about, in both languages) stays off paper when it is the last column."""
+    base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter", "bold": True,
+            "bg_color": "#F2F2F2"}
+    label = book.add_format({**base, "align": "center"})
+    total = book.add_format({**base, "num_format": "#,##0.00", "align": "right"})  # bold: no room for ¥
+    n = len(frame)
+    row = n + 2  # a blank row, then 合计 (no 工号: an import reading down column A stops before it)
+    first_money = next((j for j, c in enumerate(columns) if c in money), len(columns))
+    span = max(1, first_money - 1)  # the label over the text columns before the money, never 工号
+    if span > 1:
+        ws.merge_range(row, 1, row, span, f"合计（{n} 人）", label)
+    else:
+        ws.write_string(row, 1, f"合计（{n} 人）", label)
+    for j, c in enumerate(columns):
+        if c in money:
+            ws.write_number(row, j, clean_round(float(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum()), 2),
+                            total)
+        elif j > span:
+            ws.write_blank(row, j, None, label)
+    last = len(columns) - 1 if columns[-1] != "说明" or len(columns) == 1 else len(columns) - 2
+    ws.write_string(row + 2, 1, signature_line(), book.add_format({"font_name": "等线", "font_size": 11}))
+    ws.set_row(row + 2, 30)
+    print_setup(ws, f"{month} 绩效工资表".strip(), company=company)
+    ws.print_area(0, 0, row + 2, last)

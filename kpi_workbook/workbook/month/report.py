@@ -41,6 +41,8 @@ class ReportData:
     money_columns: list[str]  # pay rule labels, in first-seen order
     findings: list[Diagnostic] = field(default_factory=list)
     incomplete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    books: list[Path] = field(default_factory=list)  # the books read (the report records them)
+    cards: list[Card] = field(default_factory=list)  # the cards scored, in the summary's order
 
 
 def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
@@ -64,10 +66,11 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
+def build_report(catalog: Catalog, books: list[Path], month: str | None = None, step=None) -> ReportData:
+    """Every card of ``books`` read, checked and scored; ``step(1, name)`` per book read."""
     findings: list[Diagnostic] = []
     collected: list[Card] = []
-    for found, diags in read_books(catalog, books, read_one_book):  # on every core
+    for found, diags in read_books(catalog, books, read_one_book, step):  # on every core
         findings += diags
         collected += found
 
@@ -96,7 +99,7 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
         cards.append(card)
 
     summary, money_columns, incomplete = _score(catalog, cards, month, findings)
-    return ReportData(month, summary, money_columns, findings, incomplete)
+    return ReportData(month, summary, money_columns, findings, incomplete, list(books), cards)
 
 
 def _month_list(counts: dict[str, int]) -> str:
@@ -422,9 +425,13 @@ def _compare_cached(catalog: Catalog, card: Card, row, findings: list[Diagnostic
         _mismatch(card, name, got, want, findings)
 
 
+NAME_LABELS = {"KPI_TOTAL": "总分", "KPI_GRADE": "等级", "KPI_PAY": "绩效工资", "KPI_STATUS": "状态"}
+
+
 def _mismatch(card: Card, name: str, got, want, findings: list[Diagnostic]) -> None:
+    shown, should = ("" if v is None else str(v) for v in (got, want))
     findings.append(warning(
-        "cached-mismatch",
-        f"{name} 单元格显示 {got!r}，按输入重算应为 {want!r}：考核表被改动或未重新计算",
+        "cached-mismatch",  # the Chinese names the cell as the card does (it is printed)
+        f"{NAME_LABELS.get(name, name)}单元格显示 {shown}，按输入重算应为 {should}：考核表被改动或未重新计算",
         f"{name} shows {got!r} but the inputs give {want!r}: the sheet was tampered with or is stale",
         source=str(card.path), sheet=card.sheet, cell=card.names.get(name, "")))

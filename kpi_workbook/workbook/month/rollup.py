@@ -27,7 +27,7 @@ from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ...rules.model import GradeScheme
 from ..files import atomic_output
-from ..xlsx.printing import print_setup
+from ..xlsx.printing import print_setup, row_height, signature_line
 
 HISTORY_SHEET = "历史"
 NEEDED = ["工号", "月份", "总分", "等级", "状态"]
@@ -224,32 +224,61 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
             ws = book.add_worksheet(name)
             print_setup(ws, f"{data.period.title} · {name}", header_rows=None, **page)
             row, width = 0, len(lead)
+            column_widths: dict[int, float] = dict(enumerate(lead))
             if not tables:
-                ws.write(0, 0, f"历史中没有 {data.period.text} 的数据 / no data for {data.period.text}")
+                ws.write(0, 0, f"历史中没有 {data.period.text} 的数据")
             for k, (scheme_id, frame) in enumerate(tables.items()):
                 scheme = catalog.grade_schemes[scheme_id]
-                ws.write(row, 0, f"{scheme.label}（{scheme_id}）/ grade scheme {scheme_id}", f["title"])
+                ws.write(row, 0, f"等级方案：{scheme.label}", f["title"])
                 formats = {"平均分": f["num"], "最低分": f["num"], "部门排名": f["int"], "月数": f["int"],
                            "人数": f["int"], "人月": f["int"], "应发合计": f["money"],
                            **{g: f["int"] for g in scheme.grades()}}
                 widths: list[float] = [*lead, *[6] * (len(frame.columns) - len(lead))]
+                widths = [10 if c == "应发合计" else w for c, w in zip(frame.columns, widths)]  # bold 合计 too
+                for j, w in enumerate(widths):
+                    column_widths[j] = max(column_widths.get(j, 0), w)
                 write_table(ws, frame, formats, f, start_row=row + 2, widths=widths)
+                _total_row(ws, frame, scheme.grades(), row + 2 + len(frame), f)
                 width = max(width, len(frame.columns))
-                row += len(frame) + 4
+                row += len(frame) + 5
             for j in range(width):
-                ws.set_column(j, j, lead[j] if j < len(lead) else 7)
+                ws.set_column(j, j, column_widths.get(j, 7))
+            if tables:  # signed where it is handed over: two rows under the last 合计
+                row -= 2
+                ws.write(row, 1 if name == data.period.sheet else 0, signature_line(), f["signature"])
+                ws.set_row(row, 30)
+                ws.print_area(0, 0, row, max(width - 1, 10))  # room for the signature line
         _notes_sheet(book, catalog, data, f, page)
         book.close()
+
+
+def _total_row(ws, frame: pd.DataFrame, grades: list[str], row: int, f) -> None:
+    """The table's 合计 row: the people, months, grade counts and pay added up, the lowest
+    total of all (an average of averages would not be the period's average)."""
+    if frame.empty:
+        return
+    label_col = 1 if "姓名" in frame.columns else 0  # never under 工号: not an employee
+    for j, c in enumerate(frame.columns):
+        if j == label_col:
+            ws.write(row, j, "合计", f["total_label"])
+        elif c in ("人数", "人月", "月数", *grades):
+            ws.write(row, j, int(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum()), f["total_int"])
+        elif c == "应发合计":
+            ws.write(row, j, clean_round(float(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum()), 2),
+                     f["total_money"])
+        elif c == "最低分" and pd.to_numeric(frame[c], errors="coerce").notna().any():
+            ws.write(row, j, float(pd.to_numeric(frame[c], errors="coerce").min()), f["total_num"])
+        else:
+            ws.write_blank(row, j, None, f["total_label"])
 
 
 def _notes_sheet(book, catalog: Catalog, data: RollupData, f, page) -> None:
     ws = book.add_worksheet(NOTES)
     print_setup(ws, f"{data.period.title} · {NOTES}", header_rows=None, **page)
     ws.set_column(0, 0, 110)
-    lines = [f"期间 / period: {data.period.text}（{data.period.months[0]} … {data.period.months[-1]}）",
-             "只计已完成的考核表；同一员工同一月份有多个版本时取最新版本。/ Complete cards only; "
-             "of several versions of an employee-month the latest counts.",
-             "月数 = 已评分的月份数；人月 = 部门已评分的考核表数。/ 月数: months scored; 人月: cards scored."]
+    lines = [f"期间：{data.period.text}（{data.period.months[0]} … {data.period.months[-1]}）",
+             "只计已完成的考核表；同一员工同一月份有多个版本时取最新版本。",
+             "月数 = 已评分的月份数；人月 = 部门已评分的考核表数。"]
     for scheme_id in data.employees:
         scheme = catalog.grade_schemes[scheme_id]
         rule = scheme.period_rating
@@ -257,12 +286,13 @@ def _notes_sheet(book, catalog: Catalog, data: RollupData, f, page) -> None:
         demote = "；".join(f"{d.grade} 达 {d.months} 个月 → {d.to}" for d in rule.demote)
         tiers = "、".join(f"{t.grade}≥{t.min:g}" if t.min is not None else t.grade for t in scheme.tiers)
         lines.append(f"{data.period.rating_column}（{scheme.label}）：{basis}（保留 1 位小数）按 {tiers} 评定；"
-                     f"至少 {rule.min_months} 个月" + (f"；{demote}" if demote else "")
-                     + f" / rating: {rule.basis} of the monthly totals graded by {scheme_id}")
+                     f"至少 {rule.min_months} 个月" + (f"；{demote}" if demote else ""))
+    levels = {"error": "错误", "warning": "提醒", "info": "说明"}
     for d in data.diagnostics:
-        lines.append(f"{d.severity}: {d.message}")
-    for i, text in enumerate(lines):
+        lines.append(f"{levels.get(d.severity, d.severity)}：{d.message_zh}")
+    for i, text in enumerate(lines):  # each row as high as its wrapped lines: nothing overlaps
         ws.write_string(i, 0, text, f["wrap"])
+        ws.set_row(i, row_height([text], [110], {0}))
 
 
 @dataclass

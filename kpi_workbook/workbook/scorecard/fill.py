@@ -183,8 +183,8 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
         item = spec.item
         if item is not None and item.rule.kind == "rank" and spec.input.id not in ("rank", "team_size"):
             teams.add((target.card.role_id, item.id, target.card.department))
-        _write(target.book, target.card, spec, first[0])
-        result.written += 1
+        if _write(target.book, target.card, spec, first[0]):
+            result.written += 1
 
     _fill_ranks(catalog, cards, opened, teams, result)
     for employee_id in sorted(unknown_employees):
@@ -356,13 +356,31 @@ def _spec_of(resolver: KeyResolver, specs: dict[str, InputSpec], row: InputRow, 
     return specs[canon]
 
 
-def _write(book, card: Scorecard, spec, parsed: float) -> None:
+def _write(book, card: Scorecard, spec, parsed: float) -> bool:
+    """Write one input cell; False when it already holds that value (a grid that shows the
+    cards' inputs writes back only what was changed in it, and says so)."""
     name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
     ref = card.names.get(name)
     if ref is None:  # a sheet made from an older template
         raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                               f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
-    book.set(card.sheet, ref, cell_value(spec, parsed))
+    value = cell_value(spec, parsed)
+    now = book.get(card.sheet, ref)
+    if _same_cell(now, value):
+        return False
+    book.set(card.sheet, ref, value)
+    return True
+
+
+def _same_cell(a, b) -> bool:
+    """Two cell values equal as a spreadsheet shows them: numbers by value (15 is 15.0),
+    text by text; a number never equals text or a logical."""
+    def number(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if number(a) and number(b):
+        return float(a) == float(b)
+    return type(a) is type(b) and a == b
 
 
 def _not_taking_part(role, book, card) -> bool:
