@@ -332,24 +332,32 @@ class PayrollResult:
 
 def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
             allow_incomplete: bool = False, require_approved: bool = False, force: bool = False,
-            templates: Templates = None) -> PayrollResult:
-    """The money columns of ``report`` for finance, in the columns of ``payroll.yaml`` (of
-    ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. A month with incomplete,
-    wrong or flagged rows is not exported (``exported`` False, every reason a diagnostic)
-    unless ``allow_incomplete``, which exports the clean rows only."""
+            unapproved: bool = False, templates: Templates = None) -> PayrollResult:
+    """The money columns of ``report``'s month for finance, in the columns of ``payroll.yaml``
+    (of ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. Every amount comes
+    from the engine scoring the books the report was made from (a changed book or report is
+    refused). A month with incomplete, wrong, flagged or waiting rows is not exported
+    (``exported`` False, every reason a diagnostic) unless ``allow_incomplete``, which exports
+    the clean rows only. With ``history``, a row not approved as it is counts as unclean
+    unless ``unapproved`` (each such row is then a warning)."""
     from .rules.payroll_layout import load_payroll_layout
     from .workbook.files import refuse_inputs
     from .workbook.month.payroll import check_output, prepare_payroll, write_payroll
 
     if require_approved and history is None:
         raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    if unapproved and history is None:
+        raise UsageError("--unapproved 需要 --history / --unapproved needs --history")
+    if unapproved and require_approved:
+        raise UsageError("--unapproved 与 --require-approved 不能同时使用 / --unapproved and "
+                         "--require-approved do not go together")
     report, out = Path(report), Path(out)
     refuse_inputs(out, [report])  # never replace the report itself
     check_output(out, force)  # a bad output is refused before any work
     folder = templates.directory if isinstance(templates, Catalog) else templates
     layout = load_payroll_layout(None if folder is None else Path(folder))
     pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved,
-                          catalog=load_templates(templates))  # HR's 校准 is applied by its rules
+                          catalog=load_templates(templates), unapproved=unapproved)
     exported = pay.clean or allow_incomplete
     if exported:
         write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet)

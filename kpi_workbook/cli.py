@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--allow-incomplete", action="store_true",
                      help="只导出无问题的行（列出每个排除的行）/ export the clean rows of an unclean month "
                           "(every excluded row is printed)")
+    pay.add_argument("--unapproved", action="store_true",
+                     help="按未审批（或与审批不符）的金额发放，逐行列出（须 --history）/ pay rows the history "
+                          "does not show approved as they are, listing each (needs --history)")
     pay.add_argument("--require-approved", action="store_true",
                      help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
                           "approved (needs --history)")
@@ -212,15 +215,15 @@ def cmd_payroll(args) -> int:
     result = api.payroll(args.report, args.out, history=args.history,
                          allow_incomplete=args.allow_incomplete,
                          require_approved=args.require_approved, force=args.force,
-                         templates=args.templates)
+                         unapproved=args.unapproved, templates=args.templates)
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK if result.exported else EXIT_FINDINGS
     _report(result.diagnostics)
     if not result.exported:
-        print("报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
-              "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
-              "only the clean rows", file=sys.stderr)
+        print("有不能发放的行（见上），未导出；--allow-incomplete 只导出金额已确定、无问题的行 / rows that "
+              "cannot be paid (above): nothing exported; --allow-incomplete exports only the settled, clean "
+              "rows", file=sys.stderr)
         print(result.summary_line())
         return EXIT_FINDINGS
     print(f"{args.out}\t{result.summary_line()}")

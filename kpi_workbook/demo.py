@@ -56,9 +56,10 @@ def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
             approved = api.approve(result.out, history, by=APPROVER)
             print(approved.summary_line())
     payroll = out / MONTHS[-1] / "payroll.csv"
-    # the last month has unfinished cards: pay the clean rows, list every one left out
-    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, force=True,
-                      templates=catalog)
+    # the last month has unfinished cards and is not approved yet: pay the clean rows, say
+    # so for each one (--unapproved), list every one left out
+    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, unapproved=True,
+                      force=True, templates=catalog)
     for d in pay.diagnostics:
         print(d)
     print(pay.summary_line())

@@ -131,32 +131,51 @@ class ApproveResult:
 
 
 def approve(report: Path, history: Path, by: str | None = None, timeout: float | None = None,
-            calibrate=None, catalog=None) -> ApproveResult:
+            catalog=None) -> ApproveResult:
     """Approve the month of ``report`` in ``history``, with the grades calibrated in its 校准
-    sheet (refused, exit 1, if an entry is wrong). ``calibrate``, if given, maps the approval
-    rows (and the report path) to the rows actually approved."""
-    from .calibration import calibrate_report
+    sheet (refused, exit 1, if an entry is wrong).
 
-    summary = read_summary(report)
-    money = money_columns_of(summary)
+    Nothing is taken from the report's cells: its books are scored again (verify.recompute,
+    refusing a book changed since), the 校准 choices applied to that, and every cell of
+    月度汇总 that shows pay compared with it (verify.check_cells): the approved rows are the
+    engine's."""
+    from ...rules.loader import builtin_catalog
+
+    catalog = catalog or builtin_catalog()
+    fresh, calibrated = derive(catalog, Path(report))
+    money = list(fresh.data.money_columns)
     with locked(Path(history), timeout):
         book = read_history_book(history)
-        calibrated = calibrate_report(Path(report), summary, catalog, history_roles(book, summary))
         rows = approval_rows(calibrated.summary, money)
-        if calibrate is not None:
-            rows = calibrate(rows, report)
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
-                              reported=approval_rows(summary, money), changes=calibrated.changes)
+                              reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:
             write_history(history, book)
     result.diagnostics = calibrated.diagnostics
     return result
 
 
-def history_roles(book: HistoryBook, summary: pd.DataFrame) -> dict[str, str]:
-    """Employee → role id of the report's month(s) in the history (as ``report`` wrote it)."""
-    rows = book.rows[book.rows["月份"].astype(str).isin(set(summary["月份"].astype(str)))]
-    return {str(e): _text(r) for e, r in zip(rows["工号"], rows["岗位ID"]) if _text(r)}
+def derive(catalog, report: Path):
+    """(verify.Recomputed, calibration.Calibrated): the month of ``report`` as the engine
+    scores its books, with the report's 校准 choices applied; refused when a cell of the
+    report's 月度汇总 differs from it (the calibrated view for a report ``approve`` wrote,
+    the engine's own for one ``report`` wrote)."""
+    from .calibration import Calibrated, calibrate_report
+    from .verify import check_cells, check_sums, recompute
+
+    fresh = recompute(catalog, report)
+    summary = fresh.data.summary
+    money = list(fresh.data.money_columns)
+    roles = dict(zip(summary["工号"].astype(str), summary["岗位ID"])) if len(summary) else {}
+    if len(summary):
+        calibrated = calibrate_report(report, summary, catalog, roles)
+    else:  # no card read: nothing to calibrate
+        calibrated = Calibrated(summary, [], [], [])
+    check_sums(summary, money, report)
+    check_sums(calibrated.summary, money, report)
+    stamped = fresh.record.stamp is not None
+    check_cells(report, calibrated.summary if stamped else summary, money, calibrated=stamped)
+    return fresh, calibrated
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,

@@ -267,9 +267,9 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
     taken as it is. Any error in the entries refuses the whole calibration (Refused, exit 1)
     with the cells named: a wrong entry never changes pay.
 
-    Each card's role (whose rules decide its pay and grade scheme) is the sheet's hidden
-    岗位ID column; ``roles`` (employee → role id, from the history the report wrote) wins over
-    it, and a calibrated card whose two disagree is refused.
+    Each card's role (whose rules decide its pay and grade scheme) is ``roles`` (employee →
+    role id, as the engine read the scorecards); a calibrated card whose hidden 岗位ID column
+    on the sheet says otherwise is refused.
     """
     from ...diagnostics import Refused
     from ...rules.loader import builtin_catalog
@@ -283,10 +283,10 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
     known = {**card_roles(rows), **(roles or {})}
     for c in entries:
         if roles and c.employee_id in roles and c.role_id and c.role_id != roles[c.employee_id]:
-            diags.append(error("calibration-role", f"员工 {c.employee_id} 在校准表的岗位ID“{c.role_id}”与历史中的"
+            diags.append(error("calibration-role", f"员工 {c.employee_id} 在校准表的岗位ID“{c.role_id}”与考核表的"
                                f"“{roles[c.employee_id]}”不符（校准表被改过？）",
                                f"employee {c.employee_id}: role '{c.role_id}' of the sheet differs from "
-                               f"'{roles[c.employee_id]}' in the history (was the sheet edited?)",
+                               f"'{roles[c.employee_id]}' on the scorecard (was the sheet edited?)",
                                source=str(report), sheet=SHEET, cell=c.cell))
     if not any(d.severity == "error" for d in diags):
         result, more = apply_calibration(catalog, summary, entries, Path(report), known)

@@ -17,6 +17,7 @@ from .history import merge_month, month_rows, read_history_book, streak_warnings
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
+from .verify import Record, sources_of
 
 
 @dataclass
@@ -84,7 +85,13 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
     if step is not None:  # a progress bar's callback (cli)
         step(1, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
+    sources = sources_of(books, out)  # what the report is made from: checked by approve, payroll
     data = build_report(catalog, books, month)
+    if sources_of(books, out) != sources:
+        raise KpiError([error("book-changed-while-read",
+                              "报表读取期间有考核表被改动（另一个程序在写入？）：请稍后重新运行 report",
+                              "a scorecard book changed while the report read it (another program "
+                              "writing?): run report again")])
     notes: list[str] = []
     record = None
     if history is not None and len(data.summary):
@@ -102,7 +109,8 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     elif history is not None:
         notes.append(f"历史 {history} 未更新：{data.month or '该月'} 没有可计入的考核表 / history {history} "
                      f"not updated: no scorecards of {data.month or 'the month'} to record")
-    write_report(catalog, data, out, force=force, company=company)
+    write_report(catalog, data, out, force=force, company=company,
+                 record=Record(data.month, sources, company))
     if history is not None and merged is not None:
         past.rows = merged
         if record is not None:

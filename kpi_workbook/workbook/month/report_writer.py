@@ -99,7 +99,9 @@ def forced_distribution(catalog: Catalog, done: list[tuple], scheme_of: dict[str
 
 
 def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = False,
-                 company: str = "", printed: date | None = None) -> None:
+                 company: str = "", printed: date | None = None, record=None) -> None:
+    """The report workbook; ``record`` (verify.Record: the books it was made from, and the
+    approval it shows) goes into the hidden sheet 来源 that approve and payroll check."""
     with atomic_output(out, force=force) as tmp:
         written = io.BytesIO()  # XlsxWriter's package; the big tables' rows go in on saving
         book = xlsxwriter.Workbook(written, {"in_memory": True, "nan_inf_to_errors": True,
@@ -112,8 +114,23 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
         tables.append(calibration_sheet(book, catalog, data, f, page))
         tables.append(_incomplete_sheet(book, data, f, page, catalog))
         tables.append(_findings_sheet(book, data.findings, f, page, data.month))
+        if record is not None:
+            _sources_sheet(book, record)
         book.close()
         sheet_rows.save(written, tables, tmp)
+
+
+def _sources_sheet(book, record) -> None:
+    """来源: hidden, never printed; every value written as text."""
+    from .verify import SOURCES, record_rows
+
+    ws = book.add_worksheet(SOURCES)
+    for i, row in enumerate(record_rows(record)):
+        for j, value in enumerate(row):
+            ws.write_string(i, j, str(value))
+    ws.set_column(0, 0, 10)
+    ws.set_column(1, 3, 40)
+    ws.hide()
 
 
 SUMMARY_WIDTHS = {"工号": 5, "姓名": 5.5, "部门": 7, "岗位": 12, "月份": 7, "总分": 5, "等级": 5.5,

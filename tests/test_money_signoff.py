@@ -1,0 +1,135 @@
+"""Issue 20, money you can sign off: every attack of the issue's "Why" list, as a test.
+
+The report is a view: approve and payroll score the books it was made from again and refuse
+a report cell that differs, a changed book, a row whose money does not add up. Real
+workbooks in tmp_path, the CLI in-process; expected amounts worked out by hand in comments.
+"""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from .helpers import emp, run
+from .test_payroll_trust import CS_ROSTER, cs, read_csv, set_cell
+from .test_report import make_book, sheet_rows
+
+MONTH = "2026-10"
+
+
+def edit_report(report, eid: str, values: dict) -> dict[str, str]:
+    """Type ``values`` (header → value) into ``eid``'s row of 月度汇总; header → cell."""
+    wb = openpyxl.load_workbook(report)
+    ws = wb["月度汇总"]
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == eid)
+    cells = {}
+    for name, value in values.items():
+        row[header.index(name)].value = value
+        cells[name] = row[header.index(name)].coordinate
+    wb.save(report)
+    return cells
+
+
+@pytest.fixture
+def cs_month(tmp_path, catalog, capsys):
+    """S1 5000 × 10% × 87 / 100 = ¥435.00, S2 6000 × 10% × 87 / 100 = ¥522.00 (绩效工资 only)."""
+    book = make_book(catalog, tmp_path / "cs.xlsx", CS_ROSTER, cs("S1") + cs("S2"))
+    report, hist = tmp_path / "r.xlsx", tmp_path / "h.xlsx"
+    assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+    return book, report, hist
+
+
+# --- the report is never a source of money ---------------------------------------------------
+
+def test_pay_raised_in_the_report_is_refused_by_approve_and_payroll(tmp_path, cs_month, capsys):
+    """Why: raising 绩效工资 and 应发绩效合计 from 435 to 9435 was approved and paid."""
+    _, report, hist = cs_month
+    cells = edit_report(report, "S1", {"绩效工资": 9435, "应发绩效合计": 9435})
+    code, _, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+    assert code == 1 and cells["绩效工资"] in err and cells["应发绩效合计"] in err and "435" in err
+    assert "审批" not in openpyxl.load_workbook(hist).sheetnames  # nothing approved
+    for options in ((), ("--allow-incomplete",), ("--history", hist, "--unapproved")):
+        code, stdout, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", *options)
+        assert code == 1 and cells["应发绩效合计"] in err and not (tmp_path / "p.csv").exists(), options
+
+
+def test_money_columns_that_do_not_add_up_are_refused(tmp_path, cs_month, capsys):
+    """Why: 等级奖金 edited to 4000 beside 应发 400 was exported as approved."""
+    _, report, hist = cs_month
+    cells = edit_report(report, "S2", {"绩效工资": 4000})
+    code, _, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+    assert code == 1 and cells["绩效工资"] in err
+    # the sum names the total's cell: 4,000.00 is not the pay total 522.00
+    assert "4,000.00" in err and "522.00" in err
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 1 and "4,000.00" in err and not (tmp_path / "p.csv").exists()
+
+
+def test_a_grade_a_name_or_a_row_edited_in_the_report_is_refused(tmp_path, cs_month, capsys):
+    _, report, _ = cs_month
+    pristine = report.read_bytes()
+    cells = edit_report(report, "S1", {"等级": "A", "姓名": "冒名"})
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 1 and cells["等级"] in err and cells["姓名"] in err
+    report.write_bytes(pristine)
+    wb = openpyxl.load_workbook(report)  # a row added for someone with no scorecard
+    ws = wb["月度汇总"]
+    ws.append(["S9", "幽灵", "客服部", "客服专员", MONTH, 90, None, None, None, 500, 500, "已完成"])
+    wb.save(report)
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 1 and "S9" in err and "report-changed" in err
+    report.write_bytes(pristine)
+    wb = openpyxl.load_workbook(report)  # a row deleted
+    wb["月度汇总"].delete_rows(3)
+    wb.save(report)
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 1 and "report-changed" in err and not (tmp_path / "p.csv").exists()
+    report.write_bytes(pristine)  # untouched, it pays: 435 + 522
+    code, stdout, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 0 and "¥957.00" in stdout
+
+
+def test_a_book_changed_after_the_report_is_refused_not_read_again(tmp_path, cs_month, capsys):
+    book, report, hist = cs_month
+    set_cell(book, "S1", "KPI_IN_problem_resolution__points", 100)
+    code, _, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+    assert code == 1 and "report-book-changed" in err and "cs.xlsx" in err
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 1 and "report-book-changed" in err and not (tmp_path / "p.csv").exists()
+    book.unlink()
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 2 and "report-book-missing" in err and "cs.xlsx" in err
+
+
+def test_the_report_records_its_books_and_travels_with_them(tmp_path, cs_month, capsys):
+    import hashlib
+    import shutil
+
+    book, report, _ = cs_month
+    record = {r[0]: r for r in openpyxl.load_workbook(report)["来源"].iter_rows(values_only=True)}
+    assert record["考核表"][1] == "cs.xlsx"  # relative to the report's folder
+    assert record["考核表"][2] == hashlib.sha256(book.read_bytes()).hexdigest()
+    assert openpyxl.load_workbook(report)["来源"].sheet_state == "hidden"
+    moved = tmp_path / "moved"  # the folder moved as a whole: found beside the report
+    moved.mkdir()
+    shutil.copy(book, moved / book.name)
+    shutil.copy(report, moved / report.name)
+    book.unlink()
+    code, stdout, err = run(capsys, "payroll", moved / report.name, "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    assert {r["工号"]: r["应发绩效合计"] for r in read_csv(tmp_path / "p.csv")[1]} == {
+        "S1": "435.00", "S2": "522.00"}
+
+
+def test_payroll_pays_the_engine_not_the_cells(tmp_path, catalog, capsys):
+    """The amounts paid are the engine's on the books, whatever the report's cells held."""
+    roster = pd.DataFrame([emp("S1", "孙一", "客服部", "cs_specialist", 5000)])
+    book = make_book(catalog, tmp_path / "cs.xlsx", roster, cs("S1"))
+    report = tmp_path / "r.xlsx"
+    assert run(capsys, "report", book, "--out", report)[0] == 0
+    assert [r["应发绩效合计"] for r in sheet_rows(report, "月度汇总")] == [435]
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    assert read_csv(tmp_path / "p.csv")[1][0]["绩效工资"] == "435.00"
