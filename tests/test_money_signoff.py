@@ -133,3 +133,53 @@ def test_payroll_pays_the_engine_not_the_cells(tmp_path, catalog, capsys):
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
     assert code == 0, err
     assert read_csv(tmp_path / "p.csv")[1][0]["绩效工资"] == "435.00"
+
+
+# --- payroll pays what was approved ------------------------------------------------------------
+
+def test_payroll_with_a_history_refuses_unapproved_rows_unless_told(tmp_path, cs_month, capsys):
+    """Why: payroll --history without --require-approved paid unapproved rows, exit 0, silent."""
+    _, report, hist = cs_month
+    out = tmp_path / "p.csv"
+    code, stdout, err = run(capsys, "payroll", report, "--out", out, "--history", hist)
+    assert code == 1 and not out.exists()
+    assert "S1" in err and "S2" in err and "未审批" in err and "--unapproved" in err
+    code, stdout, err = run(capsys, "payroll", report, "--out", out, "--history", hist, "--allow-incomplete")
+    assert code == 0 and read_csv(out)[1] == []  # the settled, approved rows: none yet
+    code, stdout, err = run(capsys, "payroll", report, "--out", out, "--history", hist, "--unapproved",
+                            "--force")
+    assert code == 0 and "2 paid" in stdout
+    listed = [line for line in err.splitlines() if "payroll-unapproved" in line]
+    assert len(listed) == 2 and "S1" in listed[0] + listed[1] and "S2" in listed[0] + listed[1]
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "q.csv", "--unapproved")
+    assert code == 2 and "--history" in err  # --unapproved says nothing without a history
+
+
+def test_payroll_without_a_history_says_nothing_was_checked(tmp_path, cs_month, capsys):
+    _, report, _ = cs_month
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 0
+    lines = [line for line in err.splitlines() if "payroll-unchecked" in line]
+    assert len(lines) == 1 and "nothing was checked against an approval" in lines[0]
+
+
+def test_a_calibration_changed_after_approval_is_not_paid(tmp_path, catalog, capsys):
+    """Why: payroll --history paid a row changed after approval (与审批不符), exit 0."""
+    from .test_calibrate import calibrate
+
+    roster = pd.DataFrame([emp(f"Q{i}", f"检{i}", "品质部", "qc_inspector") for i in (1, 2)])
+    from .test_report import qc
+
+    book = make_book(catalog, tmp_path / "qc.xlsx", roster, qc("Q1", False) + qc("Q2", False))
+    report, hist = tmp_path / "r.xlsx", tmp_path / "h.xlsx"
+    assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+    first = tmp_path / "c1.xlsx"
+    calibrate(report, first, {"Q2": ("B", "客诉")})  # A ¥400 → B ¥300
+    assert run(capsys, "approve", first, "--history", hist, "--by", "王经理")[0] == 0
+    second = tmp_path / "c2.xlsx"
+    calibrate(report, second, {"Q2": ("C", "客诉")})  # changed after approval: C ¥200
+    out = tmp_path / "p.csv"
+    code, _, err = run(capsys, "payroll", second, "--out", out, "--history", hist)
+    assert code == 1 and "Q2" in err and "与审批不符" in err and not out.exists()
+    code, stdout, err = run(capsys, "payroll", first, "--out", out, "--history", hist)
+    assert code == 0 and "¥700.00" in stdout  # what was approved: 400 + 300

@@ -19,9 +19,7 @@ calibrated report again changes nothing.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, HistoryBook, read_history_book,
-                      write_history)
+from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook, hash_text as _text,
+                      month_digest as hashes_of_month, read_history_book, row_hash, write_history)
 from ..locks import locked
 from ..scorecard.reader import sheet_values
 from .tables import SUMMARY  # the report's sheet, read by column names
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
-ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]
 NOT_MONEY = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名",
              "应发绩效合计", "状态", "预警", "问题"}
 
@@ -74,18 +71,9 @@ def money_columns_of(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if c not in NOT_MONEY and not str(c).startswith("_")]
 
 
-def _text(value, decimals: int | None = None) -> str:
-    """One value in the canonical form the hash is taken of."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"{float(value):.{decimals if decimals is not None else 2}f}"
-    return str(value).strip()
-
-
 def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.DataFrame:
     """The rows to approve (or to compare with an approval): the fields that decide pay,
-    money per column as JSON, and a SHA-256 of them all."""
+    money per column as JSON, and a SHA-256 of them all (history.row_hash)."""
     money = money_columns_of(summary) if money is None else money
     out = []
     for r in summary.to_dict("records"):
@@ -93,17 +81,13 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
         row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
                **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": json.dumps(amounts, ensure_ascii=False,
                                                                          sort_keys=True)}
-        canonical = {"工号": row["工号"], "月份": row["月份"], "金额": amounts,
-                     **{c: _text(row[c], 1 if c == "总分" else None) for c in ROW_FIELDS}}
-        row["行哈希"] = hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True)
-                                     .encode("utf-8")).hexdigest()
+        row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
         out.append(row)
     return pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
 
 
 def month_hash(rows: pd.DataFrame) -> str:
-    joined = "\n".join(sorted(rows["行哈希"].astype(str)))
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    return hashes_of_month(rows["行哈希"].astype(str))
 
 
 @dataclass
@@ -322,3 +306,78 @@ def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
         else:
             out.append("与审批不符")
     return out
+
+
+# --- checking and signing the history (kpi-workbook history) ----------------------------------
+
+
+@dataclass
+class HistoryCheck:
+    """What `kpi-workbook history` found: the history verified, and what --sign did."""
+    path: Path
+    rows: int
+    months: list[str]
+    approved: list[str]
+    reopened: list[str]
+    sealed: bool
+    mode: str
+    key_id: str
+    signed: str = ""  # what --sign changed ("" when nothing)
+
+    def summary_line(self) -> str:
+        how = {"": "未封存（没有哈希链）/ not sealed", "SHA-256": "SHA-256（无密钥）/ SHA-256, no key"}.get(
+            self.mode, f"HMAC-SHA256（密钥指纹 {self.key_id}）/ HMAC-SHA256, key {self.key_id}")
+        months = "、".join(self.months) or "（无）"
+        done = f"；{self.signed}" if self.signed else ""
+        return (f"{self.path}\t核对无误：{self.rows} 行，月份 {months}，已审批 {len(self.approved)} 个月"
+                f"{'，已重开 ' + str(len(self.reopened)) + ' 个月' if self.reopened else ''}；{how}{done} / "
+                f"intact: {self.rows} rows, {len(self.months)} months, {len(self.approved)} approved")
+
+    def to_dict(self) -> dict:
+        return {"history": str(self.path), "rows": self.rows, "months": self.months, "approved": self.approved,
+                "reopened": self.reopened, "sealed": self.sealed, "mode": self.mode, "key_id": self.key_id,
+                "signed": self.signed}
+
+
+def check_history(path: Path, sign: bool = False, by: str | None = None,
+                  timeout: float | None = None) -> HistoryCheck:
+    """Verify the history (chain, seal, approvals); with ``sign``, seal a history that has no
+    chain yet, or sign a plain one with this machine's key, after verifying all it has — an
+    audit row records who did it."""
+    from .chain import Signer, signer_for
+    from ...diagnostics import Refused as _Refused
+
+    path = Path(path)
+    if not path.exists():
+        raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
+                              source=str(path))])
+    if not sign:
+        return _check_of(path, read_history_book(path))
+    with locked(path, timeout):
+        signer = signer_for(path)
+        try:
+            book = read_history_book(path, signer)
+            if book.sealed:
+                return _check_of(path, book)
+        except _Refused:
+            book = read_history_book(path, Signer(), unsealed_ok=True)  # a real break still refuses
+        before = book.mode or "无哈希链 / no chain"
+        after = f"{signer.mode} {signer.key_id}".strip()
+        row = {"月份": "", "工号": "", "字段": "（签名）", "之前": before, "之后": after, "操作人": who(by),
+               "时间": now_text(), "原因": "核对无误后签名 / signed after checking"}
+        book.audit = pd.concat([p for p in (book.audit, pd.DataFrame([row], columns=AUDIT_COLUMNS)) if len(p)],
+                               ignore_index=True)
+        write_history(path, book, signer)
+        done = read_history_book(path, signer)
+    result = _check_of(path, done)
+    result.signed = f"已签名：{before} → {after} / signed: {before} → {after}"
+    return result
+
+
+def _check_of(path: Path, book: HistoryBook) -> HistoryCheck:
+    months = sorted({str(m) for m in book.rows["月份"]})
+    states = {m: book.approval(m) for m in sorted({str(m) for m in book.approvals["月份"]})}
+    return HistoryCheck(path, len(book.rows), months,
+                        [m for m, r in states.items() if r is not None and r["状态"] == APPROVED],
+                        [m for m, r in states.items() if r is not None and r["状态"] == REOPENED],
+                        book.sealed, book.mode, book.key_id)
