@@ -86,7 +86,9 @@ def _print_summary(result) -> None:
     print(f"\n{result.summary_line()}\n")
     print(f"{'工号':<6}{'姓名':<6}{'部门':<8}{'总分':>6}  {'等级':<4}{'应发':>10}  状态  预警")
     for r in s.sort_values(["部门", "总分"], ascending=[True, False]).itertuples(index=False):
-        pay = "" if r.应发绩效合计 is None or r.应发绩效合计 != r.应发绩效合计 else f"{r.应发绩效合计:,.2f}"
+        amount = r.应发绩效合计
+        pay = (amount if isinstance(amount, str) else  # 待定: waits for the department
+               "" if amount is None or amount != amount else f"{amount:,.2f}")
         grade = r.等级 if isinstance(r.等级, str) else "—"
         print(f"{r.工号:<6}{r.姓名:<6}{r.部门:<8}{r.总分:>6.1f}  {grade:<4}{pay:>10}  "
               f"{r.状态}  {r.预警}")

@@ -183,3 +183,72 @@ def test_a_calibration_changed_after_approval_is_not_paid(tmp_path, catalog, cap
     assert code == 1 and "Q2" in err and "与审批不符" in err and not out.exists()
     code, stdout, err = run(capsys, "payroll", first, "--out", out, "--history", hist)
     assert code == 0 and "¥700.00" in stdout  # what was approved: 400 + 300
+
+
+# --- team pay from the whole department only ---------------------------------------------------
+
+def taobao_month(tmp_path, catalog, capsys, break_top: bool):
+    from .test_absence_rule import RATED
+    from .test_calibrate import TAOBAO
+
+    roster = pd.DataFrame([emp(e, f"员工{e}", "电商部", "taobao_cs_staff") for e in TAOBAO])
+    rows = []
+    for eid, (rate, tasks, *levels) in TAOBAO.items():
+        rows.append((eid, "sales_completion.rate", None, rate))
+        for rater in ("self", "supervisor"):
+            rows.append((eid, "assigned_tasks.points", rater, tasks))
+            rows += [(eid, f"{item}.level", rater, level) for item, level in zip(RATED[1:], levels)]
+    book = make_book(catalog, tmp_path / "tb.xlsx", roster, rows)
+    if break_top:  # the department's best card (T3, 100 卓越) gets a value no rule accepts
+        set_cell(book, "T3", "KPI_IN_sales_completion__rate", -1)
+    report = tmp_path / "r.xlsx"
+    run(capsys, "report", book, "--out", report)
+    return report, {r["工号"]: r for r in sheet_rows(report, "月度汇总")}
+
+
+def test_a_card_in_error_holds_its_departments_award(tmp_path, catalog, capsys):
+    """Why: with the best card in error the second best (T1, 良好) took the ¥200 award, and
+    payroll --allow-incomplete exported it."""
+    report, rows = taobao_month(tmp_path, catalog, capsys, break_top=True)
+    assert rows["T3"]["状态"] == "错误" and rows["T3"]["应发绩效合计"] is None
+    for eid in ("T1", "T2"):  # 全勤奖 ¥50 is theirs; the award and the total wait
+        assert (rows[eid]["部门第一奖励"], rows[eid]["全勤奖"], rows[eid]["应发绩效合计"]) == ("待定", 50, "待定")
+        assert "员工T3（T3，错误）" in rows[eid]["说明"]
+    said = []
+    for options in ((), ("--allow-incomplete",)):
+        out = tmp_path / f"p{len(options)}.csv"
+        code, stdout, err = run(capsys, "payroll", report, "--out", out, *options)
+        paid = {r["工号"] for r in read_csv(out)[1]} if out.exists() else set()
+        assert paid == set() and "T1" in err and "T2" in err and "待定" in err, options
+        assert "部门第一奖励" in err
+        said.append(err)
+    # no message suggests an option that would pay the waiting amount: the only option named
+    # pays settled rows only, and says so
+    assert "--unapproved" not in said[0] and "only the settled, clean rows" in said[0]
+
+
+def test_the_award_is_paid_once_the_department_is_whole(tmp_path, catalog, capsys):
+    report, rows = taobao_month(tmp_path, catalog, capsys, break_top=False)
+    # T3 100 卓越 is the top: ¥200 + 全勤 ¥50; T1 良好 ¥50; T2 不及格 50 − 200 = −150
+    assert [rows[e]["应发绩效合计"] for e in ("T3", "T1", "T2")] == [250, 50, -150]
+    code, stdout, _ = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 0 and "¥150.00" in stdout
+
+
+def test_ranks_wait_for_the_whole_team(tmp_path, catalog, capsys):
+    """Rank items (G9) rank a team by its metric: with one card of the team unfinished, the
+    others' ranks — and so their totals, grades and pay — wait for it."""
+    from .test_report import ecommerce
+
+    roster = pd.DataFrame([emp(e, f"戊{e}", "电商二部", "ecommerce_presales_cs") for e in ("E1", "E2", "E3")])
+    rows = ecommerce("E1", 0.9, 0.6) + ecommerce("E2", 0.5, 0.4) + ecommerce("E3", 0.7, 0.5)[:2]
+    book = make_book(catalog, tmp_path / "ec.xlsx", roster, rows)
+    report = tmp_path / "r.xlsx"
+    assert run(capsys, "report", book, "--out", report)[0] == 0
+    got = {r["工号"]: r for r in sheet_rows(report, "月度汇总")}
+    assert {e: got[e]["状态"] for e in got} == {"E1": "未完成", "E2": "未完成", "E3": "未完成"}
+    assert got["E1"]["应发绩效合计"] is None and got["E1"]["等级"] is None
+    waiting = {r["工号"]: r["缺少或有误"] for r in sheet_rows(report, "未完成")}
+    assert "名次待定" in waiting["E1"] and "戊E3（E3，未完成）" in waiting["E1"]
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--allow-incomplete")
+    assert code == 0 and read_csv(tmp_path / "p.csv")[1] == []

@@ -224,12 +224,49 @@ class PayKind(Generic[P]):
 
 def resum_pay(frame: pd.DataFrame) -> pd.DataFrame:
     """pay.total again after a team kind filled its column: the sum of every pay column,
-    rounded to the cent, on complete cards only."""
+    rounded to the cent, on complete cards only — and none while a team amount of the card
+    waits for its department (a ``wait.<rule>`` text): its pay is not final."""
     pay_columns = [c for c in frame.columns if c.startswith("pay.") and c != "pay.total"]
     summed = frame[pay_columns].fillna(0).sum(axis=1).to_numpy()
-    frame["pay.total"] = np.where(frame["complete"].astype(bool),
+    waits = [c for c in frame.columns if str(c).startswith("wait.")]
+    settled = ~frame[waits].apply(lambda col: col.map(lambda v: isinstance(v, str) and bool(v))).any(
+        axis=1).to_numpy(dtype=bool) if waits else np.ones(len(frame), dtype=bool)
+    frame["pay.total"] = np.where(frame["complete"].astype(bool) & settled,
                                   clean_round_array(summed, 2), np.nan)
     return frame
+
+
+STATUS_WORDS = {"incomplete": "未完成", "error": "错误", "complete": "已完成"}
+
+
+def waiting_for(frame: pd.DataFrame, group) -> str:
+    """The cards of ``group`` (index labels of ``frame``) that an amount depending on all of
+    them waits for — those taking part (not 不参与) that are not complete and clean — as
+    '姓名（工号，未完成）、…'; '' when every one is."""
+    part = frame.loc[list(group)]
+    takes_part = part["status"].astype(str) != "excluded" if "status" in part else True
+    waiting = part[takes_part & ~part["complete"].astype(bool)]
+    out = []
+    for _, r in waiting.iterrows():
+        status = STATUS_WORDS.get(str(r.get("status", "incomplete")), "未完成")
+        if status == "已完成":
+            status = "错误"  # complete by its inputs, in error by a finding on its sheet
+        name = r.get("name")
+        who = f"{name}（{r.get('employee_id', '')}，{status}）" if isinstance(name, str) and name else \
+            f"{r.get('employee_id', '')}（{status}）"
+        out.append(who)
+    return "、".join(out)
+
+
+def mark_waiting(frame: pd.DataFrame, index, rule_id: str, label: str, label_en: str, who: str) -> None:
+    """The rule's amount of the cards ``index`` waits for ``who``: no amount, and the reason
+    in ``wait.<rule>`` (the report shows 待定 and the reason; payroll never pays it)."""
+    column = f"wait.{rule_id}"
+    if column not in frame:
+        frame[column] = ""
+    index = [i for i in index if bool(frame.at[i, "complete"])]  # the others get nothing anyway
+    frame.loc[index, f"pay.{rule_id}"] = np.nan
+    frame.loc[index, column] = f"{label}待定：等待 {who} / {label_en or rule_id} waits for {who}"
 
 
 __all__ = ["num"]

@@ -22,6 +22,7 @@ from xlsxwriter.utility import xl_range
 from ...diagnostics import Diagnostic, KpiError, error, warning
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
+from ...words import PENDING
 from ..xlsx.printing import print_setup, row_height
 from ..xlsx.sheet_rows import SheetRows
 from .tables import report_title, schemes_by_role, write_table
@@ -396,13 +397,16 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
             shown = _number(r.get(label))
             other = [p for p in catalog.role_pay_rules(catalog.roles[role_of[i]])
                      if p.label == label and p.kind in GRADE_FREE_PAY_KINDS]
-            if not other and (shown is None or abs(shown - amount) > 0.005):
+            if not other and r.get(label) != PENDING and (shown is None or abs(shown - amount) > 0.005):
                 diags.append(error("calibration-pay-mismatch",
                                    f"员工 {c.employee_id} 的“{label}”在报表中为 {r.get(label)}，按模板应为 {amount:.2f}："
                                    "报表与模板不符（换了模板？），不能校准",
                                    f"employee {c.employee_id}: {label} is {r.get(label)} in the report but "
                                    f"{amount:.2f} by the templates (other templates?): cannot calibrate",
                                    source=str(report), sheet=SHEET, cell=c.cell))
+        pending = {label for label in delta.get(i, {}) if r.get(label) == PENDING}
+        for label in pending:  # a team amount that waits for its department stays 待定
+            delta[i].pop(label)
         moved = sum(delta.get(i, {}).values())
         for label, d in delta.get(i, {}).items():
             before = _number(r.get(label)) or 0.0
@@ -410,7 +414,7 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
             if after != before:
                 out.at[out.index[i], label] = after
                 changes.append(Change(c.employee_id, label, f"{before:.2f}", f"{after:.2f}", c.reason))
-        if moved:
+        if moved and r.get(TOTAL) != PENDING:
             before = _number(r.get(TOTAL)) or 0.0
             after = clean_round(before + moved, 2)
             out.at[out.index[i], TOTAL] = after

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from .. import collector
 from ...diagnostics import Diagnostic, KpiError, error
 from ...rules.loader import Catalog
@@ -50,7 +52,7 @@ class ReportResult:
         n = len(s)
         done = int((s["状态"] == "已完成").sum()) if n else 0
         wrong = int((s["状态"] == "错误").sum()) if n else 0
-        payout = float(s["应发绩效合计"].fillna(0).sum()) if n else 0.0
+        payout = float(pd.to_numeric(s["应发绩效合计"], errors="coerce").fillna(0).sum()) if n else 0.0  # 待定: 0
         out = int((s["状态"] == "不参与").sum()) if n else 0  # S9's absence rule
         apart, apart_en = (f"，不参与 {out}", f", {out} not taking part") if out else ("", "")
         return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done - wrong - out}，错误 "

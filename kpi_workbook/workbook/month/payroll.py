@@ -31,6 +31,7 @@ import pandas as pd
 from ...diagnostics import Diagnostic, KpiError, Refused, error, info, warning
 from ...numbers import clean_round
 from ...rules.payroll_layout import PayrollLayout, load_payroll_layout
+from ...words import PENDING
 from .approval import APPROVED, approval_rows, approval_states
 from ..files import atomic_output, refuse_existing
 from .history import read_history_book
@@ -189,9 +190,14 @@ def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
     problem = _text(r.get("问题")).strip()
     if problem:  # the report's own findings, already in both languages
         reasons.append((f"问题：{problem}", "see the problems in its 问题 column (given above in full)"))
+    waits = [c.source for c in layout.money if r.get(c.source) == PENDING]
+    if waits:  # team pay of a department not yet whole: no option pays it
+        why = _text(r.get("说明")).split("；")
+        reasons.append((f"{'、'.join(waits)}待定，等待同部门其他考核表（{'；'.join(w for w in why if '待定' in w)}）",
+                        f"{', '.join(waits)} waits for the rest of the department"))
     for column in [c.source for c in layout.money]:
         value = r.get(column)
-        if _blank(value):
+        if _blank(value) or value == PENDING:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             reasons.append((f"{column} 不是金额：{value!r}", f"{column} is not an amount: {value!r}"))

@@ -60,7 +60,7 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
     for dept, part in departments.items():
         done = [c for c in part if c[2] == "已完成"]
         totals = np.array([c[3] for c in done], dtype=float)
-        pay = np.array([c[5] for c in done], dtype=float)
+        pay = np.array([c[5] if isinstance(c[5], (int, float)) else np.nan for c in done], dtype=float)  # 待定: none
         row = {"部门": dept, "人数": len(part), "已完成": len(done),
                "平均分": clean_round(float(totals.mean()), 1) if len(done) else None,
                "最高分": float(totals.max()) if len(done) else None,
