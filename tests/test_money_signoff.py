@@ -252,3 +252,123 @@ def test_ranks_wait_for_the_whole_team(tmp_path, catalog, capsys):
     assert "名次待定" in waiting["E1"] and "戊E3（E3，未完成）" in waiting["E1"]
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--allow-incomplete")
     assert code == 0 and read_csv(tmp_path / "p.csv")[1] == []
+
+
+# --- one truth on paper ---------------------------------------------------------------------------
+
+def test_after_approve_the_report_shows_what_was_approved(tmp_path, catalog, capsys):
+    """Why: after calibration and approve, 月度汇总 still showed the uncalibrated grades and
+    money while payroll paid the calibrated ones."""
+    from .test_calibrate import calibrate
+    from .test_report import qc
+
+    roster = pd.DataFrame([emp(f"Q{i}", f"检{i}", "品质部", "qc_inspector") for i in (1, 2)])
+    book = make_book(catalog, tmp_path / "qc.xlsx", roster, qc("Q1", False) + qc("Q2", False))
+    report, hist = tmp_path / "r.xlsx", tmp_path / "h.xlsx"
+    assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+    calibrate(report, report, {"Q2": ("B", "两次客诉")})  # A ¥400 → B ¥300
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    summary = {r["工号"]: r for r in sheet_rows(report, "月度汇总")}
+    assert (summary["Q2"]["等级"], summary["Q2"]["等级奖金"], summary["Q2"]["应发绩效合计"]) == ("B", 300, 300)
+    assert (summary["Q1"]["等级"], summary["Q1"]["应发绩效合计"]) == ("A", 400)
+    wb = openpyxl.load_workbook(report)
+    approval = sheet_rows(hist, "审批")[0]
+    for name in ("月度汇总", "部门统计", "校准"):  # the stamp prints on every page
+        ws = wb[name]
+        assert "已审批" in str(ws.HeaderFooter.oddHeader), name
+        footer = str(ws.HeaderFooter.oddFooter)
+        assert "审批：王经理" in footer and approval["哈希"][:12] in footer, name
+    record = {r[0]: r[1] for r in wb["来源"].iter_rows(values_only=True)}
+    assert record["审批人"] == "王经理" and record["月度哈希"] == approval["哈希"]
+    entries = {r[0]: r for r in wb["校准"].iter_rows(values_only=True) if r and r[0] in ("Q1", "Q2")}
+    header = next(r for r in wb["校准"].iter_rows(values_only=True) if r and "校准等级" in r)
+    q2 = dict(zip(header, entries["Q2"]))
+    assert (q2["等级"], q2["校准等级"], q2["校准理由"]) == ("A", "B", "两次客诉")  # the engine's grade, HR's entry
+    code, stdout, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--history", hist,
+                            "--require-approved")
+    assert code == 0 and "¥700.00" in stdout, err  # what the paper shows: 400 + 300
+    once = report.read_bytes()
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    assert report.read_bytes() == once  # approving again changes nothing, the paper neither
+
+
+def test_team_pay_cells_on_a_scorecard_point_to_the_report(tmp_path, catalog):
+    """Why: the cards showed ¥0 where ¥200 (部门第一奖励) and a pool share are paid."""
+    from kpi_workbook.workbook.scorecard.build import build_workbook
+
+    roster = pd.DataFrame([emp("T1", "唐一", "电商部", "taobao_cs_staff"),
+                           emp("Q1", "秦一", "品质部", "qc_iqc_oqc")])
+    book = tmp_path / "b.xlsx"
+    build_workbook(catalog, roster, MONTH, book)
+    wb = openpyxl.load_workbook(book)
+    for ws in wb.worksheets:
+        names = {n: list(d.destinations)[0][1].replace("$", "") for n, d in ws.defined_names.items()}
+        if "KPI_PAY" not in names:
+            continue
+        rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value}
+        team = "部门第一奖励" if "部门第一奖励" in rows else "部门扣分池"
+        pay_col = openpyxl.utils.cell.coordinate_from_string(names["KPI_PAY"])[0]
+        formula = ws[f"{pay_col}{rows[team]}"].value
+        assert "见月度报表" in formula and "ROUND" not in formula  # never a ¥0
+        total_label = next(k for k in rows if str(k).startswith("绩效工资/奖金合计"))
+        assert total_label == "绩效工资/奖金合计（不含部门奖励）"
+        assert f"{pay_col}{rows[team]}" not in ws[names["KPI_PAY"]].value  # not summed as 0
+
+
+# --- reopen keeps what still holds ---------------------------------------------------------------
+
+def test_reopen_keeps_the_calibrations_whose_card_did_not_change(tmp_path, catalog, capsys):
+    """Why: report --reopen dropped every calibration of the month, wrote the reversals to 审计
+    under the reopening's reason, and rows saying 说明 was cleared."""
+    from .test_calibrate import calibrate
+    from .test_report import qc
+
+    roster = pd.DataFrame([emp(f"Q{i}", f"检{i}", "品质部", "qc_inspector") for i in (1, 2, 3)])
+    book = make_book(catalog, tmp_path / "qc.xlsx", roster, qc("Q1", False) + qc("Q2", False) + qc("Q3", False))
+    report, hist = tmp_path / "r.xlsx", tmp_path / "h.xlsx"
+    assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+    calibrate(report, report, {"Q2": ("B", "两次客诉"), "Q3": ("B", "配额")})  # A ¥400 → B ¥300
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    audited = len(sheet_rows(hist, "审计"))
+    # Q3's card changes (4 misses: 102 − 22 = 80 → B by itself); Q2's does not
+    set_cell(book, "Q3", "KPI_IN_miss_detection__misses", 4)
+    code, _, err = run(capsys, "report", book, "--out", report, "--history", hist, "--force", "--reopen",
+                       "--reason", "补录错漏检", "--by", "李四")
+    assert code == 0, err
+    kept = [line for line in err.splitlines() if line.startswith("保留校准")]
+    gone = [line for line in err.splitlines() if line.startswith("撤销校准")]
+    assert len(kept) == 1 and "Q2" in kept[0] and "两次客诉" in kept[0]
+    assert len(gone) == 1 and "Q3" in gone[0] and "配额" in gone[0]
+    entries = {r["工号"]: r for r in _entries(report)}
+    assert (entries["Q2"]["校准等级"], entries["Q2"]["校准理由"]) == ("B", "两次客诉")  # re-applied
+    assert entries["Q3"]["校准等级"] is None
+    audit = sheet_rows(hist, "审计")[audited:]  # what the reopening wrote
+    assert {a["工号"] for a in audit} == {"Q3"}  # Q2 did not change: nothing audited for it
+    assert not any(a["字段"] == "说明" for a in audit)
+    q3 = {a["字段"]: a for a in audit}
+    # approved: 102 A ¥400 calibrated to B ¥300; now 80 B ¥300: only the total changed
+    assert set(q3) == {"总分"} and (q3["总分"]["之前"], q3["总分"]["之后"]) == ("102.0", "80.0")
+    assert q3["总分"]["原因"] == "补录错漏检（考核表改动，原校准“配额”撤销）"
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    summary = {r["工号"]: r for r in sheet_rows(report, "月度汇总")}
+    assert (summary["Q2"]["等级"], summary["Q2"]["应发绩效合计"]) == ("B", 300)  # the kept calibration
+
+
+def test_rollup_says_a_month_is_reopened_and_not_approved_again(tmp_path, cs_month, capsys):
+    """Why: rollup counted a reopened, never re-approved month without a word."""
+    book, report, hist = cs_month
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    q4 = ("--history", hist, "--quarter", "2026Q4")
+    assert run(capsys, "rollup", *q4, "--out", tmp_path / "a.xlsx", "--require-approved")[0] == 0
+    assert run(capsys, "report", book, "--out", report, "--history", hist, "--force", "--reopen",
+               "--reason", "复核")[0] == 0
+    code, _, err = run(capsys, "rollup", *q4, "--out", tmp_path / "b.xlsx")
+    assert code == 1 and "2026-10 已重开（复核），未重新审批" in err and (tmp_path / "b.xlsx").exists()
+    code, _, err = run(capsys, "rollup", *q4, "--out", tmp_path / "c.xlsx", "--require-approved")
+    assert code == 1 and "reopened" in err and not (tmp_path / "c.xlsx").exists()
+
+
+def _entries(report) -> list[dict]:
+    rows = list(openpyxl.load_workbook(report)["校准"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r and "工号" in r and "校准等级" in r)
+    return [dict(zip(rows[start], r)) for r in rows[start + 1:] if r and r[0]]

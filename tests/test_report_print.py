@@ -108,8 +108,9 @@ def test_every_sheet_prints_landscape_one_page_wide_with_title_and_page_numbers(
         workbook = z.read("xl/workbook.xml").decode("utf-8")
         sheets = [z.read(f"xl/worksheets/sheet{i}.xml").decode("utf-8")
                   for i in range(1, workbook.count("<sheet ") + 1)]
-    assert len(sheets) == 5
-    for xml in sheets:
+    assert len(sheets) == 6  # the five printed sheets, and 来源 (hidden: never printed)
+    assert re.search(r'<sheet name="来源" sheetId="6" state="hidden"', workbook)
+    for xml in sheets[:5]:
         setup = re.search(r"<pageSetup [^>]*>", xml).group(0)
         assert 'orientation="landscape"' in setup and 'paperSize="9"' in setup
         assert 'fitToHeight="0"' in setup and "<pageSetUpPr fitToPage=\"1\"/>" in xml

@@ -1,8 +1,9 @@
 """deduction_pool (S7/S19 备注 2): the month's 扣分 of a department's complete cards × the
 point value form a pool; ``share`` of it goes to the 优秀品质员, the rest in equal parts.
 
-A team kind: a single card (and its sheet) shows 0; ``settle_month`` computes it once the
-whole month is scored (``engine.month``)."""
+A team kind: a single card counts 0 and its sheet shows 见月度报表; ``settle_month`` computes
+it once the whole month is scored (``engine.month``) and every card of the department is
+complete and clean (else the amount waits: 待定)."""
 
 from __future__ import annotations
 

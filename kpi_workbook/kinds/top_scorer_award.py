@@ -1,7 +1,8 @@
 """top_scorer_award: an amount by grade for the department's top scorer.
 
-A team kind: it needs the whole department's month, so a single card (and its sheet) shows
-0; ``engine.month`` computes it when the month is scored and the report shows it."""
+A team kind: it needs the whole department's month, so a single card counts 0 and its sheet
+shows 见月度报表; ``engine.month`` computes it when the month is scored and every card of
+the department is complete and clean (else it waits: 待定), and the report shows it."""
 
 from __future__ import annotations
 

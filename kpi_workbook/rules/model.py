@@ -464,7 +464,8 @@ PayRule = Annotated[
 ]
 
 # Rules that need the whole department's month: computed by the monthly scoring, not on
-# a single scorecard (its sheet shows them as 0 until the report).
+# a single scorecard (its sheet shows 见月度报表 in their cells, and leaves them out of its
+# total), and only once every card they depend on is complete and clean.
 TEAM_PAY_KINDS = ("top_scorer_award", "deduction_pool")
 
 

@@ -32,6 +32,7 @@ from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook
 from ..locks import locked
 from ..scorecard.reader import sheet_values
 from .tables import SUMMARY  # the report's sheet, read by column names
+from .verify import Stamp
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
 NOT_MONEY = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名",
              "应发绩效合计", "状态", "预警", "问题"}
@@ -135,8 +136,32 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:
             write_history(history, book)
+        stamp = Stamp(result.by, result.when, result.version, result.digest)
+        if fresh.record.stamp != stamp:  # one truth on paper: the report shows what was approved
+            _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
     result.diagnostics = calibrated.diagnostics
     return result
+
+
+def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook, stamp) -> None:
+    """The report again, as approved: 月度汇总 (and 部门统计, and their print) with the
+    calibrated grades and pay, the 校准 sheet with HR's entries and the engine's grades, and
+    the approval stamp (who, when, version, month hash) on every printed page and in 来源."""
+    import dataclasses
+
+    from .history import streak_warnings
+    from .report_writer import write_report
+    from .verify import Record
+
+    data = fresh.data
+    summary = calibrated.summary.copy()
+    if len(summary):
+        warnings = streak_warnings(catalog, book.rows, data.month)
+        summary["预警"] = summary["工号"].map(lambda e: "；".join(warnings.get(str(e), [])))
+    entries = {c.employee_id: (c.calibrated_grade, c.reason) for c in calibrated.entries}
+    approved = dataclasses.replace(data, summary=summary, graded=data.summary, calibrations=entries)
+    record = Record(fresh.record.month, fresh.record.books, fresh.record.company, stamp)
+    write_report(catalog, approved, report, force=True, company=fresh.record.company, record=record)
 
 
 def derive(catalog, report: Path):
@@ -207,7 +232,12 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     record = {"月份": month, "版本": version, "状态": APPROVED, "审批人": by, "审批时间": when,
               "行数": len(rows), "哈希": digest}
     book.approvals = pd.concat([book.approvals, pd.DataFrame([record])], ignore_index=True)
-    versions = rows.assign(版本=version)[book.versions.columns]
+    card = dict(zip(reported["工号"].astype(str), reported["行哈希"]))
+    graded = {c.employee_id: (c.before, c.reason) for c in changes if c.field == "等级"}
+    versions = rows.assign(版本=version, 卡片哈希=rows["工号"].map(lambda e: card.get(str(e), "")),
+                           校准前等级=rows["工号"].map(lambda e: graded.get(str(e), ("", ""))[0]),
+                           校准理由=rows["工号"].map(lambda e: graded.get(str(e), ("", ""))[1]))
+    versions = versions.reindex(columns=book.versions.columns)
     book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
     if changes:
         _record_calibration(book, month, rows, list(changes), by, when)
@@ -249,11 +279,63 @@ def refuse_approved(book: HistoryBook, month: str, history: Path, reopen: bool,
     return record
 
 
+def carry_calibrations(catalog, book: HistoryBook, record: dict, data) -> tuple[
+        dict[str, tuple[str, str]], dict[str, str], pd.DataFrame, list[str]]:
+    """What a reopening keeps of the approval's calibrations: a calibrated card whose card
+    did not change (the engine gives the same row as when it was approved) keeps its
+    calibrated grade and reason, the others are dropped. Returns (kept: employee →
+    (grade, reason), dropped: employee → the old reason, the month's rows with the kept
+    calibrations applied, one line per calibration for the person who reopened)."""
+    from .calibration import Calibration, apply_calibration
+
+    month = str(record["月份"])
+    money = list(data.money_columns)
+    engine = {str(r["工号"]): r for r in approval_rows(data.summary, money).to_dict("records")}
+    summary = data.summary
+    roles = dict(zip(summary["工号"].astype(str), summary["岗位ID"])) if len(summary) else {}
+    grades = dict(zip(summary["工号"].astype(str), summary["等级"])) if len(summary) else {}
+    kept: dict[str, tuple[str, str]] = {}
+    dropped: dict[str, str] = {}
+    entries, notes = [], []
+    for v in book.approved_rows(month).to_dict("records"):
+        reason = _text(v.get("校准理由"))
+        if not reason:
+            continue
+        eid, before, after = str(v["工号"]), _text(v.get("校准前等级")), _text(v.get("等级"))
+        now = engine.get(eid)
+        if now is not None and _text(v.get("卡片哈希")) and now["行哈希"] == _text(v.get("卡片哈希")):
+            kept[eid] = (after, reason)
+            role = catalog.roles.get(roles.get(eid, ""))
+            scheme = role.grade_scheme if role is not None else ""
+            entries.append(Calibration(eid, month, _text(grades.get(eid)), after, reason, scheme, "", roles.get(eid, "")))
+            notes.append(f"保留校准：{eid} {before} → {after}（{reason}），考核表未改动 / calibration kept: "
+                         f"{eid} {before} → {after}, the card did not change")
+        else:
+            dropped[eid] = reason
+            notes.append(f"撤销校准：{eid} 的考核表已改动，校准 {before} → {after}（{reason}）不再适用，请重新校准 / "
+                         f"calibration dropped: {eid}'s card changed, {before} → {after} no longer applies")
+    rows = approval_rows(summary, money)
+    if entries:
+        done, errors = apply_calibration(catalog, summary, entries, Path(""), roles)
+        if errors:  # a kept calibration the rules no longer take: dropped, each said
+            for c in entries:
+                dropped[c.employee_id] = c.reason
+                kept.pop(c.employee_id, None)
+            notes.append("校准无法重新套用，已全部撤销，请重新校准 / the calibrations cannot be applied again: "
+                         "dropped, calibrate again")
+        else:
+            rows = approval_rows(done.summary, money)
+    return kept, dropped, rows, notes
+
+
 def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, when: str,
-           reason: str) -> int:
+           reason: str, dropped: dict[str, str] | None = None) -> int:
     """Mark the approval reopened and audit every value that differs from it: one 审计 row per
-    employee and field (before, after, who, when, why). Returns the number of audit rows."""
+    employee and field (before, after, who, when, why). ``new_rows`` are the month's rows with
+    the calibrations that still hold; a value a dropped calibration had set carries that in
+    its reason. Returns the number of audit rows."""
     month = record["月份"]
+    dropped = dropped or {}
     old = {str(r["工号"]): r for r in book.approved_rows(month).to_dict("records")}
     new = {str(r["工号"]): r for r in new_rows.to_dict("records")}
     audit = []
@@ -267,16 +349,17 @@ def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, whe
 
     for employee in sorted(set(old) | set(new)):
         before, after = fields(old.get(employee)), fields(new.get(employee))
+        why = (f"{reason}（考核表改动，原校准“{dropped[employee]}”撤销）" if employee in dropped else reason)
         if employee not in old or employee not in new:
             audit.append({"字段": "（整行）", "之前": "有" if employee in old else "",
-                          "之后": "有" if employee in new else "", "工号": employee})
+                          "之后": "有" if employee in new else "", "工号": employee, "原因": why})
         for name in dict.fromkeys([*before, *after]):
             if before.get(name, "") != after.get(name, ""):
                 audit.append({"工号": employee, "字段": name, "之前": before.get(name, ""),
-                              "之后": after.get(name, "")})
-    if not audit:  # the reopening itself is on record, even when nothing changed
-        audit.append({"工号": "", "字段": "（重开）", "之前": APPROVED, "之后": REOPENED})
-    frame = pd.DataFrame([{**a, "月份": month, "操作人": by, "时间": when, "原因": reason} for a in audit],
+                              "之后": after.get(name, ""), "原因": why})
+    if not audit:  # the reopening itself is on record, even when no value changed
+        audit.append({"工号": "", "字段": "（重开）", "之前": APPROVED, "之后": REOPENED, "原因": reason})
+    frame = pd.DataFrame([{**a, "月份": month, "操作人": by, "时间": when} for a in audit],
                          columns=AUDIT_COLUMNS)
     book.audit = pd.concat([p for p in (book.audit, frame) if len(p)], ignore_index=True)
     approvals = book.approvals.copy()

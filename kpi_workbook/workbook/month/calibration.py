@@ -100,7 +100,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     cells.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）/ calibration: pick a grade and give "
              "a reason (leave empty to keep)", f["title"])
     header_row = top + 1
-    s = data.summary
+    s = data.summary if data.graded is None else data.graded  # the grades the engine gave
     cards = s[s["状态"] == "已完成"].copy() if len(s) else pd.DataFrame(columns=list(s.columns))
     rows = []
     if len(cards):
@@ -111,7 +111,9 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
                          "岗位": job_title(catalog.roles[r["岗位ID"]]), "月份": r["月份"],
                          "等级方案": r["_scheme"], "总分": r["总分"], "等级": r["等级"],
                          "超出配额": OVER if str(r["工号"]) in over_cards else "",
-                         "校准等级": None, "校准理由": None, ROLE_ID: r["岗位ID"]})
+                         "校准等级": data.calibrations.get(str(r["工号"]), (None, None))[0],
+                         "校准理由": data.calibrations.get(str(r["工号"]), (None, None))[1],
+                         ROLE_ID: r["岗位ID"]})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
     widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
     write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,

@@ -39,7 +39,10 @@ APPROVALS, VERSIONS, AUDIT = "审批", "审批版本", "审计"
 APPROVAL_COLUMNS = ["月份", "版本", "状态", "审批人", "审批时间", "行数", "哈希",
                     "重开人", "重开时间", "重开原因"]
 VERSION_COLUMNS = ["月份", "版本", "工号", "姓名", "部门", "总分", "等级", "状态", "应发绩效合计",
-                   "金额明细", "行哈希"]
+                   "金额明细", "行哈希",
+                   # the card as the engine scored it (its row's hash before calibration), and
+                   # the calibration approved with it: a reopening keeps what still holds
+                   "卡片哈希", "校准前等级", "校准理由"]
 AUDIT_COLUMNS = ["月份", "工号", "字段", "之前", "之后", "操作人", "时间", "原因"]
 APPROVED, REOPENED = "已审批", "已重开"
 ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]  # what an approved row's hash covers

@@ -14,7 +14,8 @@ from .. import collector
 from ...diagnostics import Diagnostic, KpiError, error
 from ...rules.loader import Catalog
 from ..files import refuse_existing
-from .approval import approval_rows, now_text, refuse_approved, reopen as reopen_month, who
+from .approval import (approval_rows, carry_calibrations, now_text, refuse_approved,
+                       reopen as reopen_month, who)
 from .history import merge_month, month_rows, read_history_book, streak_warnings, write_history
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
@@ -104,6 +105,11 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     if step is not None:
         step(1, f"写报表 / writing {out.name}")
     merged = None
+    carried = None
+    if record is not None and len(data.summary):  # reopening: keep the calibrations that hold
+        carried = carry_calibrations(catalog, past, record, data)
+        data.calibrations = carried[0]
+        notes += carried[3]
     if len(data.summary):
         merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
         warnings = streak_warnings(catalog, merged, data.month)
@@ -116,8 +122,9 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     if history is not None and merged is not None:
         past.rows = merged
         if record is not None:
-            n = reopen_month(past, record, approval_rows(data.summary, data.money_columns), who(by),
-                             now_text(), reason.strip())
+            rows = carried[2] if carried is not None else approval_rows(data.summary, data.money_columns)
+            n = reopen_month(past, record, rows, who(by), now_text(), reason.strip(),
+                             dropped=carried[1] if carried is not None else None)
             notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
                          f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
                          f"{n} audit rows written to {history}, approve it again")

@@ -42,6 +42,12 @@ class ReportData:
     money_columns: list[str]  # pay rule labels, in first-seen order
     findings: list[Diagnostic] = field(default_factory=list)
     incomplete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # HR's 校准 choices shown in the 校准 sheet (employee → (calibrated grade, reason)): kept
+    # over a reopening, and in the report approve rewrites
+    calibrations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the engine's own rows, when ``summary`` shows the approved (calibrated) ones: the 校准
+    # sheet lists each card with the grade the engine gave it
+    graded: pd.DataFrame | None = None
 
 
 def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:

@@ -108,7 +108,7 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
                                              "strings_to_formulas": False, "strings_to_urls": False,
                                              "strings_to_numbers": False})
         f = table_formats(book)
-        page = {"company": company, "printed": printed}
+        page = {"company": company, "printed": printed, "stamp": _stamp_text(record)}
         tables = [_summary_sheet(book, catalog, data, f, page)]
         _stats_sheet(book, catalog, data, f, page)  # XlsxWriter's cells: its charts' caches read them
         tables.append(calibration_sheet(book, catalog, data, f, page))
@@ -118,6 +118,15 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
             _sources_sheet(book, record)
         book.close()
         sheet_rows.save(written, tables, tmp)
+
+
+def _stamp_text(record) -> str:
+    """The approval a report approve rewrote shows at the foot of every printed page."""
+    stamp = getattr(record, "stamp", None)
+    if stamp is None:
+        return ""
+    when = stamp.when.replace("T", " ")[:16]
+    return f"审批：{stamp.by}　{when}　第 {stamp.version} 版　月度哈希 {stamp.digest[:12]}"
 
 
 def _sources_sheet(book, record) -> None:

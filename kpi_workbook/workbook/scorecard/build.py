@@ -17,7 +17,7 @@ import xlsxwriter
 
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
-from ...rules.model import TEAM_PAY_KINDS, Role
+from ...rules.model import Role
 from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
 from . import formulas as F
@@ -675,9 +675,8 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     ws.write_formula(footer["total"].row, pc, F.total(layout), fmt.total)
     ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.grade)
     for rule in layout.pay_rules:
+        # a team kind's cell shows 见月度报表 (the report computes it once the department is whole)
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
-        if rule.kind in TEAM_PAY_KINDS:
-            ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.muted)
     ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
     if "months_absent" in footer:  # from the roster; above the limit the card is 不参与
         r = footer["months_absent"].row
