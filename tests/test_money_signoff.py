@@ -372,3 +372,62 @@ def _entries(report) -> list[dict]:
     rows = list(openpyxl.load_workbook(report)["校准"].iter_rows(values_only=True))
     start = next(i for i, r in enumerate(rows) if r and "工号" in r and "校准等级" in r)
     return [dict(zip(rows[start], r)) for r in rows[start + 1:] if r and r[0]]
+
+
+# --- plausible 设置 --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, value, zh, en", [
+    ("PAY_pay_base_pct_PCT", 10, "比例）10 超出 0–1：是否应为 10% / 0.1？", "did you mean 10% (= 0.1)?"),
+    ("PAY_pay_base_pct_PCT", -0.1, "比例）为负数 -0.1", "is negative"),
+    ("PAY_pay_base_pct_MIN_TOTAL", 5000, "最低总分）5000 超出 0–1000", "outside 0–1000"),
+])
+def test_an_implausible_pay_parameter_is_an_error_naming_its_cell(tmp_path, cs_month, capsys, name, value, zh, en):
+    """Why: 绩效工资 比例 typed as 10 (meaning 10 %) paid everyone 100 times, with an info."""
+    from .helpers import edited_settings, settings_cells
+
+    book, _, _ = cs_month
+    cell = settings_cells(book)[name]
+    edited = edited_settings(book, tmp_path / "edited.xlsx", {name: value})
+    code, _, err = run(capsys, "validate", edited)
+    assert code == 1 and f"设置 {cell}（绩效工资：{zh}" in err and en in err
+    report = tmp_path / "r2.xlsx"
+    code, _, err = run(capsys, "report", edited, "--out", report)
+    assert code == 1
+    assert {r["状态"] for r in sheet_rows(report, "月度汇总")} == {"错误"}  # nobody of the book is paid
+    code, stdout, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--allow-incomplete")
+    assert code == 0 and "0 paid, 2 excluded" in stdout
+
+
+def test_an_amount_of_1e308_is_refused_and_nothing_is_infinite(tmp_path, catalog, capsys):
+    """Why: an A-grade amount of 1e308 printed ¥inf, the CSV carried 309-digit amounts and
+    payroll --json exited 3."""
+    import json
+
+    from .helpers import edited_settings, settings_cells
+    from .test_report import qc
+
+    roster = pd.DataFrame([emp("Q1", "秦一", "品质部", "qc_inspector")])
+    book = make_book(catalog, tmp_path / "qc.xlsx", roster, qc("Q1", False))  # 102 → A
+    cell = settings_cells(book)["PAY_pay_grade_amount_AMOUNT_1"]
+    edited = edited_settings(book, tmp_path / "edited.xlsx", {"PAY_pay_grade_amount_AMOUNT_1": 1e308})
+    report = tmp_path / "r.xlsx"
+    code, stdout, err = run(capsys, "report", edited, "--out", report)
+    assert code == 1 and f"设置 {cell}" in err and "1,000,000" in err and "inf" not in stdout + err
+    assert sheet_rows(report, "月度汇总")[0]["状态"] == "错误"
+    code, stdout, _ = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--json")
+    data = json.loads(stdout)
+    assert code == 1 and data["exported"] is False and data["total"] == 0 and "inf" not in stdout
+
+
+def test_the_templates_hold_their_parameters_to_the_ranges_too(tmp_path):
+    import shutil
+
+    from kpi_workbook.rules.lint import lint
+    from kpi_workbook.rules.loader import builtin_templates_dir
+
+    templates = tmp_path / "templates"
+    shutil.copytree(builtin_templates_dir(), templates)
+    path = templates / "pay.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("pct: 0.10 ", "pct: 10 "), encoding="utf-8")
+    found = [d for d in lint(templates) if d.severity == "error"]
+    assert found and "pct = 10" in found[0].message and "0.1" in found[0].message

@@ -17,7 +17,7 @@ import xlsxwriter
 
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
-from ...rules.model import Role
+from ...rules.model import PARAMETER_RANGES, Role
 from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
 from . import formulas as F
@@ -261,6 +261,13 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
         ws.write_string(row, 0, rule.label + ("" if key == rule.id else f"（{role.name}）"), fmt.text)
         ws.write_string(row, 1, label, fmt.text)
         ws.write_number(row, 2, value, fmt.settings_input)
+        bounds = PARAMETER_RANGES.get("amounts" if param.startswith("amount_") else param)
+        if bounds is not None:  # what the readers refuse, refused as it is typed
+            ws.data_validation(row, 2, row, 2, {
+                "validate": "integer" if bounds.whole else "decimal", "criteria": "between",
+                "minimum": int(bounds.low), "maximum": int(bounds.high), "error_title": "超出范围",
+                "error_message": f"{label}须在 {bounds.text()} 之间"
+                                 + ("（比例：10% 请输入 0.1 或 10%）" if bounds.kind == "ratio" else "")})
         ws.write_string(row, 3, key, fmt.muted)
         book.define_name(F.pay_param_name(key, param), f"={quote(SETTINGS_SHEET)}!{cell(row, 2)}")
         row += 1
