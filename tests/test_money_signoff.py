@@ -431,3 +431,27 @@ def test_the_templates_hold_their_parameters_to_the_ranges_too(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("pct: 0.10 ", "pct: 10 "), encoding="utf-8")
     found = [d for d in lint(templates) if d.severity == "error"]
     assert found and "pct = 10" in found[0].message and "0.1" in found[0].message
+
+
+def test_a_role_with_no_pay_rule_is_not_paid_as_zero(tmp_path, catalog, capsys):
+    """Why: a role with no pay rule exported ¥0.00, as if the card had earned nothing."""
+    from kpi_workbook.sample import sample_inputs
+
+    from .test_report import qc
+
+    assert catalog.role_pay_rules(catalog.roles["cs_department"]) == []
+    roster = pd.DataFrame([emp("D1", "邓一", "客服部", "cs_department"), emp("Q2", "秦二", "品质部", "qc_inspector")])
+    rows = [r for r in sample_inputs(catalog, roster, MONTH).itertuples(index=False, name=None) if r[0] == "D1"]
+    book = make_book(catalog, tmp_path / "b.xlsx", roster, rows + qc("Q2", True))  # Q2: 45 → E → ¥0
+    report = tmp_path / "r.xlsx"
+    assert run(capsys, "report", book, "--out", report)[0] == 0
+    got = {r["工号"]: r for r in sheet_rows(report, "月度汇总")}
+    assert got["D1"]["状态"] == "已完成" and got["D1"]["应发绩效合计"] is None
+    assert "本岗位无绩效薪酬规则" in got["D1"]["说明"]
+    assert got["Q2"]["应发绩效合计"] == 0  # earned nothing
+    code, stdout, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
+    assert code == 0, err
+    paid = {r["工号"]: r for r in read_csv(tmp_path / "p.csv")[1]}
+    assert paid["D1"]["应发绩效合计"] == "" and paid["D1"]["等级奖金"] == ""
+    assert paid["D1"]["说明"] == "本岗位无绩效薪酬规则"
+    assert paid["Q2"]["应发绩效合计"] == "0.00" and paid["Q2"]["等级奖金"] == "0.00"

@@ -35,6 +35,25 @@ Detail = dict[str, np.ndarray]  # explanation data, one array per name
 Ref = Callable[[str], str]  # input id → the cell reference of that input
 
 YES, NO = "是", "否"
+# What a yes/no cell of a scorecard accepts — the same on the sheet (formulas and data
+# validation) and in the engine: 是/否, 有/无, Y/N (either case: a formula's "=" ignores case
+# on every engine), 1/0 (as text: the cell is formatted as text), √/✓ and ×/✗. Anything else
+# (x, a number, TRUE, a look-alike) makes the card 错误 with the cell named.
+YES_TEXTS = ("是", "有", "Y", "1", "√", "✓")
+NO_TEXTS = ("否", "无", "N", "0", "×", "✗")
+FLAG_CHOICES = [YES, NO, "有", "无", "Y", "N", "1", "0", "√", "×", "✓", "✗"]  # the dropdown
+
+
+def card_flag(value) -> bool | None:
+    """A yes/no cell's answer as the sheet's formulas read it, or None when they would not
+    (an empty cell is not an answer either)."""
+    if not isinstance(value, str):
+        return None
+    if value in YES_TEXTS or value in ("y",):
+        return True
+    if value in NO_TEXTS or value in ("n",):
+        return False
+    return None
 
 if TYPE_CHECKING:
     import pandas as pd  # annotations only: `roles` and `lint` never import pandas
@@ -53,10 +72,15 @@ def text(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+def is_yes(ref: str) -> str:
+    """TRUE where a yes/no cell says yes (YES_TEXTS; text compared as text, never converted)."""
+    return "OR(" + ",".join(f"{ref}={text(t)}" for t in YES_TEXTS) + ")"
+
+
 def not_yes_no(ref: str) -> str:
-    """TRUE where a yes/no cell holds anything but 是, 否 or nothing: the formulas test
-    ``="是"``, while the engine would read "yes", 1 or TRUE leniently."""
-    return f"AND({ref}<>\"\",{ref}<>{text(YES)},{ref}<>{text(NO)})"
+    """TRUE where a yes/no cell holds anything but an answer of YES_TEXTS / NO_TEXTS or
+    nothing (a number, TRUE or "x" included): the card is then 错误, as the engine refuses it."""
+    return "AND(" + ",".join([f'{ref}<>""', *(f"{ref}<>{text(t)}" for t in YES_TEXTS + NO_TEXTS)]) + ")"
 
 
 def grade_min_name(scheme: GradeScheme, k: int) -> str:

@@ -136,7 +136,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
             # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
             apart.append((str(r["工号"]), _text(r.get("姓名")), _text(r.get("说明"))))
             continue
-        reasons = _row_problems(r, layout)
+        unpaid = _no_pay_rule(catalog, r)  # a role with no pay rule: listed, its money empty
+        reasons = _row_problems(r, layout, unpaid)
         waiting = not reasons and book is not None and not state.startswith(APPROVED)
         if waiting and not unapproved:
             reasons.append((f"审批状态为“{state}”（按未审批金额发放须加 --unapproved）",
@@ -150,11 +151,11 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
             excluded.append((str(r["工号"]), _text(r.get("姓名")), "；".join(zh for zh, _ in reasons),
                              "; ".join(en for _, en in reasons)))
             continue
-        row: dict[str, float | str] = {}
+        row: dict[str, float | str | None] = {}
         for c in layout.columns:
             if c.type == "money":
                 value = r.get(c.source)
-                row[c.header] = 0.0 if _blank(value) else clean_round(float(value), 2)
+                row[c.header] = None if unpaid else 0.0 if _blank(value) else clean_round(float(value), 2)
             elif c.type == "approval":
                 row[c.header] = state
             else:
@@ -181,7 +182,17 @@ def _text(value) -> str:
     return "" if _blank(value) else str(value)
 
 
-def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
+def _no_pay_rule(catalog, r: dict) -> bool:
+    """A complete card whose role has no pay rule: nothing is paid by rule, which the
+    payroll shows as empty money with 说明 本岗位无绩效薪酬规则, never as ¥0.00 earned."""
+    from .report import NO_PAY_RULE
+
+    role = catalog.roles.get(_text(r.get("岗位ID")))
+    return (role is not None and _text(r.get("状态")) == "已完成" and NO_PAY_RULE in _text(r.get("说明"))
+            and not catalog.role_pay_rules(role))
+
+
+def _row_problems(r: dict, layout: PayrollLayout, unpaid: bool = False) -> list[tuple[str, str]]:
     """Why a row must not be paid, each reason in Chinese and English."""
     reasons = []
     status = _text(r.get("状态")).strip()
@@ -201,7 +212,7 @@ def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             reasons.append((f"{column} 不是金额：{value!r}", f"{column} is not an amount: {value!r}"))
-    if not reasons and _blank(r.get("应发绩效合计")):
+    if not reasons and not unpaid and _blank(r.get("应发绩效合计")):
         reasons.append(("应发绩效合计为空", "the pay total 应发绩效合计 is empty"))
     return reasons
 

@@ -33,6 +33,7 @@ from ..scorecard.settings import SETTINGS_ERRORS
 from ..scorecard.validate import card_error_diags, formula_findings
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
+NO_PAY_RULE = "本岗位无绩效薪酬规则"  # 说明 of a card whose role pays nothing by rule
 
 
 @dataclass
@@ -254,6 +255,9 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
         row["问题"] = "；".join(problems[i]) or None
         notes = [*waiting, r.get("excluded_reason"), r.get("pay_notes")]
+        if complete and not owners[i].role_pay_rules(owners[i].roles[card.role_id]):
+            row["应发绩效合计"] = None  # nothing to pay by rule: empty, never a ¥0.00 earned
+            notes.append(NO_PAY_RULE)
         row["说明"] = "；".join(n for n in notes if isinstance(n, str) and n)
         if in_error[i] or i in rank_waits:  # money is sacred: a card in error is never paid
             row.update({label: None for label in money_columns}, 等级=None, 应发绩效合计=None)

@@ -17,6 +17,7 @@ import xlsxwriter
 
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
+from ...kinds.base import FLAG_CHOICES
 from ...rules.model import PARAMETER_RANGES, Role
 from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
@@ -64,6 +65,7 @@ class Formats:
     input: object
     input_pct: object
     input_int: object
+    input_text: object  # a yes/no cell: 1 typed there stays the text "1", as the formulas read it
     formula: object
     total: object
     money: object
@@ -109,6 +111,7 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
         input=f(**unlocked, num_format="General", align="center"),
         input_pct=f(**unlocked, num_format="0.00%", align="center"),
         input_int=f(**unlocked, num_format="0", align="center"),
+        input_text=f(**unlocked, num_format="@", align="center"),
         formula=f(num_format="0.##", align="center", bg_color=total_bg),
         total=f(bold=True, num_format="0.0", align="center", bg_color=total_bg, font_size=11),
         money=f(num_format=MONEY, align="right", indent=1, bg_color=total_bg),
@@ -374,7 +377,7 @@ def _write_number(ws, row, col, value, fmt) -> None:
 
 
 def _input_format(fmt: Formats, input_type: str):
-    return {"percent": fmt.input_pct, "count": fmt.input_int}.get(input_type, fmt.input)
+    return {"percent": fmt.input_pct, "count": fmt.input_int, "flag": fmt.input_text}.get(input_type, fmt.input)
 
 
 def _validation(spec, criteria: str) -> dict:
@@ -387,8 +390,8 @@ def _validation(spec, criteria: str) -> dict:
         return {**common, "validate": "list", "source": list(spec.levels),
                 "error_message": f"请从列表中选择：{'、'.join(spec.levels)}"[:255]}
     if d.type == "flag":
-        return {**common, "validate": "list", "source": [F.YES, F.NO],
-                "error_message": "请选择 是 或 否"}
+        return {**common, "validate": "list", "source": list(FLAG_CHOICES),
+                "error_message": "请选择 是 或 否（也可输入 有/无、Y/N、1/0、√/✓、×/✗）"}
     low = d.min if d.min is not None else (0 if d.type in ("count", "points") else None)
     kind = "integer" if d.type == "count" else "decimal"
     if low is not None and d.max is not None:
