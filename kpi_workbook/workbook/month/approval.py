@@ -99,7 +99,7 @@ class ApproveResult:
     digest: str
     by: str
     when: str
-    not_payable: int = 0  # rows approved as they are, which payroll will not pay (未完成, 错误)
+    not_payable: int = 0  # rows approved as they are, which payroll will not pay (未完成, 错误, 待定)
     calibrated: int = 0  # cards whose grade HR calibrated
     unchanged: bool = False  # the month was already approved with these very rows: nothing done
     diagnostics: list = field(default_factory=list)  # warnings of the 校准 sheet
@@ -109,9 +109,9 @@ class ApproveResult:
             return (f"{self.month} 已由 {self.by} 于 {self.when} 审批，行与哈希相同，无改动 / {self.month} was "
                     f"already approved by {self.by} at {self.when} with the same rows: nothing changed")
         calibrated = (f"，校准 {self.calibrated} 人", f", {self.calibrated} calibrated") if self.calibrated else ("", "")
-        return (f"{self.month} 已审批：{self.rows} 行（其中 {self.not_payable} 行未完成或错误，不发放），版本 "
+        return (f"{self.month} 已审批：{self.rows} 行（其中 {self.not_payable} 行未完成、错误或待定，不发放），版本 "
                 f"{self.version}，审批人 {self.by}，{self.when}{calibrated[0]}，哈希 {self.digest[:12]} / {self.month} "
-                f"approved: {self.rows} rows ({self.not_payable} incomplete or in error, not paid){calibrated[1]}, "
+                f"approved: {self.rows} rows ({self.not_payable} incomplete, in error or waiting, not paid){calibrated[1]}, "
                 f"version {self.version}, by {self.by}")
 
 
@@ -204,7 +204,7 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     record = book.approval(month)
     if record is not None and record["状态"] == APPROVED and str(record["哈希"]) == month_hash(rows):
         return ApproveResult(month, len(rows), int(record["版本"]), str(record["哈希"]), str(record["审批人"]),
-                             str(record["审批时间"]), int((rows["状态"].astype(str) != "已完成").sum()),
+                             str(record["审批时间"]), _not_payable(rows),
                              len({c.employee_id for c in changes}), unchanged=True)
     if record is not None and record["状态"] == APPROVED:
         raise Refused([error("already-approved",
@@ -241,9 +241,16 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
     if changes:
         _record_calibration(book, month, rows, list(changes), by, when)
-    not_payable = int((rows["状态"].astype(str) != "已完成").sum())
+    not_payable = _not_payable(rows)
     return ApproveResult(month, len(rows), version, digest, by, when, not_payable,
                          len({c.employee_id for c in changes}))
+
+
+def _not_payable(rows: pd.DataFrame) -> int:
+    """Rows approved as they are that payroll will not pay: not 已完成, or team pay 待定."""
+    from ...words import PENDING
+
+    return int(((rows["状态"].astype(str) != "已完成") | (rows["应发绩效合计"].astype(str) == PENDING)).sum())
 
 
 def _record_calibration(book: HistoryBook, month: str, rows: pd.DataFrame, changes: list, by: str,
