@@ -123,18 +123,6 @@ def test_the_report_records_its_books_and_travels_with_them(tmp_path, cs_month, 
         "S1": "435.00", "S2": "522.00"}
 
 
-def test_payroll_pays_the_engine_not_the_cells(tmp_path, catalog, capsys):
-    """The amounts paid are the engine's on the books, whatever the report's cells held."""
-    roster = pd.DataFrame([emp("S1", "孙一", "客服部", "cs_specialist", 5000)])
-    book = make_book(catalog, tmp_path / "cs.xlsx", roster, cs("S1"))
-    report = tmp_path / "r.xlsx"
-    assert run(capsys, "report", book, "--out", report)[0] == 0
-    assert [r["应发绩效合计"] for r in sheet_rows(report, "月度汇总")] == [435]
-    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv")
-    assert code == 0, err
-    assert read_csv(tmp_path / "p.csv")[1][0]["绩效工资"] == "435.00"
-
-
 # --- payroll pays what was approved ------------------------------------------------------------
 
 def test_payroll_with_a_history_refuses_unapproved_rows_unless_told(tmp_path, cs_month, capsys):
