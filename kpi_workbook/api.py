@@ -206,14 +206,25 @@ class FillResult:
 
 def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, *,
          templates: Templates = None, lock_timeout: float | None = None, source: str = "",
-         progress: Progress = False) -> FillResult:
+         progress: Progress = False, profile: str | None = None,
+         roster: PathLike | None = None) -> FillResult:
     """Write a long (工号, 输入, 评分人, 值) or wide table — a .csv/.xlsx file or a
-    DataFrame — into the input cells of ``books``. Unknown employees, keys and bad values are
-    diagnostics; each book is locked from its read to its write (``lock_timeout`` seconds)."""
+    DataFrame — or the month's entry grid into the input cells of ``books``. Unknown
+    employees, keys and bad values are diagnostics; each book is locked from its read to its
+    write (``lock_timeout`` seconds). With ``profile`` (an import profile's name, e.g.
+    ``chitu-presales``, or its file) ``inputs`` is that system's export, its people matched
+    through the books' 名单 (or ``roster``)."""
     from .workbook.scorecard.fill import fill_workbooks, input_rows, read_inputs
 
     catalog = load_templates(templates)
-    if _is_frame(inputs):
+    paths = _paths(books)
+    found: list[Diagnostic] = []
+    if profile is not None:
+        if _is_frame(inputs):
+            raise UsageError("--profile 需要导出文件，而不是表格 / --profile takes an export file, not a table")
+        source = source or str(inputs)
+        rows, found = _profile_rows(catalog, templates, paths, Path(inputs), profile, roster)
+    elif _is_frame(inputs):
         source = source or "<DataFrame>"
         rows = input_rows(inputs, source)
     else:
@@ -222,9 +233,9 @@ def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, 
     with _steps(progress, None, "导入数据 / fill", unit="步") as step:
         if step is not None:
             step(1, f"{len(rows)} 行 / rows")
-        done = fill_workbooks(catalog, _paths(books), rows, source=source, lock_timeout=lock_timeout,
+        done = fill_workbooks(catalog, paths, rows, source=source, lock_timeout=lock_timeout,
                               step=step)
-    return FillResult(done.written, list(done.diagnostics))
+    return FillResult(done.written, found + list(done.diagnostics))
 
 
 # ---------------------------------------------------------------------------------------
@@ -774,3 +785,111 @@ def score_pay(catalog: Catalog, role, totals, employees: pd.DataFrame):
         return compute_pay(catalog.role_pay_rules(role), employees, totals,
                            grade_of(catalog.grade_scheme(role), totals), zero, zero,
                            lambda key: np.full(len(totals), np.nan))["total"]
+
+
+# ---------------------------------------------------------------------------------------
+# A company's own scorecards and data: the month's entry grid, import profiles (see fill),
+# template workbooks
+
+
+@dataclass(frozen=True)
+class EntrySheetResult:
+    path: Path
+    month: str
+    sheets: tuple[tuple[str, str, int], ...]  # (sheet, role id, employees)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def people(self) -> int:
+        return sum(n for _, _, n in self.sheets)
+
+    def summary_line(self) -> str:
+        return (f"{self.path}\t{self.month} 录入表：{len(self.sheets)} 个岗位，{self.people} 人 / entry grid: "
+                f"{len(self.sheets)} roles, {self.people} people")
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "month": self.month,
+                "sheets": [{"sheet": s, "role": r, "employees": n} for s, r, n in self.sheets],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def entry_sheet(books: PathLike | Iterable[PathLike], out: PathLike, *, force: bool = False,
+                templates: Templates = None) -> EntrySheetResult:
+    """The month's entry grid of the scorecards in ``books``: per role one sheet, one row per
+    employee, one column per input headed as on the card (考核项目 over 输入项), the card's
+    data validation, the inputs already on the cards filled in. ``fill`` reads it back."""
+    from .workbook.files import refuse_inputs
+    from .workbook.scorecard.entry import write_entry_grid
+
+    paths, out = _paths(books), Path(out)
+    refuse_inputs(out, paths)
+    done = write_entry_grid(load_templates(templates), paths, out, force=force)
+    return EntrySheetResult(done.path, done.month, done.sheets, list(done.diagnostics))
+
+
+__all__ += ["entry_sheet", "EntrySheetResult"]
+
+
+def _profile_rows(catalog: Catalog, templates: Templates, books: list[Path], export: Path, profile: str,
+                  roster: PathLike | None):
+    """(the rows an import profile makes of ``export``, its findings)."""
+    from .workbook.scorecard.profile import apply_profile, book_roster, load_profile
+    from .workbook.scorecard.roster import read_roster as read
+
+    folder = None if templates is None or isinstance(templates, Catalog) else Path(templates)
+    if folder is None and isinstance(templates, Catalog):
+        folder = templates.directory
+    chosen = load_profile(profile, catalog, folder)
+    people, month = book_roster(books)
+    if roster is not None:
+        people = read(catalog, Path(roster))
+    done = apply_profile(catalog, chosen, export, people, month)
+    return done.rows, done.diagnostics
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    path: Path  # the workbook written, or the role file imported
+    role: str
+    files: tuple[Path, ...] = ()  # import: every file written
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "role": self.role, "files": [str(f) for f in self.files],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def template_export(role: str, out: PathLike, *, force: bool = False, templates: Templates = None) -> TemplateResult:
+    """``role`` (any name of it) as a template workbook HR can edit: the role, its items and
+    rules, grade schemes and pay rules, with dropdowns in Chinese throughout."""
+    from .workbook.template.export import export_role
+
+    catalog = load_templates(templates)
+    chosen = catalog.role(role)
+    return TemplateResult(export_role(catalog, chosen, Path(out), force=force), chosen.id)
+
+
+def template_new(out: PathLike, *, force: bool = False) -> TemplateResult:
+    """A template workbook with a short worked example (a 仓库管理员 form) to change into
+    one's own role."""
+    from .workbook.template.blank import example_role, new_template
+
+    return TemplateResult(new_template(Path(out), force=force), example_role().id)
+
+
+def template_import(workbook: PathLike, out: PathLike, *, force: bool = False, with_builtin: bool = False,
+                    templates: Templates = None) -> TemplateResult:
+    """Read a template workbook into the templates folder ``out`` (``roles/<id>.yaml``, with
+    the grade schemes and pay rules it uses added to ``grades.yaml`` and ``pay.yaml``) after
+    checking and linting it: every problem is one sentence naming the sheet and cell, all of
+    them in the KpiError, and nothing is written while there is one. ``with_builtin`` first
+    puts the built-in templates in a folder that has no roles yet."""
+    from .workbook.template.importer import import_template
+
+    done = import_template(Path(workbook), Path(out), load_templates(templates), force=force,
+                           with_builtin=with_builtin)
+    role_file = next(p for p in done.written if p.parent.name == "roles")
+    return TemplateResult(role_file, done.role.id, tuple(done.written), done.diagnostics)
+
+
+__all__ += ["template_export", "template_new", "template_import", "TemplateResult"]

@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--inputs", required=True, metavar="FILE",
                       help=".csv 或 .xlsx，长表或宽表 / .csv or .xlsx, long or wide")
     fill.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    fill.add_argument("--profile", metavar="NAME", help="导入方案，如 chitu-presales：--inputs 是该系统的导出文件 / "
+                      "an import profile, e.g. chitu-presales: --inputs is that system's export")
+    fill.add_argument("--roster", metavar="FILE", help="与 --profile 连用：按此名单对应人员（默认：考核表的名单）/ "
+                      "with --profile: match people by this roster (default: the books' 名单)")
     _lock_option(fill)
     fill.set_defaults(run=cmd_fill)
 
@@ -191,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .excel.cli_commands import register as register_excel  # master, excel-setup
 
     register_excel(sub)
+    _register_own(sub)  # entry-sheet, template export|new|import
     return parser
 
 
@@ -310,14 +315,17 @@ def cmd_validate(args) -> int:
 def cmd_fill(args) -> int:
     from . import api
 
+    if args.roster and not args.profile:
+        raise UsageError("--roster 只与 --profile 连用 / --roster goes with --profile")
     result = api.fill(args.books, args.inputs, templates=_catalog(args), lock_timeout=args.lock_timeout,
-                      progress=True)
+                      progress=True, profile=args.profile, roster=args.roster)
     if args.json:
         _print_json(result.to_dict())
     else:
         _report(result.diagnostics)
         print(f"已写入 {result.written} 个输入单元格 / wrote {result.written} input cells")
-    return EXIT_FINDINGS if result.diagnostics else EXIT_OK
+    # notes only (a column an export does not have): clean, as validate counts them
+    return EXIT_FINDINGS if any(d.severity != "info" for d in result.diagnostics) else EXIT_OK
 
 
 def _month(text: str) -> str:
@@ -453,6 +461,111 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests):
         return  # nothing will flush to a real descriptor, so nothing to redirect
+
+
+# ---------------------------------------------------------------------------------------
+# A company's own scorecards and data: the entry grid and template workbooks.
+
+
+def _register_own(sub) -> None:
+    grid = sub.add_parser("entry-sheet", help="本月录入表：每个岗位一张表，每人一行 / the month's entry grid",
+                          description="为考核表工作簿写一张录入表：每个岗位一张表，每人一行、每个输入项一列（表头为"
+                          "考核项目/输入项，下拉框与考核表相同，已填数据带出）；填好后用 fill BOOK --inputs 录入表.xlsx "
+                          "导入 / write the month's entry grid of scorecard workbooks: one sheet per role, one row "
+                          "per employee, one column per input headed as on the card; read it back with fill")
+    grid.add_argument("books", nargs="+", metavar="BOOK.xlsx", help="考核表工作簿 / scorecard workbooks")
+    grid.add_argument("--out", required=True, metavar="录入表.xlsx", help="录入表文件 / the grid to write")
+    grid.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    grid.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    grid.set_defaults(run=cmd_entry_sheet)
+
+    tpl = sub.add_parser("template", help="自己的考核表：导出、新建、导入模板工作簿 / your own scorecard as a workbook",
+                         description="template export ROLE --out F.xlsx 把岗位写成可编辑的工作簿；template new --out "
+                         "F.xlsx 写一个带示例的空白模板；template import F.xlsx --out DIR 检查后写入模板目录 / "
+                         "export a role as a workbook HR edits, write a blank one with an example, or import one "
+                         "into a templates folder")
+    actions = tpl.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", title="操作 / actions")
+    export = actions.add_parser("export", help="把岗位写成模板工作簿 / a role as a template workbook",
+                                description="把岗位（及其等级方案、薪酬规则）写成可编辑的工作簿 / write a role, "
+                                "its grade schemes and pay rules as an editable workbook")
+    export.add_argument("role", help="岗位 id 或名称 / role id or name")
+    export.add_argument("--out", required=True, metavar="F.xlsx", help="工作簿 / the workbook to write")
+    export.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    export.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    export.set_defaults(run=cmd_template_export)
+    blank = actions.add_parser("new", help="带示例的空白模板 / a blank template with a worked example",
+                               description="写一个带简短示例（仓库管理员）的模板工作簿 / write a template workbook "
+                               "with a short worked example (a 仓库管理员 form)")
+    blank.add_argument("--out", required=True, metavar="F.xlsx", help="工作簿 / the workbook to write")
+    blank.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    blank.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    blank.set_defaults(run=cmd_template_new)
+    imp = actions.add_parser("import", help="检查模板工作簿并写入模板目录 / check a template workbook, write it "
+                             "into a templates folder", description="检查模板工作簿（每个问题指出表名和单元格），"
+                             "写 DIR/roles/<id>.yaml 及其等级方案、薪酬规则 / check a template workbook (every "
+                             "problem names its sheet and cell) and write DIR/roles/<id>.yaml with its grade "
+                             "schemes and pay rules")
+    imp.add_argument("workbook", metavar="F.xlsx", help="模板工作簿 / the template workbook")
+    imp.add_argument("--out", required=True, metavar="DIR", help="模板目录 / the templates folder")
+    imp.add_argument("--force", action="store_true", help="替换同名的岗位、等级方案或薪酬规则 / replace a role, "
+                     "scheme or rule of the same id")
+    imp.add_argument("--with-builtin", action="store_true", help="目录中还没有岗位时先放入内置模板 / first put the "
+                     "built-in templates into a folder that has no roles yet")
+    imp.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    imp.set_defaults(run=cmd_template_import)
+    tpl.set_defaults(run=_template_usage)
+
+
+def _template_usage(args) -> int:
+    raise UsageError("用法：kpi-workbook template export|new|import … / usage: kpi-workbook template "
+                     "export|new|import … (see --help)")
+
+
+def cmd_template_export(args) -> int:
+    from . import api
+
+    result = api.template_export(args.role, args.out, force=args.force, templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}\t{result.role}")
+    return EXIT_OK
+
+
+def cmd_template_new(args) -> int:
+    from . import api
+
+    result = api.template_new(args.out, force=args.force)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}\t示例 / example: {result.role}")
+    return EXIT_OK
+
+
+def cmd_template_import(args) -> int:
+    from . import api
+
+    result = api.template_import(args.workbook, args.out, force=args.force, with_builtin=args.with_builtin,
+                                 templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(f"{result.path}\t{result.role}")
+    return EXIT_OK
+
+
+def cmd_entry_sheet(args) -> int:
+    from . import api
+
+    result = api.entry_sheet(args.books, args.out, force=args.force, templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,10 @@ Public Sub KPI_CreateScorecards()
     RunPython "import kpi_workbook.excel.buttons as b; b.create_scorecards()"
 End Sub
 
+Public Sub KPI_EntrySheet()
+    RunPython "import kpi_workbook.excel.buttons as b; b.entry_sheet()"
+End Sub
+
 Public Sub KPI_ImportData()
     RunPython "import kpi_workbook.excel.buttons as b; b.import_data()"
 End Sub
@@ -34,6 +38,10 @@ End Sub
 
 Public Sub KPIRibbon_CreateScorecards(control As IRibbonControl)
     KPI_CreateScorecards
+End Sub
+
+Public Sub KPIRibbon_EntrySheet(control As IRibbonControl)
+    KPI_EntrySheet
 End Sub
 
 Public Sub KPIRibbon_ImportData(control As IRibbonControl)

@@ -16,6 +16,7 @@ Conventions (the work folder is the master's folder, or 设置 › 工作文件�
 <月份>/考核表/        scorecard workbooks: one per 设置 › 拆分方式 value (部门 by default), or
                      考核表.xlsx; existing ones are kept unless 设置 › 覆盖已有考核表 = 是
 <月份>/数据/          data files to import (.csv/.xlsx, long or wide, as ``kpi-workbook fill``)
+<月份>/数据/录入表.xlsx the month's entry grid (``kpi-workbook entry-sheet``), imported with them
 <月份>/导入问题.csv    problems found while importing (only when there are any)
 <月份>/检查结果.csv    what ``validate`` finds, by file, sheet and cell
 <月份>/月度报表.xlsx   the monthly report (rewritten on every run)
@@ -42,6 +43,7 @@ from .setup import missing_sheet_errors
 
 SCORECARDS, DATA = "考核表", "数据"
 REPORT, PAYROLL, HISTORY = "月度报表.xlsx", "工资表.csv", "历史.xlsx"
+ENTRY_GRID = "录入表.xlsx"
 FINDINGS, IMPORT_FINDINGS = "检查结果.csv", "导入问题.csv"
 ROSTER_FILES = ("名单.xlsx", "名单.csv")
 SHOWN = 5  # problems listed in a message box; all of them are in the CSV
@@ -87,6 +89,11 @@ class Job:
 def create_scorecards(book=None) -> str:
     book = book or _caller()
     return _run(book, "生成考核表", _create_scorecards)
+
+
+def entry_sheet(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "生成录入表", _entry_sheet)
 
 
 def import_data(book=None) -> str:
@@ -139,6 +146,21 @@ def _create_scorecards(job: Job, progress) -> str:
     people = sum(len(b.sheets) for b in made.books)
     return (f"{job.month}：已为 {people} 人生成 {len(made.books)} 个考核表工作簿，在 "
             f"{_rel(job, job.scorecards)}")
+
+
+def _entry_sheet(job: Job, progress) -> str:
+    books = _scorecard_books(job)
+    out = job.data / ENTRY_GRID
+    if out.exists():  # it may hold what supervisors typed and nobody imported yet
+        raise KpiError([error(
+            "exists", f"已有 {_rel(job, out)}：如果其中的数据还没导入，请先点“导入数据”；要重新生成，请先删除或改名",
+            f"{out} exists: import it first if it holds new data; delete or rename it to make a new one",
+            source=str(out))])
+    progress(f"{len(books)} 个工作簿")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    made = api.entry_sheet(books, out, templates=job.catalog)
+    return (f"已生成 {_rel(job, out)}：{len(made.sheets)} 个岗位、{made.people} 人；填好后点“导入数据”" +
+            _findings(job, made.diagnostics, None))
 
 
 def _import_data(job: Job, progress) -> str:
@@ -311,4 +333,4 @@ def _note(book, title: str, text: str) -> None:
     home[STATUS_CELL].value = f"{stamp} {title}：{text.splitlines()[0]}"
 
 
-__all__ = ["create_scorecards", "import_data", "validate", "generate_report", "export_payroll"]
+__all__ = ["create_scorecards", "entry_sheet", "import_data", "validate", "generate_report", "export_payroll"]

@@ -281,8 +281,11 @@ class Role(Assumable):
     id: Id
     name: str
     name_en: str = ""
+    # other names people write in a roster's 岗位 (besides the id, the name, the short name
+    # printed on the card and name_en): rules/names.py
+    aliases: list[str] = []
     source: str = ""  # S1..S18
-    family: Literal["cs", "presales", "qc", "manager"]
+    family: Literal["cs", "presales", "qc", "manager", "other"]  # other: a company's own kind of job
     max_style: Literal["points", "percent"] = "points"
     grade_scheme: str
     pay_rules: list[Annotated[PayRef, BeforeValidator(_pay_ref)]] = []

@@ -2,7 +2,7 @@
 
 It is written with XlsxWriter as ``.xlsx``: the macros are imported separately
 (``kpi-workbook excel-setup`` on Windows, or by hand from ``macros/``), after which Excel
-saves it as ``.xlsm``. The five buttons on 首页 are already placed and linked to the macro
+saves it as ``.xlsm``. The buttons on 首页 are already placed and linked to the macro
 names of ``macros/KPIButtons.bas``; they work once that module is in the workbook.
 
 The folder of the master workbook is the work folder; the buttons (``excel/buttons.py``)
@@ -51,6 +51,8 @@ SETTINGS_ROWS = (
 BUTTONS = (
     ("KPI_CreateScorecards", "生成考核表", "按名单生成本月考核表", "名单、设置",
      "<月份>/考核表/*.xlsx"),
+    ("KPI_EntrySheet", "生成录入表", "每个岗位一张表、每人一行，主管在一张表里填全月数据",
+     "<月份>/考核表/", "<月份>/数据/录入表.xlsx"),
     ("KPI_ImportData", "导入数据", "把数据文件写入考核表的输入格", "<月份>/数据/*.csv|xlsx",
      "<月份>/考核表/*.xlsx，<月份>/导入问题.csv"),
     ("KPI_Validate", "检查", "逐格检查考核表：空的必填项、错误值、被改动的公式", "<月份>/考核表/",
@@ -238,6 +240,9 @@ def _roster(book, f, catalog: Catalog, roster: pd.DataFrame | None) -> None:
             ws.write_blank(i, 8, None, f["input"])
         else:
             ws.write_number(i, 8, float(absent), f["input"])
+        account = getattr(e, "wangwang", None)  # 旺旺: what an import profile matches by
+        ws.write_string(i, ROSTER_HEADERS.index(CHINESE["wangwang"]), "" if is_blank(account) else str(account),
+                        f["text_input"])
     last = max(n, 500)
     ws.data_validation(1, 3, last, 3, {"validate": "list", "source": _roles_ref(catalog),
                                        "error_message": "请从“设置”表的岗位列表中选择"})

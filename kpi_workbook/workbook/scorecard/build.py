@@ -350,6 +350,12 @@ def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str]
         ws.write_string(i, 7, _yes_no(e.full_attendance), fmt.text)
         ws.write_string(i, 8, "" if pd.isna(e.supervisor) else str(e.supervisor), fmt.text)
         ws.write_url(i, 9, f"internal:{quote(name)}!A1", string=name)
+    accounts = roster["wangwang"] if "wangwang" in roster else None  # 旺旺: import profiles match by it
+    if accounts is not None and not all(pd.isna(v) or not str(v).strip() for v in accounts):
+        headers.append("旺旺")
+        ws.write_string(0, 10, "旺旺", fmt.header)
+        for i, value in enumerate(accounts, start=1):
+            ws.write_string(i, 10, "" if pd.isna(value) else str(value), fmt.text)
     ws.set_column(0, 2, 10)
     ws.set_column(3, 3, 26)
     ws.set_column(4, 4, 28)
