@@ -53,9 +53,10 @@ if TYPE_CHECKING:  # pandas is imported by the work itself, not by importing the
 PathLike = Union[str, "os.PathLike[str]"]
 Templates = Union[PathLike, Catalog, None]
 
-__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "notices", "score",
-           "score_frame", "load_templates", "master", "NewResult", "FillResult", "ValidateResult",
-           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "NoticesResult", "ScoreResult",
+__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "notices",
+           "check_history", "score", "score_frame", "load_templates", "master", "NewResult",
+           "FillResult", "ValidateResult", "ReportResult", "PayrollResult", "ApproveResult",
+           "RollupResult", "NoticesResult", "HistoryResult", "ScoreResult",
            "FrameResult", "MasterResult", "describe", "describe_text", "lint", "read_roster",
            # what the Excel front end (buttons, worksheet functions) reads and writes
            "master_settings", "master_roster", "master_buttons", "scorecard_books", "calibration_sheet",
@@ -343,25 +344,33 @@ class PayrollResult:
 
 def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
             allow_incomplete: bool = False, require_approved: bool = False, force: bool = False,
-            templates: Templates = None, company: str = "") -> PayrollResult:
-    """The money columns of ``report`` for finance, in the columns of ``payroll.yaml`` (of
-    ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. A month with incomplete,
-    wrong or flagged rows is not exported (``exported`` False, every reason a diagnostic)
-    unless ``allow_incomplete``, which exports the clean rows only. An .xlsx prints on A4
-    landscape with ``company`` in its title block, a 合计 row and the signature lines."""
+            unapproved: bool = False, templates: Templates = None, company: str = "") -> PayrollResult:
+    """The money columns of ``report``'s month for finance, in the columns of ``payroll.yaml``
+    (of ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. Every amount comes
+    from the engine scoring the books the report was made from (a changed book or report is
+    refused). A month with incomplete, wrong, flagged or waiting rows is not exported
+    (``exported`` False, every reason a diagnostic) unless ``allow_incomplete``, which exports
+    the clean rows only. With ``history``, a row not approved as it is counts as unclean
+    unless ``unapproved`` (each such row is then a warning). An .xlsx prints on A4 landscape
+    with ``company`` in its title block, a 合计 row and the signature lines."""
     from .rules.payroll_layout import load_payroll_layout
     from .workbook.files import refuse_inputs
     from .workbook.month.payroll import check_output, prepare_payroll, write_payroll
 
     if require_approved and history is None:
         raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    if unapproved and history is None:
+        raise UsageError("--unapproved 需要 --history / --unapproved needs --history")
+    if unapproved and require_approved:
+        raise UsageError("--unapproved 与 --require-approved 不能同时使用 / --unapproved and "
+                         "--require-approved do not go together")
     report, out = Path(report), Path(out)
     refuse_inputs(out, [report])  # never replace the report itself
     check_output(out, force)  # a bad output is refused before any work
     folder = templates.directory if isinstance(templates, Catalog) else templates
     layout = load_payroll_layout(None if folder is None else Path(folder))
     pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved,
-                          catalog=load_templates(templates))  # HR's 校准 is applied by its rules
+                          catalog=load_templates(templates), unapproved=unapproved)
     exported = pay.clean or allow_incomplete
     if exported:
         write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet, month=pay.month,
@@ -414,6 +423,44 @@ def approve(report: PathLike, history: PathLike, *, by: str | None = None,
 
 
 # ---------------------------------------------------------------------------------------
+# history (check, sign)
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    history: Path
+    rows: int
+    months: tuple[str, ...]
+    approved: tuple[str, ...]  # months whose latest approval stands
+    sealed: bool  # the history has a hash chain (verified)
+    mode: str  # "SHA-256", "HMAC-SHA256", or "" when not sealed
+    signed: str  # what sign=True changed ("" when nothing)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # approval.HistoryCheck
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``history --json`` prints."""
+        return {**self._done.to_dict(), "diagnostics": _dicts(self.diagnostics)}
+
+
+def check_history(history: PathLike, *, sign: bool = False, by: str | None = None,
+                  lock_timeout: float | None = None) -> HistoryResult:
+    """Verify the history file (hash chain, seal, approvals): a break raises Refused naming the
+    sheet and row. With ``sign``, seal a history without a chain, or sign a plain one with this
+    machine's key (``KPI_WORKBOOK_SIGNING_KEY`` or its key file), after verifying it."""
+    from .workbook.month.approval import check_history as check
+
+    if by is not None and not by.strip():
+        raise UsageError("--by 不能为空 / --by must name who signs")
+    done = check(Path(history), sign=sign, by=by, timeout=lock_timeout)
+    return HistoryResult(done.path, done.rows, tuple(done.months), tuple(done.approved), done.sealed,
+                         done.mode, done.signed, [], done)
+
+
+# ---------------------------------------------------------------------------------------
 # rollup
 
 
@@ -435,14 +482,18 @@ class RollupResult:
 
 
 def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year: str | int | None = None,
-           force: bool = False, company: str = "", templates: Templates = None) -> RollupResult:
-    """季度汇总 (``quarter="2026Q4"``) or 年度汇总 (``year=2026``) of the month history."""
+           force: bool = False, company: str = "", require_approved: bool = False,
+           templates: Templates = None) -> RollupResult:
+    """季度汇总 (``quarter="2026Q4"``) or 年度汇总 (``year=2026``) of the month history (which
+    verifies itself first). A month of the period not approved is an error finding, or
+    refuses the roll-up (Refused) with ``require_approved``."""
     from .workbook.month.rollup import run_rollup
 
     if (quarter is None) == (year is None):
         raise UsageError("须给出 --quarter 或 --year 之一 / give one of --quarter or --year")
     done = run_rollup(load_templates(templates), Path(history), Path(out), quarter=quarter,
-                      year=None if year is None else str(year), force=force, company=company)
+                      year=None if year is None else str(year), force=force, company=company,
+                      require_approved=require_approved)
     return RollupResult(done.out, done.data.period.text, done.data.employees, done.data.departments,
                         list(done.diagnostics), done)
 

@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--allow-incomplete", action="store_true",
                      help="只导出无问题的行（列出每个排除的行）/ export the clean rows of an unclean month "
                           "(every excluded row is printed)")
+    pay.add_argument("--unapproved", action="store_true",
+                     help="按未审批（或与审批不符）的金额发放，逐行列出（须 --history）/ pay rows the history "
+                          "does not show approved as they are, listing each (needs --history)")
     pay.add_argument("--require-approved", action="store_true",
                      help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
                           "approved (needs --history)")
@@ -151,6 +154,19 @@ def build_parser() -> argparse.ArgumentParser:
     _lock_option(appr)
     appr.set_defaults(run=cmd_approve)
 
+    # --- history (核对 / 签名) ---
+    hist = sub.add_parser("history", help="核对月度历史的哈希链与审批 / verify the month history's hash chain",
+                          description="核对历史文件的哈希链、封印与审批；--sign 为尚无哈希链的历史封存，或用本机密钥"
+                          "为未签名的历史签名 / verify the history's hash chain, seal and approvals; --sign seals a "
+                          "history without a chain, or signs a plain one with this machine's key")
+    hist.add_argument("history", metavar="HISTORY.xlsx", help="月度历史 / the month history")
+    hist.add_argument("--sign", action="store_true",
+                      help="核对后封存或签名（写入审计）/ seal or sign it after checking (an audit row)")
+    hist.add_argument("--by", metavar="NAME", help="签名人（默认登录名）/ who signs (default: the login name)")
+    _lock_option(hist)
+    hist.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    hist.set_defaults(run=cmd_history)
+
     # --- rollup (季度汇总 / 年度汇总) ---
     roll = sub.add_parser("rollup", help="季度或年度汇总（按月度历史）/ quarterly or annual roll-up of the history",
                           description="按月度历史汇总一个季度或一年：每人月数、平均分、最低分、等级次数、部门排名、"
@@ -164,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出工作簿 / the workbook to write")
     roll.add_argument("--company", metavar="NAME", default="",
                       help="打印页眉的公司名 / company name for the printed title block")
+    roll.add_argument("--require-approved", action="store_true",
+                      help="期间内有未审批（或重开后未再审批）的月份时拒绝 / refuse a period with a month that is "
+                           "not approved (or reopened and not approved again)")
     roll.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
     roll.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     roll.set_defaults(run=cmd_rollup)
@@ -224,7 +243,8 @@ def cmd_rollup(args) -> int:
     from . import api
 
     result = api.rollup(args.history, args.out, quarter=args.quarter, year=args.year, force=args.force,
-                        company=args.company, templates=_catalog(args))
+                        company=args.company, require_approved=args.require_approved,
+                        templates=_catalog(args))
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -233,21 +253,32 @@ def cmd_rollup(args) -> int:
     return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
+def cmd_history(args) -> int:
+    from . import api
+
+    result = api.check_history(args.history, sign=args.sign, by=args.by, lock_timeout=args.lock_timeout)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.summary_line())
+    return EXIT_OK
+
+
 def cmd_payroll(args) -> int:
     from . import api
 
     result = api.payroll(args.report, args.out, history=args.history,
                          allow_incomplete=args.allow_incomplete,
                          require_approved=args.require_approved, force=args.force,
-                         templates=args.templates, company=args.company)
+                         unapproved=args.unapproved, templates=args.templates, company=args.company)
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK if result.exported else EXIT_FINDINGS
     _report(result.diagnostics)
     if not result.exported:
-        print("报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
-              "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
-              "only the clean rows", file=sys.stderr)
+        print("有不能发放的行（见上），未导出；--allow-incomplete 只导出金额已确定、无问题的行 / rows that "
+              "cannot be paid (above): nothing exported; --allow-incomplete exports only the settled, clean "
+              "rows", file=sys.stderr)
         print(result.summary_line())
         return EXIT_FINDINGS
     print(f"{args.out}\t{result.summary_line()}")

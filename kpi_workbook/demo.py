@@ -57,9 +57,10 @@ def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
             approved = api.approve(result.out, history, by=APPROVER)
             print(approved.summary_line())
     payroll = out / MONTHS[-1] / "payroll.csv"
-    # the last month has unfinished cards: pay the clean rows, list every one left out
-    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, force=True,
-                      templates=catalog)
+    # the last month has unfinished cards and is not approved yet: pay the clean rows, say
+    # so for each one (--unapproved), list every one left out
+    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, unapproved=True,
+                      force=True, templates=catalog)
     for d in pay.diagnostics:
         print(d)
     print(pay.summary_line())
@@ -86,7 +87,9 @@ def _print_summary(result) -> None:
     print(f"\n{result.summary_line()}\n")
     rows = [["工号", "姓名", "部门", "总分", "等级", "应发", "状态", "预警"]]
     for r in s.sort_values(["部门", "总分"], ascending=[True, False]).itertuples(index=False):
-        pay = "" if r.应发绩效合计 is None or r.应发绩效合计 != r.应发绩效合计 else f"{r.应发绩效合计:,.2f}"
+        amount = r.应发绩效合计
+        pay = (amount if isinstance(amount, str) else  # 待定: waits for the department
+               "" if amount is None or amount != amount else f"{amount:,.2f}")
         grade = r.等级 if isinstance(r.等级, str) else "—"
         rows.append([r.工号, r.姓名, r.部门, f"{r.总分:.1f}", grade, pay, r.状态, r.预警 or ""])
     for line in table_lines(rows, right={3, 5}):

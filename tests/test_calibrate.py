@@ -206,13 +206,13 @@ def test_a_grade_outside_the_cards_scheme_is_refused(tmp_path, qc_month, capsys)
 def test_a_sheet_edited_beyond_its_entries_is_refused(tmp_path, qc_month, capsys):
     report, hist = qc_month
     # the hidden 岗位ID changed to a role whose pay the grade would move differently: the
-    # history (written by report) names the card's role, and they disagree
+    # scorecard (scored again) names the card's role, and they disagree
     moved = tmp_path / "moved.xlsx"
     cells = calibrate(report, moved, {"Q2": ("B", "两次客诉")}, extra={"Q2": {"岗位ID": "taobao_cs_staff"}})
     code, _, err = run(capsys, "approve", moved, "--history", hist, "--by", "王经理")
     assert code == 1 and "calibration-role" in err and cells["Q2"] in err
-    code, _, err = run(capsys, "payroll", moved, "--out", tmp_path / "p.csv")  # no history: B is
-    assert code == 1 and "calibration-grade" in err  # not a grade of taobao_cs_staff's scheme
+    code, _, err = run(capsys, "payroll", moved, "--out", tmp_path / "p.csv")  # no history: the
+    assert code == 1 and "calibration-role" in err  # scorecard is still the judge
     # the sheet's 等级 no longer that of 月度汇总 (A): the sheet is stale or edited
     stale = tmp_path / "stale.xlsx"
     cells = calibrate(report, stale, {"Q2": ("C", "两次客诉")}, extra={"Q2": {"等级": "B"}})

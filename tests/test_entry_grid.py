@@ -81,7 +81,7 @@ def test_one_sheet_per_role_two_header_rows_and_the_cards_validation(capsys, tmp
     misses = validations[f"D3:D{ws.max_row}"]
     assert misses.type == "whole" and misses.operator == "greaterThanOrEqual" and float(misses.formula1) == 0
     flag = next(dv for dv in ws.data_validations.dataValidation if dv.type == "list")
-    assert flag.formula1 == '"是,否"'  # 提案被采纳: a yes/no input, as on the card
+    assert flag.formula1 == '"是,否,有,无,Y,N,1,0,√,×,✓,✗"'  # 提案被采纳: a yes/no input, as on the card
     lead = wb["售前组长"]  # a role with raters: a column per rater, 得分/主管 under its item
     assert "得分/主管审核" not in [c.value for c in lead[2]] and "得分/主管" in [c.value for c in lead[2]]
 

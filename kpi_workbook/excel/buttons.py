@@ -265,10 +265,10 @@ def _rollups(job: Job, progress) -> str:
     quarter = f"{year}Q{(int(month) - 1) // 3 + 1}"
     folder = job.settings.folder / ROLLUPS
     written, found = [], []
-    for out, period in ((folder / f"{quarter}季度汇总.xlsx", {"quarter": quarter}),
-                        (folder / f"{year}年度汇总.xlsx", {"year": year})):
+    for out, q, y in ((folder / f"{quarter}季度汇总.xlsx", quarter, None),
+                      (folder / f"{year}年度汇总.xlsx", None, year)):
         progress(out.name)
-        result = api.rollup(job.history, out, force=True, templates=job.catalog, **period)
+        result = api.rollup(job.history, out, quarter=q, year=y, force=True, templates=job.catalog)
         written.append(_rel(job, out))
         found += result.diagnostics
     return "已写出 " + "、".join(written) + _findings(job, found, None)

@@ -34,15 +34,15 @@ from ...engine.explain import explain_item
 from ...engine.month import score_month
 from ...kinds.inputs import input_specs
 from ...rules.loader import Catalog
+from ...words import PENDING
 from ..files import atomic_output, refuse_existing
 from ..scorecard.build import sheet_name
-from ..scorecard.reader import Card, card_arrays, sheet_values
+from ..scorecard.reader import Card, card_arrays
 from ..xlsx.printing import FONT, lines_needed
-from .approval import approval_rows, approval_states, history_roles, read_summary
+from .approval import approval_rows, approval_states, read_summary
 from .calibration import calibrate_report
 from .history import read_history_book
 from .report import collect_books
-from .report_writer import SOURCES
 
 TREND_MONTHS = 6
 COMPLETE = "已完成"
@@ -67,8 +67,8 @@ class Notice:
     supervisor: str
     total: float
     grade: str
-    pay: float | None
-    pay_lines: list[tuple[str, float]]  # (pay rule label, amount) of the card's rules
+    pay: float | str | None  # 待定 while team pay waits for the department
+    pay_lines: list[tuple[str, float | str]]  # (pay rule label, amount or 待定) of the card's rules
     rank: str  # "3 / 16" in the department, or ""
     approval: str  # 已审批 2026-11-05 王经理, 未审批, … ("" without a history)
     calibrated: str  # "B → C（理由）" when HR calibrated the grade, else ""
@@ -85,22 +85,26 @@ class NoticeData:
 
 
 def source_books(report: Path) -> list[Path]:
-    """The scorecard books ``report`` was made of: its 来源 sheet (a path relative to the
-    report's folder first, so a moved month folder still works), else the .xlsx files in
-    and below the report's folder."""
-    rows = sheet_values(report, SOURCES)
-    here = report.absolute().parent
+    """The scorecard books ``report`` was made of, as its 来源 record names them (beside the
+    report first, so a moved month folder still works; a book no longer there is left out
+    and its cards are named below); a report without a record: the .xlsx files in and below
+    the report's folder."""
+    from .verify import read_record
+
+    try:
+        record = read_record(report)
+    except KpiError:  # an older report: no record of its books
+        here = report.absolute().parent
+        folders = [here] + sorted(Path(root) / d for root, dirs, _ in os.walk(here) for d in dirs)  # no links
+        return collect_books(folders, exclude=[report])
     found: list[Path] = []
-    for row in (rows or [])[1:]:
-        relative, absolute = (list(row) + [None, None])[:2]
-        candidates = ([here / str(relative)] if relative else []) + ([Path(str(absolute))] if absolute else [])
+    for source in record.books:
+        candidates = (([report.absolute().parent / source.relative] if source.relative else []) +
+                      ([Path(source.absolute)] if source.absolute else []))
         hit = next((c for c in candidates if _is_file(c)), None)
         if hit is not None:
             found.append(hit)
-    if found or rows is not None:
-        return found
-    folders = [here] + sorted(Path(root) / d for root, dirs, _ in os.walk(here) for d in dirs)  # no links
-    return collect_books(folders, exclude=[report])
+    return found
 
 
 def _is_file(path: Path) -> bool:
@@ -143,7 +147,7 @@ def build_notices(catalog: Catalog, report: Path, history: Path | None = None,
     if summary.empty:
         return NoticeData(month, [], diags)
     book = read_history_book(history) if history is not None else None
-    roles = history_roles(book, summary) if book is not None else None
+    roles = {str(e): str(r) for e, r in zip(summary["工号"], summary["岗位ID"])}  # as the engine read the cards
     calibrated = calibrate_report(report, summary.drop(columns=[c for c in summary.columns
                                                                if str(c).startswith("_")]), catalog, roles)
     final = calibrated.summary.reset_index(drop=True)
@@ -174,17 +178,23 @@ def build_notices(catalog: Catalog, report: Path, history: Path | None = None,
                                  source=str(history) if history else "", sheet="审批"))
         card = data.cards[i]
         change = changes.get(eid)
-        pay_lines = [(label, float(r[label])) for label in data.money_columns
+        pay_lines = [(label, _amount(r[label])) for label in data.money_columns
                      if label in r and not _blank(r[label])]
         notices.append(Notice(
             employee_id=eid, name=name, department=str(r["部门"]), job=job_title(catalog.roles[r["岗位ID"]]),
             month=month, supervisor=str(card.fields.get("supervisor") or ""), total=float(r["总分"]),
-            grade=str(r["等级"]), pay=None if _blank(r["应发绩效合计"]) else float(r["应发绩效合计"]),
+            grade=str(r["等级"]), pay=None if _blank(r["应发绩效合计"]) else _amount(r["应发绩效合计"]),
             pay_lines=pay_lines, rank=_rank(r, final), approval=states[i],
             calibrated=f"{change.before} → {change.after}（{change.reason}）" if change else "",
             items=items[i], trend=trend(past, eid, month, float(r["总分"]), str(r["等级"])),
             warnings=str(theirs.get("预警") or "") if theirs else ""))
     return NoticeData(month, notices, diags)
+
+
+def _amount(value) -> float | str:
+    """A money cell of the recomputed summary: a number, or 待定 (team pay waiting for the
+    department: no amount is printed that is not the amount paid)."""
+    return PENDING if str(value).strip() == PENDING else float(value)
 
 
 def _same(a, b) -> bool:
@@ -344,6 +354,8 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
     ws.write(row, 0, "绩效工资", f["label"])
     if n.pay is None:
         ws.merge_range(row, 1, row, 2, "—", f["big"])
+    elif isinstance(n.pay, str):  # 待定: team pay waits for the department
+        ws.merge_range(row, 1, row, 2, f"{n.pay}（见月度报表）", f["big"])
     else:
         ws.merge_range(row, 1, row, 2, n.pay, f["big_money"])
     ws.write(row, 3, "部门排名", f["label"])
@@ -351,7 +363,8 @@ def _notice_sheet(book, ws, n: Notice, f, company: str, printed: date | None) ->
     ws.set_row(row, 24)
     row += 1
     extra = [("审批", n.approval), ("等级校准", n.calibrated), ("预警", n.warnings)]
-    pay = "；".join(f"{label} ¥{amount:,.2f}" for label, amount in n.pay_lines if amount)
+    pay = "；".join(f"{label} {amount}" if isinstance(amount, str) else f"{label} ¥{amount:,.2f}"
+                   for label, amount in n.pay_lines if amount)
     extra.insert(0, ("绩效工资构成", pay or "—"))
     for label, text in extra:
         if not text:

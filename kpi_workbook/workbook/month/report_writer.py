@@ -60,7 +60,7 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
     for dept, part in departments.items():
         done = [c for c in part if c[2] == "已完成"]
         totals = np.array([c[3] for c in done], dtype=float)
-        pay = np.array([c[5] for c in done], dtype=float)
+        pay = np.array([c[5] if isinstance(c[5], (int, float)) else np.nan for c in done], dtype=float)  # 待定: none
         row = {"部门": dept, "人数": len(part), "已完成": len(done),
                "平均分": clean_round(float(totals.mean()), 1) if len(done) else None,
                "最高分": float(totals.max()) if len(done) else None,
@@ -99,22 +99,47 @@ def forced_distribution(catalog: Catalog, done: list[tuple], scheme_of: dict[str
 
 
 def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = False,
-                 company: str = "", printed: date | None = None) -> None:
+                 company: str = "", printed: date | None = None, record=None) -> None:
+    """The report workbook; ``record`` (verify.Record: the books it was made from, and the
+    approval it shows) goes into the hidden sheet 来源 that approve and payroll check."""
     with atomic_output(out, force=force) as tmp:
         written = io.BytesIO()  # XlsxWriter's package; the big tables' rows go in on saving
         book = xlsxwriter.Workbook(written, {"in_memory": True, "nan_inf_to_errors": True,
                                              "strings_to_formulas": False, "strings_to_urls": False,
                                              "strings_to_numbers": False})
         f = table_formats(book)
-        page = {"company": company, "printed": printed}
+        page = {"company": company, "printed": printed, "stamp": _stamp_text(record)}
         tables = [_summary_sheet(book, catalog, data, f, page)]
         _stats_sheet(book, catalog, data, f, page)  # XlsxWriter's cells: its charts' caches read them
         tables.append(calibration_sheet(book, catalog, data, f, page))
         tables.append(_incomplete_sheet(book, data, f, page, catalog))
         tables.append(_findings_sheet(book, data.findings, f, page, data.month))
-        _sources_sheet(book, data.books, Path(out))
+        if record is not None:
+            _sources_sheet(book, record)
         book.close()
         sheet_rows.save(written, tables, tmp)
+
+
+def _stamp_text(record) -> str:
+    """The approval a report approve rewrote shows at the foot of every printed page."""
+    stamp = getattr(record, "stamp", None)
+    if stamp is None:
+        return ""
+    when = stamp.when.replace("T", " ")[:16]
+    return f"审批：{stamp.by}　{when}　第 {stamp.version} 版　月度哈希 {stamp.digest[:12]}"
+
+
+def _sources_sheet(book, record) -> None:
+    """来源: very hidden (not in the sheet tabs, never printed); every value written as text."""
+    from .verify import SOURCES, record_rows
+
+    ws = book.add_worksheet(SOURCES)
+    for i, row in enumerate(record_rows(record)):
+        for j, value in enumerate(row):
+            ws.write_string(i, j, str(value))
+    ws.set_column(0, 0, 10)
+    ws.set_column(1, 3, 40)
+    ws.very_hidden()  # not in the sheet tabs, never printed
 
 
 SUMMARY_WIDTHS = {"工号": 5, "姓名": 5.5, "部门": 7, "岗位": 12, "月份": 7, "总分": 5, "等级": 5.5,
@@ -319,33 +344,6 @@ def _incomplete_sheet(book, data: ReportData, f, page, catalog: Catalog | None =
 
 
 SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}  # read back by payroll (either form)
-
-
-SOURCES = "来源"  # which books the report was made of (notices score them again)
-
-
-def _sources_sheet(book, books: list[Path], out: Path) -> None:
-    """The books the report read, very hidden (never printed, not in the sheet tabs): each
-    path relative to the report's folder when it is below it, and absolute."""
-    ws = book.add_worksheet(SOURCES)
-    ws.write_row(0, 0, ["相对路径", "路径"])
-    here = _real(out).parent
-    for i, path in enumerate(books, start=1):
-        absolute = _real(Path(path))  # a looping symlink among the books is a finding, not a crash
-        try:
-            relative = absolute.relative_to(here).as_posix()
-        except ValueError:
-            relative = ""
-        ws.write_string(i, 0, relative)
-        ws.write_string(i, 1, str(absolute))
-    ws.very_hidden()
-
-
-def _real(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return path.absolute()
 
 
 def _findings_sheet(book, findings: list[Diagnostic], f, page, month: str = "") -> SheetRows:

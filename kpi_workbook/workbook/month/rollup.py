@@ -2,10 +2,12 @@
 department, with the period's rating (年度评定) computed by the grade scheme's
 ``period_rating`` rule (grades.yaml).
 
-The history is read by column NAMES from its 历史 sheet: unknown columns and other sheets
-(审计 …) are ignored. Where an employee-month has several rows (re-approved versions), the
-latest wins: the highest 版本/version when the history has such a column, else the last row.
-Only complete cards count: 月数 is the number of months scored.
+The history is read through history.read_history_book, which verifies its hash chain and its
+approvals first; its 历史 sheet by column NAMES (unknown columns and other sheets are
+ignored); of several rows of an employee-month the last counts. Only complete cards count:
+月数 is the number of months scored. A month of the period that is not approved (or was
+reopened and not approved again) is an error finding (exit 1), or refuses the roll-up with
+``require_approved``.
 """
 
 from __future__ import annotations
@@ -30,9 +32,6 @@ from ..files import atomic_output
 from ..xlsx.printing import print_setup, row_height, signature_line
 
 HISTORY_SHEET = "历史"
-NEEDED = ["工号", "月份", "总分", "等级", "状态"]
-VERSION_COLUMNS = ("版本", "version", "版本号")
-PAY_COLUMNS = ("应发绩效合计", "应发合计")
 DEPARTMENTS = "部门汇总"
 NOTES = "说明"
 
@@ -80,50 +79,50 @@ def parse_period(quarter: str | None = None, year: str | None = None) -> Period:
 
 
 def read_history_rows(path: Path) -> tuple[pd.DataFrame, list[Diagnostic]]:
-    """The history's rows, latest version of each employee-month, columns by name."""
-    from .history import _month_text
-    from ..scorecard.reader import open_book
+    """The history's rows, the last of each employee-month, columns by name — after the
+    history verified itself (history.read_history_book: a broken chain is refused)."""
+    return _rows_of(_book(path))
+
+
+def _book(path: Path):
+    from .history import read_history_book
 
     path = Path(path)
     if not path.exists():
         raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
                               source=str(path))])
-    book = open_book(path, data_only=True)
-    sheet = HISTORY_SHEET if HISTORY_SHEET in book.sheetnames else None
-    rows = list(book[sheet].iter_rows(values_only=True)) if sheet else []
-    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
-    missing = [c for c in NEEDED if c not in header]
-    if sheet is None or missing:
-        raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（需要“{HISTORY_SHEET}”工作表及列 "
-                                             f"{'、'.join(NEEDED)}；缺 {'、'.join(missing) or HISTORY_SHEET}）",
-                              f"{path.name} is not a history file (needs a {HISTORY_SHEET} sheet with "
-                              f"{', '.join(NEEDED)}; missing {', '.join(missing) or 'the sheet'})",
-                              source=str(path), sheet=sheet or "")])
-    keep = [j for j, name in enumerate(header) if name]
-    frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
-                         columns=[header[j] for j in keep])
-    frame = frame.loc[:, ~frame.columns.duplicated()]
-    frame["_row"] = np.arange(2, len(frame) + 2)
-    frame = frame[frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)].copy()
-    frame["工号"] = frame["工号"].astype(str).str.strip()
-    frame["月份"] = frame["月份"].map(_month_text)
-    diags: list[Diagnostic] = []
-    version = next((c for c in VERSION_COLUMNS if c in frame.columns), None)
-    if version:
-        frame["_version"] = pd.to_numeric(frame[version], errors="coerce").fillna(-1)
-        frame = frame.sort_values(["_version", "_row"], kind="stable")
-    frame = frame.drop_duplicates(["工号", "月份"], keep="last")
+    return read_history_book(path)
+
+
+def _rows_of(book) -> tuple[pd.DataFrame, list[Diagnostic]]:
+    frame = book.rows.copy()
+    frame = frame.sort_values(["_row"], kind="stable").drop_duplicates(["工号", "月份"], keep="last")
     frame["总分"] = pd.to_numeric(frame["总分"], errors="coerce")
-    pay = next((c for c in PAY_COLUMNS if c in frame.columns), None)
-    frame["_pay"] = pd.to_numeric(frame[pay], errors="coerce") if pay else np.nan
-    if pay is None:
-        diags.append(warning("history-no-pay", f"{path.name} 的历史没有“应发绩效合计”列：应发合计留空",
-                             f"the history in {path.name} has no 应发绩效合计 column: pay totals left empty",
-                             source=str(path), sheet=HISTORY_SHEET))
-    for c in ("姓名", "部门", "岗位ID"):
-        if c not in frame.columns:
-            frame[c] = None
-    return frame.sort_values(["月份", "_row"], kind="stable").reset_index(drop=True), diags
+    frame["_pay"] = pd.to_numeric(frame["应发绩效合计"], errors="coerce")
+    return frame.sort_values(["月份", "_row"], kind="stable").reset_index(drop=True), []
+
+
+def approval_findings(book, months: list[str], history: Path, require_approved: bool = False) -> list[Diagnostic]:
+    """One finding per month of the period that is not approved (or reopened and not approved
+    again): its numbers in the roll-up are not signed off. With ``require_approved`` they
+    refuse the roll-up instead."""
+    from ...diagnostics import Refused
+    from .history import APPROVED, REOPENED
+
+    out = []
+    for month in months:
+        record = book.approval(month)
+        if record is not None and record["状态"] == APPROVED:
+            continue
+        reopened = record is not None and record["状态"] == REOPENED
+        zh = (f"{month} 已重开（{record['重开原因']}），未重新审批" if reopened else f"{month} 未审批")
+        en = f"{month} was reopened and not approved again" if reopened else f"{month} is not approved"
+        out.append(error("rollup-unapproved", f"{zh}：汇总中该月的数字未经审批",
+                         f"{en}: its numbers in the roll-up are not signed off", source=str(history),
+                         sheet=HISTORY_SHEET))
+    if require_approved and out:
+        raise Refused(out)
+    return out
 
 
 @dataclass
@@ -158,9 +157,11 @@ def period_grade(scheme: GradeScheme, totals: list[float], grades: list[str]) ->
     return grade
 
 
-def build_rollup(catalog: Catalog, history: Path, period: Period) -> RollupData:
-    rows, diags = read_history_rows(history)
+def build_rollup(catalog: Catalog, history: Path, period: Period, require_approved: bool = False) -> RollupData:
+    book = _book(history)
+    rows, diags = _rows_of(book)
     rows = rows[rows["月份"].isin(period.months)]
+    diags += approval_findings(book, sorted(set(rows["月份"].astype(str))), Path(history), require_approved)
     unknown = sorted({str(r) for r in rows["岗位ID"] if r not in catalog.roles})
     for role_id in unknown:
         diags.append(warning("history-unknown-role", f"历史中的岗位 {role_id!r} 不在模板中：其行不计入",
@@ -314,7 +315,8 @@ class RollupResult:
 
 
 def run_rollup(catalog: Catalog, history: Path, out: Path, quarter: str | None = None,
-               year: str | None = None, force: bool = False, company: str = "") -> RollupResult:
+               year: str | None = None, force: bool = False, company: str = "",
+               require_approved: bool = False) -> RollupResult:
     """`kpi-workbook rollup`: read the history, write 季度汇总 / 年度汇总, 部门汇总, 说明."""
     from ..files import refuse_existing
 
@@ -324,6 +326,6 @@ def run_rollup(catalog: Catalog, history: Path, out: Path, quarter: str | None =
     if Path(history).resolve() == out.resolve():
         raise KpiError([error("output-is-history", f"--out 与 --history 是同一个文件：{out}",
                               f"--out and --history are the same file: {out}", source=str(out))])
-    data = build_rollup(catalog, Path(history), period)
+    data = build_rollup(catalog, Path(history), period, require_approved)
     write_rollup(catalog, data, out, force=force, company=company)
     return RollupResult(data, out)

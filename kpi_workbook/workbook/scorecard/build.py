@@ -17,7 +17,8 @@ import xlsxwriter
 
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
-from ...rules.model import TEAM_PAY_KINDS, Role
+from ...kinds.base import FLAG_CHOICES
+from ...rules.model import PARAMETER_RANGES, Role
 from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
 from . import formulas as F
@@ -65,6 +66,7 @@ class Formats:
     input: object
     input_pct: object
     input_int: object
+    input_text: object  # a yes/no cell: 1 typed there stays the text "1", as the formulas read it
     formula: object
     total: object
     money: object
@@ -111,6 +113,7 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
         input=f(**unlocked, num_format="General", align="center"),
         input_pct=f(**unlocked, num_format="0.00%", align="center"),
         input_int=f(**unlocked, num_format="0", align="center"),
+        input_text=f(**unlocked, num_format="@", align="center"),
         formula=f(num_format="0.##", align="center", bg_color=total_bg),
         total=f(bold=True, num_format="0.0", align="center", bg_color=total_bg, font_size=11),
         money=f(num_format=MONEY, align="right", indent=1, bg_color=total_bg),
@@ -265,6 +268,13 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
         ws.write_string(row, 0, rule.label + ("" if key == rule.id else f"（{role.name}）"), fmt.text)
         ws.write_string(row, 1, label, fmt.text)
         ws.write_number(row, 2, value, fmt.settings_input)
+        bounds = PARAMETER_RANGES.get("amounts" if param.startswith("amount_") else param)
+        if bounds is not None:  # what the readers refuse, refused as it is typed
+            ws.data_validation(row, 2, row, 2, {
+                "validate": "integer" if bounds.whole else "decimal", "criteria": "between",
+                "minimum": int(bounds.low), "maximum": int(bounds.high), "error_title": "超出范围",
+                "error_message": f"{label}须在 {bounds.text()} 之间"
+                                 + ("（比例：10% 请输入 0.1 或 10%）" if bounds.kind == "ratio" else "")})
         ws.write_string(row, 3, key, fmt.muted)
         book.define_name(F.pay_param_name(key, param), f"={quote(SETTINGS_SHEET)}!{cell(row, 2)}")
         row += 1
@@ -380,7 +390,7 @@ def _write_number(ws, row, col, value, fmt) -> None:
 
 
 def _input_format(fmt: Formats, input_type: str):
-    return {"percent": fmt.input_pct, "count": fmt.input_int}.get(input_type, fmt.input)
+    return {"percent": fmt.input_pct, "count": fmt.input_int, "flag": fmt.input_text}.get(input_type, fmt.input)
 
 
 def _validation(spec, criteria: str) -> dict:
@@ -393,8 +403,8 @@ def _validation(spec, criteria: str) -> dict:
         return {**common, "validate": "list", "source": list(spec.levels),
                 "error_message": f"请从列表中选择：{'、'.join(spec.levels)}"[:255]}
     if d.type == "flag":
-        return {**common, "validate": "list", "source": [F.YES, F.NO],
-                "error_message": "请选择 是 或 否"}
+        return {**common, "validate": "list", "source": list(FLAG_CHOICES),
+                "error_message": "请选择 是 或 否（也可输入 有/无、Y/N、1/0、√/✓、×/✗）"}
     low = d.min if d.min is not None else (0 if d.type in ("count", "points") else None)
     kind = "integer" if d.type == "count" else "decimal"
     if low is not None and d.max is not None:
@@ -709,9 +719,8 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     ws.write_formula(footer["total"].row, pc, F.total(layout), fmt.total)
     ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.grade)
     for rule in layout.pay_rules:
+        # a team kind's cell shows 见月度报表 (the report computes it once the department is whole)
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
-        if rule.kind in TEAM_PAY_KINDS:
-            ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.aside)
     ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
     if "months_absent" in footer:  # from the roster; above the limit the card is 不参与
         r = footer["months_absent"].row

@@ -53,8 +53,12 @@ def _escape(text: str) -> str:
 
 
 def print_setup(ws, title: str, company: str = "", header_rows: tuple[int, int] | None = (0, 0),
-                printed: date | None = None, pages_tall: int = 0) -> None:
-    """A4 landscape, one page wide; the title block in the page header; 第 x 页，共 n 页 below."""
+                printed: date | None = None, pages_tall: int = 0, stamp: str = "") -> None:
+    """A4 landscape, one page wide; the title block in the page header; 第 x 页，共 n 页 below;
+    with ``stamp`` (an approval: who, when, month hash) the title says 已审批 and the stamp
+    is printed at the foot of every page."""
+    if stamp:
+        title = f"{title}（已审批）"
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, pages_tall)
@@ -65,7 +69,8 @@ def print_setup(ws, title: str, company: str = "", header_rows: tuple[int, int] 
     left = f'&L&"{FONT},Bold"&11 {_escape(company)}' if company else "&L"
     ws.set_header(f'{left}&C&"{FONT},Bold"&14 {_escape(title)}'
                   f'&R&"{FONT},Regular"&11 打印日期 {day}', {"margin": 0.3})  # 11 pt: ≥ 9 when fit to width
-    ws.set_footer(f'&C&"{FONT},Regular"&11 第 &P 页，共 &N 页', {"margin": 0.25})
+    left = f'&L&"{FONT},Regular"&11 {_escape(stamp)}' if stamp else ""
+    ws.set_footer(f'{left}&C&"{FONT},Regular"&11 第 &P 页，共 &N 页', {"margin": 0.25})
 
 
 SIGNERS = ("制表", "审核", "批准")
