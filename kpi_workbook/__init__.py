@@ -4,17 +4,20 @@ Layers, data flowing one way: ``rules`` (templates and their schema) → ``engin
 scoring) → workbook, report and CLI at the edge.
 
 The public API is :mod:`kpi_workbook.api`, re-exported here: ``new``, ``fill``,
-``validate``, ``report``, ``payroll``, ``approve``, ``rollup``, ``score`` and
-``score_frame``, each returning a result with ``.diagnostics`` and ``to_dict()``. They are
+``validate``, ``report``, ``payroll``, ``approve``, ``rollup``, ``notices``, ``score`` and
+``score_frame`` (and ``entry_sheet``, ``template_export``, ``template_new``,
+``template_import``), each returning a result with ``.diagnostics`` and ``to_dict()``. They are
 imported when first used, so ``import kpi_workbook`` stays cheap.
 """
 
 __version__ = "0.1.0"
 
-_API = ("new", "fill", "validate", "report", "payroll", "approve", "rollup", "score",
+_API = ("new", "fill", "validate", "report", "payroll", "approve", "rollup", "notices", "score",
         "score_frame", "load_templates", "NewResult", "FillResult", "ValidateResult",
-        "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "ScoreResult",
-        "FrameResult")
+        "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "NoticesResult", "ScoreResult",
+        "FrameResult",
+        # a company's own data and scorecards
+        "entry_sheet", "template_export", "template_new", "template_import")
 __all__ = ["__version__", "api", "Diagnostic", "KpiError", "Refused", "UsageError", *_API]
 
 

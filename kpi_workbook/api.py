@@ -53,12 +53,13 @@ if TYPE_CHECKING:  # pandas is imported by the work itself, not by importing the
 PathLike = Union[str, "os.PathLike[str]"]
 Templates = Union[PathLike, Catalog, None]
 
-__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "score",
-           "score_frame", "load_templates", "master", "NewResult", "FillResult", "ValidateResult",
-           "ReportResult", "PayrollResult", "ApproveResult", "RollupResult", "ScoreResult",
+__all__ = ["new", "fill", "validate", "report", "payroll", "approve", "rollup", "notices",
+           "check_history", "score", "score_frame", "load_templates", "master", "NewResult",
+           "FillResult", "ValidateResult", "ReportResult", "PayrollResult", "ApproveResult",
+           "RollupResult", "NoticesResult", "HistoryResult", "ScoreResult",
            "FrameResult", "MasterResult", "describe", "describe_text", "lint", "read_roster",
            # what the Excel front end (buttons, worksheet functions) reads and writes
-           "master_settings", "master_roster", "master_buttons", "scorecard_books",
+           "master_settings", "master_roster", "master_buttons", "scorecard_books", "calibration_sheet",
            "write_findings", "add_ribbon", "settings_contents", "with_settings", "employee_field",
            "score_columns", "card_of", "grades", "score_pay"]
 
@@ -208,14 +209,25 @@ class FillResult:
 
 def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, *,
          templates: Templates = None, lock_timeout: float | None = None, source: str = "",
-         progress: Progress = False) -> FillResult:
+         progress: Progress = False, profile: str | None = None,
+         roster: PathLike | None = None) -> FillResult:
     """Write a long (工号, 输入, 评分人, 值) or wide table — a .csv/.xlsx file or a
-    DataFrame — into the input cells of ``books``. Unknown employees, keys and bad values are
-    diagnostics; each book is locked from its read to its write (``lock_timeout`` seconds)."""
+    DataFrame — or the month's entry grid into the input cells of ``books``. Unknown
+    employees, keys and bad values are diagnostics; each book is locked from its read to its
+    write (``lock_timeout`` seconds). With ``profile`` (an import profile's name, e.g.
+    ``chitu-presales``, or its file) ``inputs`` is that system's export, its people matched
+    through the books' 名单 (or ``roster``)."""
     from .workbook.scorecard.fill import fill_workbooks, input_rows, read_inputs
 
     catalog = load_templates(templates)
-    if _is_frame(inputs):
+    paths = _paths(books)
+    found: list[Diagnostic] = []
+    if profile is not None:
+        if _is_frame(inputs):
+            raise UsageError("--profile 需要导出文件，而不是表格 / --profile takes an export file, not a table")
+        source = source or str(inputs)
+        rows, found = _profile_rows(catalog, templates, paths, Path(inputs), profile, roster)
+    elif _is_frame(inputs):
         source = source or "<DataFrame>"
         rows = input_rows(inputs, source)
     else:
@@ -224,9 +236,9 @@ def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, 
     with _steps(progress, None, "导入数据 / fill", unit="步") as step:
         if step is not None:
             step(1, f"{len(rows)} 行 / rows")
-        done = fill_workbooks(catalog, _paths(books), rows, source=source, lock_timeout=lock_timeout,
+        done = fill_workbooks(catalog, paths, rows, source=source, lock_timeout=lock_timeout,
                               step=step)
-    return FillResult(done.written, list(done.diagnostics))
+    return FillResult(done.written, found + list(done.diagnostics))
 
 
 # ---------------------------------------------------------------------------------------
@@ -343,27 +355,37 @@ class PayrollResult:
 
 def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
             allow_incomplete: bool = False, require_approved: bool = False, force: bool = False,
-            templates: Templates = None) -> PayrollResult:
-    """The money columns of ``report`` for finance, in the columns of ``payroll.yaml`` (of
-    ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. A month with incomplete,
-    wrong or flagged rows is not exported (``exported`` False, every reason a diagnostic)
-    unless ``allow_incomplete``, which exports the clean rows only."""
+            unapproved: bool = False, templates: Templates = None, company: str = "") -> PayrollResult:
+    """The money columns of ``report``'s month for finance, in the columns of ``payroll.yaml``
+    (of ``templates`` if it has one), as .csv (UTF-8 with BOM) or .xlsx. Every amount comes
+    from the engine scoring the books the report was made from (a changed book or report is
+    refused). A month with incomplete, wrong, flagged or waiting rows is not exported
+    (``exported`` False, every reason a diagnostic) unless ``allow_incomplete``, which exports
+    the clean rows only. With ``history``, a row not approved as it is counts as unclean
+    unless ``unapproved`` (each such row is then a warning). An .xlsx prints on A4 landscape
+    with ``company`` in its title block, a 合计 row and the signature lines."""
     from .rules.payroll_layout import load_payroll_layout
     from .workbook.files import refuse_inputs
     from .workbook.month.payroll import check_output, prepare_payroll, write_payroll
 
     if require_approved and history is None:
         raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    if unapproved and history is None:
+        raise UsageError("--unapproved 需要 --history / --unapproved needs --history")
+    if unapproved and require_approved:
+        raise UsageError("--unapproved 与 --require-approved 不能同时使用 / --unapproved and "
+                         "--require-approved do not go together")
     report, out = Path(report), Path(out)
     refuse_inputs(out, [report])  # never replace the report itself
     check_output(out, force)  # a bad output is refused before any work
     folder = templates.directory if isinstance(templates, Catalog) else templates
     layout = load_payroll_layout(None if folder is None else Path(folder))
     pay = prepare_payroll(report, layout, _optional(history), require_approved=require_approved,
-                          catalog=load_templates(templates))  # HR's 校准 is applied by its rules
+                          catalog=load_templates(templates), unapproved=unapproved)
     exported = pay.clean or allow_incomplete
     if exported:
-        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet)
+        write_payroll(pay.frame, out, force=force, money=pay.money, sheet=pay.sheet, month=pay.month,
+                      company=company)  # company: the printed title block of an .xlsx
     return PayrollResult(out if exported else None, pay.month, exported, pay.frame, pay.total,
                          tuple(pay.excluded), pay.diagnostics(str(report)), pay)
 
@@ -412,6 +434,44 @@ def approve(report: PathLike, history: PathLike, *, by: str | None = None,
 
 
 # ---------------------------------------------------------------------------------------
+# history (check, sign)
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    history: Path
+    rows: int
+    months: tuple[str, ...]
+    approved: tuple[str, ...]  # months whose latest approval stands
+    sealed: bool  # the history has a hash chain (verified)
+    mode: str  # "SHA-256", "HMAC-SHA256", or "" when not sealed
+    signed: str  # what sign=True changed ("" when nothing)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # approval.HistoryCheck
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``history --json`` prints."""
+        return {**self._done.to_dict(), "diagnostics": _dicts(self.diagnostics)}
+
+
+def check_history(history: PathLike, *, sign: bool = False, by: str | None = None,
+                  lock_timeout: float | None = None) -> HistoryResult:
+    """Verify the history file (hash chain, seal, approvals): a break raises Refused naming the
+    sheet and row. With ``sign``, seal a history without a chain, or sign a plain one with this
+    machine's key (``KPI_WORKBOOK_SIGNING_KEY`` or its key file), after verifying it."""
+    from .workbook.month.approval import check_history as check
+
+    if by is not None and not by.strip():
+        raise UsageError("--by 不能为空 / --by must name who signs")
+    done = check(Path(history), sign=sign, by=by, timeout=lock_timeout)
+    return HistoryResult(done.path, done.rows, tuple(done.months), tuple(done.approved), done.sealed,
+                         done.mode, done.signed, [], done)
+
+
+# ---------------------------------------------------------------------------------------
 # rollup
 
 
@@ -433,17 +493,62 @@ class RollupResult:
 
 
 def rollup(history: PathLike, out: PathLike, *, quarter: str | None = None, year: str | int | None = None,
-           force: bool = False, company: str = "", templates: Templates = None) -> RollupResult:
-    """季度汇总 (``quarter="2026Q4"``) or 年度汇总 (``year=2026``) of the month history."""
+           force: bool = False, company: str = "", require_approved: bool = False,
+           templates: Templates = None) -> RollupResult:
+    """季度汇总 (``quarter="2026Q4"``) or 年度汇总 (``year=2026``) of the month history (which
+    verifies itself first). A month of the period not approved is an error finding, or
+    refuses the roll-up (Refused) with ``require_approved``."""
     from .workbook.month.rollup import run_rollup
 
     if (quarter is None) == (year is None):
         raise UsageError("须给出 --quarter 或 --year 之一 / give one of --quarter or --year")
     _check_company(company)
     done = run_rollup(load_templates(templates), Path(history), Path(out), quarter=quarter,
-                      year=None if year is None else str(year), force=force, company=company)
+                      year=None if year is None else str(year), force=force, company=company,
+                      require_approved=require_approved)
     return RollupResult(done.out, done.data.period.text, done.data.employees, done.data.departments,
                         list(done.diagnostics), done)
+
+
+# ---------------------------------------------------------------------------------------
+# notices (绩效结果通知书 / 面谈表)
+
+
+@dataclass(frozen=True)
+class NoticesResult:
+    out: Path
+    pdf: Path | None  # printed beside it by LibreOffice, where it is installed
+    month: str
+    employees: tuple[str, ...]  # one notice (one A4 page) each
+    notes: tuple[str, ...]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _done: Any = field(default=None, repr=False, compare=False)  # workbook.month.notices.NoticesResult
+
+    def summary_line(self) -> str:
+        return self._done.summary_line()
+
+    def to_dict(self) -> dict:
+        """What ``notices --json`` prints."""
+        return self._done.to_dict()
+
+
+def notices(report: PathLike, out: PathLike, *, history: PathLike | None = None,
+            books: PathLike | Iterable[PathLike] | None = None, company: str = "", force: bool = False,
+            pdf: bool = True, templates: Templates = None, progress: Progress = False) -> NoticesResult:
+    """绩效结果通知书 / 面谈表 of the month of ``report``: one A4 page per complete card (grade,
+    total, pay, every item with its points and how they came about, the last six months, boxes
+    for the talk, signature lines), scored again from the books the report was made of (or
+    ``books``) with the report's 校准 applied; with ``history`` the trend and the approval.
+    A PDF beside ``out`` where LibreOffice is present (``pdf``)."""
+    from .workbook.month.notices import run_notices
+
+    with _steps(progress, None, "通知书 / notices", unit="份") as step:
+        done = run_notices(load_templates(templates), Path(report), Path(out), history=_optional(history),
+                           books=None if books is None else _paths(books), force=force, company=company,
+                           pdf=pdf, step=step)
+    return NoticesResult(done.out, done.pdf, done.data.month,
+                         tuple(n.employee_id for n in done.data.notices), tuple(done.notes),
+                         list(done.diagnostics), done)
 
 
 # ---------------------------------------------------------------------------------------
@@ -622,6 +727,19 @@ def master_roster(path: PathLike) -> pd.DataFrame | None:
     return read_master_roster(Path(path))
 
 
+def calibration_sheet(report: PathLike) -> str:
+    """The name of ``report``'s 校准 sheet (the 校准 button opens it); KpiError when the
+    report has none (not a current monthly report)."""
+    from .workbook.month.calibration import SHEET
+    from .workbook.scorecard.reader import sheet_values
+
+    if sheet_values(Path(report), SHEET) is None:
+        raise KpiError([error("no-calibration", f"{Path(report).name} 没有“{SHEET}”工作表：请重新生成月度报表",
+                              f"{Path(report).name} has no {SHEET} sheet: generate the monthly report again",
+                              source=str(report))])
+    return SHEET
+
+
 def master_buttons() -> tuple:
     """The buttons of the master's 首页: (VBA macro, caption, what it does, reads, writes)."""
     from .workbook.month.master import BUTTONS
@@ -753,3 +871,111 @@ def remove_unfinished() -> None:
     from .workbook.files import remove_unfinished as remove
 
     remove()
+
+
+# ---------------------------------------------------------------------------------------
+# A company's own scorecards and data: the month's entry grid, import profiles (see fill),
+# template workbooks
+
+
+@dataclass(frozen=True)
+class EntrySheetResult:
+    path: Path
+    month: str
+    sheets: tuple[tuple[str, str, int], ...]  # (sheet, role id, employees)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def people(self) -> int:
+        return sum(n for _, _, n in self.sheets)
+
+    def summary_line(self) -> str:
+        return (f"{self.path}\t{self.month} 录入表：{len(self.sheets)} 个岗位，{self.people} 人 / entry grid: "
+                f"{len(self.sheets)} roles, {self.people} people")
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "month": self.month,
+                "sheets": [{"sheet": s, "role": r, "employees": n} for s, r, n in self.sheets],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def entry_sheet(books: PathLike | Iterable[PathLike], out: PathLike, *, force: bool = False,
+                templates: Templates = None) -> EntrySheetResult:
+    """The month's entry grid of the scorecards in ``books``: per role one sheet, one row per
+    employee, one column per input headed as on the card (考核项目 over 输入项), the card's
+    data validation, the inputs already on the cards filled in. ``fill`` reads it back."""
+    from .workbook.files import refuse_inputs
+    from .workbook.scorecard.entry import write_entry_grid
+
+    paths, out = _paths(books), Path(out)
+    refuse_inputs(out, paths)
+    done = write_entry_grid(load_templates(templates), paths, out, force=force)
+    return EntrySheetResult(done.path, done.month, done.sheets, list(done.diagnostics))
+
+
+__all__ += ["entry_sheet", "EntrySheetResult"]
+
+
+def _profile_rows(catalog: Catalog, templates: Templates, books: list[Path], export: Path, profile: str,
+                  roster: PathLike | None):
+    """(the rows an import profile makes of ``export``, its findings)."""
+    from .workbook.scorecard.profile import apply_profile, book_roster, load_profile
+    from .workbook.scorecard.roster import read_roster as read
+
+    folder = None if templates is None or isinstance(templates, Catalog) else Path(templates)
+    if folder is None and isinstance(templates, Catalog):
+        folder = templates.directory
+    chosen = load_profile(profile, catalog, folder)
+    people, month = book_roster(books)
+    if roster is not None:
+        people = read(catalog, Path(roster))
+    done = apply_profile(catalog, chosen, export, people, month)
+    return done.rows, done.diagnostics
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    path: Path  # the workbook written, or the role file imported
+    role: str
+    files: tuple[Path, ...] = ()  # import: every file written
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"path": str(self.path), "role": self.role, "files": [str(f) for f in self.files],
+                "diagnostics": _dicts(self.diagnostics)}
+
+
+def template_export(role: str, out: PathLike, *, force: bool = False, templates: Templates = None) -> TemplateResult:
+    """``role`` (any name of it) as a template workbook HR can edit: the role, its items and
+    rules, grade schemes and pay rules, with dropdowns in Chinese throughout."""
+    from .workbook.template.export import export_role
+
+    catalog = load_templates(templates)
+    chosen = catalog.role(role)
+    return TemplateResult(export_role(catalog, chosen, Path(out), force=force), chosen.id)
+
+
+def template_new(out: PathLike, *, force: bool = False) -> TemplateResult:
+    """A template workbook with a short worked example (a 仓库管理员 form) to change into
+    one's own role."""
+    from .workbook.template.blank import example_role, new_template
+
+    return TemplateResult(new_template(Path(out), force=force), example_role().id)
+
+
+def template_import(workbook: PathLike, out: PathLike, *, force: bool = False, with_builtin: bool = False,
+                    templates: Templates = None) -> TemplateResult:
+    """Read a template workbook into the templates folder ``out`` (``roles/<id>.yaml``, with
+    the grade schemes and pay rules it uses added to ``grades.yaml`` and ``pay.yaml``) after
+    checking and linting it: every problem is one sentence naming the sheet and cell, all of
+    them in the KpiError, and nothing is written while there is one. ``with_builtin`` first
+    puts the built-in templates in a folder that has no roles yet."""
+    from .workbook.template.importer import import_template
+
+    done = import_template(Path(workbook), Path(out), load_templates(templates), force=force,
+                           with_builtin=with_builtin)
+    role_file = next(p for p in done.written if p.parent.name == "roles")
+    return TemplateResult(role_file, done.role.id, tuple(done.written), done.diagnostics)
+
+
+__all__ += ["template_export", "template_new", "template_import", "TemplateResult"]

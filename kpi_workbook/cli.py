@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--inputs", required=True, metavar="FILE",
                       help=".csv 或 .xlsx，长表或宽表 / .csv or .xlsx, long or wide")
     fill.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    fill.add_argument("--profile", metavar="NAME", help="导入方案，如 chitu-presales：--inputs 是该系统的导出文件 / "
+                      "an import profile, e.g. chitu-presales: --inputs is that system's export")
+    fill.add_argument("--roster", metavar="FILE", help="与 --profile 连用：按此名单对应人员（默认：考核表的名单）/ "
+                      "with --profile: match people by this roster (default: the books' 名单)")
     _lock_option(fill)
     fill.set_defaults(run=cmd_fill)
 
@@ -129,9 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     pay.add_argument("--allow-incomplete", action="store_true",
                      help="只导出无问题的行（列出每个排除的行）/ export the clean rows of an unclean month "
                           "(every excluded row is printed)")
+    pay.add_argument("--unapproved", action="store_true",
+                     help="按未审批（或与审批不符）的金额发放，逐行列出（须 --history）/ pay rows the history "
+                          "does not show approved as they are, listing each (needs --history)")
     pay.add_argument("--require-approved", action="store_true",
                      help="拒绝历史中未审批的月份（须 --history）/ refuse a month the history does not show "
                           "approved (needs --history)")
+    pay.add_argument("--company", metavar="NAME", default="",
+                     help="打印页眉的公司名（.xlsx）/ company name for the printed title block (.xlsx)")
     pay.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     pay.set_defaults(run=cmd_payroll)
 
@@ -147,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     _lock_option(appr)
     appr.set_defaults(run=cmd_approve)
 
+    # --- history (核对 / 签名) ---
+    hist = sub.add_parser("history", help="核对月度历史的哈希链与审批 / verify the month history's hash chain",
+                          description="核对历史文件的哈希链、封印与审批；--sign 为尚无哈希链的历史封存，或用本机密钥"
+                          "为未签名的历史签名 / verify the history's hash chain, seal and approvals; --sign seals a "
+                          "history without a chain, or signs a plain one with this machine's key")
+    hist.add_argument("history", metavar="HISTORY.xlsx", help="月度历史 / the month history")
+    hist.add_argument("--sign", action="store_true",
+                      help="核对后封存或签名（写入审计）/ seal or sign it after checking (an audit row)")
+    hist.add_argument("--by", metavar="NAME", help="签名人（默认登录名）/ who signs (default: the login name)")
+    _lock_option(hist)
+    hist.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    hist.set_defaults(run=cmd_history)
+
     # --- rollup (季度汇总 / 年度汇总) ---
     roll = sub.add_parser("rollup", help="季度或年度汇总（按月度历史）/ quarterly or annual roll-up of the history",
                           description="按月度历史汇总一个季度或一年：每人月数、平均分、最低分、等级次数、部门排名、"
@@ -160,9 +182,32 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出工作簿 / the workbook to write")
     roll.add_argument("--company", metavar="NAME", default="",
                       help="打印页眉的公司名 / company name for the printed title block")
+    roll.add_argument("--require-approved", action="store_true",
+                      help="期间内有未审批（或重开后未再审批）的月份时拒绝 / refuse a period with a month that is "
+                           "not approved (or reopened and not approved again)")
     roll.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
     roll.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
     roll.set_defaults(run=cmd_rollup)
+
+    # --- notices (绩效结果通知书 / 面谈表) ---
+    note = sub.add_parser("notices", help="绩效结果通知书 / 面谈表：每人一页 / a result notice per employee",
+                          description="按月度报表为每位已完成考核的员工写一页 A4 的绩效结果通知书（面谈表）：等级、"
+                          "总分、绩效工资、各项得分及说明、近 6 个月总分、面谈记录与改进计划、签字栏；装有 LibreOffice "
+                          "时同时写 PDF / one A4 page per employee of the report's month: grade, total, pay, "
+                          "each item's points and how they came about, the last six months, boxes for the "
+                          "talk, signature lines; a PDF too where LibreOffice is installed")
+    note.add_argument("report", metavar="REPORT.xlsx", help="月度报表 / the monthly report")
+    note.add_argument("--out", required=True, metavar="FILE.xlsx", help="输出工作簿 / the workbook to write")
+    note.add_argument("--history", metavar="HISTORY.xlsx",
+                      help="月度历史：近 6 个月趋势与审批状态 / the month history: the trend and the approval")
+    note.add_argument("--books", nargs="+", metavar="BOOK.xlsx|DIR",
+                      help="考核表工作簿（默认：报表记录的工作簿）/ scorecard books (default: those the report "
+                           "records)")
+    note.add_argument("--company", metavar="NAME", default="", help="通知书抬头的公司名 / company name on top")
+    note.add_argument("--no-pdf", action="store_true", help="不写 PDF / no PDF")
+    note.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite existing files")
+    note.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    note.set_defaults(run=cmd_notices)
 
     demo = sub.add_parser("demo", help="用内置样例数据跑三个月 / run three months on built-in sample data",
                           description="用内置样例数据跑完整月度流程（三个月）/ the whole monthly job on "
@@ -174,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .excel.cli_commands import register as register_excel  # master, excel-setup
 
     register_excel(sub)
+    _register_own(sub)  # entry-sheet, template export|new|import
     return parser
 
 
@@ -199,7 +245,8 @@ def cmd_rollup(args) -> int:
     from . import api
 
     result = api.rollup(args.history, args.out, quarter=args.quarter, year=args.year, force=args.force,
-                        company=args.company, templates=_catalog(args))
+                        company=args.company, require_approved=args.require_approved,
+                        templates=_catalog(args))
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -208,21 +255,32 @@ def cmd_rollup(args) -> int:
     return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
+def cmd_history(args) -> int:
+    from . import api
+
+    result = api.check_history(args.history, sign=args.sign, by=args.by, lock_timeout=args.lock_timeout)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.summary_line())
+    return EXIT_OK
+
+
 def cmd_payroll(args) -> int:
     from . import api
 
     result = api.payroll(args.report, args.out, history=args.history,
                          allow_incomplete=args.allow_incomplete,
                          require_approved=args.require_approved, force=args.force,
-                         templates=args.templates)
+                         unapproved=args.unapproved, templates=args.templates, company=args.company)
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK if result.exported else EXIT_FINDINGS
     _report(result.diagnostics)
     if not result.exported:
-        print("报表有未完成、错误或有问题的行，未导出；确认后可加 --allow-incomplete 只导出无问题的行 / the "
-              "report has incomplete, wrong or flagged rows: nothing exported; --allow-incomplete exports "
-              "only the clean rows", file=sys.stderr)
+        print("有不能发放的行（见上），未导出；--allow-incomplete 只导出金额已确定、无问题的行 / rows that "
+              "cannot be paid (above): nothing exported; --allow-incomplete exports only the settled, clean "
+              "rows", file=sys.stderr)
         print(result.summary_line())
         return EXIT_FINDINGS
     print(f"{args.out}\t{result.summary_line()}")
@@ -240,6 +298,22 @@ def cmd_approve(args) -> int:
         _report(result.diagnostics)  # warnings of the 校准 sheet
         print(f"{args.history}\t{result.summary_line()}")
     return EXIT_OK
+
+
+def cmd_notices(args) -> int:
+    from . import api
+
+    result = api.notices(args.report, args.out, history=args.history, books=args.books,
+                         company=args.company, force=args.force, pdf=not args.no_pdf,
+                         templates=_catalog(args), progress=True)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        for line in result.notes:
+            print(line, file=sys.stderr)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def _lock_option(parser) -> None:
@@ -281,14 +355,17 @@ def cmd_validate(args) -> int:
 def cmd_fill(args) -> int:
     from . import api
 
+    if args.roster and not args.profile:
+        raise UsageError("--roster 只与 --profile 连用 / --roster goes with --profile")
     result = api.fill(args.books, args.inputs, templates=_catalog(args), lock_timeout=args.lock_timeout,
-                      progress=True)
+                      progress=True, profile=args.profile, roster=args.roster)
     if args.json:
         _print_json(result.to_dict())
     else:
         _report(result.diagnostics)
         print(f"已写入 {result.written} 个输入单元格 / wrote {result.written} input cells")
-    return EXIT_FINDINGS if result.diagnostics else EXIT_OK
+    # notes only (a column an export does not have): clean, as validate counts them
+    return EXIT_FINDINGS if any(d.severity != "info" for d in result.diagnostics) else EXIT_OK
 
 
 def _month(text: str) -> str:
@@ -524,6 +601,111 @@ def _ctrl_c_ends_cleanly():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# ---------------------------------------------------------------------------------------
+# A company's own scorecards and data: the entry grid and template workbooks.
+
+
+def _register_own(sub) -> None:
+    grid = sub.add_parser("entry-sheet", help="本月录入表：每个岗位一张表，每人一行 / the month's entry grid",
+                          description="为考核表工作簿写一张录入表：每个岗位一张表，每人一行、每个输入项一列（表头为"
+                          "考核项目/输入项，下拉框与考核表相同，已填数据带出）；填好后用 fill BOOK --inputs 录入表.xlsx "
+                          "导入 / write the month's entry grid of scorecard workbooks: one sheet per role, one row "
+                          "per employee, one column per input headed as on the card; read it back with fill")
+    grid.add_argument("books", nargs="+", metavar="BOOK.xlsx", help="考核表工作簿 / scorecard workbooks")
+    grid.add_argument("--out", required=True, metavar="录入表.xlsx", help="录入表文件 / the grid to write")
+    grid.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    grid.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    grid.set_defaults(run=cmd_entry_sheet)
+
+    tpl = sub.add_parser("template", help="自己的考核表：导出、新建、导入模板工作簿 / your own scorecard as a workbook",
+                         description="template export ROLE --out F.xlsx 把岗位写成可编辑的工作簿；template new --out "
+                         "F.xlsx 写一个带示例的空白模板；template import F.xlsx --out DIR 检查后写入模板目录 / "
+                         "export a role as a workbook HR edits, write a blank one with an example, or import one "
+                         "into a templates folder")
+    actions = tpl.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", title="操作 / actions")
+    export = actions.add_parser("export", help="把岗位写成模板工作簿 / a role as a template workbook",
+                                description="把岗位（及其等级方案、薪酬规则）写成可编辑的工作簿 / write a role, "
+                                "its grade schemes and pay rules as an editable workbook")
+    export.add_argument("role", help="岗位 id 或名称 / role id or name")
+    export.add_argument("--out", required=True, metavar="F.xlsx", help="工作簿 / the workbook to write")
+    export.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    export.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    export.set_defaults(run=cmd_template_export)
+    blank = actions.add_parser("new", help="带示例的空白模板 / a blank template with a worked example",
+                               description="写一个带简短示例（仓库管理员）的模板工作簿 / write a template workbook "
+                               "with a short worked example (a 仓库管理员 form)")
+    blank.add_argument("--out", required=True, metavar="F.xlsx", help="工作簿 / the workbook to write")
+    blank.add_argument("--force", action="store_true", help="覆盖已有文件 / overwrite an existing file")
+    blank.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    blank.set_defaults(run=cmd_template_new)
+    imp = actions.add_parser("import", help="检查模板工作簿并写入模板目录 / check a template workbook, write it "
+                             "into a templates folder", description="检查模板工作簿（每个问题指出表名和单元格），"
+                             "写 DIR/roles/<id>.yaml 及其等级方案、薪酬规则 / check a template workbook (every "
+                             "problem names its sheet and cell) and write DIR/roles/<id>.yaml with its grade "
+                             "schemes and pay rules")
+    imp.add_argument("workbook", metavar="F.xlsx", help="模板工作簿 / the template workbook")
+    imp.add_argument("--out", required=True, metavar="DIR", help="模板目录 / the templates folder")
+    imp.add_argument("--force", action="store_true", help="替换同名的岗位、等级方案或薪酬规则 / replace a role, "
+                     "scheme or rule of the same id")
+    imp.add_argument("--with-builtin", action="store_true", help="目录中还没有岗位时先放入内置模板 / first put the "
+                     "built-in templates into a folder that has no roles yet")
+    imp.add_argument("--json", action="store_true", help="以 JSON 输出结果 / print the result as JSON")
+    imp.set_defaults(run=cmd_template_import)
+    tpl.set_defaults(run=_template_usage)
+
+
+def _template_usage(args) -> int:
+    raise UsageError("用法：kpi-workbook template export|new|import … / usage: kpi-workbook template "
+                     "export|new|import … (see --help)")
+
+
+def cmd_template_export(args) -> int:
+    from . import api
+
+    result = api.template_export(args.role, args.out, force=args.force, templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}\t{result.role}")
+    return EXIT_OK
+
+
+def cmd_template_new(args) -> int:
+    from . import api
+
+    result = api.template_new(args.out, force=args.force)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.path}\t示例 / example: {result.role}")
+    return EXIT_OK
+
+
+def cmd_template_import(args) -> int:
+    from . import api
+
+    result = api.template_import(args.workbook, args.out, force=args.force, with_builtin=args.with_builtin,
+                                 templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(f"{result.path}\t{result.role}")
+    return EXIT_OK
+
+
+def cmd_entry_sheet(args) -> int:
+    from . import api
+
+    result = api.entry_sheet(args.books, args.out, force=args.force, templates=_catalog(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _report(result.diagnostics)
+        print(result.summary_line())
+    return EXIT_FINDINGS if has_errors(result.diagnostics) else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import openpyxl
 
 from . import api
 from .diagnostics import KpiError, error
+from .progress import cell, display_width
 from .rules.loader import Catalog
 from .sample import sample_inputs
 
@@ -56,9 +57,10 @@ def run_demo(catalog: Catalog, out: Path, force: bool = False) -> int:
             approved = api.approve(result.out, history, by=APPROVER)
             print(approved.summary_line())
     payroll = out / MONTHS[-1] / "payroll.csv"
-    # the last month has unfinished cards: pay the clean rows, list every one left out
-    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, force=True,
-                      templates=catalog)
+    # the last month has unfinished cards and is not approved yet: pay the clean rows, say
+    # so for each one (--unapproved), list every one left out
+    pay = api.payroll(result.out, payroll, history=history, allow_incomplete=True, unapproved=True,
+                      force=True, templates=catalog)
     for d in pay.diagnostics:
         print(d)
     print(pay.summary_line())
@@ -83,10 +85,20 @@ def _type_over_total(book: Path, employee_id: str) -> None:
 def _print_summary(result) -> None:
     s = result.summary
     print(f"\n{result.summary_line()}\n")
-    print(f"{'工号':<6}{'姓名':<6}{'部门':<8}{'总分':>6}  {'等级':<4}{'应发':>10}  状态  预警")
+    rows = [["工号", "姓名", "部门", "总分", "等级", "应发", "状态", "预警"]]
     for r in s.sort_values(["部门", "总分"], ascending=[True, False]).itertuples(index=False):
-        pay = "" if r.应发绩效合计 is None or r.应发绩效合计 != r.应发绩效合计 else f"{r.应发绩效合计:,.2f}"
+        amount = r.应发绩效合计
+        pay = (amount if isinstance(amount, str) else  # 待定: waits for the department
+               "" if amount is None or amount != amount else f"{amount:,.2f}")
         grade = r.等级 if isinstance(r.等级, str) else "—"
-        print(f"{r.工号:<6}{r.姓名:<6}{r.部门:<8}{r.总分:>6.1f}  {grade:<4}{pay:>10}  "
-              f"{r.状态}  {r.预警}")
+        rows.append([r.工号, r.姓名, r.部门, f"{r.总分:.1f}", grade, pay, r.状态, r.预警 or ""])
+    for line in table_lines(rows, right={3, 5}):
+        print(line)
     sys.stdout.flush()
+
+
+def table_lines(rows: list[list], right: frozenset[int] | set[int] = frozenset()) -> list[str]:
+    """Rows as lines whose columns line up on a terminal (by display width: a Chinese
+    character takes two columns); columns in ``right`` are right-aligned; two spaces apart."""
+    widths = [max(display_width(r[j]) for r in rows) for j in range(len(rows[0]))]
+    return ["  ".join(cell(v, widths[j], j in right) for j, v in enumerate(r)).rstrip() for r in rows]

@@ -103,8 +103,11 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?$")  # 1,200 and 1,234,567.5
 # Characters XML 1.0 cannot hold (a workbook with one cannot be opened by anyone).
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-YES_WORDS = frozenset({"是", "有", "yes", "y", "true", "1", "√", "✓", "x", "对"})
-NO_WORDS = frozenset({"否", "无", "no", "n", "false", "0", "×", "", "不"})
+# A yes/no answer in a data file, a roster or JSON: what a scorecard's yes/no cell accepts
+# (是/否, 有/无, Y/N, 1/0, √/✓, ×/✗; kinds.base.YES_TEXTS) and the unambiguous English words a
+# program writes (yes/no, true/false). "x" and other look-alikes are refused, never guessed.
+YES_WORDS = frozenset({"是", "有", "y", "1", "√", "✓", "yes", "true"})
+NO_WORDS = frozenset({"否", "无", "n", "0", "×", "✗", "no", "false"})
 
 
 class ParseError(Bilingual):
@@ -167,7 +170,7 @@ def parse_money(value: object) -> float:
 
 
 def parse_flag(value: object) -> bool:
-    """A yes/no answer: 是/否, yes/no, 1/0, true/false."""
+    """A yes/no answer: 是/否, 有/无, Y/N, 1/0, √/✓, ×/✗ (and yes/no, true/false)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
@@ -178,7 +181,8 @@ def parse_flag(value: object) -> bool:
             return True
         if word in NO_WORDS:
             return False
-    raise ParseError(f"“{value}”不是 是/否", f"'{value}' is not yes/no (是/否)")
+    raise ParseError(f"“{value}”不是 是/否（可用 是/否、有/无、Y/N、1/0、√/✓、×/✗）",
+                     f"'{value}' is not yes/no (是/否, 有/无, Y/N, 1/0, √/✓ or ×/✗)")
 
 
 def is_blank(value: object) -> bool:

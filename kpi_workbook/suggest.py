@@ -21,15 +21,6 @@ def did_you_mean(word: str, choices: dict[str, str]) -> tuple[str, str]:
     return f"；是不是：{'、'.join(hits)}", f"; did you mean: {', '.join(hits)}"
 
 
-def role_choices(catalog) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for role in catalog.roles.values():
-        shown = f"{role.id}（{role.name}）"
-        for spelling in (role.id, role.name, role.name_en):
-            out[spelling] = shown
-    return out
-
-
 def key_choices(resolver) -> dict[str, str]:
     """Every input key of a KeyResolver and its Chinese label path, shown as 'key（标签）'."""
     out: dict[str, str] = {}

@@ -10,3 +10,8 @@ SETTINGS_SHEET = "设置"  # the month's rule book: grade thresholds and pay par
 ROSTER_SHEET = "名单"  # the people of a scorecard book, and of the HR master workbook
 HOME_SHEET = "首页"  # the HR master workbook's buttons
 STATUS_CELL = "B4"  # 首页: the last button's result, written there by the buttons
+
+# An amount that depends on other cards (部门第一奖励, the deduction pool, a rank) before every
+# card it depends on is complete and clean: shown in its cell, never paid.
+PENDING = "待定"
+SEE_REPORT = "见月度报表"  # a team-pay cell of a scorecard: the monthly report computes it

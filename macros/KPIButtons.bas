@@ -14,6 +14,10 @@ Public Sub KPI_CreateScorecards()
     RunPython "import kpi_workbook.excel.buttons as b; b.create_scorecards()"
 End Sub
 
+Public Sub KPI_EntrySheet()
+    RunPython "import kpi_workbook.excel.buttons as b; b.entry_sheet()"
+End Sub
+
 Public Sub KPI_ImportData()
     RunPython "import kpi_workbook.excel.buttons as b; b.import_data()"
 End Sub
@@ -30,10 +34,32 @@ Public Sub KPI_ExportPayroll()
     RunPython "import kpi_workbook.excel.buttons as b; b.export_payroll()"
 End Sub
 
+' ---- The rest of the month: calibration, approval, roll-ups, result notices ----
+
+Public Sub KPI_Calibrate()
+    RunPython "import kpi_workbook.excel.buttons as b; b.calibrate()"
+End Sub
+
+Public Sub KPI_Approve()
+    RunPython "import kpi_workbook.excel.buttons as b; b.approve()"
+End Sub
+
+Public Sub KPI_Rollup()
+    RunPython "import kpi_workbook.excel.buttons as b; b.rollups()"
+End Sub
+
+Public Sub KPI_Notices()
+    RunPython "import kpi_workbook.excel.buttons as b; b.notices()"
+End Sub
+
 ' ---- Ribbon callbacks (customUI14 onAction) ----
 
 Public Sub KPIRibbon_CreateScorecards(control As IRibbonControl)
     KPI_CreateScorecards
+End Sub
+
+Public Sub KPIRibbon_EntrySheet(control As IRibbonControl)
+    KPI_EntrySheet
 End Sub
 
 Public Sub KPIRibbon_ImportData(control As IRibbonControl)
@@ -50,6 +76,22 @@ End Sub
 
 Public Sub KPIRibbon_ExportPayroll(control As IRibbonControl)
     KPI_ExportPayroll
+End Sub
+
+Public Sub KPIRibbon_Calibrate(control As IRibbonControl)
+    KPI_Calibrate
+End Sub
+
+Public Sub KPIRibbon_Approve(control As IRibbonControl)
+    KPI_Approve
+End Sub
+
+Public Sub KPIRibbon_Rollup(control As IRibbonControl)
+    KPI_Rollup
+End Sub
+
+Public Sub KPIRibbon_Notices(control As IRibbonControl)
+    KPI_Notices
 End Sub
 
 ' Re-create the VBA wrappers of the worksheet functions (the xlwings ribbon's

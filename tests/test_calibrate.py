@@ -8,6 +8,8 @@ is worked out by hand from the templates in the comments."""
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import shutil
 from pathlib import Path
@@ -122,7 +124,7 @@ def test_hr_calibrates_an_a_to_b_and_approve_takes_it_into_history_and_payroll(t
     # Q2 paid as B: ¥300.00 (A would be ¥400.00); the rest as the report: 400 + 400 + 0 + 0
     assert (pay["Q2"]["等级奖金"], pay["Q2"]["应发绩效合计"]) == ("300.00", "300.00")
     assert pay["Q1"]["应发绩效合计"] == "400.00" and pay["Q3"]["应发绩效合计"] == "400.00"
-    assert all(r["审批"].startswith("已审批（王经理") for r in body)
+    assert all(re.fullmatch(r"已审批 \d{4}-\d\d-\d\d 王经理", r["审批"]) for r in body)
     assert "¥1,100.00" in out  # 400 + 300 + 400 + 0 + 0
     assert "按校准等级发放" in err
 
@@ -204,13 +206,13 @@ def test_a_grade_outside_the_cards_scheme_is_refused(tmp_path, qc_month, capsys)
 def test_a_sheet_edited_beyond_its_entries_is_refused(tmp_path, qc_month, capsys):
     report, hist = qc_month
     # the hidden 岗位ID changed to a role whose pay the grade would move differently: the
-    # history (written by report) names the card's role, and they disagree
+    # scorecard (scored again) names the card's role, and they disagree
     moved = tmp_path / "moved.xlsx"
     cells = calibrate(report, moved, {"Q2": ("B", "两次客诉")}, extra={"Q2": {"岗位ID": "taobao_cs_staff"}})
     code, _, err = run(capsys, "approve", moved, "--history", hist, "--by", "王经理")
     assert code == 1 and "calibration-role" in err and cells["Q2"] in err
-    code, _, err = run(capsys, "payroll", moved, "--out", tmp_path / "p.csv")  # no history: B is
-    assert code == 1 and "calibration-grade" in err  # not a grade of taobao_cs_staff's scheme
+    code, _, err = run(capsys, "payroll", moved, "--out", tmp_path / "p.csv")  # no history: the
+    assert code == 1 and "calibration-role" in err  # scorecard is still the judge
     # the sheet's 等级 no longer that of 月度汇总 (A): the sheet is stale or edited
     stale = tmp_path / "stale.xlsx"
     cells = calibrate(report, stale, {"Q2": ("C", "两次客诉")}, extra={"Q2": {"等级": "B"}})

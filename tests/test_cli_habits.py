@@ -136,3 +136,30 @@ def test_fill_and_report_show_their_steps_on_a_terminal(monkeypatch, books, tmp_
     assert "导入数据 / fill" in tty.getvalue()
     main(["report", str(a), "--out", str(tmp_path / "r.xlsx")])
     assert "月度报表 / report" in tty.getvalue()
+
+
+def test_terminal_tables_line_up_by_display_width():
+    from kpi_workbook.demo import table_lines
+    from kpi_workbook.progress import display_width
+
+    lines = table_lines([["工号", "姓名", "应发"], ["E1", "陈桂英", "1,092.00"], ["E22", "于晨", "0.00"]],
+                        right={2})
+    # every column starts at the same terminal column: a Chinese character is two columns wide
+    starts = [[display_width(line[:line.index(v)]) for v in vs]
+              for line, vs in zip(lines, (["姓名"], ["陈桂英"], ["于晨"]))]
+    assert starts[0] == starts[1] == starts[2]
+    assert len({display_width(line) for line in lines}) == 1  # right-aligned money ends together
+    assert display_width("陈桂英") == 6 and display_width("E1") == 2
+
+
+def test_a_report_steps_once_per_book(monkeypatch, books, tmp_path):
+    """A report over a few long books shows a bar (after two seconds on a terminal, never
+    counting on the number of steps) that moves as each book is read."""
+    from kpi_workbook import api, progress
+
+    assert progress.delay(4) == progress.DELAY == 2.0 and progress.delay(None) == 0.0 == progress.delay(600)
+    assert progress.wanted(4, stream=type("T", (), {"isatty": lambda self: True})())
+    a, b, _ = books
+    seen = []
+    api.report([a, b], tmp_path / "r.xlsx", progress=lambda n=1, note="": seen.append((n, note)))
+    assert [note for n, note in seen if n == 1][:2] == [a.name, b.name]

@@ -57,7 +57,7 @@ def run_report(catalog, tmp_path, roster: pd.DataFrame, cards: dict[str, dict]) 
     out = tmp_path / "report.xlsx"
     assert main(["report", str(book), "--out", str(out)]) in (0, 1)
     sheet = list(openpyxl.load_workbook(out)["月度汇总"].iter_rows(values_only=True))
-    return {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:]}
+    return {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:] if r[0] is not None}
 
 
 def three(*extra) -> pd.DataFrame:
@@ -90,23 +90,33 @@ def test_a_department_of_three_inspectors(catalog, tmp_path, capsys):
     assert "部门扣分池" in table["Q2"]["说明"]
 
 
-def test_ties_split_the_best_share_and_incomplete_cards_stay_out(catalog, tmp_path):
+def test_an_incomplete_card_holds_the_pool_then_ties_split_the_best_share(catalog, tmp_path):
     cards = {
         "Q1": {"miss_detection.misses": 1, "communication.dept_complaint": 2},   # 96, 扣 4
         "Q2": {"miss_detection.misses": 1, "communication.dept_complaint": 2},   # 96, 扣 4
         # 10 + 20 + 15 + 5 + 10 + 15 + 4 = 79, 扣 10 + 5 + 6 = 21
         "Q3": {"miss_detection.misses": 3, "efficiency.task_late": 1, "seven_s.report_altered": 2},
-        "Q4": {"discipline.late_early": 3},  # no 错漏检次数: 未完成, neither pays in nor shares
+        "Q4": {"discipline.late_early": 3},  # no 错漏检次数: 未完成 — the pool waits for it
         "Q5": {"miss_detection.misses": 2},  # S5 (qc_inspector) pays by grade: not in the pool
     }
     roster = three(emp("Q4", "丁", "品质部", "qc_iqc_oqc"), emp("Q5", "戊", "品质部", "qc_inspector"))
     rows = run_report(catalog, tmp_path, roster, cards)
-    # pool = (4 + 4 + 21) × ¥2 = ¥58; best share ¥29 split by the two 96s: ¥14.50 each;
-    # the rest ¥29 = 2900 ¢ = 966 × 3 + 2 → Q1 9.67, Q2 9.67, Q3 9.66
-    # Q1 = Q2 = 14.50 + 9.67 = 24.17; 24.17 + 24.17 + 9.66 = 58.00
-    assert [rows[e][POOL] for e in ("Q1", "Q2", "Q3")] == [24.17, 24.17, 9.66]
+    # issue 20: the pool is the whole department's; with Q4 unfinished it is 待定, never split
+    # over the other three (which would give Q1 ¥24.17 of a ¥58 pool)
+    assert [rows[e][POOL] for e in ("Q1", "Q2", "Q3")] == ["待定"] * 3
+    assert [rows[e]["应发绩效合计"] for e in ("Q1", "Q2", "Q3")] == ["待定"] * 3
+    assert all("丁（Q4，未完成）" in rows[e]["说明"] for e in ("Q1", "Q2", "Q3"))
     assert rows["Q4"]["状态"] == "未完成" and rows["Q4"][POOL] is None
-    assert POOL not in rows["Q5"] or rows["Q5"][POOL] is None
+    assert rows["Q5"][POOL] is None and isinstance(rows["Q5"]["应发绩效合计"], (int, float))  # not in the pool
+    # Q4 finished: 0 misses → 22; 迟到早退 3 → 15 − 15 = 0: 22 + 20 + 0 + 10 + 10 + 15 + 10 = 87, 扣 15
+    # pool = (4 + 4 + 21 + 15) × ¥2 = ¥88; best share ¥44 split by the two 96s: ¥22 each;
+    # the rest ¥44 = 4400 ¢ over four: 11.00 each → Q1 = Q2 = 33.00, Q3 = Q4 = 11.00; sum 88.00
+    cards["Q4"]["miss_detection.misses"] = 0
+    again = tmp_path / "again"
+    again.mkdir()
+    rows = run_report(catalog, again, roster, cards)
+    assert [rows[e][POOL] for e in ("Q1", "Q2", "Q3", "Q4")] == [33.0, 33.0, 11.0, 11.0]
+    assert rows["Q4"]["总分"] == 87 and rows["Q4"]["状态"] == "已完成"
     assert "（2 人并列）" in rows["Q1"]["说明"]
 
 

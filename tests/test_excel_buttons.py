@@ -28,12 +28,45 @@ from kpi_workbook.sample import sample_inputs
 from kpi_workbook.workbook.scorecard.roster import read_roster
 
 
+class StandInOpened:
+    """A book Excel opened (the 校准 button opens the report): its sheets can be activated."""
+
+    __slots__ = ("path", "log")
+
+    def __init__(self, path, log):
+        self.path, self.log = path, log
+
+    @property
+    def sheets(self):
+        opened = self
+
+        class Sheets:
+            def __getitem__(self, name):
+                if name not in openpyxl.load_workbook(opened.path, read_only=True).sheetnames:
+                    raise KeyError(name)
+                return type("Sheet", (), {"activate": lambda _: opened.log.append((opened.path, name))})()
+
+        return Sheets()
+
+
+class StandInBooks:
+    __slots__ = ("log",)
+
+    def __init__(self):
+        self.log: list = []  # (path, sheet) activated
+
+    def open(self, path):
+        assert Path(path).is_file(), path
+        return StandInOpened(str(path), self.log)
+
+
 class StandInApp:
-    __slots__ = ("status_history", "alerts")
+    __slots__ = ("status_history", "alerts", "books")
 
     def __init__(self):
         self.status_history: list = []
         self.alerts: list = []
+        self.books = StandInBooks()
 
     @property
     def status_bar(self):
@@ -183,6 +216,48 @@ def test_the_whole_month_through_the_buttons(tmp_path, catalog, master):
     assert cli.main(["payroll", str(report), "--out", str(out / "payroll.csv")]) == 1  # E003
     assert cli.main(["payroll", str(report), "--out", str(out / "payroll.csv"), "--allow-incomplete"]) == 0
     assert payroll.read_bytes() == (out / "payroll.csv").read_bytes()
+
+
+def test_the_rest_of_the_month_through_the_buttons(tmp_path, catalog, master):
+    """校准 opens the report's 校准 sheet; 审批, 季度/年度汇总 and 通知书 write what the CLI
+    commands write from the same files."""
+    book = StandInBook(master, typed={(SETTINGS, month_cell(master)): "2026-10"})
+    for entry in (buttons.calibrate, buttons.approve, buttons.notices):  # no report yet
+        entry(book)
+        assert book.last["mode"] == "critical" and "生成月度报表" in book.last["prompt"]
+    buttons.rollups(book)
+    assert book.last["mode"] == "critical" and "生成月度报表" in book.last["prompt"]
+    run_ok(buttons.create_scorecards, book)
+    roster = read_roster(catalog)
+    data = tmp_path / "2026-10" / "数据"
+    data.mkdir()
+    sample_inputs(catalog, roster, "2026-10").to_csv(data / "d.csv", index=False, encoding="utf-8-sig")
+    run_ok(buttons.import_data, book)
+    run_ok(buttons.generate_report, book)
+    report = tmp_path / "2026-10" / "月度报表.xlsx"
+
+    text = run_ok(buttons.calibrate, book)
+    assert book.app.books.log == [(str(report), "校准")] and "校准" in text
+
+    ws = openpyxl.load_workbook(master)[SETTINGS]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "审批人")
+    book.typed[(SETTINGS, f"B{row}")] = "王经理"
+    text = run_ok(buttons.approve, book)
+    approvals = openpyxl.load_workbook(tmp_path / "历史.xlsx")["审批"]
+    assert [c.value for c in approvals[2]][3] == "王经理" and "2026-10" in text
+
+    text = run_ok(buttons.rollups, book)
+    quarter, year = tmp_path / "汇总" / "2026Q4季度汇总.xlsx", tmp_path / "汇总" / "2026年度汇总.xlsx"
+    assert quarter.is_file() and year.is_file() and "2026Q4季度汇总.xlsx" in text
+    assert openpyxl.load_workbook(quarter).sheetnames == ["季度汇总", "部门汇总", "说明"]
+
+    text = run_ok(buttons.notices, book)
+    notices = tmp_path / "2026-10" / "绩效结果通知书.xlsx"
+    cli_out = tmp_path / "cli-notices.xlsx"
+    assert cli.main(["notices", str(report), "--history", str(tmp_path / "历史.xlsx"), "--out", str(cli_out),
+                     "--no-pdf"]) in (0, 1)
+    ours, theirs = (openpyxl.load_workbook(p).sheetnames for p in (notices, cli_out))
+    assert ours == theirs and len(ours) == sum(1 for _ in ours) > 40 and f"{len(ours)} 人" in text
 
 
 def test_scorecards_are_not_overwritten_unless_set(tmp_path, master):

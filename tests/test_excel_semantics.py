@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
+from kpi_workbook.kinds.base import is_yes, not_yes_no
 from kpi_workbook.workbook import recalc
 
 from . import background
@@ -32,6 +33,11 @@ DATA = {
     "A8": "优秀",          # a level
     "A9": "=NA()",         # an error value
     "A10": 0,              # zero
+    "A11": "y",            # yes, in lower case
+    "A12": "√",            # yes, ticked
+    "A13": "x",            # a look-alike of ×: no answer
+    "A14": "1",            # yes, as the text a yes/no cell (formatted as text) keeps
+    "A15": True,           # a logical pasted into a yes/no cell
 }
 YES, NO = "yes", "no"
 
@@ -66,9 +72,14 @@ RULES = [
     ("guarded-whole-check", yn("IF(ISNUMBER(data!A7),data!A7<>INT(data!A7),FALSE)"), YES),
     ("text-sorts-above-numbers", yn("data!A2>=0.35"), YES),
     ("text-equals-text", yn('data!A8="优秀"'), YES),
-    ("yes-no-check", yn('OR(AND(data!A5<>"",data!A5<>"是",data!A5<>"否"),'
-                        'AND(data!A1<>"",data!A1<>"是",data!A1<>"否"))'), YES),  # 3: TRUE, empty: FALSE
-    ("yes-no-check-empty", yn('AND(data!A1<>"",data!A1<>"是",data!A1<>"否")'), NO),
+    ("yes-no-check", yn(f'OR({not_yes_no("data!A5")},{not_yes_no("data!A13")},{not_yes_no("data!A15")})'),
+     YES),  # 3, "x", TRUE: not an answer
+    ("yes-no-check-empty", yn(not_yes_no("data!A1")), NO),
+    ("yes-no-check-answers", yn(f'OR({not_yes_no("data!A11")},{not_yes_no("data!A12")},{not_yes_no("data!A14")})'),
+     NO),
+    ("text-compare-ignores-case", yn('data!A11="Y"'), YES),
+    ("yes-no-answer", yn(f"AND({is_yes('data!A11')},{is_yes('data!A12')},{is_yes('data!A14')})"), YES),
+    ("yes-no-logical-is-no-answer", yn(is_yes("data!A15")), NO),
     ("number-never-equals-text", yn('data!A5="3"'), NO),
     ("iserror-catches-na", yn("ISERROR(data!A9)"), YES),
     ("iserror-catches-div0", yn("ISERROR(1/data!A10)"), YES),
@@ -96,6 +107,8 @@ def _semantics(root: Path):
             data.write_formula(ref, value, None, STALE)
         elif isinstance(value, str):
             data.write_string(ref, value)
+        elif isinstance(value, bool):
+            data.write_boolean(ref, value)
         elif value is not None:
             data.write_number(ref, value)
     settings = wb.add_worksheet("设置")
@@ -136,6 +149,8 @@ def test_every_rule_holds(results, engine):
 DEPARTURES = [
     ("lone-logical-equals-zero", yn('(data!A1="")=1'), NO),  # Excel: TRUE=1 is FALSE; LO: TRUE
     ("text-times-one", "IF(ISERROR(data!A2*1),-1,data!A2*1)", 0.38),  # formulas: #VALUE!
+    ("fullwidth-equals-halfwidth", yn('data!A3="Y"'), NO),  # Gnumeric: "Ｙ"="Y" is TRUE
+    ("isnumber-of-logical", yn("ISNUMBER(data!A4)"), NO),  # LibreOffice: a logical is a number
 ]
 
 
@@ -145,6 +160,8 @@ def _departures(root: Path):
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     data = wb.add_worksheet("data")
     data.write_string("A2", DATA["A2"])
+    data.write_string("A3", "Ｙ")  # full-width
+    data.write_boolean("A4", True)
     rules = wb.add_worksheet("rules")
     for row, (rule_id, formula, _) in enumerate(DEPARTURES):
         rules.write_string(row, 0, rule_id)

@@ -31,6 +31,7 @@ LAYERS = {
     "kpi_workbook.workbook": 4,  # its own modules: files, locks, collector, libreoffice
     "kpi_workbook.workbook.xlsx": 5,
     "kpi_workbook.workbook.scorecard": 6, "kpi_workbook.workbook.recalc": 6,
+    "kpi_workbook.workbook.template": 6,  # role templates as workbooks HR edits
     "kpi_workbook.workbook.month": 7,
     "kpi_workbook.api": 8,
     "kpi_workbook.sample": 9, "kpi_workbook.demo": 9, "kpi_workbook.cli": 9, "kpi_workbook.excel": 9,

@@ -75,15 +75,19 @@ def test_parse_number_rejects(text):
         parse_number(text)
 
 
-@pytest.mark.parametrize("text, expected", [("是", True), ("否", False), ("yes", True),
-                                            ("N", False), (1, True), ("√", True)])
+@pytest.mark.parametrize("text, expected", [
+    ("是", True), ("否", False), ("有", True), ("无", False), ("Y", True), ("n", False), ("1", True),
+    ("0", False), (1, True), (0, False), ("√", True), ("✓", True), ("×", False), ("✗", False),
+    ("yes", True), ("FALSE", False)])
 def test_parse_flag(text, expected):
     assert parse_flag(text) is expected
 
 
-def test_parse_flag_rejects():
-    with pytest.raises(ParseError):
-        parse_flag("也许")
+@pytest.mark.parametrize("text", ["也许", "x", "X", "对", "不", "v", "2", 2, "", "是的"])
+def test_parse_flag_rejects_look_alikes(text):
+    """Issue 20: 全勤 "x" read as 是 while "×" read as 否; a look-alike is never guessed."""
+    with pytest.raises(ParseError, match="√/✓"):
+        parse_flag(text)
 
 
 # Scores and money as the engine makes them: decimals with a few places, and products and

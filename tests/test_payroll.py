@@ -65,7 +65,7 @@ def report(tmp_path_factory, catalog):
     wb = openpyxl.load_workbook(out)
     sheet = list(wb["月度汇总"].iter_rows(values_only=True))
     return {"folder": folder, "report": out, "header": list(sheet[0]),
-            "rows": {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:]}}
+            "rows": {r[0]: dict(zip(sheet[0], r)) for r in sheet[1:] if r[0] is not None}}
 
 
 def money_columns(header: list) -> list[str]:
@@ -126,7 +126,8 @@ def test_xlsx_cells_are_strings_not_formulas(report, capsys):
                        if n.startswith("xl/worksheets/"))
     ws = openpyxl.load_workbook(out).active
     header = [c.value for c in ws[1]]
-    cells = {row[0].value: dict(zip(header, row)) for row in ws.iter_rows(min_row=2)}
+    cells = {row[0].value: dict(zip(header, row)) for row in ws.iter_rows(min_row=2)
+             if row[0].value is not None}  # under the rows: 合计 (no 工号) and the signature line
     assert set(cells) == set(NAMES) - {"P6"}
     for eid in ("P1", "P2", "P3", "P4"):
         name = cells[eid]["姓名"]

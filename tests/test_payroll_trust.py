@@ -8,6 +8,8 @@ once. Expected amounts are worked out by hand in the comments.
 
 from __future__ import annotations
 
+import re
+
 import csv
 import hashlib
 import os
@@ -149,7 +151,7 @@ def test_a_pay_too_large_to_be_a_number_is_an_error_never_zero(tmp_path, catalog
     assert [r["工号"] for r in body] == ["S2"] and body[0]["应发绩效合计"] == "522.00"
 
 
-def test_an_error_value_in_an_old_report_is_never_paid_as_zero(tmp_path, qc_book, capsys):
+def test_an_error_value_typed_into_a_report_is_refused_never_paid_as_zero(tmp_path, qc_book, capsys):
     out = tmp_path / "r.xlsx"
     assert run(capsys, "report", qc_book, "--out", out)[0] == 0
     wb = openpyxl.load_workbook(out)
@@ -157,14 +159,12 @@ def test_an_error_value_in_an_old_report_is_never_paid_as_zero(tmp_path, qc_book
     header = [c.value for c in ws[1]]
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "Q1")
     row[header.index("应发绩效合计")].value = "#NUM!"  # what a report of another version may hold
+    ref = row[header.index("应发绩效合计")].coordinate
     wb.save(out)
-    code, stdout, err = run(capsys, "payroll", out, "--out", tmp_path / "p.csv")
-    assert code == 1 and "Q1" in err and "#NUM!" in err and "0 paid" not in stdout
-    code, stdout, err = run(capsys, "payroll", out, "--out", tmp_path / "p.csv", "--allow-incomplete")
-    assert code == 0
-    _, body = read_csv(tmp_path / "p.csv")
-    assert [r["工号"] for r in body] == ["Q2"]  # Q1 excluded, not 0.00 and 已完成
-    assert "1 paid, 1 excluded, total ¥0.00" in stdout  # Q2 is E: ¥0
+    for options in ((), ("--allow-incomplete",)):  # no option pays from an edited report
+        code, stdout, err = run(capsys, "payroll", out, "--out", tmp_path / "p.csv", *options)
+        assert code == 1 and "Q1" in err and "#NUM!" in err and ref in err and "report-changed" in err
+        assert not (tmp_path / "p.csv").exists() and "paid" not in stdout
 
 
 # --- 3. payroll refuses an unclean month; 4. a stable payroll file ---------------------------
@@ -218,19 +218,27 @@ def test_a_report_of_another_layout_is_read_by_column_names(tmp_path, qc_book, c
     out = tmp_path / "r.xlsx"
     assert run(capsys, "report", qc_book, "--out", out)[0] == 0
     assert run(capsys, "payroll", out, "--out", tmp_path / "before.csv")[0] == 0
-    rows = [list(r) for r in openpyxl.load_workbook(out)["月度汇总"].iter_rows(values_only=True)]
+    original = openpyxl.load_workbook(out)
+    rows = [list(r) for r in original["月度汇总"].iter_rows(values_only=True)]
     wb = openpyxl.Workbook()  # the same report, columns reversed, one unknown column added
     ws = wb.active
     ws.title = "月度汇总"
     for r, row in enumerate(rows):
         ws.append(["备注" if r == 0 else None] + row[::-1])
+    sources = wb.create_sheet("来源")  # the record of the books it was made from
+    for row in original["来源"].iter_rows(values_only=True):
+        sources.append(list(row))
     moved = tmp_path / "moved.xlsx"
     wb.save(moved)
     assert run(capsys, "payroll", moved, "--out", tmp_path / "after.csv")[0] == 0
     assert (tmp_path / "after.csv").read_bytes() == (tmp_path / "before.csv").read_bytes()
+    del wb["来源"]  # without the record nothing says what it was made from: refused
+    wb.save(moved)
+    code, _, err = run(capsys, "payroll", moved, "--out", tmp_path / "again.csv")
+    assert code == 2 and "report-no-sources" in err and not (tmp_path / "again.csv").exists()
 
 
-def test_a_money_column_the_layout_does_not_name_is_refused(tmp_path, qc_book, capsys):
+def test_a_money_column_added_to_the_report_is_refused(tmp_path, qc_book, capsys):
     out = tmp_path / "r.xlsx"
     assert run(capsys, "report", qc_book, "--out", out)[0] == 0
     wb = openpyxl.load_workbook(out)
@@ -238,9 +246,26 @@ def test_a_money_column_the_layout_does_not_name_is_refused(tmp_path, qc_book, c
     col = ws.max_column + 1
     ws.cell(1, col, "新奖金")
     ws.cell(2, col, 50)
+    ref = ws.cell(2, col).coordinate
     wb.save(out)
     code, _, err = run(capsys, "payroll", out, "--out", tmp_path / "p.csv")
-    assert code == 2 and "新奖金" in err and "payroll.yaml" in err and not (tmp_path / "p.csv").exists()
+    assert code == 1 and "新奖金" in err and ref in err and not (tmp_path / "p.csv").exists()
+
+
+def test_a_pay_rule_the_payroll_layout_does_not_name_is_refused(tmp_path, qc_book, capsys):
+    import shutil
+
+    from kpi_workbook.rules.loader import builtin_templates_dir
+
+    templates = tmp_path / "templates"
+    shutil.copytree(builtin_templates_dir(), templates)
+    path = templates / "payroll.yaml"  # 等级奖金 (qc_inspector's pay rule) left out
+    path.write_text(path.read_text(encoding="utf-8").replace("  - {header: 等级奖金, type: money}\n", ""),
+                    encoding="utf-8")
+    out = tmp_path / "r.xlsx"
+    assert run(capsys, "report", qc_book, "--out", out)[0] == 0
+    code, _, err = run(capsys, "--templates", templates, "payroll", out, "--out", tmp_path / "p.csv")
+    assert code == 2 and "等级奖金" in err and "payroll.yaml" in err and not (tmp_path / "p.csv").exists()
 
 
 def test_every_pay_rule_label_is_a_payroll_money_column():
@@ -296,7 +321,7 @@ def test_approve_refuse_reopen_audit(tmp_path, catalog, qc_book, capsys):
                        "--require-approved")
     assert code == 0, err
     _, body = read_csv(tmp_path / "p.csv")
-    assert all(r["审批"].startswith("已审批（张三") for r in body)
+    assert all(re.fullmatch(r"已审批 \d{4}-\d\d-\d\d 张三", r["审批"]) for r in body)
 
     # the month is approved: a re-run is refused and changes nothing
     before_hist, before_out = digest(hist), digest(out)
@@ -335,15 +360,21 @@ def test_approve_refuse_reopen_audit(tmp_path, catalog, qc_book, capsys):
 
 def test_approve_refuses_a_report_that_is_not_the_history(tmp_path, qc_book, capsys):
     hist, out, stale = tmp_path / "h.xlsx", tmp_path / "r.xlsx", tmp_path / "stale.xlsx"
+    kept = tmp_path / "kept.xlsx"
     assert run(capsys, "report", qc_book, "--out", stale, "--history", hist)[0] == 0
+    kept.write_bytes(qc_book.read_bytes())
     set_cell(qc_book, "Q2", "KPI_IN_miss_detection__misses", 0)
-    assert run(capsys, "report", qc_book, "--out", out, "--history", hist)[0] == 0
     code, _, err = run(capsys, "approve", stale, "--history", hist, "--by", "张三")
-    assert code == 1 and "Q2" in err and "report-not-history" in err
+    assert code == 1 and "report-book-changed" in err and "qc.xlsx" in err  # the book changed since
+    assert run(capsys, "report", qc_book, "--out", out, "--history", hist)[0] == 0
+    qc_book.write_bytes(kept.read_bytes())  # the book as it was: the stale report checks again,
+    code, _, err = run(capsys, "approve", stale, "--history", hist, "--by", "张三")  # but the
+    assert code == 1 and "Q2" in err and "report-not-history" in err  # history holds the later run
     assert "审批" not in openpyxl.load_workbook(hist).sheetnames
 
 
-def test_payroll_marks_rows_that_differ_from_the_approval(tmp_path, qc_book, capsys):
+def test_an_approved_report_edited_by_hand_is_refused_naming_the_cell(tmp_path, qc_book, capsys):
+    """Issue 20: raising a row's pay in 月度汇总 after (or before) approval pays nothing."""
     hist, out = tmp_path / "h.xlsx", tmp_path / "r.xlsx"
     assert run(capsys, "report", qc_book, "--out", out, "--history", hist)[0] == 0
     assert run(capsys, "approve", out, "--history", hist, "--by", "张三")[0] == 0
@@ -352,15 +383,12 @@ def test_payroll_marks_rows_that_differ_from_the_approval(tmp_path, qc_book, cap
     header = [c.value for c in ws[1]]
     row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == "Q2")
     row[header.index("应发绩效合计")].value = 999
+    ref = row[header.index("应发绩效合计")].coordinate
     wb.save(out)
-    code, _, err = run(capsys, "payroll", out, "--out", tmp_path / "p.csv", "--history", hist)
-    assert code == 0
-    _, body = read_csv(tmp_path / "p.csv")
-    states = {r["工号"]: r["审批"] for r in body}
-    assert states["Q1"].startswith("已审批") and states["Q2"] == "与审批不符"
-    code, _, err = run(capsys, "payroll", out, "--out", tmp_path / "q.csv", "--history", hist,
-                       "--require-approved")
-    assert code == 1 and "Q2" in err
+    for options in (("--history", hist), ("--history", hist, "--require-approved"), ("--allow-incomplete",)):
+        code, _, err = run(capsys, "payroll", out, "--out", tmp_path / "p.csv", *options)
+        assert code == 1 and "Q2" in err and ref in err and "999" in err, options
+        assert not (tmp_path / "p.csv").exists()
 
 
 # --- 6. no lost updates ---------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from kpi_workbook.cli import main
+from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.kinds.inputs import input_specs
 from kpi_workbook.numbers import clean_round
@@ -55,7 +56,8 @@ def sheet_rows(path: Path, sheet: str) -> list[dict]:
     wb = openpyxl.load_workbook(path)
     rows = list(wb[sheet].iter_rows(values_only=True))
     header = list(rows[0])
-    return [dict(zip(header, r)) for r in rows[1:] if any(v is not None for v in r)]
+    # rows of a table: the 合计 row and the signature line under 月度汇总 have no 工号
+    return [dict(zip(header, r)) for r in rows[1:] if r[0] is not None]
 
 
 def header_of(path: Path, sheet: str) -> list:
@@ -105,23 +107,35 @@ def expected_summary(catalog, cards: dict[str, dict]) -> dict[str, dict]:
         if c["status"] == "complete" and c["role"] in award_rule:
             key = (c["employee"].department, c["role"])
             best[key] = max(best.get(key, -math.inf), c["total"])
+    # issue 20: a department (of one scorecard) with a card that takes part and is not
+    # complete has no top scorer yet: every award of it waits (待定), and so does the pay total
+    waiting = {(c["employee"].department, c["role"]) for c in cards.values()
+               if c["status"] not in ("complete", "excluded") and c["role"] in award_rule}
     rows = {}
     for eid, c in cards.items():
         e, complete, role = c["employee"], c["status"] == "complete", catalog.roles[c["role"]]
-        money: dict[str, float | None] = {}
+        money: dict[str, float | str | None] = {}
         for rule in catalog.role_pay_rules(role):
+            value: float | str | None
             if not complete:
                 value = None
+            elif rule.kind == "top_scorer_award" and (e.department, c["role"]) in waiting:
+                value = "待定"
             elif rule.kind == "top_scorer_award":
                 top = c["total"] == best.get((e.department, c["role"]))
                 value = float(rule.amounts.get(c["grade"], 0.0)) if top else 0.0
             else:
                 value = c["pay"][rule.id]
-            if value is not None:
+            if isinstance(value, str):
+                money[rule.label] = value
+            elif value is not None:
                 money[rule.label] = (money.get(rule.label) or 0.0) + value
             else:
                 money.setdefault(rule.label, None)
-        total_pay = clean_round(sum(v for v in money.values() if v is not None), 2) if complete else None
+        total_pay: float | str | None = clean_round(sum(v for v in money.values() if isinstance(v, float)), 2) \
+            if complete else None
+        if complete and "待定" in money.values():
+            total_pay = "待定"
         rows[eid] = {"工号": eid, "姓名": e.name, "部门": e.department, "岗位": job_title(role), "月份": MONTH,
                      "总分": c["total"], "等级": c["grade"] if complete else None, "money": money,
                      "应发绩效合计": total_pay, "状态": "已完成" if complete else "未完成",
@@ -244,10 +258,11 @@ def test_every_summary_column_matches_the_engine(catalog, month):
             assert row[column] == want[column], (eid, column, row[column])
         for label in money:  # blank where the rule is not the role's, or the card incomplete
             w = want["money"].get(label)
-            assert (row[label] is None) if w is None else row[label] == pytest.approx(w, abs=1e-9), \
-                (eid, label, row[label], w)
+            assert (row[label] is None) if w is None else row[label] == (
+                w if isinstance(w, str) else pytest.approx(w, abs=1e-9)), (eid, label, row[label], w)
         w = want["应发绩效合计"]
-        assert (row["应发绩效合计"] is None) if w is None else row["应发绩效合计"] == pytest.approx(w), eid
+        assert (row["应发绩效合计"] is None) if w is None else row["应发绩效合计"] == (
+            w if isinstance(w, str) else pytest.approx(w)), eid
         assert row["预警"] in (None, ""), eid
 
 
@@ -283,9 +298,12 @@ def stats_blocks(path: Path) -> dict[str, tuple[list, dict[str, dict]]]:
     blocks, scheme, header = {}, None, None
     for r in rows:
         first = r[0] if r else None
-        if isinstance(first, str) and "grade scheme " in first:
-            scheme = first.rsplit("grade scheme ", 1)[1].strip()
+        if isinstance(first, str) and first.startswith("等级方案："):  # its label, as printed
+            label = first.removeprefix("等级方案：").strip()
+            scheme = next(s.id for s in builtin_catalog().grade_schemes.values() if s.label == label)
             header = None
+        elif first == "合计":  # the scheme's 合计 row
+            blocks[scheme][1][first] = dict(zip(header, r))
         elif first == "部门":
             header = [c for c in r if c is not None]
             blocks[scheme] = (header, {})
@@ -305,9 +323,9 @@ def test_department_statistics_and_native_chart(catalog, month):
         grades = [g for g in header if f"{g}占比" in header]
         assert grades == catalog.grade_schemes[scheme_id].grades()  # one scale per table
         mine = {e: r for e, r in expected.items() if scheme_of[e] == scheme_id}
-        assert set(stats) == {r["部门"] for r in mine.values()}
+        assert set(stats) == {r["部门"] for r in mine.values()} | {"合计"}  # and the scheme's 合计 row
         for dept, got in stats.items():
-            part = [r for r in mine.values() if r["部门"] == dept]
+            part = [r for r in mine.values() if dept in ("合计", r["部门"])]
             done = [r for r in part if r["状态"] == "已完成"]
             totals = [r["总分"] for r in done]
             assert got["人数"] == len(part) and got["已完成"] == len(done)
@@ -319,7 +337,8 @@ def test_department_statistics_and_native_chart(catalog, month):
                 n = sum(r["等级"] == g for r in done)
                 assert got[g] == n, (dept, g)
                 assert got[f"{g}占比"] == pytest.approx(n / len(done)), (dept, g)
-            assert got["应发合计"] == pytest.approx(clean_round(sum(r["应发绩效合计"] for r in done), 2))
+            assert got["应发合计"] == pytest.approx(clean_round(sum(  # 待定 is no amount yet
+                r["应发绩效合计"] for r in done if not isinstance(r["应发绩效合计"], str)), 2))
     with zipfile.ZipFile(month["out"]) as z:
         charts = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
         assert len(charts) == len(blocks)
@@ -377,9 +396,11 @@ def test_awards_follow_the_grade_rules(tmp_path, catalog):
         r = got[eid]
         return (r["总分"], r["等级"], r["部门第一奖励"], r["全勤奖"], r["不及格罚款"], r["应发绩效合计"])
 
-    assert line("A1") == (100, "卓越", 200, 50, 0, 250)        # S9: top with >= 良好; 全勤 ¥50
-    assert line("A2") == (81, "良好", 0, 0, 0, 0)
-    assert line("A3") == (20, "不及格", 0, 50, -200, -150)     # 不及格 → −¥200
+    # 淘宝一部 waits for A4 (未完成): no top scorer yet, the award and the totals are 待定
+    assert line("A1") == (100, "卓越", "待定", 50, 0, "待定")    # 全勤 ¥50 is settled
+    assert line("A2") == (81, "良好", "待定", 0, 0, "待定")
+    assert line("A3") == (20, "不及格", "待定", 50, -200, "待定")  # 不及格 → −¥200
+    assert all("甲四（A4，未完成）" in got[e]["说明"] for e in ("A1", "A2", "A3"))
     assert got["A4"]["状态"] == "未完成" and got["A4"]["应发绩效合计"] is None
     assert got["A4"]["部门第一奖励"] is None and got["A4"]["全勤奖"] is None
     assert line("B1") == (74, "及格", 0, 0, 0, 0)              # top, but only 及格: no award
@@ -581,7 +602,7 @@ def test_renamed_sheet_is_still_read(tmp_path, good_book, capsys):
     assert code == 0, err
     assert summary["T1"]["总分"] == good_book["totals"]["T1"]
     assert summary["T1"]["状态"] == "已完成"
-    assert [p for p in problems if p["级别"] == "error"] == []
+    assert [p for p in problems if p["级别"] == "错误"] == []
 
 
 def test_deleted_sheet_is_a_finding_from_the_roster(tmp_path, good_book, capsys):
@@ -690,7 +711,7 @@ def test_corrupt_file_among_the_inputs(tmp_path, good_book, capsys, junk):
     code, err, summary, problems = report(capsys, tmp_path, folder)
     assert code == 1
     hit = [p for p in problems if p["文件"] == "broken.xlsx"]
-    assert len(hit) == 1 and hit[0]["级别"] == "error", problems
+    assert len(hit) == 1 and hit[0]["级别"] == "错误", problems
     assert "broken.xlsx" in err
     assert set(summary) == set(BAD_ROSTER["employee_id"])
 

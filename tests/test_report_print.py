@@ -108,14 +108,16 @@ def test_every_sheet_prints_landscape_one_page_wide_with_title_and_page_numbers(
         workbook = z.read("xl/workbook.xml").decode("utf-8")
         sheets = [z.read(f"xl/worksheets/sheet{i}.xml").decode("utf-8")
                   for i in range(1, workbook.count("<sheet ") + 1)]
-    assert len(sheets) == 5
-    for xml in sheets:
+    assert len(sheets) == 6 and 'name="来源" sheetId="6" state="veryHidden"' in workbook  # the books read
+    for xml in sheets[:5]:
         setup = re.search(r"<pageSetup [^>]*>", xml).group(0)
         assert 'orientation="landscape"' in setup and 'paperSize="9"' in setup
         assert 'fitToHeight="0"' in setup and "<pageSetUpPr fitToPage=\"1\"/>" in xml
         header = re.search(r"<oddHeader>(.*?)</oddHeader>", xml).group(1)
         assert "2026-10 月度绩效汇总" in header and "琦星电子 &amp;&amp; Co" in header
-        assert "printed" in header
+        assert "打印日期" in header and "printed" not in header  # Chinese furniture only
+        footer = re.search(r"<oddFooter>(.*?)</oddFooter>", xml).group(1)
+        assert "第 &amp;P 页，共 &amp;N 页" in footer and "page" not in footer
         assert "&amp;P" in re.search(r"<oddFooter>(.*?)</oddFooter>", xml).group(1)
     assert "_xlnm.Print_Titles" in workbook  # repeated header rows
 

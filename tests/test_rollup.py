@@ -1,6 +1,7 @@
 """`kpi-workbook rollup`: a quarter and a year from a hand-made history (columns in another
-order, an unknown column, two versions of one employee-month, an 审计 sheet). Every expected
-number is worked out by hand in the comments."""
+order, an unknown column, two rows of one employee-month, another sheet; no approval, so
+every month is reported as not approved). Every expected number is worked out by hand in the
+comments."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ ROWS = [
     ("Q3", "2026-11", 55, "E", "已完成", 0, 1),
     ("Q3", "2026-12", 59, "E", "已完成", 0, 1),
     ("Q4", "2026-10", 30, None, "未完成", None, 1),
-    ("Q1", "2026-11", 50, "E", "已完成", 0, 2),     # the latest version of Q1's November
+    ("Q1", "2026-11", 50, "E", "已完成", 0, 2),     # the last row of Q1's November counts
 ]
 
 
@@ -36,10 +37,10 @@ ROWS = [
 def history(tmp_path_factory):
     path = tmp_path_factory.mktemp("rollup") / "history.xlsx"
     wb = openpyxl.Workbook()
-    audit = wb.active
-    audit.title = "审计"
-    audit.append(["工号", "月份", "动作"])
-    audit.append(["Q1", "2026-11", "重新审批"])
+    notes = wb.active
+    notes.title = "备注"
+    notes.append(["工号", "月份", "动作"])
+    notes.append(["Q1", "2026-11", "重新审批"])
     ws = wb.create_sheet("历史")
     ws.append(["版本", "月份", "工号", "姓名", "审批人", "部门", "岗位ID", "总分", "等级", "状态",
                "应发绩效合计", "部门最低"])
@@ -67,7 +68,7 @@ def test_quarter(catalog, history):
     data = build_rollup(catalog, history, parse_period(quarter="2026Q4"))
     emp = {r["工号"]: r for r in data.employees["grade_a_e"].to_dict("records")}
     assert set(emp) == {"Q1", "Q2", "Q3", "Q4"}  # X1's role is unknown: left out, with a warning
-    assert [d.code for d in data.diagnostics] == ["history-unknown-role"]
+    assert [d.code for d in data.diagnostics] == ["rollup-unapproved"] * 3 + ["history-unknown-role"]
     q1 = emp["Q1"]  # 96, 50 (version 2), 90 → (96 + 50 + 90) / 3 = 78.67 → 78.7 → C (B needs 80)
     assert (q1["月数"], q1["平均分"], q1["最低分"]) == (3, 78.7, 50)
     assert (q1["A"], q1["B"], q1["C"], q1["D"], q1["E"]) == (1, 1, 0, 0, 1)
@@ -96,7 +97,8 @@ def test_year_demotes_three_e_months(catalog, history):
 def test_cli_writes_the_workbook(capsys, history, tmp_path):
     out = tmp_path / "q4.xlsx"
     code, stdout, err = run(capsys, "rollup", "--history", history, "--quarter", "2026Q4", "--out", out)
-    assert code == 0 and str(out) in stdout and "ghost_role" in err
+    assert code == 1 and str(out) in stdout and "ghost_role" in err  # no month approved: exit 1
+    assert "2026-10 未审批" in err and "2026-12 is not approved" in err
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["季度汇总", "部门汇总", "说明"]
     rows = list(wb["季度汇总"].iter_rows(values_only=True))
@@ -128,7 +130,15 @@ def test_report_history_keeps_pay_for_the_rollup(capsys, tmp_path, catalog):
     code, out_text, _ = run(capsys, "rollup", "--history", hist, "--quarter", "2026Q4", "--out",
                             tmp_path / "q.xlsx", "--json")
     got = {r["工号"]: r["应发合计"] for r in json.loads(out_text)["employees"]["grade_a_e"]}
-    assert code == 0 and got == {"A": 400, "B": 400}
+    assert code == 1 and got == {"A": 400, "B": 400}  # 2026-10 is not approved: said, exit 1
+    assert [d["code"] for d in json.loads(out_text)["diagnostics"]] == ["rollup-unapproved"]
+    code, _, err = run(capsys, "rollup", "--history", hist, "--quarter", "2026Q4", "--out",
+                       tmp_path / "q2.xlsx", "--require-approved")
+    assert code == 1 and "2026-10" in err and not (tmp_path / "q2.xlsx").exists()
+    assert run(capsys, "approve", out, "--history", hist, "--by", "王经理")[0] == 0
+    code, _, err = run(capsys, "rollup", "--history", hist, "--quarter", "2026Q4", "--out",
+                       tmp_path / "q3.xlsx", "--require-approved")
+    assert code == 0, err
 
 
 def test_grades_yaml_checks_the_new_rules():

@@ -120,5 +120,6 @@ def test_every_calibration_row_has_its_schemes_dropdown(demo_run, catalog):
     for number, scheme in entries:
         covering = [dv for dv in ws.data_validations.dataValidation if f"{col}{number}" in dv.sqref]
         assert len(covering) == 1, (number, scheme)
-        grades = catalog.grade_schemes[scheme].grades()
+        by_label = {g.label: g for g in catalog.grade_schemes.values()}  # printed by its label
+        grades = by_label[scheme].grades()
         assert covering[0].type == "list" and covering[0].formula1 == '"' + ",".join(grades) + '"'

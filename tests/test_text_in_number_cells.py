@@ -42,14 +42,14 @@ CASES = [
     ("salary-text", "cs_specialist", {"KPI_BASE_SALARY": "5000"}),
     ("flag-yes", "qc_inspector", {"proposal_bonus.adopted": "yes"}),
     ("flag-one", "qc_inspector", {"proposal_bonus.adopted": 1}),
-    ("attendance-y", "taobao_cs_staff", {"KPI_FULL_ATTENDANCE": "Y"}),
+    ("attendance-x", "taobao_cs_staff", {"KPI_FULL_ATTENDANCE": "x"}),  # a look-alike of ×
     ("spaces", "qc_inspector", {"miss_detection.misses": "  "}),
     ("good-tb", "taobao_cs_staff", {}),
     ("good-pm", "presales_manager", {}),
     ("good-qc", "qc_inspector", {}),
     ("good-cs", "cs_specialist", {}),
 ]
-OPTIONAL = {"neg-event", "half-count", "flag-yes", "flag-one", "attendance-y"}  # optional inputs: the engine scores the card without them
+OPTIONAL = {"neg-event", "half-count", "flag-yes", "flag-one", "attendance-x"}  # optional inputs: the engine scores the card without them
 
 
 @background.job("text-in-number")
@@ -124,11 +124,11 @@ def test_validate_names_the_cell_and_what_to_type(book):
     hit, ref = finding("plain-text", "text-in-number")
     assert f"{ref} 是文本“2”，请输入数字 2" in hit.message_zh
     finding("salary-text", "text-in-number")
-    for label in ("negative", "neg-event", "half-count", "flag-yes", "flag-one", "attendance-y",
+    for label in ("negative", "neg-event", "half-count", "flag-yes", "flag-one", "attendance-x",
                   "spaces"):
         finding(label, "bad-value")
     hit, ref = finding("flag-yes", "bad-value")
-    assert hit.message_zh.startswith(f"{ref} 应为“是”或“否”，得到“yes”")
+    assert hit.message_zh.startswith(f"{ref} 应为 是/否、有/无、Y/N、1/0、√/✓ 或 ×/✗，得到“yes”")
     good = {book["sheet_of"][book["ids"][g]] for g in ("good-pm", "good-qc", "good-cs", "good-tb")}
     assert not [d for d in found if d.sheet in good]
 

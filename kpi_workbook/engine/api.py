@@ -37,7 +37,8 @@ def employee_frame(employee: dict) -> pd.DataFrame:
     if "full_attendance" in fields and not isinstance(fields["full_attendance"], bool):
         from ..numbers import parse_flag
 
-        fields["full_attendance"] = parse_flag(fields["full_attendance"])
+        value = fields["full_attendance"]
+        fields["full_attendance"] = None if is_blank(value) else parse_flag(value)
     return pd.DataFrame([fields]) if fields else pd.DataFrame(index=[0])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..kinds.inputs import input_specs
 from ..rules.loader import Catalog
 from ..rules.model import Role
+from ..rules.names import job_title  # noqa: F401  (its old home: callers import it from here)
 
 
 def describe_role(catalog: Catalog, role: Role) -> dict:
@@ -97,29 +98,3 @@ def role_text(info: dict) -> str:
 def _range(bounds: list) -> str:
     low, high = ("…" if b is None else format(b, "g") for b in bounds)
     return f"[{low}, {high}]"
-
-
-_TITLE_SUFFIXES = ("岗位绩效考核表", "绩效考核评分表", "绩效评分考核表", "绩效月考核表", "绩效考核制度",
-                   "绩效考核标准", "绩效考核表", "考核评分表", "绩效考核", "考核表")
-
-
-def job_title(role: Role) -> str:
-    """The role's short name, the job title a form and a report show in 岗位:
-    '淘宝客服人员绩效考核表' → '淘宝客服人员', '品质部检验绩效考核表（来料检验员）' → '来料检验员'."""
-    import re
-
-    name = role.name.strip()
-    inner = re.search(r"[（(]([^）)]*)[）)]\s*$", name)
-    if inner:
-        # '（过程检验员·巡检）' → '过程检验员'; '（IQC/OQC）' (the station's code) → 'IQC/OQC'
-        for part in inner.group(1).split("·"):
-            if re.search(r"[员师长理]$", part.strip()):
-                return part.strip()
-        if re.fullmatch(r"[A-Z]{2,}(?:/[A-Z]{2,})*", inner.group(1).strip()):
-            return inner.group(1).strip()
-    name = re.sub(r"[（(][^）)]*[）)]\s*$", "", name).strip()
-    for suffix in _TITLE_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            name = name[: -len(suffix)]
-            break
-    return name + "员工" if name.endswith("部") else name

@@ -16,15 +16,19 @@ Conventions (the work folder is the master's folder, or 设置 › 工作文件�
 <月份>/考核表/        scorecard workbooks: one per 设置 › 拆分方式 value (部门 by default), or
                      考核表.xlsx; existing ones are kept unless 设置 › 覆盖已有考核表 = 是
 <月份>/数据/          data files to import (.csv/.xlsx, long or wide, as ``kpi-workbook fill``)
+<月份>/数据/录入表.xlsx the month's entry grid (``kpi-workbook entry-sheet``), imported with them
 <月份>/导入问题.csv    problems found while importing (only when there are any)
 <月份>/检查结果.csv    what ``validate`` finds, by file, sheet and cell
 <月份>/月度报表.xlsx   the monthly report (rewritten on every run)
 历史.xlsx            one row per employee and month, for the streak warnings
 <月份>/工资表.csv      the payroll export for finance (UTF-8 with BOM)
+<月份>/绩效结果通知书.xlsx  one page per employee (and .pdf where LibreOffice is installed)
+汇总/                the quarter's and the year's roll-up of the month in 设置
 ==================  ======================================================================
 
 Of the calling book only ``fullname``, ``save()``, ``sheets[...]`` (to write 首页!B4),
-``app.status_bar`` and ``app.alert(...)`` are used.
+``app.status_bar``, ``app.alert(...)`` and ``app.books.open(...)`` (校准 opens the report's
+校准 sheet for HR to edit) are used.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from .setup import missing_sheet_errors
 
 SCORECARDS, DATA = "考核表", "数据"
 REPORT, PAYROLL, HISTORY = "月度报表.xlsx", "工资表.csv", "历史.xlsx"
+ENTRY_GRID = "录入表.xlsx"
 FINDINGS, IMPORT_FINDINGS = "检查结果.csv", "导入问题.csv"
 ROSTER_FILES = ("名单.xlsx", "名单.csv")
 SHOWN = 5  # problems listed in a message box; all of them are in the CSV
@@ -89,6 +94,11 @@ def create_scorecards(book=None) -> str:
     return _run(book, "生成考核表", _create_scorecards)
 
 
+def entry_sheet(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "生成录入表", _entry_sheet)
+
+
 def import_data(book=None) -> str:
     book = book or _caller()
     return _run(book, "导入数据", _import_data)
@@ -107,6 +117,31 @@ def generate_report(book=None) -> str:
 def export_payroll(book=None) -> str:
     book = book or _caller()
     return _run(book, "导出工资表", _export_payroll)
+
+
+# The rest of the month (校准, 审批, 季度/年度汇总, 通知书): each a few lines over kpi_workbook.api.
+
+ROLLUPS, NOTICES = "汇总", "绩效结果通知书.xlsx"
+
+
+def calibrate(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "校准", lambda job, progress: _calibrate(book, job, progress))
+
+
+def approve(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "审批", _approve)
+
+
+def rollups(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "季度/年度汇总", _rollups)
+
+
+def notices(book=None) -> str:
+    book = book or _caller()
+    return _run(book, "通知书", _notices)
 
 
 def _caller():
@@ -139,6 +174,21 @@ def _create_scorecards(job: Job, progress) -> str:
     people = sum(len(b.sheets) for b in made.books)
     return (f"{job.month}：已为 {people} 人生成 {len(made.books)} 个考核表工作簿，在 "
             f"{_rel(job, job.scorecards)}")
+
+
+def _entry_sheet(job: Job, progress) -> str:
+    books = _scorecard_books(job)
+    out = job.data / ENTRY_GRID
+    if out.exists():  # it may hold what supervisors typed and nobody imported yet
+        raise KpiError([error(
+            "exists", f"已有 {_rel(job, out)}：如果其中的数据还没导入，请先点“导入数据”；要重新生成，请先删除或改名",
+            f"{out} exists: import it first if it holds new data; delete or rename it to make a new one",
+            source=str(out))])
+    progress(f"{len(books)} 个工作簿")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    made = api.entry_sheet(books, out, templates=job.catalog)
+    return (f"已生成 {_rel(job, out)}：{len(made.sheets)} 个岗位、{made.people} 人；填好后点“导入数据”" +
+            _findings(job, made.diagnostics, None))
 
 
 def _import_data(job: Job, progress) -> str:
@@ -191,6 +241,56 @@ def _export_payroll(job: Job, progress) -> str:
     return (f"已导出 {result.paid} 人的绩效工资到 {_rel(job, out)}" +
             (f"；{len(left_out)} 项未发放（未完成、错误或报表有误）" if left_out else "") +
             _findings(job, result.diagnostics, None))
+
+
+def _calibrate(book, job: Job, progress) -> str:
+    sheet = api.calibration_sheet(_month_report(job))  # the report has one (a current report)
+    progress(f"打开 {job.report.name}")
+    book.app.books.open(str(job.report)).sheets[sheet].activate()
+    return (f"已打开 {_rel(job, job.report)} 的“{sheet}”表：选校准等级、写校准理由，保存并关闭后点“审批”")
+
+
+def _approve(job: Job, progress) -> str:
+    progress(_month_report(job).name)
+    result = api.approve(job.report, job.history, by=job.settings.approver or None, templates=job.catalog)
+    return result.summary_line().split(" / ")[0] + _findings(job, result.diagnostics, None)
+
+
+def _rollups(job: Job, progress) -> str:
+    if not job.history.is_file():
+        raise KpiError([error("no-history", f"还没有 {_rel(job, job.history)}：请先点“生成月度报表”",
+                              f"{job.history} does not exist yet: generate the monthly report first",
+                              source=str(job.history))])
+    year, month = job.month.split("-")
+    quarter = f"{year}Q{(int(month) - 1) // 3 + 1}"
+    folder = job.settings.folder / ROLLUPS
+    written, found = [], []
+    for out, q, y in ((folder / f"{quarter}季度汇总.xlsx", quarter, None),
+                      (folder / f"{year}年度汇总.xlsx", None, year)):
+        progress(out.name)
+        result = api.rollup(job.history, out, quarter=q, year=y, force=True, templates=job.catalog)
+        written.append(_rel(job, out))
+        found += result.diagnostics
+    return "已写出 " + "、".join(written) + _findings(job, found, None)
+
+
+def _notices(job: Job, progress) -> str:
+    out = job.month_dir / NOTICES
+    progress(f"{_month_report(job).name} → {out.name}")
+    result = api.notices(job.report, out, history=job.history if job.history.is_file() else None,
+                         force=True, templates=job.catalog,
+                         progress=lambda n=1, note="": progress(note) if note else None)
+    pdf = f"（PDF：{_rel(job, result.pdf)}）" if result.pdf else ""
+    return (f"已为 {len(result.employees)} 人写出绩效结果通知书 {_rel(job, out)}{pdf}" +
+            _findings(job, [d for d in result.diagnostics if d.severity != "info"], None))
+
+
+def _month_report(job: Job) -> Path:
+    if not job.report.is_file():
+        raise KpiError([error("no-report", f"还没有 {_rel(job, job.report)}：请先点“生成月度报表”",
+                              f"{job.report} does not exist yet: generate the monthly report first",
+                              source=str(job.report))])
+    return job.report
 
 
 def _roster(job: Job):
@@ -311,4 +411,5 @@ def _note(book, title: str, text: str) -> None:
     home[STATUS_CELL].value = f"{stamp} {title}：{text.splitlines()[0]}"
 
 
-__all__ = ["create_scorecards", "import_data", "validate", "generate_report", "export_payroll"]
+__all__ = ["create_scorecards", "entry_sheet", "import_data", "validate", "generate_report", "export_payroll",
+           "calibrate", "approve", "rollups", "notices"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules.model import AttendanceAwardPay, GradeScheme
-from .base import YES, PayCells, PayKind, PayValues, Ref, not_yes_no, text
+from .base import PayCells, PayKind, PayValues, Ref, is_yes, not_yes_no
 
 
 class AttendanceAward(PayKind[AttendanceAwardPay]):
@@ -19,7 +19,7 @@ class AttendanceAward(PayKind[AttendanceAwardPay]):
         return np.where(v.flags("full_attendance"), rule.amount, 0.0)
 
     def formula(self, rule: AttendanceAwardPay, c: PayCells) -> str:
-        return f'IF({c.field("full_attendance")}={text(YES)},{c.param("amount")},0)'
+        return f'IF({is_yes(c.field("full_attendance"))},{c.param("amount")},0)'
 
     def bad_cells(self, rule: AttendanceAwardPay, field: Ref) -> list[str]:
         return [not_yes_no(field("full_attendance"))]

@@ -35,6 +35,25 @@ Detail = dict[str, np.ndarray]  # explanation data, one array per name
 Ref = Callable[[str], str]  # input id → the cell reference of that input
 
 YES, NO = "是", "否"
+# What a yes/no cell of a scorecard accepts — the same on the sheet (formulas and data
+# validation) and in the engine: 是/否, 有/无, Y/N (either case: a formula's "=" ignores case
+# on every engine), 1/0 (as text: the cell is formatted as text), √/✓ and ×/✗. Anything else
+# (x, a number, TRUE, a look-alike) makes the card 错误 with the cell named.
+YES_TEXTS = ("是", "有", "Y", "1", "√", "✓")
+NO_TEXTS = ("否", "无", "N", "0", "×", "✗")
+FLAG_CHOICES = [YES, NO, "有", "无", "Y", "N", "1", "0", "√", "×", "✓", "✗"]  # the dropdown
+
+
+def card_flag(value) -> bool | None:
+    """A yes/no cell's answer as the sheet's formulas read it, or None when they would not
+    (an empty cell is not an answer either)."""
+    if not isinstance(value, str):
+        return None
+    if value in YES_TEXTS or value in ("y",):
+        return True
+    if value in NO_TEXTS or value in ("n",):
+        return False
+    return None
 
 if TYPE_CHECKING:
     import pandas as pd  # annotations only: `roles` and `lint` never import pandas
@@ -53,10 +72,15 @@ def text(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+def is_yes(ref: str) -> str:
+    """TRUE where a yes/no cell says yes (YES_TEXTS; text compared as text, never converted)."""
+    return "OR(" + ",".join(f"{ref}={text(t)}" for t in YES_TEXTS) + ")"
+
+
 def not_yes_no(ref: str) -> str:
-    """TRUE where a yes/no cell holds anything but 是, 否 or nothing: the formulas test
-    ``="是"``, while the engine would read "yes", 1 or TRUE leniently."""
-    return f"AND({ref}<>\"\",{ref}<>{text(YES)},{ref}<>{text(NO)})"
+    """TRUE where a yes/no cell holds anything but an answer of YES_TEXTS / NO_TEXTS or
+    nothing (a number, TRUE or "x" included): the card is then 错误, as the engine refuses it."""
+    return "AND(" + ",".join([f'{ref}<>""', *(f"{ref}<>{text(t)}" for t in YES_TEXTS + NO_TEXTS)]) + ")"
 
 
 def grade_min_name(scheme: GradeScheme, k: int) -> str:
@@ -224,12 +248,49 @@ class PayKind(Generic[P]):
 
 def resum_pay(frame: pd.DataFrame) -> pd.DataFrame:
     """pay.total again after a team kind filled its column: the sum of every pay column,
-    rounded to the cent, on complete cards only."""
+    rounded to the cent, on complete cards only — and none while a team amount of the card
+    waits for its department (a ``wait.<rule>`` text): its pay is not final."""
     pay_columns = [c for c in frame.columns if c.startswith("pay.") and c != "pay.total"]
     summed = frame[pay_columns].fillna(0).sum(axis=1).to_numpy()
-    frame["pay.total"] = np.where(frame["complete"].astype(bool),
+    waits = [c for c in frame.columns if str(c).startswith("wait.")]
+    settled = ~frame[waits].apply(lambda col: col.map(lambda v: isinstance(v, str) and bool(v))).any(
+        axis=1).to_numpy(dtype=bool) if waits else np.ones(len(frame), dtype=bool)
+    frame["pay.total"] = np.where(frame["complete"].astype(bool) & settled,
                                   clean_round_array(summed, 2), np.nan)
     return frame
+
+
+STATUS_WORDS = {"incomplete": "未完成", "error": "错误", "complete": "已完成"}
+
+
+def waiting_for(frame: pd.DataFrame, group) -> str:
+    """The cards of ``group`` (index labels of ``frame``) that an amount depending on all of
+    them waits for — those taking part (not 不参与) that are not complete and clean — as
+    '姓名（工号，未完成）、…'; '' when every one is."""
+    part = frame.loc[list(group)]
+    takes_part = part["status"].astype(str) != "excluded" if "status" in part else True
+    waiting = part[takes_part & ~part["complete"].astype(bool)]
+    out = []
+    for _, r in waiting.iterrows():
+        status = STATUS_WORDS.get(str(r.get("status", "incomplete")), "未完成")
+        if status == "已完成":
+            status = "错误"  # complete by its inputs, in error by a finding on its sheet
+        name = r.get("name")
+        who = f"{name}（{r.get('employee_id', '')}，{status}）" if isinstance(name, str) and name else \
+            f"{r.get('employee_id', '')}（{status}）"
+        out.append(who)
+    return "、".join(out)
+
+
+def mark_waiting(frame: pd.DataFrame, index, rule_id: str, label: str, label_en: str, who: str) -> None:
+    """The rule's amount of the cards ``index`` waits for ``who``: no amount, and the reason
+    in ``wait.<rule>`` (the report shows 待定 and the reason; payroll never pays it)."""
+    column = f"wait.{rule_id}"
+    if column not in frame:
+        frame[column] = ""
+    index = [i for i in index if bool(frame.at[i, "complete"])]  # the others get nothing anyway
+    frame.loc[index, f"pay.{rule_id}"] = np.nan
+    frame.loc[index, column] = f"{label}待定：等待 {who} / {label_en or rule_id} waits for {who}"
 
 
 __all__ = ["num"]

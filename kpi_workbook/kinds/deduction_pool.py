@@ -1,8 +1,9 @@
 """deduction_pool (S7/S19 备注 2): the month's 扣分 of a department's complete cards × the
 point value form a pool; ``share`` of it goes to the 优秀品质员, the rest in equal parts.
 
-A team kind: a single card (and its sheet) shows 0; ``settle_month`` computes it once the
-whole month is scored (``engine.month``)."""
+A team kind: a single card counts 0 and its sheet shows 见月度报表; ``settle_month`` computes
+it once the whole month is scored (``engine.month``) and every card of the department is
+complete and clean (else the amount waits: 待定)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..numbers import clean_round
 from ..rules.model import DeductionPoolPay, GradeScheme, PointValuePay
-from .base import PayCells, PayKind, PayValues, resum_pay
+from .base import PayCells, PayKind, PayValues, mark_waiting, resum_pay, waiting_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +54,10 @@ class DeductionPool(PayKind[DeductionPoolPay]):
         优秀品质员, the highest complete total of those cards (ties split it); the rest is
         split in equal parts over all of them. Parts are whole cents and add up to the pool
         exactly (``split_cents``). Cards of different roles share the pool: they are one
-        department's inspectors on forms of the same 100 points. Each card gets a note."""
+        department's inspectors on forms of the same 100 points. Each card gets a note. A
+        department with a card of those roles that takes part and is not complete and clean
+        has no pool yet: its cards' shares wait (kinds.base.mark_waiting), never split over
+        the rest."""
         import pandas as pd  # here, not at the top: light commands never import pandas
         rules: dict[str, tuple[DeductionPoolPay, dict[str, float]]] = {}  # id → (rule, ¥/point by role)
         for role_id in frame["role"].unique():
@@ -73,8 +77,18 @@ class DeductionPool(PayKind[DeductionPoolPay]):
         for rule_id, (rule, values) in rules.items():
             column = f"pay.{rule_id}"
             mine = frame["role"].isin(list(values)) & frame["complete"].astype(bool)
-            for _, group in frame[mine].groupby(departments[mine].astype(str),
-                                                sort=False).groups.items():
+            members = frame["role"].isin(list(values))
+            waiting = {}
+            for department, group in frame[members].groupby(departments[members].astype(str),
+                                                             sort=False).groups.items():
+                who = waiting_for(frame, group)
+                if who:
+                    waiting[department] = who
+                    mark_waiting(frame, group, rule.id, rule.label, rule.label_en or "", who)
+            for department, group in frame[mine].groupby(departments[mine].astype(str),
+                                                         sort=False).groups.items():
+                if department in waiting:
+                    continue
                 index = list(group)
                 part = frame.loc[index]
                 value = part["role"].map(values).astype(float)

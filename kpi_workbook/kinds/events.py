@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rules.model import Event, EventsRule, InputDef, InputType, Item, Role
-from .base import YES, Detail, Ref, RuleKind, Value, num, number_shown, text
+from .base import Detail, Ref, RuleKind, Value, is_yes, num, number_shown
 
 EVENT_INPUT_TYPES: dict[str, InputType] = {"count": "count", "flag": "flag", "points": "points"}
 
@@ -34,7 +34,7 @@ def event_term(rule: EventsRule, event_id: str, ref: Ref) -> str:
     ev = next(e for e in rule.events if e.id == event_id)
     v = ref(ev.id)
     if ev.type == "flag":
-        return f"IF({v}={text(YES)},{num(per_event(ev))},0)"
+        return f"IF({is_yes(v)},{num(per_event(ev))},0)"
     if ev.type == "points":
         return f"{v}*{ev.sign}"
     return f"{v}*{num(per_event(ev))}"

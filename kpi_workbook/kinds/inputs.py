@@ -12,6 +12,7 @@ item is rated by default: the rules layer below knows only the schema.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,14 +34,19 @@ class InputSpec:
     rater: str | None = None
     levels: tuple[str, ...] = ()  # for level inputs: the labels, in order
     item: Item | None = None
+    rule_label: str = ""  # pay-rule inputs: the rule's label (季度提成)
 
     @property
     def type(self) -> str:
         return self.input.type
 
+    @property
+    def owner_label(self) -> str:
+        """The 考核项目 of an item's input, the pay rule's label of a pay input."""
+        return self.item.label if self.item else (self.rule_label or self.owner)
+
     def label_path(self) -> str:
-        owner = self.item.label if self.item else self.owner
-        text = f"{owner}/{self.input.label}"
+        text = f"{self.owner_label}/{self.input.label}"
         return f"{text}/{RATER_LABELS[self.rater]}" if self.rater else text
 
 
@@ -79,7 +85,7 @@ def input_specs(role: Role, pay_rules: Sequence[PayRule] = ()) -> tuple[InputSpe
                                        item))
     for rule in pay_rules:
         for d in pay_kind(rule).inputs:
-            specs.append(InputSpec(f"{rule.id}.{d.id}", rule.id, d))
+            specs.append(InputSpec(f"{rule.id}.{d.id}", rule.id, d, rule_label=rule.label))
     return tuple(specs)
 
 
@@ -88,54 +94,96 @@ def input_specs(role: Role, pay_rules: Sequence[PayRule] = ()) -> tuple[InputSpe
 
 
 class KeyResolver:
-    """Maps every accepted spelling of an input key to its canonical key(s)."""
+    """Maps every accepted spelling of an input key to its canonical key.
+
+    A spelling is, from the most to the least specific: the key itself and the label paths
+    (``item.input``, ``item/input``, ``考核项目/输入项`` and their mixtures); the item alone
+    (its id or 考核项目 label), which names its one value input; the card's 输入项 label
+    alone. The first of these that names anything decides: one input is the answer, several
+    make the spelling ambiguous (:meth:`lookup` says which inputs it may mean). Width, spaces
+    and case do not matter.
+    """
 
     def __init__(self, specs: tuple[InputSpec, ...]):
         self.specs = {s.key: s for s in specs}
-        self.names: dict[str, str] = {}  # spelling (without rater) → canonical base key
-        self.single: dict[str, str] = {}  # item spelling → base key when it has one input
+        # three tiers of spellings (without rater) → the canonical base keys they name
+        self.tiers: tuple[dict[str, list[str]], ...] = ({}, {}, {})
+
+        def add(tier: int, spelling: str, base: str) -> None:
+            found = self.tiers[tier].setdefault(_fold(spelling), [])
+            if base not in found:
+                found.append(base)
+
         per_owner: dict[str, list[InputSpec]] = {}
         for s in specs:
             base = f"{s.owner}.{s.input.id}"
-            owner_label = s.item.label if s.item else s.owner
+            owner_label = s.owner_label
             for spelling in (base, f"{owner_label}/{s.input.label}", f"{s.owner}/{s.input.id}",
-                             f"{s.owner}.{s.input.label}",
-                             f"{owner_label}.{s.input.id}"):
-                self.names[_fold(spelling)] = base
+                             f"{s.owner}.{s.input.label}", f"{owner_label}.{s.input.id}",
+                             f"{s.owner}/{s.input.label}", f"{owner_label}/{s.input.id}"):
+                add(0, spelling, base)
+            if s.input.id != "alloc" and s.input.id not in ("rank", "team_size"):
+                add(2, s.input.label, base)  # the 输入项 label as printed on the card
             per_owner.setdefault(s.owner, []).append(s)
         for owner, owned in per_owner.items():
-            bases = {f"{s.owner}.{s.input.id}" for s in owned if s.input.id != "alloc"}
-            # an item key alone names its one value input (rank items: their metric)
+            bases = list(dict.fromkeys(f"{s.owner}.{s.input.id}" for s in owned if s.input.id != "alloc"))
             item = owned[0].item
-            if len(bases) == 1 or (item is not None and rule_kind(item.rule).item_key_is_metric):
-                primary = sorted(bases)[0] if len(bases) == 1 else f"{owner}.{_rank_primary(owned)}"
-                self.single[_fold(owner)] = primary
-                if owned[0].item is not None:
-                    self.single[_fold(owned[0].item.label)] = primary
+            if item is not None and rule_kind(item.rule).item_key_is_metric and len(bases) > 1:
+                bases = [f"{owner}.{_rank_primary(owned)}"]  # rank items: their metric
+            for spelling in (owner, owned[0].owner_label):
+                for base in bases:  # an item alone names its one value input
+                    add(1, spelling, base)
+
+    def lookup(self, key: str) -> tuple[str | None, tuple[str, ...]]:
+        """(base key, ()) for a spelling that names one input, (None, the base keys it may
+        mean) for an ambiguous one, (None, ()) for an unknown one."""
+        folded = _fold(key)
+        for tier in self.tiers:
+            found = tier.get(folded)
+            if found:
+                return (found[0], ()) if len(found) == 1 else (None, tuple(found))
+        return None, ()
 
     def owner(self, key: str) -> str | None:
         """The item (or pay rule) a key names on its own: its id or label."""
         folded = _fold(key)
         for spec in self.specs.values():
-            if folded in (_fold(spec.owner), _fold(spec.item.label if spec.item else spec.owner)):
+            if folded in (_fold(spec.owner), _fold(spec.owner_label)):
                 return spec.owner
         return None
 
     def base_key(self, key: str) -> str | None:
-        folded = _fold(key)
-        return self.names.get(folded) or self.single.get(folded)
+        return self.lookup(key)[0]
 
     def split(self, key: str) -> tuple[str | None, str | None]:
-        """(base key, rater) of a spelling, e.g. 'att.points.self' or '工作态度/得分/主管'."""
-        base = self.base_key(key)
-        if base is not None:
-            return base, None
+        """(base key, rater) of a spelling, e.g. 'att.points.self' or '工作态度/得分/主管';
+        (None, None) when it names no single input."""
+        base, rater, _ = self.resolve(key)
+        return base, rater
+
+    def resolve(self, key: str) -> tuple[str | None, str | None, tuple[str, ...]]:
+        """(base key, rater, ()) of a spelling; (None, None, candidates) when it is ambiguous,
+        (None, None, ()) when it names nothing."""
+        base, candidates = self.lookup(key)
+        if base is not None or candidates:
+            return base, None, candidates
         for sep in (".", "/"):
             head, _, tail = str(key).rpartition(sep)
             rater = self.rater(tail) if head else None
-            if rater and self.base_key(head):
-                return self.base_key(head), rater
-        return None, None
+            if rater:
+                base, candidates = self.lookup(head)
+                if base is not None or candidates:
+                    return base, (rater if base is not None else None), candidates
+        return None, None, ()
+
+    def path_of(self, base: str) -> str:
+        """'日常检验工作/虚假记录': a base key as 考核项目/输入项."""
+        spec = self.specs.get(base) or next(s for k, s in self.specs.items() if k.startswith(base + "."))
+        return f"{spec.owner_label}/{spec.input.label}"
+
+    def shown(self, base: str) -> str:
+        """'daily_inspection.false_record（日常检验工作/虚假记录）': a base key for people."""
+        return f"{base}（{self.path_of(base)}）"
 
     def rater(self, name: str) -> str | None:
         folded = normalise_text(str(name))
@@ -153,7 +201,7 @@ def _rank_primary(owned: list[InputSpec]) -> str:
 
 
 def _fold(text: str) -> str:
-    return normalise_text(str(text)).replace(" ", "").lower()
+    return re.sub(r"\s+", "", normalise_text(str(text))).lower()
 
 
 # ---------------------------------------------------------------------------------------
@@ -215,7 +263,12 @@ def parse_inputs(specs: tuple[InputSpec, ...], raw: dict, source: str = "") -> t
         diags.append(error("bad-input", zh, en, source=source, path=(key,)))
 
     for key, value in _expand_item_dicts(resolver, raw):
-        base, rater = resolver.split(key)
+        base, rater, candidates = resolver.resolve(key)
+        if candidates:
+            shown = "、".join(resolver.shown(c) for c in candidates)
+            bad(key, f"输入项 '{key}' 可指 {shown}；请写 考核项目/输入项 或 key",
+                f"input key '{key}' may mean {', '.join(candidates)}: write 考核项目/输入项 or the key")
+            continue
         if base is None:
             from ..suggest import did_you_mean, key_choices
 

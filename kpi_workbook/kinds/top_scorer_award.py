@@ -1,7 +1,8 @@
 """top_scorer_award: an amount by grade for the department's top scorer.
 
-A team kind: it needs the whole department's month, so a single card (and its sheet) shows
-0; ``engine.month`` computes it when the month is scored and the report shows it."""
+A team kind: it needs the whole department's month, so a single card counts 0 and its sheet
+shows 见月度报表; ``engine.month`` computes it when the month is scored and every card of
+the department is complete and clean (else it waits: 待定), and the report shows it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..rules.model import GradeScheme, TopScorerAwardPay
-from .base import PayCells, PayKind, PayValues, resum_pay
+from .base import PayCells, PayKind, PayValues, mark_waiting, resum_pay, waiting_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,10 @@ class TopScorerAward(PayKind[TopScorerAwardPay]):
 
     def settle_month(self, catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
         """The highest complete total of a role in a department gets its award if the grade
-        qualifies (ties all get it). Pay totals are summed and rounded again."""
+        qualifies (ties all get it). Pay totals are summed and rounded again. A department
+        with a card of the role that takes part and is not complete and clean has no top
+        scorer yet: its cards' awards wait (kinds.base.mark_waiting), never go to the
+        second best."""
         import pandas as pd  # here, not at the top: light commands never import pandas
         frame = frame.copy()
         for role_id in frame["role"].unique():
@@ -52,6 +56,13 @@ class TopScorerAward(PayKind[TopScorerAwardPay]):
                 amounts = rule.amounts
                 amount = frame["grade"].map(lambda g: amounts.get(g, 0.0) if g else 0.0)
                 frame.loc[mine, column] = np.where(top[mine], amount[mine], 0.0)
+                role_rows = frame[frame["role"] == role_id]
+                for _, group in role_rows.groupby(role_rows["department"].astype(str)
+                                                  if "department" in role_rows else
+                                                  pd.Series("", index=role_rows.index), sort=False).groups.items():
+                    who = waiting_for(frame, group)
+                    if who:
+                        mark_waiting(frame, group, rule.id, rule.label, rule.label_en or "", who)
         return resum_pay(frame)
 
 

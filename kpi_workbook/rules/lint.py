@@ -30,9 +30,29 @@ def lint(directory: Path | str | None = None) -> list[Diagnostic]:
             diags.append(error("grade-order", f"等级方案 {scheme_id} 的分数线须从高到低严格递减：{mins}",
                                f"grade scheme {scheme_id}: thresholds must strictly decrease: {mins}",
                                source=str(_file(catalog, "grades.yaml")), path=("grade_schemes", scheme_id)))
+    diags.extend(alias_clashes(catalog))
     from .payroll_layout import lint_payroll_layout  # the payroll file's columns (issue 9)
 
     diags.extend(lint_payroll_layout(catalog.directory, catalog))
+    return diags
+
+
+def alias_clashes(catalog: Catalog) -> list[Diagnostic]:
+    """An alias another role also answers to (its id, name, short name or an alias): a roster
+    could not say which role it means."""
+    from .names import fold, spellings
+
+    diags: list[Diagnostic] = []
+    for role in catalog.roles.values():
+        for a, alias in enumerate(role.aliases):
+            others = [r.id for r in catalog.roles.values()
+                      if r.id != role.id and fold(alias) in {fold(n) for n in spellings(r)}]
+            if others:
+                diags.append(error(
+                    "alias-clash", f"别名“{alias}”也是岗位 {'、'.join(others)} 的名称，名单无法区分",
+                    f"alias '{alias}' also names role {', '.join(others)}: a roster could not tell "
+                    "them apart", source=str(catalog.role_files.get(role.id, role.id)),
+                    path=("aliases", a)))
     return diags
 
 

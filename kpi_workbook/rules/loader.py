@@ -21,10 +21,10 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ..diagnostics import Diagnostic, KpiError, error, has_errors
-from ..numbers import normalise_text
 from . import yaml_cache
 from .bounded_yaml import SAFE_LOADER, YamlRefused, budget_key, check_file_size, parse_yaml
 from .model import GradeScheme, GradesFile, PayFile, PayRule, Role
+from .names import RoleNames, fold
 
 _PAY_RULE: TypeAdapter[PayRule] = TypeAdapter(PayRule)
 T = TypeVar("T")
@@ -71,23 +71,31 @@ class Catalog:
         self.__dict__.update(state, _pay_cache={}, _derived={})
 
     def role(self, key: str) -> Role:
-        """A role by id, or by its Chinese or English name."""
+        """A role by any name people write for it (rules/names.py): id, name, the short name
+        printed on the card, English name or an alias, after folding width and spaces."""
         if key in self.roles:
             return self.roles[key]
-        wanted = normalise_text(key)
-        for role in self.roles.values():
-            if wanted in (normalise_text(role.name), role.name_en):
-                return role
-        # a short name people use for the job ("客服专员" for 客服专员绩效考核表), if unambiguous
-        starts = [r for r in self.roles.values() if wanted and normalise_text(r.name).startswith(wanted)]
-        if len(starts) == 1:
-            return starts[0]
-        from ..suggest import did_you_mean, role_choices
+        found = self.role_names().find(key)
+        if found.role is not None:
+            return found.role
+        if not found.ambiguous:
+            # the beginning of a form's title ("客服专员绩效" for 客服专员绩效考核表), if unambiguous
+            wanted = fold(key)
+            starts = [r for r in self.roles.values() if wanted and fold(r.name).startswith(wanted)]
+            if len(starts) == 1:
+                return starts[0]
+        zh, en = found.message(key)
+        if not (found.ambiguous or found.closest):  # nothing close: the whole list
+            valid = ", ".join(sorted(self.roles))
+            zh, en = f"{zh}；可选岗位：{valid}", f"{en}; valid roles: {valid}"
+        raise KpiError([error("unknown-role", zh, en)])
 
-        valid = ", ".join(sorted(self.roles))
-        zh, en = did_you_mean(key, role_choices(self))
-        raise KpiError([error("unknown-role", f"未知岗位 '{key}'{zh}；可选岗位：{valid}",
-                              f"unknown role '{key}'{en}; valid roles: {valid}")])
+    def role_names(self) -> RoleNames:
+        """The index of every name of every role (made once per catalog)."""
+        hit = self._derived.get(("role-names", ""))
+        if hit is None or hit[0] is not self.roles:
+            hit = self._derived[("role-names", "")] = (self.roles, RoleNames(self.roles.values()))
+        return hit[1]
 
     def grade_scheme(self, role: Role) -> GradeScheme:
         return self.grade_schemes[role.grade_scheme]

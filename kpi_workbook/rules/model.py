@@ -281,8 +281,11 @@ class Role(Assumable):
     id: Id
     name: str
     name_en: str = ""
+    # other names people write in a roster's 岗位 (besides the id, the name, the short name
+    # printed on the card and name_en): rules/names.py
+    aliases: list[str] = []
     source: str = ""  # S1..S18
-    family: Literal["cs", "presales", "qc", "manager"]
+    family: Literal["cs", "presales", "qc", "manager", "other"]  # other: a company's own kind of job
     max_style: Literal["points", "percent"] = "points"
     grade_scheme: str
     pay_rules: list[Annotated[PayRef, BeforeValidator(_pay_ref)]] = []
@@ -386,11 +389,59 @@ class GradeScheme(Assumable):
         return [t.grade for t in self.tiers]
 
 
+# The range of every pay parameter — in the templates and on a book's 设置, where a value
+# outside it is an error naming its cell (settings.py) and no card of the book is paid: a
+# share or rate is a fraction (10 % is 0.1, never 10), an amount of money is not negative and
+# below MONEY_CAP a person and month, a score threshold lies on the scores' scale, a count is
+# whole. Nothing a parameter holds can make pay infinite.
+MONEY_CAP = 1_000_000  # ¥: far above any grade amount, award, penalty or point value
+
+
+class ParameterRange(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["ratio", "money", "score", "count"]
+    low: float
+    high: float
+
+    @property
+    def whole(self) -> bool:
+        return self.kind == "count"
+
+    def text(self) -> str:
+        high = f"{self.high:,.0f}" if self.kind == "money" else f"{self.high:g}"
+        return f"{self.low:g}–{high}"
+
+    def fits(self, value: float) -> bool:
+        return self.low <= value <= self.high and (not self.whole or float(value).is_integer())
+
+
+RATIO = ParameterRange(kind="ratio", low=0, high=1)
+MONEY = ParameterRange(kind="money", low=0, high=MONEY_CAP)
+SCORE = ParameterRange(kind="score", low=0, high=1000)
+PARAMETER_RANGES: dict[str, ParameterRange] = {
+    "pct": RATIO, "share": RATIO, "rate": RATIO, "min_ratio": RATIO, "above_plan_rate": RATIO,
+    "amounts": MONEY, "amount": MONEY, "value": MONEY, "base": MONEY, "min_total": SCORE,
+}
+
+
 class PayBase(Assumable):
     id: Id
     label: str
     label_en: str = ""
     source: str = ""
+
+    @model_validator(mode="after")
+    def _parameters_in_range(self):
+        for name, bounds in PARAMETER_RANGES.items():
+            value = getattr(self, name, None)
+            values = value.values() if isinstance(value, dict) else [value]
+            for v in values:
+                if v is not None and not (isinstance(v, (int, float)) and bounds.fits(float(v))):
+                    raise ValueError(f"{name} = {v} 超出 {bounds.text()} / {name} = {v} is outside "
+                                     f"{bounds.text()}" + ("（比例：10% 写作 0.1）/ a fraction: 10% is 0.1"
+                                                           if bounds.kind == "ratio" else ""))
+        return self
 
 
 class BasePctPay(PayBase):
@@ -441,7 +492,7 @@ class DeductionPoolPay(PayBase):
     rest is split in equal parts over the department's complete cards (engine.month)."""
 
     kind: Literal["deduction_pool"]
-    share: float = Field(ge=0, le=1)
+    share: float  # a fraction (PARAMETER_RANGES)
     value: float | None = None  # ¥ per point; default: the role's point_value rule
 
 
@@ -464,7 +515,8 @@ PayRule = Annotated[
 ]
 
 # Rules that need the whole department's month: computed by the monthly scoring, not on
-# a single scorecard (its sheet shows them as 0 until the report).
+# a single scorecard (its sheet shows 见月度报表 in their cells, and leaves them out of its
+# total), and only once every card they depend on is complete and clean.
 TEAM_PAY_KINDS = ("top_scorer_award", "deduction_pool")
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .files import unfinished
 
-__all__ = ["find_soffice", "recalculate", "read_defined_values", "RECALC_XCU"]
+__all__ = ["find_soffice", "recalculate", "read_defined_values", "export_pdf", "RECALC_XCU"]
 
 _FALLBACK = Path("/usr/lib/libreoffice/program/soffice")
 
@@ -140,6 +140,42 @@ def recalculate(paths: list[Path], out_dir: Path, timeout: float = 600) -> list[
             shutil.move(str(staging / n), str(target))
             results.append(target)
     return results
+
+
+def export_pdf(book: Path, out: Path, timeout: float = 600) -> Path:
+    """``book`` printed to the PDF ``out`` by LibreOffice (its print setup: page size,
+    scaling, headers), written atomically. RuntimeError when soffice is missing or fails."""
+    from .files import atomic_output
+
+    book, out = Path(book).resolve(), Path(out)
+    soffice = find_soffice()
+    if soffice is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed or not on PATH")
+    with tempfile.TemporaryDirectory(prefix="kpi-lo-") as tmp:
+        tmp_path = Path(tmp)
+        (tmp_path / "profile" / "user").mkdir(parents=True)
+        staging = tmp_path / "out"
+        staging.mkdir()
+        cmd = [soffice, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+               "--norestore", "--nologo", "--nolockcheck", "--convert-to", "pdf", "--outdir",
+               str(staging), str(book)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise RuntimeError(f"soffice timed out after {timeout:g}s printing {book.name}") from None
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+        made = staging / (book.stem + ".pdf")
+        if proc.returncode != 0 or not made.is_file():
+            raise RuntimeError(f"soffice failed to print {book} (exit status {proc.returncode}): "
+                               f"{stderr.decode(errors='replace').strip() or '(no output)'}")
+        with atomic_output(out, force=True) as target:
+            shutil.copyfile(made, target)
+    return out
 
 
 _SKIP = object()

@@ -19,9 +19,7 @@ calibrated report again changes nothing.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,13 +27,13 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, HistoryBook, read_history_book,
-                      write_history)
+from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook, hash_text as _text,
+                      month_digest as hashes_of_month, read_history_book, row_hash, write_history)
 from ..locks import locked
 from ..scorecard.reader import sheet_values
 from .tables import SUMMARY  # the report's sheet, read by column names
+from .verify import Stamp
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
-ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]
 NOT_MONEY = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名",
              "应发绩效合计", "状态", "预警", "问题"}
 
@@ -64,7 +62,8 @@ def read_summary(report: Path) -> pd.DataFrame:
     keep = [j for j, c in enumerate(header) if c]
     frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
                          columns=[header[j] for j in keep])
-    frame = frame.loc[frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)]
+    # rows without a 工号 are not cards: the 合计 row and the signature line under the table
+    frame = frame.loc[frame["工号"].map(lambda v: not pd.isna(v) and str(v).strip() != "").astype(bool)]
     frame["工号"] = frame["工号"].map(lambda v: str(v).strip())
     frame["月份"] = frame["月份"].map(lambda v: "" if v is None else str(v).strip())
     return frame.reset_index(drop=True)
@@ -74,18 +73,9 @@ def money_columns_of(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if c not in NOT_MONEY and not str(c).startswith("_")]
 
 
-def _text(value, decimals: int | None = None) -> str:
-    """One value in the canonical form the hash is taken of."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"{float(value):.{decimals if decimals is not None else 2}f}"
-    return str(value).strip()
-
-
 def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.DataFrame:
     """The rows to approve (or to compare with an approval): the fields that decide pay,
-    money per column as JSON, and a SHA-256 of them all."""
+    money per column as JSON, and a SHA-256 of them all (history.row_hash)."""
     money = money_columns_of(summary) if money is None else money
     out = []
     for r in summary.to_dict("records"):
@@ -93,17 +83,13 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
         row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
                **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": json.dumps(amounts, ensure_ascii=False,
                                                                          sort_keys=True)}
-        canonical = {"工号": row["工号"], "月份": row["月份"], "金额": amounts,
-                     **{c: _text(row[c], 1 if c == "总分" else None) for c in ROW_FIELDS}}
-        row["行哈希"] = hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True)
-                                     .encode("utf-8")).hexdigest()
+        row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
         out.append(row)
     return pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
 
 
 def month_hash(rows: pd.DataFrame) -> str:
-    joined = "\n".join(sorted(rows["行哈希"].astype(str)))
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    return hashes_of_month(rows["行哈希"].astype(str))
 
 
 @dataclass
@@ -114,7 +100,7 @@ class ApproveResult:
     digest: str
     by: str
     when: str
-    not_payable: int = 0  # rows approved as they are, which payroll will not pay (未完成, 错误)
+    not_payable: int = 0  # rows approved as they are, which payroll will not pay (未完成, 错误, 待定)
     calibrated: int = 0  # cards whose grade HR calibrated
     unchanged: bool = False  # the month was already approved with these very rows: nothing done
     diagnostics: list = field(default_factory=list)  # warnings of the 校准 sheet
@@ -124,39 +110,82 @@ class ApproveResult:
             return (f"{self.month} 已由 {self.by} 于 {self.when} 审批，行与哈希相同，无改动 / {self.month} was "
                     f"already approved by {self.by} at {self.when} with the same rows: nothing changed")
         calibrated = (f"，校准 {self.calibrated} 人", f", {self.calibrated} calibrated") if self.calibrated else ("", "")
-        return (f"{self.month} 已审批：{self.rows} 行（其中 {self.not_payable} 行未完成或错误，不发放），版本 "
+        return (f"{self.month} 已审批：{self.rows} 行（其中 {self.not_payable} 行未完成、错误或待定，不发放），版本 "
                 f"{self.version}，审批人 {self.by}，{self.when}{calibrated[0]}，哈希 {self.digest[:12]} / {self.month} "
-                f"approved: {self.rows} rows ({self.not_payable} incomplete or in error, not paid){calibrated[1]}, "
+                f"approved: {self.rows} rows ({self.not_payable} incomplete, in error or waiting, not paid){calibrated[1]}, "
                 f"version {self.version}, by {self.by}")
 
 
 def approve(report: Path, history: Path, by: str | None = None, timeout: float | None = None,
-            calibrate=None, catalog=None) -> ApproveResult:
+            catalog=None) -> ApproveResult:
     """Approve the month of ``report`` in ``history``, with the grades calibrated in its 校准
-    sheet (refused, exit 1, if an entry is wrong). ``calibrate``, if given, maps the approval
-    rows (and the report path) to the rows actually approved."""
-    from .calibration import calibrate_report
+    sheet (refused, exit 1, if an entry is wrong).
 
-    summary = read_summary(report)
-    money = money_columns_of(summary)
+    Nothing is taken from the report's cells: its books are scored again (verify.recompute,
+    refusing a book changed since), the 校准 choices applied to that, and every cell of
+    月度汇总 that shows pay compared with it (verify.check_cells): the approved rows are the
+    engine's."""
+    from ...rules.loader import builtin_catalog
+
+    catalog = catalog or builtin_catalog()
+    fresh, calibrated = derive(catalog, Path(report))
+    money = list(fresh.data.money_columns)
     with locked(Path(history), timeout):
         book = read_history_book(history)
-        calibrated = calibrate_report(Path(report), summary, catalog, history_roles(book, summary))
         rows = approval_rows(calibrated.summary, money)
-        if calibrate is not None:
-            rows = calibrate(rows, report)
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
-                              reported=approval_rows(summary, money), changes=calibrated.changes)
+                              reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:
             write_history(history, book)
+        stamp = Stamp(result.by, result.when, result.version, result.digest)
+        if fresh.record.stamp != stamp:  # one truth on paper: the report shows what was approved
+            _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
     result.diagnostics = calibrated.diagnostics
     return result
 
 
-def history_roles(book: HistoryBook, summary: pd.DataFrame) -> dict[str, str]:
-    """Employee → role id of the report's month(s) in the history (as ``report`` wrote it)."""
-    rows = book.rows[book.rows["月份"].astype(str).isin(set(summary["月份"].astype(str)))]
-    return {str(e): _text(r) for e, r in zip(rows["工号"], rows["岗位ID"]) if _text(r)}
+def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook, stamp) -> None:
+    """The report again, as approved: 月度汇总 (and 部门统计, and their print) with the
+    calibrated grades and pay, the 校准 sheet with HR's entries and the engine's grades, and
+    the approval stamp (who, when, version, month hash) on every printed page and in 来源."""
+    import dataclasses
+
+    from .history import streak_warnings
+    from .report_writer import write_report
+    from .verify import Record
+
+    data = fresh.data
+    summary = calibrated.summary.copy()
+    if len(summary):
+        warnings = streak_warnings(catalog, book.rows, data.month)
+        summary["预警"] = summary["工号"].map(lambda e: "；".join(warnings.get(str(e), [])))
+    entries = {c.employee_id: (c.calibrated_grade, c.reason) for c in calibrated.entries}
+    approved = dataclasses.replace(data, summary=summary, graded=data.summary, calibrations=entries)
+    record = Record(fresh.record.month, fresh.record.books, fresh.record.company, stamp)
+    write_report(catalog, approved, report, force=True, company=fresh.record.company, record=record)
+
+
+def derive(catalog, report: Path):
+    """(verify.Recomputed, calibration.Calibrated): the month of ``report`` as the engine
+    scores its books, with the report's 校准 choices applied; refused when a cell of the
+    report's 月度汇总 differs from it (the calibrated view for a report ``approve`` wrote,
+    the engine's own for one ``report`` wrote)."""
+    from .calibration import Calibrated, calibrate_report
+    from .verify import check_cells, check_sums, recompute
+
+    fresh = recompute(catalog, report)
+    summary = fresh.data.summary
+    money = list(fresh.data.money_columns)
+    roles = dict(zip(summary["工号"].astype(str), summary["岗位ID"])) if len(summary) else {}
+    if len(summary):
+        calibrated = calibrate_report(report, summary, catalog, roles)
+    else:  # no card read: nothing to calibrate
+        calibrated = Calibrated(summary, [], [], [])
+    check_sums(summary, money, report)
+    check_sums(calibrated.summary, money, report)
+    stamped = fresh.record.stamp is not None
+    check_cells(report, calibrated.summary if stamped else summary, money, calibrated=stamped)
+    return fresh, calibrated
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,
@@ -176,7 +205,7 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     record = book.approval(month)
     if record is not None and record["状态"] == APPROVED and str(record["哈希"]) == month_hash(rows):
         return ApproveResult(month, len(rows), int(record["版本"]), str(record["哈希"]), str(record["审批人"]),
-                             str(record["审批时间"]), int((rows["状态"].astype(str) != "已完成").sum()),
+                             str(record["审批时间"]), _not_payable(rows),
                              len({c.employee_id for c in changes}), unchanged=True)
     if record is not None and record["状态"] == APPROVED:
         raise Refused([error("already-approved",
@@ -204,13 +233,25 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     record = {"月份": month, "版本": version, "状态": APPROVED, "审批人": by, "审批时间": when,
               "行数": len(rows), "哈希": digest}
     book.approvals = pd.concat([book.approvals, pd.DataFrame([record])], ignore_index=True)
-    versions = rows.assign(版本=version)[book.versions.columns]
+    card = dict(zip(reported["工号"].astype(str), reported["行哈希"]))
+    graded = {c.employee_id: (c.before, c.reason) for c in changes if c.field == "等级"}
+    versions = rows.assign(版本=version, 卡片哈希=rows["工号"].map(lambda e: card.get(str(e), "")),
+                           校准前等级=rows["工号"].map(lambda e: graded.get(str(e), ("", ""))[0]),
+                           校准理由=rows["工号"].map(lambda e: graded.get(str(e), ("", ""))[1]))
+    versions = versions.reindex(columns=book.versions.columns)
     book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
     if changes:
         _record_calibration(book, month, rows, list(changes), by, when)
-    not_payable = int((rows["状态"].astype(str) != "已完成").sum())
+    not_payable = _not_payable(rows)
     return ApproveResult(month, len(rows), version, digest, by, when, not_payable,
                          len({c.employee_id for c in changes}))
+
+
+def _not_payable(rows: pd.DataFrame) -> int:
+    """Rows approved as they are that payroll will not pay: not 已完成, or team pay 待定."""
+    from ...words import PENDING
+
+    return int(((rows["状态"].astype(str) != "已完成") | (rows["应发绩效合计"].astype(str) == PENDING)).sum())
 
 
 def _record_calibration(book: HistoryBook, month: str, rows: pd.DataFrame, changes: list, by: str,
@@ -246,11 +287,63 @@ def refuse_approved(book: HistoryBook, month: str, history: Path, reopen: bool,
     return record
 
 
+def carry_calibrations(catalog, book: HistoryBook, record: dict, data) -> tuple[
+        dict[str, tuple[str, str]], dict[str, str], pd.DataFrame, list[str]]:
+    """What a reopening keeps of the approval's calibrations: a calibrated card whose card
+    did not change (the engine gives the same row as when it was approved) keeps its
+    calibrated grade and reason, the others are dropped. Returns (kept: employee →
+    (grade, reason), dropped: employee → the old reason, the month's rows with the kept
+    calibrations applied, one line per calibration for the person who reopened)."""
+    from .calibration import Calibration, apply_calibration
+
+    month = str(record["月份"])
+    money = list(data.money_columns)
+    engine = {str(r["工号"]): r for r in approval_rows(data.summary, money).to_dict("records")}
+    summary = data.summary
+    roles = dict(zip(summary["工号"].astype(str), summary["岗位ID"])) if len(summary) else {}
+    grades = dict(zip(summary["工号"].astype(str), summary["等级"])) if len(summary) else {}
+    kept: dict[str, tuple[str, str]] = {}
+    dropped: dict[str, str] = {}
+    entries, notes = [], []
+    for v in book.approved_rows(month).to_dict("records"):
+        reason = _text(v.get("校准理由"))
+        if not reason:
+            continue
+        eid, before, after = str(v["工号"]), _text(v.get("校准前等级")), _text(v.get("等级"))
+        now = engine.get(eid)
+        if now is not None and _text(v.get("卡片哈希")) and now["行哈希"] == _text(v.get("卡片哈希")):
+            kept[eid] = (after, reason)
+            role = catalog.roles.get(roles.get(eid, ""))
+            scheme = role.grade_scheme if role is not None else ""
+            entries.append(Calibration(eid, month, _text(grades.get(eid)), after, reason, scheme, "", roles.get(eid, "")))
+            notes.append(f"保留校准：{eid} {before} → {after}（{reason}），考核表未改动 / calibration kept: "
+                         f"{eid} {before} → {after}, the card did not change")
+        else:
+            dropped[eid] = reason
+            notes.append(f"撤销校准：{eid} 的考核表已改动，校准 {before} → {after}（{reason}）不再适用，请重新校准 / "
+                         f"calibration dropped: {eid}'s card changed, {before} → {after} no longer applies")
+    rows = approval_rows(summary, money)
+    if entries:
+        done, errors = apply_calibration(catalog, summary, entries, Path(""), roles)
+        if errors:  # a kept calibration the rules no longer take: dropped, each said
+            for c in entries:
+                dropped[c.employee_id] = c.reason
+                kept.pop(c.employee_id, None)
+            notes.append("校准无法重新套用，已全部撤销，请重新校准 / the calibrations cannot be applied again: "
+                         "dropped, calibrate again")
+        else:
+            rows = approval_rows(done.summary, money)
+    return kept, dropped, rows, notes
+
+
 def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, when: str,
-           reason: str) -> int:
+           reason: str, dropped: dict[str, str] | None = None) -> int:
     """Mark the approval reopened and audit every value that differs from it: one 审计 row per
-    employee and field (before, after, who, when, why). Returns the number of audit rows."""
+    employee and field (before, after, who, when, why). ``new_rows`` are the month's rows with
+    the calibrations that still hold; a value a dropped calibration had set carries that in
+    its reason. Returns the number of audit rows."""
     month = record["月份"]
+    dropped = dropped or {}
     old = {str(r["工号"]): r for r in book.approved_rows(month).to_dict("records")}
     new = {str(r["工号"]): r for r in new_rows.to_dict("records")}
     audit = []
@@ -264,16 +357,17 @@ def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, whe
 
     for employee in sorted(set(old) | set(new)):
         before, after = fields(old.get(employee)), fields(new.get(employee))
+        why = (f"{reason}（考核表改动，原校准“{dropped[employee]}”撤销）" if employee in dropped else reason)
         if employee not in old or employee not in new:
             audit.append({"字段": "（整行）", "之前": "有" if employee in old else "",
-                          "之后": "有" if employee in new else "", "工号": employee})
+                          "之后": "有" if employee in new else "", "工号": employee, "原因": why})
         for name in dict.fromkeys([*before, *after]):
             if before.get(name, "") != after.get(name, ""):
                 audit.append({"工号": employee, "字段": name, "之前": before.get(name, ""),
-                              "之后": after.get(name, "")})
-    if not audit:  # the reopening itself is on record, even when nothing changed
-        audit.append({"工号": "", "字段": "（重开）", "之前": APPROVED, "之后": REOPENED})
-    frame = pd.DataFrame([{**a, "月份": month, "操作人": by, "时间": when, "原因": reason} for a in audit],
+                              "之后": after.get(name, ""), "原因": why})
+    if not audit:  # the reopening itself is on record, even when no value changed
+        audit.append({"工号": "", "字段": "（重开）", "之前": APPROVED, "之后": REOPENED, "原因": reason})
+    frame = pd.DataFrame([{**a, "月份": month, "操作人": by, "时间": when} for a in audit],
                          columns=AUDIT_COLUMNS)
     book.audit = pd.concat([p for p in (book.audit, frame) if len(p)], ignore_index=True)
     approvals = book.approvals.copy()
@@ -284,7 +378,7 @@ def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, whe
 
 
 def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
-    """Per row: 已审批（who when）, 与审批不符, 已重开，待重新审批 or 未审批."""
+    """Per row: 已审批 2026-11-05 王经理 (the day and who), 与审批不符, 已重开，待重新审批 or 未审批."""
     out = []
     cache: dict[str, tuple[dict | None, dict[str, str]]] = {}
     for r in rows.itertuples(index=False):
@@ -299,7 +393,82 @@ def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
         elif record["状态"] == REOPENED:
             out.append("已重开，待重新审批")
         elif hashes.get(str(r.工号)) == str(r.行哈希):
-            out.append(f"{APPROVED}（{record['审批人']} {record['审批时间']}）")
+            out.append(f"{APPROVED} {str(record['审批时间'])[:10]} {record['审批人']}")  # the day, as on paper
         else:
             out.append("与审批不符")
     return out
+
+
+# --- checking and signing the history (kpi-workbook history) ----------------------------------
+
+
+@dataclass
+class HistoryCheck:
+    """What `kpi-workbook history` found: the history verified, and what --sign did."""
+    path: Path
+    rows: int
+    months: list[str]
+    approved: list[str]
+    reopened: list[str]
+    sealed: bool
+    mode: str
+    key_id: str
+    signed: str = ""  # what --sign changed ("" when nothing)
+
+    def summary_line(self) -> str:
+        how = {"": "未封存（没有哈希链）/ not sealed", "SHA-256": "SHA-256（无密钥）/ SHA-256, no key"}.get(
+            self.mode, f"HMAC-SHA256（密钥指纹 {self.key_id}）/ HMAC-SHA256, key {self.key_id}")
+        months = "、".join(self.months) or "（无）"
+        done = f"；{self.signed}" if self.signed else ""
+        return (f"{self.path}\t核对无误：{self.rows} 行，月份 {months}，已审批 {len(self.approved)} 个月"
+                f"{'，已重开 ' + str(len(self.reopened)) + ' 个月' if self.reopened else ''}；{how}{done} / "
+                f"intact: {self.rows} rows, {len(self.months)} months, {len(self.approved)} approved")
+
+    def to_dict(self) -> dict:
+        return {"history": str(self.path), "rows": self.rows, "months": self.months, "approved": self.approved,
+                "reopened": self.reopened, "sealed": self.sealed, "mode": self.mode, "key_id": self.key_id,
+                "signed": self.signed}
+
+
+def check_history(path: Path, sign: bool = False, by: str | None = None,
+                  timeout: float | None = None) -> HistoryCheck:
+    """Verify the history (chain, seal, approvals); with ``sign``, seal a history that has no
+    chain yet, or sign a plain one with this machine's key, after verifying all it has — an
+    audit row records who did it."""
+    from .chain import Signer, signer_for
+    from ...diagnostics import Refused as _Refused
+
+    path = Path(path)
+    if not path.exists():
+        raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
+                              source=str(path))])
+    if not sign:
+        return _check_of(path, read_history_book(path))
+    with locked(path, timeout):
+        signer = signer_for(path)
+        try:
+            book = read_history_book(path, signer)
+            if book.sealed:
+                return _check_of(path, book)
+        except _Refused:
+            book = read_history_book(path, Signer(), unsealed_ok=True)  # a real break still refuses
+        before = book.mode or "无哈希链 / no chain"
+        after = f"{signer.mode} {signer.key_id}".strip()
+        row = {"月份": "", "工号": "", "字段": "（签名）", "之前": before, "之后": after, "操作人": who(by),
+               "时间": now_text(), "原因": "核对无误后签名 / signed after checking"}
+        book.audit = pd.concat([p for p in (book.audit, pd.DataFrame([row], columns=AUDIT_COLUMNS)) if len(p)],
+                               ignore_index=True)
+        write_history(path, book, signer)
+        done = read_history_book(path, signer)
+    result = _check_of(path, done)
+    result.signed = f"已签名：{before} → {after} / signed: {before} → {after}"
+    return result
+
+
+def _check_of(path: Path, book: HistoryBook) -> HistoryCheck:
+    months = sorted({str(m) for m in book.rows["月份"]})
+    states = {m: book.approval(m) for m in sorted({str(m) for m in book.approvals["月份"]})}
+    return HistoryCheck(path, len(book.rows), months,
+                        [m for m, r in states.items() if r is not None and r["状态"] == APPROVED],
+                        [m for m, r in states.items() if r is not None and r["状态"] == REOPENED],
+                        book.sealed, book.mode, book.key_id)

@@ -22,6 +22,7 @@ from xlsxwriter.utility import xl_range
 from ...diagnostics import Diagnostic, KpiError, error, warning
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
+from ...words import PENDING
 from ..xlsx.printing import print_setup, row_height
 from ..xlsx.sheet_rows import SheetRows
 from .tables import report_title, schemes_by_role, write_table
@@ -89,17 +90,16 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     ws = book.add_worksheet(SHEET)
     cells = SheetRows(ws)  # every cell of the sheet: its rows are written on saving
     dist, over_cards = distribution(catalog, data.summary)
-    cells.write(0, 0, "等级分布与目标 / grade distribution against the targets", f["title"])
+    cells.write(0, 0, "等级分布与目标（按部门、等级方案）", f["title"])
     write_table(cells, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],
                             "是否超出": f["warn"]}, f, start_row=2, start_col=DIST_COL)
     for r, value in enumerate(dist["是否超出"], start=2):
         if value:
             cells.write(r, DIST_COL + DIST_HEAD.index("是否超出"), value, f["over"])
     top = len(dist) + 3
-    cells.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）/ calibration: pick a grade and give "
-             "a reason (leave empty to keep)", f["title"])
+    cells.write(top, 0, "校准录入：选校准等级并写理由（不改的留空）", f["title"])
     header_row = top + 1
-    s = data.summary
+    s = data.summary if data.graded is None else data.graded  # the grades the engine gave
     cards = s[s["状态"] == "已完成"].copy() if len(s) else pd.DataFrame(columns=list(s.columns))
     rows = []
     if len(cards):
@@ -108,11 +108,14 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
         for r in cards.to_dict("records"):
             rows.append({"工号": str(r["工号"]), "姓名": r["姓名"], "部门": r["部门"],
                          "岗位": job_title(catalog.roles[r["岗位ID"]]), "月份": r["月份"],
-                         "等级方案": r["_scheme"], "总分": r["总分"], "等级": r["等级"],
+                         "等级方案": catalog.grade_schemes[r["_scheme"]].label, "_scheme": r["_scheme"],
+                         "总分": r["总分"], "等级": r["等级"],
                          "超出配额": OVER if str(r["工号"]) in over_cards else "",
-                         "校准等级": None, "校准理由": None, ROLE_ID: r["岗位ID"]})
+                         "校准等级": data.calibrations.get(str(r["工号"]), (None, None))[0],
+                         "校准理由": data.calibrations.get(str(r["工号"]), (None, None))[1],
+                         ROLE_ID: r["岗位ID"]})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
-    widths = [6, 6.5, 9.5, 15, 7.5, 12, 6, 5.5, 7, 8, 32]
+    widths = [6, 6.5, 9.5, 15, 7.5, 15, 6, 5.5, 7, 8, 29]
     write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,
                  start_row=header_row + 1, widths=widths)
     grade_col, over_col = CARD_HEAD.index("校准等级"), CARD_HEAD.index("超出配额")
@@ -123,7 +126,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     # one dropdown per grade scheme, over the runs of rows of its cards
     runs: dict[str, list[list[int]]] = {}
     for i, row in enumerate(rows, start=header_row + 1):
-        mine = runs.setdefault(row["等级方案"], [])
+        mine = runs.setdefault(row["_scheme"], [])
         if mine and mine[-1][1] == i - 1:
             mine[-1][1] = i
         else:
@@ -190,8 +193,9 @@ def read_calibration(report: Path, catalog: Catalog | None = None,
                                      source=str(report), sheet=SHEET, cell=_cell(col.get("校准等级"), i)))
             continue
         where = {"source": str(report), "sheet": SHEET, "cell": _cell(col["校准等级"], i)}
-        scheme_id = get("等级方案")
-        scheme = catalog.grade_schemes.get(scheme_id)
+        scheme_id = get("等级方案")  # the scheme's label as printed (its id in older reports)
+        scheme = catalog.grade_schemes.get(scheme_id) or next(
+            (g for g in catalog.grade_schemes.values() if g.label == scheme_id), None)
         if scheme is None:
             diags.append(error("calibration-scheme", f"员工 {employee} 的等级方案“{scheme_id}”未知",
                                f"employee {employee}: unknown grade scheme '{scheme_id}'", **where))
@@ -210,7 +214,7 @@ def read_calibration(report: Path, catalog: Catalog | None = None,
                                source=str(report), sheet=SHEET, cell=_cell(col.get("校准理由"), i)))
             continue
         month = r[col["月份"]] if "月份" in col and col["月份"] < len(r) else None
-        entries.append(Calibration(employee, _month(month), get("等级"), new, reason, scheme_id, where["cell"],
+        entries.append(Calibration(employee, _month(month), get("等级"), new, reason, scheme.id, where["cell"],
                                    get(ROLE_ID)))
     return entries, diags
 
@@ -267,9 +271,9 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
     taken as it is. Any error in the entries refuses the whole calibration (Refused, exit 1)
     with the cells named: a wrong entry never changes pay.
 
-    Each card's role (whose rules decide its pay and grade scheme) is the sheet's hidden
-    岗位ID column; ``roles`` (employee → role id, from the history the report wrote) wins over
-    it, and a calibrated card whose two disagree is refused.
+    Each card's role (whose rules decide its pay and grade scheme) is ``roles`` (employee →
+    role id, as the engine read the scorecards); a calibrated card whose hidden 岗位ID column
+    on the sheet says otherwise is refused.
     """
     from ...diagnostics import Refused
     from ...rules.loader import builtin_catalog
@@ -283,10 +287,10 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
     known = {**card_roles(rows), **(roles or {})}
     for c in entries:
         if roles and c.employee_id in roles and c.role_id and c.role_id != roles[c.employee_id]:
-            diags.append(error("calibration-role", f"员工 {c.employee_id} 在校准表的岗位ID“{c.role_id}”与历史中的"
+            diags.append(error("calibration-role", f"员工 {c.employee_id} 在校准表的岗位ID“{c.role_id}”与考核表的"
                                f"“{roles[c.employee_id]}”不符（校准表被改过？）",
                                f"employee {c.employee_id}: role '{c.role_id}' of the sheet differs from "
-                               f"'{roles[c.employee_id]}' in the history (was the sheet edited?)",
+                               f"'{roles[c.employee_id]}' on the scorecard (was the sheet edited?)",
                                source=str(report), sheet=SHEET, cell=c.cell))
     if not any(d.severity == "error" for d in diags):
         result, more = apply_calibration(catalog, summary, entries, Path(report), known)
@@ -396,13 +400,16 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
             shown = _number(r.get(label))
             other = [p for p in catalog.role_pay_rules(catalog.roles[role_of[i]])
                      if p.label == label and p.kind in GRADE_FREE_PAY_KINDS]
-            if not other and (shown is None or abs(shown - amount) > 0.005):
+            if not other and r.get(label) != PENDING and (shown is None or abs(shown - amount) > 0.005):
                 diags.append(error("calibration-pay-mismatch",
                                    f"员工 {c.employee_id} 的“{label}”在报表中为 {r.get(label)}，按模板应为 {amount:.2f}："
                                    "报表与模板不符（换了模板？），不能校准",
                                    f"employee {c.employee_id}: {label} is {r.get(label)} in the report but "
                                    f"{amount:.2f} by the templates (other templates?): cannot calibrate",
                                    source=str(report), sheet=SHEET, cell=c.cell))
+        pending = {label for label in delta.get(i, {}) if r.get(label) == PENDING}
+        for label in pending:  # a team amount that waits for its department stays 待定
+            delta[i].pop(label)
         moved = sum(delta.get(i, {}).values())
         for label, d in delta.get(i, {}).items():
             before = _number(r.get(label)) or 0.0
@@ -410,7 +417,7 @@ def apply_calibration(catalog: Catalog, summary: pd.DataFrame, entries: list[Cal
             if after != before:
                 out.at[out.index[i], label] = after
                 changes.append(Change(c.employee_id, label, f"{before:.2f}", f"{after:.2f}", c.reason))
-        if moved:
+        if moved and r.get(TOTAL) != PENDING:
             before = _number(r.get(TOTAL)) or 0.0
             after = clean_round(before + moved, 2)
             out.at[out.index[i], TOTAL] = after

@@ -4,21 +4,31 @@ Re-running a month replaces that month's rows (idempotent), never duplicates the
 warnings of the digest are read from the grade schemes: a grade in consecutive months or in
 enough months of the year (S5: E; S9/S10: 不及格), and the department's lowest total
 several months running (S9/S10).
+
+The history is tamper-evident (chain.py): every row of 历史, 审批, 审批版本 and 审计 is
+chained, the chains sealed in 校验, and every read verifies all of it before anything is
+used — and then that each approval's month hash is that of its approved rows, each approved
+row's 行哈希 that of its content, and each 历史 row of an approved month what was approved.
+The first break refuses the command, naming the sheet and the row.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ...diagnostics import KpiError, error
+from ...diagnostics import KpiError, Refused, error
 from ...numbers import ParseError, parse_month
 from ...rules.loader import Catalog
 from ..files import atomic_output
 from ..scorecard.reader import sheet_values
+from .chain import CHAIN, SEAL, Sheet, Signer, hashes, seal_rows, signer_for, verify
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
@@ -29,9 +39,36 @@ APPROVALS, VERSIONS, AUDIT = "审批", "审批版本", "审计"
 APPROVAL_COLUMNS = ["月份", "版本", "状态", "审批人", "审批时间", "行数", "哈希",
                     "重开人", "重开时间", "重开原因"]
 VERSION_COLUMNS = ["月份", "版本", "工号", "姓名", "部门", "总分", "等级", "状态", "应发绩效合计",
-                   "金额明细", "行哈希"]
+                   "金额明细", "行哈希",
+                   # the card as the engine scored it (its row's hash before calibration), and
+                   # the calibration approved with it: a reopening keeps what still holds
+                   "卡片哈希", "校准前等级", "校准理由"]
 AUDIT_COLUMNS = ["月份", "工号", "字段", "之前", "之后", "操作人", "时间", "原因"]
 APPROVED, REOPENED = "已审批", "已重开"
+ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]  # what an approved row's hash covers
+CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS}
+
+
+def hash_text(value, decimals: int | None = None) -> str:
+    """One value in the canonical form an approved row's hash is taken of."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{float(value):.{decimals if decimals is not None else 2}f}"
+    return str(value).strip()
+
+
+def row_hash(employee: str, month: str, fields: dict, amounts: dict[str, str]) -> str:
+    """SHA-256 of an approved row: 工号, 月份, the amounts per money column (texts with two
+    decimals) and ROW_FIELDS (总分 with one decimal, money with two)."""
+    canonical = {"工号": employee, "月份": month, "金额": amounts,
+                 **{c: hash_text(fields.get(c), 1 if c == "总分" else None) for c in ROW_FIELDS}}
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def month_digest(row_hashes) -> str:
+    """The month hash an approval binds: SHA-256 of its rows' hashes, sorted."""
+    return hashlib.sha256("\n".join(sorted(str(h) for h in row_hashes)).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -42,6 +79,9 @@ class HistoryBook:
     approvals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=APPROVAL_COLUMNS))
     versions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VERSION_COLUMNS))
     audit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AUDIT_COLUMNS))
+    sealed: bool = False  # read from a history whose chain was verified (not one without a chain)
+    mode: str = ""  # how its hashes were made (chain.PLAIN, chain.KEYED), "" when not sealed
+    key_id: str = ""  # the fingerprint of the key that signed it
 
     def approval(self, month: str) -> dict | None:
         """The month's latest approval record (``状态`` 已审批 or 已重开), or None."""
@@ -59,46 +99,104 @@ class HistoryBook:
         return v[(v["月份"].astype(str) == month) & (v["版本"] == record["版本"])]
 
 
-def read_history_book(path: Path | None) -> HistoryBook:
+def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False) -> HistoryBook:
+    """Every sheet of the history at ``path`` (an empty history when there is none), after
+    verifying its chain, its seal and its approvals (refused at the first break). A history
+    with approvals but no chain at all is refused unless ``unsealed_ok`` (sealing it)."""
     if path is None or not Path(path).exists():
         return HistoryBook(pd.DataFrame(columns=COLUMNS))
-    rows = read_history(path)
-
-    def sheet(name: str, columns: list[str]) -> pd.DataFrame:
-        values = sheet_values(Path(path), name)
-        if values is None:
-            return pd.DataFrame(columns=columns)
-        header = [str(c).strip() if c is not None else "" for c in values[0]] if values else []
-        frame = pd.DataFrame([r[:len(header)] for r in values[1:] if any(c is not None for c in r)],
-                             columns=header)
-        for c in columns:
-            if c not in frame:
-                frame[c] = None
-        if "月份" in frame:
-            frame["月份"] = frame["月份"].map(_month_text)
-        if "版本" in frame:
-            frame["版本"] = pd.to_numeric(frame["版本"], errors="coerce").fillna(0).astype(int)
-        for c in ("工号", "行哈希", "哈希"):
-            if c in frame:
-                frame[c] = frame[c].map(lambda v: "" if v is None else str(v).strip())
-        return frame[columns].reset_index(drop=True)
-
-    return HistoryBook(rows, sheet(APPROVALS, APPROVAL_COLUMNS), sheet(VERSIONS, VERSION_COLUMNS),
-                       sheet(AUDIT, AUDIT_COLUMNS))
-
-
-def read_history(path: Path | None) -> pd.DataFrame:
-    if path is None or not Path(path).exists():
-        return pd.DataFrame(columns=COLUMNS)
-    rows = sheet_values(Path(path), SHEET) or []
-    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
-    if not {"工号", "月份"} <= set(header):
+    path = Path(path)
+    raw = {name: sheet_values(path, name) for name in CHAINED}
+    if not _is_history(raw[SHEET]):
         # not a history file (a scorecard workbook or a report named by mistake): never
         # overwrite it with one
-        raise KpiError([error("not-history", f"{Path(path).name} 不是月度历史文件（没有“{SHEET}”工作表及 工号、月份 列）",
-                              f"{Path(path).name} is not a history file (no {SHEET} sheet with 工号 and 月份)",
+        raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（没有“{SHEET}”工作表及 工号、月份 列）",
+                              f"{path.name} is not a history file (no {SHEET} sheet with 工号 and 月份)",
                               source=str(path))])
-    frame = pd.DataFrame(rows[1:], columns=header)
+    seal = sheet_values(path, SEAL)
+    tables = {name: _table(values) for name, values in raw.items()}
+    chained = seal is not None or any(CHAIN in header for header, _ in tables.values())
+    if chained:
+        sheets = []
+        for name, columns in CHAINED.items():
+            header, rows = tables[name]
+            lost = [c for c in columns + [CHAIN] if c not in header]
+            if raw[name] is not None and rows and lost:
+                raise Refused([error("history-tampered", f"{path.name} 的“{name}”缺少列：{'、'.join(lost)}",
+                                     f"the {name} sheet of {path.name} lacks columns: {', '.join(lost)}",
+                                     source=str(path), sheet=name)])
+            at = {c: header.index(c) for c in columns + [CHAIN] if c in header}
+            sheets.append(Sheet(name, [[r[at[c]] if at.get(c) is not None else None for c in columns]
+                                       for r in rows],
+                                [hash_text(r[at[CHAIN]]) if CHAIN in at else "" for r in rows],
+                                missing=raw[name] is None))
+        approved = _approved_months(tables[APPROVALS])
+        where = COLUMNS.index("月份")
+        mode, key_id = verify(path, signer or signer_for(path), sheets, seal, approved,
+                              lambda sheet, values: _month_text(values[where]) if sheet == SHEET else "")
+    elif any(tables[name][1] for name in (APPROVALS, VERSIONS, AUDIT)) and not unsealed_ok:
+        raise Refused([error("history-tampered",
+                             f"{path.name} 有审批记录却没有哈希链（被改过，或由旧版 kpi-workbook 写成）：核对无误后用 "
+                             f"kpi-workbook history {path.name} --sign 封存",
+                             f"{path.name} has approvals but no hash chain (edited, or written by an older "
+                             f"kpi-workbook): after checking it, seal it with kpi-workbook history {path.name} --sign",
+                             source=str(path))])
+
+    def frame(name: str, columns: list[str]) -> pd.DataFrame:
+        header, rows = tables[name]
+        data = pd.DataFrame([r[:len(header)] for r in rows], columns=header) if header else pd.DataFrame()
+        data = data.loc[:, ~data.columns.duplicated()] if len(data.columns) else data
+        for c in columns:
+            if c not in data:
+                data[c] = None
+        if "月份" in data:
+            data["月份"] = data["月份"].map(_month_text)
+        if "版本" in data:
+            data["版本"] = pd.to_numeric(data["版本"], errors="coerce").fillna(0).astype(int)
+        for c in ("工号", "行哈希", "哈希"):
+            if c in data:
+                data[c] = data[c].map(lambda v: "" if v is None else str(v).strip())
+        return data[columns].reset_index(drop=True)
+
+    book = HistoryBook(_history_frame(tables[SHEET]), frame(APPROVALS, APPROVAL_COLUMNS),
+                       frame(VERSIONS, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS))
+    book.sealed = chained
+    if chained:
+        book.mode, book.key_id = mode, key_id
+    _check_approvals(path, book, tables[SHEET])
+    return book
+
+
+def _is_history(values) -> bool:
+    header = [str(c).strip() if c is not None else "" for c in values[0]] if values else []
+    return {"工号", "月份"} <= set(header)
+
+
+def _table(values) -> tuple[list[str], list[list]]:
+    """(header, rows) of a sheet's values; rows padded to the header and with at least one
+    cell, trailing empty rows left out."""
+    if not values:
+        return [], []
+    header = [str(c).strip() if c is not None else "" for c in values[0]]
+    rows = [list(r) + [None] * (len(header) - len(r)) for r in values[1:]]
+    while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
+        rows.pop()
+    return header, rows
+
+
+def _approved_months(approvals: tuple[list[str], list[list]]) -> set[str]:
+    header, rows = approvals
+    if "月份" not in header or "状态" not in header:
+        return set()
+    m, s = header.index("月份"), header.index("状态")
+    return {_month_text(r[m]) for r in rows if hash_text(r[s]) == APPROVED}
+
+
+def _history_frame(table: tuple[list[str], list[list]]) -> pd.DataFrame:
+    header, rows = table
+    frame = pd.DataFrame([r[:len(header)] for r in rows], columns=header)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    frame["_row"] = np.arange(2, len(frame) + 2)
     frame = frame.loc[(frame["工号"].notna() & (frame["工号"].astype(str).str.strip() != "")).astype(bool)]
     for c in COLUMNS:
         if c not in frame:
@@ -106,7 +204,57 @@ def read_history(path: Path | None) -> pd.DataFrame:
     frame["工号"] = frame["工号"].astype(str).str.strip()
     frame["月份"] = frame["月份"].map(_month_text)
     frame["部门最低"] = frame["部门最低"].map(lambda v: v is True or str(v).strip().upper() in ("TRUE", "1", "是"))
-    return frame[COLUMNS].reset_index(drop=True)
+    return frame[COLUMNS + ["_row"]].reset_index(drop=True)
+
+
+def _check_approvals(path: Path, book: HistoryBook, history: tuple[list[str], list[list]]) -> None:
+    """What the chain cannot see: each approved row's 行哈希 is the hash of its content, each
+    approval's month hash that of its rows, and every 历史 row of an approved month is the
+    row that was approved (a row, or the month hash, recomputed by hand is caught here)."""
+    def refuse(sheet: str, row: int | None, zh: str, en: str) -> Refused:
+        return Refused([error("history-tampered", zh, en, source=str(path), sheet=sheet,
+                              cell=f"A{row}" if row else "")])
+
+    versions = book.versions
+    for k, r in enumerate(versions.to_dict("records")):
+        try:
+            amounts = json.loads(r.get("金额明细") or "{}")
+        except (ValueError, RecursionError):  # a cell edited into thousands of brackets too
+            amounts = None
+        if not isinstance(amounts, dict) or row_hash(str(r["工号"]), str(r["月份"]), r, amounts) != r["行哈希"]:
+            raise refuse(VERSIONS, k + 2, f"审批版本第 {k + 2} 行在审批后被改动（行哈希与内容不符）",
+                         f"row {k + 2} of 审批版本 changed after approval (its 行哈希 does not match its content)")
+    for k, a in enumerate(book.approvals.to_dict("records")):
+        month, version = str(a["月份"]), a["版本"]
+        mine = versions[(versions["月份"].astype(str) == month) & (versions["版本"] == version)]
+        count = pd.to_numeric(pd.Series([a["行数"]]), errors="coerce").iloc[0]
+        if month_digest(mine["行哈希"]) != str(a["哈希"]) or count != len(mine):
+            raise refuse(APPROVALS, k + 2, f"审批第 {k + 2} 行（{month} 第 {version} 版）的月度哈希与审批版本不符：审批后有改动",
+                         f"row {k + 2} of 审批 ({month}, version {version}): the month hash does not match "
+                         "the approved rows: changed after approval")
+    rows = book.rows
+    for month in sorted({str(m) for m in book.approvals["月份"]}):
+        record = book.approval(month)
+        if record is None or record["状态"] != APPROVED:
+            continue
+        approved = {str(v["工号"]): v for v in book.approved_rows(month).to_dict("records")}
+        mine = rows[rows["月份"].astype(str) == month]
+        for r in mine.to_dict("records"):
+            v = approved.pop(str(r["工号"]), None)
+            if v is None or any(hash_text(r.get(c), 1 if c == "总分" else None) !=
+                                hash_text(v.get(c), 1 if c == "总分" else None) for c in ROW_FIELDS):
+                row = int(r["_row"])
+                raise refuse(SHEET, row, f"历史第 {row} 行在审批后被改动（与 {month} 的审批不符）",
+                             f"row {row} of 历史 changed after approval (it differs from the approval of {month})")
+        if approved:
+            lost = "、".join(sorted(approved))
+            raise refuse(SHEET, None, f"历史中 {month} 已审批的行被删除：{lost}",
+                         f"approved rows of {month} were deleted from 历史: {lost}")
+
+
+def read_history(path: Path | None) -> pd.DataFrame:
+    """The history's 历史 rows (verified, as every read of the history is)."""
+    return read_history_book(path).rows
 
 
 def _month_text(value) -> str:
@@ -146,54 +294,72 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
     return merged.sort_values(["月份", "工号"], kind="stable").reset_index(drop=True)
 
 
-def write_history(path: Path, history: pd.DataFrame | HistoryBook) -> None:
-    """Write the history file: 历史, then the approval sheets when there are any."""
+def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
+    """Write the history file: 历史, then the approval sheets when there are any, each row
+    with its 链哈希, and the seal (校验)."""
     import xlsxwriter
 
     whole = history if isinstance(history, HistoryBook) else HistoryBook(history)
-    history = whole.rows
+    signer = signer or signer_for(path)
+    tails: dict[str, tuple[int, str]] = {}
     with atomic_output(path, force=True) as tmp:
         book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
                                               "strings_to_urls": False, "strings_to_numbers": False})
-        ws = book.add_worksheet(SHEET)
         bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
-        ws.write_row(0, 0, COLUMNS, bold)
-        for i, row in enumerate(history[COLUMNS].itertuples(index=False), start=1):
-            for j, value in enumerate(row):
-                if value is None or (isinstance(value, float) and pd.isna(value)):
-                    continue
-                if COLUMNS[j] == "部门最低":
-                    ws.write_boolean(i, j, bool(value))
-                elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-                    ws.write_number(i, j, float(value))
-                else:  # always text, never a formula (a name may start with '=')
-                    ws.write_string(i, j, str(value))
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, len(history), len(COLUMNS) - 1)
-        ws.set_column(0, len(COLUMNS) - 1, 11)
-        for name, frame, columns in ((APPROVALS, whole.approvals, APPROVAL_COLUMNS),
+        for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
+                                     (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
                                      (VERSIONS, whole.versions, VERSION_COLUMNS),
                                      (AUDIT, whole.audit, AUDIT_COLUMNS)):
-            if len(frame):  # a history never approved keeps its one sheet
-                _plain_sheet(book, name, frame.reindex(columns=columns), bold)
+            rows = [[_cell(c, v) for c, v in zip(columns, r)]
+                    for r in frame.reindex(columns=columns).itertuples(index=False)]
+            chain = hashes(signer, name, rows)
+            tails[name] = (len(rows), chain[-1] if chain else "")
+            if name != SHEET and not rows:
+                continue  # a history never approved keeps its one sheet (and the seal)
+            _plain_sheet(book, name, columns, rows, chain, bold, name == SHEET)
+        ws = book.add_worksheet(SEAL)
+        for i, row in enumerate(seal_rows(signer, tails)):
+            for j, value in enumerate(row):
+                (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 2, 66)
         book.close()
 
 
-def _plain_sheet(book, name: str, frame: pd.DataFrame, bold) -> None:
-    """A sheet of text and numbers, never a formula (a reason may start with '=')."""
+def _cell(column: str, value):
+    """What a cell of the history holds: None (empty), a bool (部门最低), a float or text —
+    never a formula (a name or a reason may start with '=')."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if column == "部门最低":
+        return bool(value)
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+        return None if math.isnan(number) else number
+    return str(value)
+
+
+def _plain_sheet(book, name: str, columns: list[str], rows: list[list], chain: list[str], bold,
+                 main: bool) -> None:
     ws = book.add_worksheet(name)
-    ws.write_row(0, 0, list(frame.columns), bold)
-    for i, row in enumerate(frame.itertuples(index=False), start=1):
+    ws.write_row(0, 0, columns + [CHAIN], bold)
+    for i, (row, link) in enumerate(zip(rows, chain), start=1):
         for j, value in enumerate(row):
-            if value is None or (isinstance(value, float) and pd.isna(value)):
+            if value is None:
                 continue
-            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-                ws.write_number(i, j, float(value))
+            if isinstance(value, bool):
+                ws.write_boolean(i, j, value)
+            elif isinstance(value, float):
+                ws.write_number(i, j, value)
             else:
-                ws.write_string(i, j, str(value))
+                ws.write_string(i, j, value)
+        ws.write_string(i, len(columns), link)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
-    ws.set_column(0, len(frame.columns) - 1, 12)
+    ws.autofilter(0, 0, max(len(rows), 1), len(columns))
+    ws.set_column(0, len(columns) - 1, 11 if main else 12)
+    ws.set_column(len(columns), len(columns), 20)
 
 
 def previous_month(month: str, back: int = 1) -> str:

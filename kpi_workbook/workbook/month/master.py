@@ -2,7 +2,7 @@
 
 It is written with XlsxWriter as ``.xlsx``: the macros are imported separately
 (``kpi-workbook excel-setup`` on Windows, or by hand from ``macros/``), after which Excel
-saves it as ``.xlsm``. The five buttons on 首页 are already placed and linked to the macro
+saves it as ``.xlsm``. The buttons on 首页 are already placed and linked to the macro
 names of ``macros/KPIButtons.bas``; they work once that module is in the workbook.
 
 The folder of the master workbook is the work folder; the buttons (``excel/buttons.py``)
@@ -29,7 +29,7 @@ from ...words import HOME_SHEET, ROSTER_SHEET, SETTINGS_SHEET
 from ..files import atomic_output
 from ..scorecard.roster import CHINESE, COLUMNS
 from ..xlsx.limits import DAMAGED, check_xlsx
-from ..xlsx.printing import lines_needed
+from ..xlsx.printing import lines_needed, print_nothing, print_setup
 
 HOME, ROSTER, SETTINGS, CONFIG = HOME_SHEET, ROSTER_SHEET, SETTINGS_SHEET, "xlwings.conf"
 UDF_MODULES = "kpi_workbook.excel.udfs"
@@ -37,6 +37,7 @@ ROSTER_HEADERS = [CHINESE[c] for c in COLUMNS]  # 工号 姓名 部门 岗位 �
 
 # 设置: (setting, default, explanation). The buttons read them by the name in column A.
 MONTH, SPLIT, FOLDER, TEMPLATES, OVERWRITE = "月份", "拆分方式", "工作文件夹", "模板目录", "覆盖已有考核表"
+APPROVER = "审批人"
 SETTINGS_ROWS = (
     (MONTH, None, "考核月份 YYYY-MM，如 2026-10 / the month scored"),
     (SPLIT, "部门", "按此列拆成多个工作簿（部门、岗位或直接上级）；留空则所有人一个工作簿 / "
@@ -45,12 +46,15 @@ SETTINGS_ROWS = (
     (TEMPLATES, "", "留空 = 内置岗位模板；或填模板文件夹路径 / empty: built-in templates"),
     (OVERWRITE, "否", "是：“生成考核表”覆盖已有考核表（已填的数据会丢失！） / 是: overwrite "
                      "existing scorecards (their data is lost)"),
+    (APPROVER, "", "“审批”按钮记录的审批人；留空 = 电脑的登录名 / who approves (empty: the login name)"),
 )
 
 # (Sub in KPIButtons.bas, caption, what it does, reads, writes)
 BUTTONS = (
     ("KPI_CreateScorecards", "生成考核表", "按名单生成本月考核表", "名单、设置",
      "<月份>/考核表/*.xlsx"),
+    ("KPI_EntrySheet", "生成录入表", "每个岗位一张表、每人一行，主管在一张表里填全月数据",
+     "<月份>/考核表/", "<月份>/数据/录入表.xlsx"),
     ("KPI_ImportData", "导入数据", "把数据文件写入考核表的输入格", "<月份>/数据/*.csv|xlsx",
      "<月份>/考核表/*.xlsx，<月份>/导入问题.csv"),
     ("KPI_Validate", "检查", "逐格检查考核表：空的必填项、错误值、被改动的公式", "<月份>/考核表/",
@@ -59,6 +63,16 @@ BUTTONS = (
      "<月份>/考核表/，历史.xlsx", "<月份>/月度报表.xlsx，历史.xlsx"),
     ("KPI_ExportPayroll", "导出工资表", "把月度报表的金额列导出给财务", "<月份>/月度报表.xlsx",
      "<月份>/工资表.csv"),
+) + (
+    # the rest of the month from the master (校准, 审批, 汇总, 通知书)
+    ("KPI_Calibrate", "校准", "打开月度报表的“校准”表：选校准等级、写校准理由，保存", "<月份>/月度报表.xlsx",
+     "<月份>/月度报表.xlsx（校准表）"),
+    ("KPI_Approve", "审批", "审批并锁定本月（含校准），记录审批人、时间与每行哈希",
+     "<月份>/月度报表.xlsx，历史.xlsx", "历史.xlsx"),
+    ("KPI_Rollup", "季度/年度汇总", "按历史汇总本月所在季度和年度", "历史.xlsx",
+     "汇总/<季度>季度汇总.xlsx，汇总/<年>年度汇总.xlsx"),
+    ("KPI_Notices", "通知书", "每人一页绩效结果通知书（面谈表），发给员工面谈签字",
+     "<月份>/月度报表.xlsx，考核表，历史.xlsx", "<月份>/绩效结果通知书.xlsx（及 .pdf）"),
 )
 
 # xlwings.conf: keys from A1 down with no gap (xlwings stops at the first empty cell).
@@ -127,13 +141,12 @@ def _home(book, f) -> None:
     for j, width in enumerate(HOME_WIDTHS):
         ws.set_column(j, j, width)
     span_all, span_bcd = sum(HOME_WIDTHS), sum(HOME_WIDTHS[1:])
-    ws.write(0, 0, "绩效考核 · 人事主控工作簿 / KPI master workbook", f["title"])
+    ws.write(0, 0, "绩效考核 · 人事主控工作簿", f["title"])
     ws.set_row(0, 24)
     _home_text(ws, 1, 0, "每月：在“设置”填月份 → 在“名单”维护员工 → 依次点击下面的按钮。按钮会先保存本工作簿，"
-               "所有文件都在本工作簿所在的文件夹（或“设置”中的工作文件夹）里。/ Each month: set the month "
-               "in 设置, keep 名单 up to date, then press the buttons below in order.", f["note"], span_all)
+               "所有文件都在本工作簿所在的文件夹（或“设置”中的工作文件夹）里。", f["note"], span_all)
     ws.write(3, 0, "上次操作：", f["h2"])
-    ws.write(3, 1, "（尚未运行 / not run yet）", f["status"])
+    ws.write(3, 1, "（尚未运行）", f["status"])
     ws.write_row(5, 0, ["按钮", "做什么", "读取", "写出"], f["header"])
     for i, (macro, caption, what, reads, writes) in enumerate(BUTTONS):
         row = 6 + i
@@ -144,16 +157,18 @@ def _home(book, f) -> None:
         ws.insert_button(row, 0, {"macro": macro, "caption": caption, "width": 112,
                                   "height": 30, "x_offset": 2, "y_offset": 2})
     row = 6 + len(BUTTONS) + 1
-    ws.write(row, 0, "文件夹约定 / folders", f["h2"])
+    ws.write(row, 0, "文件夹约定", f["h2"])
     folders = (
         "名单：本工作簿的“名单”表；若为空，则用同一文件夹中的 名单.xlsx 或 名单.csv",
         "<月份>/考核表/：生成的考核表（按“拆分方式”每个部门一个，或一个 考核表.xlsx），发给主管填写",
         "<月份>/数据/：要导入的数据文件（长表：工号、输入、评分人、值；或宽表：工号 + 每个输入一列）",
-        "<月份>/检查结果.csv、<月份>/月度报表.xlsx、<月份>/工资表.csv；历史.xlsx 记录每月结果（连续预警）")
+        "<月份>/检查结果.csv、<月份>/月度报表.xlsx、<月份>/工资表.csv；历史.xlsx 记录每月结果（连续预警）",
+        "<月份>/绩效结果通知书.xlsx：每人一页，打印后面谈、签字；汇总/：季度与年度汇总")
     for k, line in enumerate(folders):
         ws.write(row + 1 + k, 0, "·", f["note"])
         _home_text(ws, row + 1 + k, 1, line, f["note"], span_bcd)
     row += len(folders) + 2
+    printed_rows = row - 2  # 首页 on paper: the steps, the buttons, the folders (the functions are for the screen)
     ws.write(row, 0, "工作表函数 / worksheet functions", f["h2"])
     examples = (
         ('=KPI_SCORE("qc_inspector", B1:M1, B2:M40)', "每人一行：总分、等级、绩效工资、状态（溢出）"),
@@ -175,7 +190,7 @@ def _home(book, f) -> None:
     ws.set_paper(9)
     ws.fit_to_pages(1, 1)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    ws.print_area(0, 0, row + 2 + len(examples), len(HOME_WIDTHS) - 1)
+    ws.print_area(0, 0, printed_rows, len(HOME_WIDTHS) - 1)
     ws.activate()
 
 
@@ -209,6 +224,7 @@ def _settings(book, f, catalog: Catalog, month: str) -> None:
     roles = list(catalog.roles.values())
     for k, role in enumerate(roles, start=1):
         ws.write_row(top + k, 0, [role.id, role.name, role.source], f["cell"])
+    print_nothing(ws)  # the buttons' settings and the role ids: for the screen, not for paper
 
 
 def _roster(book, f, catalog: Catalog, roster: pd.DataFrame | None) -> None:
@@ -238,11 +254,17 @@ def _roster(book, f, catalog: Catalog, roster: pd.DataFrame | None) -> None:
             ws.write_blank(i, 8, None, f["input"])
         else:
             ws.write_number(i, 8, float(absent), f["input"])
+        account = getattr(e, "wangwang", None)  # 旺旺: what an import profile matches by
+        ws.write_string(i, ROSTER_HEADERS.index(CHINESE["wangwang"]), "" if is_blank(account) else str(account),
+                        f["text_input"])
     last = max(n, 500)
     ws.data_validation(1, 3, last, 3, {"validate": "list", "source": _roles_ref(catalog),
                                        "error_message": "请从“设置”表的岗位列表中选择"})
     ws.data_validation(1, 6, last, 6, {"validate": "list", "source": ["是", "否"]})
     ws.autofilter(0, 0, max(n, 1), len(ROSTER_HEADERS) - 1)
+    # on paper: A4 landscape, one page wide, the header row on every page
+    print_setup(ws, "员工名单", header_rows=(0, 0))
+    ws.print_area(0, 0, max(n, 1), len(ROSTER_HEADERS) - 1)
 
 
 def _config(book, f) -> None:
@@ -254,6 +276,7 @@ def _config(book, f) -> None:
         ws.write_string(i, 0, key)
         ws.write_string(i, 1, value)
         ws.write_string(i, 2, note, f["note"])
+    print_nothing(ws)  # xlwings' settings: never on paper
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,6 +290,7 @@ class Settings:
     folder: Path
     templates: Path | None
     overwrite: bool
+    approver: str = ""  # 设置 › 审批人 (empty: the login name)
 
 
 def read_settings(master: Path) -> Settings:
@@ -297,7 +321,8 @@ def read_settings(master: Path) -> Settings:
         split_by=None if is_blank(values.get(SPLIT)) else normalise_text(str(values[SPLIT])),
         folder=base if is_blank(folder) else (base / str(folder).strip()).resolve(),
         templates=None if is_blank(templates) else (base / str(templates).strip()).resolve(),
-        overwrite=overwrite)
+        overwrite=overwrite,
+        approver="" if is_blank(values.get(APPROVER)) else normalise_text(str(values[APPROVER])))
 
 
 def parse_month(value, source: Path) -> str:

@@ -8,16 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from .. import collector
 from ...diagnostics import Diagnostic, KpiError, error
 from ...limits import check_table
 from ...rules.loader import Catalog
 from ..files import refuse_existing
-from .approval import approval_rows, now_text, refuse_approved, reopen as reopen_month, who
+from .approval import (approval_rows, carry_calibrations, now_text, refuse_approved,
+                       reopen as reopen_month, who)
 from .history import merge_month, month_rows, read_history_book, streak_warnings, write_history
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
+from .verify import Record, sources_of
 
 
 @dataclass
@@ -50,7 +54,7 @@ class ReportResult:
         n = len(s)
         done = int((s["状态"] == "已完成").sum()) if n else 0
         wrong = int((s["状态"] == "错误").sum()) if n else 0
-        payout = float(s["应发绩效合计"].fillna(0).sum()) if n else 0.0
+        payout = float(pd.to_numeric(s["应发绩效合计"], errors="coerce").fillna(0).sum()) if n else 0.0  # 待定: 0
         out = int((s["状态"] == "不参与").sum()) if n else 0  # S9's absence rule
         apart, apart_en = (f"，不参与 {out}", f", {out} not taking part") if out else ("", "")
         return (f"{self.out}\t{self.data.month}：{n} 人，已完成 {done}，未完成 {n - done - wrong - out}，错误 "
@@ -83,9 +87,15 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     books = collect_books(inputs, exclude=[out, history])
     if not books:
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
-    if step is not None:  # a progress bar's callback (cli)
-        step(1, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
-    data = build_report(catalog, books, month)
+    if step is not None:  # a progress bar's callback (cli): one step per book read
+        step(0, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
+    sources = sources_of(books, out)  # what the report is made from: checked by approve, payroll
+    data = build_report(catalog, books, month, step=step)
+    if sources_of(books, out) != sources:
+        raise KpiError([error("book-changed-while-read",
+                              "报表读取期间有考核表被改动（另一个程序在写入？）：请稍后重新运行 report",
+                              "a scorecard book changed while the report read it (another program "
+                              "writing?): run report again")])
     notes: list[str] = []
     record = None
     if history is not None and len(data.summary):
@@ -97,6 +107,11 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     if step is not None:
         step(1, f"写报表 / writing {out.name}")
     merged = None
+    carried = None
+    if record is not None and len(data.summary):  # reopening: keep the calibrations that hold
+        carried = carry_calibrations(catalog, past, record, data)
+        data.calibrations = carried[0]
+        notes += carried[3]
     if len(data.summary):
         merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
         if history is not None:
@@ -109,12 +124,14 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     elif history is not None:
         notes.append(f"历史 {history} 未更新：{data.month or '该月'} 没有可计入的考核表 / history {history} "
                      f"not updated: no scorecards of {data.month or 'the month'} to record")
-    write_report(catalog, data, out, force=force, company=company)
+    write_report(catalog, data, out, force=force, company=company,
+                 record=Record(data.month, sources, company))
     if history is not None and merged is not None:
         past.rows = merged
         if record is not None:
-            n = reopen_month(past, record, approval_rows(data.summary, data.money_columns), who(by),
-                             now_text(), reason.strip())
+            rows = carried[2] if carried is not None else approval_rows(data.summary, data.money_columns)
+            n = reopen_month(past, record, rows, who(by), now_text(), reason.strip(),
+                             dropped=carried[1] if carried is not None else None)
             notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
                          f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
                          f"{n} audit rows written to {history}, approve it again")

@@ -40,14 +40,21 @@ def workers(n_books: int) -> int:
     return max(1, min(wanted, n_books)) if n_books >= MIN_BOOKS else 1
 
 
-def read_books(catalog: Catalog, books: list[Path], read_one: Reader) -> list[BookResult]:
+def read_books(catalog: Catalog, books: list[Path], read_one: Reader, step=None) -> list[BookResult]:
     """``read_one(catalog, path)`` for every book, on as many processes as ``workers`` says;
-    a book whose reading raises KpiError gives no cards and that error's diagnostics."""
+    a book whose reading raises KpiError gives no cards and that error's diagnostics.
+    ``step(1, name)`` is called as each book is done (a progress bar)."""
+    def done(path: Path, result: BookResult) -> BookResult:
+        if step is not None:
+            step(1, path.name)
+        return result
+
     n = workers(len(books))
     if n == 1:
-        return [_guarded(read_one, catalog, path) for path in books]
+        return [done(path, _guarded(read_one, catalog, path)) for path in books]
     with ProcessPoolExecutor(max_workers=n, initializer=_start, initargs=(catalog, read_one)) as pool:
-        results = list(pool.map(_read_in_worker, books, chunksize=max(1, len(books) // (4 * n))))
+        results = [done(path, result) for path, result in
+                   zip(books, pool.map(_read_in_worker, books, chunksize=max(1, len(books) // (4 * n))))]
     for cards, _ in results:
         for card in cards:
             if card.catalog is None:

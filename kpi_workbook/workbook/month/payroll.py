@@ -28,17 +28,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...diagnostics import Diagnostic, KpiError, Refused, error, info
+from ...diagnostics import Diagnostic, KpiError, Refused, error, info, warning
 from ...numbers import clean_round
 from ...rules.payroll_layout import PayrollLayout, load_payroll_layout
-from .approval import APPROVED, approval_rows, approval_states, history_roles, money_columns_of, read_summary
+from ...words import PENDING
+from .approval import APPROVED, approval_rows, approval_states
 from ..files import atomic_output, refuse_existing
 from .history import read_history_book
-from ..scorecard.reader import sheet_values
 from .tables import FINDINGS
+from ..xlsx.printing import print_setup, row_height, signature_line, text_units
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-UNCHECKED = "未核对（未给出 --history）"
+UNCHECKED = "未核对"  # no --history given: nothing to compare with
 
 
 def neutralise(value):
@@ -94,25 +95,28 @@ class Payroll:
 
 
 def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: Path | None = None,
-                    require_approved: bool = False, catalog=None) -> Payroll:
-    """The clean rows of ``report`` (as calibrated in its 校准 sheet) in the layout's columns,
-    and every row left out and why."""
-    from .calibration import calibrate_report
+                    require_approved: bool = False, catalog=None, unapproved: bool = False) -> Payroll:
+    """The clean rows of ``report``'s month (as calibrated in its 校准 sheet) in the layout's
+    columns, and every row left out and why.
+
+    Every value paid comes from the engine scoring the books the report was made from
+    (approval.derive: a changed book, or a report cell that differs, is refused). With
+    ``history``, a row not approved as it is (未审批, 已重开, 与审批不符) is left out unless
+    ``unapproved`` says to pay it anyway; every such row is then listed."""
+    from ...rules.loader import builtin_catalog
+    from .approval import derive
 
     report = Path(report)
     layout = layout or load_payroll_layout()
-    summary = read_summary(report)
-    months = sorted(set(summary["月份"]))
-    if len(months) > 1:
-        raise KpiError([error("payroll-months", f"{report.name} 有多个月份：{'、'.join(months)}；一次只能发一个月",
-                              f"{report.name} holds several months: {', '.join(months)}; pay one month at a time",
-                              source=str(report))])
-    month = months[0] if months else ""
-    _refuse_unknown_money(summary, layout, report)
-    book = read_history_book(history) if history is not None else None
-    calibrated = calibrate_report(report, summary, catalog,
-                                  history_roles(book, summary) if book is not None else None)
+    catalog = catalog or builtin_catalog()
+    fresh, calibrated = derive(catalog, report)
+    data = fresh.data
+    month = data.month
+    money = list(data.money_columns)
+    _refuse_unknown_money(money, layout, report)
     summary = calibrated.summary
+    book = read_history_book(history) if history is not None else None
+    notes: list[Diagnostic] = []
     if book is not None:
         assert history is not None  # the book was read from it
         record = book.approval(month)
@@ -121,9 +125,11 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
             raise Refused([error("month-not-approved", f"{month} 在 {Path(history).name} 中{state.split(' / ')[0]}：拒绝导出",
                                  f"{month} is {state.split(' / ')[1]} in {Path(history).name}: not exported",
                                  source=str(history))])
-        states = approval_states(book, approval_rows(summary))
+        states = approval_states(book, approval_rows(summary, money)) if len(summary) else []
     else:
         states = [UNCHECKED] * len(summary)
+        notes.append(warning("payroll-unchecked", "未给出 --history：金额未与任何审批核对",
+                             "no --history: nothing was checked against an approval", source=str(report)))
 
     rows, excluded, apart = [], [], []
     for r, state in zip(summary.to_dict("records"), states):
@@ -131,18 +137,26 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
             # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
             apart.append((str(r["工号"]), _text(r.get("姓名")), _text(r.get("说明"))))
             continue
-        reasons = _row_problems(r, layout)
-        if require_approved and not state.startswith(APPROVED):
-            reasons.append((f"审批状态为“{state}”", f"approval state is {state}"))
+        unpaid = _no_pay_rule(catalog, r)  # a role with no pay rule: listed, its money empty
+        reasons = _row_problems(r, layout, unpaid)
+        waiting = not reasons and book is not None and not state.startswith(APPROVED)
+        if waiting and not unapproved:
+            reasons.append((f"审批状态为“{state}”（按未审批金额发放须加 --unapproved）",
+                            f"approval state is {state} (to pay it unapproved, add --unapproved)"))
+        elif waiting:
+            notes.append(warning("payroll-unapproved",
+                                 f"工号 {r['工号']}（{_text(r.get('姓名'))}）未按审批发放（--unapproved）：{state}",
+                                 f"employee {r['工号']} paid without a matching approval (--unapproved): {state}",
+                                 source=str(report), sheet="月度汇总"))
         if reasons:
             excluded.append((str(r["工号"]), _text(r.get("姓名")), "；".join(zh for zh, _ in reasons),
                              "; ".join(en for _, en in reasons)))
             continue
-        row: dict[str, float | str] = {}
+        row: dict[str, float | str | None] = {}
         for c in layout.columns:
             if c.type == "money":
                 value = r.get(c.source)
-                row[c.header] = 0.0 if _blank(value) else clean_round(float(value), 2)
+                row[c.header] = None if unpaid else 0.0 if _blank(value) else clean_round(float(value), 2)
             elif c.type == "approval":
                 row[c.header] = state
             else:
@@ -151,8 +165,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
-                   _month_problems(report, summary), layout.sheet, total, apart, calibrated.changes,
-                   calibrated.diagnostics)
+                   _month_problems(report, summary, data.findings), layout.sheet, total, apart,
+                   calibrated.changes, calibrated.diagnostics + notes)
 
 
 def read_payroll(report: Path) -> pd.DataFrame:
@@ -169,7 +183,17 @@ def _text(value) -> str:
     return "" if _blank(value) else str(value)
 
 
-def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
+def _no_pay_rule(catalog, r: dict) -> bool:
+    """A complete card whose role has no pay rule: nothing is paid by rule, which the
+    payroll shows as empty money with 说明 本岗位无绩效薪酬规则, never as ¥0.00 earned."""
+    from .report import NO_PAY_RULE
+
+    role = catalog.roles.get(_text(r.get("岗位ID")))
+    return (role is not None and _text(r.get("状态")) == "已完成" and NO_PAY_RULE in _text(r.get("说明"))
+            and not catalog.role_pay_rules(role))
+
+
+def _row_problems(r: dict, layout: PayrollLayout, unpaid: bool = False) -> list[tuple[str, str]]:
     """Why a row must not be paid, each reason in Chinese and English."""
     reasons = []
     status = _text(r.get("状态")).strip()
@@ -178,51 +202,46 @@ def _row_problems(r: dict, layout: PayrollLayout) -> list[tuple[str, str]]:
     problem = _text(r.get("问题")).strip()
     if problem:  # the report's own findings, already in both languages
         reasons.append((f"问题：{problem}", "see the problems in its 问题 column (given above in full)"))
+    waits = [c.source for c in layout.money if r.get(c.source) == PENDING]
+    if waits:  # team pay of a department not yet whole: no option pays it
+        why = _text(r.get("说明")).split("；")
+        reasons.append((f"{'、'.join(waits)}待定，等待同部门其他考核表（{'；'.join(w for w in why if '待定' in w)}）",
+                        f"{', '.join(waits)} waits for the rest of the department"))
     for column in [c.source for c in layout.money]:
         value = r.get(column)
-        if _blank(value):
+        if _blank(value) or value == PENDING:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
             reasons.append((f"{column} 不是金额：{value!r}", f"{column} is not an amount: {value!r}"))
-    if not reasons and _blank(r.get("应发绩效合计")):
+    if not reasons and not unpaid and _blank(r.get("应发绩效合计")):
         reasons.append(("应发绩效合计为空", "the pay total 应发绩效合计 is empty"))
     return reasons
 
 
-def _refuse_unknown_money(summary: pd.DataFrame, layout: PayrollLayout, report: Path) -> None:
-    """A money column of the report that the layout does not name, with any amount in it,
-    while the layout lists pay columns: its columns would no longer add up to the total, so
-    the layout must be updated first. A layout of the total alone needs no breakdown."""
+def _refuse_unknown_money(money: list[str], layout: PayrollLayout, report: Path) -> None:
+    """A money column of the month (a pay rule's label) that the layout does not name, while
+    the layout lists pay columns: its columns would no longer add up to the total, so the
+    layout must be updated first. A layout of the total alone needs no breakdown."""
     if not any(c.source != "应发绩效合计" for c in layout.money):
         return
     known = {c.source for c in layout.columns}
-    for column in money_columns_of(summary):
-        if column in known:
-            continue
-        amounts = [v for v in summary[column] if not _blank(v)]
-        if any(not isinstance(v, (int, float)) or float(v) != 0 for v in amounts):
+    for column in money:
+        if column not in known:
             raise KpiError([error("payroll-layout-column",
                                   f"{report.name} 的金额列“{column}”不在 payroll.yaml 中：请先在 payroll.yaml 加上这一列",
                                   f"money column '{column}' of {report.name} is not in payroll.yaml: add it there first",
                                   source=str(report), sheet="月度汇总")])
 
 
-def _month_problems(report: Path, summary: pd.DataFrame) -> list[Diagnostic]:
-    """Error findings of the report's 问题 sheet that no row already carries."""
-    values = sheet_values(report, FINDINGS)
-    if not values:
-        return []
-    header = [str(c).strip() if c is not None else "" for c in values[0]]
-    if "级别" not in header or "说明" not in header:
-        return []
+def _month_problems(report: Path, summary: pd.DataFrame, findings: list[Diagnostic]) -> list[Diagnostic]:
+    """Error findings of the month that no row already carries."""
     carried = "\n".join(_text(v) for v in summary.get("问题", pd.Series(dtype=object)))
     out = []
-    for row in values[1:]:
-        d = dict(zip(header, row))
-        text = _text(d.get("说明"))
-        if _text(d.get("级别")) != "error" or (text and text in carried):
+    for d in findings:
+        text = d.message
+        if d.severity != "error" or (text and text in carried):
             continue
-        where = " ".join(x for x in (_text(d.get("文件")), _text(d.get("工作表")), _text(d.get("单元格"))) if x)
+        where = " ".join(x for x in (Path(d.source).name if d.source else "", d.sheet, d.cell) if x)
         out.append(error("payroll-finding", f"报表有错误：{where} {text}".strip(),
                          f"the report has an error finding: {where} {text}".strip(), source=str(report),
                          sheet=FINDINGS))
@@ -241,7 +260,7 @@ def check_output(out: Path, force: bool = False) -> str:
 
 
 def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: list[str] | None = None,
-                  sheet: str = "工资表") -> None:
+                  sheet: str = "工资表", month: str = "", company: str = "") -> None:
     out = Path(out)
     kind = check_output(out, force)
     if money is None:
@@ -260,12 +279,14 @@ def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: li
             safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
                         lineterminator="\r\n")
         else:
-            _write_xlsx(safe, tmp, set(money), sheet)
+            _write_xlsx(safe, tmp, set(money), sheet, month, company)
 
 
-def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) -> None:
+def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str, month: str = "",
+                company: str = "") -> None:
     """Every text cell written as a string, never a formula or a link (the apostrophe keeps
-    both exports identical); money as numbers in ¥ format; a frozen, styled header."""
+    both exports identical); money as numbers in ¥ format; a frozen, styled header. The rows
+    start at A1 for whoever imports them; what finance files is in the print setup."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
@@ -274,11 +295,21 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) ->
     base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter"}
     head = book.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "text_wrap": True})
     cell = book.add_format(base)
-    yuan = book.add_format({**base, "num_format": '"¥"#,##0.00;-"¥"#,##0.00'})
+    wrap = book.add_format({**base, "text_wrap": True})
+    yuan = book.add_format({**base, "num_format": '"¥"#,##0.00;-"¥"#,##0.00', "align": "right"})
     columns = list(frame.columns)
+    widths = [payroll_width(c, c in money) for c in columns]
+    if "审批" in columns:  # as wide as its longest text: one line each (已审批 2026-11-05 王经理)
+        widths[columns.index("审批")] = min(30.0, max(12.0, max((text_units(str(v)) + 1.2 for v in frame["审批"]),
+                                                               default=12.0)))
     for j, c in enumerate(columns):
         ws.write_string(0, j, str(neutralise(c)), head)
-        ws.set_column(j, j, 12 if c in money else max(8, min(30, len(str(c)) * 2 + 2)))
+        # a pay rule nobody has this month: kept in the file (the same columns every month),
+        # hidden on paper and screen (the page would be columns of 0.00)
+        nothing = c in money and c != "应发绩效合计" and not pd.to_numeric(frame[c], errors="coerce").fillna(0).any()
+        ws.set_column(j, j, widths[j], None, {"hidden": bool(nothing and len(frame))})
+    ws.set_row(0, row_height(columns, widths, set(range(len(columns)))))
+    wrapped = {j for j, c in enumerate(columns) if c in ("审批", "姓名", "部门")}
     for i, row in enumerate(frame.itertuples(index=False), start=1):
         for j, value in enumerate(row):
             if columns[j] in money:
@@ -287,7 +318,49 @@ def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str) ->
                 else:
                     ws.write_number(i, j, clean_round(float(value), 2), yuan)
             else:
-                ws.write_string(i, j, "" if value is None else str(value), cell)
+                ws.write_string(i, j, "" if value is None else str(value), wrap if j in wrapped else cell)
+        if wrapped:
+            ws.set_row(i, row_height([str(v) for v in row], widths, wrapped))
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(frame), 1), max(len(columns) - 1, 0))
+    _payroll_print(book, ws, frame, columns, money, widths, month, company)
     book.close()
+
+
+def payroll_width(header: str, money: bool) -> float:
+    """Column widths that put a payroll of the built-in layout on one landscape page at
+    9 pt or more: money 8.5 (¥9,999.99), 审批 29 (已审批 2026-11-05 人事 王经理 on one line)."""
+    if money:  # the total's column: its 合计 (bold, five figures) must not turn into ###
+        return 9.5 if header == "应发绩效合计" else 8.5
+    return {"工号": 6, "姓名": 6.5, "部门": 8, "月份": 7.5, "状态": 6, "审批": 29, "说明": 40}.get(
+        header, max(8, min(30, len(str(header)) * 2 + 2)))
+
+
+def _payroll_print(book, ws, frame: pd.DataFrame, columns: list[str], money: set[str],
+                   widths: list[float], month: str, company: str) -> None:
+    """A4 landscape, one page wide; the title block (company, 月份 工资表, date) in the page
+    header; a 合计 row and the 制表 / 审核 / 批准 lines under the table; 说明 (the notes on how
+    team pay came about, in both languages) stays off paper when it is the last column."""
+    base = {"font_name": "等线", "font_size": 10, "border": 1, "valign": "vcenter", "bold": True,
+            "bg_color": "#F2F2F2"}
+    label = book.add_format({**base, "align": "center"})
+    total = book.add_format({**base, "num_format": "#,##0.00", "align": "right"})  # bold: no room for ¥
+    n = len(frame)
+    row = n + 2  # a blank row, then 合计 (no 工号: an import reading down column A stops before it)
+    first_money = next((j for j, c in enumerate(columns) if c in money), len(columns))
+    span = max(1, first_money - 1)  # the label over the text columns before the money, never 工号
+    if span > 1:
+        ws.merge_range(row, 1, row, span, f"合计（{n} 人）", label)
+    else:
+        ws.write_string(row, 1, f"合计（{n} 人）", label)
+    for j, c in enumerate(columns):
+        if c in money:
+            ws.write_number(row, j, clean_round(float(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum()), 2),
+                            total)
+        elif j > span:
+            ws.write_blank(row, j, None, label)
+    last = len(columns) - 1 if columns[-1] != "说明" or len(columns) == 1 else len(columns) - 2
+    ws.write_string(row + 2, 1, signature_line(), book.add_format({"font_name": "等线", "font_size": 11}))
+    ws.set_row(row + 2, 30)
+    print_setup(ws, f"{month} 绩效工资表".strip(), company=company)
+    ws.print_area(0, 0, row + 2, last)

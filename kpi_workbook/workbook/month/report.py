@@ -26,12 +26,14 @@ from ...numbers import clean_round
 from ...rules.loader import Catalog
 from ...rules.model import TEAM_PAY_KINDS
 from ..scorecard.formulas import COMPLETE
+from ...words import PENDING
 from .parallel import read_books
 from ..scorecard.reader import Card, card_arrays, read_workbook
 from ..scorecard.settings import SETTINGS_ERRORS
 from ..scorecard.validate import card_error_diags, formula_findings
 
 STATUS_TEXT = {"complete": "已完成", "incomplete": "未完成", "error": "错误", "excluded": "不参与"}
+NO_PAY_RULE = "本岗位无绩效薪酬规则"  # 说明 of a card whose role pays nothing by rule
 
 
 @dataclass
@@ -41,6 +43,14 @@ class ReportData:
     money_columns: list[str]  # pay rule labels, in first-seen order
     findings: list[Diagnostic] = field(default_factory=list)
     incomplete: pd.DataFrame = field(default_factory=pd.DataFrame)
+    books: list[Path] = field(default_factory=list)  # the books read (the report records them)
+    cards: list[Card] = field(default_factory=list)  # the cards scored, in the summary's order
+    # HR's 校准 choices shown in the 校准 sheet (employee → (calibrated grade, reason)): kept
+    # over a reopening, and in the report approve rewrites
+    calibrations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the engine's own rows, when ``summary`` shows the approved (calibrated) ones: the 校准
+    # sheet lists each card with the grade the engine gave it
+    graded: pd.DataFrame | None = None
 
 
 def collect_books(inputs: list[Path], exclude: list[Path]) -> list[Path]:
@@ -64,10 +74,11 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def build_report(catalog: Catalog, books: list[Path], month: str | None = None) -> ReportData:
+def build_report(catalog: Catalog, books: list[Path], month: str | None = None, step=None) -> ReportData:
+    """Every card of ``books`` read, checked and scored; ``step(1, name)`` per book read."""
     findings: list[Diagnostic] = []
     collected: list[Card] = []
-    for found, diags in read_books(catalog, books, read_one_book):  # on every core
+    for found, diags in read_books(catalog, books, read_one_book, step):  # on every core
         findings += diags
         collected += found
 
@@ -96,7 +107,7 @@ def build_report(catalog: Catalog, books: list[Path], month: str | None = None) 
         cards.append(card)
 
     summary, money_columns, incomplete = _score(catalog, cards, month, findings)
-    return ReportData(month, summary, money_columns, findings, incomplete)
+    return ReportData(month, summary, money_columns, findings, incomplete, list(books), cards)
 
 
 def _month_list(counts: dict[str, int]) -> str:
@@ -175,12 +186,18 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     scored = _score_each(distinct, owners, cards, employees)
     problems = _card_problems(catalog, cards, scored, findings)
     in_error = np.array([bool(problems[i]) for i in range(len(cards))], dtype=bool)
-    # A card in error takes no award or pool share from its team, nor gives one away: team
-    # pay is worked out once the cards in error are known.
+    # Team pay needs the whole department: a card in error or not complete takes no award or
+    # pool share, and the amounts of its team wait for it (待定) rather than go to the others.
     frame = scored.frame.copy()
     frame.loc[in_error, "complete"] = False
+    frame.loc[in_error, "status"] = "error"
+    rank_waits = _rank_waiting(catalog, cards, frame)
+    for pos, who in rank_waits.items():
+        frame.loc[pos, "complete"] = False
+        frame.loc[pos, "status"] = "incomplete"
     frame = _combined({id(c): apply_deduction_pools(c, apply_team_awards(c, frame)) for c in distinct},
                       distinct, owners)
+    waits = [c for c in frame.columns if str(c).startswith("wait.")]
 
     # labels of the money columns: rules with the same label share a column
     money_columns: list[str] = []
@@ -207,6 +224,8 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
                     s.key: s for s in input_specs(role, own.role_pay_rules(role))}
             findings += card_error_diags(card, errs)
             missing_by_card[int(pos)] = [_missing_text(card, specs, key) for key in miss] + [str(e) for e in errs]
+    for pos, who in rank_waits.items():
+        missing_by_card.setdefault(pos, []).append(f"名次待定：等待同部门 {who} / the rank waits for {who}")
 
     rows = []
     # one dict per card of the columns read here (far faster than frame.loc[i], and than
@@ -231,12 +250,19 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
             amount = r[column]  # NaN where the card's role has no such rule
             if (amount == amount) if type(amount) is float else not pd.isna(amount):
                 row[label] = (row[label] or 0.0) + float(amount)
-        row["应发绩效合计"] = None if pd.isna(r["pay.total"]) else float(r["pay.total"])
+        waiting = [r[w] for w in waits if isinstance(r.get(w), str) and r[w]] if complete else []
+        for w in waits:
+            if complete and isinstance(r.get(w), str) and r[w]:
+                row[label_of[w.removeprefix("wait.")]] = PENDING
+        row["应发绩效合计"] = PENDING if waiting else None if pd.isna(r["pay.total"]) else float(r["pay.total"])
         row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
         row["问题"] = "；".join(problems[i]) or None
-        notes = [r.get("excluded_reason"), r.get("pay_notes")]
+        notes = [*waiting, r.get("excluded_reason"), r.get("pay_notes")]
+        if complete and not owners[i].role_pay_rules(owners[i].roles[card.role_id]):
+            row["应发绩效合计"] = None  # nothing to pay by rule: empty, never a ¥0.00 earned
+            notes.append(NO_PAY_RULE)
         row["说明"] = "；".join(n for n in notes if isinstance(n, str) and n)
-        if in_error[i]:  # money is sacred: a card in error is never paid
+        if in_error[i] or i in rank_waits:  # money is sacred: a card in error is never paid
             row.update({label: None for label in money_columns}, 等级=None, 应发绩效合计=None)
         row["_file"] = str(card.path)
         row["_sheet"] = card.sheet
@@ -259,10 +285,43 @@ ROW_COLUMNS = ("complete", "total", "grade", "status", "excluded_reason", "pay_n
 
 
 def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict]:
-    """``frame.to_dict("records")`` of ``columns`` and every pay column (pay.*), those of
-    them the frame has."""
-    keep = [c for c in frame.columns if c in columns or str(c).startswith("pay.")]
+    """``frame.to_dict("records")`` of ``columns`` and every pay column (pay.*, and wait.*:
+    a team amount that waits), those of them the frame has."""
+    keep = [c for c in frame.columns if c in columns or str(c).startswith(("pay.", "wait."))]
     return frame[keep].to_dict("records")
+
+
+def _rank_waiting(catalog: Catalog, cards: list[Card], frame: pd.DataFrame) -> dict[int, str]:
+    """Cards whose rank is worked out from their team's metric (rank items, G9) while a card
+    of that team (same role and department) that takes part is not complete and clean: their
+    rank, and so their total, grade and pay, wait for it. Card position → whom it waits for."""
+    from ...kinds.base import waiting_for
+    from ...rules.model import RankRule
+
+    out: dict[int, str] = {}
+    for role_id in dict.fromkeys(c.role_id for c in cards):
+        role = catalog.roles.get(role_id)
+        if role is None:
+            continue
+        metrics = [f"{item.id}.{item.rule.metric.id}" for _, item in role.items()
+                   if isinstance(item.rule, RankRule) and item.rule.metric is not None]
+        if not metrics:
+            continue
+        mine = [i for i, c in enumerate(cards) if c.role_id == role_id]
+        teams: dict[str, list[int]] = {}
+        for i in mine:
+            teams.setdefault(cards[i].department, []).append(i)
+        for team in teams.values():
+            ranked = [i for i in team if any(cards[i].values.get(k, math.nan) == cards[i].values.get(k, math.nan)
+                                             for k in metrics)]  # a metric given: ranked by it
+            if not ranked:
+                continue
+            who = waiting_for(frame, team)
+            if who:
+                for i in ranked:
+                    if bool(frame.loc[i, "complete"]):
+                        out[i] = who
+    return out
 
 
 def _values(catalog: Catalog, cards: list[Card], roles) -> dict[str, dict[str, np.ndarray]]:
@@ -422,9 +481,13 @@ def _compare_cached(catalog: Catalog, card: Card, row, findings: list[Diagnostic
         _mismatch(card, name, got, want, findings)
 
 
+NAME_LABELS = {"KPI_TOTAL": "总分", "KPI_GRADE": "等级", "KPI_PAY": "绩效工资", "KPI_STATUS": "状态"}
+
+
 def _mismatch(card: Card, name: str, got, want, findings: list[Diagnostic]) -> None:
+    shown, should = ("" if v is None else str(v) for v in (got, want))
     findings.append(warning(
-        "cached-mismatch",
-        f"{name} 单元格显示 {got!r}，按输入重算应为 {want!r}：考核表被改动或未重新计算",
+        "cached-mismatch",  # the Chinese names the cell as the card does (it is printed)
+        f"{NAME_LABELS.get(name, name)}单元格显示 {shown}，按输入重算应为 {should}：考核表被改动或未重新计算",
         f"{name} shows {got!r} but the inputs give {want!r}: the sheet was tampered with or is stale",
         source=str(card.path), sheet=card.sheet, cell=card.names.get(name, "")))

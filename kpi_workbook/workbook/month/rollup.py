@@ -2,10 +2,12 @@
 department, with the period's rating (年度评定) computed by the grade scheme's
 ``period_rating`` rule (grades.yaml).
 
-The history is read by column NAMES from its 历史 sheet: unknown columns and other sheets
-(审计 …) are ignored. Where an employee-month has several rows (re-approved versions), the
-latest wins: the highest 版本/version when the history has such a column, else the last row.
-Only complete cards count: 月数 is the number of months scored.
+The history is read through history.read_history_book, which verifies its hash chain and its
+approvals first; its 历史 sheet by column NAMES (unknown columns and other sheets are
+ignored); of several rows of an employee-month the last counts. Only complete cards count:
+月数 is the number of months scored. A month of the period that is not approved (or was
+reopened and not approved again) is an error finding (exit 1), or refuses the roll-up with
+``require_approved``.
 """
 
 from __future__ import annotations
@@ -27,12 +29,9 @@ from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ...rules.model import GradeScheme
 from ..files import atomic_output
-from ..xlsx.printing import print_setup
+from ..xlsx.printing import print_setup, row_height, signature_line
 
 HISTORY_SHEET = "历史"
-NEEDED = ["工号", "月份", "总分", "等级", "状态"]
-VERSION_COLUMNS = ("版本", "version", "版本号")
-PAY_COLUMNS = ("应发绩效合计", "应发合计")
 DEPARTMENTS = "部门汇总"
 NOTES = "说明"
 
@@ -80,50 +79,50 @@ def parse_period(quarter: str | None = None, year: str | None = None) -> Period:
 
 
 def read_history_rows(path: Path) -> tuple[pd.DataFrame, list[Diagnostic]]:
-    """The history's rows, latest version of each employee-month, columns by name."""
-    from .history import _month_text
-    from ..scorecard.reader import open_book
+    """The history's rows, the last of each employee-month, columns by name — after the
+    history verified itself (history.read_history_book: a broken chain is refused)."""
+    return _rows_of(_book(path))
+
+
+def _book(path: Path):
+    from .history import read_history_book
 
     path = Path(path)
     if not path.exists():
         raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
                               source=str(path))])
-    book = open_book(path, data_only=True)
-    sheet = HISTORY_SHEET if HISTORY_SHEET in book.sheetnames else None
-    rows = list(book[sheet].iter_rows(values_only=True)) if sheet else []
-    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
-    missing = [c for c in NEEDED if c not in header]
-    if sheet is None or missing:
-        raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（需要“{HISTORY_SHEET}”工作表及列 "
-                                             f"{'、'.join(NEEDED)}；缺 {'、'.join(missing) or HISTORY_SHEET}）",
-                              f"{path.name} is not a history file (needs a {HISTORY_SHEET} sheet with "
-                              f"{', '.join(NEEDED)}; missing {', '.join(missing) or 'the sheet'})",
-                              source=str(path), sheet=sheet or "")])
-    keep = [j for j, name in enumerate(header) if name]
-    frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
-                         columns=[header[j] for j in keep])
-    frame = frame.loc[:, ~frame.columns.duplicated()]
-    frame["_row"] = np.arange(2, len(frame) + 2)
-    frame = frame[frame["工号"].map(lambda v: v is not None and str(v).strip() != "").astype(bool)].copy()
-    frame["工号"] = frame["工号"].astype(str).str.strip()
-    frame["月份"] = frame["月份"].map(_month_text)
-    diags: list[Diagnostic] = []
-    version = next((c for c in VERSION_COLUMNS if c in frame.columns), None)
-    if version:
-        frame["_version"] = pd.to_numeric(frame[version], errors="coerce").fillna(-1)
-        frame = frame.sort_values(["_version", "_row"], kind="stable")
-    frame = frame.drop_duplicates(["工号", "月份"], keep="last")
+    return read_history_book(path)
+
+
+def _rows_of(book) -> tuple[pd.DataFrame, list[Diagnostic]]:
+    frame = book.rows.copy()
+    frame = frame.sort_values(["_row"], kind="stable").drop_duplicates(["工号", "月份"], keep="last")
     frame["总分"] = pd.to_numeric(frame["总分"], errors="coerce")
-    pay = next((c for c in PAY_COLUMNS if c in frame.columns), None)
-    frame["_pay"] = pd.to_numeric(frame[pay], errors="coerce") if pay else np.nan
-    if pay is None:
-        diags.append(warning("history-no-pay", f"{path.name} 的历史没有“应发绩效合计”列：应发合计留空",
-                             f"the history in {path.name} has no 应发绩效合计 column: pay totals left empty",
-                             source=str(path), sheet=HISTORY_SHEET))
-    for c in ("姓名", "部门", "岗位ID"):
-        if c not in frame.columns:
-            frame[c] = None
-    return frame.sort_values(["月份", "_row"], kind="stable").reset_index(drop=True), diags
+    frame["_pay"] = pd.to_numeric(frame["应发绩效合计"], errors="coerce")
+    return frame.sort_values(["月份", "_row"], kind="stable").reset_index(drop=True), []
+
+
+def approval_findings(book, months: list[str], history: Path, require_approved: bool = False) -> list[Diagnostic]:
+    """One finding per month of the period that is not approved (or reopened and not approved
+    again): its numbers in the roll-up are not signed off. With ``require_approved`` they
+    refuse the roll-up instead."""
+    from ...diagnostics import Refused
+    from .history import APPROVED, REOPENED
+
+    out = []
+    for month in months:
+        record = book.approval(month)
+        if record is not None and record["状态"] == APPROVED:
+            continue
+        reopened = record is not None and record["状态"] == REOPENED
+        zh = (f"{month} 已重开（{record['重开原因']}），未重新审批" if reopened else f"{month} 未审批")
+        en = f"{month} was reopened and not approved again" if reopened else f"{month} is not approved"
+        out.append(error("rollup-unapproved", f"{zh}：汇总中该月的数字未经审批",
+                         f"{en}: its numbers in the roll-up are not signed off", source=str(history),
+                         sheet=HISTORY_SHEET))
+    if require_approved and out:
+        raise Refused(out)
+    return out
 
 
 @dataclass
@@ -158,9 +157,11 @@ def period_grade(scheme: GradeScheme, totals: list[float], grades: list[str]) ->
     return grade
 
 
-def build_rollup(catalog: Catalog, history: Path, period: Period) -> RollupData:
-    rows, diags = read_history_rows(history)
+def build_rollup(catalog: Catalog, history: Path, period: Period, require_approved: bool = False) -> RollupData:
+    book = _book(history)
+    rows, diags = _rows_of(book)
     rows = rows[rows["月份"].isin(period.months)]
+    diags += approval_findings(book, sorted(set(rows["月份"].astype(str))), Path(history), require_approved)
     unknown = sorted({str(r) for r in rows["岗位ID"] if r not in catalog.roles})
     for role_id in unknown:
         diags.append(warning("history-unknown-role", f"历史中的岗位 {role_id!r} 不在模板中：其行不计入",
@@ -224,32 +225,61 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
             ws = book.add_worksheet(name)
             print_setup(ws, f"{data.period.title} · {name}", header_rows=None, **page)
             row, width = 0, len(lead)
+            column_widths: dict[int, float] = dict(enumerate(lead))
             if not tables:
-                ws.write(0, 0, f"历史中没有 {data.period.text} 的数据 / no data for {data.period.text}")
+                ws.write(0, 0, f"历史中没有 {data.period.text} 的数据")
             for k, (scheme_id, frame) in enumerate(tables.items()):
                 scheme = catalog.grade_schemes[scheme_id]
-                ws.write(row, 0, f"{scheme.label}（{scheme_id}）/ grade scheme {scheme_id}", f["title"])
+                ws.write(row, 0, f"等级方案：{scheme.label}", f["title"])
                 formats = {"平均分": f["num"], "最低分": f["num"], "部门排名": f["int"], "月数": f["int"],
                            "人数": f["int"], "人月": f["int"], "应发合计": f["money"],
                            **{g: f["int"] for g in scheme.grades()}}
                 widths: list[float] = [*lead, *[6] * (len(frame.columns) - len(lead))]
+                widths = [10 if c == "应发合计" else w for c, w in zip(frame.columns, widths)]  # bold 合计 too
+                for j, w in enumerate(widths):
+                    column_widths[j] = max(column_widths.get(j, 0), w)
                 write_table(ws, frame, formats, f, start_row=row + 2, widths=widths)
+                _total_row(ws, frame, scheme.grades(), row + 2 + len(frame), f)
                 width = max(width, len(frame.columns))
-                row += len(frame) + 4
+                row += len(frame) + 5
             for j in range(width):
-                ws.set_column(j, j, lead[j] if j < len(lead) else 7)
+                ws.set_column(j, j, column_widths.get(j, 7))
+            if tables:  # signed where it is handed over: two rows under the last 合计
+                row -= 2
+                ws.write(row, 1 if name == data.period.sheet else 0, signature_line(), f["signature"])
+                ws.set_row(row, 30)
+                ws.print_area(0, 0, row, max(width - 1, 10))  # room for the signature line
         _notes_sheet(book, catalog, data, f, page)
         book.close()
+
+
+def _total_row(ws, frame: pd.DataFrame, grades: list[str], row: int, f) -> None:
+    """The table's 合计 row: the people, months, grade counts and pay added up, the lowest
+    total of all (an average of averages would not be the period's average)."""
+    if frame.empty:
+        return
+    label_col = 1 if "姓名" in frame.columns else 0  # never under 工号: not an employee
+    for j, c in enumerate(frame.columns):
+        if j == label_col:
+            ws.write(row, j, "合计", f["total_label"])
+        elif c in ("人数", "人月", "月数", *grades):
+            ws.write(row, j, int(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum()), f["total_int"])
+        elif c == "应发合计":
+            ws.write(row, j, clean_round(float(pd.to_numeric(frame[c], errors="coerce").fillna(0).sum()), 2),
+                     f["total_money"])
+        elif c == "最低分" and pd.to_numeric(frame[c], errors="coerce").notna().any():
+            ws.write(row, j, float(pd.to_numeric(frame[c], errors="coerce").min()), f["total_num"])
+        else:
+            ws.write_blank(row, j, None, f["total_label"])
 
 
 def _notes_sheet(book, catalog: Catalog, data: RollupData, f, page) -> None:
     ws = book.add_worksheet(NOTES)
     print_setup(ws, f"{data.period.title} · {NOTES}", header_rows=None, **page)
     ws.set_column(0, 0, 110)
-    lines = [f"期间 / period: {data.period.text}（{data.period.months[0]} … {data.period.months[-1]}）",
-             "只计已完成的考核表；同一员工同一月份有多个版本时取最新版本。/ Complete cards only; "
-             "of several versions of an employee-month the latest counts.",
-             "月数 = 已评分的月份数；人月 = 部门已评分的考核表数。/ 月数: months scored; 人月: cards scored."]
+    lines = [f"期间：{data.period.text}（{data.period.months[0]} … {data.period.months[-1]}）",
+             "只计已完成的考核表；同一员工同一月份有多个版本时取最新版本。",
+             "月数 = 已评分的月份数；人月 = 部门已评分的考核表数。"]
     for scheme_id in data.employees:
         scheme = catalog.grade_schemes[scheme_id]
         rule = scheme.period_rating
@@ -257,12 +287,13 @@ def _notes_sheet(book, catalog: Catalog, data: RollupData, f, page) -> None:
         demote = "；".join(f"{d.grade} 达 {d.months} 个月 → {d.to}" for d in rule.demote)
         tiers = "、".join(f"{t.grade}≥{t.min:g}" if t.min is not None else t.grade for t in scheme.tiers)
         lines.append(f"{data.period.rating_column}（{scheme.label}）：{basis}（保留 1 位小数）按 {tiers} 评定；"
-                     f"至少 {rule.min_months} 个月" + (f"；{demote}" if demote else "")
-                     + f" / rating: {rule.basis} of the monthly totals graded by {scheme_id}")
+                     f"至少 {rule.min_months} 个月" + (f"；{demote}" if demote else ""))
+    levels = {"error": "错误", "warning": "提醒", "info": "说明"}
     for d in data.diagnostics:
-        lines.append(f"{d.severity}: {d.message}")
-    for i, text in enumerate(lines):
+        lines.append(f"{levels.get(d.severity, d.severity)}：{d.message_zh}")
+    for i, text in enumerate(lines):  # each row as high as its wrapped lines: nothing overlaps
         ws.write_string(i, 0, text, f["wrap"])
+        ws.set_row(i, row_height([text], [110], {0}))
 
 
 @dataclass
@@ -284,7 +315,8 @@ class RollupResult:
 
 
 def run_rollup(catalog: Catalog, history: Path, out: Path, quarter: str | None = None,
-               year: str | None = None, force: bool = False, company: str = "") -> RollupResult:
+               year: str | None = None, force: bool = False, company: str = "",
+               require_approved: bool = False) -> RollupResult:
     """`kpi-workbook rollup`: read the history, write 季度汇总 / 年度汇总, 部门汇总, 说明."""
     from ..files import refuse_existing
 
@@ -294,6 +326,6 @@ def run_rollup(catalog: Catalog, history: Path, out: Path, quarter: str | None =
     if Path(history).resolve() == out.resolve():
         raise KpiError([error("output-is-history", f"--out 与 --history 是同一个文件：{out}",
                               f"--out and --history are the same file: {out}", source=str(out))])
-    data = build_rollup(catalog, Path(history), period)
+    data = build_rollup(catalog, Path(history), period, require_approved)
     write_rollup(catalog, data, out, force=force, company=company)
     return RollupResult(data, out)

@@ -46,6 +46,18 @@ def table_formats(book) -> dict:
         "flag": book.add_format({**base, "font_color": "#9C0006"}),  # one line, runs on to the right
         "input": book.add_format({**base, "bg_color": "#FFF2CC", "locked": False}),
         "over": book.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
+        # the furniture under a table: its 合计 row, the signature line; a value not shown
+        "total_label": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2", "align": "center"}),
+        "total_money": book.add_format({**digits, "bold": True, "bg_color": "#F2F2F2",
+                                        "num_format": "#,##0.00"}),
+        "total_int": book.add_format({**digits, "bold": True, "bg_color": "#F2F2F2", "num_format": "0",
+                                      "align": "center"}),
+        "total_pct": book.add_format({**digits, "bold": True, "bg_color": "#F2F2F2", "num_format": "0%",
+                                      "align": "center"}),
+        "total_num": book.add_format({**digits, "bold": True, "bg_color": "#F2F2F2", "num_format": "0.0",
+                                      "align": "center"}),
+        "signature": book.add_format({"font_name": FONT, "font_size": 11, "valign": "bottom"}),
+        "none": book.add_format({**digits, "num_format": '"—";"—";"—"', "align": "center"}),
     }
 
 

@@ -17,11 +17,13 @@ import xlsxwriter
 
 from ...engine.describe import job_title
 from ...rules.loader import Catalog
-from ...rules.model import TEAM_PAY_KINDS, Role
+from ...kinds.base import FLAG_CHOICES
+from ...rules.model import PARAMETER_RANGES, Role
 from ...words import ROSTER_SHEET, SETTINGS_SHEET
 from .. import collector
 from . import formulas as F
 from ..xlsx.clone import SheetCopy, clone_sheets
+from ..xlsx.printing import print_nothing
 from ..files import atomic_output
 from .settings import scheme_heading
 from .versions import TEMPLATE_NAME, fingerprint
@@ -49,7 +51,7 @@ def quote(sheet: str) -> str:
 
 
 MONEY = '"¥"#,##0.00;[Red]-"¥"#,##0.00'
-BODY_PT, SMALL_PT = 10, 9  # table text; criteria, item and input labels
+BODY_PT, SMALL_PT = 10, 10  # table text; criteria, item and input labels (≥ 9 pt on paper, fit to width)
 
 
 @dataclass
@@ -64,12 +66,14 @@ class Formats:
     input: object
     input_pct: object
     input_int: object
+    input_text: object  # a yes/no cell: 1 typed there stays the text "1", as the formulas read it
     formula: object
     total: object
     money: object
     section: object
     settings_input: object
     muted: object
+    aside: object  # a note beside a value on the card (月度报表计算): grey, as large as the text
     # scorecard-only
     field_label: object
     field_value: object
@@ -109,18 +113,21 @@ def _formats(book: xlsxwriter.Workbook) -> Formats:
         input=f(**unlocked, num_format="General", align="center"),
         input_pct=f(**unlocked, num_format="0.00%", align="center"),
         input_int=f(**unlocked, num_format="0", align="center"),
+        input_text=f(**unlocked, num_format="@", align="center"),
         formula=f(num_format="0.##", align="center", bg_color=total_bg),
         total=f(bold=True, num_format="0.0", align="center", bg_color=total_bg, font_size=11),
         money=f(num_format=MONEY, align="right", indent=1, bg_color=total_bg),
         section=f(bold=True, align="center", text_wrap=True),
         settings_input=f(**unlocked),
         muted=book.add_format({"font_color": "#BFBFBF", "font_size": 8}),
-        field_label=f(bold=True, bg_color=grey, align="center", font_size=SMALL_PT, shrink=True),
+        aside=book.add_format({"font_name": "等线", "font_color": "#808080", "font_size": BODY_PT,
+                               "valign": "vcenter"}),
+        field_label=f(bold=True, bg_color=grey, align="center", font_size=SMALL_PT),
         field_value=f(align="left", text_wrap=True),
         field_small=f(align="left", text_wrap=True, font_size=SMALL_PT),
         field_money=f(num_format=MONEY, align="center"),
         role_id=book.add_format({"font_color": "#BFBFBF", "font_size": 7, "align": "right",
-                                 "valign": "top", "shrink": True}),
+                                 "valign": "top", "shrink": True, "num_format": ";;;"}),  # never shown
         item=f(text_wrap=True, font_size=SMALL_PT, align="left"),
         input_label=f(text_wrap=True, font_size=SMALL_PT, align="left"),
         blank=f(),
@@ -261,12 +268,20 @@ def _settings_sheet(book, catalog: Catalog, roles: list[Role], month: str, fmt: 
         ws.write_string(row, 0, rule.label + ("" if key == rule.id else f"（{role.name}）"), fmt.text)
         ws.write_string(row, 1, label, fmt.text)
         ws.write_number(row, 2, value, fmt.settings_input)
+        bounds = PARAMETER_RANGES.get("amounts" if param.startswith("amount_") else param)
+        if bounds is not None:  # what the readers refuse, refused as it is typed
+            ws.data_validation(row, 2, row, 2, {
+                "validate": "integer" if bounds.whole else "decimal", "criteria": "between",
+                "minimum": int(bounds.low), "maximum": int(bounds.high), "error_title": "超出范围",
+                "error_message": f"{label}须在 {bounds.text()} 之间"
+                                 + ("（比例：10% 请输入 0.1 或 10%）" if bounds.kind == "ratio" else "")})
         ws.write_string(row, 3, key, fmt.muted)
         book.define_name(F.pay_param_name(key, param), f"={quote(SETTINGS_SHEET)}!{cell(row, 2)}")
         row += 1
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    print_nothing(ws)  # the month's rule book: edited on screen, never printed with the cards
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
@@ -322,6 +337,7 @@ def _notes_sheet(book, catalog: Catalog, roles: list[Role], fmt) -> None:
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
+    print_nothing(ws)  # notes for whoever keeps the templates: not for paper
 
 
 def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str], fmt) -> None:
@@ -340,6 +356,12 @@ def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str]
         ws.write_string(i, 7, _yes_no(e.full_attendance), fmt.text)
         ws.write_string(i, 8, "" if pd.isna(e.supervisor) else str(e.supervisor), fmt.text)
         ws.write_url(i, 9, f"internal:{quote(name)}!A1", string=name)
+    accounts = roster["wangwang"] if "wangwang" in roster else None  # 旺旺: import profiles match by it
+    if accounts is not None and not all(pd.isna(v) or not str(v).strip() for v in accounts):
+        headers.append("旺旺")
+        ws.write_string(0, 10, "旺旺", fmt.header)
+        for i, value in enumerate(accounts, start=1):
+            ws.write_string(i, 10, "" if pd.isna(value) else str(value), fmt.text)
     ws.set_column(0, 2, 10)
     ws.set_column(3, 3, 26)
     ws.set_column(4, 4, 28)
@@ -351,6 +373,7 @@ def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str]
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    print_nothing(ws)  # the index of the cards: printing the workbook prints the cards only
 
 
 def _yes_no(value) -> str:
@@ -367,7 +390,7 @@ def _write_number(ws, row, col, value, fmt) -> None:
 
 
 def _input_format(fmt: Formats, input_type: str):
-    return {"percent": fmt.input_pct, "count": fmt.input_int}.get(input_type, fmt.input)
+    return {"percent": fmt.input_pct, "count": fmt.input_int, "flag": fmt.input_text}.get(input_type, fmt.input)
 
 
 def _validation(spec, criteria: str) -> dict:
@@ -380,8 +403,8 @@ def _validation(spec, criteria: str) -> dict:
         return {**common, "validate": "list", "source": list(spec.levels),
                 "error_message": f"请从列表中选择：{'、'.join(spec.levels)}"[:255]}
     if d.type == "flag":
-        return {**common, "validate": "list", "source": [F.YES, F.NO],
-                "error_message": "请选择 是 或 否"}
+        return {**common, "validate": "list", "source": list(FLAG_CHOICES),
+                "error_message": "请选择 是 或 否（也可输入 有/无、Y/N、1/0、√/✓、×/✗）"}
     low = d.min if d.min is not None else (0 if d.type in ("count", "points") else None)
     kind = "integer" if d.type == "count" else "decimal"
     if low is not None and d.max is not None:
@@ -403,10 +426,11 @@ def _validation(spec, criteria: str) -> dict:
 # widths and heights are estimated from the text: a CJK character is one em wide, other
 # characters about half; a column of width w is about 7w + 5 pixels (Calibri 11 units).
 
-PAGE_WIDTH = 116  # sum of column widths aimed at: A4 portrait, fit to width at about 85 %
-WIDTHS = {"no": 4.5, "section": 10, "item": 12, "max": 7.5, "value": 9, "event_points": 8,
+PAGE_PX = 760  # the columns' pixels aimed at: A4 portrait fit to width at about 91 % (10 pt → 9.1 on paper)
+WIDTHS = {"no": 4.5, "section": 10, "item": 12, "max": 8.5, "value": 9, "event_points": 8,
           "points": 8, "item_grade": 6, "note": 12}
 MIN_ROW, FOOTER_ROW = 17.0, 17.0  # points
+FOOTER_STRONG = {"total", "grade", "pay_total", "status"}  # footer rows of 20 pt, in bold
 
 
 def _char_px(ch: str, pt: float) -> float:
@@ -439,7 +463,7 @@ def _lines(text: str, width: float, pt: float) -> int:
 
 
 def _height(lines: int, pt: float) -> float:
-    return lines * pt * 1.3 + 5
+    return lines * pt * 1.25 + 4
 
 
 def _width_for(px: float) -> float:
@@ -465,20 +489,29 @@ def _column_widths(layout: SheetLayout) -> dict[str, float]:
     own_levels = [lv for ic in inputs if not ic.spec.rater for lv in ic.spec.levels]
     for key in layout.columns:
         if key.startswith("rater."):
-            widths[key] = min(max(7.5, widest(rated_levels, BODY_PT)), 10)
+            widths[key] = min(max(7.0, widest(rated_levels, BODY_PT)), 10)
         elif key in WIDTHS:
             widths[key] = WIDTHS[key]
     widths["value"] = min(max(widths["value"], widest(own_levels, BODY_PT)), 12)
     widths["input"] = min(max(9.0, widest(labels, SMALL_PT)), 18)
     if layout.pay_rules:  # room for ¥99,999.99 in bold
         widths["points"] = max(widths["points"], 12)
-    rest = PAGE_WIDTH - sum(widths.values())
+    page_width = (PAGE_PX - 5 * len(layout.columns)) / 7  # in width units (7 px each, 5 px a column)
+    rest = page_width - sum(widths.values())
     widths["criteria"] = min(max(rest, 26.0), 44.0)
     # Many rater columns: give up some width elsewhere rather than shrink the whole page.
-    for key, least in (("note", 9.0), ("criteria", 22.0), ("input", 10.0)):
-        over = sum(widths.values()) - PAGE_WIDTH
-        if over > 0:
-            widths[key] = max(least, widths[key] - over)
+    # Text under 9 pt on paper is no option: the page's width is what the columns share.
+    raters = [k for k in widths if k.startswith("rater.")]
+    # An input label wraps on every one of its rows, the criteria once over the item's rows:
+    # the criteria give up width before the input labels do.
+    for keys, least in ((["note"], 6.0), (["criteria"], 20.0), (["section"], 8.0), (["item"], 10.0),
+                        (["value"], 8.0), (raters, 7.0), (["event_points"], 6.0), (["criteria"], 17.0),
+                        (["no"], 4.0), (["note"], 4.0), (["input"], 9.0), (["item"], 9.0)):
+        keys = [k for k in keys if k in widths]
+        over = sum(widths.values()) - page_width
+        if over > 0 and keys:
+            for key in keys:
+                widths[key] = max(least, widths[key] - over / len(keys))
     return widths
 
 
@@ -588,7 +621,9 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
             ic = block.inputs["alloc"]
             allocation = block.section.allocation
             assert allocation is not None  # an alloc input comes from the section's allocation
-            ws.write_blank(ic.row, ic.col, None, fmt.input)
+            # the default allocation typed in (the formulas take it for an empty cell too):
+            # 配分 is never blank on paper; the supervisor overwrites it for this month
+            ws.write_number(ic.row, ic.col, float(allocation.default), fmt.input)
             ws.data_validation(ic.row, ic.col, ic.row, ic.col, _validation(
                 ic.spec, f"本月分配给该项的分值，默认 {ic.spec.input.default:g}，本维度合计应为 "
                          f"{allocation.total:g}"))
@@ -628,24 +663,33 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
                    _height(_lines(label, widths["item"], SMALL_PT), SMALL_PT))
         _grow(heights, range(top, bottom + 1), need)
 
-    # Sections: merged labels over their items
+    # Sections: merged labels over their items, one merge per printed page the section is on
+    # (pages break between items, where they fit: a merged cell across a break would print its
+    # label over the next page's header)
+    labels = {section.id: section.label + (f"\n（{section.weight:g}%）" if section.weight is not None else "")
+              for section in role.sections}
+    for section in role.sections:
+        rows = [b for b in layout.blocks if b.section is section]
+        _grow(heights, range(rows[0].first_row, rows[-1].last_row + 1),
+              _height(_lines(labels[section.id], widths["section"], BODY_PT), BODY_PT))
+    for r, h in heights.items():
+        ws.set_row(r, round(h, 1))
+    breaks = card_breaks(layout, planned_heights(ws, layout, heights),
+                         sum(_col_px(width_of.get(c, 9)) for c in range(layout.width)))
     for section in role.sections:
         rows = [b for b in layout.blocks if b.section is section]
         top, bottom = rows[0].first_row, rows[-1].last_row
-        label = section.label + (f"\n（{section.weight:g}%）" if section.weight is not None else "")
-        if bottom > top:
-            ws.merge_range(top, col("section"), bottom, col("section"), label, fmt.section)
-        else:
-            ws.write_string(top, col("section"), label, fmt.section)
-        _grow(heights, range(top, bottom + 1),
-              _height(_lines(label, widths["section"], BODY_PT), BODY_PT))
-    for r, h in heights.items():
-        ws.set_row(r, round(h, 1))
+        cuts = [b for b in breaks if top < b <= bottom]
+        for first, last in zip([top] + cuts, [c - 1 for c in cuts] + [bottom]):
+            if last > first:
+                ws.merge_range(first, col("section"), last, col("section"), labels[section.id], fmt.section)
+            else:
+                ws.write_string(first, col("section"), labels[section.id], fmt.section)
 
     # Footer: the label runs up to the 输入项 column, right-aligned next to its value
     pc = col("points")
     footer = layout.footer
-    strong = {"total", "grade", "pay_total", "status"}
+    strong = FOOTER_STRONG
     for key, row in footer.items():
         r = row.row
         label_fmt = fmt.foot_strong if key in strong else fmt.foot_label
@@ -675,15 +719,14 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     ws.write_formula(footer["total"].row, pc, F.total(layout), fmt.total)
     ws.write_formula(footer["grade"].row, pc, F.grade(catalog, layout), fmt.grade)
     for rule in layout.pay_rules:
+        # a team kind's cell shows 见月度报表 (the report computes it once the department is whole)
         ws.write_formula(footer[f"pay.{rule.id}"].row, pc, F.pay(catalog, layout, rule), fmt.money)
-        if rule.kind in TEAM_PAY_KINDS:
-            ws.write_string(footer[f"pay.{rule.id}"].row, pc + 1, "月度报表计算", fmt.muted)
     ws.write_formula(footer["pay_total"].row, pc, F.pay_total(layout), fmt.money_total)
     if "months_absent" in footer:  # from the roster; above the limit the card is 不参与
         r = footer["months_absent"].row
         _write_number(ws, r, pc, values.get("months_absent"), fmt.number)
         limit = min(x.above for x in role.exclude_if)
-        ws.write_string(r, pc + 1, f"超过 {limit:g} 个月不参与", fmt.muted)
+        ws.write_string(r, pc + 1, f"超过 {limit:g} 个月不参与", fmt.aside)
     ws.write_formula(footer["status"].row, pc, F.status(layout), fmt.status)
     for key in footer:
         if key.startswith("remark."):
@@ -736,16 +779,59 @@ def _scorecard_sheet(book, catalog: Catalog, layout: SheetLayout, employee, mont
     # Print setup, protection
     ws.set_paper(9)  # A4
     ws.set_portrait()
+    ws.set_h_pagebreaks(breaks)
+    pages = len(breaks) + 1  # its own count: breaks placed here, each page's rows fit it
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0, TABLE_HEADER_ROW)
     ws.print_area(0, 0, sig_row, last_col)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.set_footer("&C第 &P 页 / 共 &N 页")
+    ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.6)
+    ws.set_start_page(1)  # each card counts its own pages, also when the whole book is printed
+    ws.set_footer(f'&C&"等线,Regular"&11第 &P 页 / 共 {pages} 页')
     ws.center_horizontally()
     ws.hide_gridlines(2)
     ws.freeze_panes(TABLE_HEADER_ROW + 1, 0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True,
                     "format_columns": True, "format_rows": True})
+
+
+PRINTABLE_PT = (8.27 - 0.6) * 72, (11.69 - 1.1) * 72  # A4 portrait inside the margins
+
+
+def planned_heights(ws, layout: SheetLayout, items: dict[int, float]) -> list[float]:
+    """The height in points of every row of a card to its signatures: the rows set on ``ws``
+    so far (the title, fields and header; XlsxWriter keeps pixels), the item rows, and the
+    footer's and signatures' rows as the footer sets them."""
+    info = ws.row_info
+    planned = {r.row: (20.0 if key in FOOTER_STRONG else 48.0 if key.startswith("remark.") else FOOTER_ROW)
+               for key, r in layout.footer.items()}
+    planned.update({layout.signature_row - 1: 12.0, layout.signature_row: 34.0})
+    planned.update(items)
+    return [planned.get(r, info[r].height * 0.75 if r in info and info[r].height is not None else 15.0)
+            for r in range(layout.signature_row + 1)]
+
+
+def card_breaks(layout: SheetLayout, heights: list[float], width_px: float) -> list[int]:
+    """The rows a card's pages start at, after the first: a page holds what fits at the
+    card's print scale (fit to the page's width, never shrunk in height, so the text stays
+    at its size), an item is never split, the signatures stay with the row above, and
+    the title, fields and table header repeat on every page. The footer's "共 n 页" is then
+    the card's own count (a spreadsheet's page count is the whole book's)."""
+    # LibreOffice's columns come out about 5 % wider than 7 px a unit (measured on its PDFs)
+    scale = min(1.0, PRINTABLE_PT[0] / (width_px * 0.75 * 1.05))
+    room = PRINTABLE_PT[1] / scale * 0.92  # the footer's room, and the engines' rounding of heights
+    head = sum(heights[:TABLE_HEADER_ROW + 1])
+    starts = sorted({b.first_row for b in layout.blocks} | {r.row for r in layout.footer.values()}
+                    | {layout.signature_row - 1})
+    units = zip(starts, starts[1:] + [layout.signature_row + 1])
+    breaks: list[int] = []
+    used = sum(heights[:starts[0]])
+    for first, end in units:
+        height = sum(heights[first:end])
+        if used + height > room and used > head:
+            breaks.append(first)
+            used = head
+        used += height
+    return breaks
 
 
 def _grow(heights: dict[int, float], rows: range, need: float) -> None:

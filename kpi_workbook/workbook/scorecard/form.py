@@ -88,9 +88,9 @@ def _form(catalog: Catalog, role: Role) -> SheetForm:
         for key, ic in block.inputs.items():
             if key != "alloc":
                 cells[at(ic.row, col("input"))] = LABEL
-    for section in role.sections:
-        first = next(b for b in layout.blocks if b.section is section)
-        cells[at(first.first_row, col("section"))] = LABEL
+    for block in layout.blocks:  # a section's label, again on each page it runs onto
+        for r in range(block.first_row, block.last_row + 1):
+            cells[at(r, col("section"))] = LABEL
     pc = col("points")
     for key, row in layout.footer.items():
         cells[at(row.row, 0)] = LABEL

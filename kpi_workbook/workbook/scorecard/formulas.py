@@ -24,7 +24,7 @@ from ...kinds.events import event_term as _event_term
 from ...numbers import number_text as num
 from ...rules.loader import Catalog
 from ...rules.model import EventsRule, GradeScheme, Item, PayRule, Role
-from ...words import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE
+from ...words import BROKEN, COMPLETE, EXCLUDED, INCOMPLETE, SEE_REPORT
 from .layout import ItemBlock, SheetLayout, cell, sheet_layout
 
 
@@ -298,13 +298,17 @@ def pay_cells(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> PayCells:
 
 
 def pay(catalog: Catalog, layout: SheetLayout, rule: PayRule) -> str:
-    amount = pay_kind(rule).formula(rule, pay_cells(catalog, layout, rule))
     status_ref = layout.footer_cell("status")
+    if pay_kind(rule).team:  # needs the whole department: the monthly report computes it,
+        return f'=IF({status_ref}<>{text(COMPLETE)},"",{text(SEE_REPORT)})'  # never a ¥0 here
+    amount = pay_kind(rule).formula(rule, pay_cells(catalog, layout, rule))
     return f'=IF({status_ref}<>{text(COMPLETE)},"",ROUND(ROUND({amount},9),2))'
 
 
 def pay_total(layout: SheetLayout) -> str:
-    cells = ",".join(layout.footer_cell(f"pay.{r.id}") for r in layout.pay_rules)
+    """The card's own pay: every rule but the team kinds (见月度报表), which the monthly
+    report adds once the department is whole."""
+    cells = ",".join(layout.footer_cell(f"pay.{r.id}") for r in layout.pay_rules if not pay_kind(r).team)
     status_ref = layout.footer_cell("status")
     body = f"ROUND(ROUND(SUM({cells}),9),2)" if cells else "0"
     return f'=IF({status_ref}<>{text(COMPLETE)},"",{body})'

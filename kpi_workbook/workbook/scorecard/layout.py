@@ -21,7 +21,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from ...kinds.inputs import InputSpec, input_specs, is_rated
 from ...rules.loader import Catalog
-from ...rules.model import RATER_LABELS, Item, PayRule, Role, Section
+from ...rules.model import RATER_LABELS, TEAM_PAY_KINDS, Item, PayRule, Role, Section
 
 HEADER_ROWS = 4  # title, two rows of employee fields, a spacer
 TABLE_HEADER_ROW = HEADER_ROWS  # 0-based row of the column headers
@@ -208,7 +208,8 @@ def _layout(catalog: Catalog, role: Role) -> SheetLayout:
         for s in by_owner.get(rule.id, []):
             add(f"payin.{rule.id}.{s.input.id}", s.input.label, s)
         add(f"pay.{rule.id}", rule.label)
-    add("pay_total", "绩效工资/奖金合计")
+    team = any(r.kind in TEAM_PAY_KINDS for r in pay_rules)  # the report adds them: not in this total
+    add("pay_total", "绩效工资/奖金合计（不含部门奖励）" if team else "绩效工资/奖金合计")
     if role.exclude_if:  # S9: the roster's 缺岗月数, shown where the status depends on it
         add("months_absent", "缺岗月数")
         fields["months_absent"] = cell(footer["months_absent"].row, columns["points"])

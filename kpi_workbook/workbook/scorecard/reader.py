@@ -17,6 +17,7 @@ import openpyxl
 
 from ...diagnostics import Diagnostic, KpiError, error, info
 from ...kinds.inputs import InputSpec, input_specs, parse_value
+from ...kinds.base import card_flag
 from ...numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ...rules.loader import Catalog
 from ..xlsx.package import Book, split_ref
@@ -289,7 +290,6 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
 
 
 NUMBER_TYPES = ("number", "percent", "count", "points")
-YES_TEXT, NO_TEXT = "是", "否"  # what the sheets' formulas test (formulas.YES / NO)
 FIELD_LABELS = {"base_salary": ("基本工资", "base salary"), "q_amount": ("绩效基数Q", "Q amount"),
                 "months_absent": ("缺岗月数", "months absent")}
 
@@ -318,14 +318,15 @@ def text_in_number(ref: str, raw: str, percent: bool, label: str = "", label_en:
 
 
 def not_yes_no(ref: str, raw, label: str = "", label_en: str = "", **where) -> Diagnostic | None:
-    """A yes/no cell of a workbook holding anything but 是, 否 or nothing ("yes", 1, TRUE):
-    the sheet's formulas test ``="是"``, so it is an error, never read leniently."""
-    if is_blank(raw) or raw in (YES_TEXT, NO_TEXT):
+    """A yes/no cell of a workbook holding anything but an answer the sheet's formulas read
+    (kinds.base.card_flag: 是/否, 有/无, Y/N, 1/0, √/✓, ×/✗) or nothing — "x", a number,
+    TRUE: an error naming the cell, never read leniently."""
+    if raw is None or (isinstance(raw, str) and raw == "") or card_flag(raw) is not None:
         return None
     what = f"（{label}）" if label else ""
     what_en = f" ({label_en or label})" if label_en or label else ""
-    return error("bad-value", f"{ref} 应为“是”或“否”，得到“{raw}”：请从列表中选择{what}",
-                 f"{ref} must be 是 or 否, got '{raw}': pick it from the list{what_en}",
+    return error("bad-value", f"{ref} 应为 是/否、有/无、Y/N、1/0、√/✓ 或 ×/✗，得到“{raw}”：请从列表中选择{what}",
+                 f"{ref} must be 是/否, 有/无, Y/N, 1/0, √/✓ or ×/✗, got '{raw}': pick it from the list{what_en}",
                  cell=ref, **where)
 
 

@@ -1,8 +1,14 @@
 """Read and check a roster (名单): who is scored this month, in which role.
 
-Columns 工号, 姓名, 部门, 岗位 (role id or its Chinese name), 基本工资, and optionally 绩效基数Q,
-全勤 (是/否), 直接上级, 缺岗月数 (months absent in the period); English headers are accepted too. Every offending row is reported in
+Columns 工号, 姓名, 部门, 岗位, 基本工资, and optionally 绩效基数Q,
+全勤 (是/否), 直接上级, 缺岗月数 (months absent in the period), 岗位名称, 旺旺 (the sub-account
+exports name the person by); English headers are accepted too. Every offending row is reported in
 one error, never just the first.
+
+岗位 is any name people write for a role (rules/names.py): its id, its name, the short name
+printed on the card (来料检验员, 客服专员), its English name or an alias of its template, after
+folding full-width characters and spaces; anything else gets "是不是 … / did you mean …"
+with the closest names, naming the row.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import pandas as pd
 from ...diagnostics import Diagnostic, KpiError, error
 from ...numbers import XML_ILLEGAL, ParseError, is_blank, normalise_text, parse_flag, parse_money
 from ...rules.loader import Catalog
+from ...rules.names import fold
 from ..xlsx.limits import DAMAGED, check_xlsx
 
 COLUMNS = {  # canonical → accepted headers
@@ -29,6 +36,8 @@ COLUMNS = {  # canonical → accepted headers
     "supervisor": ("直接上级", "supervisor"),
     "months_absent": ("缺岗月数", "months_absent"),  # S9: above the role's limit → 不参与
     "job_title": ("岗位名称", "职位", "job_title"),  # shown in the form's 岗位 field
+    # the 旺旺 sub-account a shop's exports name the person by (import profiles: 赤兔)
+    "wangwang": ("旺旺", "旺旺号", "旺旺子账号", "wangwang"),
 }
 REQUIRED = ("employee_id", "name", "department", "role", "base_salary")
 CHINESE = {k: v[0] for k, v in COLUMNS.items()}
@@ -113,6 +122,8 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     diags: list[Diagnostic] = []
     roles, salaries, qs, attendance, absent = [], [], [], [], []
     seen: dict[str, int] = {}
+    accounts: dict[str, int] = {}  # 旺旺 → its row: an export must name one person by it
+    role_names = catalog.role_names()
     for i, row in df.iterrows():
         line = i + 2  # the header is line 1
 
@@ -120,7 +131,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
             diags.append(error("roster-row", f"第 {line} 行 {zh}", f"row {line}: {en}",
                                source=source, path=(line, CHINESE[column])))
 
-        for column in ("employee_id", "name", "department", "role", "supervisor"):
+        for column in ("employee_id", "name", "department", "role", "supervisor", "wangwang"):
             if isinstance(row[column], str) and XML_ILLEGAL.search(row[column]):
                 bad(f"{CHINESE[column]}含有控制字符（如 \\x01），工作簿无法保存它",
                     f"{CHINESE[column]} holds a control character (such as \\x01) that a workbook "
@@ -132,17 +143,23 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
                 f"duplicate 工号 {row.employee_id} (also row {seen[row.employee_id]})", "employee_id")
         else:
             seen[row.employee_id] = line
+        if not is_blank(row.wangwang):
+            account = fold(row.wangwang)
+            if account in accounts:
+                bad(f"旺旺 {row.wangwang} 与第 {accounts[account]} 行重复",
+                    f"duplicate 旺旺 {row.wangwang} (also row {accounts[account]})", "wangwang")
+            else:
+                accounts[account] = line
         if is_blank(row["name"]):
             bad("姓名为空", "empty 姓名 (name)", "name")
         if is_blank(row.department):
             bad("部门为空", "empty 部门 (department)", "department")
-        role_id = _role_id(catalog, row.role)
-        roles.append(role_id)
-        if role_id is None and is_blank(row.role):
+        found = None if is_blank(row.role) else role_names.find(row.role)
+        roles.append(found.role.id if found is not None and found.role is not None else None)
+        if found is None:
             bad("岗位为空", "empty 岗位 (role)", "role")
-        elif role_id is None:
-            bad(f"未知岗位 '{row.role}'", f"unknown role '{row.role}' (see `kpi-workbook roles`)",
-                "role")
+        elif found.role is None:
+            bad(*found.message(row.role), "role")
         salaries.append(_number(row.base_salary, bad, "base_salary", required=True))
         qs.append(_number(row.q_amount, bad, "q_amount", required=False))
         absent.append(_number(row.months_absent, bad, "months_absent", required=False))
@@ -165,21 +182,6 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     df["full_attendance"] = attendance
     df["months_absent"] = absent
     return df.reset_index(drop=True)
-
-
-def _role_id(catalog: Catalog, value) -> str | None:
-    """A role by id, Chinese or English name; full-width and half-width forms both match."""
-    if is_blank(value):
-        return None
-    key = normalise_text(str(value))
-    for role in catalog.roles.values():
-        if key in (role.id, normalise_text(role.name), normalise_text(role.name_en or "")):
-            return role.id
-    key = key.lower()
-    for role in catalog.roles.values():
-        if key in (role.id.lower(), normalise_text(role.name_en or "").lower()):
-            return role.id
-    return None
 
 
 def _number(value, bad, column: str, required: bool) -> float:

@@ -28,7 +28,7 @@ from typing import cast
 from ...diagnostics import Diagnostic, error, info
 from ...numbers import number_text
 from ...rules.loader import Catalog
-from ...rules.model import GradeScheme, PayRule, Role
+from ...rules.model import PARAMETER_RANGES, GradeScheme, PayRule, Role
 from ...words import SETTINGS_SHEET
 from . import formulas as F
 from ..xlsx.package import Book, column_letters, single_cell
@@ -154,10 +154,11 @@ def parse_settings(catalog: Catalog, wanted: list[Setting], cells: dict[str, str
             "or type the number)")
         if problem is not None:
             zh, en = problem
-            diags.append(error("settings-broken", f"设置 {cell}（{s.zh}）{zh}：本工作簿的考核表均为错误，"
+            sep = "" if zh.endswith("？") else "："
+            diags.append(error("settings-broken", f"设置 {cell}（{s.zh}）{zh}{sep}本工作簿的考核表均为错误，"
                                "不评等级、不计薪酬",
-                               f"设置 {cell} ({s.en}) {en}: every scorecard of this book is in error, "
-                               "not graded or paid", cell=cell, **where))
+                               f"设置 {cell} ({s.en}) {en}{'' if en.endswith('?') else ':'} every scorecard of "
+                               "this book is in error, not graded or paid", cell=cell, **where))
             continue
         values[s.name] = raw
     diags += _order(catalog, wanted, values, cells, where)
@@ -289,11 +290,25 @@ def _bad(s: Setting, raw) -> tuple[str, str] | None:
         return f"是文本“{raw}”，请输入数字", f"holds the text '{raw}': type it as a number"
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
         return f"不是数字：{_shown(raw)}", f"is not a number: {_shown(raw)}"
-    if s.target[0] == "pay" and raw < 0:
-        return f"为负数 {_shown(raw)}", f"is negative ({_shown(raw)})"
-    if s.target[0] == "pay" and s.target[3] == "share" and raw > 1:
-        return f"份额 {_shown(raw)} 大于 1（100%）", f"a share of {_shown(raw)} is more than 1 (100%)"
+    bounds = PARAMETER_RANGES.get(s.target[3]) if s.target[0] == "pay" else None
+    if bounds is not None and not bounds.fits(float(raw)):
+        return _out_of_range(s, float(raw), bounds)
     return None
+
+
+def _out_of_range(s: Setting, value: float, bounds) -> tuple[str, str]:
+    """'比例 10 超出 0–1：是否应为 10% / 0.1？' — what is wrong, and what was likely meant."""
+    shown = _shown(value)
+    if bounds.kind == "ratio" and 1 < value <= 100:
+        meant = number_text(value / 100)
+        return (f"{shown} 超出 {bounds.text()}：是否应为 {shown}% / {meant}？",
+                f"{shown} is outside {bounds.text()}: did you mean {shown}% (= {meant})?")
+    if value < bounds.low:
+        return f"为负数 {shown}，超出 {bounds.text()}", f"is negative ({shown}), outside {bounds.text()}"
+    if bounds.whole and not value.is_integer():
+        return f"{shown} 须为整数", f"{shown} must be a whole number"
+    return (f"{shown} 超出 {bounds.text()}，不可信，请核对", f"{shown} is outside {bounds.text()}: implausible, "
+            "check it")
 
 
 def _order(catalog: Catalog, wanted: list[Setting], values: dict, cells: dict, where) -> list[Diagnostic]:

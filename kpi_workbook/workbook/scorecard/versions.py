@@ -44,6 +44,7 @@ def _shape(catalog: Catalog, role: Role) -> dict:
     rules = catalog.role_pay_rules(role)
     fields = {r.id: _setting_fields(role, r, scheme) for r in rules}
     role_data = role.model_dump(mode="json", by_alias=True)
+    role_data.pop("aliases", None)  # the names people write for the role: not its rules
     for ref in role_data["pay_rules"]:
         ref["with"] = {k: (sorted(v) if k == "amounts" else v) for k, v in ref["with"].items()
                        if k not in fields.get(ref["id"], ()) or k == "amounts"}

@@ -1,0 +1,94 @@
+"""The rows of a data file for ``fill``: long (工号, 输入, 评分人, 值) or wide (工号 and one
+column per input, headed as on the card), each value with where it came from — the file's row,
+its column, and the 姓名 and 月份 that row gives — so that fill can check and name it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from ...diagnostics import KpiError, error
+from ...numbers import is_blank, normalise_text
+
+LONG_COLUMNS = {"employee_id": ("工号", "employee_id"), "input": ("输入", "输入项", "input"),
+                "rater": ("评分人", "rater"), "value": ("值", "value")}
+ID_HEADERS = ("工号", "employee_id", "id")
+NAME_HEADERS = ("姓名", "name")
+MONTH_HEADERS = ("月份", "month")
+IGNORED_WIDE = ("姓名", "name", "部门", "department", "岗位", "role", "月份", "month")
+RATER_WORDS = ("自评", "主管", "经理", "self", "supervisor", "manager")
+
+
+class InputRow(NamedTuple):
+    """One value to write: whose, which input (any spelling), by which rater, and where it
+    came from — the row of the file (as a spreadsheet numbers it), the column it was under,
+    and the 姓名 and 月份 that row gives (checked against the card)."""
+
+    employee_id: str
+    key: str
+    rater: str | None
+    value: object
+    line: int | None = None
+    column: str = ""
+    name: object = None
+    month: object = None
+    sheet: str = ""  # a sheet of the data file (the entry grid has one per role)
+
+    def where(self) -> str:
+        """'录入表[来料检验员] 第 5 行' or '第 5 行' (or '' without a row)."""
+        if self.line is None:
+            return ""
+        return (f"[{self.sheet}] " if self.sheet else "") + f"第 {self.line} 行"
+
+    def where_en(self) -> str:
+        if self.line is None:
+            return ""
+        return (f"[{self.sheet}] " if self.sheet else "") + f"row {self.line}"
+
+
+def input_rows(df: pd.DataFrame, path: Path | str = "", first_line: int = 2,
+               sheet: str = "") -> list[InputRow]:
+    """The rows of a long or wide table already read (``path`` names it in messages); the
+    frame's index is its row in the file less ``first_line``."""
+    headers = {normalise_text(str(c)).lower(): c for c in df.columns}
+
+    def column(options):
+        return next((headers[o.lower()] for o in options if o.lower() in headers), None)
+
+    id_col = column(ID_HEADERS)
+    if id_col is None:
+        raise KpiError([error("inputs-columns", f"{path} 缺少 工号 列", f"{path} has no 工号 "
+                              "(employee_id) column", source=str(path))])
+    name_col, month_col = column(NAME_HEADERS), column(MONTH_HEADERS)
+    input_col, value_col = column(LONG_COLUMNS["input"]), column(LONG_COLUMNS["value"])
+    rows: list[InputRow] = []
+    for index, r in df.iterrows():
+        line = int(index) + first_line if isinstance(index, (int, np.integer)) else None
+        person = str(r[id_col]).strip()
+        name = None if name_col is None else r[name_col]
+        month = None if month_col is None else r[month_col]
+        if input_col is not None and value_col is not None:  # long
+            rater_col = column(LONG_COLUMNS["rater"])
+            rater = None if rater_col is None or is_blank(r[rater_col]) else str(r[rater_col])
+            rows.append(InputRow(person, str(r[input_col]).strip(), rater, r[value_col], line,
+                                 str(r[input_col]).strip(), name, month, sheet))
+            continue
+        for c in df.columns:  # wide
+            if c == id_col or normalise_text(str(c)).lower() in IGNORED_WIDE:
+                continue
+            if not is_blank(r[c]):
+                key, rater = split_rater(str(c).strip())
+                rows.append(InputRow(person, key, rater, r[c], line, str(c).strip(), name, month, sheet))
+    return rows
+
+
+def split_rater(header: str) -> tuple[str, str | None]:
+    """'工作业绩/主管' → ('工作业绩', '主管'); a header without a rater suffix as it is."""
+    for sep in ("/", "."):
+        head, _, tail = header.rpartition(sep)
+        if head and normalise_text(tail) in RATER_WORDS:
+            return head, normalise_text(tail)
+    return header, None
