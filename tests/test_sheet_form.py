@@ -238,3 +238,24 @@ def test_every_role_as_built_matches_its_form(tmp_path):
             form = sheet_form(catalog, role)
             assert set(package.sheet(title).contents) <= set(form.cells), title
             assert names == dict(form.names), title
+
+
+def test_fill_writes_nothing_through_a_moved_name(catalog, book, tmp_path):
+    """fill writes through the names: an input name pointed at the hidden J6 would have put
+    the value where the sheet does not read it (and the engine would). The card is named,
+    nothing is written to it; the other card is filled as usual."""
+    from kpi_workbook.workbook.scorecard.fill import fill_workbooks
+
+    wb = openpyxl.load_workbook(book)
+    visible = _names(_sheet(wb, "S1"))["KPI_IN_problem_resolution__points"]
+    sheet = _edit(book, "S1", names={"KPI_IN_problem_resolution__points": "J6"})
+    before = {ref: c.value for ref, c in ((r, _sheet(openpyxl.load_workbook(book), "S1")[r]) for r in (visible, "J6"))}
+    done = fill_workbooks(catalog, [book], [("S1", "problem_resolution", None, 55),
+                                            ("S2", "problem_resolution", None, 55)])
+    moved = [d for d in done.diagnostics if d.code == "name-moved"]
+    assert [(d.sheet, d.cell) for d in moved] == [(sheet, "J6")] and visible in moved[0].message_en
+    assert done.written == 1
+    after = openpyxl.load_workbook(book)
+    assert {r: _sheet(after, "S1")[r].value for r in (visible, "J6")} == before
+    s2 = _sheet(after, "S2")
+    assert s2[_names(s2)["KPI_IN_problem_resolution__points"]].value == 55

@@ -32,6 +32,7 @@ from ..locks import locked_all
 from .roster import read_table
 from .rows import InputRow, input_rows, split_rater  # noqa: F401  (fill's data rows, re-exported)
 from .editable import Scorecard, open_editable
+from .form import writer_findings
 from ..xlsx.limits import check_file
 
 def cell_value(spec, parsed: float):
@@ -94,6 +95,7 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
     result = FillResult()
     opened = {}
     cards: dict[str, tuple[Path, Scorecard]] = {}
+    blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
     for path in books:
         book = open_editable(path)  # checks the zip directory as it opens it  # a damaged workbook is a KpiError naming it
         opened[path] = book
@@ -106,6 +108,14 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
                 f"{path.name} has no scorecard sheets (not made by `kpi-workbook new`?)",
                 source=str(path)))
         for card in found:
+            # the names fill writes through must be where the template puts them (form.py):
+            # a moved input name would put the value in a cell the sheet does not use
+            moved = writer_findings(catalog, card, lambda ref, b=book, c=card: b.get(c.sheet, ref),
+                                    book.package)
+            if moved:
+                result.diagnostics += moved
+                blocked.add(card.employee_id)
+                continue
             if card.employee_id in cards:
                 result.diagnostics.append(error(
                     "duplicate-employee", f"员工 {card.employee_id} 同时出现在 {cards[card.employee_id][0].name} "
@@ -128,6 +138,8 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
     teams: set[tuple[str, str, str]] = set()  # (role, rank item, department) to re-rank
     for row in rows:
         employee_id = row.employee_id
+        if employee_id in blocked and employee_id not in cards:
+            continue  # said once, by its names
         if employee_id not in cards:
             unknown_employees.add(employee_id)
             continue

@@ -258,3 +258,26 @@ def refuse_big_books(catalog: Catalog, books, split_by: str | None) -> None:
                      f"{path.name} would hold {len(part):,} scorecards, about {bound:,} {unit_en}: more "
                      "than one workbook may (it would be refused when read); nothing was written",
                      what, way=way, source=str(path))
+
+
+def writer_findings(catalog: Catalog, card, get, package=None) -> list[Diagnostic]:
+    """For a command that writes through the names (fill): ``card``'s ``KPI_*`` names against
+    the form of the template version that built it (``get(ref)`` reads a cell of its sheet;
+    ``package`` the opened book, for names defined twice or into another sheet). A card
+    built by a version no longer known gives nothing here: the readers say so."""
+    from .versions import current, registry
+
+    role = catalog.roles.get(card.role_id)
+    if role is None:
+        return []
+    ref = card.names.get(TEMPLATE_NAME)
+    version = str(get(ref) or "").strip() if ref else ""
+    own = catalog if not version or version == current(catalog, role.id) else registry(catalog).get(
+        (role.id, version))
+    if own is None:
+        return []
+    return name_findings(sheet_form(own, own.roles[role.id]), card.names,
+                         package.repeated.get(card.sheet, {}) if package is not None else {},
+                         package.elsewhere.get(card.sheet, {}) if package is not None else {},
+                         package.broken.get(card.sheet, []) if package is not None else [],
+                         source=str(card.path), sheet=card.sheet)
