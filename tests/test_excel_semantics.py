@@ -90,6 +90,7 @@ RULES = [
     ("round-at-15-digits", "ROUND(2.675,2)", 2.68),
     ("round-of-round-cleans-noise", "ROUND(ROUND(0.285*100,9),0)", 29.0),
     ("round-money", "ROUND(ROUND(4137*0.1*83/100,9),2)", 343.37),  # 413.7 × 83 / 100 = 343.371
+    ("round-half-cent", "ROUND(ROUND(60.18*0.25/3,9),2)", 5.02),  # 5.015 is 5.01499… in binary
     ("min-max-floor-cap", "MIN(MAX(-3,0),20)+MIN(MAX(25,0),20)", 20.0),
 ]
 

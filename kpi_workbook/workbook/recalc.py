@@ -107,10 +107,24 @@ def _formulas(path: Path) -> Values:
         raise RuntimeError("the formulas package is not installed: pip install formulas") from None
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl's "no default style"
-        model = formulas.ExcelModel().loads(str(path)).finish()
-        solution = model.calculate()
+    from formulas.functions import wrap_ufunc
+
+    from ..numbers import excel_round
+
+    functions = formulas.get_functions()
+    own_round = functions["ROUND"]
+    # formulas' ROUND rounds the binary double (ROUND(5.015,2) is 5.01: 501.4999… × 100),
+    # Excel, LibreOffice and Gnumeric the value at 15 significant digits (5.02): that
+    # departure (docs/excel-semantics.md) is not what this engine is here to check, so it
+    # rounds as Excel does while it recalculates a book
+    functions["ROUND"] = wrap_ufunc(lambda x, d: excel_round(x, int(d)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's "no default style"
+            model = formulas.ExcelModel().loads(str(path)).finish()
+            solution = model.calculate()
+    finally:
+        functions["ROUND"] = own_round
     out: Values = {}
     for key, ranges in solution.items():
         # "'[book.xlsx]SHEET'!A1" (sheet titles upper-cased), single cells only
