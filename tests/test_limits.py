@@ -109,13 +109,30 @@ def test_new_refuses_a_book_of_too_many_cells(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_new_refuses_a_book_too_big_when_inflated(tmp_path, capsys, monkeypatch):
+    """At the full limits the inflated size binds before the cells for the biggest roles
+    (about 42,000 qc_event_ledger cards are 2 GB of XML): `new` counts it too. The sample
+    book is about 1.4 MB inflated: with the book limited to 1 MB it is refused up front; two
+    cards (60 KB) are written."""
+    monkeypatch.setenv("KPI_WORKBOOK_MAX_BOOK_MB", "1")
+    code, _, err = run(capsys, "new", "--month", MONTH, "--out", tmp_path / "all.xlsx")
+    assert code == 2 and len(_lines(err)) == 1
+    assert "MB" in err and "KPI_WORKBOOK_MAX_BOOK_MB" in err and "--split-by 部门" in err
+    assert list(tmp_path.iterdir()) == []
+    two = _roster_csv(tmp_path / "two.csv", 2)
+    code, _, err = run(capsys, "new", "--month", MONTH, "--roster", two, "--out", tmp_path / "two.xlsx")
+    assert code == 0, err
+    code, _, err = run(capsys, "validate", tmp_path / "two.xlsx")
+    assert "too-large" not in err and "zip-bomb" not in err
+
+
 def test_the_size_new_counts_is_never_below_what_the_reader_counts(tmp_path, catalog):
     """The up-front estimate may only err on the safe side: for every role, at least the
     cells the package reader counts in the sheet as written."""
     import pandas as pd
 
     from kpi_workbook.workbook.scorecard.build import build_workbook
-    from kpi_workbook.workbook.scorecard.form import book_size, sheet_cells
+    from kpi_workbook.workbook.scorecard.form import _measured_size, book_size, sheet_cells, sheet_cost
     from kpi_workbook.workbook.xlsx.package import Book
 
     from .helpers import emp
@@ -126,13 +143,20 @@ def test_the_size_new_counts_is_never_below_what_the_reader_counts(tmp_path, cat
     with Book.open(path) as package:
         for title in package.sheet_names[3:]:
             role = package.sheet(title).contents[package.names[title]["KPI_ROLE"]]
-            written = package.read(package.parts[title]).count(b"<c ")
+            part = package.read(package.parts[title])
+            written = part.count(b"<c ")
             assert sheet_cells(catalog, catalog.roles[role]) >= written, role
+            measured = sheet_cost(catalog, catalog.roles[role])
+            assert measured.cells == written and measured.bytes >= len(part), role
     with Book.open(path) as package:  # every sheet read once: the cells the book's limit counts
         package.sheets(package.sheet_names)
         counted = package._cells
     sheets, cells = book_size(catalog, roster["role"])
     assert sheets == len(roster) + 3 and cells >= counted
+    cells, size = _measured_size(catalog, roster["role"].value_counts().to_dict())
+    with zipfile.ZipFile(path) as z:
+        inflated = sum(i.file_size for i in z.infolist())  # what the book limit counts
+    assert cells >= counted and size >= inflated
 
 
 def test_report_refuses_a_report_its_readers_would_refuse(tmp_path, capsys, monkeypatch):

@@ -216,6 +216,9 @@ def cell_findings(form: SheetForm, contents: Mapping[str, object], formula_cells
 # --- how big a book of these sheets is -----------------------------------------------------
 
 BOOK_SHEETS = 3  # 设置, 名单, 说明 beside the scorecards
+SHEET_BYTES_MAX = 200_000  # no sheet of a role is this big (the largest is about 60 KB)
+ROSTER_ROW_BYTES = 1_000  # a row of 名单 and its defined names, at most
+FIXED_BYTES = 256 * 1024  # 设置, 说明, styles and the package's other parts, at most
 
 
 def sheet_cells(catalog: Catalog, role: Role) -> int:
@@ -225,8 +228,44 @@ def sheet_cells(catalog: Catalog, role: Role) -> int:
     return (layout.signature_row + 1) * (layout.width + 1)
 
 
+@dataclass(frozen=True)
+class SheetCost:
+    cells: int  # the sheet's cells as the readers count them
+    bytes: int  # its part inflated, and its defined names in the workbook part
+
+
+def sheet_cost(catalog: Catalog, role: Role) -> SheetCost:
+    """What one sheet of ``role`` costs the readers, measured on a sheet written by ``new``
+    itself (once per catalog and role): exact where :func:`sheet_cells` is a bound."""
+    return catalog.derived("sheet_cost", role, _measure)
+
+
+def _measure(catalog: Catalog, role: Role) -> SheetCost:
+    import tempfile
+    from pathlib import Path
+
+    import pandas as pd
+
+    from ..xlsx.package import Book
+    from .build import build_workbook
+
+    one = pd.DataFrame([{"employee_id": "E00000000", "name": "员工" * 8, "department": "部门" * 8,
+                         "role": role.id, "base_salary": 99999.99, "q_amount": 99999.99,
+                         "full_attendance": True, "supervisor": "", "months_absent": 0}])
+    with tempfile.TemporaryDirectory(prefix="kpi-measure-") as tmp:
+        path = Path(tmp) / "one.xlsx"
+        build_workbook(catalog, one, "2026-01", path)
+        with Book.open(path) as book:
+            title = book.sheet_names[BOOK_SHEETS]
+            data = book.read(book.parts[title])
+            index = book.sheet_names.index(title)
+            names = sum(len(n) + len(body) + 40 for n, local, body in book.defined if local == index)
+    return SheetCost(data.count(b"<c "), len(data) + names)
+
+
 def book_size(catalog: Catalog, roles) -> tuple[int, int]:
-    """(sheets, cells) of a scorecard book for these employees' roles (one role id each)."""
+    """(sheets, cells at most) of a scorecard book for these employees' roles (one role id
+    each): the quick bound, no sheet written."""
     counts: dict[str, int] = {}
     for role_id in roles:
         counts[role_id] = counts.get(role_id, 0) + 1
@@ -236,17 +275,38 @@ def book_size(catalog: Catalog, roles) -> tuple[int, int]:
     return people + BOOK_SHEETS, cells
 
 
+def _measured_size(catalog: Catalog, counts: dict[str, int]) -> tuple[int, int]:
+    """(cells, inflated bytes at most) of the book, from one measured sheet per role."""
+    people = sum(counts.values())
+    costs = {r: sheet_cost(catalog, catalog.roles[r]) for r in counts}
+    cells = sum(n * costs[r].cells for r, n in counts.items()) + (people + 1) * 10 + 2_000
+    size = sum(n * (costs[r].bytes + costs[r].bytes // 100 + 512) for r, n in counts.items())
+    return cells, size + people * ROSTER_ROW_BYTES + FIXED_BYTES
+
+
 def refuse_big_books(catalog: Catalog, books, split_by: str | None) -> None:
-    """Before ``new`` writes anything: refuse a book the readers would refuse (more sheets or
-    cells than the table of limits allows), with the way around it (``--split-by 部门``, or
-    a finer split)."""
-    sheets_max, cells_max = limit("sheets"), limit("cells")
+    """Before ``new`` writes anything: refuse a book the readers would refuse — more sheets,
+    cells or inflated bytes than the table of limits allows — with the way around it
+    (``--split-by 部门``, or a finer split). The quick bounds decide most rosters; one near a
+    limit has a sheet of each of its roles written and measured first."""
+    sheets_max, cells_max, bytes_max = limit("sheets"), limit("cells"), limit("book_mb") << 20
     for path, part in books:
         sheets, cells = book_size(catalog, part["role"])
-        if sheets <= sheets_max and cells <= cells_max:
+        size = sheets * SHEET_BYTES_MAX + FIXED_BYTES
+        what, bound = "", 0
+        if sheets > sheets_max:
+            what, bound = "sheets", sheets
+        elif cells > cells_max or size > bytes_max:
+            counts = part["role"].value_counts().to_dict()
+            cells, size = _measured_size(catalog, counts)
+            if cells > cells_max:
+                what, bound = "cells", cells
+            elif size > bytes_max:
+                what, bound = "book_mb", size >> 20
+        if not what:
             continue
-        what, bound = ("sheets", sheets) if sheets > sheets_max else ("cells", cells)
-        unit_zh, unit_en = ("张工作表", "sheets") if what == "sheets" else ("个单元格", "cells")
+        unit_zh, unit_en = {"sheets": ("张工作表", "sheets"), "cells": ("个单元格", "cells"),
+                            "book_mb": ("MB（解压后）", "MB inflated")}[what]
         if split_by:
             way = ("请换更细的拆分（如 --split-by 直接上级），或分几次生成",
                    "split it finer (e.g. --split-by 直接上级), or make it in parts")
