@@ -24,8 +24,8 @@ MB = 1 << 20
 # step → (limit of the table, what is measured)
 STEPS = {
     "new_refused": ("sheets", "`new` of a roster twice the sheet limit into one book: until the refusal"),
-    "book_new": ("book_mb", "`new` of 45,000 qc_event_ledger cards (2.2 GB inflated) into one book: "
-                            "one sheet of the role measured, until the refusal"),
+    "book_new": ("cells", "`new` of 45,000 qc_event_ledger cards (23 million cells, 2.2 GB inflated) into "
+                          "one book: one sheet of the role measured, until the refusal"),
     "sheets": ("sheets", "`validate` of a book of as many scorecards as the sheet limit allows"),
     "cells": ("cells", "`validate` of a book just past the cell limit: until the refusal"),
     "part": ("part_mb", "`validate` of a book with a part past the part limit (refused from the zip directory)"),

@@ -370,6 +370,7 @@ def payroll(report: PathLike, out: PathLike, *, history: PathLike | None = None,
 
     if require_approved and history is None:
         raise UsageError("--require-approved 需要 --history / --require-approved needs --history")
+    _check_company(company)
     if unapproved and history is None:
         raise UsageError("--unapproved 需要 --history / --unapproved needs --history")
     if unapproved and require_approved:
@@ -542,6 +543,7 @@ def notices(report: PathLike, out: PathLike, *, history: PathLike | None = None,
     A PDF beside ``out`` where LibreOffice is present (``pdf``)."""
     from .workbook.month.notices import run_notices
 
+    _check_company(company)
     with _steps(progress, None, "通知书 / notices", unit="份") as step:
         done = run_notices(load_templates(templates), Path(report), Path(out), history=_optional(history),
                            books=None if books is None else _paths(books), force=force, company=company,

@@ -389,6 +389,12 @@ def test_a_long_company_name_is_refused_before_the_library_warns(tmp_path, sampl
     proc = _cli("report", sample_book, "--out", tmp_path / "r.xlsx", "--company", "某" * 60)
     code, _, err = _finished(proc)
     assert code in (0, 1) and "Header" not in err and "Warning" not in err
+    # every command that prints the company in a page header refuses it the same way
+    for argv in (["payroll", tmp_path / "r.xlsx", "--out", tmp_path / "p.xlsx"],
+                 ["notices", tmp_path / "r.xlsx", "--out", tmp_path / "n.xlsx"],
+                 ["rollup", "--history", tmp_path / "h.xlsx", "--year", "2026", "--out", tmp_path / "y.xlsx"]):
+        code, _, err = _finished(_cli(*argv, "--company", "某" * 300))
+        assert code == 2 and "--company" in err and len(_lines(err)) == 1, (argv, err)
 
 
 def _roster_csv(path: Path, people: int) -> Path:
