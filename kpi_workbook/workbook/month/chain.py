@@ -173,6 +173,7 @@ class Sheet:
     rows: list[list]
     stored: list[str]
     missing: bool = False  # the book has no sheet of that name
+    optional: bool = False  # a sheet an older history lacks: in the seal only once it has rows
 
 
 def broken(path: Path, zh: str, en: str, sheet: str = SEAL, row: int | None = None) -> Refused:
@@ -248,6 +249,8 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
         if last != tail:
             raise broken(path, f"{sheet.name}的末行与“{SEAL}”不符", f"the last row of {sheet.name} does not "
                          f"match the {SEAL} sheet", sheet.name, n + 1)
+        if sheet.optional and sheet.name not in sealed and not n:
+            continue  # never written: an older history's seal does not name it
         tails[sheet.name] = (n, last)
     if seal_rows(signer, tails)[-1][2] != seal_hash or set(sealed) - set(tails):
         raise broken(path, f"{name} 的“{SEAL}”被改动：封印不符", f"the {SEAL} sheet of {name} was changed: "

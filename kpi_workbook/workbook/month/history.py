@@ -46,7 +46,16 @@ VERSION_COLUMNS = ["月份", "版本", "工号", "姓名", "部门", "总分", "
 AUDIT_COLUMNS = ["月份", "工号", "字段", "之前", "之后", "操作人", "时间", "原因"]
 APPROVED, REOPENED = "已审批", "已重开"
 ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]  # what an approved row's hash covers
-CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS}
+# What the engine computed for a month (issue 24), one row per `report --history` (the last
+# of a month counts): the month hash of its 月度汇总 rows as the engine scored them
+# (approval.engine_digest), of the books it read (approval.books_digest),
+# the money columns in order, and how many error findings no row carries. approve and
+# payroll check a report against it instead of scoring its books again.
+COMPUTED = "计算记录"
+COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间"]
+CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS,
+           COMPUTED: COMPUTED_COLUMNS}
+OPTIONAL = {COMPUTED}  # chained sheets an older history does not have: sealed only once they have rows
 
 
 def hash_text(value, decimals: int | None = None) -> str:
@@ -79,6 +88,7 @@ class HistoryBook:
     approvals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=APPROVAL_COLUMNS))
     versions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VERSION_COLUMNS))
     audit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AUDIT_COLUMNS))
+    computed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMPUTED_COLUMNS))
     sealed: bool = False  # read from a history whose chain was verified (not one without a chain)
     mode: str = ""  # how its hashes were made (chain.PLAIN, chain.KEYED), "" when not sealed
     key_id: str = ""  # the fingerprint of the key that signed it
@@ -89,6 +99,11 @@ class HistoryBook:
         if not len(mine):
             return None
         return mine.sort_values("版本", kind="stable").iloc[-1].to_dict()
+
+    def computation(self, month: str) -> dict | None:
+        """What the engine computed for ``month`` at its last ``report --history``, or None."""
+        mine = self.computed[self.computed["月份"].astype(str) == month]
+        return mine.iloc[-1].to_dict() if len(mine) else None
 
     def approved_rows(self, month: str) -> pd.DataFrame:
         """The rows of the month's latest approval (any state)."""
@@ -129,7 +144,7 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
             sheets.append(Sheet(name, [[r[at[c]] if at.get(c) is not None else None for c in columns]
                                        for r in rows],
                                 [hash_text(r[at[CHAIN]]) if CHAIN in at else "" for r in rows],
-                                missing=raw[name] is None))
+                                missing=raw[name] is None, optional=name in OPTIONAL))
         approved = _approved_months(tables[APPROVALS])
         where = COLUMNS.index("月份")
         mode, key_id = verify(path, signer or signer_for(path), sheets, seal, approved,
@@ -159,7 +174,8 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
         return data[columns].reset_index(drop=True)
 
     book = HistoryBook(_history_frame(tables[SHEET]), frame(APPROVALS, APPROVAL_COLUMNS),
-                       frame(VERSIONS, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS))
+                       frame(VERSIONS, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS),
+                       frame(COMPUTED, COMPUTED_COLUMNS))
     book.sealed = chained
     if chained:
         book.mode, book.key_id = mode, key_id
@@ -309,10 +325,13 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
                                      (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
                                      (VERSIONS, whole.versions, VERSION_COLUMNS),
-                                     (AUDIT, whole.audit, AUDIT_COLUMNS)):
+                                     (AUDIT, whole.audit, AUDIT_COLUMNS),
+                                     (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
             rows = [[_cell(c, v) for c, v in zip(columns, r)]
                     for r in frame.reindex(columns=columns).itertuples(index=False)]
             chain = hashes(signer, name, rows)
+            if name in OPTIONAL and not rows:
+                continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
             tails[name] = (len(rows), chain[-1] if chain else "")
             if name != SHEET and not rows:
                 continue  # a history never approved keeps its one sheet (and the seal)
