@@ -617,11 +617,11 @@ def check_history(path: Path, sign: bool = False, by: str | None = None,
         raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
                               source=str(path))])
     if not sign:
-        return _check_of(path, read_history_book(path))
+        return _check_of(path, read_history_book(path, full=True))  # every row hashed again
     with locked(path, timeout):
         signer = signer_for(path)
         try:
-            book = read_history_book(path, signer)
+            book = read_history_book(path, signer, full=True)
             if book.sealed:
                 return _check_of(path, book)
         except _Refused:

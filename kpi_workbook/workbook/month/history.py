@@ -5,11 +5,14 @@ warnings of the digest are read from the grade schemes: a grade in consecutive m
 enough months of the year (S5: E; S9/S10: 不及格), and the department's lowest total
 several months running (S9/S10).
 
-The history is tamper-evident (chain.py): every row of 历史, 审批, 审批版本 and 审计 is
-chained, the chains sealed in 校验, and every read verifies all of it before anything is
+The history is tamper-evident (chain.py): every row of 历史, 审批, 审批版本, 审计 and 计算记录
+is chained, the chains sealed in 校验, and every read verifies all of it before anything is
 used — and then that each approval's month hash is that of its approved rows, each approved
 row's 行哈希 that of its content, and each 历史 row of an approved month what was approved.
-The first break refuses the command, naming the sheet and the row.
+The first break refuses the command, naming the sheet and the row. Sheets still byte for
+byte as the program wrote and sealed them (their signed data digests) were verified before
+they were written and are not hashed row by row again. The cells are written as sheet XML
+directly (xlsx.sheet_rows), not cell by cell through XlsxWriter.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from ...numbers import ParseError, parse_month
+from ...numbers import XML_ILLEGAL, ParseError, parse_month
 from ...rules.loader import Catalog
 from ..files import atomic_output
-from ..scorecard.reader import sheet_values
-from .chain import CHAIN, SEAL, Sheet, Signer, hashes, seal_rows, signer_for, verify
+from ..xlsx.sheet_rows import CELL_TEXT_LIMIT, _truncated
+from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, hashes, seal_rows, signer_for, verify
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
@@ -114,21 +117,25 @@ class HistoryBook:
         return v[(v["月份"].astype(str) == month) & (v["版本"] == record["版本"])]
 
 
-def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False) -> HistoryBook:
+def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False,
+                      full: bool = False) -> HistoryBook:
     """Every sheet of the history at ``path`` (an empty history when there is none), after
     verifying its chain, its seal and its approvals (refused at the first break). A history
-    with approvals but no chain at all is refused unless ``unsealed_ok`` (sealing it)."""
+    with approvals but no chain at all is refused unless ``unsealed_ok`` (sealing it).
+
+    A sheet whose rows are byte for byte what the last write sealed (its ``<sheetData>``
+    digest, signed with the seal: chain.verify) is not hashed row by row again: its count and
+    last hash are checked against the seal; ``full`` (`kpi-workbook history`) hashes every row."""
     if path is None or not Path(path).exists():
         return HistoryBook(pd.DataFrame(columns=COLUMNS))
     path = Path(path)
-    raw = {name: sheet_values(path, name) for name in CHAINED}
+    raw, seal, written = _read_sheets(path)
     if not _is_history(raw[SHEET]):
         # not a history file (a scorecard workbook or a report named by mistake): never
         # overwrite it with one
         raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（没有“{SHEET}”工作表及 工号、月份 列）",
                               f"{path.name} is not a history file (no {SHEET} sheet with 工号 and 月份)",
                               source=str(path))])
-    seal = sheet_values(path, SEAL)
     tables = {name: _table(values) for name, values in raw.items()}
     chained = seal is not None or any(CHAIN in header for header, _ in tables.values())
     if chained:
@@ -144,11 +151,13 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
             sheets.append(Sheet(name, [[r[at[c]] if at.get(c) is not None else None for c in columns]
                                        for r in rows],
                                 [hash_text(r[at[CHAIN]]) if CHAIN in at else "" for r in rows],
-                                missing=raw[name] is None, optional=name in OPTIONAL))
+                                missing=raw[name] is None, optional=name in OPTIONAL,
+                                written=written.get(name, "")))
         approved = _approved_months(tables[APPROVALS])
         where = COLUMNS.index("月份")
-        mode, key_id = verify(path, signer or signer_for(path), sheets, seal, approved,
-                              lambda sheet, values: _month_text(values[where]) if sheet == SHEET else "")
+        mode, key_id, unchanged = verify(path, signer or signer_for(path), sheets, seal, approved,
+                                         lambda sheet, values: _month_text(values[where]) if sheet == SHEET
+                                         else "", full=full)
     elif any(tables[name][1] for name in (APPROVALS, VERSIONS, AUDIT)) and not unsealed_ok:
         raise Refused([error("history-tampered",
                              f"{path.name} 有审批记录却没有哈希链（被改过，或由旧版 kpi-workbook 写成）：核对无误后用 "
@@ -179,8 +188,31 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
     book.sealed = chained
     if chained:
         book.mode, book.key_id = mode, key_id
-    _check_approvals(path, book, tables[SHEET])
+    if not (chained and {SHEET, APPROVALS, VERSIONS} <= unchanged):
+        _check_approvals(path, book, tables[SHEET])  # else checked before they were written, as they are
     return book
+
+
+def _read_sheets(path: Path) -> tuple[dict[str, list[list] | None], list[list] | None, dict[str, str]]:
+    """The chained sheets' values and the seal's, from one opening of the file, and per sheet
+    the SHA-256 of its ``<sheetData>`` element as stored (chain.data_digest)."""
+    from ..scorecard.reader import _rows, open_package
+
+    values: dict[str, list[list] | None] = {}
+    written: dict[str, str] = {}
+    with open_package(path) as package:
+        names = set(package.sheet_names)
+        for name in [*CHAINED, SEAL]:
+            if name not in names:
+                values[name] = None
+                continue
+            data = package.sheet(name)
+            values[name] = _rows({**data.contents, **data.cached})
+            part = package.parts.get(name, "")
+            if name != SEAL and part:
+                written[name] = data_digest(package.read(part))
+    seal = values.pop(SEAL)
+    return values, seal, written
 
 
 def _is_history(values) -> bool:
@@ -313,36 +345,47 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
 def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
     """Write the history file: 历史, then the approval sheets when there are any, each row
     with its 链哈希, and the seal (校验)."""
+    import io
+
     import xlsxwriter
+
+    from ..xlsx import sheet_rows
 
     whole = history if isinstance(history, HistoryBook) else HistoryBook(history)
     signer = signer or signer_for(path)
     tails: dict[str, tuple[int, str]] = {}
+    digests: dict[str, str] = {}
+    memory = io.BytesIO()
+    book = xlsxwriter.Workbook(memory, {"in_memory": True, "nan_inf_to_errors": True,
+                                        "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
+    bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
+    sheets = []
+    for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
+                                 (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
+                                 (VERSIONS, whole.versions, VERSION_COLUMNS),
+                                 (AUDIT, whole.audit, AUDIT_COLUMNS),
+                                 (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
+        rows = [[_cell(c, v) for c, v in zip(columns, r)]
+                for r in frame.reindex(columns=columns).itertuples(index=False)]
+        chain = hashes(signer, name, rows)
+        if name in OPTIONAL and not rows:
+            continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
+        tails[name] = (len(rows), chain[-1] if chain else "")
+        if name != SHEET and not rows:
+            continue  # a history never approved keeps its one sheet (and the seal)
+        cells = _plain_sheet(book, name, columns, rows, chain, bold, name == SHEET)
+        digests[name] = data_digest(cells.sheet_data()[1].encode("utf-8"))
+        sheets.append(cells)
+    ws = book.add_worksheet(SEAL)
+    for i, row in enumerate(seal_rows(signer, tails, digests)):
+        for j, value in enumerate(row):
+            (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 2, 66)
+    book.close()
     with atomic_output(path, force=True) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
-                                              "strings_to_urls": False, "strings_to_numbers": False})
-        bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
-        for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
-                                     (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
-                                     (VERSIONS, whole.versions, VERSION_COLUMNS),
-                                     (AUDIT, whole.audit, AUDIT_COLUMNS),
-                                     (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
-            rows = [[_cell(c, v) for c, v in zip(columns, r)]
-                    for r in frame.reindex(columns=columns).itertuples(index=False)]
-            chain = hashes(signer, name, rows)
-            if name in OPTIONAL and not rows:
-                continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
-            tails[name] = (len(rows), chain[-1] if chain else "")
-            if name != SHEET and not rows:
-                continue  # a history never approved keeps its one sheet (and the seal)
-            _plain_sheet(book, name, columns, rows, chain, bold, name == SHEET)
-        ws = book.add_worksheet(SEAL)
-        for i, row in enumerate(seal_rows(signer, tails)):
-            for j, value in enumerate(row):
-                (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
-        ws.set_column(0, 0, 12)
-        ws.set_column(1, 2, 66)
-        book.close()
+        sheet_rows.save(memory, sheets, tmp)
 
 
 def _cell(column: str, value):
@@ -357,28 +400,36 @@ def _cell(column: str, value):
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = float(value)
         return None if math.isnan(number) else number
-    return str(value)
+    text = XML_ILLEGAL.sub("", str(value))  # what the cell can hold: what is hashed is what is read
+    if len(text) > CELL_TEXT_LIMIT // 2:
+        text = _truncated(text)
+    return text
 
 
 def _plain_sheet(book, name: str, columns: list[str], rows: list[list], chain: list[str], bold,
-                 main: bool) -> None:
+                 main: bool):
+    """One chained sheet: its cells as XML (sheet_rows.SheetRows: inline strings, one string
+    per cell; a blank cell is no cell), the rest (panes, filter, widths) by XlsxWriter."""
+    from ..xlsx.sheet_rows import SheetRows, cell
+
     ws = book.add_worksheet(name)
-    ws.write_row(0, 0, columns + [CHAIN], bold)
-    for i, (row, link) in enumerate(zip(rows, chain), start=1):
+    cells = SheetRows(ws)
+    cells.write_row(0, 0, columns + [CHAIN], bold)
+    letters = [cells._name(j) for j in range(len(columns) + 1)]
+    for i, (row, link) in enumerate(zip(rows, chain), start=2):
+        out = {}
         for j, value in enumerate(row):
             if value is None:
                 continue
-            if isinstance(value, bool):
-                ws.write_boolean(i, j, value)
-            elif isinstance(value, float):
-                ws.write_number(i, j, value)
-            else:
-                ws.write_string(i, j, value)
-        ws.write_string(i, len(columns), link)
+            ref = f"{letters[j]}{i}"
+            out[j] = f'<c r="{ref}" t="b"><v>{int(value)}</v></c>' if isinstance(value, bool) else cell(ref, "", value)
+        out[len(columns)] = cell(f"{letters[-1]}{i}", "", link)
+        cells.rows[i - 1] = out
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(columns))
     ws.set_column(0, len(columns) - 1, 11 if main else 12)
     ws.set_column(len(columns), len(columns), 20)
+    return cells
 
 
 def previous_month(month: str, back: int = 1) -> str:

@@ -1,0 +1,102 @@
+"""Issue 24: the history is not hashed row by row on every read when its sheets are byte for
+byte what the program wrote and sealed (校验's 数据摘要 rows, signed by 摘要封印); any other
+sheet is, and `kpi-workbook history` always hashes every row."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from kpi_workbook.workbook.month import chain
+from kpi_workbook.workbook.month.history import read_history_book
+
+from .helpers import run
+from .test_money_signoff import cs_month  # noqa: F401  (a fixture)
+
+
+@pytest.fixture
+def approved(cs_month, capsys):  # noqa: F811
+    _, report, hist = cs_month
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    return hist
+
+
+def count_links(monkeypatch) -> list[int]:
+    calls = [0]
+    real = chain.link
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+    monkeypatch.setattr(chain, "link", counted)
+    return calls
+
+
+def rows_of(path: Path) -> int:
+    wb = openpyxl.load_workbook(path)
+    return sum(wb[s].max_row - 1 for s in ("历史", "审批", "审批版本", "审计", "计算记录") if s in wb.sheetnames)
+
+
+def part_of(path: Path, sheet: str) -> str:
+    """The zip member of ``sheet``: workbook.xml names it, its relationships say where."""
+    with zipfile.ZipFile(path) as z:
+        names = dict(re.findall(r'<sheet name="([^"]+)" sheetId="\d+"(?: state="\w+")? r:id="(rId\d+)"',
+                                z.read("xl/workbook.xml").decode()))
+        rels = {}
+        for rel in re.findall(r"<Relationship [^>]*/>", z.read("xl/_rels/workbook.xml.rels").decode()):
+            rels[re.search(r'Id="([^"]+)"', rel).group(1)] = re.search(r'Target="([^"]+)"', rel).group(1)
+    return "xl/" + rels[names[sheet]].lstrip("/").removeprefix("xl/")
+
+
+def rewrite(path: Path, member: str, change) -> None:
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts[member] = change(parts[member])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def test_a_history_as_written_is_read_without_hashing_its_rows_again(approved, monkeypatch, capsys):
+    calls = count_links(monkeypatch)
+    book = read_history_book(approved)
+    assert calls[0] == 0 and len(book.rows) == 2 and len(book.versions) == 2
+    read_history_book(approved, full=True)  # kpi-workbook history: every row
+    assert calls[0] == rows_of(approved) > 0
+    calls[0] = 0
+    assert run(capsys, "history", approved)[0] == 0 and calls[0] == rows_of(approved)
+
+
+def test_the_seal_lists_each_sheets_data_digest_as_stored(approved):
+    wb = openpyxl.load_workbook(approved)
+    listed = {r[1]: r[2] for r in wb["校验"].iter_rows(values_only=True) if r[0] == "数据摘要"}
+    assert set(listed) == {"历史", "审批", "审批版本", "计算记录"}
+    with zipfile.ZipFile(approved) as z:
+        xml = z.read(part_of(approved, "历史"))
+    data = xml[xml.index(b"<sheetData"):xml.rindex(b"</sheetData>") + len(b"</sheetData>")]
+    assert listed["历史"] == hashlib.sha256(data).hexdigest()  # the documented form, independently
+
+
+def test_bytes_edited_in_the_file_are_hashed_row_by_row_and_refused(approved, capsys):
+    """An amount changed in the sheet's XML (no spreadsheet program: the rest of the bytes
+    stay), with and without its data digest recomputed: either way the row is named."""
+    part = part_of(approved, "历史")
+    rewrite(approved, part, lambda b: b.replace(b"<v>435</v>", b"<v>935</v>", 1))
+    code, _, err = run(capsys, "payroll", approved.parent / "r.xlsx", "--out", approved.parent / "p.csv",
+                       "--history", approved)
+    assert code == 1 and "历史第 2 行" in err, err
+    with zipfile.ZipFile(approved) as z:
+        xml = z.read(part)
+    data = xml[xml.index(b"<sheetData"):xml.rindex(b"</sheetData>") + len(b"</sheetData>")]
+    digest = hashlib.sha256(data).hexdigest().encode()
+    seal = part_of(approved, "校验")
+    old = openpyxl.load_workbook(approved)["校验"]
+    before = next(r[2] for r in old.iter_rows(values_only=True) if r[0] == "数据摘要" and r[1] == "历史")
+    rewrite(approved, seal, lambda b: b.replace(before.encode(), digest))  # the digest made to match
+    code, _, err = run(capsys, "approve", approved.parent / "r.xlsx", "--history", approved, "--by", "王经理")
+    assert code == 1 and "历史第 2 行" in err, err
