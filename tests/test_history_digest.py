@@ -100,3 +100,31 @@ def test_bytes_edited_in_the_file_are_hashed_row_by_row_and_refused(approved, ca
     rewrite(approved, seal, lambda b: b.replace(before.encode(), digest))  # the digest made to match
     code, _, err = run(capsys, "approve", approved.parent / "r.xlsx", "--history", approved, "--by", "王经理")
     assert code == 1 and "历史第 2 行" in err, err
+
+
+def test_the_one_pass_reader_reads_what_the_package_reader_reads(tmp_path):
+    """A history with awkward cells (entities, edge spaces, a control character, an empty
+    text, booleans, whole and fractional numbers, a long text), each sheet read both ways."""
+    import pandas as pd
+
+    from kpi_workbook.workbook.month.history import COLUMNS, HistoryBook, write_history
+    from kpi_workbook.workbook.scorecard.reader import sheet_values
+    from kpi_workbook.workbook.xlsx.sheet_rows import read_written
+
+    names = ["A&B <x> \"q\"", " 前后空格 ", "控制\x01字符", "", "=1+1", "长" * 20_000, "普通"]
+    rows = pd.DataFrame([{"工号": f"E{k}", "姓名": name, "部门": "品质部", "岗位ID": "qc_inspector",
+                          "月份": "2026-10", "总分": [87, 87.25, 0.1 + 0.2, -0.0, 1e15, 3, 99.5][k],
+                          "等级": "A", "状态": "已完成", "部门最低": k % 2 == 0,
+                          "应发绩效合计": None if k == 3 else 400.0 + k / 100}
+                         for k, name in enumerate(names)], columns=COLUMNS)
+    path = tmp_path / "h.xlsx"
+    write_history(path, HistoryBook(rows))
+    with zipfile.ZipFile(path) as z:
+        fast = read_written(z.read(part_of(path, "历史")))
+    assert fast is not None and fast == sheet_values(path, "历史")
+    assert fast[1][1] == names[0] and fast[3][1] == "控制字符" and fast[1][8] is True
+    book = read_history_book(path)
+    assert book.rows["姓名"].tolist() == [r[1] for r in sheet_values(path, "历史")[1:]]
+    openpyxl.load_workbook(path).save(path)  # saved by another program: shared strings
+    with zipfile.ZipFile(path) as z:
+        assert read_written(z.read("xl/worksheets/sheet1.xml")) is None  # left to the package reader

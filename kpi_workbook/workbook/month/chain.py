@@ -187,6 +187,22 @@ def data_digest(part: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def signed_digests(signer: Signer, seal: list[list]) -> dict[str, str]:
+    """Sheet → its data digest, from the 校验 rows, when 摘要封印 signs them with 封印 (else {})."""
+    seal_hash, signed, listed = "", "", []
+    for r in seal[1:]:
+        cells = [cell_text(v) for v in list(r) + [None] * 3][:3]
+        if cells[0] == SEAL_ROW:
+            seal_hash = cells[2]
+        elif cells[0] == DATA_ROW:
+            listed.append(cells)
+        elif cells[0] == DATA_SEAL:
+            signed = cells[2]
+    if listed and signed and hmac.compare_digest(data_seal(signer, seal_hash, listed), signed):
+        return {c[1]: c[2] for c in listed}
+    return {}
+
+
 def data_seal(signer: Signer, seal: str, listed: list[list]) -> str:
     """The signature of the data digests: the seal, then the DATA_ROW rows, as a JSON list."""
     return signer.digest(json.dumps([seal, [[cell_text(v) for v in r] for r in listed]], ensure_ascii=False,

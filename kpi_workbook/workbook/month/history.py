@@ -129,7 +129,7 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
     if path is None or not Path(path).exists():
         return HistoryBook(pd.DataFrame(columns=COLUMNS))
     path = Path(path)
-    raw, seal, written = _read_sheets(path)
+    raw, seal, written = _read_sheets(path, signer)
     if not _is_history(raw[SHEET]):
         # not a history file (a scorecard workbook or a report named by mistake): never
         # overwrite it with one
@@ -193,25 +193,40 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
     return book
 
 
-def _read_sheets(path: Path) -> tuple[dict[str, list[list] | None], list[list] | None, dict[str, str]]:
+def _read_sheets(path: Path, signer: Signer | None = None) -> tuple[
+        dict[str, list[list] | None], list[list] | None, dict[str, str]]:
     """The chained sheets' values and the seal's, from one opening of the file, and per sheet
-    the SHA-256 of its ``<sheetData>`` element as stored (chain.data_digest)."""
+    the SHA-256 of its ``<sheetData>`` element as stored (chain.data_digest). A sheet whose
+    digest the seal lists and signs (chain.signed_digests) is this program's output as
+    written: it is read in one pass (sheet_rows.read_written), any other by the package reader."""
     from ..scorecard.reader import _rows, open_package
+    from ..xlsx.sheet_rows import read_written
+    from .chain import signed_digests
 
     values: dict[str, list[list] | None] = {}
     written: dict[str, str] = {}
     with open_package(path) as package:
         names = set(package.sheet_names)
-        for name in [*CHAINED, SEAL]:
+        seal = None
+        if SEAL in names:
+            data = package.sheet(SEAL)
+            seal = _rows({**data.contents, **data.cached})
+        try:
+            trusted = signed_digests(signer or signer_for(path), seal) if seal else {}
+        except KpiError:
+            trusted = {}  # no key to check with: verify says so
+        for name in CHAINED:
             if name not in names:
                 values[name] = None
                 continue
-            data = package.sheet(name)
-            values[name] = _rows({**data.contents, **data.cached})
             part = package.parts.get(name, "")
-            if name != SEAL and part:
-                written[name] = data_digest(package.read(part))
-    seal = values.pop(SEAL)
+            raw = package.read(part) if part else b""
+            written[name] = data_digest(raw) if raw else ""
+            rows = read_written(raw) if raw and trusted.get(name) == written[name] else None
+            if rows is None:
+                data = package.sheet(name)
+                rows = _rows({**data.contents, **data.cached})
+            values[name] = rows
     return values, seal, written
 
 

@@ -167,3 +167,61 @@ def save(written: io.BytesIO, sheets: list[SheetRows], target: Path) -> None:
             out.writestr(info.filename, data)
     if by_part:
         raise AssertionError(f"parts not in the package: {sorted(by_part)}")
+
+
+# --- reading back what this module wrote --------------------------------------------------------
+
+_CELL = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="[0-9]{1,6}")?(?: t="([a-zA-Z]{1,9})")?'
+                   r'(?:/>|><v>([^<]*)</v></c>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)')
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def read_written(part: bytes) -> list[list[object]] | None:
+    """The rows of a sheet part whose cells this module wrote (a ``<sheetData>`` of :func:`cell`
+    elements and ``t="b"`` booleans), as the package reader gives them (A1 first, numbers
+    whole where they are, an empty inline string ""), in one linear pass; None when any cell
+    is not of that form — then the caller reads the part with the package reader. Only for a
+    part known to be this module's output (its digest signed when it was written)."""
+    start, end = part.find(b"<sheetData"), part.rfind(b"</sheetData>")
+    if start < 0:
+        return None
+    if end < start:
+        return [] if part.find(b"<sheetData/>", start) == start else None
+    text = part[start:end].decode("utf-8")
+    cells: dict[int, dict[int, object]] = {}
+    found = 0
+    width = 0
+    for m in _CELL.finditer(text):
+        found += 1
+        letters, row, kind, number, string = m.groups()
+        col = 0
+        for ch in letters:
+            col = col * 26 + ord(ch) - 64
+        value: object
+        if kind == "inlineStr":
+            value = _ENTITY.sub(lambda e: _ENTITIES[e.group(1)], string or "") if string is not None else None
+        elif kind == "b" and number in ("0", "1"):
+            value = number == "1"
+        elif kind == "e" and number is not None:
+            value = number
+        elif kind is None and number is not None:
+            try:
+                x = float(number)
+            except ValueError:
+                return None
+            if not math.isfinite(x):
+                return None
+            value = int(x) if x.is_integer() and abs(x) < 2**53 else x
+        elif kind is None and number is None and string is None:
+            value = None
+        else:
+            return None
+        cells.setdefault(int(row), {})[col] = value
+        width = max(width, col)
+    if found != text.count("<c "):
+        return None  # a cell of another form
+    if not cells:
+        return []
+    height = max(cells)
+    return [[cells.get(r, {}).get(c) for c in range(1, width + 1)] for r in range(1, height + 1)]
