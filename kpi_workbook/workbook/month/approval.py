@@ -275,9 +275,14 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     from .calibration import SHEET as CALIBRATION, calibrate_report, card_roles
     from .report import ReportData
     from .verify import CHECKED_TEXT, Recomputed, _refuse_changed, locate, read_record, report_cells
-    from ..scorecard.reader import sheet_values
 
-    header, cells = report_cells(report)
+    tables = _sheet_tables(report, [SUMMARY, CALIBRATION])
+    if not tables[SUMMARY]:
+        report_cells(report)  # not a report: named as such
+        return None
+    values = tables[SUMMARY] or []
+    header = [str(c).strip() if c is not None else "" for c in values[0]]
+    cells = [(i, list(r)) for i, r in enumerate(values[1:], start=2)]
     record = read_record(report)
     computed = book.computation(record.month) if record.month else None
     if computed is None:
@@ -319,7 +324,7 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     table = table.loc[:, ~table.columns.duplicated()]
     table["工号"] = table["工号"].map(lambda v: str(v).strip())
     table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
-    calibration = sheet_values(report, CALIBRATION)
+    calibration = tables[CALIBRATION]
     roles = card_roles(calibration) if calibration else {}
     if len(table) != count or engine_digest(table, money, roles) != _text(computed["月度哈希"]):
         return None
@@ -334,6 +339,28 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     fresh.fast = True  # type: ignore[attr-defined]
     calibrated = calibrate_report(report, table, catalog, roles, rows=calibration)
     return fresh, calibrated
+
+
+def _sheet_tables(report: Path, names: list[str]) -> dict[str, list[list] | None]:
+    """The values of the report's sheets ``names`` from one opening of the file (None: no such
+    sheet): each read in one pass when its cells are of the forms the report writer writes
+    (sheet_rows.read_written), else by the package reader."""
+    from ..scorecard.reader import _rows, open_package
+    from ..xlsx.sheet_rows import read_written
+
+    out: dict[str, list[list] | None] = {}
+    with open_package(Path(report)) as package:
+        for name in names:
+            part = package.parts.get(name, "") if name in package.sheet_names else ""
+            if not part:
+                out[name] = None
+                continue
+            rows = read_written(package.read(part), package.limits.rows)
+            if rows is None:
+                data = package.sheet(name)
+                rows = _rows({**data.contents, **data.cached})
+            out[name] = rows
+    return out
 
 
 def _blank(value) -> bool:

@@ -177,18 +177,31 @@ _ENTITY = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 
-def read_written(part: bytes) -> list[list[object]] | None:
-    """The rows of a sheet part whose cells this module wrote (a ``<sheetData>`` of :func:`cell`
-    elements and ``t="b"`` booleans), as the package reader gives them (A1 first, numbers
-    whole where they are, an empty inline string ""), in one linear pass; None when any cell
-    is not of that form — then the caller reads the part with the package reader. Only for a
-    part known to be this module's output (its digest signed when it was written)."""
+_ROW_TAG = re.compile(r'<row r="[0-9]{1,7}"(?: spans="[0-9:]{1,20}")?(?: ht="[0-9.E+-]{1,24}" customHeight="1")?'
+                      r'(?:/>|>)|</row>')
+_OTHER = re.compile(r"[^\s]")
+_STRAY_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+def read_written(part: bytes, max_rows: int = 1_048_576) -> list[list[object]] | None:
+    """The rows of a sheet part whose cells are of the forms this module writes (a
+    ``<sheetData>`` of ``<row>`` elements holding :func:`cell` elements and ``t="b"``
+    booleans, nothing else), as the package reader gives them (A1 first, numbers whole where
+    they are, an empty inline string ""), in one linear pass. None when anything in the
+    sheet's data is of another form — a comment, another entity, rich text, a formula, a
+    repeated cell, more than ``max_rows`` rows — and then the caller reads the part with the
+    package reader, which holds every other form and its limits."""
     start, end = part.find(b"<sheetData"), part.rfind(b"</sheetData>")
     if start < 0:
         return None
     if end < start:
         return [] if part.find(b"<sheetData/>", start) == start else None
-    text = part[start:end].decode("utf-8")
+    opening = part.find(b">", start)
+    if part[start:opening + 1] != b"<sheetData>":
+        return None
+    text = part[opening + 1:end].decode("utf-8", errors="replace")
+    if _STRAY_ENTITY.search(text) or _OTHER.search(_ROW_TAG.sub("", _CELL.sub("", text))):
+        return None  # something beside rows of such cells: not ours to read
     cells: dict[int, dict[int, object]] = {}
     found = 0
     width = 0
@@ -217,7 +230,10 @@ def read_written(part: bytes) -> list[list[object]] | None:
             value = None
         else:
             return None
-        cells.setdefault(int(row), {})[col] = value
+        mine = cells.setdefault(int(row), {})
+        if col in mine or int(row) > max_rows:
+            return None  # a cell twice, or past the limit: the package reader says which
+        mine[col] = value
         width = max(width, col)
     if found != text.count("<c "):
         return None  # a cell of another form
