@@ -128,3 +128,21 @@ def test_the_one_pass_reader_reads_what_the_package_reader_reads(tmp_path):
     openpyxl.load_workbook(path).save(path)  # saved by another program: shared strings
     with zipfile.ZipFile(path) as z:
         assert read_written(z.read("xl/worksheets/sheet1.xml")) is None  # left to the package reader
+
+
+@pytest.mark.parametrize("data", [
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>4&#51;5</t></is></c></row>',  # another entity
+    '<row r="1"><!-- --><c r="A1"><v>1</v></c></row>',  # a comment
+    '<row r="1"><c r="A1"><v>1</v></c><c r="A1"><v>2</v></c></row>',  # a cell twice
+    '<row r="1"><x:c r="A1"><v>1</v></x:c></row>',  # a cell of a prefixed name
+    '<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>',  # a formula
+    '<row r="1"><c r="A1" t="inlineStr"><is><r><t>a</t></r></is></c></row>',  # rich text
+    '<row r="3000000"><c r="A3000000"><v>1</v></c></row>',  # past the row limit
+])
+def test_the_one_pass_reader_leaves_every_other_form_to_the_package_reader(data):
+    from kpi_workbook.workbook.xlsx.sheet_rows import read_written
+
+    part = f"<worksheet><sheetData>{data}</sheetData></worksheet>".encode()
+    assert read_written(part) is None
+    ok = b'<worksheet><sheetData><row r="2"><c r="B2" t="inlineStr"><is><t>a&amp;b</t></is></c></row></sheetData></worksheet>'
+    assert read_written(ok) == [[None, None], [None, "a&b"]]
