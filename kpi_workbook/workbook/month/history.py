@@ -390,7 +390,8 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         if name != SHEET and not rows:
             continue  # a history never approved keeps its one sheet (and the seal)
         cells = _plain_sheet(book, name, columns, rows, chain, bold, name == SHEET)
-        digests[name] = data_digest(cells.sheet_data()[1].encode("utf-8"))
+        cells.written = cells.sheet_data()  # once: hashed here, put in place by sheet_rows.save
+        digests[name] = hashlib.sha256(cells.written[1].encode("utf-8")).hexdigest()  # = data_digest
         sheets.append(cells)
     ws = book.add_worksheet(SEAL)
     for i, row in enumerate(seal_rows(signer, tails, digests)):

@@ -83,6 +83,7 @@ class SheetRows:
         self.rows: dict[int, dict[int, str]] = {}
         self.heights: dict[int, float] = {}
         self._columns: list[str] = []
+        self.written: tuple[str, str] | None = None  # sheet_data() when taken already (not again)
 
     def _name(self, col: int) -> str:
         while len(self._columns) <= col:
@@ -145,7 +146,7 @@ def _with_rows(part: bytes, rows: SheetRows) -> bytes:
     xml = part.decode("utf-8")
     if xml.count(_EMPTY_DATA) != 1:
         raise AssertionError(f"sheet {rows.worksheet.name!r} has cells written past SheetRows")
-    dimension, data = rows.sheet_data()
+    dimension, data = rows.written or rows.sheet_data()
     xml = xml.replace(_EMPTY_DATA, data)
     xml, found = _DIMENSION.subn(f'<dimension ref="{dimension}"/>', xml, count=1)
     if not found:
@@ -171,15 +172,14 @@ def save(written: io.BytesIO, sheets: list[SheetRows], target: Path) -> None:
 
 # --- reading back what this module wrote --------------------------------------------------------
 
-_CELL = re.compile(r'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="[0-9]{1,6}")?(?: t="([a-zA-Z]{1,9})")?'
-                   r'(?:/>|><v>([^<]*)</v></c>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)')
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 
-_ROW_TAG = re.compile(r'<row r="[0-9]{1,7}"(?: spans="[0-9:]{1,20}")?(?: ht="[0-9.E+-]{1,24}" customHeight="1")?'
-                      r'(?:/>|>)|</row>')
-_OTHER = re.compile(r"[^\s]")
+_PIECE = re.compile(r'<c r="(?P<ref>[A-Z]{1,3})(?P<row>[0-9]{1,7})"(?: s="[0-9]{1,6}")?(?: t="(?P<kind>[a-zA-Z]{1,9})")?'
+                    r'(?:/>|><v>(?P<num>[^<]*)</v></c>|><is><t(?: xml:space="preserve")?>(?P<str>[^<]*)</t></is></c>)'
+                    r'|<row r="[0-9]{1,7}"(?: spans="[0-9:]{1,20}")?(?: ht="[0-9.E+-]{1,24}" customHeight="1")?'
+                    r'(?:/>|>)|</row>|\s+')
 _STRAY_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
 
 
@@ -200,20 +200,25 @@ def read_written(part: bytes, max_rows: int = 1_048_576) -> list[list[object]] |
     if part[start:opening + 1] != b"<sheetData>":
         return None
     text = part[opening + 1:end].decode("utf-8", errors="replace")
-    if _STRAY_ENTITY.search(text) or _OTHER.search(_ROW_TAG.sub("", _CELL.sub("", text))):
-        return None  # something beside rows of such cells: not ours to read
-    cells: dict[int, dict[int, object]] = {}
-    found = 0
+    if _STRAY_ENTITY.search(text):
+        return None  # an entity this module never writes
+    rows: list[list[object]] = []
+    position = 0
     width = 0
-    for m in _CELL.finditer(text):
-        found += 1
-        letters, row, kind, number, string = m.groups()
+    for m in _PIECE.finditer(text):
+        if m.start() != position:
+            return None  # something beside rows of such cells: not ours to read
+        position = m.end()
+        if m.group("ref") is None:
+            continue  # a row tag or white space
+        letters, kind, number, string = m.group("ref"), m.group("kind"), m.group("num"), m.group("str")
+        row = int(m.group("row"))
         col = 0
         for ch in letters:
             col = col * 26 + ord(ch) - 64
         value: object
-        if kind == "inlineStr":
-            value = _ENTITY.sub(lambda e: _ENTITIES[e.group(1)], string or "") if string is not None else None
+        if kind == "inlineStr" and string is not None:
+            value = _ENTITY.sub(lambda e: _ENTITIES[e.group(1)], string)
         elif kind == "b" and number in ("0", "1"):
             value = number == "1"
         elif kind == "e" and number is not None:
@@ -230,14 +235,18 @@ def read_written(part: bytes, max_rows: int = 1_048_576) -> list[list[object]] |
             value = None
         else:
             return None
-        mine = cells.setdefault(int(row), {})
-        if col in mine or int(row) > max_rows:
-            return None  # a cell twice, or past the limit: the package reader says which
-        mine[col] = value
+        if row > max_rows:
+            return None  # past the limit: the package reader says so
+        while len(rows) < row:
+            rows.append([])
+        mine = rows[row - 1]
+        if col <= len(mine):
+            return None  # a cell twice, or out of order
+        mine.extend([None] * (col - 1 - len(mine)))
+        mine.append(value)
         width = max(width, col)
-    if found != text.count("<c "):
-        return None  # a cell of another form
-    if not cells:
-        return []
-    height = max(cells)
-    return [[cells.get(r, {}).get(c) for c in range(1, width + 1)] for r in range(1, height + 1)]
+    if position != len(text):
+        return None
+    for mine in rows:
+        mine.extend([None] * (width - len(mine)))
+    return rows
