@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.utility import xl_col_to_name
 
 from ...diagnostics import KpiError, Refused, error
 from ...numbers import XML_ILLEGAL, ParseError, parse_month
@@ -359,12 +360,13 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
 
 def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
     """Write the history file: 历史, then the approval sheets when there are any, each row
-    with its 链哈希, and the seal (校验)."""
+    with its 链哈希, and the seal (校验). Each sheet's cells are streamed to a scratch file
+    as sheet XML while its digest is taken (never held whole in memory), then into the file
+    in the place XlsxWriter left for them; XlsxWriter writes the rest."""
     import io
+    import tempfile
 
     import xlsxwriter
-
-    from ..xlsx import sheet_rows
 
     whole = history if isinstance(history, HistoryBook) else HistoryBook(history)
     signer = signer or signer_for(path)
@@ -375,33 +377,93 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
                                         "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False})
     bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
-    sheets = []
-    for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
-                                 (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
-                                 (VERSIONS, whole.versions, VERSION_COLUMNS),
-                                 (AUDIT, whole.audit, AUDIT_COLUMNS),
-                                 (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
-        rows = [[_cell(c, v) for c, v in zip(columns, r)]
-                for r in frame.reindex(columns=columns).itertuples(index=False)]
-        chain = hashes(signer, name, rows)
-        if name in OPTIONAL and not rows:
-            continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
-        tails[name] = (len(rows), chain[-1] if chain else "")
-        if name != SHEET and not rows:
-            continue  # a history never approved keeps its one sheet (and the seal)
-        cells = _plain_sheet(book, name, columns, rows, chain, bold, name == SHEET)
-        cells.written = cells.sheet_data()  # once: hashed here, put in place by sheet_rows.save
-        digests[name] = hashlib.sha256(cells.written[1].encode("utf-8")).hexdigest()  # = data_digest
-        sheets.append(cells)
-    ws = book.add_worksheet(SEAL)
-    for i, row in enumerate(seal_rows(signer, tails, digests)):
-        for j, value in enumerate(row):
-            (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 2, 66)
-    book.close()
-    with atomic_output(path, force=True) as tmp:
-        sheet_rows.save(memory, sheets, tmp)
+    with tempfile.TemporaryDirectory(prefix="kpi-history-") as scratch:
+        streamed: dict[str, tuple[Path, str]] = {}  # part → (its cells' file, dimension)
+        for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
+                                     (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
+                                     (VERSIONS, whole.versions, VERSION_COLUMNS),
+                                     (AUDIT, whole.audit, AUDIT_COLUMNS),
+                                     (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
+            rows = [[_cell(c, v) for c, v in zip(columns, r)]
+                    for r in frame.reindex(columns=columns).itertuples(index=False)]
+            chain = hashes(signer, name, rows)
+            if name in OPTIONAL and not rows:
+                continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
+            tails[name] = (len(rows), chain[-1] if chain else "")
+            if name != SHEET and not rows:
+                continue  # a history never approved keeps its one sheet (and the seal)
+            ws = _plain_sheet(book, name, columns, len(rows), name == SHEET)
+            target = Path(scratch) / f"{ws.index}.xml"
+            digests[name] = _stream_cells(target, columns, rows, chain, _style_of(bold))
+            streamed[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (
+                target, f"A1:{xl_col_to_name(len(columns))}{len(rows) + 1}")
+            del rows, chain
+        ws = book.add_worksheet(SEAL)
+        for i, row in enumerate(seal_rows(signer, tails, digests)):
+            for j, value in enumerate(row):
+                (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 2, 66)
+        book.close()
+        with atomic_output(path, force=True) as tmp:
+            _save_streamed(memory, streamed, tmp)
+
+
+def _style_of(fmt) -> str:
+    from ..xlsx.sheet_rows import _style
+
+    return _style(fmt)
+
+
+def _stream_cells(target: Path, columns: list[str], rows: list[list], chain: list[str], bold: str) -> str:
+    """The sheet's ``<sheetData>`` written to ``target``, one row at a time; its SHA-256
+    (chain.data_digest of the part it goes into)."""
+    from ..xlsx.sheet_rows import cell
+
+    digest = hashlib.sha256()
+    letters = [xl_col_to_name(j) for j in range(len(columns) + 1)]
+    with open(target, "wb") as out:
+        def put(text: str) -> None:
+            data = text.encode("utf-8")
+            digest.update(data)
+            out.write(data)
+
+        put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
+                                               enumerate(columns + [CHAIN])) + "</row>")
+        for i, (row, link) in enumerate(zip(rows, chain), start=2):
+            put(f'<row r="{i}">' + "".join(
+                f'<c r="{letters[j]}{i}" t="b"><v>{int(value)}</v></c>' if isinstance(value, bool)
+                else cell(f"{letters[j]}{i}", "", value) for j, value in enumerate(row) if value is not None)
+                + cell(f"{letters[-1]}{i}", "", link) + "</row>")
+        put("</sheetData>")
+    return digest.hexdigest()
+
+
+def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path) -> None:
+    """The package XlsxWriter wrote, each streamed sheet's cells in place of its empty
+    ``<sheetData/>`` and its true dimension, as ``target``."""
+    import re
+    import shutil
+    import zipfile
+
+    written.seek(0)
+    with zipfile.ZipFile(written) as source, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename not in streamed:
+                out.writestr(info.filename, data)
+                continue
+            cells, dimension = streamed[info.filename]
+            xml = data.decode("utf-8")
+            if xml.count("<sheetData/>") != 1:
+                raise AssertionError(f"{info.filename}: cells written past the history's writer")
+            before, after = xml.split("<sheetData/>")
+            before = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>', before, count=1)
+            with out.open(info.filename, "w", force_zip64=True) as part, open(cells, "rb") as f:
+                part.write(before.encode("utf-8"))
+                shutil.copyfileobj(f, part, 1 << 20)
+                part.write(after.encode("utf-8"))
 
 
 def _cell(column: str, value):
@@ -422,30 +484,15 @@ def _cell(column: str, value):
     return text
 
 
-def _plain_sheet(book, name: str, columns: list[str], rows: list[list], chain: list[str], bold,
-                 main: bool):
-    """One chained sheet: its cells as XML (sheet_rows.SheetRows: inline strings, one string
-    per cell; a blank cell is no cell), the rest (panes, filter, widths) by XlsxWriter."""
-    from ..xlsx.sheet_rows import SheetRows, cell
-
+def _plain_sheet(book, name: str, columns: list[str], n: int, main: bool):
+    """One chained sheet as XlsxWriter writes it without its cells (panes, filter, widths);
+    the cells are streamed in by _save_streamed."""
     ws = book.add_worksheet(name)
-    cells = SheetRows(ws)
-    cells.write_row(0, 0, columns + [CHAIN], bold)
-    letters = [cells._name(j) for j in range(len(columns) + 1)]
-    for i, (row, link) in enumerate(zip(rows, chain), start=2):
-        out = {}
-        for j, value in enumerate(row):
-            if value is None:
-                continue
-            ref = f"{letters[j]}{i}"
-            out[j] = f'<c r="{ref}" t="b"><v>{int(value)}</v></c>' if isinstance(value, bool) else cell(ref, "", value)
-        out[len(columns)] = cell(f"{letters[-1]}{i}", "", link)
-        cells.rows[i - 1] = out
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(columns))
+    ws.autofilter(0, 0, max(n, 1), len(columns))
     ws.set_column(0, len(columns) - 1, 11 if main else 12)
     ws.set_column(len(columns), len(columns), 20)
-    return cells
+    return ws
 
 
 def previous_month(month: str, back: int = 1) -> str:
