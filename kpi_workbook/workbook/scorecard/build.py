@@ -185,6 +185,32 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
     return names
 
 
+def build_workbooks(catalog: Catalog, outputs: list[tuple[Path, pd.DataFrame]], month: str,
+                    force: bool = False, step=None) -> list[list[str]]:
+    """Several books (`new --split-by`): each ``(path, roster part)`` written as
+    :func:`build_workbook` writes it, one book per worker process on every core
+    (``pool.each_book``); the sheet names of each, in the order of ``outputs``. ``step``
+    is called per employee on one process, per book on several."""
+    from . import pool
+
+    if pool.workers(len(outputs)) == 1:
+        return [build_workbook(catalog, part, month, path, force=force, step=step)
+                for path, part in outputs]
+
+    def done(item, names) -> None:
+        if step is not None:  # a progress bar's callback (cli)
+            step(len(names), Path(item[0]).name)
+
+    folders = list(dict.fromkeys(Path(path).parent for path, _ in outputs))
+    return pool.each_book(_build_one, [(path, part, month, force) for path, part in outputs],
+                          shared=catalog, folders=folders, done=done)
+
+
+def _build_one(catalog: Catalog, item: tuple) -> list[str]:
+    path, part, month, force = item
+    return build_workbook(catalog, part, month, path, force=force)
+
+
 # Header cells that differ between employees of a role (the rest of a sheet is the same).
 PER_EMPLOYEE = ("name", "employee_id", "department", "base_salary", "q_amount", "full_attendance",
                 "months_absent", "role_name")
