@@ -89,8 +89,9 @@ class _Found:
     employee_id: str
     role_id: str
     department: str
-    inputs: frozenset[str]  # its KPI_IN_* names
-    values: dict[str, object]  # the cells fill decides with (KPI_MONTH, KPI_NAME, rank metrics…)
+    inputs: dict[str, int]  # its KPI_IN_* names → their place in ``now`` (one dict per form)
+    now: tuple  # what its input cells hold
+    values: dict[str, object]  # the other cells fill decides with (KPI_MONTH, KPI_NAME, …)
 
 
 @dataclass
@@ -205,7 +206,7 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
         item = spec.item
         if item is not None and item.rule.kind == "rank" and spec.input.id not in ("rank", "team_size"):
             teams.add((target.card.role_id, item.id, target.card.department))
-        plan.write(target.card, spec, cell_value(spec, first[0]), counted=True)
+        result.written += plan.write(target.card, spec, cell_value(spec, first[0]))
     del pending
 
     result.written += _fill_ranks(catalog, cards, teams, plan)
@@ -214,10 +215,9 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
                                           f"employee {employee_id} is in none of these workbooks",
                                           source=source))
     result.diagnostics.extend(headers.findings(resolvers, source))
-    counts = pool.each_book(
+    pool.each_book(
         _write_book, list(zip(books, plan.books)), folders=list(dict.fromkeys(p.parent for p in books)),
         done=lambda item, _: step(1, f"{item[0].name} 已写入 / written") if step is not None else None)
-    result.written += sum(counts)
     return result
 
 
@@ -234,7 +234,7 @@ def _scan_book(catalog: Catalog, item: tuple[int, Path]) -> _Scan:
                 "no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿？）",
                 f"{path.name} has no scorecard sheets (not made by `kpi-workbook new`?)",
                 source=str(path)))
-        shared: dict[frozenset[str], frozenset[str]] = {}  # one set for the cards of a form
+        shared: dict[tuple[str, ...], dict[str, int]] = {}  # one dict for the cards of a form
         wanted: dict[str, tuple[str, ...]] = {}
         cards = []
         for card in found:
@@ -242,14 +242,16 @@ def _scan_book(catalog: Catalog, item: tuple[int, Path]) -> _Scan:
             # a moved input name would put the value in a cell the sheet does not use
             moved = writer_findings(catalog, card, lambda ref, c=card: book.get(c.sheet, ref),
                                     book.package)
-            inputs = frozenset(n for n in card.names if n.startswith("KPI_IN_"))
-            inputs = shared.setdefault(inputs, inputs)
+            names = tuple(n for n in card.names if n.startswith("KPI_IN_"))
+            if names not in shared:
+                shared[names] = {n: k for k, n in enumerate(names)}
+            now = tuple(book.get(card.sheet, card.names[n]) for n in names)
             if card.role_id not in wanted:
                 wanted[card.role_id] = _decided_by(catalog, card.role_id)
             values = {n: book.get(card.sheet, card.names[n]) for n in wanted[card.role_id]
-                      if n in card.names}
+                      if n in card.names and not n.startswith("KPI_IN_")}
             cards.append((_Found(index, card.sheet, card.employee_id, card.role_id, card.department,
-                                 inputs, values), moved))
+                                 shared[names], now, values), moved))
         return cards, findings
     finally:
         book.close()
@@ -268,47 +270,47 @@ def _decided_by(catalog: Catalog, role_id: str) -> tuple[str, ...]:
 
 
 class _Plan:
-    """The cells to write, per book, in the order they are written: (sheet, name, value,
-    counted: whether a changed cell counts as written)."""
+    """The cells to write, per book, in the order they are written: (sheet, name, value)."""
 
     def __init__(self, n_books: int) -> None:
-        self.books: list[list[tuple[str, str, object, bool]]] = [[] for _ in range(n_books)]
+        self.books: list[list[tuple[str, str, object]]] = [[] for _ in range(n_books)]
         self.now: dict[tuple[str, str], object] = {}  # (employee, name) → value being written
 
-    def write(self, card: _Found, spec, value, counted: bool) -> None:
+    def write(self, card: _Found, spec, value) -> int:
+        """Plan one input cell; 0 when it already holds that value (a grid that shows the
+        cards' inputs writes back only what was changed in it, and says so), else 1."""
         name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
         if name not in card.inputs:  # a sheet made from an older template
             raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                                   f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
-        self.books[card.book].append((card.sheet, name, value, counted))
+        if _same_cell(self.value(card, name), value):
+            return 0
+        self.books[card.book].append((card.sheet, name, value))
         self.now[(card.employee_id, name)] = value
+        return 1
 
     def value(self, card: _Found, name: str):
         """The cell as it will be: what is written to it, else what it holds."""
         key = (card.employee_id, name)
-        return self.now[key] if key in self.now else card.values.get(name)
+        if key in self.now:
+            return self.now[key]
+        at = card.inputs.get(name)
+        return card.now[at] if at is not None else card.values.get(name)
 
 
-def _write_book(_, item: tuple[Path, list]) -> int:
-    """Open one book, write its planned cells, save it; how many counted cells changed (a
-    cell that already holds its value is not written: a grid that shows the cards' inputs
-    writes back only what was changed in it, and says so)."""
+def _write_book(_, item: tuple[Path, list]) -> None:
+    """Open one book, write its planned cells, save it: only the sheets written to are
+    read again (patched), the rest copied."""
     path, cells = item
     book = open_editable(path)
-    written = 0
     try:
         names = book.package.names
-        for sheet, name, value, counted in cells:
-            ref = names[sheet][name]
-            if _same_cell(book.get(sheet, ref), value):
-                continue
-            book.set(sheet, ref, value)
-            written += counted
+        for sheet, name, value in cells:
+            book.set(sheet, names[sheet][name], value)
         with atomic_output(path, force=True) as tmp:
             book.save(tmp)
     finally:
         book.close()
-    return written
 
 
 def _path(row: InputRow) -> tuple:
@@ -522,8 +524,7 @@ def _fill_ranks(catalog, cards: dict[str, _Found], teams, plan: _Plan) -> int:
         ranks = series.rank(method="min", ascending=not item.rule.higher_is_better)
         for employee_id, rank in ranks.items():
             card = cards[employee_id]
-            plan.write(card, specs["rank"], cell_value(specs["rank"], float(rank)), counted=False)
-            plan.write(card, specs["team_size"], cell_value(specs["team_size"], float(len(series))),
-                       counted=False)
-            written += 2
+            plan.write(card, specs["rank"], cell_value(specs["rank"], float(rank)))
+            plan.write(card, specs["team_size"], cell_value(specs["team_size"], float(len(series))))
+            written += 2  # counted whether or not they changed
     return written
