@@ -124,7 +124,9 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     seen: dict[str, int] = {}
     accounts: dict[str, int] = {}  # 旺旺 → its row: an export must name one person by it
     role_names = catalog.role_names()
-    for i, row in df.iterrows():
+    # the rows as tuples, not a Series each (100,000 rows: seconds); a cell is the same value
+    # (pandas' row Series may turn a None into NaN: both are blank here)
+    for i, row in zip(df.index, df.itertuples(index=False, name="Row")):
         line = i + 2  # the header is line 1
 
         def bad(zh: str, en: str, column: str) -> None:
@@ -132,7 +134,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
                                source=source, path=(line, CHINESE[column])))
 
         for column in ("employee_id", "name", "department", "role", "supervisor", "wangwang"):
-            if isinstance(row[column], str) and XML_ILLEGAL.search(row[column]):
+            if isinstance(getattr(row, column), str) and XML_ILLEGAL.search(getattr(row, column)):
                 bad(f"{CHINESE[column]}含有控制字符（如 \\x01），工作簿无法保存它",
                     f"{CHINESE[column]} holds a control character (such as \\x01) that a workbook "
                     "cannot hold", column)
@@ -150,7 +152,7 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
                     f"duplicate 旺旺 {row.wangwang} (also row {accounts[account]})", "wangwang")
             else:
                 accounts[account] = line
-        if is_blank(row["name"]):
+        if is_blank(row.name):
             bad("姓名为空", "empty 姓名 (name)", "name")
         if is_blank(row.department):
             bad("部门为空", "empty 部门 (department)", "department")
