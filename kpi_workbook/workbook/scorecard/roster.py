@@ -87,8 +87,14 @@ def read_table(path: Path | str) -> pd.DataFrame:
                               f"cannot read {path.name} ({type(exc).__name__}: {exc})",
                               source=str(path))]) from None
     df.columns = [str(c) for c in df.columns]
-    keep = [not all(is_blank(v) for v in row) for row in df.itertuples(index=False)]
-    return df[keep]
+    # a row is kept unless every cell of it is blank: each distinct value is judged once
+    # (a data file of a group has a million rows of the same few words)
+    blank = pd.Series(True, index=df.index)
+    for k in range(df.shape[1]):
+        column = df.iloc[:, k]
+        blanks = [v for v in pd.unique(column.to_numpy(dtype=object)) if is_blank(v)]
+        blank &= column.isin(blanks)
+    return df[~blank.to_numpy()] if df.shape[1] else df[[False] * len(df)]
 
 
 def read_roster(catalog: Catalog, path: Path | str | None = None) -> pd.DataFrame:
