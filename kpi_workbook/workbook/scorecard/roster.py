@@ -24,7 +24,7 @@ import pandas as pd
 from ...diagnostics import Diagnostic, KpiError, error
 from ...numbers import XML_ILLEGAL, ParseError, is_blank, normalise_text, parse_flag, parse_money
 from ...rules.loader import Catalog
-from ...rules.names import fold
+from ...rules.names import Found, fold
 from ..xlsx.limits import DAMAGED, check_xlsx
 
 COLUMNS = {  # canonical → accepted headers
@@ -132,10 +132,10 @@ def check_roster(catalog: Catalog, raw: pd.DataFrame, source: str) -> pd.DataFra
     seen: dict[str, int] = {}
     accounts: dict[str, int] = {}  # 旺旺 → its row: an export must name one person by it
     role_names = catalog.role_names()
-    found_of: dict = {}  # a roster names a few roles many times: each name looked up once
+    found_of: dict[object, Found] = {}  # a roster names a few roles many times: each looked up once
     # plain dicts, not iterrows: a Series per row cost 0.6 ms, a minute for 100,000 people
-    names = list(df.columns)
-    records = (dict(zip(names, values)) for values in zip(*(df[c].tolist() for c in names)))
+    columns = list(df.columns)
+    records = (dict(zip(columns, values)) for values in zip(*(df[c].tolist() for c in columns)))
     for i, row in zip(df.index, records):
         line = i + 2  # the header is line 1
 
