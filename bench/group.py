@@ -14,8 +14,8 @@ that exits non-zero fails the bench.
 The section it writes in RESULTS.md shows each step at each size (report and approve at
 the quarter's last month, the longest history; new and fill at their median month), its growth exponent log(t₂/t₁)/log(n₂/n₁) from the smallest and
 from 10,000 to the largest size, and the targets of issue 24 with whether each is met —
-judged only at 100,000 people; at a smaller N the times are extrapolated to 100,000 along
-the exponent of the two largest sizes, and say so.
+judged only at 100,000 people; at a smaller N the measures are extrapolated to 100,000 from
+the two largest sizes (:func:`extrapolate`), and say so.
 """
 
 from __future__ import annotations
@@ -117,6 +117,16 @@ def exponent(t1: float, t2: float, n1: int, n2: int) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1)
 
 
+def extrapolate(ta: float, tb: float, a: int, b: int, power: bool = True) -> float:
+    """A measure at 100,000 people from those at ``a`` < ``b``: linearly from the growth
+    between them (the start-up of a command does not grow with the people), or along their
+    growth exponent where it is above 1 (and ``power``); never below the measure at ``b``."""
+    linear = tb + max(0.0, (tb - ta) / (b - a)) * (FULL - b)
+    e = exponent(ta, tb, a, b)
+    along = tb * (FULL / b) ** e if power and not math.isnan(e) and e > 1 else 0.0
+    return max(linear, along, tb)
+
+
 def section(results: dict[int, dict[str, list[dict]]], command: str, machine: str) -> str:
     ns = sorted(results)
     top = ns[-1]
@@ -153,14 +163,12 @@ def section(results: dict[int, dict[str, list[dict]]], command: str, machine: st
                     f"{exponent(at[a]['cpu'], at[top]['cpu'], a, top):.2f}")
         wall, memory = at[top]["wall"], at[top].get("pss_mb", at[top]["rss_mb"])
         cpu = at[top]["cpu"]
-        if not full:  # along the growth of the two largest sizes, at least linear in time
+        if not full:  # from the two largest sizes (see extrapolate)
             a, b = ns[-2], top
-            e_wall = exponent(at[a]["wall"], at[b]["wall"], a, b)
-            wall = at[b]["wall"] * (FULL / b) ** (1.0 if math.isnan(e_wall) else max(e_wall, 1.0))
-            e_cpu = exponent(at[a]["cpu"], at[b]["cpu"], a, b)
-            cpu = at[b]["cpu"] * (FULL / b) ** (1.0 if math.isnan(e_cpu) else max(e_cpu, 1.0))
-            ma, mb = (at[n].get("pss_mb", at[n]["rss_mb"]) for n in (a, b))
-            memory = mb + max(0.0, (mb - ma) / (b - a)) * (FULL - b)  # linear in the people
+            wall = extrapolate(at[a]["wall"], at[b]["wall"], a, b)
+            cpu = extrapolate(at[a]["cpu"], at[b]["cpu"], a, b)
+            memory = extrapolate(at[a].get("pss_mb", at[a]["rss_mb"]), at[b].get("pss_mb", at[b]["rss_mb"]),
+                                 a, b, power=False)
             row += f" | {wall:.0f} / {cpu:.0f} / {memory:.0f}"
         row += f" | {at[top]['cpu'] / at[top]['wall']:.2f} |"
         lines.append(row)
@@ -178,9 +186,9 @@ def section(results: dict[int, dict[str, list[dict]]], command: str, machine: st
                   "CPU: " + ", ".join(ratios)]
     lines += ["", "Targets of issue 24 (each step of a group's month):" if full else
               f"Targets of issue 24, judged at 100,000 people — this run went to {top:,}, so the "
-              "times are extrapolated along the growth exponent of the two largest sizes (taken "
-              "as at least 1: the start-up of each command flattens it at small sizes) and the "
-              "memory linearly from them; estimates, not measurements:", *verdicts]
+              "times and memory are extrapolated from the two largest sizes: linearly from the "
+              "growth between them (a command's start-up does not grow), or along their growth "
+              "exponent where it is above 1; estimates, not measurements:", *verdicts]
     return "\n".join(lines) + "\n"
 
 

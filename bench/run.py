@@ -21,6 +21,7 @@ A step that exits non-zero fails the bench: it says which, and exits 1.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -191,6 +192,7 @@ def write_group(out: Path | None, work: Path, people: int, tiny: bool) -> None:
     from . import group
 
     results = group.run(work, people, tiny)
+    (work / "group-results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     text = group.section(results, group.main_command(people, tiny), machine())
     print(text)
     if out is not None and not tiny:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.group import exponent, section
+from bench.group import exponent, extrapolate, section
 from bench.steps import StepFailed, TreePeak, run_process
 
 from . import background
@@ -112,6 +112,11 @@ def test_the_section_judges_the_targets_at_100000_and_extrapolates_below():
     e1, e2 = exponent(1.0, 30.0, 1_000, 100_000), exponent(10.0, 30.0, 10_000, 100_000)
     assert f"| {e1:.2f} / {e1:.2f} | {e2:.2f} / {e2:.2f} |" in text
     assert abs(exponent(1.0, 100.0, 1_000, 100_000) - 1.0) < 1e-12
+    # a command's start-up does not grow: 2 s at 1,000 and 3 s at 10,000 is 1 s for 9,000 more
+    assert extrapolate(2.0, 3.0, 1_000, 10_000) == 3.0 + 10.0
+    # growing faster than the people: along the exponent (2 here: ten times the people, 100×)
+    assert extrapolate(1.0, 100.0, 1_000, 10_000) == 100.0 * 100
+    assert extrapolate(5.0, 4.0, 1_000, 10_000) == 4.0  # noise: never below the measure
 
 
 def _burn(_):
