@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ from .layout import FIELD_NAMES
 from ..locks import locked_all
 from .roster import read_table
 from .rows import InputRow, input_rows, split_rater  # noqa: F401  (fill's data rows, re-exported)
-from .editable import open_editable
+from .editable import XmlBook, open_editable
 from .form import writer_findings
 from ..xlsx.limits import check_file
 
@@ -117,9 +118,24 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
     come back in the order of the books, so the findings and counts are those of one process."""
     from . import pool
 
+    # fewer books than start workers: each is kept open from its scan to its write (opened
+    # once); over more, each is opened to be scanned and again to be written, never all at once
+    kept: dict[Path, XmlBook] | None = {} if len(books) < pool.MIN_BOOKS else None
+    try:
+        return _fill_books(catalog, books, rows, source, step, kept)
+    finally:
+        for book in (kept or {}).values():
+            book.close()
+
+
+def _fill_books(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str, step,
+                kept: dict[Path, XmlBook] | None) -> FillResult:
+    from . import pool
+
     result = FillResult()
     scans: list[_Scan] = pool.each_book(
-        _scan_book, list(enumerate(books)), shared=catalog,
+        partial(_scan_book, keep=kept) if kept is not None else _scan_book, list(enumerate(books)),
+        shared=catalog,
         done=lambda item, _: step(1, f"{item[1].name} 已打开 / opened") if step is not None else None)
     cards: dict[str, _Found] = {}
     blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
@@ -216,16 +232,18 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
                                           source=source))
     result.diagnostics.extend(headers.findings(resolvers, source))
     pool.each_book(
-        _write_book, list(zip(books, plan.books)), folders=list(dict.fromkeys(p.parent for p in books)),
+        partial(_write_book, keep=kept) if kept is not None else _write_book, list(zip(books, plan.books)), folders=list(dict.fromkeys(p.parent for p in books)),
         done=lambda item, _: step(1, f"{item[0].name} 已写入 / written") if step is not None else None)
     return result
 
 
-def _scan_book(catalog: Catalog, item: tuple[int, Path]) -> _Scan:
+def _scan_book(catalog: Catalog, item: tuple[int, Path], keep: dict[Path, XmlBook] | None = None) -> _Scan:
     """A book's cards, each with the cells fill decides with and the findings that keep
-    fill from writing to it; the book is closed again."""
+    fill from writing to it; the book is closed again (or kept open in ``keep``, its sheets'
+    cells let go)."""
     index, path = item
     book = open_editable(path)  # checks the zip directory as it opens it  # a damaged workbook is a KpiError naming it
+    closing = True
     try:
         found = book.scorecards()
         findings: list[Diagnostic] = []
@@ -252,9 +270,14 @@ def _scan_book(catalog: Catalog, item: tuple[int, Path]) -> _Scan:
                       if n in card.names and not n.startswith("KPI_IN_")}
             cards.append((_Found(index, card.sheet, card.employee_id, card.role_id, card.department,
                                  shared[names], now, values), moved))
+        if keep is not None:
+            book.data.clear()  # the write patches the sheets' XML: their cells are not needed
+            book.package.rows_memo.clear()
+            keep[path], closing = book, False
         return cards, findings
     finally:
-        book.close()
+        if closing:
+            book.close()
 
 
 def _decided_by(catalog: Catalog, role_id: str) -> tuple[str, ...]:
@@ -298,11 +321,11 @@ class _Plan:
         return card.now[at] if at is not None else card.values.get(name)
 
 
-def _write_book(_, item: tuple[Path, list]) -> None:
-    """Open one book, write its planned cells, save it: only the sheets written to are
-    read again (patched), the rest copied."""
+def _write_book(_, item: tuple[Path, list], keep: dict[Path, XmlBook] | None = None) -> None:
+    """Open one book (or take it from ``keep``), write its planned cells, save it: only the
+    sheets written to are read again (patched), the rest copied."""
     path, cells = item
-    book = open_editable(path)
+    book = keep.pop(path) if keep is not None and path in keep else open_editable(path)
     try:
         names = book.package.names
         for sheet, name, value in cells:
