@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import portion as P
 
 from ..numbers import ParseError, normalise_text, number_text, parse_number
+
+if TYPE_CHECKING:  # numpy is imported where a mask is made: `roles` and `lint` start without it
+    import numpy as np
 
 OPERATORS = (">=", "<=", "==", ">", "<")
 _RANGE = re.compile(r"^([\[(])\s*([^,]+?)\s*,\s*([^\])]+?)\s*([\])])$")
@@ -67,6 +70,8 @@ class Condition:
 
     def matches(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask of the values this condition matches (NaN never matches)."""
+        import numpy as np
+
         v = np.asarray(values, dtype=float)
         with np.errstate(invalid="ignore"):
             if self.op == "else":
