@@ -356,3 +356,30 @@ def test_a_part_in_another_encoding_is_left_to_expat(declaration):
     plain = part.replace(b"windows-1252", b"UTF-8")
     assert plain_scan.scan_sheet(plain, Sink(), 1_048_576) is True
     assert Sink.contents == {"A1": "\u00e9"}
+
+
+@pytest.mark.parametrize("inside", ["<!-- a comment -->", "<![CDATA[7]]>", "]]>"])
+@pytest.mark.parametrize("where", ["cell", "after"])
+def test_a_comment_cdata_or_cdata_end_leaves_the_part_to_expat(inside, where):
+    """"<!" (a comment, CDATA, a DTD) or "]]>" anywhere in a part, even as the only "!" or
+    "]" in it, sends the whole part to expat: the scan reads none of it, and the workbook
+    scan neither."""
+    cell = f'<c r="A1" t="inlineStr"><is><t>x{inside if where == "cell" else ""}</t></is></c>'
+    part = (f'<worksheet><sheetData><row r="1">{cell}</row></sheetData>'
+            f'{inside if where == "after" else ""}</worksheet>').encode()
+    assert part.count(b"!") == part.count(b"<!") and part.count(b"]") == 2 * part.count(b"]]>")
+
+    class Sink:
+        contents: dict = {}
+        cached: dict = {}
+        rows_memo: dict | None = {}
+
+        def count(self, n):
+            pass
+
+    assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False
+    assert plain_scan.scan_sheet(part.replace(inside.encode(), b""), Sink(), 1_048_576) is True
+    workbook = (f'<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets>{inside}'
+                '</workbook>').encode()
+    assert plain_scan.scan_workbook(workbook) is None
+    assert plain_scan.scan_workbook(workbook.replace(inside.encode(), b"")) is not None
