@@ -30,6 +30,7 @@ import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from xml.parsers import expat
 
@@ -259,28 +260,33 @@ class Book:
             self.sheet_names.append(name)
             self.parts[name] = targets.get(rid, "")
         count = len(sheets)
-        prefixes: dict[str, tuple[str, str]] = {}  # a sheet → how its own cells are written
-        for k, (name, local_id, body) in enumerate(self.defined):
-            scope = self.sheet_names[local_id] if local_id is not None and local_id < count else ""
+        book_names, sheet_names = self.names, self.sheet_names
+        # localSheetId → (its sheet, how that sheet's own cells are written): worked out once
+        # per sheet, not per name (a book of 10,000 cards has hundreds of thousands of names)
+        scopes: dict[int | None, tuple[str, tuple[str, str] | None]] = {}
+        for (name, local_id, body), cell in zip(self.defined, cells if cells is not None else repeat(None)):
             if name.startswith("_xlnm."):
                 continue  # print titles, print area, filters: Excel's own ranges
-            cell = cells[k] if cells is not None else None
+            at = scopes.get(local_id)
+            if at is None:
+                scope = sheet_names[local_id] if local_id is not None and local_id < count else ""
+                at = scopes[local_id] = (scope, ("'" + scope.replace("'", "''") + "'!", scope + "!")
+                                         if scope else None)
+            scope, own = at
             if cell is None:
                 found = single_cell(body)
                 cell = found[1] if found is not None else None
             if cell is not None:
-                scoped = self.names.setdefault(scope, {})
+                scoped = book_names.get(scope)
+                if scoped is None:
+                    scoped = book_names[scope] = {}
                 if name in scoped:  # defined twice: every cell it was given is kept
                     self.repeated.setdefault(scope, {}).setdefault(name, [scoped[name]]).append(cell)
                 scoped[name] = cell
-                if scope:
-                    own = prefixes.get(scope)
-                    if own is None:
-                        own = prefixes[scope] = ("'" + scope.replace("'", "''") + "'!", scope + "!")
-                    if not body.startswith(own):  # a sheet-scoped name on another sheet
-                        target = single_cell(body)
-                        if target is not None and target[0] != scope:
-                            self.elsewhere.setdefault(scope, {})[name] = f"{target[0]}!{cell}"
+                if own is not None and not body.startswith(own):  # a sheet-scoped name on another sheet
+                    target = single_cell(body)
+                    if target is not None and target[0] != scope:
+                        self.elsewhere.setdefault(scope, {})[name] = f"{target[0]}!{cell}"
             elif scope and ("#REF!" in body or name.startswith("KPI_")):
                 self.broken.setdefault(scope, []).append(name)
 

@@ -382,18 +382,24 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
             if end < 0:
                 return None
             body = text[start + 14:end]
+            found = _NAMES.findall(body)
+            while found and not found[-1][0]:  # the whitespace at the end, or the rest from
+                if found.pop()[6]:  # where it is not plain: only ever the last matches
+                    return None
+            if "&" not in body and not any(f[2] for f in found):  # the usual form: no
+                # reference to decode, no attribute but name and localSheetId, in one pass
+                scope_of = {local: int(local) if local.isdigit() else None for local in {f[1] for f in found}}
+                names = [(name[1:-1], scope_of[local], value) for name, local, _, value, _, _, _ in found]
+                cells = [column + row if column else None for _, _, _, _, column, row, _ in found]
+                found = []
             append, append_cell = names.append, cells.append
             scopes: dict[str, int | None] = {}  # localSheetId → its number (a book has tens of thousands of names)
-            for name, local, attrs, value, column, row, rest in _NAMES.findall(body):
-                if rest:
-                    return None
-                if not name:
-                    continue  # the whitespace at the end
+            for name, local, attrs, value, column, row, _rest in found:
                 if attrs:
-                    found = _attributes_refs(attrs)
-                    if "name" in found or (local and "localSheetId" in found):
+                    given = _attributes_refs(attrs)
+                    if "name" in given or (local and "localSheetId" in given):
                         return None  # a repeated attribute: expat refuses it
-                    local = found.get("localSheetId", local)
+                    local = given.get("localSheetId", local)
                 scope = scopes.get(local, -1)
                 if scope == -1:
                     scope = scopes[local] = int(local) if local.isdigit() else None
