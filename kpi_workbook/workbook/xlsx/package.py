@@ -37,7 +37,7 @@ from xml.parsers import expat
 from ...diagnostics import KpiError, error
 from ...limits import value
 from .limits import MB, Limits, check_archive
-from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_workbook
+from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_sheet_chunks, scan_workbook
 
 
 def _damaged(path: Path, zh: str, en: str, sheet: str = "", cell: str = "", code: str = "damaged-xlsx"):
@@ -314,10 +314,17 @@ class Book:
             raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
                            sheet=name)
         raw = None
+        plain = _PlainSheet(self, name)
         if self.zip.getinfo(part).file_size <= PLAIN_SCAN_BYTES:  # the common case (plain_scan.py)
             raw = self.read(part)
-            plain = _PlainSheet(self, name)
             if scan_sheet(raw, plain, self.limits.rows):
+                return plain.finish()
+        else:  # too big to hold: scanned a run of rows at a time as it is inflated; the book
+            # is charged for the pass that reads it (this one, or expat's after it)
+            plain.rows_memo = None
+            budget = [self._budget[0]]
+            if scan_sheet_chunks(self._stream(part, budget), plain, self.limits.rows, PLAIN_SCAN_BYTES):
+                self._budget[0] = budget[0]
                 return plain.finish()
         reader = _SheetReader(self, name)  # any XML; ``raw`` is not inflated twice
         self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader, data=raw)
@@ -721,7 +728,7 @@ def _read_share(names: list[str], own: bool = False):
     return read, failed, budget - book._budget[0], book._cells - cells
 
 
-PLAIN_SCAN_BYTES = 64 * MB  # a larger part is streamed through expat, never held whole
+PLAIN_SCAN_BYTES = 64 * MB  # a larger part is scanned (or read by expat) as it is inflated, never held whole
 
 
 class _PlainSheet:

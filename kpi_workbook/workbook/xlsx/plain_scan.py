@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Protocol
 
 from ...limits import BY_NAME as LIMITS
@@ -140,6 +141,92 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
         sink.count(-cells)  # expat reads and counts them again (and the sink is dropped)
         return False
     return True
+
+
+def scan_sheet_chunks(chunks: Iterable[bytes], sink: Sink, max_row: int, hold: int) -> bool:
+    """:func:`scan_sheet` for a part too big to hold whole, read as it is inflated: the
+    ``<sheetData>`` is cut after each ``</row>`` and read a run of whole rows at a time, never
+    holding more than ``hold`` bytes of it (a longer row, or anything :func:`scan_sheet` would
+    not read, returns False; expat reads the part then). Every chunk is read to the end, so
+    that what comes after the cells is checked as scan_sheet checks it.
+
+    The cuts change nothing: a cell's match ends at its ``</c>``, the gap between two cells
+    may be cut between its row tags (each side is a gap), rows open and close within a run,
+    and UTF-8 decodes the same on either side of an ASCII tag. The cells are counted for the
+    book's limit a run at a time, before the run is read, as expat counts them as it goes."""
+    counted = 0
+    try:
+        for run in _runs(chunks, hold):
+            if run is None:
+                sink.count(-counted)
+                return False
+            body = run.decode("utf-8")
+            if not _rows_plain(body, max_row):
+                raise NotPlain()
+            cells = body.count("<c ")
+            sink.count(cells)
+            counted += cells
+            _cells(body, sink)
+    except (NotPlain, UnicodeDecodeError):
+        sink.count(-counted)
+        return False
+    sink.long_text = True  # too big to say: its cells' sizes are looked at, as expat's are
+    return True
+
+
+def _runs(chunks: Iterable[bytes], hold: int):
+    """The ``<sheetData>`` of a part in runs of whole rows, then None if the part is not one
+    scan_sheet would read (a comment, another encoding, no or two ``<sheetData>``, a row
+    longer than ``hold``)."""
+    head = b""  # the part's first bytes, up to its <sheetData>
+    state = "head"
+    body = b""
+    last = b""  # the end of the chunk before, for a tag or "<!" cut between two chunks
+    for chunk in chunks:
+        seen = last + chunk
+        if _has_markup(seen):
+            yield None
+            return
+        last = seen[-9:]  # shorter than "<sheetData": never a whole tag of its own
+        if state == "head":
+            head += chunk
+            at = head.find(b"<sheetData")
+            if at < 0 or len(head) < at + 11:
+                if len(head) > hold:
+                    yield None
+                    return
+                continue
+            top = head[:200].removeprefix(b"\xef\xbb\xbf")
+            declared = _DECLARATION.match(top)
+            if (declared and declared.group(1).lower() != b"utf-8") or top[:2] in (b"\xff\xfe", b"\xfe\xff") \
+                    or head[at:at + 11] != b"<sheetData>":
+                yield None  # another encoding; an empty or odd <sheetData: expat reads it
+                return
+            chunk, head, state = head[at + 11:], b"", "body"
+        if state == "body":
+            body += chunk
+            end = body.find(b"</sheetData>")
+            if end >= 0:
+                rest = body[end + 12:]
+                if body[:end]:
+                    yield body[:end]
+                body, state = b"", "after"
+                if b"<sheetData" in rest:
+                    yield None
+                    return
+                continue
+            cut = body.rfind(b"</row>")
+            if cut >= 0:
+                run, body = body[:cut + 6], body[cut + 6:]
+                yield run
+            if len(body) > hold:
+                yield None  # one row longer than may be held
+                return
+        elif b"<sheetData" in seen:  # after </sheetData>: no second one
+            yield None
+            return
+    if state != "after":
+        yield None  # no <sheetData>, or no end to it
 
 
 class _Recorder:
@@ -382,19 +469,19 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
             if end < 0:
                 return None
             body = text[start + 14:end]
-            found = _NAMES.findall(body)
-            while found and not found[-1][0]:  # the whitespace at the end, or the rest from
-                if found.pop()[6]:  # where it is not plain: only ever the last matches
+            matches = _NAMES.findall(body)
+            while matches and not matches[-1][0]:  # the whitespace at the end, or the rest from
+                if matches.pop()[6]:  # where it is not plain: only ever the last matches
                     return None
-            if "&" not in body and not any(f[2] for f in found):  # the usual form: no
+            if "&" not in body and not any(f[2] for f in matches):  # the usual form: no
                 # reference to decode, no attribute but name and localSheetId, in one pass
-                scope_of = {local: int(local) if local.isdigit() else None for local in {f[1] for f in found}}
-                names = [(name[1:-1], scope_of[local], value) for name, local, _, value, _, _, _ in found]
-                cells = [column + row if column else None for _, _, _, _, column, row, _ in found]
-                found = []
+                scope_of = {local: int(local) if local.isdigit() else None for local in {f[1] for f in matches}}
+                names = [(name[1:-1], scope_of[local], value) for name, local, _, value, _, _, _ in matches]
+                cells = [column + row if column else None for _, _, _, _, column, row, _ in matches]
+                matches = []
             append, append_cell = names.append, cells.append
             scopes: dict[str, int | None] = {}  # localSheetId → its number (a book has tens of thousands of names)
-            for name, local, attrs, value, column, row, _rest in found:
+            for name, local, attrs, value, column, row, _rest in matches:
                 if attrs:
                     given = _attributes_refs(attrs)
                     if "name" in given or (local and "localSheetId" in given):
