@@ -180,9 +180,9 @@ LIGHT = ["pandas", "xlsxwriter", "openpyxl", "xlwings", "kpi_workbook.workbook"]
                                   ["roles", "--json"]])
 def test_light_commands_import_no_workbook_layer(argv):
     """`roles` and `lint` stay within 1.5x of `import pandas` only while they import none of it;
-    the list of roles needs no numpy either (a condition makes its mask, an array is rounded,
-    where numpy is needed: the kinds and lint import it)."""
-    light = LIGHT + (["numpy"] if argv in (["roles"], ["roles", "--json"]) else [])
+    the list of roles needs no numpy or portion either (a condition makes its mask, an array
+    is rounded, an interval is made where they are needed: the kinds and lint import them)."""
+    light = LIGHT + (["numpy", "portion"] if argv in (["roles"], ["roles", "--json"]) else [])
     code = textwrap.dedent(f"""
         import contextlib, io, json, sys
         from kpi_workbook.cli import main

@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import portion as P
-
 from ..numbers import ParseError, normalise_text, number_text, parse_number
 
-if TYPE_CHECKING:  # numpy is imported where a mask is made: `roles` and `lint` start without it
-    import numpy as np
+if TYPE_CHECKING:  # numpy where a mask is made, portion where an interval is (lint): every
+    import numpy as np  # command starts without them
+    import portion as P
 
 OPERATORS = (">=", "<=", "==", ">", "<")
 _RANGE = re.compile(r"^([\[(])\s*([^,]+?)\s*,\s*([^\])]+?)\s*([\])])$")
@@ -92,6 +91,8 @@ class Condition:
 
     def interval(self) -> P.Interval:
         """The set of numbers matched, for gap and overlap analysis."""
+        import portion as P
+
         if self.op == "else":
             return P.open(-P.inf, P.inf)
         if self.op == ">=":
