@@ -45,3 +45,36 @@ def organisation(catalog: Catalog, size: int, seed: int = 20261101) -> pd.DataFr
     frame = pd.DataFrame(rows)
     assert set(frame["role"]) <= set(catalog.roles)
     return frame
+
+
+def group_departments(size: int) -> int:
+    """A group has 100 departments; a tiny one (the smoke run) four."""
+    return 100 if size >= 1_000 else 4
+
+
+def group_organisation(catalog: Catalog, size: int, departments: int | None = None) -> pd.DataFrame:
+    """``size`` employees of a group in ``departments`` departments (`new --split-by 部门`
+    gives one book each): the roles and shares of :data:`DEPARTMENTS`, each kind of
+    department split into numbered ones (客服一部03) by its share of the count."""
+    departments = departments or group_departments(size)
+    frame = organisation(catalog, size)
+    if departments < len(DEPARTMENTS):  # fewer than the kinds: people in turn
+        frame["department"] = [f"部门{k * departments // size + 1:02d}" for k in range(size)]
+        return frame
+    shares = np.array([d[1] for d in DEPARTMENTS])
+    per_kind = np.maximum(1, np.round(shares / shares.sum() * departments)).astype(int)
+    per_kind[0] += departments - per_kind.sum()
+    names = []
+    for (dept, _, _), count, parts in zip(DEPARTMENTS, _counts(size), per_kind):
+        for k in range(count):
+            names.append(f"{dept}{k * parts // max(count, 1) + 1:02d}")
+    frame["department"] = names
+    return frame
+
+
+def _counts(size: int) -> np.ndarray:
+    """How many of ``size`` people each kind of department has (as organisation counts)."""
+    shares = np.array([d[1] for d in DEPARTMENTS])
+    counts = np.floor(shares / shares.sum() * size).astype(int)
+    counts[0] += size - counts.sum()
+    return counts

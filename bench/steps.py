@@ -1,8 +1,15 @@
 """One benchmark step per process: `python -m bench.steps STEP WORKDIR SIZE`.
 
-Each step runs in a fresh interpreter so that its peak memory (max RSS) is its own; it
-prints one JSON line with wall time, CPU time and peak RSS. Inputs a step needs are made
-by the steps before it in the same WORKDIR.
+Each step runs in a fresh interpreter so that its peak memory is its own; it prints one
+JSON line with wall time and CPU time of the work it measures. The CPU counts the worker
+processes too: the step's own CPU plus that of the children it has waited for (every pool
+of workers is shut down, so waited for, before the step ends: ``RUSAGE_CHILDREN``). Its peak
+memory is sampled from outside (:class:`TreePeak`): the resident memory of the step's
+process and of every process under it, summed, every 50 ms, the highest sum kept — the
+workers of a pool hold their own memory, which the step's own ``ru_maxrss`` never shows.
+Beside the sum of RSS the sum of PSS is kept (pages shared between a parent and the workers
+it forked counted once): the memory the machine really gave.
+Inputs a step needs are made by the steps before it in the same WORKDIR.
 """
 
 from __future__ import annotations
@@ -12,15 +19,97 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _measure(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), _cpu_with_children()
     extra = fn() or {}
-    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+    return {"wall": time.perf_counter() - wall, "cpu": _cpu_with_children() - cpu,
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}
+
+
+class StepFailed(RuntimeError):
+    """A step exited non-zero: the bench fails, naming it."""
+
+    def __init__(self, step: str, code: int, stderr: str):
+        super().__init__(f"bench step {step} failed (exit {code}):\n{stderr[-3000:]}")
+        self.step, self.code = step, code
+
+
+class TreePeak:
+    """The peak of the summed memory of a process and everything under it, sampled every
+    ``every`` seconds in a thread of the bench's own process (Linux /proc; elsewhere only
+    the step's own peak is known)."""
+
+    def __init__(self, pid: int, every: float = 0.05):
+        self.pid, self.every = pid, every
+        self.rss = self.pss = 0  # bytes
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._children_files = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+
+    def __enter__(self) -> TreePeak:
+        if Path("/proc").is_dir():
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _tree(self) -> list[int]:
+        pids, k = [self.pid], 0
+        if not self._children_files:  # no /proc/PID/task/TID/children: the parent of each
+            parents: dict[int, list[int]] = {}
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    except (OSError, IndexError, ValueError):
+                        continue
+                    parents.setdefault(ppid, []).append(int(entry.name))
+        while k < len(pids):
+            pid = pids[k]
+            k += 1
+            if self._children_files:
+                try:
+                    for task in Path(f"/proc/{pid}/task").iterdir():
+                        pids += [int(c) for c in (task / "children").read_text().split()]
+                except OSError:
+                    continue
+            else:
+                pids += parents.get(pid, [])
+        return pids
+
+    def sample(self) -> None:
+        rss = pss = 0
+        for pid in self._tree():
+            try:
+                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
+                        break
+            except (OSError, IndexError, ValueError):
+                continue  # ended meanwhile
+        self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.every)
 
 
 def main(step: str, work: Path, size: int) -> dict:
@@ -77,21 +166,80 @@ def main(step: str, work: Path, size: int) -> dict:
         import openpyxl
 
         return _measure(lambda: openpyxl.load_workbook(book) and None)
-    if step == "calamine_read":
-        from python_calamine import CalamineWorkbook
-
-        def run():
-            wb = CalamineWorkbook.from_path(str(book))
-            cells = 0
-            for name in wb.sheet_names:
-                cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python())
-            return {"cells": cells}
-        return _measure(run)
+    if step in READ_FLOOR:  # a read floor: every cell of the same book(s), by a compiled reader
+        reader, where = READ_FLOOR[step]
+        books = [book] if where == "one" else sorted((work / where if where != "split" else depts).glob("*.xlsx"))
+        return _read_floor(reader, books)
+    if step == "group_setup":
+        return _group_setup(catalog, work, size)
     if step == "libreoffice_recalc":
         from kpi_workbook.workbook.libreoffice import recalculate
 
         return _measure(lambda: recalculate([book], work / "lo") and None)
     raise SystemExit(f"unknown step {step}")
+
+
+# step → (reader, which books: "one" the one book, "split" the department books of the
+# split group, else a folder of the step's WORKDIR)
+READ_FLOOR = {"calamine_read": ("calamine", "one"), "fastexcel_read": ("fastexcel", "one"),
+              "calamine_split": ("calamine", "split"), "fastexcel_split": ("fastexcel", "split"),
+              "calamine_books": ("calamine", "books-2026-10"),
+              "fastexcel_books": ("fastexcel", "books-2026-10")}
+
+
+def _read_floor(reader: str, books: list[Path]) -> dict:
+    """Every cell of every sheet of ``books``: python-calamine into Python values, or
+    fastexcel (calamine through Arrow: each sheet loaded, its cells parsed and typed in
+    Rust). fastexcel is an optional extra (``pip install .[bench]``): without it the step
+    says "not installed"."""
+    if reader == "fastexcel":
+        try:
+            import fastexcel
+        except ImportError:
+            return {"skipped": "not installed (pip install .[bench])"}
+
+        def run():
+            cells = 0
+            for path in books:
+                wb = fastexcel.read_excel(str(path))
+                for name in wb.sheet_names:
+                    sheet = wb.load_sheet(name, header_row=None)
+                    cells += sheet.height * sheet.width
+            return {"cells": cells}
+        return _measure(run)
+    from python_calamine import CalamineWorkbook
+
+    def run():
+        cells = 0
+        for path in books:
+            wb = CalamineWorkbook.from_path(str(path))
+            for name in wb.sheet_names:
+                cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python())
+        return {"cells": cells}
+    return _measure(run)
+
+
+GROUP_MONTHS = ("2026-10", "2026-11", "2026-12")  # a quarter: 2026Q4
+
+
+def _group_setup(catalog, work: Path, size: int) -> dict:
+    """The group's roster (``size`` people in the departments of bench/org.py's
+    group_organisation) and each month's inputs, as the files HR would have: roster.csv,
+    inputs-YYYY-MM.csv (a long table)."""
+    from kpi_workbook.sample import sample_inputs
+
+    from .org import group_organisation
+
+    roster = group_organisation(catalog, size)
+    shown = roster.rename(columns={"employee_id": "工号", "name": "姓名", "department": "部门",
+                                   "role": "岗位", "base_salary": "基本工资", "q_amount": "绩效基数Q",
+                                   "full_attendance": "全勤", "supervisor": "直接上级"})
+    shown["全勤"] = shown["全勤"].map({True: "是", False: "否"})
+    shown.to_csv(work / "roster.csv", index=False, encoding="utf-8")
+    for month in GROUP_MONTHS:
+        sample_inputs(catalog, roster, month).to_csv(work / f"inputs-{month}.csv", index=False,
+                                                     encoding="utf-8")
+    return {"wall": 0.0, "cpu": 0.0, "rss_mb": 0.0, "departments": int(roster["department"].nunique())}
 
 
 def _engine_rows(catalog, rows: int) -> dict:
@@ -136,28 +284,47 @@ PROCESS_STEPS = {
 }
 
 
-def run_process(argv: list[str]) -> dict:
+def run_process(argv: list[str], name: str = "", cwd: Path | None = None, env=None) -> dict:
+    """A whole command in its own process, timed from outside: wall, the CPU of it and of
+    every process under it (``wait4`` counts the descendants it waited for), the peak of
+    their summed memory (:class:`TreePeak`) and the command's own peak. A non-zero exit
+    raises StepFailed."""
     wall = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             cwd=Path(__file__).resolve().parents[1])
-    _, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             cwd=cwd or Path(__file__).resolve().parents[1], env=env)
+    out: list[bytes] = []
+    err: list[bytes] = []
+    readers = [threading.Thread(target=lambda f=f, into=into: into.append(f.read()), daemon=True)
+               for f, into in ((child.stdout, out), (child.stderr, err))]
+    for r in readers:
+        r.start()
+    with TreePeak(child.pid) as peak:
+        _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - wall
+    for r in readers:
+        r.join()
     child.returncode = os.waitstatus_to_exitcode(status)
-    err = child.stderr.read().decode("utf-8", "replace") if child.stderr else ""
     if child.returncode:
-        raise RuntimeError(f"{' '.join(argv)} failed:\n{err[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+        raise StepFailed(name or " ".join(argv), child.returncode,
+                         b"".join(err).decode("utf-8", "replace"))
+    own = usage.ru_maxrss / 1024
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "rss_mb": max(own, peak.rss / 2**20), "pss_mb": peak.pss / 2**20 or own, "own_rss_mb": own,
+            "stdout": b"".join(out).decode("utf-8", "replace")}
 
 
 def run_step(step: str, work: Path, size: int) -> dict:
+    """A step of this module in its own process: the wall and CPU it measured of its work
+    (with its workers), the peak memory of its process tree sampled from here."""
     if step in PROCESS_STEPS:
-        return run_process(PROCESS_STEPS[step]())
-    done = subprocess.run([sys.executable, "-m", "bench.steps", step, str(work), str(size)],
-                          capture_output=True, text=True, check=False,
-                          cwd=Path(__file__).resolve().parents[1])
-    if done.returncode:
-        raise RuntimeError(f"bench step {step} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        result = run_process(PROCESS_STEPS[step](), step)
+        result.pop("stdout")
+        return result
+    outside = run_process([sys.executable, "-m", "bench.steps", step, str(work), str(size)], step)
+    inside = json.loads(outside["stdout"].strip().splitlines()[-1])
+    if inside.get("skipped"):
+        return inside
+    return {**inside, "rss_mb": max(inside["rss_mb"], outside["rss_mb"]), "pss_mb": outside["pss_mb"]}
 
 
 if __name__ == "__main__":

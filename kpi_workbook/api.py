@@ -154,7 +154,7 @@ def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: Pa
     岗位, 直接上级) one book per value in ``out_dir``. ``roster`` is a .xlsx/.csv file or a
     table of its rows (named ``roster_source`` in messages); default: the built-in sample.
     Nothing is written if any output exists (without ``force``)."""
-    from .workbook.scorecard.build import build_workbook
+    from .workbook.scorecard.build import build_workbooks
     from .workbook.scorecard.form import refuse_big_books
     from .workbook.files import refuse_existing, refuse_inputs
     from .workbook.scorecard.roster import check_roster, read_roster, split_roster
@@ -187,8 +187,7 @@ def new(month: object, *, roster: PathLike | pd.DataFrame | None = None, out: Pa
         raise KpiError(refused)
     books = []
     with _steps(progress, len(table), "生成考核表 / new") as step:
-        for path, part in outputs:
-            sheets = build_workbook(catalog, part, month, path, force=force, step=step)
+        for (path, _), sheets in zip(outputs, build_workbooks(catalog, outputs, month, force, step)):
             books.append(WrittenBook(path, tuple(sheets)))
     return NewResult(month, tuple(books))
 
@@ -871,8 +870,10 @@ def remove_unfinished() -> None:
     """Remove the temporary files of the outputs being written right now (the CLI calls it
     on Ctrl-C, before it exits): the outputs are either whole or not there, as before."""
     from .workbook.files import remove_unfinished as remove
+    from .workbook.scorecard.pool import remove_helpers_unfinished
 
     remove()
+    remove_helpers_unfinished()  # those of the worker processes writing books (new, fill)
 
 
 # ---------------------------------------------------------------------------------------

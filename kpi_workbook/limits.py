@@ -97,7 +97,7 @@ LIMITS: tuple[Limit, ...] = (
           "等待另一进程写完同一文件 / waiting for another run writing the same file",
           "--lock-timeout SECONDS", "KPI_WORKBOOK_LOCK_TIMEOUT", "seconds"),
     Limit("workers", None, "个进程 / processes",
-          "读多个工作簿或大工作簿的进程数（默认：CPU 核数）/ processes reading books (default: the cores)",
+          "读写多个工作簿或读大工作簿的进程数（默认：CPU 核数）/ processes reading or writing books (default: the cores)",
           "KPI_WORKBOOK_WORKERS=1 不另起进程 / 1 starts none", "KPI_WORKBOOK_WORKERS"),
 )
 BY_NAME = {limit.name: limit for limit in LIMITS}

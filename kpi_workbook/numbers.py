@@ -12,11 +12,13 @@ import math
 import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .diagnostics import Bilingual
 from .limits import BY_NAME as LIMITS
+
+if TYPE_CHECKING:  # numpy is imported where an array is rounded: `roles` starts without it
+    import numpy as np
 
 # Scores and money carry only a few real decimals; rounding to 9 first removes the binary
 # noise on which spreadsheet engines disagree (0.285*100 = 28.499999999999996): see the
@@ -49,7 +51,6 @@ def clean_round(value: float, digits: int) -> float:
     return excel_round(excel_round(value, NOISE_DIGITS), digits)
 
 
-_vector_clean_round = np.frompyfunc(clean_round, 2, 1)
 # The vectorised path is exact below this magnitude: Excel's first step (15 significant
 # digits) then moves x by at most 5e-11, i.e. 0.05 in units of the 9th decimal.
 FAST_LIMIT = 1e5
@@ -64,6 +65,8 @@ def clean_round_array(values: np.ndarray, digits: int) -> np.ndarray:
     division gives the double nearest the decimal, as float(Decimal) does. Values near such
     a half, large values and digits ≥ 9 take the exact scalar path.
     """
+    import numpy as np
+
     values = np.asarray(values, dtype=float)
     out = np.full(values.shape, np.nan)
     y = np.abs(values) * 1e9
@@ -77,7 +80,7 @@ def clean_round_array(values: np.ndarray, digits: int) -> np.ndarray:
     out[fast] = np.sign(values[fast]) * m / 10.0 ** digits
     slow = ~fast & ~np.isnan(values)
     if slow.any():
-        out[slow] = _vector_clean_round(values[slow], digits).astype(float)
+        out[slow] = np.frompyfunc(clean_round, 2, 1)(values[slow], digits).astype(float)
     return out + 0.0  # no negative zeros
 
 

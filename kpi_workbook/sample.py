@@ -37,8 +37,10 @@ def sample_value(spec: InputSpec, rng: np.random.Generator, quality: float):
         return "是" if happens else "否"
     if d.type == "count":
         if spec.item is not None and spec.item.rule.kind == "bands":
-            return int(max(0, rng.poisson(2.5 * (1 - quality))))
-        return int(rng.poisson(1.2 * (1 - quality)))
+            count = int(max(0, rng.poisson(2.5 * (1 - quality))))
+        else:
+            count = int(rng.poisson(1.2 * (1 - quality)))
+        return count if d.max is None else min(count, int(d.max))  # never past what fill accepts
     if spec.item is not None and spec.item.rule.kind == "bands" and d.id == spec.item.rule.input.id:
         marks = band_sample_points(spec.item.rule)
         lo, hi = (d.min if d.min is not None else min(marks)), (d.max if d.max is not None else max(marks))

@@ -31,8 +31,11 @@ def test_bench_runs_at_tiny_size(bench):
     assert done.returncode == 0, done.stderr[-2000:]
     for step in ("import_pandas", "roles_cli", "catalog_load",
                  "new", "fill", "report", "payroll", "openpyxl_load", "calamine_read",
-                 "new_split", "fill_split", "report_split", "engine_rows"):
+                 "fastexcel_read", "new_split", "fill_split", "report_split", "calamine_split",
+                 "fastexcel_split", "engine_rows"):
         assert f"| {step} |" in done.stdout, step
     assert "`kpi-workbook roles` ÷ `python -c \"import pandas\"`" in done.stdout
+    assert "report of the one book ÷ python-calamine reading it" in done.stdout
+    assert "report of the department books ÷ python-calamine reading them" in done.stdout
     assert (tmp_path / "one" / "report.xlsx").is_file()
     assert not (tmp_path / "RESULTS.md").exists()  # a tiny run never overwrites the results

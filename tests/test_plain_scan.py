@@ -356,3 +356,144 @@ def test_a_part_in_another_encoding_is_left_to_expat(declaration):
     plain = part.replace(b"windows-1252", b"UTF-8")
     assert plain_scan.scan_sheet(plain, Sink(), 1_048_576) is True
     assert Sink.contents == {"A1": "\u00e9"}
+
+
+@pytest.mark.parametrize("inside", ["<!-- a comment -->", "<![CDATA[7]]>", "]]>"])
+@pytest.mark.parametrize("where", ["cell", "after"])
+def test_a_comment_cdata_or_cdata_end_leaves_the_part_to_expat(inside, where):
+    """"<!" (a comment, CDATA, a DTD) or "]]>" anywhere in a part, even as the only "!" or
+    "]" in it, sends the whole part to expat: the scan reads none of it, and the workbook
+    scan neither."""
+    cell = f'<c r="A1" t="inlineStr"><is><t>x{inside if where == "cell" else ""}</t></is></c>'
+    part = (f'<worksheet><sheetData><row r="1">{cell}</row></sheetData>'
+            f'{inside if where == "after" else ""}</worksheet>').encode()
+    assert part.count(b"!") == part.count(b"<!") and part.count(b"]") == 2 * part.count(b"]]>")
+
+    class Sink:
+        contents: dict = {}
+        cached: dict = {}
+        rows_memo: dict | None = {}
+
+        def count(self, n):
+            pass
+
+    assert plain_scan.scan_sheet(part, Sink(), 1_048_576) is False
+    assert plain_scan.scan_sheet(part.replace(inside.encode(), b""), Sink(), 1_048_576) is True
+    workbook = (f'<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets>{inside}'
+                '</workbook>').encode()
+    assert plain_scan.scan_workbook(workbook) is None
+    assert plain_scan.scan_workbook(workbook.replace(inside.encode(), b"")) is not None
+
+
+# --- a part too big to hold: scanned a run of rows at a time ------------------------------
+
+def by_chunks(book: Book, name: str, raw: bytes, size: int, hold: int = 1 << 30) -> SheetData | None:
+    """The part scanned in chunks of ``size`` bytes (as Book.sheet scans a part over
+    PLAIN_SCAN_BYTES), holding at most ``hold`` bytes of it."""
+    sink = _PlainSheet(book, name)
+    sink.rows_memo = None
+    chunks = (raw[k:k + size] for k in range(0, len(raw), size))
+    return sink.finish() if plain_scan.scan_sheet_chunks(chunks, sink, book.limits.rows, hold) else None
+
+
+def test_a_big_part_reads_in_chunks_as_expat_reads_it(small_book, monkeypatch):
+    """Every sheet of a book, each part "too big" (the limit put at 1 KB), is read by the
+    chunked scan (no sheet goes to expat) and equals expat's reading, whatever the chunks."""
+    calls = {"expat": 0}
+    parse = Book._parse
+
+    def counted(self, part, *args, **kwargs):
+        calls["expat"] += part.startswith("xl/worksheets/")
+        return parse(self, part, *args, **kwargs)
+
+    with Book.open(small_book) as book:
+        expected = {name: typed(by_expat(book, name)) for name in book.sheet_names}
+        for size in (7, 100, 4096):
+            for name in book.sheet_names[::5]:
+                read = by_chunks(book, name, book.read(book.parts[name]), size)
+                assert read is not None and typed(read) == expected[name], (name, size)
+    monkeypatch.setattr(package, "PLAIN_SCAN_BYTES", 1024)
+    monkeypatch.setattr(Book, "_parse", counted)
+    with Book.open(small_book) as book:
+        for name in book.sheet_names:
+            assert typed(book.sheet(name)) == expected[name]
+            assert book.sheet(name).long_text  # a big part's cells are looked at
+    assert calls["expat"] == 0
+
+
+def test_a_big_part_is_charged_once_to_the_book(small_book, monkeypatch):
+    """The chunked pass is charged to the book's budget of inflated bytes once; when it steps
+    aside, only expat's pass is (the part is not counted twice)."""
+    with Book.open(small_book) as book:
+        name = book.sheet_names[0]
+        size = book.zip.getinfo(book.parts[name]).file_size
+        before = book._budget[0]
+        book.sheet(name)
+        whole = before - book._budget[0]
+    monkeypatch.setattr(package, "PLAIN_SCAN_BYTES", 1024)
+    with Book.open(small_book) as book:
+        before = book._budget[0]
+        book.sheet(name)
+        assert before - book._budget[0] == whole >= size
+    monkeypatch.setattr(plain_scan, "_cells", lambda body, sink: (_ for _ in ()).throw(plain_scan.NotPlain()))
+    with Book.open(small_book) as book:
+        before = book._budget[0]
+        read = book.sheet(name)  # the scan steps aside at its first run: expat reads it all
+        assert before - book._budget[0] == whole and read.long_text
+
+
+@pytest.mark.parametrize("size", [1, 3, 64, 1 << 20])
+def test_a_big_part_steps_aside_where_the_whole_scan_does(one_sheet, size):
+    """What makes scan_sheet step aside makes the chunked scan step aside too, wherever the
+    chunks cut it: a comment or CDATA end, a second <sheetData>, another encoding, no end."""
+    book, name, raw = one_sheet
+    start = raw.index(b"<sheetData>")
+    cases = [raw.replace(b"</sheetData>", b"<!-- x --></sheetData>"),
+             raw.replace(b"</worksheet>", b"<x>]]></x></worksheet>"),
+             raw.replace(b"</worksheet>", b"<sheetData></sheetData></worksheet>"),
+             raw.replace(b"</sheetData>", b"</sheetData><sheetData/>"),
+             raw[:start] + b"<sheetData/>" + raw[start:],
+             raw.replace(b"</sheetData>", b""),
+             b'<?xml version="1.0" encoding="windows-1252"?>' + raw[raw.index(b"<worksheet"):]]
+    for case in cases:
+        sink = _PlainSheet(book, name)
+        assert plain_scan.scan_sheet(case, sink, book.limits.rows) is False
+        assert by_chunks(book, name, case, size) is None
+
+
+def test_a_row_longer_than_may_be_held_leaves_the_part_to_expat(one_sheet):
+    book, name, raw = one_sheet
+    rows = raw[raw.index(b"<sheetData>") + 11:raw.index(b"</sheetData>")].split(b"</row>")
+    longest = max(len(r) for r in rows)
+    assert longest > 200
+    assert by_chunks(book, name, raw, 64, hold=longest + 64) is not None
+    assert by_chunks(book, name, raw, 64, hold=longest // 2) is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_mutated_big_part_reads_as_the_whole_scan_reads_it(one_sheet, data):
+    """Cut into chunks of any size, a mutated part reads as scan_sheet reads it whole (which
+    the tests above hold to expat's reading), refuses the same cell, or steps aside."""
+    book, name, raw = one_sheet
+    start, end = raw.index(b"<sheetData>") + 11, raw.index(b"</sheetData>")
+    mutated = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(start, end))
+        cut = data.draw(st.integers(0, 12))
+        token = data.draw(st.sampled_from(TOKENS)).encode()
+        mutated[at:at + cut] = token
+        end += len(token) - cut
+    size = data.draw(st.integers(1, 300))
+    outcomes = []
+    for read in (lambda: by_scan(book, name, bytes(mutated)), lambda: by_chunks(book, name, bytes(mutated), size)):
+        try:
+            got = read()
+            outcomes.append(("read", typed(got)) if got is not None else ("aside", None))
+        except KpiError as exc:
+            outcomes.append(("refused", exc.diagnostics[0].cell))
+    whole, chunked = outcomes
+    if whole[0] == "aside":
+        return  # expat reads it; the chunked scan may still read a part the whole scan leaves
+        # (it never holds the part to look for what it does not read)
+    assert chunked == whole or chunked[0] == "aside"

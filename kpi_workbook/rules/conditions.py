@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import numpy as np
-import portion as P
+from typing import TYPE_CHECKING
 
 from ..numbers import ParseError, normalise_text, number_text, parse_number
+
+if TYPE_CHECKING:  # numpy where a mask is made, portion where an interval is (lint): every
+    import numpy as np  # command starts without them
+    import portion as P
 
 OPERATORS = (">=", "<=", "==", ">", "<")
 _RANGE = re.compile(r"^([\[(])\s*([^,]+?)\s*,\s*([^\])]+?)\s*([\])])$")
@@ -67,6 +69,8 @@ class Condition:
 
     def matches(self, values: np.ndarray) -> np.ndarray:
         """Boolean mask of the values this condition matches (NaN never matches)."""
+        import numpy as np
+
         v = np.asarray(values, dtype=float)
         with np.errstate(invalid="ignore"):
             if self.op == "else":
@@ -87,6 +91,8 @@ class Condition:
 
     def interval(self) -> P.Interval:
         """The set of numbers matched, for gap and overlap analysis."""
+        import portion as P
+
         if self.op == "else":
             return P.open(-P.inf, P.inf)
         if self.op == ">=":

@@ -163,12 +163,13 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
         roles = [catalog.roles[r] for r in dict.fromkeys(roster["role"])]
         _settings_sheet(book, catalog, roles, month, fmt)
         taken: set[str] = set()
-        names = [sheet_name(str(e.employee_id), str(e["name"]), taken) for _, e in roster.iterrows()]
-        _roster_sheet(book, catalog, roster, names, fmt)
+        people = _employees(roster)
+        names = [sheet_name(str(e.employee_id), str(e["name"]), taken) for e in people]
+        _roster_sheet(book, catalog, roster, names, fmt, people)
         _notes_sheet(book, catalog, roles, fmt)  # before the prototypes (clone needs them last)
         prototypes: dict[tuple, str] = {}
         copies: list[SheetCopy] = []
-        for (_, employee), name in zip(roster.iterrows(), names):
+        for employee, name in zip(people, names):
             layout = sheet_layout(catalog, catalog.roles[employee.role])
             values = header_values(layout, employee, month)
             key = (layout.role.id, _header_shape(layout, values))
@@ -185,9 +186,52 @@ def build_workbook(catalog: Catalog, roster: pd.DataFrame, month: str, out: Path
     return names
 
 
+def build_workbooks(catalog: Catalog, outputs: list[tuple[Path, pd.DataFrame]], month: str,
+                    force: bool = False, step=None) -> list[list[str]]:
+    """Several books (`new --split-by`): each ``(path, roster part)`` written as
+    :func:`build_workbook` writes it, one book per worker process on every core
+    (``pool.each_book``); the sheet names of each, in the order of ``outputs``. ``step``
+    is called per employee on one process, per book on several."""
+    from . import pool
+
+    if pool.workers(len(outputs)) == 1:
+        return [build_workbook(catalog, part, month, path, force=force, step=step)
+                for path, part in outputs]
+
+    def done(item, names) -> None:
+        if step is not None:  # a progress bar's callback (cli)
+            step(len(names), Path(item[0]).name)
+
+    folders = list(dict.fromkeys(Path(path).parent for path, _ in outputs))
+    return pool.each_book(_build_one, [(path, part, month, force) for path, part in outputs],
+                          shared=catalog, folders=folders, done=done)
+
+
+def _build_one(catalog: Catalog, item: tuple) -> list[str]:
+    path, part, month, force = item
+    return build_workbook(catalog, part, month, path, force=force)
+
+
 # Header cells that differ between employees of a role (the rest of a sheet is the same).
 PER_EMPLOYEE = ("name", "employee_id", "department", "base_salary", "q_amount", "full_attendance",
                 "months_absent", "role_name")
+
+
+class _Employee(dict):
+    """One roster row, read as a pandas row is (``e.role``, ``e["name"]``, ``e.get(...)``)."""
+
+    def __getattr__(self, column: str):
+        try:
+            return self[column]
+        except KeyError:
+            raise AttributeError(column) from None
+
+
+def _employees(roster: pd.DataFrame) -> list[_Employee]:
+    """The roster's rows with the values ``iterrows`` gives (its rows are these arrays),
+    without a pandas Series each (100,000 people: seconds)."""
+    columns = list(roster.columns)
+    return [_Employee(zip(columns, values)) for values in roster.values]
 
 
 def header_values(layout: SheetLayout, employee, month: str) -> dict[str, object]:
@@ -208,12 +252,25 @@ def _job_title(role: Role, employee) -> str:
 
 
 def _header_text_width(layout: SheetLayout, c: int) -> float:
-    """The width a header value in column ``c`` has (the last one runs to the table's edge)."""
+    """The width a header value in column ``c`` has (the last one runs to the table's edge);
+    worked out once per layout and column (it is asked for every employee)."""
+    key = (id(layout), c)
+    hit = _HEADER_WIDTHS.get(key)
+    if hit is not None and hit[0] is layout:
+        return hit[1]
     width_of = {layout.col(k): w for k, w in _column_widths(layout).items()}
     last_field_col = max(col + 1 for *_, col in HEADER_FIELDS)
     if c == last_field_col:
-        return sum(width_of.get(k, 9) for k in range(c, layout.width))
-    return width_of.get(c, 9)
+        width = sum(width_of.get(k, 9) for k in range(c, layout.width))
+    else:
+        width = width_of.get(c, 9)
+    if len(_HEADER_WIDTHS) > 4096:  # layouts of catalogs gone: start again
+        _HEADER_WIDTHS.clear()
+    _HEADER_WIDTHS[key] = (layout, width)  # the layout kept: its id is not reused meanwhile
+    return width
+
+
+_HEADER_WIDTHS: dict[tuple[int, int], tuple[SheetLayout, float]] = {}
 
 
 def _header_shape(layout: SheetLayout, values: dict) -> tuple:
@@ -340,11 +397,12 @@ def _notes_sheet(book, catalog: Catalog, roles: list[Role], fmt) -> None:
     print_nothing(ws)  # notes for whoever keeps the templates: not for paper
 
 
-def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str], fmt) -> None:
+def _roster_sheet(book, catalog: Catalog, roster: pd.DataFrame, names: list[str], fmt,
+                  people: list) -> None:
     ws = book.add_worksheet(ROSTER_SHEET)
     headers = ["工号", "姓名", "部门", "岗位", "岗位ID", "基本工资", "绩效基数Q", "全勤", "直接上级", "考核表"]
     ws.write_row(0, 0, headers, fmt.header)
-    for i, ((_, e), name) in enumerate(zip(roster.iterrows(), names), start=1):
+    for i, (e, name) in enumerate(zip(people, names), start=1):
         role = catalog.roles[e.role]
         ws.write_string(i, 0, str(e.employee_id), fmt.text)
         ws.write_string(i, 1, str(e["name"]), fmt.text)

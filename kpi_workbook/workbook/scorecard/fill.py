@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ from .layout import FIELD_NAMES
 from ..locks import locked_all
 from .roster import read_table
 from .rows import InputRow, input_rows, split_rater  # noqa: F401  (fill's data rows, re-exported)
-from .editable import Scorecard, open_editable
+from .editable import XmlBook, open_editable
 from .form import writer_findings
 from ..xlsx.limits import check_file
 
@@ -81,53 +82,78 @@ def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
 
 
 @dataclass
+class _Found:
+    """One card as the scan found it: what fill decides with, without the book open."""
+
+    book: int  # its book's place in the list of books
+    sheet: str
+    employee_id: str
+    role_id: str
+    department: str
+    inputs: dict[str, int]  # its KPI_IN_* names → their place in ``now`` (one dict per form)
+    now: tuple  # what its input cells hold
+    values: dict[str, object]  # the other cells fill decides with (KPI_MONTH, KPI_NAME, …)
+
+
+@dataclass
 class _Pending:
     """The values one input cell is given, with the rows they came from."""
 
-    book: object
-    card: Scorecard
+    card: _Found
     spec: InputSpec
     values: list[tuple[float, InputRow]] = field(default_factory=list)
 
 
+# A book's scan: its cards (each with the findings that keep fill from writing to it), and
+# the findings of the book itself
+_Scan = tuple[list[tuple[_Found, list[Diagnostic]]], list[Diagnostic]]
+
+
 def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str,
           step=None) -> FillResult:
+    """Three passes, so that no more than one book a process is open at a time: every book
+    is scanned (its cards and the cells fill decides with), the rows are checked and the
+    writes planned here, then each book is opened, patched and written. The scan and the
+    writing go one book per worker process on every core (``pool.each_book``); the results
+    come back in the order of the books, so the findings and counts are those of one process."""
+    from . import pool
+
+    # fewer books than start workers: each is kept open from its scan to its write (opened
+    # once); over more, each is opened to be scanned and again to be written, never all at once
+    kept: dict[Path, XmlBook] | None = {} if len(books) < pool.MIN_BOOKS else None
+    try:
+        return _fill_books(catalog, books, rows, source, step, kept)
+    finally:
+        for book in (kept or {}).values():
+            book.close()
+
+
+def _fill_books(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str, step,
+                kept: dict[Path, XmlBook] | None) -> FillResult:
+    from . import pool
+
     result = FillResult()
-    opened = {}
-    cards: dict[str, tuple[Path, Scorecard]] = {}
+    scans: list[_Scan] = pool.each_book(
+        partial(_scan_book, keep=kept) if kept is not None else _scan_book, list(enumerate(books)),
+        shared=catalog,
+        done=lambda item, _: step(1, f"{item[1].name} 已打开 / opened") if step is not None else None)
+    cards: dict[str, _Found] = {}
     blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
-    for path in books:
-        book = open_editable(path)  # checks the zip directory as it opens it  # a damaged workbook is a KpiError naming it
-        opened[path] = book
-        if step is not None:  # a progress bar's callback (cli)
-            step(1, f"{path.name} 已打开 / opened")
-        found = book.scorecards()
-        if not found:
-            result.diagnostics.append(warning(
-                "no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿？）",
-                f"{path.name} has no scorecard sheets (not made by `kpi-workbook new`?)",
-                source=str(path)))
-        for card in found:
-            # the names fill writes through must be where the template puts them (form.py):
-            # a moved input name would put the value in a cell the sheet does not use
-            moved = writer_findings(catalog, card, lambda ref, b=book, c=card: b.get(c.sheet, ref),
-                                    book.package)
+    for (found, book_findings), path in zip(scans, books):
+        result.diagnostics += book_findings
+        for card, moved in found:
             if moved:
                 result.diagnostics += moved
                 blocked.add(card.employee_id)
                 continue
             if card.employee_id in cards:
                 result.diagnostics.append(error(
-                    "duplicate-employee", f"员工 {card.employee_id} 同时出现在 {cards[card.employee_id][0].name} "
+                    "duplicate-employee", f"员工 {card.employee_id} 同时出现在 {books[cards[card.employee_id].book].name} "
                     f"和 {path.name}", f"employee {card.employee_id} is in two workbooks",
                     source=str(path), sheet=card.sheet))
                 continue
-            cards[card.employee_id] = (path, card)
-
-    def field_of(employee_id: str, name: str):
-        path, card = cards[employee_id]
-        ref = card.names.get(name)
-        return opened[path].get(card.sheet, ref) if ref else None
+            cards[card.employee_id] = card
+    del scans
 
     resolvers: dict[str, tuple[KeyResolver, dict[str, InputSpec]]] = {}
     unknown_employees: set[str] = set()
@@ -143,12 +169,12 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
         if employee_id not in cards:
             unknown_employees.add(employee_id)
             continue
-        path, card = cards[employee_id]
+        card = cards[employee_id]
         row_key = (row.sheet, row.line)
         if row_key in refused:
             continue
-        problem = months.check(row, field_of(employee_id, "KPI_MONTH")) or _name_problem(
-            row, field_of(employee_id, "KPI_NAME"))
+        problem = months.check(row, card.values.get("KPI_MONTH")) or _name_problem(
+            row, card.values.get("KPI_NAME"))
         if problem is not None:
             refused.add(row_key)
             result.diagnostics.append(error(problem[0], problem[1], problem[2], source=source,
@@ -158,7 +184,7 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
         if role is None:
             result.diagnostics.append(error("unknown-role", f"工作表岗位 '{card.role_id}' 不存在",
                                             f"sheet role '{card.role_id}' is unknown",
-                                            source=str(path), sheet=card.sheet))
+                                            source=str(books[card.book]), sheet=card.sheet))
             continue
         if role.id not in resolvers:
             role_specs = input_specs(role, catalog.role_pay_rules(role))
@@ -178,10 +204,11 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
                 f"{at_en}employee {employee_id}, input {shown}: {en or zh}", source=source,
                 sheet=card.sheet, path=_path(row)))
             continue
-        target = pending.setdefault((employee_id, spec.key), _Pending(opened[path], card, spec))
+        target = pending.setdefault((employee_id, spec.key), _Pending(card, spec))
         target.values.append((parsed, row))
 
     months.refuse_file(source)  # every dated row of another month: the whole file is refused
+    plan = _Plan(len(books))
     for (employee_id, key), target in pending.items():
         values = [(p, r) for p, r in target.values if (r.sheet, r.line) not in refused]
         if not values:
@@ -195,21 +222,118 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
         item = spec.item
         if item is not None and item.rule.kind == "rank" and spec.input.id not in ("rank", "team_size"):
             teams.add((target.card.role_id, item.id, target.card.department))
-        if _write(target.book, target.card, spec, first[0]):
-            result.written += 1
+        result.written += plan.write(target.card, spec, cell_value(spec, first[0]))
+    del pending
 
-    _fill_ranks(catalog, cards, opened, teams, result)
+    result.written += _fill_ranks(catalog, cards, teams, plan)
     for employee_id in sorted(unknown_employees):
         result.diagnostics.append(warning("unknown-employee", f"工号 {employee_id} 不在这些工作簿中",
                                           f"employee {employee_id} is in none of these workbooks",
                                           source=source))
     result.diagnostics.extend(headers.findings(resolvers, source))
-    for path, book in opened.items():
+    pool.each_book(
+        partial(_write_book, keep=kept) if kept is not None else _write_book, list(zip(books, plan.books)), folders=list(dict.fromkeys(p.parent for p in books)),
+        done=lambda item, _: step(1, f"{item[0].name} 已写入 / written") if step is not None else None)
+    return result
+
+
+def _scan_book(catalog: Catalog, item: tuple[int, Path], keep: dict[Path, XmlBook] | None = None) -> _Scan:
+    """A book's cards, each with the cells fill decides with and the findings that keep
+    fill from writing to it; the book is closed again (or kept open in ``keep``, its sheets'
+    cells let go)."""
+    index, path = item
+    book = open_editable(path)  # checks the zip directory as it opens it  # a damaged workbook is a KpiError naming it
+    closing = True
+    try:
+        found = book.scorecards()
+        findings: list[Diagnostic] = []
+        if not found:
+            findings.append(warning(
+                "no-scorecards", f"{path.name} 中没有考核表（不是 kpi-workbook new 生成的工作簿？）",
+                f"{path.name} has no scorecard sheets (not made by `kpi-workbook new`?)",
+                source=str(path)))
+        shared: dict[tuple[str, ...], dict[str, int]] = {}  # one dict for the cards of a form
+        wanted: dict[str, tuple[str, ...]] = {}
+        cards = []
+        for card in found:
+            # the names fill writes through must be where the template puts them (form.py):
+            # a moved input name would put the value in a cell the sheet does not use
+            moved = writer_findings(catalog, card, lambda ref, c=card: book.get(c.sheet, ref),
+                                    book.package)
+            names = tuple(n for n in card.names if n.startswith("KPI_IN_"))
+            if names not in shared:
+                shared[names] = {n: k for k, n in enumerate(names)}
+            now = tuple(book.get(card.sheet, card.names[n]) for n in names)
+            if card.role_id not in wanted:
+                wanted[card.role_id] = _decided_by(catalog, card.role_id)
+            values = {n: book.get(card.sheet, card.names[n]) for n in wanted[card.role_id]
+                      if n in card.names and not n.startswith("KPI_IN_")}
+            cards.append((_Found(index, card.sheet, card.employee_id, card.role_id, card.department,
+                                 shared[names], now, values), moved))
+        if keep is not None:
+            book.data.clear()  # the write patches the sheets' XML: their cells are not needed
+            book.package.rows_memo.clear()
+            keep[path], closing = book, False
+        return cards, findings
+    finally:
+        if closing:
+            book.close()
+
+
+def _decided_by(catalog: Catalog, role_id: str) -> tuple[str, ...]:
+    """The names of the cells fill reads on a card of ``role_id``: its month and name, the
+    fields that keep it out of the ranks, its rank items' metrics."""
+    names = ["KPI_MONTH", "KPI_NAME"]
+    role = catalog.roles.get(role_id)
+    if role is not None:
+        names += [FIELD_NAMES[rule.field] for rule in role.exclude_if]
+        names += [f"KPI_IN_{item.id}__{item.rule.metric.id}" for _, item in role.items()
+                  if item.rule.kind == "rank" and item.rule.metric is not None]
+    return tuple(dict.fromkeys(names))
+
+
+class _Plan:
+    """The cells to write, per book, in the order they are written: (sheet, name, value)."""
+
+    def __init__(self, n_books: int) -> None:
+        self.books: list[list[tuple[str, str, object]]] = [[] for _ in range(n_books)]
+        self.now: dict[tuple[str, str], object] = {}  # (employee, name) → value being written
+
+    def write(self, card: _Found, spec, value) -> int:
+        """Plan one input cell; 0 when it already holds that value (a grid that shows the
+        cards' inputs writes back only what was changed in it, and says so), else 1."""
+        name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
+        if name not in card.inputs:  # a sheet made from an older template
+            raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
+                                  f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
+        if _same_cell(self.value(card, name), value):
+            return 0
+        self.books[card.book].append((card.sheet, name, value))
+        self.now[(card.employee_id, name)] = value
+        return 1
+
+    def value(self, card: _Found, name: str):
+        """The cell as it will be: what is written to it, else what it holds."""
+        key = (card.employee_id, name)
+        if key in self.now:
+            return self.now[key]
+        at = card.inputs.get(name)
+        return card.now[at] if at is not None else card.values.get(name)
+
+
+def _write_book(_, item: tuple[Path, list], keep: dict[Path, XmlBook] | None = None) -> None:
+    """Open one book (or take it from ``keep``), write its planned cells, save it: only the
+    sheets written to are read again (patched), the rest copied."""
+    path, cells = item
+    book = keep.pop(path) if keep is not None and path in keep else open_editable(path)
+    try:
+        names = book.package.names
+        for sheet, name, value in cells:
+            book.set(sheet, names[sheet][name], value)
         with atomic_output(path, force=True) as tmp:
             book.save(tmp)
-        if step is not None:
-            step(1, f"{path.name} 已写入 / written")
-    return result
+    finally:
+        book.close()
 
 
 def _path(row: InputRow) -> tuple:
@@ -368,22 +492,6 @@ def _spec_of(resolver: KeyResolver, specs: dict[str, InputSpec], row: InputRow, 
     return specs[canon]
 
 
-def _write(book, card: Scorecard, spec, parsed: float) -> bool:
-    """Write one input cell; False when it already holds that value (a grid that shows the
-    cards' inputs writes back only what was changed in it, and says so)."""
-    name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
-    ref = card.names.get(name)
-    if ref is None:  # a sheet made from an older template
-        raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
-                              f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
-    value = cell_value(spec, parsed)
-    now = book.get(card.sheet, ref)
-    if _same_cell(now, value):
-        return False
-    book.set(card.sheet, ref, value)
-    return True
-
-
 def _same_cell(a, b) -> bool:
     """Two cell values equal as a spreadsheet shows them: numbers by value (15 is 15.0),
     text by text; a number never equals text or a logical."""
@@ -395,22 +503,24 @@ def _same_cell(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _not_taking_part(role, book, card) -> bool:
+def _not_taking_part(role, card: _Found) -> bool:
     """The role's exclude_if applies to this card's field (S9: 缺岗月数 > 2)."""
     for rule in role.exclude_if:
-        ref = card.names.get(FIELD_NAMES[rule.field])
-        value = book.get(card.sheet, ref) if ref else None
+        value = card.values.get(FIELD_NAMES[rule.field])
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > rule.above:
             return True
     return False
 
 
-def _fill_ranks(catalog, cards, opened, teams, result) -> None:
-    """Rank within role and department; ties share the better rank (G9).
+def _fill_ranks(catalog, cards: dict[str, _Found], teams, plan: _Plan) -> int:
+    """Rank within role and department; ties share the better rank (G9). Returns the
+    cells written.
 
-    The whole team is ranked from the metric values now on its sheets — not only the rows of
-    this import — so filling one person's metric later re-ranks everyone.
+    The whole team is ranked from the metric values on its sheets once this import is
+    written — not only the rows of this import — so filling one person's metric later
+    re-ranks everyone.
     """
+    written = 0
     for role_id, item_id, department in sorted(teams):
         role = catalog.roles[role_id]
         item = next(it for _, it in role.items() if it.id == item_id)
@@ -420,14 +530,13 @@ def _fill_ranks(catalog, cards, opened, teams, result) -> None:
             continue
         name = f"KPI_IN_{item_id}__{metric.input.id}"
         values = {}
-        for employee_id, (path, card) in cards.items():
-            if card.role_id != role_id or card.department != department or name not in card.names:
+        for employee_id, card in cards.items():
+            if card.role_id != role_id or card.department != department or name not in card.inputs:
                 continue
-            if _not_taking_part(role, opened[path], card):
+            if _not_taking_part(role, card):
                 continue  # 不参与 (S9): left out of the department's ranks, as engine.month
-            value = opened[path].get(card.sheet, card.names[name])
             try:
-                number = parse_value(metric, value)
+                number = parse_value(metric, plan.value(card, name))
             except ParseError:
                 continue  # a bad value typed by hand: that person is not ranked
             if not math.isnan(number):
@@ -437,7 +546,8 @@ def _fill_ranks(catalog, cards, opened, teams, result) -> None:
         series = pd.Series(values, dtype=float)
         ranks = series.rank(method="min", ascending=not item.rule.higher_is_better)
         for employee_id, rank in ranks.items():
-            path, card = cards[employee_id]
-            _write(opened[path], card, specs["rank"], float(rank))
-            _write(opened[path], card, specs["team_size"], float(len(series)))
-            result.written += 2
+            card = cards[employee_id]
+            plan.write(card, specs["rank"], cell_value(specs["rank"], float(rank)))
+            plan.write(card, specs["team_size"], cell_value(specs["team_size"], float(len(series))))
+            written += 2  # counted whether or not they changed
+    return written

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 
 from ...diagnostics import Diagnostic, KpiError, error, info
 from ...kinds.inputs import InputSpec, input_specs, parse_value
@@ -21,7 +20,7 @@ from ...kinds.base import card_flag
 from ...numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ...rules.loader import Catalog
 from ..xlsx.package import Book, split_ref
-from ..xlsx.limits import DAMAGED, check_file, check_xlsx
+from ..xlsx.limits import check_file, check_xlsx
 from .form import cell_findings, name_findings, oversized, sheet_form
 from .settings import read_settings
 from .versions import TEMPLATE_NAME, registry
@@ -56,6 +55,10 @@ class Card:
 def open_book(path: Path, data_only: bool = False, read_only: bool = True):
     """Open a workbook to read it. Read-only mode skips styles and merged-cell binding,
     which is most of openpyxl's load time on formatted scorecards."""
+    import openpyxl  # here: the report reads through package.py and never imports it
+
+    from ..xlsx.limits import DAMAGED
+
     check_xlsx(path)
     try:
         return openpyxl.load_workbook(path, data_only=data_only, read_only=read_only,

@@ -65,23 +65,30 @@ def input_rows(df: pd.DataFrame, path: Path | str = "", first_line: int = 2,
     name_col, month_col = column(NAME_HEADERS), column(MONTH_HEADERS)
     input_col, value_col = column(LONG_COLUMNS["input"]), column(LONG_COLUMNS["value"])
     rows: list[InputRow] = []
-    for index, r in df.iterrows():
+    if df.columns.has_duplicates:  # a column label twice: each row as pandas gives it
+        cells = [r for _, r in df.iterrows()]
+        at = {c: c for c in df.columns}
+    else:  # the values as iterrows gives them (its rows are these arrays), without a Series each
+        cells = list(df.values)
+        at = {c: k for k, c in enumerate(df.columns)}
+    long = input_col is not None and value_col is not None
+    rater_col = column(LONG_COLUMNS["rater"]) if long else None
+    wide = [(c, *split_rater(str(c).strip()), str(c).strip()) for c in df.columns
+            if not (c == id_col or normalise_text(str(c)).lower() in IGNORED_WIDE)]
+    for index, r in zip(df.index, cells):
         line = int(index) + first_line if isinstance(index, (int, np.integer)) else None
-        person = str(r[id_col]).strip()
-        name = None if name_col is None else r[name_col]
-        month = None if month_col is None else r[month_col]
-        if input_col is not None and value_col is not None:  # long
-            rater_col = column(LONG_COLUMNS["rater"])
-            rater = None if rater_col is None or is_blank(r[rater_col]) else str(r[rater_col])
-            rows.append(InputRow(person, str(r[input_col]).strip(), rater, r[value_col], line,
-                                 str(r[input_col]).strip(), name, month, sheet))
+        person = str(r[at[id_col]]).strip()
+        name = None if name_col is None else r[at[name_col]]
+        month = None if month_col is None else r[at[month_col]]
+        if long:
+            rater = None if rater_col is None or is_blank(r[at[rater_col]]) else str(r[at[rater_col]])
+            key = str(r[at[input_col]]).strip()
+            rows.append(InputRow(person, key, rater, r[at[value_col]], line, key, name, month, sheet))
             continue
-        for c in df.columns:  # wide
-            if c == id_col or normalise_text(str(c)).lower() in IGNORED_WIDE:
-                continue
-            if not is_blank(r[c]):
-                key, rater = split_rater(str(c).strip())
-                rows.append(InputRow(person, key, rater, r[c], line, str(c).strip(), name, month, sheet))
+        for c, key, rater, shown in wide:
+            value = r[at[c]]
+            if not is_blank(value):
+                rows.append(InputRow(person, key, rater, value, line, shown, name, month, sheet))
     return rows
 
 

@@ -16,8 +16,6 @@ from pathlib import Path
 from xml.etree.ElementTree import ParseError as XmlParseError
 from xml.parsers.expat import ExpatError
 
-from openpyxl.utils.exceptions import InvalidFileException
-
 from ...diagnostics import KpiError, error
 from ...limits import BY_NAME as TABLE
 from ...limits import MB, check_path, value
@@ -61,8 +59,22 @@ class Limits:
 
 # What reading a damaged or hostile file through openpyxl or pandas raises (defusedxml's
 # refusals are ValueErrors). Anything else is a bug and must surface as one (exit 3).
-DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError, ValueError, OSError, EOFError,
-           UnicodeError, InvalidFileException, XmlParseError, ExpatError)
+# ``DAMAGED`` is made when first asked for (a module __getattr__), so that importing this
+# module does not import openpyxl: the report reads through package.py alone; the modules
+# that read through openpyxl ask for it where they do.
+_DAMAGED: tuple[type[BaseException], ...] = ()
+
+
+def __getattr__(name: str) -> tuple[type[BaseException], ...]:
+    global _DAMAGED
+    if name != "DAMAGED":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _DAMAGED:
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, KeyError, ValueError, OSError,
+                    EOFError, UnicodeError, InvalidFileException, XmlParseError, ExpatError)
+    return _DAMAGED
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: encrypted xlsx, or old .xls
 

@@ -30,13 +30,14 @@ import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from xml.parsers import expat
 
 from ...diagnostics import KpiError, error
 from ...limits import value
 from .limits import MB, Limits, check_archive
-from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_workbook
+from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_sheet_chunks, scan_workbook
 
 
 def _damaged(path: Path, zh: str, en: str, sheet: str = "", cell: str = "", code: str = "damaged-xlsx"):
@@ -259,28 +260,33 @@ class Book:
             self.sheet_names.append(name)
             self.parts[name] = targets.get(rid, "")
         count = len(sheets)
-        prefixes: dict[str, tuple[str, str]] = {}  # a sheet → how its own cells are written
-        for k, (name, local_id, body) in enumerate(self.defined):
-            scope = self.sheet_names[local_id] if local_id is not None and local_id < count else ""
+        book_names, sheet_names = self.names, self.sheet_names
+        # localSheetId → (its sheet, how that sheet's own cells are written): worked out once
+        # per sheet, not per name (a book of 10,000 cards has hundreds of thousands of names)
+        scopes: dict[int | None, tuple[str, tuple[str, str] | None]] = {}
+        for (name, local_id, body), cell in zip(self.defined, cells if cells is not None else repeat(None)):
             if name.startswith("_xlnm."):
                 continue  # print titles, print area, filters: Excel's own ranges
-            cell = cells[k] if cells is not None else None
+            at = scopes.get(local_id)
+            if at is None:
+                scope = sheet_names[local_id] if local_id is not None and local_id < count else ""
+                at = scopes[local_id] = (scope, ("'" + scope.replace("'", "''") + "'!", scope + "!")
+                                         if scope else None)
+            scope, own = at
             if cell is None:
                 found = single_cell(body)
                 cell = found[1] if found is not None else None
             if cell is not None:
-                scoped = self.names.setdefault(scope, {})
+                scoped = book_names.get(scope)
+                if scoped is None:
+                    scoped = book_names[scope] = {}
                 if name in scoped:  # defined twice: every cell it was given is kept
                     self.repeated.setdefault(scope, {}).setdefault(name, [scoped[name]]).append(cell)
                 scoped[name] = cell
-                if scope:
-                    own = prefixes.get(scope)
-                    if own is None:
-                        own = prefixes[scope] = ("'" + scope.replace("'", "''") + "'!", scope + "!")
-                    if not body.startswith(own):  # a sheet-scoped name on another sheet
-                        target = single_cell(body)
-                        if target is not None and target[0] != scope:
-                            self.elsewhere.setdefault(scope, {})[name] = f"{target[0]}!{cell}"
+                if own is not None and not body.startswith(own):  # a sheet-scoped name on another sheet
+                    target = single_cell(body)
+                    if target is not None and target[0] != scope:
+                        self.elsewhere.setdefault(scope, {})[name] = f"{target[0]}!{cell}"
             elif scope and ("#REF!" in body or name.startswith("KPI_")):
                 self.broken.setdefault(scope, []).append(name)
 
@@ -308,10 +314,17 @@ class Book:
             raise _damaged(self.path, f"工作表“{name}”的内容缺失", f"sheet '{name}' has no part",
                            sheet=name)
         raw = None
+        plain = _PlainSheet(self, name)
         if self.zip.getinfo(part).file_size <= PLAIN_SCAN_BYTES:  # the common case (plain_scan.py)
             raw = self.read(part)
-            plain = _PlainSheet(self, name)
             if scan_sheet(raw, plain, self.limits.rows):
+                return plain.finish()
+        else:  # too big to hold: scanned a run of rows at a time as it is inflated; the book
+            # is charged for the pass that reads it (this one, or expat's after it)
+            plain.rows_memo = None
+            budget = [self._budget[0]]
+            if scan_sheet_chunks(self._stream(part, budget), plain, self.limits.rows, PLAIN_SCAN_BYTES):
+                self._budget[0] = budget[0]
                 return plain.finish()
         reader = _SheetReader(self, name)  # any XML; ``raw`` is not inflated twice
         self._parse(part, reader.start, reader.end, reader.text, sheet=name, holder=reader, data=raw)
@@ -715,7 +728,7 @@ def _read_share(names: list[str], own: bool = False):
     return read, failed, budget - book._budget[0], book._cells - cells
 
 
-PLAIN_SCAN_BYTES = 64 * MB  # a larger part is streamed through expat, never held whole
+PLAIN_SCAN_BYTES = 64 * MB  # a larger part is scanned (or read by expat) as it is inflated, never held whole
 
 
 class _PlainSheet:

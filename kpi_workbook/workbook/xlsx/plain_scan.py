@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Protocol
 
 from ...limits import BY_NAME as LIMITS
@@ -54,6 +55,15 @@ _F_PARTS = re.compile(rf"<f((?:{_ATTR})*+){_WS}(?:/>|>({_TEXT})</f>)")
 _REFERENCE = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _DECLARATION = re.compile(rb"""<\?xml[^?>]*?encoding=["']([^"'?>]*)["']""")
+
+
+def _has_markup(part: bytes) -> bool:
+    """Whether ``part`` holds "<!" (a comment, CDATA or DTD) or "]]>" (never in text).
+
+    Looked for a character first: a search for one byte is a memchr, many times faster than
+    one for two, whose first byte "<" is every few bytes of XML; a sheet seldom holds "!"
+    (a formula on another sheet) and hardly ever "]"."""
+    return (b"!" in part and b"<!" in part) or (b"]" in part and b"]]>" in part)
 
 
 class NotPlain(Exception):
@@ -93,7 +103,7 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
     any is read; ``max_row`` is the highest row number allowed: a row beyond it (or row 0)
     is left to expat's reader, which refuses it with its sentence.
     """
-    if b"<!" in part or b"]]>" in part:
+    if _has_markup(part):
         return False  # comments, CDATA, a DTD; "]]>" may not appear in text
     head = part[:200]
     if head.startswith(b"\xef\xbb\xbf"):
@@ -131,6 +141,92 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
         sink.count(-cells)  # expat reads and counts them again (and the sink is dropped)
         return False
     return True
+
+
+def scan_sheet_chunks(chunks: Iterable[bytes], sink: Sink, max_row: int, hold: int) -> bool:
+    """:func:`scan_sheet` for a part too big to hold whole, read as it is inflated: the
+    ``<sheetData>`` is cut after each ``</row>`` and read a run of whole rows at a time, never
+    holding more than ``hold`` bytes of it (a longer row, or anything :func:`scan_sheet` would
+    not read, returns False; expat reads the part then). Every chunk is read to the end, so
+    that what comes after the cells is checked as scan_sheet checks it.
+
+    The cuts change nothing: a cell's match ends at its ``</c>``, the gap between two cells
+    may be cut between its row tags (each side is a gap), rows open and close within a run,
+    and UTF-8 decodes the same on either side of an ASCII tag. The cells are counted for the
+    book's limit a run at a time, before the run is read, as expat counts them as it goes."""
+    counted = 0
+    try:
+        for run in _runs(chunks, hold):
+            if run is None:
+                sink.count(-counted)
+                return False
+            body = run.decode("utf-8")
+            if not _rows_plain(body, max_row):
+                raise NotPlain()
+            cells = body.count("<c ")
+            sink.count(cells)
+            counted += cells
+            _cells(body, sink)
+    except (NotPlain, UnicodeDecodeError):
+        sink.count(-counted)
+        return False
+    sink.long_text = True  # too big to say: its cells' sizes are looked at, as expat's are
+    return True
+
+
+def _runs(chunks: Iterable[bytes], hold: int):
+    """The ``<sheetData>`` of a part in runs of whole rows, then None if the part is not one
+    scan_sheet would read (a comment, another encoding, no or two ``<sheetData>``, a row
+    longer than ``hold``)."""
+    head = b""  # the part's first bytes, up to its <sheetData>
+    state = "head"
+    body = b""
+    last = b""  # the end of the chunk before, for a tag or "<!" cut between two chunks
+    for chunk in chunks:
+        seen = last + chunk
+        if _has_markup(seen):
+            yield None
+            return
+        last = seen[-9:]  # shorter than "<sheetData": never a whole tag of its own
+        if state == "head":
+            head += chunk
+            at = head.find(b"<sheetData")
+            if at < 0 or len(head) < at + 11:
+                if len(head) > hold:
+                    yield None
+                    return
+                continue
+            top = head[:200].removeprefix(b"\xef\xbb\xbf")
+            declared = _DECLARATION.match(top)
+            if (declared and declared.group(1).lower() != b"utf-8") or top[:2] in (b"\xff\xfe", b"\xfe\xff") \
+                    or head[at:at + 11] != b"<sheetData>":
+                yield None  # another encoding; an empty or odd <sheetData: expat reads it
+                return
+            chunk, head, state = head[at + 11:], b"", "body"
+        if state == "body":
+            body += chunk
+            end = body.find(b"</sheetData>")
+            if end >= 0:
+                rest = body[end + 12:]
+                if body[:end]:
+                    yield body[:end]
+                body, state = b"", "after"
+                if b"<sheetData" in rest:
+                    yield None
+                    return
+                continue
+            cut = body.rfind(b"</row>")
+            if cut >= 0:
+                run, body = body[:cut + 6], body[cut + 6:]
+                yield run
+            if len(body) > hold:
+                yield None  # one row longer than may be held
+                return
+        elif b"<sheetData" in seen:  # after </sheetData>: no second one
+            yield None
+            return
+    if state != "after":
+        yield None  # no <sheetData>, or no end to it
 
 
 class _Recorder:
@@ -180,7 +276,8 @@ def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
         known = memo.get(piece)  # a piece read before, then too followed by "</row>"
         if known is not None:
             contents.update(known[0])
-            cached.update(known[1])
+            if known[1]:
+                cached.update(known[1])
             continue
         if not _rows_plain(piece + "</row>", max_row):
             return False
@@ -347,7 +444,7 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
     """(sheets as (name, relationship id), defined names as (name, localSheetId, text), and
     for each name its cell ("A1") when it is one cell in the plain form, else None) of the
     workbook part, or None when it is not plain (then expat reads it)."""
-    if b"<!" in part or b"]]>" in part or b":sheet" in part or b":definedName" in part:
+    if _has_markup(part) or b":sheet" in part or b":definedName" in part:
         return None  # comments, CDATA, a DTD; a namespace prefix on the elements read here
     try:
         text = part.decode("utf-8")
@@ -372,18 +469,24 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
             if end < 0:
                 return None
             body = text[start + 14:end]
+            matches = _NAMES.findall(body)
+            while matches and not matches[-1][0]:  # the whitespace at the end, or the rest from
+                if matches.pop()[6]:  # where it is not plain: only ever the last matches
+                    return None
+            if "&" not in body and not any(f[2] for f in matches):  # the usual form: no
+                # reference to decode, no attribute but name and localSheetId, in one pass
+                scope_of = {local: int(local) if local.isdigit() else None for local in {f[1] for f in matches}}
+                names = [(name[1:-1], scope_of[local], value) for name, local, _, value, _, _, _ in matches]
+                cells = [column + row if column else None for _, _, _, _, column, row, _ in matches]
+                matches = []
             append, append_cell = names.append, cells.append
             scopes: dict[str, int | None] = {}  # localSheetId → its number (a book has tens of thousands of names)
-            for name, local, attrs, value, column, row, rest in _NAMES.findall(body):
-                if rest:
-                    return None
-                if not name:
-                    continue  # the whitespace at the end
+            for name, local, attrs, value, column, row, _rest in matches:
                 if attrs:
-                    found = _attributes_refs(attrs)
-                    if "name" in found or (local and "localSheetId" in found):
+                    given = _attributes_refs(attrs)
+                    if "name" in given or (local and "localSheetId" in given):
                         return None  # a repeated attribute: expat refuses it
-                    local = found.get("localSheetId", local)
+                    local = given.get("localSheetId", local)
                 scope = scopes.get(local, -1)
                 if scope == -1:
                     scope = scopes[local] = int(local) if local.isdigit() else None
@@ -426,7 +529,7 @@ def _cells_named(refs: frozenset[bytes]) -> re.Pattern[bytes]:
 def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
     """(start, end, style) of the elements of the cells ``refs``; None when the part is not
     plain enough to say (package.cell_elements then asks expat)."""
-    if b"<!" in data:
+    if b"!" in data and b"<!" in data:
         return None
     start = data.find(b"<sheetData>")
     end = data.find(b"</sheetData>", start)
@@ -462,7 +565,7 @@ _CACHED = re.compile(rb'(<f(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"]*+")*+[ \t\n]*+(?
 def drop_cached(data: bytes) -> bytes | None:
     """The part without the <v> that follows each formula; None when the part is not plain
     enough to say (a <v> with attributes, a comment)."""
-    if b"<!" in data:
+    if b"!" in data and b"<!" in data:
         return None
     out = _CACHED.sub(rb"\1\2", data)
     if re.search(rb"</f>[ \t\n]*<v|<f[^<>]*/>[ \t\n]*<v", out):

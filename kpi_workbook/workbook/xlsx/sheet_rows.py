@@ -43,15 +43,28 @@ def _style(fmt) -> str:
     return f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
 
 
+_TEXTS: dict[str, str] = {}  # a short string → its ``<is>`` element (a table repeats its
+_TEXTS_LIMIT = 50_000  # departments, roles, grades and states on every row)
+_TEXT_CHARS = 200  # a longer string is written each time, never kept
+
+
+def _inline(value: str) -> str:
+    if len(value) > CELL_TEXT_LIMIT // 2:
+        value = _truncated(value)
+    space = ' xml:space="preserve"' if _EDGE_SPACE.search(value) else ""
+    return f"<is><t{space}>{escape(XML_ILLEGAL.sub('', value))}</t></is>"
+
+
 def cell(ref: str, style: str, value) -> str:
     """One ``<c>`` element as XlsxWriter's write_blank/number/string would give it."""
     kind = type(value)
     if kind is str:
-        if len(value) > CELL_TEXT_LIMIT // 2:
-            value = _truncated(value)
-        space = ' xml:space="preserve"' if _EDGE_SPACE.search(value) else ""
-        text = escape(XML_ILLEGAL.sub("", value))
-        return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+        inline = _TEXTS.get(value)
+        if inline is None:
+            inline = _inline(value)
+            if len(value) <= _TEXT_CHARS and len(_TEXTS) < _TEXTS_LIMIT:
+                _TEXTS[value] = inline
+        return f'<c r="{ref}"{style} t="inlineStr">{inline}</c>'
     if kind is float or kind is int or (isinstance(value, (int, float, np.integer, np.floating))
                                         and kind is not bool and not isinstance(value, np.bool_)):
         number = float(value)
@@ -103,8 +116,11 @@ class SheetRows:
         """One row of a table: ``styled`` is (column, style attribute) per value."""
         number = row + 1
         cells = self.rows.setdefault(row, {})
+        names = self._columns
+        if styled and len(names) <= max(col for col, _ in styled):
+            self._name(max(col for col, _ in styled))
         for (col, style), value in zip(styled, values):
-            cells[col] = cell(f"{self._name(col)}{number}", style, value)
+            cells[col] = cell(f"{names[col]}{number}", style, value)
 
     def styles(self, formats: list) -> list[str]:
         return [_style(fmt) for fmt in formats]
