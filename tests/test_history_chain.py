@@ -22,7 +22,8 @@ from .helpers import emp, run
 from .test_report import make_book, qc, sheet_rows
 
 MONTH = "2026-10"
-CHAINED = ("历史", "审批", "审批版本", "审计")
+CHAINED = ("历史", "审批", "审批版本", "审计", "计算记录")
+OPTIONAL = ("计算记录",)  # sealed once it has rows (a history of an older kpi-workbook has none)
 
 
 def text(value) -> str:
@@ -50,7 +51,8 @@ def forge(path, key: bytes | None = None, edit=None) -> None:
     tails = []
     for name in CHAINED:
         if name not in wb.sheetnames:
-            tails.append([name, 0, ""])
+            if name not in OPTIONAL:
+                tails.append([name, 0, ""])
             continue
         ws = wb[name]
         header = [c.value for c in ws[1]]

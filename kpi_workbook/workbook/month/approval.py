@@ -19,6 +19,7 @@ calibrated report again changes nothing.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -128,10 +129,14 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
     from ...rules.loader import builtin_catalog
 
     catalog = catalog or builtin_catalog()
-    fresh, calibrated = derive(catalog, Path(report))
-    money = list(fresh.data.money_columns)
     with locked(Path(history), timeout):
         book = read_history_book(history)
+        fresh, calibrated = derive(catalog, Path(report), book)
+        if getattr(fresh, "fast", False) and calibrated.changes:
+            # the calibrated report is written again whole (its 月度汇总, 部门统计, 校准): from
+            # the books scored again, as without a record
+            fresh, calibrated = derive(catalog, Path(report))
+        money = list(fresh.data.money_columns)
         rows = approval_rows(calibrated.summary, money)
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
@@ -139,9 +144,23 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
             write_history(history, book)
         stamp = Stamp(result.by, result.when, result.version, result.digest)
         if fresh.record.stamp != stamp:  # one truth on paper: the report shows what was approved
-            _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
+            if getattr(fresh, "fast", False):
+                _stamp_report(Path(report), fresh.record, stamp)  # nothing else of it changes
+            else:
+                _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
     result.diagnostics = calibrated.diagnostics
     return result
+
+
+def _stamp_report(report: Path, record, stamp) -> None:
+    """The approval stamp put on a report whose cells approve did not change (no calibration):
+    its 来源 record and every printed page's header (已审批) and footer, the rest of the
+    package copied as it is — the same report _rewrite_report would write, without scoring
+    its books again to write it."""
+    from .report_writer import stamp_report
+    from .verify import Record
+
+    stamp_report(report, Record(record.month, record.books, record.company, stamp))
 
 
 def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook, stamp) -> None:
@@ -165,14 +184,25 @@ def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook,
     write_report(catalog, approved, report, force=True, company=fresh.record.company, record=record)
 
 
-def derive(catalog, report: Path):
+def derive(catalog, report: Path, book: HistoryBook | None = None, findings: bool = False):
     """(verify.Recomputed, calibration.Calibrated): the month of ``report`` as the engine
     scores its books, with the report's 校准 choices applied; refused when a cell of the
     report's 月度汇总 differs from it (the calibrated view for a report ``approve`` wrote,
-    the engine's own for one ``report`` wrote)."""
+    the engine's own for one ``report`` wrote).
+
+    With the history ``book`` holding what the engine computed for the month (``report
+    --history``: its 计算记录), the report is checked against that record instead
+    (:func:`checked_against_record`), and its books are not scored again; whenever that check
+    does not pass, the books are scored and compared cell by cell, which names the cell.
+    ``findings``: the caller needs the month's error findings (payroll): a month with any
+    that no row carries is scored again to list them."""
     from .calibration import Calibrated, calibrate_report
     from .verify import check_cells, check_sums, recompute
 
+    if book is not None:
+        fast = checked_against_record(catalog, Path(report), book, findings)
+        if fast is not None:
+            return fast
     fresh = recompute(catalog, report)
     summary = fresh.data.summary
     money = list(fresh.data.money_columns)
@@ -186,6 +216,177 @@ def derive(catalog, report: Path):
     stamped = fresh.record.stamp is not None
     check_cells(report, calibrated.summary if stamped else summary, money, calibrated=stamped)
     return fresh, calibrated
+
+
+# --- the report against what the engine computed (issue 24) -------------------------------------
+
+ENGINE_TEXT = ("问题", "说明")  # read from 月度汇总 beside the approved fields; in each row's hash
+FIXED = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名", "应发绩效合计",
+         "状态", "预警", "问题", "说明"}  # the columns of 月度汇总 that are not money
+
+
+def engine_hashes(summary: pd.DataFrame, money: list[str], roles: dict[str, str] | None = None) -> list[str]:
+    """Per row of a month's 月度汇总: SHA-256 of its approval hash (history.row_hash: 工号, 月份,
+    姓名, 部门, 总分, 等级, 状态, every money column and 应发绩效合计), its role (the 校准
+    sheet's hidden 岗位ID of a complete card; ``roles``, else the 岗位ID column) and its
+    问题 and 说明 texts."""
+    if not len(summary):
+        return []
+    hashed = approval_rows(summary, money)["行哈希"].tolist()
+    ids = summary["工号"].map(lambda v: _text(v)).tolist()
+    if roles is None:
+        role_ids = [_text(v) for v in summary["岗位ID"]]
+    else:
+        role_ids = [roles.get(e, "") for e in ids]
+    done = [_text(v) == "已完成" for v in summary["状态"]]
+    texts = [summary[c].tolist() if c in summary else [None] * len(summary) for c in ENGINE_TEXT]
+    out = []
+    for k, h in enumerate(hashed):
+        values = [h, role_ids[k] if done[k] else "", *(_text(t[k]) for t in texts)]
+        out.append(hashlib.sha256(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest())
+    return out
+
+
+def engine_digest(summary: pd.DataFrame, money: list[str], roles: dict[str, str] | None = None) -> str:
+    """The month hash of ``engine_hashes`` (sorted: the rows' order does not matter)."""
+    return hashes_of_month(engine_hashes(summary, money, roles))
+
+
+def books_digest(sha256s) -> str:
+    """SHA-256 of the books' SHA-256 (sorted): which book contents a month was scored from."""
+    return hashlib.sha256("\n".join(sorted(str(h).lower() for h in sha256s)).encode("utf-8")).hexdigest()
+
+
+def computation_row(data, sources, other_errors: int, when: str) -> dict:
+    """The 计算记录 row of a month the engine just scored (``report --history``)."""
+    money = list(data.money_columns)
+    return {"月份": data.month, "行数": len(data.summary), "月度哈希": engine_digest(data.summary, money),
+            "考核表哈希": books_digest(s.sha256 for s in sources),
+            "金额列": json.dumps(money, ensure_ascii=False), "其他错误": other_errors, "时间": when}
+
+
+def checked_against_record(catalog, report: Path, book: HistoryBook, findings: bool = False):
+    """The report's 月度汇总 read once as a table and checked against what the engine computed
+    for its month (the history's 计算记录, chained and sealed): the books it names are those
+    the engine read (their SHA-256 now, as recorded), and every row's hash of what decides pay
+    is the engine's. Then (Recomputed, Calibrated) with the report's own rows — the engine's —
+    and its 校准 choices applied by the engine's pay rules; None when there is no record or
+    anything differs (the caller then scores the books, naming what differs)."""
+    from .calibration import SHEET as CALIBRATION, calibrate_report, card_roles
+    from .report import ReportData
+    from .verify import CHECKED_TEXT, Recomputed, _refuse_changed, locate, read_record, report_cells
+
+    tables = _sheet_tables(report, [SUMMARY, CALIBRATION])
+    if not tables[SUMMARY]:
+        report_cells(report)  # not a report: named as such
+        return None
+    values = tables[SUMMARY] or []
+    header = [str(c).strip() if c is not None else "" for c in values[0]]
+    cells = [(i, list(r)) for i, r in enumerate(values[1:], start=2)]
+    record = read_record(report)
+    computed = book.computation(record.month) if record.month else None
+    if computed is None:
+        return None
+    books = [locate(report, s) for s in record.books]
+    _refuse_changed(report, record, books)  # a book changed since the report: refused, named
+    if books_digest(s.sha256 for s in record.books) != _text(computed["考核表哈希"]):
+        return None  # made from other books than the month's last report --history
+    try:
+        money = json.loads(_text(computed["金额列"]) or "[]")
+        errors = int(float(computed["其他错误"] or 0))
+        count = int(float(computed["行数"] or 0))
+    except (TypeError, ValueError):
+        return None
+    if findings and errors:
+        return None  # payroll lists the month's error findings: the engine's, scored again
+    col = {name: j for j, name in reversed(list(enumerate(header))) if name}
+    if any(c not in col for c in ("工号", *CHECKED_TEXT, "总分", *money, "应发绩效合计", *ENGINE_TEXT)):
+        return None
+    known = FIXED | set(money)
+    employees: list[list] = []
+    totals_row: list | None = None
+    for i, row in cells:
+        e = row[col["工号"]] if col["工号"] < len(row) else None
+        if not _blank(e):
+            employees.append(row)
+            continue
+        if totals_row is None and _cell(row, col, "部门") == "合计":
+            totals_row = row
+        elif any(_is_number(v) for v in row):
+            return None  # a number outside the cards' rows
+    for name, j in col.items():  # a column the engine did not compute, holding numbers
+        if name not in known and not name.startswith("_") and any(
+                j < len(r) and _is_number(r[j]) for r in employees):
+            return None
+    width = len(header)
+    table = pd.DataFrame([list(r[:width]) + [None] * (width - len(r)) for r in employees], columns=header)
+    table = table.loc[:, [bool(c) for c in table.columns]]
+    table = table.loc[:, ~table.columns.duplicated()]
+    table["工号"] = table["工号"].map(lambda v: str(v).strip())
+    table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
+    calibration = tables[CALIBRATION]
+    roles = card_roles(calibration) if calibration else {}
+    if len(table) != count or engine_digest(table, money, roles) != _text(computed["月度哈希"]):
+        return None
+    if totals_row is not None:
+        for name in (*money, "应发绩效合计"):
+            if _cents_of(totals_row[col[name]] if col[name] < len(totals_row) else None) != _column_cents(
+                    table[name]):
+                return None
+    table["岗位ID"] = table["工号"].map(lambda e: roles.get(e, ""))
+    data = ReportData(record.month, table, money, books=books)
+    fresh = Recomputed(record, data, books)
+    fresh.fast = True  # type: ignore[attr-defined]
+    calibrated = calibrate_report(report, table, catalog, roles, rows=calibration)
+    return fresh, calibrated
+
+
+def _sheet_tables(report: Path, names: list[str]) -> dict[str, list[list] | None]:
+    """The values of the report's sheets ``names`` from one opening of the file (None: no such
+    sheet): each read in one pass when its cells are of the forms the report writer writes
+    (sheet_rows.read_written), else by the package reader."""
+    from ..scorecard.reader import _rows, open_package
+    from ..xlsx.sheet_rows import read_written
+
+    out: dict[str, list[list] | None] = {}
+    with open_package(Path(report)) as package:
+        for name in names:
+            part = package.parts.get(name, "") if name in package.sheet_names else ""
+            if not part:
+                out[name] = None
+                continue
+            rows = read_written(package.read(part), package.limits.rows)
+            if rows is None:
+                data = package.sheet(name)
+                rows = _rows({**data.contents, **data.cached})
+            out[name] = rows
+    return out
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(row: list, col: dict[str, int], name: str) -> str:
+    j = col.get(name)
+    return _text(row[j]) if j is not None and j < len(row) else ""
+
+
+def _cents_of(value) -> int | None:
+    """Whole cents of a cell, as verify.check_cells counts them."""
+    from .verify import _cents
+
+    return _cents(value)
+
+
+def _column_cents(values: pd.Series) -> int:
+    """A money column's sum in whole cents, empty and 待定 cells counting 0 (as its 合计 row)."""
+    return sum(c for c in (_cents_of(v) for v in values) if c is not None)
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,
@@ -443,11 +644,11 @@ def check_history(path: Path, sign: bool = False, by: str | None = None,
         raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
                               source=str(path))])
     if not sign:
-        return _check_of(path, read_history_book(path))
+        return _check_of(path, read_history_book(path, full=True))  # every row hashed again
     with locked(path, timeout):
         signer = signer_for(path)
         try:
-            book = read_history_book(path, signer)
+            book = read_history_book(path, signer, full=True)
             if book.sealed:
                 return _check_of(path, book)
         except _Refused:

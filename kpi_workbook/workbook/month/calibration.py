@@ -261,7 +261,7 @@ class Calibrated:
 
 
 def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | None = None,
-                     roles: dict[str, str] | None = None) -> Calibrated:
+                     roles: dict[str, str] | None = None, rows: list[list] | None = None) -> Calibrated:
     """The report's 月度汇总 as HR calibrated it in its 校准 sheet.
 
     Each calibrated card takes its calibrated grade, and every grade-dependent pay rule of
@@ -273,14 +273,14 @@ def calibrate_report(report: Path, summary: pd.DataFrame, catalog: Catalog | Non
 
     Each card's role (whose rules decide its pay and grade scheme) is ``roles`` (employee →
     role id, as the engine read the scorecards); a calibrated card whose hidden 岗位ID column
-    on the sheet says otherwise is refused.
+    on the sheet says otherwise is refused. ``rows``: the 校准 sheet's rows, when read already.
     """
     from ...diagnostics import Refused
     from ...rules.loader import builtin_catalog
     from ..scorecard.reader import sheet_values
 
     catalog = catalog or builtin_catalog()
-    rows = sheet_values(Path(report), SHEET)
+    rows = sheet_values(Path(report), SHEET) if rows is None else rows  # ``rows``: read already
     if rows is None:
         return Calibrated(summary, [], [], [])
     entries, diags = read_calibration(report, catalog, rows)

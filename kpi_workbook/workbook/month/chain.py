@@ -3,7 +3,7 @@
 Every row of the history's sheets 历史, 审批, 审批版本 and 审计 carries, in its last column
 链哈希, a hash of the row's content and of the previous row's 链哈希 (the first row of a
 sheet: of a fixed start text naming the sheet). Appending rows needs the last hash only;
-no earlier row is read again or rewritten. The sheet 校验 seals the four chains: each
+no earlier row is read again or rewritten. The sheet 校验 seals the chains: each
 sheet's row count and last hash, how the hashes were made, and a hash of all of that, so
 that deleting rows at the end of a sheet, or a whole sheet, is seen too.
 
@@ -19,8 +19,12 @@ alone — not a forger who recomputes the whole chain. With a key (``KPI_WORKBOO
 or a key file outside the history's folder) every hash is an HMAC-SHA256 under it, and
 without the key no valid chain can be made.
 
-Every read verifies every row (:func:`verify`); the first break refuses the command, naming
-the sheet and the row.
+Under the seal, 数据摘要 rows give per sheet written the SHA-256 of its ``<sheetData>`` as
+stored, and 摘要封印 signs them with the seal: a sheet still byte for byte as written is not
+hashed row by row again (its count and last hash are checked); any other is.
+
+Every read verifies the chain (:func:`verify`; ``full``: every row); the first break refuses
+the command, naming the sheet and the row.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ CHAIN = "链哈希"  # the last column of every chained sheet
 SEAL = "校验"  # the sheet that seals the chains
 SEAL_HEAD = ["工作表", "行数", "末行链哈希"]
 MODE_ROW, SEAL_ROW = "签名方式", "封印"
+DATA_ROW, DATA_SEAL = "数据摘要", "摘要封印"  # after 封印: each sheet's rows as stored, signed
 KEY_ENV = "KPI_WORKBOOK_SIGNING_KEY"
 KEY_FILE_ENV = "KPI_WORKBOOK_SIGNING_KEY_FILE"
 PLAIN, KEYED = "SHA-256", "HMAC-SHA256"
@@ -157,13 +162,51 @@ def hashes(signer: Signer, sheet: str, rows: list[list]) -> list[str]:
     return out
 
 
-def seal_rows(signer: Signer, tails: dict[str, tuple[int, str]]) -> list[list]:
-    """The 校验 sheet's rows: per sheet its row count and last hash, the mode, the seal."""
+def seal_rows(signer: Signer, tails: dict[str, tuple[int, str]],
+              digests: dict[str, str] | None = None) -> list[list]:
+    """The 校验 sheet's rows: per sheet its row count and last hash, the mode, the seal; then
+    per sheet written the digest of its rows as stored (DATA_ROW) and their signature
+    (DATA_SEAL: bound to the seal, so a seal made again without them voids them)."""
     body: list[list] = [[sheet, n, tail] for sheet, (n, tail) in tails.items()]  # tail "" if no rows
     body.append([MODE_ROW, signer.mode, signer.key_id])
     seal = signer.digest(json.dumps([[cell_text(v) for v in r] for r in body], ensure_ascii=False,
                                     separators=(",", ":")))
-    return [SEAL_HEAD, *body, [SEAL_ROW, "", seal]]
+    rows = [SEAL_HEAD, *body, [SEAL_ROW, "", seal]]
+    if digests:
+        listed = [[DATA_ROW, sheet, digest] for sheet, digest in digests.items()]
+        rows += [*listed, [DATA_SEAL, "", data_seal(signer, seal, listed)]]
+    return rows
+
+
+def data_digest(part: bytes) -> str:
+    """SHA-256 of a sheet part's ``<sheetData>`` element, as stored (b"" when it has none)."""
+    start = part.find(b"<sheetData")
+    end = part.rfind(b"</sheetData>")
+    data = part[start:end + len(b"</sheetData>")] if start >= 0 and end > start else (
+        part[start:part.find(b">", start) + 1] if start >= 0 else b"")
+    return hashlib.sha256(data).hexdigest()
+
+
+def signed_digests(signer: Signer, seal: list[list]) -> dict[str, str]:
+    """Sheet → its data digest, from the 校验 rows, when 摘要封印 signs them with 封印 (else {})."""
+    seal_hash, signed, listed = "", "", []
+    for r in seal[1:]:
+        cells = [cell_text(v) for v in list(r) + [None] * 3][:3]
+        if cells[0] == SEAL_ROW:
+            seal_hash = cells[2]
+        elif cells[0] == DATA_ROW:
+            listed.append(cells)
+        elif cells[0] == DATA_SEAL:
+            signed = cells[2]
+    if listed and signed and hmac.compare_digest(data_seal(signer, seal_hash, listed), signed):
+        return {c[1]: c[2] for c in listed}
+    return {}
+
+
+def data_seal(signer: Signer, seal: str, listed: list[list]) -> str:
+    """The signature of the data digests: the seal, then the DATA_ROW rows, as a JSON list."""
+    return signer.digest(json.dumps([seal, [[cell_text(v) for v in r] for r in listed]], ensure_ascii=False,
+                                    separators=(",", ":")))
 
 
 @dataclass
@@ -173,6 +216,8 @@ class Sheet:
     rows: list[list]
     stored: list[str]
     missing: bool = False  # the book has no sheet of that name
+    optional: bool = False  # a sheet an older history lacks: in the seal only once it has rows
+    written: str = ""  # data_digest of the sheet's <sheetData> as stored ("" when unknown)
 
 
 def broken(path: Path, zh: str, en: str, sheet: str = SEAL, row: int | None = None) -> Refused:
@@ -181,25 +226,39 @@ def broken(path: Path, zh: str, en: str, sheet: str = SEAL, row: int | None = No
 
 
 def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | None,
-           approved_months: set[str], month_of=None) -> tuple[str, str]:
+           approved_months: set[str], month_of=None, full: bool = True) -> tuple[str, str, set[str]]:
     """Refuse at the first break: a row whose 链哈希 is not the hash of its content after the
     row above, a sheet shorter or longer than sealed, a seal that does not match, hashes
     made another way (with another key, without the one this machine has). Returns how the
-    history was signed: (mode, key fingerprint)."""
+    history was signed: (mode, key fingerprint), and the sheets found as they were sealed.
+
+    Unless ``full``, a sheet whose ``<sheetData>`` is byte for byte the one the seal's signed
+    data digest names (the program wrote it after verifying it, and nothing touched it
+    since) is not hashed row by row: its row count and last 链哈希 are checked against the
+    seal. Any other sheet — edited, or saved again by a spreadsheet — is hashed row by row."""
     name = Path(path).name
     if seal is None:
         raise broken(path, f"{name} 的“{SEAL}”工作表被删除：历史无法核对",
                      f"the {SEAL} sheet of {name} was deleted: the history cannot be checked")
     sealed: dict[str, tuple[str, str]] = {}
-    mode, key_id, seal_hash = "", "", ""
+    mode, key_id, seal_hash, data_signed = "", "", "", ""
+    listed: list[list] = []
     for r in seal[1:]:
         cells = [cell_text(v) for v in list(r) + [None] * 3][:3]
         if cells[0] == MODE_ROW:
             mode, key_id = cells[1], cells[2]
         elif cells[0] == SEAL_ROW:
             seal_hash = cells[2]
+        elif cells[0] == DATA_ROW:
+            listed.append(cells)
+        elif cells[0] == DATA_SEAL:
+            data_signed = cells[2]
         elif cells[0]:
             sealed[cells[0]] = (cells[1], cells[2])
+    trusted: dict[str, str] = {}
+    if not full and listed and data_signed and hmac.compare_digest(data_seal(signer, seal_hash, listed), data_signed):
+        trusted = {c[1]: c[2] for c in listed}  # checked against the seal below
+    unchanged: set[str] = set()
     if mode == KEYED and not signer.key:
         raise broken(path, f"{name} 由签名密钥保护（密钥指纹 {key_id}），本机没有密钥（{KEY_ENV}）：无法核对",
                      f"{name} is signed with a key (fingerprint {key_id}) this machine does not have "
@@ -222,7 +281,10 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
             raise broken(path, f"{name} 的“{sheet.name}”工作表被删除（封存时有 {count} 行）",
                          f"the {sheet.name} sheet of {name} was deleted ({count} rows were sealed)")
         previous = start(signer, sheet.name)
-        for k, (values, stored) in enumerate(zip(sheet.rows, sheet.stored)):
+        as_sealed = bool(sheet.written) and trusted.get(sheet.name) == sheet.written
+        if as_sealed:
+            unchanged.add(sheet.name)
+        for k, (values, stored) in enumerate([] if as_sealed else zip(sheet.rows, sheet.stored)):
             if link(signer, previous, values) != stored:
                 row = k + 2
                 month = month_of(sheet.name, values) if month_of is not None else ""
@@ -248,8 +310,10 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
         if last != tail:
             raise broken(path, f"{sheet.name}的末行与“{SEAL}”不符", f"the last row of {sheet.name} does not "
                          f"match the {SEAL} sheet", sheet.name, n + 1)
+        if sheet.optional and sheet.name not in sealed and not n:
+            continue  # never written: an older history's seal does not name it
         tails[sheet.name] = (n, last)
     if seal_rows(signer, tails)[-1][2] != seal_hash or set(sealed) - set(tails):
         raise broken(path, f"{name} 的“{SEAL}”被改动：封印不符", f"the {SEAL} sheet of {name} was changed: "
                      "the seal does not match")
-    return mode, key_id
+    return mode, key_id, unchanged

@@ -5,11 +5,14 @@ warnings of the digest are read from the grade schemes: a grade in consecutive m
 enough months of the year (S5: E; S9/S10: 不及格), and the department's lowest total
 several months running (S9/S10).
 
-The history is tamper-evident (chain.py): every row of 历史, 审批, 审批版本 and 审计 is
-chained, the chains sealed in 校验, and every read verifies all of it before anything is
+The history is tamper-evident (chain.py): every row of 历史, 审批, 审批版本, 审计 and 计算记录
+is chained, the chains sealed in 校验, and every read verifies all of it before anything is
 used — and then that each approval's month hash is that of its approved rows, each approved
 row's 行哈希 that of its content, and each 历史 row of an approved month what was approved.
-The first break refuses the command, naming the sheet and the row.
+The first break refuses the command, naming the sheet and the row. Sheets still byte for
+byte as the program wrote and sealed them (their signed data digests) were verified before
+they were written and are not hashed row by row again. The cells are written as sheet XML
+directly (xlsx.sheet_rows), not cell by cell through XlsxWriter.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.utility import xl_col_to_name
 
 from ...diagnostics import KpiError, Refused, error
-from ...numbers import ParseError, parse_month
+from ...numbers import XML_ILLEGAL, ParseError, parse_month
 from ...rules.loader import Catalog
 from ..files import atomic_output
-from ..scorecard.reader import sheet_values
-from .chain import CHAIN, SEAL, Sheet, Signer, hashes, seal_rows, signer_for, verify
+from ..xlsx.sheet_rows import CELL_TEXT_LIMIT, _truncated
+from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, hashes, seal_rows, signer_for, verify
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
@@ -46,7 +50,16 @@ VERSION_COLUMNS = ["月份", "版本", "工号", "姓名", "部门", "总分", "
 AUDIT_COLUMNS = ["月份", "工号", "字段", "之前", "之后", "操作人", "时间", "原因"]
 APPROVED, REOPENED = "已审批", "已重开"
 ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合计"]  # what an approved row's hash covers
-CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS}
+# What the engine computed for a month (issue 24), one row per `report --history` (the last
+# of a month counts): the month hash of its 月度汇总 rows as the engine scored them
+# (approval.engine_digest), of the books it read (approval.books_digest),
+# the money columns in order, and how many error findings no row carries. approve and
+# payroll check a report against it instead of scoring its books again.
+COMPUTED = "计算记录"
+COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间"]
+CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS,
+           COMPUTED: COMPUTED_COLUMNS}
+OPTIONAL = {COMPUTED}  # chained sheets an older history does not have: sealed only once they have rows
 
 
 def hash_text(value, decimals: int | None = None) -> str:
@@ -79,6 +92,7 @@ class HistoryBook:
     approvals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=APPROVAL_COLUMNS))
     versions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VERSION_COLUMNS))
     audit: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AUDIT_COLUMNS))
+    computed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMPUTED_COLUMNS))
     sealed: bool = False  # read from a history whose chain was verified (not one without a chain)
     mode: str = ""  # how its hashes were made (chain.PLAIN, chain.KEYED), "" when not sealed
     key_id: str = ""  # the fingerprint of the key that signed it
@@ -90,6 +104,11 @@ class HistoryBook:
             return None
         return mine.sort_values("版本", kind="stable").iloc[-1].to_dict()
 
+    def computation(self, month: str) -> dict | None:
+        """What the engine computed for ``month`` at its last ``report --history``, or None."""
+        mine = self.computed[self.computed["月份"].astype(str) == month]
+        return mine.iloc[-1].to_dict() if len(mine) else None
+
     def approved_rows(self, month: str) -> pd.DataFrame:
         """The rows of the month's latest approval (any state)."""
         record = self.approval(month)
@@ -99,21 +118,25 @@ class HistoryBook:
         return v[(v["月份"].astype(str) == month) & (v["版本"] == record["版本"])]
 
 
-def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False) -> HistoryBook:
+def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False,
+                      full: bool = False) -> HistoryBook:
     """Every sheet of the history at ``path`` (an empty history when there is none), after
     verifying its chain, its seal and its approvals (refused at the first break). A history
-    with approvals but no chain at all is refused unless ``unsealed_ok`` (sealing it)."""
+    with approvals but no chain at all is refused unless ``unsealed_ok`` (sealing it).
+
+    A sheet whose rows are byte for byte what the last write sealed (its ``<sheetData>``
+    digest, signed with the seal: chain.verify) is not hashed row by row again: its count and
+    last hash are checked against the seal; ``full`` (`kpi-workbook history`) hashes every row."""
     if path is None or not Path(path).exists():
         return HistoryBook(pd.DataFrame(columns=COLUMNS))
     path = Path(path)
-    raw = {name: sheet_values(path, name) for name in CHAINED}
+    raw, seal, written = _read_sheets(path, signer)
     if not _is_history(raw[SHEET]):
         # not a history file (a scorecard workbook or a report named by mistake): never
         # overwrite it with one
         raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（没有“{SHEET}”工作表及 工号、月份 列）",
                               f"{path.name} is not a history file (no {SHEET} sheet with 工号 and 月份)",
                               source=str(path))])
-    seal = sheet_values(path, SEAL)
     tables = {name: _table(values) for name, values in raw.items()}
     chained = seal is not None or any(CHAIN in header for header, _ in tables.values())
     if chained:
@@ -129,11 +152,13 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
             sheets.append(Sheet(name, [[r[at[c]] if at.get(c) is not None else None for c in columns]
                                        for r in rows],
                                 [hash_text(r[at[CHAIN]]) if CHAIN in at else "" for r in rows],
-                                missing=raw[name] is None))
+                                missing=raw[name] is None, optional=name in OPTIONAL,
+                                written=written.get(name, "")))
         approved = _approved_months(tables[APPROVALS])
         where = COLUMNS.index("月份")
-        mode, key_id = verify(path, signer or signer_for(path), sheets, seal, approved,
-                              lambda sheet, values: _month_text(values[where]) if sheet == SHEET else "")
+        mode, key_id, unchanged = verify(path, signer or signer_for(path), sheets, seal, approved,
+                                         lambda sheet, values: _month_text(values[where]) if sheet == SHEET
+                                         else "", full=full)
     elif any(tables[name][1] for name in (APPROVALS, VERSIONS, AUDIT)) and not unsealed_ok:
         raise Refused([error("history-tampered",
                              f"{path.name} 有审批记录却没有哈希链（被改过，或由旧版 kpi-workbook 写成）：核对无误后用 "
@@ -159,12 +184,51 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
         return data[columns].reset_index(drop=True)
 
     book = HistoryBook(_history_frame(tables[SHEET]), frame(APPROVALS, APPROVAL_COLUMNS),
-                       frame(VERSIONS, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS))
+                       frame(VERSIONS, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS),
+                       frame(COMPUTED, COMPUTED_COLUMNS))
     book.sealed = chained
     if chained:
         book.mode, book.key_id = mode, key_id
-    _check_approvals(path, book, tables[SHEET])
+    if not (chained and {SHEET, APPROVALS, VERSIONS} <= unchanged):
+        _check_approvals(path, book, tables[SHEET])  # else checked before they were written, as they are
     return book
+
+
+def _read_sheets(path: Path, signer: Signer | None = None) -> tuple[
+        dict[str, list[list] | None], list[list] | None, dict[str, str]]:
+    """The chained sheets' values and the seal's, from one opening of the file, and per sheet
+    the SHA-256 of its ``<sheetData>`` element as stored (chain.data_digest). A sheet whose
+    digest the seal lists and signs (chain.signed_digests) is this program's output as
+    written: it is read in one pass (sheet_rows.read_written), any other by the package reader."""
+    from ..scorecard.reader import _rows, open_package
+    from ..xlsx.sheet_rows import read_written
+    from .chain import signed_digests
+
+    values: dict[str, list[list] | None] = {}
+    written: dict[str, str] = {}
+    with open_package(path) as package:
+        names = set(package.sheet_names)
+        seal = None
+        if SEAL in names:
+            data = package.sheet(SEAL)
+            seal = _rows({**data.contents, **data.cached})
+        try:
+            trusted = signed_digests(signer or signer_for(path), seal) if seal else {}
+        except KpiError:
+            trusted = {}  # no key to check with: verify says so
+        for name in CHAINED:
+            if name not in names:
+                values[name] = None
+                continue
+            part = package.parts.get(name, "")
+            raw = package.read(part) if part else b""
+            written[name] = data_digest(raw) if raw else ""
+            rows = read_written(raw) if raw and trusted.get(name) == written[name] else None
+            if rows is None:
+                data = package.sheet(name)
+                rows = _rows({**data.contents, **data.cached})
+            values[name] = rows
+    return values, seal, written
 
 
 def _is_history(values) -> bool:
@@ -296,34 +360,110 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
 
 def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
     """Write the history file: 历史, then the approval sheets when there are any, each row
-    with its 链哈希, and the seal (校验)."""
+    with its 链哈希, and the seal (校验). Each sheet's cells are streamed to a scratch file
+    as sheet XML while its digest is taken (never held whole in memory), then into the file
+    in the place XlsxWriter left for them; XlsxWriter writes the rest."""
+    import io
+    import tempfile
+
     import xlsxwriter
 
     whole = history if isinstance(history, HistoryBook) else HistoryBook(history)
     signer = signer or signer_for(path)
     tails: dict[str, tuple[int, str]] = {}
-    with atomic_output(path, force=True) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True, "strings_to_formulas": False,
-                                              "strings_to_urls": False, "strings_to_numbers": False})
-        bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
+    digests: dict[str, str] = {}
+    memory = io.BytesIO()
+    book = xlsxwriter.Workbook(memory, {"in_memory": True, "nan_inf_to_errors": True,
+                                        "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False})
+    bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
+    with tempfile.TemporaryDirectory(prefix="kpi-history-") as scratch:
+        streamed: dict[str, tuple[Path, str]] = {}  # part → (its cells' file, dimension)
         for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
                                      (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
                                      (VERSIONS, whole.versions, VERSION_COLUMNS),
-                                     (AUDIT, whole.audit, AUDIT_COLUMNS)):
+                                     (AUDIT, whole.audit, AUDIT_COLUMNS),
+                                     (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
             rows = [[_cell(c, v) for c, v in zip(columns, r)]
                     for r in frame.reindex(columns=columns).itertuples(index=False)]
             chain = hashes(signer, name, rows)
+            if name in OPTIONAL and not rows:
+                continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
             tails[name] = (len(rows), chain[-1] if chain else "")
             if name != SHEET and not rows:
                 continue  # a history never approved keeps its one sheet (and the seal)
-            _plain_sheet(book, name, columns, rows, chain, bold, name == SHEET)
+            ws = _plain_sheet(book, name, columns, len(rows), name == SHEET)
+            target = Path(scratch) / f"{ws.index}.xml"
+            digests[name] = _stream_cells(target, columns, rows, chain, _style_of(bold))
+            streamed[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (
+                target, f"A1:{xl_col_to_name(len(columns))}{len(rows) + 1}")
+            del rows, chain
         ws = book.add_worksheet(SEAL)
-        for i, row in enumerate(seal_rows(signer, tails)):
+        for i, row in enumerate(seal_rows(signer, tails, digests)):
             for j, value in enumerate(row):
                 (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
         ws.set_column(0, 0, 12)
         ws.set_column(1, 2, 66)
         book.close()
+        with atomic_output(path, force=True) as tmp:
+            _save_streamed(memory, streamed, tmp)
+
+
+def _style_of(fmt) -> str:
+    from ..xlsx.sheet_rows import _style
+
+    return _style(fmt)
+
+
+def _stream_cells(target: Path, columns: list[str], rows: list[list], chain: list[str], bold: str) -> str:
+    """The sheet's ``<sheetData>`` written to ``target``, one row at a time; its SHA-256
+    (chain.data_digest of the part it goes into)."""
+    from ..xlsx.sheet_rows import cell
+
+    digest = hashlib.sha256()
+    letters = [xl_col_to_name(j) for j in range(len(columns) + 1)]
+    with open(target, "wb") as out:
+        def put(text: str) -> None:
+            data = text.encode("utf-8")
+            digest.update(data)
+            out.write(data)
+
+        put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
+                                               enumerate(columns + [CHAIN])) + "</row>")
+        for i, (row, link) in enumerate(zip(rows, chain), start=2):
+            put(f'<row r="{i}">' + "".join(
+                f'<c r="{letters[j]}{i}" t="b"><v>{int(value)}</v></c>' if isinstance(value, bool)
+                else cell(f"{letters[j]}{i}", "", value) for j, value in enumerate(row) if value is not None)
+                + cell(f"{letters[-1]}{i}", "", link) + "</row>")
+        put("</sheetData>")
+    return digest.hexdigest()
+
+
+def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path) -> None:
+    """The package XlsxWriter wrote, each streamed sheet's cells in place of its empty
+    ``<sheetData/>`` and its true dimension, as ``target``."""
+    import re
+    import shutil
+    import zipfile
+
+    written.seek(0)
+    with zipfile.ZipFile(written) as source, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename not in streamed:
+                out.writestr(info.filename, data)
+                continue
+            cells, dimension = streamed[info.filename]
+            xml = data.decode("utf-8")
+            if xml.count("<sheetData/>") != 1:
+                raise AssertionError(f"{info.filename}: cells written past the history's writer")
+            before, after = xml.split("<sheetData/>")
+            before = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>', before, count=1)
+            with out.open(info.filename, "w", force_zip64=True) as part, open(cells, "rb") as f:
+                part.write(before.encode("utf-8"))
+                shutil.copyfileobj(f, part, 1 << 20)
+                part.write(after.encode("utf-8"))
 
 
 def _cell(column: str, value):
@@ -338,28 +478,21 @@ def _cell(column: str, value):
     if isinstance(value, (int, float, np.integer, np.floating)):
         number = float(value)
         return None if math.isnan(number) else number
-    return str(value)
+    text = XML_ILLEGAL.sub("", str(value))  # what the cell can hold: what is hashed is what is read
+    if len(text) > CELL_TEXT_LIMIT // 2:
+        text = _truncated(text)
+    return text
 
 
-def _plain_sheet(book, name: str, columns: list[str], rows: list[list], chain: list[str], bold,
-                 main: bool) -> None:
+def _plain_sheet(book, name: str, columns: list[str], n: int, main: bool):
+    """One chained sheet as XlsxWriter writes it without its cells (panes, filter, widths);
+    the cells are streamed in by _save_streamed."""
     ws = book.add_worksheet(name)
-    ws.write_row(0, 0, columns + [CHAIN], bold)
-    for i, (row, link) in enumerate(zip(rows, chain), start=1):
-        for j, value in enumerate(row):
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                ws.write_boolean(i, j, value)
-            elif isinstance(value, float):
-                ws.write_number(i, j, value)
-            else:
-                ws.write_string(i, j, value)
-        ws.write_string(i, len(columns), link)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(columns))
+    ws.autofilter(0, 0, max(n, 1), len(columns))
     ws.set_column(0, len(columns) - 1, 11 if main else 12)
     ws.set_column(len(columns), len(columns), 20)
+    return ws
 
 
 def previous_month(month: str, back: int = 1) -> str:

@@ -135,10 +135,20 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
             notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
                          f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
                          f"{n} audit rows written to {history}, approve it again")
+        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([_computation(data, sources, out)]))
+                                   if len(p)], ignore_index=True)  # approve and payroll check against it
         write_history(history, past)  # after the report: a failed report leaves history alone
         notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "
                      f"{len(data.summary)} rows of {data.month} written")
     return ReportResult(data, out, history, notes)
+
+
+def _computation(data: ReportData, sources, out: Path) -> dict:
+    """The history's 计算记录 row for this month: what the engine computed (approval.computation_row)."""
+    from .approval import computation_row
+    from .payroll import _month_problems
+
+    return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text())
 
 
 def _refuse_too_big(data: ReportData, out: Path) -> None:

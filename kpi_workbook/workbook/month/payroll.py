@@ -109,13 +109,15 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     report = Path(report)
     layout = layout or load_payroll_layout()
     catalog = catalog or builtin_catalog()
-    fresh, calibrated = derive(catalog, report)
+    book = read_history_book(history) if history is not None else None
+    # with the month's 计算记录 in the history, the report is checked against it (no card
+    # scored again) — unless the layout takes a column that record does not cover
+    fresh, calibrated = derive(catalog, report, book if _recorded(layout) else None, findings=True)
     data = fresh.data
     month = data.month
     money = list(data.money_columns)
     _refuse_unknown_money(money, layout, report)
     summary = calibrated.summary
-    book = read_history_book(history) if history is not None else None
     notes: list[Diagnostic] = []
     if book is not None:
         assert history is not None  # the book was read from it
@@ -167,6 +169,15 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
                    _month_problems(report, summary, data.findings), layout.sheet, total, apart,
                    calibrated.changes, calibrated.diagnostics + notes)
+
+
+def _recorded(layout: PayrollLayout) -> bool:
+    """Every column the layout takes from 月度汇总 is one the history's 计算记录 covers."""
+    from .approval import ENGINE_TEXT
+    from .history import ROW_FIELDS
+
+    covered = {"工号", "月份", *ROW_FIELDS, *ENGINE_TEXT}
+    return all(c.type != "text" or c.source in covered for c in layout.columns)
 
 
 def read_payroll(report: Path) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from datetime import date
 from pathlib import Path
 
@@ -127,6 +128,57 @@ def _stamp_text(record) -> str:
         return ""
     when = stamp.when.replace("T", " ")[:16]
     return f"审批：{stamp.by}　{when}　第 {stamp.version} 版　月度哈希 {stamp.digest[:12]}"
+
+
+_TITLE = re.compile(r'(<oddHeader>.*?&amp;C&amp;"[^"<]*,Bold"&amp;14 )(.*?)(&amp;R&amp;"[^"<]*"&amp;11 打印日期 )'
+                    r'(\d{4}-\d{2}-\d{2})(</oddHeader>)', re.S)
+_FOOTER = re.compile(r'<oddFooter>(?:(?!</oddFooter>).)*?(&amp;C&amp;"[^"<]*"&amp;11 第 &amp;P 页，共 &amp;N 页)</oddFooter>',
+                     re.S)
+_SHEET_DATA = re.compile(r"<sheetData>.*?</sheetData>|<sheetData/>", re.S)
+APPROVED_MARK = "（已审批）"
+
+
+def stamp_report(report: Path, record, printed: date | None = None) -> None:
+    """Put the approval ``record.stamp`` on a report whose cells do not change: its 来源
+    record, and on every printed page the title's （已审批）, the day printed and the stamp at
+    the foot — what write_report gives with that record — every other part copied as it is.
+    For ``approve`` of a report without calibration: no card is scored again to write it."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    from ..xlsx.package import Book
+    from ..xlsx.printing import FONT, _escape
+    from .verify import SOURCES, record_rows
+
+    stamp = _stamp_text(record)
+    day = (printed or date.today()).isoformat()
+    foot = escape(f'&L&"{FONT},Regular"&11 {_escape(stamp)}')
+
+    def title(m: re.Match) -> str:
+        text = m.group(2) if m.group(2).endswith(APPROVED_MARK) else m.group(2) + APPROVED_MARK
+        return f"{m.group(1)}{text}{m.group(3)}{day}{m.group(5)}"
+
+    with Book.open(report) as book:  # read whole, closed before the report is replaced
+        parts = {info.filename: book.read(info.filename) for info in book.zip.infolist()}
+        sheets = dict(book.parts)
+    for name, part in sheets.items():
+        if part not in parts:
+            continue
+        xml = parts[part].decode("utf-8")
+        if name == SOURCES:
+            rows = "".join(
+                f'<row r="{i}">' + "".join(sheet_rows.cell(f"{sheet_rows.xl_col_to_name(j)}{i}", "", str(v))
+                                           for j, v in enumerate(row)) + "</row>"
+                for i, row in enumerate(record_rows(record), start=1))
+            parts[part] = _SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", xml, count=1).encode("utf-8")
+            continue
+        after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}{m.group(1)}</oddFooter>", _TITLE.sub(title, xml, 1), 1)
+        if after != xml:
+            parts[part] = after.encode("utf-8")
+    with atomic_output(report, force=True) as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for filename, data in parts.items():
+                out.writestr(filename, data)
 
 
 def _sources_sheet(book, record) -> None:

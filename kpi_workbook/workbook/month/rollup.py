@@ -175,18 +175,26 @@ def build_rollup(catalog: Catalog, history: Path, period: Period, require_approv
         scheme = catalog.grade_schemes[scheme_id]
         part = rows[rows["_scheme"] == scheme_id]
         part_done = done[done["_scheme"] == scheme_id]
+        # one pass each: the latest row of every employee, and the complete months' totals,
+        # grades and pay of every employee (never a filter per employee: that was quadratic)
+        latest_of = {r["工号"]: r for r in part.groupby("工号", sort=False).tail(1).to_dict("records")}
+        by_employee = part_done.groupby("工号", sort=False)
+        totals_of = by_employee["总分"].agg(list).to_dict()
+        grades_of = by_employee["等级"].agg(list).to_dict()
+        pay_of = by_employee["_pay"].agg(list).to_dict()
         out = []
-        for eid, mine in part.groupby("工号", sort=False):
-            latest = mine.iloc[-1]
-            ok = part_done[part_done["工号"] == eid]
-            totals, grades = ok["总分"].astype(float).tolist(), ok["等级"].astype(str).tolist()
+        for eid in dict.fromkeys(part["工号"]):
+            latest = latest_of[eid]
+            totals = [float(t) for t in totals_of.get(eid, [])]
+            grades = [str(g) for g in grades_of.get(eid, [])]
+            pays = [float(p) for p in pay_of.get(eid, []) if p == p]  # NaN: no amount
             row = {"工号": eid, "姓名": latest["姓名"], "部门": latest["部门"],
-                   "岗位": job_title(catalog.roles[latest["岗位ID"]]), "月数": len(ok),
+                   "岗位": job_title(catalog.roles[latest["岗位ID"]]), "月数": len(totals),
                    "平均分": clean_round(float(np.mean(totals)), 1) if totals else None,
                    "最低分": float(min(totals)) if totals else None}
             for g in scheme.grades():
                 row[g] = grades.count(g)
-            row["应发合计"] = clean_round(float(ok["_pay"].sum()), 2) if ok["_pay"].notna().any() else None
+            row["应发合计"] = clean_round(float(sum(pays)), 2) if pays else None
             row[period.rating_column] = period_grade(scheme, totals, grades)
             out.append(row)
         frame = pd.DataFrame(out)
@@ -194,8 +202,9 @@ def build_rollup(catalog: Catalog, history: Path, period: Period, require_approv
                      frame.groupby("部门")["平均分"].rank(method="min", ascending=False))
         employees[scheme_id] = frame.sort_values(["部门", "部门排名", "工号"], kind="stable").reset_index(drop=True)
         dept_rows = []
+        done_of = dict(tuple(part_done.groupby("部门", sort=False)))
         for dept, group in part.groupby("部门", sort=False):
-            ok = part_done[part_done["部门"] == dept]
+            ok = done_of.get(dept, part_done.iloc[:0])
             grades = ok["等级"].astype(str).tolist()
             row = {"部门": dept, "人数": group["工号"].nunique(), "人月": len(ok),
                    "平均分": clean_round(float(ok["总分"].mean()), 1) if len(ok) else None,

@@ -96,6 +96,7 @@ class SheetRows:
         self.rows: dict[int, dict[int, str]] = {}
         self.heights: dict[int, float] = {}
         self._columns: list[str] = []
+        self.written: tuple[str, str] | None = None  # sheet_data() when taken already (not again)
 
     def _name(self, col: int) -> str:
         while len(self._columns) <= col:
@@ -161,7 +162,7 @@ def _with_rows(part: bytes, rows: SheetRows) -> bytes:
     xml = part.decode("utf-8")
     if xml.count(_EMPTY_DATA) != 1:
         raise AssertionError(f"sheet {rows.worksheet.name!r} has cells written past SheetRows")
-    dimension, data = rows.sheet_data()
+    dimension, data = rows.written or rows.sheet_data()
     xml = xml.replace(_EMPTY_DATA, data)
     xml, found = _DIMENSION.subn(f'<dimension ref="{dimension}"/>', xml, count=1)
     if not found:
@@ -183,3 +184,85 @@ def save(written: io.BytesIO, sheets: list[SheetRows], target: Path) -> None:
             out.writestr(info.filename, data)
     if by_part:
         raise AssertionError(f"parts not in the package: {sorted(by_part)}")
+
+
+# --- reading back what this module wrote --------------------------------------------------------
+
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+_PIECE = re.compile(r'<c r="(?P<ref>[A-Z]{1,3})(?P<row>[0-9]{1,7})"(?: s="[0-9]{1,6}")?(?: t="(?P<kind>[a-zA-Z]{1,9})")?'
+                    r'(?:/>|><v>(?P<num>[^<]*)</v></c>|><is><t(?: xml:space="preserve")?>(?P<str>[^<]*)</t></is></c>)'
+                    r'|<row r="[0-9]{1,7}"(?: spans="[0-9:]{1,20}")?(?: ht="[0-9.E+-]{1,24}" customHeight="1")?'
+                    r'(?:/>|>)|</row>|\s+')
+_STRAY_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
+
+
+def read_written(part: bytes, max_rows: int = 1_048_576) -> list[list[object]] | None:
+    """The rows of a sheet part whose cells are of the forms this module writes (a
+    ``<sheetData>`` of ``<row>`` elements holding :func:`cell` elements and ``t="b"``
+    booleans, nothing else), as the package reader gives them (A1 first, numbers whole where
+    they are, an empty inline string ""), in one linear pass. None when anything in the
+    sheet's data is of another form — a comment, another entity, rich text, a formula, a
+    repeated cell, more than ``max_rows`` rows — and then the caller reads the part with the
+    package reader, which holds every other form and its limits."""
+    start, end = part.find(b"<sheetData"), part.rfind(b"</sheetData>")
+    if start < 0:
+        return None
+    if end < start:
+        return [] if part.find(b"<sheetData/>", start) == start else None
+    opening = part.find(b">", start)
+    if part[start:opening + 1] != b"<sheetData>":
+        return None
+    text = part[opening + 1:end].decode("utf-8", errors="replace")
+    if _STRAY_ENTITY.search(text):
+        return None  # an entity this module never writes
+    rows: list[list[object]] = []
+    position = 0
+    width = 0
+    for m in _PIECE.finditer(text):
+        if m.start() != position:
+            return None  # something beside rows of such cells: not ours to read
+        position = m.end()
+        if m.group("ref") is None:
+            continue  # a row tag or white space
+        letters, kind, number, string = m.group("ref"), m.group("kind"), m.group("num"), m.group("str")
+        row = int(m.group("row"))
+        col = 0
+        for ch in letters:
+            col = col * 26 + ord(ch) - 64
+        value: object
+        if kind == "inlineStr" and string is not None:
+            value = _ENTITY.sub(lambda e: _ENTITIES[e.group(1)], string)
+        elif kind == "b" and number in ("0", "1"):
+            value = number == "1"
+        elif kind == "e" and number is not None:
+            value = number
+        elif kind is None and number is not None:
+            try:
+                x = float(number)
+            except ValueError:
+                return None
+            if not math.isfinite(x):
+                return None
+            value = int(x) if x.is_integer() and abs(x) < 2**53 else x
+        elif kind is None and number is None and string is None:
+            value = None
+        else:
+            return None
+        if row > max_rows:
+            return None  # past the limit: the package reader says so
+        while len(rows) < row:
+            rows.append([])
+        mine = rows[row - 1]
+        if col <= len(mine):
+            return None  # a cell twice, or out of order
+        mine.extend([None] * (col - 1 - len(mine)))
+        mine.append(value)
+        width = max(width, col)
+    if position != len(text):
+        return None
+    for mine in rows:
+        mine.extend([None] * (width - len(mine)))
+    return rows

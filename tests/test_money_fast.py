@@ -1,0 +1,179 @@
+"""Issue 24: approve and payroll check a report against what the engine computed for its
+month (the history's chained 计算记录, written by ``report --history``) instead of scoring
+its books again — and give exactly what the re-scoring path gives.
+
+Each test runs real files; "scored again" is seen by making the engine's month
+(verify.build_report) raise: the fast path never calls it, the fallback always does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from kpi_workbook.workbook.month import approval, verify
+from kpi_workbook.workbook.month.history import HistoryBook
+
+from .helpers import run
+from .test_money_signoff import cs_month, edit_report  # noqa: F401  (a fixture)
+from .test_payroll_trust import set_cell
+
+WHEN = "2026-11-05T10:00:00+08:00"
+
+
+class Scored(Exception):
+    """The books were scored again."""
+
+
+def no_scoring(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise Scored()
+    monkeypatch.setattr(verify, "build_report", refuse)
+
+
+def no_record(monkeypatch) -> None:
+    """The re-scoring path: as if the history held no 计算记录."""
+    monkeypatch.setattr(HistoryBook, "computation", lambda self, month: None)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def copies(tmp_path: Path, report: Path, hist: Path, name: str) -> tuple[Path, Path]:
+    folder = tmp_path / name
+    folder.mkdir()
+    return Path(shutil.copy(report, folder / report.name)), Path(shutil.copy(hist, folder / hist.name))
+
+
+def book_values(path: Path) -> dict[str, list[tuple]]:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def page_texts(path: Path) -> list[str]:
+    """Every sheet's page header and footer as stored (with the print date)."""
+    with zipfile.ZipFile(path) as z:
+        return sorted(m for n in z.namelist() if n.startswith("xl/worksheets/sheet")
+                      for m in re.findall(r"<headerFooter>.*?</headerFooter>", z.read(n).decode("utf-8"), re.S))
+
+
+def test_report_history_records_what_the_engine_computed(cs_month):  # noqa: F811
+    book, report, hist = cs_month
+    wb = openpyxl.load_workbook(hist)
+    ws = wb["计算记录"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert len(rows) == 1 and rows[0]["月份"] == "2026-10" and rows[0]["行数"] == 2
+    # the books' hashes: SHA-256 of the sorted SHA-256 of each book read (one here)
+    assert rows[0]["考核表哈希"] == hashlib.sha256(sha(book).encode()).hexdigest()
+    assert json.loads(rows[0]["金额列"]) == ["绩效工资"] and rows[0]["其他错误"] == 0
+    assert header[-1] == "链哈希" and "计算记录" in [r[0] for r in wb["校验"].iter_rows(values_only=True)]
+
+
+def test_approve_and_payroll_with_the_record_score_no_card_and_match_the_rescoring_path(
+        tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    _, report, hist = cs_month
+    monkeypatch.setattr(approval, "now_text", lambda: WHEN)
+    out = {}
+    for name in ("fast", "slow"):
+        r, h = copies(tmp_path, report, hist, name)
+        with monkeypatch.context() as m:
+            (no_scoring if name == "fast" else no_record)(m)
+            code, stdout, err = run(capsys, "approve", r, "--history", h, "--by", "王经理")
+            assert code == 0, err
+            csv = r.parent / "p.csv"
+            code, _, err = run(capsys, "payroll", r, "--out", csv, "--history", h, "--require-approved")
+            assert code == 0, err
+        out[name] = (r, h, csv, stdout)
+    (fr, fh, fcsv, fout), (sr, sh, scsv, sout) = out["fast"], out["slow"]
+    assert fout.replace(str(fh), "H") == sout.replace(str(sh), "H") and "已审批" in fout
+    assert fcsv.read_bytes() == scsv.read_bytes()  # the same payroll, byte for byte
+    assert book_values(fr) == book_values(sr)  # the approved report: every cell, 来源's stamp too
+    assert page_texts(fr) == page_texts(sr) and "（已审批）" in page_texts(fr)[0]
+    assert "审批：王经理" in page_texts(fr)[0]
+    fast_history, slow_history = book_values(fh), book_values(sh)
+    assert fast_history.keys() == slow_history.keys()
+    for sheet in ("历史", "审批", "审批版本"):
+        assert fast_history[sheet] == slow_history[sheet], sheet
+    # and a second approve of the stamped report: unchanged, still without scoring
+    with monkeypatch.context() as m:
+        no_scoring(m)
+        code, stdout, err = run(capsys, "approve", fr, "--history", fh, "--by", "王经理")
+    assert code == 0 and "无改动" in stdout, err
+
+
+@pytest.mark.parametrize("edit", [
+    {"绩效工资": 9435, "应发绩效合计": 9435},  # raised pay, adding up
+    {"等级": "A"},
+    {"姓名": "孙二"},
+    {"说明": "本岗位无绩效薪酬规则"},  # what payroll reads to leave money empty: the engine's, not typed
+    {"问题": None, "状态": "未完成"},
+])
+def test_a_report_edited_after_report_history_is_not_taken_by_the_fast_path(
+        tmp_path, cs_month, capsys, monkeypatch, edit):  # noqa: F811
+    """The report's table is the engine's only if its rows hash as recorded: an edited one
+    is scored again (which names the cell), never approved or paid from the record."""
+    _, report, hist = cs_month
+    edit_report(report, "S1", edit)
+    no_scoring(monkeypatch)
+    with pytest.raises(Scored):
+        approval.approve(report, hist, by="王经理")
+    from kpi_workbook.workbook.month.payroll import prepare_payroll
+
+    with pytest.raises(Scored):
+        prepare_payroll(report, history=hist, unapproved=True)
+    monkeypatch.undo()
+    code, _, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+    assert code == (0 if "说明" in edit else 1) and ("月度汇总" in err or code == 0)
+
+
+def test_an_added_column_of_numbers_or_a_typed_over_total_is_not_taken(tmp_path, cs_month, monkeypatch):  # noqa: F811
+    _, report, hist = cs_month
+    wb = openpyxl.load_workbook(report)
+    ws = wb["月度汇总"]
+    ws.cell(1, ws.max_column + 1, "补发")
+    ws.cell(2, ws.max_column, 500)
+    wb.save(report)
+    no_scoring(monkeypatch)
+    with pytest.raises(Scored):
+        approval.approve(report, hist, by="王经理")
+
+
+def test_a_changed_book_is_refused_by_the_fast_path_itself(tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    book, report, hist = cs_month
+    set_cell(book, "S1", "KPI_BASE_SALARY", 9000)
+    no_scoring(monkeypatch)
+    code, _, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+    assert code == 1 and book.name in err and "改动" in err
+
+
+def test_a_record_edited_in_the_history_is_refused_by_the_chain(tmp_path, cs_month, capsys):  # noqa: F811
+    _, report, hist = cs_month
+    wb = openpyxl.load_workbook(hist)
+    ws = wb["计算记录"]
+    header = [c.value for c in ws[1]]
+    ws.cell(2, header.index("月度哈希") + 1, "0" * 64)
+    wb.save(hist)
+    for argv in (("approve", report, "--history", hist, "--by", "王经理"),
+                 ("payroll", report, "--out", tmp_path / "p.csv", "--history", hist)):
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and "计算记录第 2 行" in err, err
+
+
+def test_a_report_of_other_books_falls_back_to_scoring(tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    """A report made (without --history) after a book changed: the record is of other books."""
+    book, report, hist = cs_month
+    set_cell(book, "S1", "KPI_BASE_SALARY", 6000)
+    again = tmp_path / "again.xlsx"
+    assert run(capsys, "report", book, "--out", again)[0] == 0
+    with monkeypatch.context() as m:
+        no_scoring(m)
+        with pytest.raises(Scored):
+            approval.approve(again, hist, by="王经理")
