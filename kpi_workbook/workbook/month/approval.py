@@ -31,9 +31,8 @@ from ...diagnostics import KpiError, Refused, error
 from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook, hash_text as _text,
                       month_digest as hashes_of_month, read_history_book, row_hash, write_history)
 from ..locks import locked
-from ..scorecard.reader import sheet_values
 from .tables import SUMMARY  # the report's sheet, read by column names
-from .verify import Stamp
+from .verify import Stamp, report_cells
 ID_FIELDS = ["工号", "姓名", "部门", "月份"]
 NOT_MONEY = {"工号", "姓名", "部门", "岗位", "岗位ID", "月份", "总分", "等级", "部门排名", "全员排名",
              "应发绩效合计", "状态", "预警", "问题"}
@@ -49,19 +48,14 @@ def who(name: str | None) -> str:
 
 def read_summary(report: Path) -> pd.DataFrame:
     """A report's 月度汇总 as a frame, by its header names (never by position)."""
-    rows = sheet_values(Path(report), SUMMARY)
-    if rows is None:
-        raise KpiError([error("not-a-report", f"{Path(report).name} 没有“{SUMMARY}”工作表，不是月度报表",
-                              f"{Path(report).name} has no {SUMMARY} sheet: not a monthly report",
-                              source=str(report))])
-    header = [str(c).strip() if c is not None else "" for c in rows[0]] if rows else []
+    header, cells = report_cells(report)
     missing = [c for c in ID_FIELDS + ["应发绩效合计", "状态"] if c not in header]
     if missing:
         raise KpiError([error("not-a-report", f"{Path(report).name} 的“{SUMMARY}”缺少列：{'、'.join(missing)}",
                               f"{SUMMARY} of {Path(report).name} lacks columns: {', '.join(missing)}",
                               source=str(report), sheet=SUMMARY)])
     keep = [j for j, c in enumerate(header) if c]
-    frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for r in rows[1:]],
+    frame = pd.DataFrame([[r[j] if j < len(r) else None for j in keep] for _, r in cells],
                          columns=[header[j] for j in keep])
     # rows without a 工号 are not cards: the 合计 row and the signature line under the table
     frame = frame.loc[frame["工号"].map(lambda v: not pd.isna(v) and str(v).strip() != "").astype(bool)]

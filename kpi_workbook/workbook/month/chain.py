@@ -241,23 +241,17 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
         raise broken(path, f"{name} 的“{SEAL}”工作表被删除：历史无法核对",
                      f"the {SEAL} sheet of {name} was deleted: the history cannot be checked")
     sealed: dict[str, tuple[str, str]] = {}
-    mode, key_id, seal_hash, data_signed = "", "", "", ""
-    listed: list[list] = []
+    mode, key_id, seal_hash = "", "", ""
     for r in seal[1:]:
         cells = [cell_text(v) for v in list(r) + [None] * 3][:3]
         if cells[0] == MODE_ROW:
             mode, key_id = cells[1], cells[2]
         elif cells[0] == SEAL_ROW:
             seal_hash = cells[2]
-        elif cells[0] == DATA_ROW:
-            listed.append(cells)
-        elif cells[0] == DATA_SEAL:
-            data_signed = cells[2]
-        elif cells[0]:
+        elif cells[0] and cells[0] not in (DATA_ROW, DATA_SEAL):
             sealed[cells[0]] = (cells[1], cells[2])
-    trusted: dict[str, str] = {}
-    if not full and listed and data_signed and hmac.compare_digest(data_seal(signer, seal_hash, listed), data_signed):
-        trusted = {c[1]: c[2] for c in listed}  # checked against the seal below
+    # the data digests signed with the seal (checked against the seal itself below)
+    trusted = {} if full else signed_digests(signer, seal)
     unchanged: set[str] = set()
     if mode == KEYED and not signer.key:
         raise broken(path, f"{name} 由签名密钥保护（密钥指纹 {key_id}），本机没有密钥（{KEY_ENV}）：无法核对",
