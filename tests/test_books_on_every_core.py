@@ -22,6 +22,8 @@ from kpi_workbook.sample import sample_inputs
 from kpi_workbook.workbook.scorecard import pool
 from kpi_workbook.workbook.scorecard.roster import read_roster
 
+from .helpers import child_pids
+
 MONTH = "2026-10"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,19 +96,6 @@ def test_fill_on_every_core_writes_the_same_books_and_findings(tmp_path, monkeyp
     assert runs[1][2] != _books(tmp_path / "new")  # something was written
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_ctrl_c_while_workers_write_leaves_no_temporary_file(tmp_path):
     """Ctrl-C as a terminal sends it (to the whole process group) while the workers write
@@ -121,7 +110,7 @@ def test_ctrl_c_while_workers_write_leaves_no_temporary_file(tmp_path):
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "KPI_WORKBOOK_WORKERS": "2"}, start_new_session=True)
     end = time.monotonic() + 120
-    while not (_children(proc.pid) and out.is_dir() and any(".kpi-tmp-" in p.name for p in out.iterdir())):
+    while not (child_pids(proc.pid) and out.is_dir() and any(".kpi-tmp-" in p.name for p in out.iterdir())):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < end, "never got ready"
         time.sleep(0.005)

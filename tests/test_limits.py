@@ -27,7 +27,7 @@ from kpi_workbook.workbook.locks import LOCK_FOLDER, hide, lock_path, locked
 from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 from kpi_workbook.workbook.xlsx.limits import Limits
 
-from .helpers import run
+from .helpers import child_pids, run
 
 ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2026-10"
@@ -430,19 +430,6 @@ def test_ctrl_c_while_writing_is_one_line_and_leaves_nothing(tmp_path):
     assert list(out_dir.iterdir()) == []
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 def test_ctrl_c_while_reading_on_every_core_is_one_line(tmp_path, catalog):
     """A report over a folder of books reads them in worker processes: the workers end
@@ -459,7 +446,7 @@ def test_ctrl_c_while_reading_on_every_core_is_one_line(tmp_path, catalog):
         build_workbook(catalog, roster, MONTH, folder / f"{k}.xlsx")
     proc = _cli("report", folder, "--out", tmp_path / "r.xlsx", env={"KPI_WORKBOOK_WORKERS": "2"},
                 start_new_session=True)
-    _interrupt_when(proc, lambda: bool(_children(proc.pid)))
+    _interrupt_when(proc, lambda: bool(child_pids(proc.pid)))
     code, _, err = _finished(proc)
     assert code in (130, 0, 1), err
     if code == 130:  # (a fast machine may have finished first)
