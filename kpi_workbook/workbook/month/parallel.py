@@ -15,29 +15,21 @@ made by pickling must not split them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ...diagnostics import Diagnostic, KpiError
-from ...limits import value
 from ...rules.loader import Catalog
+# how many processes: the same rule as new and fill (re-exported for the report's callers)
+from ..scorecard.pool import MIN_BOOKS as MIN_BOOKS, workers
 from ..scorecard.reader import Card
 
 # a book and what was found in it: its cards, its findings
 BookResult = tuple[list[Card], list[Diagnostic]]
 Reader = Callable[[Catalog, Path], BookResult]
 
-MIN_BOOKS = 4  # below this, starting processes costs more than it saves
-
 _WORKER: dict[str, object] = {}
-
-
-def workers(n_books: int) -> int:
-    """How many processes to read ``n_books`` with: every core, unless told otherwise."""
-    wanted = value("workers") or os.cpu_count() or 1  # the table of limits; a bad value is refused
-    return max(1, min(wanted, n_books)) if n_books >= MIN_BOOKS else 1
 
 
 def read_books(catalog: Catalog, books: list[Path], read_one: Reader, step=None) -> list[BookResult]:
