@@ -303,6 +303,29 @@ def test_after_approve_the_report_shows_what_was_approved(tmp_path, catalog, cap
     assert report.read_bytes() == once  # approving again changes nothing, the paper neither
 
 
+
+def test_the_stamp_and_the_page_number_print_apart(tmp_path, catalog, capsys):
+    """Why: the approval stamp at the left of the footer ran into the page number in its
+    centre (seen on the rendered report). Stamped in place (no calibration) or written again
+    (calibrated), the page number moves to the right."""
+    from .test_calibrate import calibrate
+    from .test_report import qc
+
+    roster = pd.DataFrame([emp(f"Q{i}", f"检{i}", "品质部", "qc_inspector") for i in (1, 2)])
+    book = make_book(catalog, tmp_path / "qc.xlsx", roster, qc("Q1", False) + qc("Q2", False))
+    for calibrated in (False, True):
+        report, hist = tmp_path / f"r{calibrated}.xlsx", tmp_path / f"h{calibrated}.xlsx"
+        assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+        unstamped = openpyxl.load_workbook(report)["月度汇总"].oddFooter
+        assert "第 &P 页" in (unstamped.center.text or "") and not unstamped.left.text
+        if calibrated:
+            calibrate(report, report, {"Q2": ("B", "两次客诉")})
+        assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+        for ws in openpyxl.load_workbook(report).worksheets[:3]:
+            footer = ws.oddFooter
+            assert "审批：王经理" in (footer.left.text or ""), (calibrated, ws.title)
+            assert "第 &P 页，共 &N 页" in (footer.right.text or "") and not footer.center.text, ws.title
+
 def test_team_pay_cells_on_a_scorecard_point_to_the_report(tmp_path, catalog):
     """Why: the cards showed ¥0 where ¥200 (部门第一奖励) and a pool share are paid."""
     from kpi_workbook.workbook.scorecard.build import build_workbook

@@ -132,8 +132,8 @@ def _stamp_text(record) -> str:
 
 _TITLE = re.compile(r'(<oddHeader>.*?&amp;C&amp;"[^"<]*,Bold"&amp;14 )(.*?)(&amp;R&amp;"[^"<]*"&amp;11 打印日期 )'
                     r'(\d{4}-\d{2}-\d{2})(</oddHeader>)', re.S)
-_FOOTER = re.compile(r'<oddFooter>(?:(?!</oddFooter>).)*?(&amp;C&amp;"[^"<]*"&amp;11 第 &amp;P 页，共 &amp;N 页)</oddFooter>',
-                     re.S)
+_FOOTER = re.compile(r'<oddFooter>(?:(?!</oddFooter>).)*?&amp;[CR](&amp;"[^"<]*"&amp;11 第 &amp;P 页，共 &amp;N 页)</oddFooter>',
+                     re.S)  # the page number centred, or at the right beside an earlier stamp (print_setup)
 _SHEET_DATA = re.compile(r"<sheetData>.*?</sheetData>|<sheetData/>", re.S)
 APPROVED_MARK = "（已审批）"
 
@@ -172,7 +172,7 @@ def stamp_report(report: Path, record, printed: date | None = None) -> None:
                 for i, row in enumerate(record_rows(record), start=1))
             parts[part] = _SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", xml, count=1).encode("utf-8")
             continue
-        after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}{m.group(1)}</oddFooter>", _TITLE.sub(title, xml, 1), 1)
+        after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}&amp;R{m.group(1)}</oddFooter>", _TITLE.sub(title, xml, 1), 1)
         if after != xml:
             parts[part] = after.encode("utf-8")
     with atomic_output(report, force=True) as tmp:

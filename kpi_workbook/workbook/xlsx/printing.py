@@ -70,7 +70,9 @@ def print_setup(ws, title: str, company: str = "", header_rows: tuple[int, int] 
     ws.set_header(f'{left}&C&"{FONT},Bold"&14 {_escape(title)}'
                   f'&R&"{FONT},Regular"&11 打印日期 {day}', {"margin": 0.3})  # 11 pt: ≥ 9 when fit to width
     left = f'&L&"{FONT},Regular"&11 {_escape(stamp)}' if stamp else ""
-    ws.set_footer(f'{left}&C&"{FONT},Regular"&11 第 &P 页，共 &N 页', {"margin": 0.25})
+    # beside a stamp the page number goes to the right: centred, the stamp ran into it
+    where = "&R" if stamp else "&C"
+    ws.set_footer(f'{left}{where}&"{FONT},Regular"&11 第 &P 页，共 &N 页', {"margin": 0.25})
 
 
 SIGNERS = ("制表", "审核", "批准")
