@@ -60,7 +60,8 @@ def score_month(catalog: Catalog, employees: pd.DataFrame,
     """``employees`` has a ``role`` column; ``values[role_id]`` holds that role's input
     arrays in the order its employees appear in ``employees``."""
     employees = employees.reset_index(drop=True)
-    parts, by_role, rows = [], {}, {}
+    parts: list[tuple[np.ndarray, RoleScores]] = []
+    by_role, rows = {}, {}
     for role_id, index in employees.groupby("role", sort=False).groups.items():
         role = catalog.roles[role_id]
         part = employees.loc[index].reset_index(drop=True)
@@ -68,11 +69,58 @@ def score_month(catalog: Catalog, employees: pd.DataFrame,
         scores = score_role(catalog, role, part, vals)
         by_role[role_id] = scores
         rows[role_id] = np.asarray(index)
-        parts.append(scores.frame.set_index(pd.Index(index)))
-    frame = pd.concat(parts).sort_index() if parts else pd.DataFrame()
+        parts.append((rows[role_id], scores))
+    frame = _stacked(parts) if parts else pd.DataFrame()
     if team_awards and len(frame):
         frame = settle_team_pay(catalog, frame)
     return MonthScores(frame, by_role, rows)
+
+
+def _stacked(parts: list[tuple[np.ndarray, RoleScores]]) -> pd.DataFrame:
+    """``pd.concat`` of the roles' frames (each indexed by the rows of its employees),
+    sorted by row: the same frame (columns in the order they first appear, a column a role
+    lacks empty, the same dtypes), made column by column from what each frame was made of
+    (``RoleScores.columns``) — each role has its own item columns, and concat's general plan
+    for the many columns a part lacks costs more than the scoring. A column of float, bool
+    or text in every part that has it is put together here; any other goes through concat."""
+    index = np.concatenate([rows for rows, _ in parts])
+    order = np.argsort(index, kind="stable")
+    labels = pd.Index(index[order])
+    dtypes = [dict(s.frame.dtypes.items()) for _, s in parts]
+    columns = list(dict.fromkeys(c for d in dtypes for c in d))
+    out: dict = {}
+    other: list = []
+
+    def raw(s: RoleScores, c: str, dtype) -> np.ndarray:
+        value = s.columns[c]
+        n = len(s.frame)
+        if isinstance(value, pd.Series):
+            return value.to_numpy(dtype=dtype)
+        if np.ndim(value) == 0:
+            return np.full(n, value, dtype=dtype)
+        return np.asarray(value, dtype=dtype)
+
+    for c in columns:
+        kinds = {d[c] for d in dtypes if c in d}
+        dtype = kinds.pop() if len(kinds) == 1 else None
+        every = all(c in d for d in dtypes)
+        if dtype == np.float64 or (dtype == np.bool_ and every):
+            values = np.concatenate([raw(s, c, dtype) if c in d else np.full(len(s.frame), np.nan)
+                                     for (_, s), d in zip(parts, dtypes)])
+            out[c] = pd.Series(values[order], index=labels, dtype=dtype, copy=False)
+        elif isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan:
+            values = np.concatenate([raw(s, c, object) if c in d else np.full(len(s.frame), np.nan, dtype=object)
+                                     for (_, s), d in zip(parts, dtypes)])
+            out[c] = pd.Series(pd.array(values[order], dtype=dtype), index=labels, copy=False)
+        else:
+            out[c] = None
+            other.append(c)
+    if other:
+        rest = pd.concat([s.frame[[c for c in other if c in d]].set_index(pd.Index(rows))
+                          for (rows, s), d in zip(parts, dtypes)]).sort_index()
+        for c in other:
+            out[c] = rest[c]
+    return pd.DataFrame(out, index=labels)
 
 
 def settle_team_pay(catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:
