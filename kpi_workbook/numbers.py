@@ -119,6 +119,8 @@ class ParseError(Bilingual):
 
 def normalise_text(text: str) -> str:
     """Full-width digits, signs and spaces to ASCII (NFKC), trimmed."""
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text.strip()
     return unicodedata.normalize("NFKC", text).strip()
 
 
@@ -192,6 +194,8 @@ def is_blank(value: object) -> bool:
     """An empty cell: None, NaN or whitespace-only text."""
     if value is None:
         return True
+    if type(value) is float:  # the common case first: a number read from a cell
+        return value != value
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not normalise_text(value)

@@ -64,7 +64,7 @@ def score_month(catalog: Catalog, employees: pd.DataFrame,
     by_role, rows = {}, {}
     for role_id, index in employees.groupby("role", sort=False).groups.items():
         role = catalog.roles[role_id]
-        part = employees.loc[index].reset_index(drop=True)
+        part = employees.take(index).reset_index(drop=True)  # labels are positions (reset above)
         vals = derive_ranks(catalog, role, part, values.get(role_id, {}))
         scores = score_role(catalog, role, part, vals)
         by_role[role_id] = scores
@@ -86,35 +86,41 @@ def _stacked(parts: list[tuple[np.ndarray, RoleScores]]) -> pd.DataFrame:
     index = np.concatenate([rows for rows, _ in parts])
     order = np.argsort(index, kind="stable")
     labels = pd.Index(index[order])
+    n = len(index)
+    place = np.empty(n, dtype=np.intp)  # row of the frame → its place in the month's frame
+    place[order] = np.arange(n)
+    at, start = [], 0
+    for rows, _ in parts:
+        at.append(place[start:start + len(rows)])
+        start += len(rows)
     dtypes = [dict(s.frame.dtypes.items()) for _, s in parts]
     columns = list(dict.fromkeys(c for d in dtypes for c in d))
     out: dict = {}
     other: list = []
 
-    def raw(s: RoleScores, c: str, dtype) -> np.ndarray:
+    def raw(s: RoleScores, c: str, dtype):
         value = s.columns[c]
-        n = len(s.frame)
         if isinstance(value, pd.Series):
             return value.to_numpy(dtype=dtype)
-        if np.ndim(value) == 0:
-            return np.full(n, value, dtype=dtype)
-        return np.asarray(value, dtype=dtype)
+        return value if np.ndim(value) == 0 else np.asarray(value, dtype=dtype)
 
     for c in columns:
         kinds = {d[c] for d in dtypes if c in d}
         dtype = kinds.pop() if len(kinds) == 1 else None
         every = all(c in d for d in dtypes)
         if dtype == np.float64 or (dtype == np.bool_ and every):
-            values = np.concatenate([raw(s, c, dtype) if c in d else np.full(len(s.frame), np.nan)
-                                     for (_, s), d in zip(parts, dtypes)])
-            out[c] = pd.Series(values[order], index=labels, dtype=dtype, copy=False)
+            values = np.full(n, np.nan) if dtype == np.float64 else np.empty(n, dtype=bool)
         elif isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan:
-            values = np.concatenate([raw(s, c, object) if c in d else np.full(len(s.frame), np.nan, dtype=object)
-                                     for (_, s), d in zip(parts, dtypes)])
-            out[c] = pd.Series(pd.array(values[order], dtype=dtype), index=labels, copy=False)
+            values = np.full(n, np.nan, dtype=object)
         else:
             out[c] = None
             other.append(c)
+            continue
+        for (_, s), d, where in zip(parts, dtypes, at):
+            if c in d:
+                values[where] = raw(s, c, values.dtype)
+        out[c] = pd.Series(values if values.dtype != object else pd.array(values, dtype=dtype),
+                           index=labels, dtype=dtype, copy=False)
     if other:
         rest = pd.concat([s.frame[[c for c in other if c in d]].set_index(pd.Index(rows))
                           for (rows, s), d in zip(parts, dtypes)]).sort_index()

@@ -155,8 +155,9 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
     grades = grade_of(scheme, total)
     pay = compute_pay(pay_rules, employees, total, grades, bonus, deduction, get)
 
-    columns = {
-        **{c: employees[c] for c in EMPLOYEE_FIELDS if c in employees},
+    columns = {  # an employee field as its array (its own dtype), not aligned again as a Series
+        **{c: employees[c].array if employees[c].dtype != object else employees[c]
+           for c in EMPLOYEE_FIELDS if c in employees},
         "role": role.id,
         "total": total,
         "adjust": adjust,

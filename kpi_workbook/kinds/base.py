@@ -267,9 +267,13 @@ def waiting_for(frame: pd.DataFrame, group) -> str:
     """The cards of ``group`` (index labels of ``frame``) that an amount depending on all of
     them waits for — those taking part (not 不参与) that are not complete and clean — as
     '姓名（工号，未完成）、…'; '' when every one is."""
-    # only the columns the sentence reads: a month's frame has a column per item of every role
-    part = frame.loc[list(group), [c for c in TeamColumns.READ if c in frame]]
-    return TeamColumns(part).waiting(range(len(part)))
+    labels = list(group)
+    at = frame.index.get_indexer(labels) if frame.index.is_unique else None
+    if at is None or (at < 0).any():  # labels the frame lacks (KeyError) or repeats
+        # only the columns the sentence reads: a month's frame has a column per item of every role
+        part = frame.loc[labels, [c for c in TeamColumns.READ if c in frame]]
+        return TeamColumns(part).waiting(range(len(part)))
+    return TeamColumns(frame, at).waiting(range(len(at)))
 
 
 class TeamColumns:
@@ -280,12 +284,17 @@ class TeamColumns:
 
     READ = ("status", "complete", "name", "employee_id")
 
-    def __init__(self, frame: pd.DataFrame):
-        self.frame, self.n = frame, len(frame)
-        self.complete = frame["complete"].astype(bool).to_numpy()
-        self.status = frame["status"].astype(str).to_numpy(dtype=object) if "status" in frame else None
-        self.names = frame["name"].to_numpy(dtype=object) if "name" in frame else None
-        self.ids = frame["employee_id"].to_numpy(dtype=object) if "employee_id" in frame else None
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray | None = None):
+        """``rows``: only the rows at these positions (to read, never to ``store``)."""
+        def read(name: str):
+            column = frame[name]
+            return column if rows is None else column.take(rows)
+
+        self.frame, self.n = frame, len(frame) if rows is None else len(rows)
+        self.complete = read("complete").astype(bool).to_numpy()
+        self.status = read("status").astype(str).to_numpy(dtype=object) if "status" in frame else None
+        self.names = read("name").to_numpy(dtype=object) if "name" in frame else None
+        self.ids = read("employee_id").to_numpy(dtype=object) if "employee_id" in frame else None
         self._changed: dict[str, np.ndarray] = {}
 
     def groups(self, mask: np.ndarray, keys) -> dict:
