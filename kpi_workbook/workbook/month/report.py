@@ -168,14 +168,23 @@ def _slim(cards: list[Card]) -> None:
     inputs' contents go (a worker sends the cards to the report; at 100,000 cards those were
     most of its memory), and the maps every card of a form shares — its names, its inputs'
     cells — are one object (pickled once per book, not once per card)."""
-    shared: dict[tuple, dict] = {}
+    names: dict[str, list[dict]] = {}  # role → the maps its cards have had (one, usually)
+    cells: dict[str, list[dict]] = {}
     for card in cards:
         card.sheet_cells = {}
         card.contents = {}
-        for attr in ("names", "cells"):
-            mine = getattr(card, attr)
-            key = (attr, *mine.items())
-            setattr(card, attr, shared.setdefault(key, mine))
+        card.names = _one_of(names.setdefault(card.role_id, []), card.names)
+        card.cells = _one_of(cells.setdefault(card.role_id, []), card.cells)
+
+
+def _one_of(known: list[dict], mine: dict) -> dict:
+    """An equal map seen before (compared whole, in C), else ``mine``, kept for the next."""
+    for other in known:
+        if other == mine:
+            return other
+    if len(known) < 8:  # a book of broken sheets shares nothing: never a long search
+        known.append(mine)
+    return mine
 
 
 def _roster_gaps(path: Path, cards: list[Card], roster: list[list[object]]) -> list[Diagnostic]:
