@@ -29,7 +29,8 @@ import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
 from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook, hash_text as _text,
-                      month_digest as hashes_of_month, read_history_book, row_hash, write_history)
+                      month_digest as hashes_of_month, read_history_book, row_hash, streak_months,
+                      write_history)
 from ..locks import locked
 from .tables import SUMMARY  # the report's sheet, read by column names
 from .verify import Stamp, report_cells
@@ -124,7 +125,7 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
 
     catalog = catalog or builtin_catalog()
     with locked(Path(history), timeout):
-        book = read_history_book(history)
+        book = read_history_book(history, months=())  # the month's sheets read below
         fresh, calibrated = derive(catalog, Path(report), book)
         if getattr(fresh, "fast", False) and calibrated.changes:
             # the calibrated report is written again whole (its 月度汇总, 部门统计, 校准): from
@@ -132,6 +133,8 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
             fresh, calibrated = derive(catalog, Path(report))
         money = list(fresh.data.money_columns)
         rows = approval_rows(calibrated.summary, money)
+        # the month's 历史 (and, for streak warnings on a calibrated report, the months before)
+        book.load(streak_months(catalog, fresh.data.month) if calibrated.changes else [fresh.data.month])
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:

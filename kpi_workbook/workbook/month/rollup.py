@@ -84,14 +84,15 @@ def read_history_rows(path: Path) -> tuple[pd.DataFrame, list[Diagnostic]]:
     return _rows_of(_book(path))
 
 
-def _book(path: Path):
+def _book(path: Path, months=None):
+    """The history, verified; of 历史 and 审批版本 only the sheets of ``months`` (default all)."""
     from .history import read_history_book
 
     path = Path(path)
     if not path.exists():
         raise KpiError([error("no-history", f"找不到历史文件 {path}", f"history file {path} not found",
                               source=str(path))])
-    return read_history_book(path)
+    return read_history_book(path, months=months, families=("历史",))
 
 
 def _rows_of(book) -> tuple[pd.DataFrame, list[Diagnostic]]:
@@ -158,7 +159,7 @@ def period_grade(scheme: GradeScheme, totals: list[float], grades: list[str]) ->
 
 
 def build_rollup(catalog: Catalog, history: Path, period: Period, require_approved: bool = False) -> RollupData:
-    book = _book(history)
+    book = _book(history, period.months)  # the period's month sheets only
     rows, diags = _rows_of(book)
     rows = rows[rows["月份"].isin(period.months)]
     diags += approval_findings(book, sorted(set(rows["月份"].astype(str))), Path(history), require_approved)
