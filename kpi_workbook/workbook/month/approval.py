@@ -133,8 +133,10 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
             fresh, calibrated = derive(catalog, Path(report))
         money = list(fresh.data.money_columns)
         rows = approval_rows(calibrated.summary, money)
-        # the month's 历史 (and, for streak warnings on a calibrated report, the months before)
-        book.load(streak_months(catalog, fresh.data.month) if calibrated.changes else [fresh.data.month])
+        # the month's 历史 (and, for streak warnings on a calibrated report, the months before);
+        # its earlier versions, if any, are read when the new ones are written
+        book.load(streak_months(catalog, fresh.data.month) if calibrated.changes else [fresh.data.month],
+                  ("历史",))
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:

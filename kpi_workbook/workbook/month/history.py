@@ -174,17 +174,25 @@ class HistoryBook:
         return sorted({str(m) for m in self.rows["月份"]} | unread)
 
     def load(self, months, families: tuple[str, ...] = MONTHLY) -> None:
-        """Read the sheets of ``months`` not read yet (call it before changing the book)."""
+        """Read the sheets of ``months`` not read yet (verified as every read), adding their
+        rows to ``rows`` and ``versions``; what the book holds already is kept as it is."""
         wanted = {month_sheet(f, m) for f in families for m in months} & self.unread
-        if not wanted or self.source is None:
-            return
-        read = {name for name in self.stored if name not in self.unread} | set(self.originals)
-        again = _read_book(self.source, self.signer, False, False, read | wanted)
-        self.__dict__.update(again.__dict__)
+        if wanted and self.source is not None:
+            self._add(_read_book(self.source, self.signer, False, False, wanted), wanted)
 
     def load_all(self) -> None:
         if self.unread and self.source is not None:
-            self.__dict__.update(_read_book(self.source, self.signer, False, False, None).__dict__)
+            self._add(_read_book(self.source, self.signer, False, False, None), set(self.unread))
+
+    def _add(self, again: HistoryBook, names: set[str]) -> None:
+        months = {f: {m for g, m in map(_family_of, names) if g == f} for f in MONTHLY}  # type: ignore[misc]
+        rows = again.rows[again.rows["_sheet"].isin(names)] if len(again.rows) else again.rows
+        versions = again.versions[again.versions["月份"].isin(months[VERSIONS])] if len(again.versions) else \
+            again.versions
+        self.rows = _concat([self.rows, rows], list(self.rows.columns))
+        self.versions = _concat([versions, self.versions], list(self.versions.columns))  # older versions first
+        self.originals.update({n: again.originals[n] for n in names if n in again.originals})
+        self.unread -= names
 
 
 def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False,
@@ -585,6 +593,11 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             valid = months.str.match(_MONTH) if len(frame) else pd.Series([], dtype=bool)
             groups = dict(tuple(frame[valid.values].groupby(months[valid.values], sort=False))) if len(frame) else {}
             names = {month_sheet(family, str(m)): g for m, g in groups.items()}
+            if set(names) & whole.unread:  # rows added to a month not read: its rows read first
+                whole.load([m for m in map(str, groups) if month_sheet(family, m) in whole.unread], (family,))
+                return monthly(family, whole.rows if family == SHEET else whole.versions, columns)
+            if family == VERSIONS:  # a month's versions in order (as read: unchanged)
+                names = {n: g.sort_values("版本", kind="stable") for n, g in names.items()}
             names.update({n: None for n in whole.unread if (_family_of(n) or ("",))[0] == family})
             for name in sorted(names, key=lambda n: _family_of(n)[1]):  # type: ignore[index]
                 rows = names[name]

@@ -93,7 +93,7 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     sources = sources_of(books, out)  # what the report is made from: checked by approve, payroll
     data = build_report(catalog, books, month, step=step)
     if data.month:
-        past.load(streak_months(catalog, data.month))  # the month, and the months its warnings need
+        past.load(streak_months(catalog, data.month), ("历史",))  # the month, the months its warnings need
     if sources_of(books, out) != sources:
         raise KpiError([error("book-changed-while-read",
                               "报表读取期间有考核表被改动（另一个程序在写入？）：请稍后重新运行 report",
