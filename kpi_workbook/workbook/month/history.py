@@ -36,7 +36,7 @@ from ...numbers import XML_ILLEGAL, ParseError, parse_month
 from ...rules.loader import Catalog
 from ..files import atomic_output
 from ..xlsx.sheet_rows import CELL_TEXT_LIMIT, _truncated
-from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, hashes, seal_rows, signer_for, verify
+from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, seal_rows, signer_for, verify
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
@@ -573,19 +573,17 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         members: dict[str, tuple[Path, int, _Stored]] = {}  # part → (file, offset, what it holds)
 
         def plain(name: str, frame: pd.DataFrame, columns: list[str], keep: bool = False) -> None:
-            rows = [[_cell(c, v) for c, v in zip(columns, r)]
-                    for r in frame.reindex(columns=columns).itertuples(index=False)]
-            chain = hashes(signer, name, rows)
-            if name in OPTIONAL and not rows and not keep:
+            if name in OPTIONAL and not len(frame) and not keep:
                 return  # an older history's seal, unchanged: the sheet is sealed once it has rows
-            tails[name] = (len(rows), chain[-1] if chain else "")
-            if not rows and not keep:
+            if not len(frame) and not keep:
+                tails[name] = (0, "")
                 return  # a history never approved keeps its month sheets (and the seal)
-            ws = _plain_sheet(book, name, columns, len(rows), name == SHEET)
-            target = Path(scratch) / f"{ws.index}.xml"
-            digests[name] = _stream_cells(target, columns, rows, chain, bold)
-            streamed[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (
-                target, f"A1:{xl_col_to_name(len(columns))}{len(rows) + 1}")
+            target = Path(scratch) / f"{name}.xml"
+            digest, n, last = _sheet_data(target, signer, name, columns, frame, bold)
+            tails[name] = (n, last)
+            ws = _plain_sheet(book, name, columns, n, name == SHEET)
+            digests[name] = digest
+            streamed[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (target, f"A1:{xl_col_to_name(len(columns))}{n + 1}")
 
         def monthly(family: str, frame: pd.DataFrame, columns: list[str]) -> bool:
             """The family's month sheets; False when it has none (its rows all of no month)."""
@@ -659,14 +657,12 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
     """A month sheet's whole part, as XlsxWriter writes a sheet of _plain_sheet (never the
     selected one: the part does not depend on where the sheet is), deflated into a scratch
     file: (the file, 0, its digests, row count and last 链哈希)."""
-    rows = [[_cell(c, v) for c, v in zip(columns, r)] for r in frame.reindex(columns=columns).itertuples(index=False)]
-    chain = hashes(signer, name, rows)
     cells = scratch / f"{len(list(scratch.iterdir()))}.cells"
-    data = _stream_cells(cells, columns, rows, chain, bold)
+    data, count, last = _sheet_data(cells, signer, name, columns, frame, bold)
     end = xl_col_to_name(len(columns))
-    head = _SHEET_HEAD.format(dimension=f"A1:{end}{len(rows) + 1}", n=len(columns), last=len(columns) + 1,
+    head = _SHEET_HEAD.format(dimension=f"A1:{end}{count + 1}", n=len(columns), last=len(columns) + 1,
                               width="11.7109375" if main else "12.7109375")
-    tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(len(rows), 1) + 1}")
+    tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(count, 1) + 1}")
     target = cells.with_suffix(".deflated")
     packer = zlib.compressobj(6, zlib.DEFLATED, -15)
     crc, size = 0, 0
@@ -688,8 +684,7 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
         out.write(packed)
         compressed = out.tell()
     cells.unlink()
-    return target, 0, _Stored("", digest.hexdigest(), data, len(rows), chain[-1] if chain else "", crc,
-                              compressed, size)
+    return target, 0, _Stored("", digest.hexdigest(), data, count, last, crc, compressed, size)
 
 
 def _style_of(fmt) -> str:
@@ -698,28 +693,70 @@ def _style_of(fmt) -> str:
     return _style(fmt)
 
 
-def _stream_cells(target: Path, columns: list[str], rows: list[list], chain: list[str], bold: str) -> str:
-    """The sheet's ``<sheetData>`` written to ``target``, one row at a time; its SHA-256
-    (chain.data_digest of the part it goes into)."""
+def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], frame: pd.DataFrame,
+                bold: str) -> tuple[str, int, str]:
+    """The sheet's ``<sheetData>`` written to ``target`` (never held whole in memory): the
+    header row, then ``frame``'s rows, each with its 链哈希 (chain.link: the chain.hashes of
+    the rows as _cell gives them) — made column by column, each distinct value's cell XML and
+    chain text once (a month's rows repeat their departments, grades and states). Returns
+    (its SHA-256, chain.data_digest of the part it goes into; the row count; the last 链哈希)."""
     from ..xlsx.sheet_rows import cell
+    from .chain import cell_text, start
 
-    digest = hashlib.sha256()
+    data = frame.reindex(columns=columns)
+    n = len(data)
+    xml: list[list[str]] = []
+    texts: list[list[str]] = []
+    for c in columns:
+        memo: dict = {}
+        x_col, t_col = [], []
+        for v in data[c].tolist():
+            key = (type(v), v)
+            try:
+                got = memo.get(key)
+            except TypeError:  # not hashable: as it is
+                got = None
+            if got is None:
+                value = _cell(c, v)
+                if value is None:
+                    frag = ""
+                elif isinstance(value, bool):
+                    frag = f' t="b"><v>{int(value)}</v></c>'
+                else:
+                    frag = cell("", "", value)[len('<c r=""'):]
+                got = (frag, json.dumps(cell_text(value), ensure_ascii=False))
+                if len(memo) < 100_000:
+                    try:
+                        memo[key] = got
+                    except TypeError:
+                        pass
+            x_col.append(got[0])
+            t_col.append(got[1])
+        xml.append(x_col)
+        texts.append(t_col)
     letters = [xl_col_to_name(j) for j in range(len(columns) + 1)]
+    digest = hashlib.sha256()
+    previous = start(signer, name)
     with open(target, "wb") as out:
         def put(text: str) -> None:
-            data = text.encode("utf-8")
-            digest.update(data)
-            out.write(data)
+            encoded = text.encode("utf-8")
+            digest.update(encoded)
+            out.write(encoded)
 
         put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
                                                enumerate(columns + [CHAIN])) + "</row>")
-        for i, (row, link) in enumerate(zip(rows, chain), start=2):
-            put(f'<row r="{i}">' + "".join(
-                f'<c r="{letters[j]}{i}" t="b"><v>{int(value)}</v></c>' if isinstance(value, bool)
-                else cell(f"{letters[j]}{i}", "", value) for j, value in enumerate(row) if value is not None)
-                + cell(f"{letters[-1]}{i}", "", link) + "</row>")
-        put("</sheetData>")
-    return digest.hexdigest()
+        chunk: list[str] = []
+        for k in range(n):
+            i = k + 2
+            previous = signer.digest(previous + "\n[" + ",".join(t[k] for t in texts) + "]")
+            chunk.append(f'<row r="{i}">' + "".join(f'<c r="{letters[j]}{i}"{x[k]}' for j, x in enumerate(xml)
+                                                   if x[k]) + f'<c r="{letters[-1]}{i}" t="inlineStr"><is><t>'
+                         f'{previous}</t></is></c></row>')
+            if len(chunk) >= 1000:
+                put("".join(chunk))
+                chunk = []
+        put("".join(chunk) + "</sheetData>")
+    return digest.hexdigest(), n, previous if n else ""
 
 
 def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path,
