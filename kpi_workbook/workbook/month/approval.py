@@ -69,10 +69,22 @@ def money_columns_of(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if c not in NOT_MONEY and not str(c).startswith("_")]
 
 
+_MADE: list[tuple[pd.DataFrame, tuple, pd.DataFrame]] = []  # the last approval_rows: (its input, money, rows)
+
+
 def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.DataFrame:
     """The rows to approve (or to compare with an approval): the fields that decide pay,
-    money per column as JSON, and a SHA-256 of them all (history.row_hash)."""
+    money per column as JSON, and a SHA-256 of them all (history.row_hash).
+
+    approve and payroll ask for them of the same month's rows several times (the record's
+    check, the calibrated rows, the report's): rows equal in every field they are made of
+    (DataFrame.equals) give the rows made last time, not hashed again."""
     money = money_columns_of(summary) if money is None else money
+    used = [c for c in dict.fromkeys(["工号", "月份", *ROW_FIELDS, *money]) if c in summary.columns]
+    key = tuple(money)
+    for source, made_of, rows in _MADE:
+        if made_of == key and list(source.columns) == used and source.equals(summary[used]):
+            return rows.copy()
     out = []
     for r in summary.to_dict("records"):
         amounts = {c: _text(r.get(c)) for c in sorted(money) if _text(r.get(c)) != ""}
@@ -81,7 +93,9 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
                                                                          sort_keys=True)}
         row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
         out.append(row)
-    return pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+    made = pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+    _MADE[:] = [(summary[used].copy(), key, made.copy())]
+    return made
 
 
 def month_hash(rows: pd.DataFrame) -> str:
