@@ -398,8 +398,19 @@ def _cents_of(value) -> int | None:
 
 
 def _column_cents(values: pd.Series) -> int:
-    """A money column's sum in whole cents, empty and 待定 cells counting 0 (as its 合计 row)."""
-    return sum(c for c in (_cents_of(v) for v in values) if c is not None)
+    """A money column's sum in whole cents, empty and 待定 cells counting 0 (as its 合计 row);
+    each distinct amount worked out once (a column repeats its few amounts)."""
+    memo: dict = {}
+    total = 0
+    for v in values.tolist():
+        key = (type(v), v)
+        if key in memo:
+            cents = memo[key]
+        else:
+            cents = memo[key] = _cents_of(v)
+        if cents is not None:
+            total += cents
+    return total
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,
