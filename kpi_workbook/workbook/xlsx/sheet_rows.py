@@ -275,6 +275,10 @@ _ENTITY = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 
+def _entity(match: re.Match) -> str:
+    return _ENTITIES[match.group(1)]
+
+
 _PIECE = re.compile(r'<c r="(?P<ref>[A-Z]{1,3})(?P<row>[0-9]{1,7})"(?: s="[0-9]{1,6}")?(?: t="(?P<kind>[a-zA-Z]{1,9})")?'
                     r'(?:/>|><v>(?P<num>[^<]*)</v></c>|><is><t(?: xml:space="preserve")?>(?P<str>[^<]*)</t></is></c>)'
                     r'|<row r="[0-9]{1,7}"(?: spans="[0-9:]{1,20}")?(?: ht="[0-9.E+-]{1,24}" customHeight="1")?'
@@ -304,46 +308,58 @@ def read_written(part: bytes, max_rows: int = 1_048_576) -> list[list[object]] |
     rows: list[list[object]] = []
     position = 0
     width = 0
+    columns: dict[str, int] = {}  # letters → column number, worked out once
+    last, mine = "", []  # the row of the cell before (its number as written, its values)
     for m in _PIECE.finditer(text):
-        if m.start() != position:
+        start, end = m.span()
+        if start != position:
             return None  # something beside rows of such cells: not ours to read
-        position = m.end()
-        if m.group("ref") is None:
+        position = end
+        letters, number_of_row, kind, number, string = m.groups()
+        if letters is None:
             continue  # a row tag or white space
-        letters, kind, number, string = m.group("ref"), m.group("kind"), m.group("num"), m.group("str")
-        row = int(m.group("row"))
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
+        col = columns.get(letters)
+        if col is None:
+            col = 0
+            for ch in letters:
+                col = col * 26 + ord(ch) - 64
+            columns[letters] = col
         value: object
-        if kind == "inlineStr" and string is not None:
-            value = _ENTITY.sub(lambda e: _ENTITIES[e.group(1)], string)
+        if kind is None and number is not None:
+            if number.isdigit() and len(number) < 16:
+                value = int(number)  # a whole number, as float() and then int() would give it
+            else:
+                try:
+                    x = float(number)
+                except ValueError:
+                    return None
+                if not math.isfinite(x):
+                    return None
+                value = int(x) if x.is_integer() and abs(x) < 2**53 else x
+        elif kind == "inlineStr" and string is not None:
+            value = _ENTITY.sub(_entity, string) if "&" in string else string
         elif kind == "b" and number in ("0", "1"):
             value = number == "1"
         elif kind == "e" and number is not None:
             value = number
-        elif kind is None and number is not None:
-            try:
-                x = float(number)
-            except ValueError:
-                return None
-            if not math.isfinite(x):
-                return None
-            value = int(x) if x.is_integer() and abs(x) < 2**53 else x
         elif kind is None and number is None and string is None:
             value = None
         else:
             return None
-        if row > max_rows:
-            return None  # past the limit: the package reader says so
-        while len(rows) < row:
-            rows.append([])
-        mine = rows[row - 1]
+        if number_of_row != last:
+            row = int(number_of_row)
+            if row > max_rows:
+                return None  # past the limit: the package reader says so
+            while len(rows) < row:
+                rows.append([])
+            mine, last = rows[row - 1], number_of_row
         if col <= len(mine):
             return None  # a cell twice, or out of order
-        mine.extend([None] * (col - 1 - len(mine)))
+        if col - 1 > len(mine):
+            mine.extend([None] * (col - 1 - len(mine)))
         mine.append(value)
-        width = max(width, col)
+        if col > width:
+            width = col
     if position != len(text):
         return None
     for mine in rows:
