@@ -25,7 +25,7 @@ from ...rules.loader import Catalog
 from ...words import PENDING
 from ..xlsx.printing import print_setup, row_height
 from ..xlsx.sheet_rows import SheetRows
-from .tables import report_title, schemes_by_role, write_table
+from .tables import column_values, report_title, schemes_by_role, write_table
 
 SHEET = "校准"
 DIST_HEAD = ["部门", "等级方案", "等级", "人数", "占比", "上限", "配额人数", "是否超出"]
@@ -108,7 +108,7 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
         titles = {r: job_title(catalog.roles[r]) for r in dict.fromkeys(cards["岗位ID"])}
         labels = {g: catalog.grade_schemes[g].label for g in dict.fromkeys(cards["_scheme"])}
         none = (None, None)
-        for eid, name, dept, role_id, month, scheme, total, grade in zip(*(cards[c].tolist() for c in (
+        for eid, name, dept, role_id, month, scheme, total, grade in zip(*(column_values(cards[c]) for c in (
                 "工号", "姓名", "部门", "岗位ID", "月份", "_scheme", "总分", "等级"))):
             eid = str(eid)
             chosen = data.calibrations.get(eid, none)

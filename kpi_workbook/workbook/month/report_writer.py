@@ -263,7 +263,7 @@ def printed_remarks(frame: pd.DataFrame) -> list[str]:
     """The 预警 column as printed: the streak warnings; for a card in 错误 the reason (in
     Chinese: the 问题 column stays off paper), for one 不参与 why it takes no part."""
     out = []
-    for status, warning, problem, note in zip(frame["状态"], frame["预警"], frame["问题"], frame["说明"]):
+    for status, warning, problem, note in zip(*(column_values(frame[c]) for c in ("状态", "预警", "问题", "说明"))):
         text = "" if not isinstance(warning, str) else warning
         if status == "错误" and isinstance(problem, str) and problem:
             text = "；".join(t for t in (text, "错误：" + _first_clauses(chinese_part(problem))) if t)

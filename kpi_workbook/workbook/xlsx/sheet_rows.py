@@ -122,8 +122,10 @@ class SheetRows:
         number = row + 1
         cells = self.rows.setdefault(row, {})
         names = self._columns
-        if styled and len(names) <= max(styled)[0]:
-            self._name(max(styled)[0])
+        if styled:
+            widest = max(styled)[0]
+            if len(names) <= widest:
+                self._name(widest)
         texts = _TEXTS
         for (col, style), value in zip(styled, values):
             kind = type(value)  # the common kinds here, as cell() writes them (a call fewer)
@@ -181,7 +183,7 @@ class SheetRows:
                 out.append(f'<row r="{r + 1}"{attrs}/>')
             else:
                 out.append(f'<row r="{r + 1}"{attrs}>')
-                out.extend(cells[c] for c in sorted(cells))
+                out.extend(map(cells.__getitem__, sorted(cells)))
                 out.append("</row>")
             if batch and k % batch == 0:
                 yield "".join(out)
