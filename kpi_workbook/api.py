@@ -231,11 +231,15 @@ def fill(books: PathLike | Iterable[PathLike], inputs: PathLike | pd.DataFrame, 
         rows = input_rows(inputs, source)
     else:
         source = source or str(inputs)
-        rows = read_inputs(Path(inputs))
+        rows = None  # read while the books are scanned (below)
     with _steps(progress, None, "导入数据 / fill", unit="步") as step:
-        if step is not None:
-            step(1, f"{len(rows)} 行 / rows")
-        done = fill_workbooks(catalog, paths, rows, source=source, lock_timeout=lock_timeout,
+        def read_rows():
+            found_rows = read_inputs(Path(inputs)) if rows is None else rows
+            if step is not None:
+                step(1, f"{len(found_rows)} 行 / rows")
+            return found_rows
+
+        done = fill_workbooks(catalog, paths, read_rows, source=source, lock_timeout=lock_timeout,
                               step=step)
     return FillResult(done.written, found + list(done.diagnostics))
 

@@ -120,3 +120,43 @@ def test_ctrl_c_while_workers_write_leaves_no_temporary_file(tmp_path):
     assert [line for line in err.splitlines() if line.strip()] == ["已中断 / interrupted"]
     time.sleep(0.2)  # a worker that outlived its parent (it must not) would write meanwhile
     assert not [p.name for p in out.iterdir() if ".kpi-tmp-" in p.name]
+
+
+def _started(log: Path, item: int) -> int:
+    """A book's work that takes a while and says when it started (one line per item)."""
+    with open(log, "a") as out:
+        out.write(f"{item}\n")
+    time.sleep(0.3)
+    return item * 10
+
+
+def test_each_book_hands_the_largest_first_and_gives_results_in_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "2")
+    log = tmp_path / "started.txt"
+    items = [1, 5, 2, 9, 3]
+    assert pool.each_book(_started, items, shared=log, sizes=items) == [10, 50, 20, 90, 30]
+    started = [int(line) for line in log.read_text().split()]
+    assert sorted(started) == sorted(items)
+    # two workers: the two largest first, the smallest last (in the order given: 1 first)
+    assert set(started[:2]) == {9, 5} and started[-1] == 1
+
+
+def test_each_book_does_the_meanwhile_work_and_raises_its_error(tmp_path, monkeypatch):
+    from kpi_workbook.diagnostics import KpiError, error
+
+    calls: list = []
+    monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "1")  # no workers: before the first item
+    assert pool.each_book(lambda _, item: calls.append(item) or item, [1, 2, 3, 4],
+                          meanwhile=lambda: calls.append("meanwhile")) == [1, 2, 3, 4]
+    assert calls == ["meanwhile", 1, 2, 3, 4]
+
+    def refused():
+        raise KpiError([error("bad-data", "数据文件有误", "the data file is bad")])
+
+    monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "2")
+    log = tmp_path / "started.txt"
+    with pytest.raises(KpiError) as raised:
+        pool.each_book(_started, [1, 2, 3, 4, 5, 6], shared=log, meanwhile=refused)
+    assert raised.value.diagnostics[0].code == "bad-data"
+    # the items not started when it raised were dropped
+    assert len(log.read_text().split()) < 6

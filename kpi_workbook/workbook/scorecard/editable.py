@@ -33,9 +33,9 @@ def _card(path: Path, sheet: str, names: dict[str, str], get) -> Card | None:
 
 
 class XmlBook:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, parts: dict[str, str] | None = None):
         self.path = Path(path)
-        self.package = Book.open(self.path)
+        self.package = Book.open(self.path) if parts is None else Book.open_to_patch(self.path, parts)
         self.data: dict[str, dict] = {}
         self.edits: dict[str, dict[str, object]] = {}
 
@@ -112,6 +112,8 @@ class OpenpyxlBook:
         self.book.save(target)
 
 
-def open_editable(path: Path) -> XmlBook:
-    """The book to edit, read through the package layer (bounded, linear)."""
-    return XmlBook(path)
+def open_editable(path: Path, parts: dict[str, str] | None = None) -> XmlBook:
+    """The book to edit, read through the package layer (bounded, linear); with ``parts``
+    (sheet → part, from an earlier opening of it) its names are not read again: the cells
+    to write are given by reference."""
+    return XmlBook(path, parts)

@@ -70,13 +70,14 @@ def read_inputs(path: Path | str) -> list[InputRow]:
 def fill_workbooks(catalog: Catalog, books: list[Path], rows, source: str = "",
                    lock_timeout: float | None = None, step=None) -> FillResult:
     """Write ``rows`` (InputRow, or tuples of employee, key, rater, value) into the books'
-    input cells; every problem becomes a diagnostic.
+    input cells; every problem becomes a diagnostic. ``rows`` may also be a function that
+    reads them: it is called while the worker processes scan the books (a group's data file
+    is read on one core while the others open the books).
 
     Each book is locked from its read to its write: two fills at once wait for each other
     and lose nothing."""
     for path in books:  # a file that is no workbook is refused before any lock file is made
         check_file(path)
-    rows = [r if isinstance(r, InputRow) else InputRow(*r) for r in rows]
     with locked_all(books, lock_timeout):
         return _fill(catalog, books, rows, source, step)
 
@@ -92,6 +93,7 @@ class _Found:
     department: str
     inputs: dict[str, int]  # its KPI_IN_* names → their place in ``now`` (one dict per form)
     now: tuple  # what its input cells hold
+    refs: tuple[str, ...]  # the cells of its KPI_IN_* names, in the order of ``inputs`` (one per form)
     values: dict[str, object]  # the other cells fill decides with (KPI_MONTH, KPI_NAME, …)
 
 
@@ -104,13 +106,13 @@ class _Pending:
     values: list[tuple[float, InputRow]] = field(default_factory=list)
 
 
-# A book's scan: its cards (each with the findings that keep fill from writing to it), and
-# the findings of the book itself
-_Scan = tuple[list[tuple[_Found, list[Diagnostic]]], list[Diagnostic]]
+# A book's scan: its cards (each with the findings that keep fill from writing to it), the
+# findings of the book itself, and its sheets' parts in the zip (the write opens the book
+# without reading its names again)
+_Scan = tuple[list[tuple[_Found, list[Diagnostic]]], list[Diagnostic], dict[str, str]]
 
 
-def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str,
-          step=None) -> FillResult:
+def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> FillResult:
     """Three passes, so that no more than one book a process is open at a time: every book
     is scanned (its cards and the cells fill decides with), the rows are checked and the
     writes planned here, then each book is opened, patched and written. The scan and the
@@ -128,19 +130,29 @@ def _fill(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str
             book.close()
 
 
-def _fill_books(catalog: Catalog, books: list[Path], rows: list[InputRow], source: str, step,
+def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
                 kept: dict[Path, XmlBook] | None) -> FillResult:
     from . import pool
 
     result = FillResult()
+    read: list[list[InputRow]] = []
+
+    def read_rows() -> None:  # here, while the workers scan the books
+        rows = given() if callable(given) else given
+        read.append([r if isinstance(r, InputRow) else InputRow(*r) for r in rows])
+
+    sizes = [_size(path) for path in books]
     scans: list[_Scan] = pool.each_book(
         partial(_scan_book, keep=kept) if kept is not None else _scan_book, list(enumerate(books)),
-        shared=catalog,
+        shared=catalog, sizes=sizes, meanwhile=read_rows,
         done=lambda item, _: step(1, f"{item[1].name} 已打开 / opened") if step is not None else None)
+    rows = read[0]
     cards: dict[str, _Found] = {}
     blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
-    for (found, book_findings), path in zip(scans, books):
+    parts: list[dict[str, str]] = []
+    for (found, book_findings, book_parts), path in zip(scans, books):
         result.diagnostics += book_findings
+        parts.append(book_parts)
         for card, moved in found:
             if moved:
                 result.diagnostics += moved
@@ -162,6 +174,10 @@ def _fill_books(catalog: Catalog, books: list[Path], rows: list[InputRow], sourc
     pending: dict[tuple[str, str], _Pending] = {}
     months = _Months()
     teams: set[tuple[str, str, str]] = set()  # (role, rank item, department) to re-rank
+    # what a spelling names in a role, and what a value parses to for an input: each worked
+    # out once (a group's data file has a hundred thousand rows of a few dozen spellings)
+    named: dict[tuple[str, str, str | None], InputSpec] = {}
+    parsed_as: dict[tuple[int, type, object], float] = {}
     for row in rows:
         employee_id = row.employee_id
         if employee_id in blocked and employee_id not in cards:
@@ -189,12 +205,15 @@ def _fill_books(catalog: Catalog, books: list[Path], rows: list[InputRow], sourc
         if role.id not in resolvers:
             role_specs = input_specs(role, catalog.role_pay_rules(role))
             resolvers[role.id] = (KeyResolver(role_specs), {s.key: s for s in role_specs})
-        resolver, specs = resolvers[role.id]
-        spec = _spec_of(resolver, specs, row, role.id, headers)
+        spec = named.get((role.id, row.key, row.rater))
         if spec is None:
-            continue
+            resolver, specs = resolvers[role.id]
+            spec = _spec_of(resolver, specs, row, role.id, headers)
+            if spec is None:
+                continue  # unknown or ambiguous: noted in headers, for every row that says it
+            named[(role.id, row.key, row.rater)] = spec
         try:
-            parsed = parse_value(spec, row.value)
+            parsed = _parsed(parsed_as, spec, row.value)
         except ParseError as exc:
             zh, en = exc.zh, exc.en
             shown = row.key + (f"（{row.rater}）" if row.rater else "")
@@ -232,7 +251,8 @@ def _fill_books(catalog: Catalog, books: list[Path], rows: list[InputRow], sourc
                                           source=source))
     result.diagnostics.extend(headers.findings(resolvers, source))
     pool.each_book(
-        partial(_write_book, keep=kept) if kept is not None else _write_book, list(zip(books, plan.books)), folders=list(dict.fromkeys(p.parent for p in books)),
+        partial(_write_book, keep=kept) if kept is not None else _write_book,
+        list(zip(books, plan.books, parts)), folders=list(dict.fromkeys(p.parent for p in books)), sizes=sizes,
         done=lambda item, _: step(1, f"{item[0].name} 已写入 / written") if step is not None else None)
     return result
 
@@ -253,6 +273,7 @@ def _scan_book(catalog: Catalog, item: tuple[int, Path], keep: dict[Path, XmlBoo
                 f"{path.name} has no scorecard sheets (not made by `kpi-workbook new`?)",
                 source=str(path)))
         shared: dict[tuple[str, ...], dict[str, int]] = {}  # one dict for the cards of a form
+        cells_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # and one tuple of their cells
         wanted: dict[str, tuple[str, ...]] = {}
         cards = []
         for card in found:
@@ -263,18 +284,20 @@ def _scan_book(catalog: Catalog, item: tuple[int, Path], keep: dict[Path, XmlBoo
             names = tuple(n for n in card.names if n.startswith("KPI_IN_"))
             if names not in shared:
                 shared[names] = {n: k for k, n in enumerate(names)}
+            refs = tuple(card.names[n] for n in names)
+            refs = cells_of.setdefault(refs, refs)
             now = tuple(book.get(card.sheet, card.names[n]) for n in names)
             if card.role_id not in wanted:
                 wanted[card.role_id] = _decided_by(catalog, card.role_id)
             values = {n: book.get(card.sheet, card.names[n]) for n in wanted[card.role_id]
                       if n in card.names and not n.startswith("KPI_IN_")}
             cards.append((_Found(index, card.sheet, card.employee_id, card.role_id, card.department,
-                                 shared[names], now, values), moved))
+                                 shared[names], now, refs, values), moved))
         if keep is not None:
             book.data.clear()  # the write patches the sheets' XML: their cells are not needed
             book.package.rows_memo.clear()
             keep[path], closing = book, False
-        return cards, findings
+        return cards, findings, dict(book.package.parts)
     finally:
         if closing:
             book.close()
@@ -293,7 +316,7 @@ def _decided_by(catalog: Catalog, role_id: str) -> tuple[str, ...]:
 
 
 class _Plan:
-    """The cells to write, per book, in the order they are written: (sheet, name, value)."""
+    """The cells to write, per book, in the order they are written: (sheet, cell, value)."""
 
     def __init__(self, n_books: int) -> None:
         self.books: list[list[tuple[str, str, object]]] = [[] for _ in range(n_books)]
@@ -308,7 +331,7 @@ class _Plan:
                                   f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
         if _same_cell(self.value(card, name), value):
             return 0
-        self.books[card.book].append((card.sheet, name, value))
+        self.books[card.book].append((card.sheet, card.refs[card.inputs[name]], value))
         self.now[(card.employee_id, name)] = value
         return 1
 
@@ -321,19 +344,39 @@ class _Plan:
         return card.now[at] if at is not None else card.values.get(name)
 
 
-def _write_book(_, item: tuple[Path, list], keep: dict[Path, XmlBook] | None = None) -> None:
+def _write_book(_, item: tuple[Path, list, dict[str, str]], keep: dict[Path, XmlBook] | None = None) -> None:
     """Open one book (or take it from ``keep``), write its planned cells, save it: only the
-    sheets written to are read again (patched), the rest copied."""
-    path, cells = item
-    book = keep.pop(path) if keep is not None and path in keep else open_editable(path)
+    sheets written to are read again (patched), the rest copied. The book is opened with the
+    sheets' parts its scan found (its names are not read again: the cells are in the plan)."""
+    path, cells, parts = item
+    book = keep.pop(path) if keep is not None and path in keep else open_editable(path, parts)
     try:
-        names = book.package.names
-        for sheet, name, value in cells:
-            book.set(sheet, names[sheet][name], value)
+        for sheet, ref, value in cells:
+            book.set(sheet, ref, value)
         with atomic_output(path, force=True) as tmp:
             book.save(tmp)
     finally:
         book.close()
+
+
+def _parsed(parsed_as: dict[tuple[int, type, object], float], spec: InputSpec, value) -> float:
+    """``parse_value(spec, value)``, remembered in ``parsed_as`` by the spec and the value (its
+    type too: True is not 1 here); a value that does not parse is parsed again each time."""
+    try:
+        key = (id(spec), type(value), value)
+        return parsed_as[key]
+    except KeyError:
+        parsed_as[key] = found = parse_value(spec, value)
+        return found
+    except TypeError:  # a value that cannot be a key
+        return parse_value(spec, value)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _path(row: InputRow) -> tuple:

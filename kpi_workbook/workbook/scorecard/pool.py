@@ -57,14 +57,22 @@ class _Failed:
 
 
 def each_book(work: Callable[[Any, Any], Any], items: Sequence, shared: Any = None,
-              folders: Sequence[Path] = (), done: Callable[[Any, Any], None] | None = None) -> list:
+              folders: Sequence[Path] = (), done: Callable[[Any, Any], None] | None = None,
+              sizes: Sequence[float] | None = None, meanwhile: Callable[[], Any] | None = None) -> list:
     """``work(shared, item)`` for every item, in worker processes when there are enough
     items and cores; the results in the order of ``items``. ``folders`` are where the
     workers write (their temporary files are removed there on Ctrl-C); ``done(item,
-    result)`` is called in order as each result is taken (a progress bar)."""
+    result)`` is called in order as each result is taken (a progress bar).
+
+    ``sizes`` (one per item, e.g. its file's size) hands the workers the largest items
+    first, so that no big one is left to the end with the other cores idle. ``meanwhile()``
+    is called here while the workers work (before any item is worked on when there are
+    none); if it raises, the items not started are dropped and its error is raised."""
     n = workers(len(items))
     results = []
     if n == 1:
+        if meanwhile is not None:
+            meanwhile()
         for item in items:
             result = work(shared, item)
             if done is not None:
@@ -73,18 +81,24 @@ def each_book(work: Callable[[Any, Any], Any], items: Sequence, shared: Any = No
         return results
     for folder in folders:
         files._WRITING_IN.add(Path(folder))
+    order = range(len(items)) if sizes is None else sorted(range(len(items)), key=lambda k: -sizes[k])
     with ProcessPoolExecutor(max_workers=n, initializer=_start, initargs=(work, shared)) as pool:
-        found = pool.map(_in_worker, items, chunksize=1)  # one book a task: big ones even out
+        futures: list = [None] * len(items)
+        for k in order:  # one book a task, the largest first: they even out
+            futures[k] = pool.submit(_in_worker, items[k])
         _HELPERS.update(getattr(pool, "_processes", None) or ())
         try:
-            for item, result in zip(items, found):
+            if meanwhile is not None:
+                meanwhile()
+            for item, future in zip(items, futures):
+                result = future.result()
                 if isinstance(result, _Failed):
                     result.raise_again()
                 if done is not None:
                     done(item, result)
                 results.append(result)
         except BaseException:
-            for future in getattr(found, "futures", ()):  # pragma: no cover (a private detail)
+            for future in futures:
                 future.cancel()
             raise
         finally:

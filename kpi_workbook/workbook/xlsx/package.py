@@ -122,7 +122,8 @@ def _local(name: str) -> str:
 class Book:
     """An opened package: sheets, their parts and names; :meth:`sheet` reads one sheet."""
 
-    def __init__(self, path: Path | str, limits: Limits | None = None):
+    def __init__(self, path: Path | str, limits: Limits | None = None,
+                 parts: dict[str, str] | None = None):
         self.path = Path(path)
         self.limits = limits or Limits.from_env()
         self._budget = [self.limits.book_bytes]
@@ -146,7 +147,10 @@ class Book:
         try:
 
             check_archive(self.path, self.zip.infolist(), self.limits)
-            self._index()
+            if parts is None:
+                self._index()
+            else:  # opened again to be patched: the sheets' parts as an earlier open found them
+                self.sheet_names, self.parts = list(parts), dict(parts)
         except BaseException:
             self.zip.close()
             raise
@@ -154,6 +158,13 @@ class Book:
     @classmethod
     def open(cls, path: Path | str, limits: Limits | None = None) -> Book:
         return cls(path, limits)
+
+    @classmethod
+    def open_to_patch(cls, path: Path | str, parts: dict[str, str], limits: Limits | None = None) -> Book:
+        """The book opened again to be patched (:func:`patch`), its workbook part not read:
+        ``parts`` (sheet → part) are those an earlier :meth:`open` of it found, while it
+        stayed locked; its names are not known here."""
+        return cls(path, limits, parts)
 
     def __enter__(self) -> Book:
         return self
