@@ -3,9 +3,11 @@
 Makes SIZE people in department books (as bench.steps new_split and fill_split do), then
 times, each as a whole command in its own process (wall, CPU of it and its children, peak
 RSS): ``report --history`` of month 1, ``approve``, ``payroll --history``, then months 2…N
-(report --history and approve of each; the books' month is rewritten in place), and
-``rollup --quarter`` over the first three. Prints one JSON line per step and the ratios
-that matter: month N / month 1 for report --history and approve. Not in CI (minutes)."""
+(report --history, approve and payroll --history of each; the books' month is rewritten in
+place), and ``rollup --quarter`` over the first three. Prints one JSON line per step and the
+ratios that matter, of wall and of CPU: month N / month 1 for report --history, approve and
+payroll — the history grows by a month each time (issue 24: month 12 ≤ 1.2× month 1), and
+the size of the history file at each month. Not in CI (minutes)."""
 
 from __future__ import annotations
 
@@ -108,16 +110,17 @@ def main() -> None:
             step("payroll_unapproved", ["payroll", report, "--out", work / "p0.csv", "--force", "--history",
                                         history, "--unapproved", "--allow-incomplete"])
         step(f"approve_{k}", ["approve", report, "--history", history, "--by", "bench"])
+        step(f"payroll_{k}", ["payroll", report, "--out", work / "p.csv", "--force", "--history", history,
+                              "--allow-incomplete"])
+        print(json.dumps({"step": f"history_{k}", "bytes": history.stat().st_size}), flush=True)
         if k == 1:
-            step("payroll_history", ["payroll", report, "--out", work / "p.csv", "--force", "--history", history,
-                                     "--allow-incomplete"])
             step("payroll_plain", ["payroll", report, "--out", work / "p1.csv", "--force", "--allow-incomplete"])
     if args.months >= 3:
         step("rollup_quarter", ["rollup", "--history", history, "--quarter", "2026Q1", "--out",
                                 work / "rollup.xlsx", "--force"])
     last = args.months
-    ratios = {f"report_history {last}/1": results[f"report_history_{last}"]["wall"] / results["report_history_1"]["wall"],
-              f"approve {last}/1": results[f"approve_{last}"]["wall"] / results["approve_1"]["wall"]}
+    ratios = {f"{name} {how} {last}/1": results[f"{name}_{last}"][how] / max(results[f"{name}_1"][how], 0.01)
+              for name in ("report_history", "approve", "payroll") for how in ("wall", "cpu")}
     print(json.dumps({"size": args.size, "ratios": {k: round(v, 2) for k, v in ratios.items()}}, ensure_ascii=False))
 
 

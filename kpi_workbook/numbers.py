@@ -47,7 +47,22 @@ def excel_round(value: float, digits: int = 0) -> float:
 
 
 def clean_round(value: float, digits: int) -> float:
-    """ROUND(ROUND(value, 9), digits): the form every score and amount uses."""
+    """ROUND(ROUND(value, 9), digits): the form every score and amount uses.
+
+    A float below FAST_LIMIT whose 9th decimal is not near a half is rounded in integer
+    steps as :func:`clean_round_array` does (the same arithmetic, so the same double), its
+    sign kept as the exact path keeps it (-0.001 to 2 decimals is -0.0); any other value
+    takes the exact path through Decimal."""
+    if type(value) is float and digits < NOISE_DIGITS:
+        size = abs(value)
+        if size < FAST_LIMIT:
+            y = size * 1e9
+            if abs(y - math.floor(y) - 0.5) > 0.1:
+                k = float(math.floor(y + 0.5))  # ROUND(|x|, 9) × 1e9, an exact integer
+                step = 10.0 ** (NOISE_DIGITS - digits)
+                m = float(math.floor(k / step))
+                m += 2 * (k - m * step) >= step  # half away from zero
+                return math.copysign(m / 10.0 ** digits, value)
     return excel_round(excel_round(value, NOISE_DIGITS), digits)
 
 
@@ -119,6 +134,8 @@ class ParseError(Bilingual):
 
 def normalise_text(text: str) -> str:
     """Full-width digits, signs and spaces to ASCII (NFKC), trimmed."""
+    if text.isascii():  # NFKC leaves ASCII as it is
+        return text.strip()
     return unicodedata.normalize("NFKC", text).strip()
 
 
@@ -192,6 +209,8 @@ def is_blank(value: object) -> bool:
     """An empty cell: None, NaN or whitespace-only text."""
     if value is None:
         return True
+    if type(value) is float:  # the common case first: a number read from a cell
+        return value != value
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and not normalise_text(value)

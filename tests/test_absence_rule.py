@@ -108,8 +108,10 @@ def test_absent_staff_take_no_part(catalog, tmp_path, capsys):
     # 不参与 is not 未完成
     pending = list(openpyxl.load_workbook(out)["未完成"].iter_rows(values_only=True))[1:]
     assert [r[0] for r in pending if r[0]] == []
-    hist = list(openpyxl.load_workbook(history)["历史"].iter_rows(values_only=True))
-    header = hist[0]
+    wb = openpyxl.load_workbook(history)  # 历史 is kept one sheet per month: 历史 2026-09, 历史 2026-10
+    sheets = [list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames if name.startswith("历史 ")]
+    header = sheets[0][0]
+    hist = [header] + [r for rows in sheets for r in rows[1:]]
     lowest = {(r[0], r[4]): r[header.index("部门最低")] for r in hist[1:]}
     assert lowest[("T5", "2026-10")] is False and lowest[("T2", "2026-10")] is True
 

@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 
 from .helpers import emp, run
-from .test_report import make_book, qc, sheet_rows
+from .test_report import make_book, month_sheets, qc, sheet_rows
 
 MONTH = "2026-10"
 CHAINED = ("历史", "审批", "审批版本", "审计", "计算记录")
-OPTIONAL = ("计算记录",)  # sealed once it has rows (a history of an older kpi-workbook has none)
+MONTH = "2026-10"  # the month of the fixture: a history keeps 历史 and 审批版本 one sheet per month
 
 
 def text(value) -> str:
@@ -49,10 +49,10 @@ def forge(path, key: bytes | None = None, edit=None) -> None:
     if edit is not None:
         edit(wb)
     tails = []
-    for name in CHAINED:
+    listed = [r[0] for r in wb["校验"].iter_rows(min_row=2, values_only=True)]
+    for name in listed[:listed.index("签名方式")]:  # the sheets the seal lists, in its order
         if name not in wb.sheetnames:
-            if name not in OPTIONAL:
-                tails.append([name, 0, ""])
+            tails.append([name, 0, ""])
             continue
         ws = wb[name]
         header = [c.value for c in ws[1]]
@@ -79,10 +79,14 @@ def forge(path, key: bytes | None = None, edit=None) -> None:
 
 
 def cell_of(wb, sheet: str, eid: str, column: str):
-    ws = wb[sheet]
-    header = [c.value for c in ws[1]]
-    row = next(r for r in ws.iter_rows(min_row=2) if r[header.index("工号")].value == eid)
-    return row[header.index(column)]
+    """The cell of ``column`` in ``eid``'s row of ``sheet`` (of its month's sheet, 历史 2026-10)."""
+    for name in month_sheets(wb, sheet):
+        ws = wb[name]
+        header = [c.value for c in ws[1]]
+        row = next((r for r in ws.iter_rows(min_row=2) if r[header.index("工号")].value == eid), None)
+        if row is not None:
+            return row[header.index(column)]
+    raise KeyError(eid)
 
 
 @pytest.fixture
@@ -114,8 +118,9 @@ def every_reader(capsys, tmp_path, book, report, hist) -> list[tuple[int, str]]:
 def test_the_history_verifies_and_is_sealed(approved, capsys):
     _, _, hist = approved
     wb = openpyxl.load_workbook(hist)
-    assert set(CHAINED[:3]) <= set(wb.sheetnames) and "校验" in wb.sheetnames
-    assert all([c.value for c in wb[s][1]][-1] == "链哈希" for s in CHAINED[:3])
+    chained = [f"历史 {MONTH}", "审批", f"审批版本 {MONTH}"]
+    assert set(chained) <= set(wb.sheetnames) and "校验" in wb.sheetnames
+    assert all([c.value for c in wb[s][1]][-1] == "链哈希" for s in chained)
     code, stdout, _ = run(capsys, "history", hist)
     assert code == 0 and "核对无误" in stdout and "已审批 1 个月" in stdout and "SHA-256" in stdout
     forge(hist)  # the documented form reproduces the file's hashes exactly: nothing changes
@@ -132,7 +137,7 @@ def test_an_approved_amount_edited_in_the_history_is_refused_by_every_reader(tmp
     wb.save(hist)
     before = hist.read_bytes()
     for code, err in every_reader(capsys, tmp_path, book, report, hist):
-        assert code == 1 and f"历史第 {row} 行在审批后被改动" in err and f"row {row} of 历史 changed after approval" in err
+        assert code == 1 and f"历史 {MONTH}第 {row} 行在审批后被改动" in err and f"row {row} of 历史 {MONTH} changed after approval" in err
     assert hist.read_bytes() == before  # nobody wrote over it
 
 
@@ -144,7 +149,7 @@ def test_an_approved_version_edited_is_refused(tmp_path, approved, capsys):
     cell.value = 9485
     wb.save(hist)
     for code, err in every_reader(capsys, tmp_path, book, report, hist):
-        assert code == 1 and f"审批版本第 {cell.row} 行" in err and "history-tampered" in err
+        assert code == 1 and f"审批版本 {MONTH}第 {cell.row} 行" in err and "history-tampered" in err
 
 
 def test_deleted_audit_rows_and_sheets_are_refused(tmp_path, approved, capsys):
@@ -263,8 +268,8 @@ def test_a_key_file_in_the_shared_folder_is_refused_and_one_outside_signs(tmp_pa
 def test_an_unsealed_history_with_approvals_is_refused_until_sealed(tmp_path, approved, capsys):
     _, _, hist = approved
     wb = openpyxl.load_workbook(hist)  # the chain stripped: what an older kpi-workbook wrote
-    for name in CHAINED:
-        if name in wb.sheetnames:
+    for name in wb.sheetnames:
+        if name.split(" ")[0] in CHAINED:
             ws = wb[name]
             ws.delete_cols([c.value for c in ws[1]].index("链哈希") + 1)
     del wb["校验"]

@@ -39,7 +39,7 @@ def count_links(monkeypatch) -> list[int]:
 
 def rows_of(path: Path) -> int:
     wb = openpyxl.load_workbook(path)
-    return sum(wb[s].max_row - 1 for s in ("历史", "审批", "审批版本", "审计", "计算记录") if s in wb.sheetnames)
+    return sum(wb[s].max_row - 1 for s in wb.sheetnames if s.split(" ")[0] in ("历史", "审批", "审批版本", "审计", "计算记录"))
 
 
 def part_of(path: Path, sheet: str) -> str:
@@ -75,31 +75,31 @@ def test_a_history_as_written_is_read_without_hashing_its_rows_again(approved, m
 def test_the_seal_lists_each_sheets_data_digest_as_stored(approved):
     wb = openpyxl.load_workbook(approved)
     listed = {r[1]: r[2] for r in wb["校验"].iter_rows(values_only=True) if r[0] == "数据摘要"}
-    assert set(listed) == {"历史", "审批", "审批版本", "计算记录"}
+    assert set(listed) == {"历史 2026-10", "审批", "审批版本 2026-10", "计算记录"}
     with zipfile.ZipFile(approved) as z:
-        xml = z.read(part_of(approved, "历史"))
+        xml = z.read(part_of(approved, "历史 2026-10"))
     data = xml[xml.index(b"<sheetData"):xml.rindex(b"</sheetData>") + len(b"</sheetData>")]
-    assert listed["历史"] == hashlib.sha256(data).hexdigest()  # the documented form, independently
+    assert listed["历史 2026-10"] == hashlib.sha256(data).hexdigest()  # the documented form, independently
 
 
 def test_bytes_edited_in_the_file_are_hashed_row_by_row_and_refused(approved, capsys):
     """An amount changed in the sheet's XML (no spreadsheet program: the rest of the bytes
     stay), with and without its data digest recomputed: either way the row is named."""
-    part = part_of(approved, "历史")
+    part = part_of(approved, "历史 2026-10")
     rewrite(approved, part, lambda b: b.replace(b"<v>435</v>", b"<v>935</v>", 1))
     code, _, err = run(capsys, "payroll", approved.parent / "r.xlsx", "--out", approved.parent / "p.csv",
                        "--history", approved)
-    assert code == 1 and "历史第 2 行" in err, err
+    assert code == 1 and "历史 2026-10第 2 行" in err, err
     with zipfile.ZipFile(approved) as z:
         xml = z.read(part)
     data = xml[xml.index(b"<sheetData"):xml.rindex(b"</sheetData>") + len(b"</sheetData>")]
     digest = hashlib.sha256(data).hexdigest().encode()
     seal = part_of(approved, "校验")
     old = openpyxl.load_workbook(approved)["校验"]
-    before = next(r[2] for r in old.iter_rows(values_only=True) if r[0] == "数据摘要" and r[1] == "历史")
+    before = next(r[2] for r in old.iter_rows(values_only=True) if r[0] == "数据摘要" and r[1] == "历史 2026-10")
     rewrite(approved, seal, lambda b: b.replace(before.encode(), digest))  # the digest made to match
     code, _, err = run(capsys, "approve", approved.parent / "r.xlsx", "--history", approved, "--by", "王经理")
-    assert code == 1 and "历史第 2 行" in err, err
+    assert code == 1 and "历史 2026-10第 2 行" in err, err
 
 
 def test_the_one_pass_reader_reads_what_the_package_reader_reads(tmp_path):
@@ -120,11 +120,11 @@ def test_the_one_pass_reader_reads_what_the_package_reader_reads(tmp_path):
     path = tmp_path / "h.xlsx"
     write_history(path, HistoryBook(rows))
     with zipfile.ZipFile(path) as z:
-        fast = read_written(z.read(part_of(path, "历史")))
-    assert fast is not None and fast == sheet_values(path, "历史")
+        fast = read_written(z.read(part_of(path, "历史 2026-10")))
+    assert fast is not None and fast == sheet_values(path, "历史 2026-10")
     assert fast[1][1] == names[0] and fast[3][1] == "控制字符" and fast[1][8] is True
     book = read_history_book(path)
-    assert book.rows["姓名"].tolist() == [r[1] for r in sheet_values(path, "历史")[1:]]
+    assert book.rows["姓名"].tolist() == [r[1] for r in sheet_values(path, "历史 2026-10")[1:]]
     openpyxl.load_workbook(path).save(path)  # saved by another program: shared strings
     with zipfile.ZipFile(path) as z:
         assert read_written(z.read("xl/worksheets/sheet1.xml")) is None  # left to the package reader

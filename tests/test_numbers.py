@@ -1,5 +1,6 @@
 """Excel-compatible rounding and the parsing of typed values."""
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -108,6 +109,25 @@ def test_vectorised_rounding_equals_the_scalar_one(values, digits):
 
     got = clean_round_array(np.array(values), digits)
     assert list(got) == [clean_round(v, digits) for v in values]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.one_of(noisy, st.builds(lambda k, e: (k + 0.5) / 10**e, st.integers(-(10**9), 10**9),
+                                           st.integers(0, 9))), min_size=1, max_size=50),
+       st.integers(0, 10))
+def test_scalar_rounding_equals_the_exact_decimal_path(values, digits):
+    # clean_round takes integer steps for most values: the same double as ROUND(ROUND(x, 9), d)
+    # through Decimal, and the same sign of zero (-0.001 to 2 decimals is -0.0)
+    for v in values:
+        got, exact = clean_round(v, digits), excel_round(excel_round(v, 9), digits)
+        assert got == exact and math.copysign(1, got) == math.copysign(1, exact), (v, digits)
+
+
+def test_scalar_rounding_keeps_the_sign_of_a_zero():
+    assert math.copysign(1, clean_round(-0.001, 2)) == -1.0
+    assert math.copysign(1, clean_round(-0.0, 1)) == -1.0
+    assert math.copysign(1, clean_round(0.001, 2)) == 1.0
+    assert clean_round(2.675, 2) == 2.68 and clean_round(-2.675, 2) == -2.68
 
 
 def test_vectorised_rounding_handles_nan_and_large_values():

@@ -56,6 +56,21 @@ def test_cards_come_back_with_the_callers_catalog(department_books, catalog, mon
     assert len(cards) == 47 and all(c.catalog is catalog for c in cards)
 
 
+def test_cards_come_back_slim(department_books, catalog, monkeypatch):
+    # a worker sends the report what it scores with, not every cell of every sheet (at
+    # 100,000 cards those were most of the report's memory), and the cells of a form once
+    monkeypatch.setenv("KPI_WORKBOOK_WORKERS", "2")
+    results = parallel.read_books(catalog, department_books, read_one_book)
+    for found, _ in results:
+        assert found and all(c.sheet_cells == {} and c.contents == {} and c.values for c in found)
+        by_role: dict[str, list] = {}
+        for c in found:
+            by_role.setdefault(c.role_id, []).append(c)
+        for group in by_role.values():  # one form: one map of its names and input cells
+            assert len({id(c.names) for c in group}) == len({id(c.cells) for c in group}) == 1
+            assert group[0].names["KPI_EMPLOYEE_ID"] and group[0].cells
+
+
 def test_a_damaged_book_is_findings_in_a_worker_too(department_books, catalog, tmp_path, monkeypatch):
     broken = tmp_path / "坏.xlsx"
     broken.write_bytes(b"not a zip at all")

@@ -53,11 +53,21 @@ def digest(path: Path) -> str:
 
 
 def sheet_rows(path: Path, sheet: str) -> list[dict]:
+    """The rows of ``sheet`` (a history's 历史 or 审批版本: of each month's sheet, in order)."""
     wb = openpyxl.load_workbook(path)
-    rows = list(wb[sheet].iter_rows(values_only=True))
-    header = list(rows[0])
-    # rows of a table: the 合计 row and the signature line under 月度汇总 have no 工号
-    return [dict(zip(header, r)) for r in rows[1:] if r[0] is not None]
+    out = []
+    for name in month_sheets(wb, sheet):
+        rows = list(wb[name].iter_rows(values_only=True))
+        header = list(rows[0])
+        # rows of a table: the 合计 row and the signature line under 月度汇总 have no 工号
+        out += [dict(zip(header, r)) for r in rows[1:] if r[0] is not None]
+    return out
+
+
+def month_sheets(wb, sheet: str) -> list[str]:
+    """``sheet``, or the sheets a history keeps it in by month (历史 2026-10, 历史 2026-11, …)."""
+    return [name for name in wb.sheetnames if name == sheet or (
+        name.startswith(sheet + " ") and name[len(sheet) + 1:len(sheet) + 5].isdigit())]
 
 
 def header_of(path: Path, sheet: str) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ from kpi_workbook.workbook.xlsx import sheet_rows
 from kpi_workbook.workbook.scorecard.reader import sheet_values
 from kpi_workbook.workbook.month.tables import table_formats, write_table
 from kpi_workbook.workbook.xlsx.sheet_rows import SheetRows
+
+from .lo_fixtures import soffice  # noqa: F401  (the fixture; fails without LibreOffice)
 
 # every kind of value a report table holds, and the awkward ones
 TABLE = pd.DataFrame({
@@ -79,6 +82,40 @@ def test_sheet_rows_read_back_as_xlsxwriter_writes_them(tmp_path):
     assert ws["D4"].value == 87.5 and ws["D5"].value is None and ws["D6"].value == pytest.approx(0.3)
     assert ws["B5"].value == " lead space" and ws["B8"].value == "<&>\"'" and ws["F4"].value == "True"
     assert ws["E6"].value is None and ws["E5"].value == 2 and ws["C5"].value is None
+
+
+def test_a_big_part_is_written_fast_and_reads_the_same(tmp_path, monkeypatch, soffice):  # noqa: F811
+    """A part past BIG_PART (月度汇总 of a group: 100 MB) is written as it is made, at zlib's
+    fastest level: the same cells as the default path, a bigger compressed part, and a
+    file LibreOffice opens (converted back to .xlsx, its cells are the table's)."""
+    from kpi_workbook.workbook.libreoffice import recalculate
+
+    big = pd.concat([TABLE] * 400, ignore_index=True)  # 2,800 rows: several pieces of rows
+
+    def write(path: Path) -> None:
+        written = io.BytesIO()
+        book = xlsxwriter.Workbook(written, {"in_memory": True, "nan_inf_to_errors": True,
+                                             "strings_to_formulas": False, "strings_to_urls": False,
+                                             "strings_to_numbers": False})
+        f = table_formats(book)
+        rows = SheetRows(book.add_worksheet("表"))
+        write_table(rows, big, {"总分": f["num"], "问题": f["warn"]}, f, widths=[6, 8, 5, 4, 4, 12])
+        book.close()
+        sheet_rows.save(written, [rows], path)
+
+    write(tmp_path / "default.xlsx")
+    monkeypatch.setattr(sheet_rows, "BIG_PART", 10_000)
+    write(tmp_path / "fast.xlsx")
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(tmp_path / "default.xlsx") as a, zipfile.ZipFile(tmp_path / "fast.xlsx") as b:
+        assert a.read(part) == b.read(part)  # the same XML, byte for byte
+        assert b.getinfo(part).compress_size > a.getinfo(part).compress_size  # level 1, not 6
+        assert b.testzip() is None
+    assert _cells(tmp_path / "fast.xlsx") == _cells(tmp_path / "default.xlsx")
+    out = recalculate([tmp_path / "fast.xlsx"], tmp_path / "lo")[0]
+    values = sheet_values(out, "表")
+    assert values is not None and len(values) == len(big) + 1
+    assert values[-1][0] == big["工号"].iloc[-1] and values[2][0] == big["工号"].iloc[1]
 
 
 def test_a_control_character_is_dropped_and_an_escape_lookalike_kept():

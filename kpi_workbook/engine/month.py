@@ -60,19 +60,73 @@ def score_month(catalog: Catalog, employees: pd.DataFrame,
     """``employees`` has a ``role`` column; ``values[role_id]`` holds that role's input
     arrays in the order its employees appear in ``employees``."""
     employees = employees.reset_index(drop=True)
-    parts, by_role, rows = [], {}, {}
+    parts: list[tuple[np.ndarray, RoleScores]] = []
+    by_role, rows = {}, {}
     for role_id, index in employees.groupby("role", sort=False).groups.items():
         role = catalog.roles[role_id]
-        part = employees.loc[index].reset_index(drop=True)
+        part = employees.take(index).reset_index(drop=True)  # labels are positions (reset above)
         vals = derive_ranks(catalog, role, part, values.get(role_id, {}))
         scores = score_role(catalog, role, part, vals)
         by_role[role_id] = scores
         rows[role_id] = np.asarray(index)
-        parts.append(scores.frame.set_index(pd.Index(index)))
-    frame = pd.concat(parts).sort_index() if parts else pd.DataFrame()
+        parts.append((rows[role_id], scores))
+    frame = _stacked(parts) if parts else pd.DataFrame()
     if team_awards and len(frame):
         frame = settle_team_pay(catalog, frame)
     return MonthScores(frame, by_role, rows)
+
+
+def _stacked(parts: list[tuple[np.ndarray, RoleScores]]) -> pd.DataFrame:
+    """``pd.concat`` of the roles' frames (each indexed by the rows of its employees),
+    sorted by row: the same frame (columns in the order they first appear, a column a role
+    lacks empty, the same dtypes), made column by column from what each frame was made of
+    (``RoleScores.columns``) — each role has its own item columns, and concat's general plan
+    for the many columns a part lacks costs more than the scoring. A column of float, bool
+    or text in every part that has it is put together here; any other goes through concat."""
+    index = np.concatenate([rows for rows, _ in parts])
+    order = np.argsort(index, kind="stable")
+    labels = pd.Index(index[order])
+    n = len(index)
+    place = np.empty(n, dtype=np.intp)  # row of the frame → its place in the month's frame
+    place[order] = np.arange(n)
+    at, start = [], 0
+    for rows, _ in parts:
+        at.append(place[start:start + len(rows)])
+        start += len(rows)
+    dtypes = [dict(s.frame.dtypes.items()) for _, s in parts]
+    columns = list(dict.fromkeys(c for d in dtypes for c in d))
+    out: dict = {}
+    other: list = []
+
+    def raw(s: RoleScores, c: str, dtype):
+        value = s.columns[c]
+        if isinstance(value, pd.Series):
+            return value.to_numpy(dtype=dtype)
+        return value if np.ndim(value) == 0 else np.asarray(value, dtype=dtype)
+
+    for c in columns:
+        kinds = {d[c] for d in dtypes if c in d}
+        dtype = kinds.pop() if len(kinds) == 1 else None
+        every = all(c in d for d in dtypes)
+        if dtype == np.float64 or (dtype == np.bool_ and every):
+            values = np.full(n, np.nan) if dtype == np.float64 else np.empty(n, dtype=bool)
+        elif isinstance(dtype, pd.StringDtype) and dtype.na_value is np.nan:
+            values = np.full(n, np.nan, dtype=object)
+        else:
+            out[c] = None
+            other.append(c)
+            continue
+        for (_, s), d, where in zip(parts, dtypes, at):
+            if c in d:
+                values[where] = raw(s, c, values.dtype)
+        out[c] = pd.Series(values if values.dtype != object else pd.array(values, dtype=dtype),
+                           index=labels, dtype=dtype, copy=False)
+    if other:
+        rest = pd.concat([s.frame[[c for c in other if c in d]].set_index(pd.Index(rows))
+                          for (rows, s), d in zip(parts, dtypes)]).sort_index()
+        for c in other:
+            out[c] = rest[c]
+    return pd.DataFrame(out, index=labels)
 
 
 def settle_team_pay(catalog: Catalog, frame: pd.DataFrame) -> pd.DataFrame:

@@ -62,6 +62,9 @@ class RoleScores:
     missing: list[list[str]]  # per employee: canonical keys of empty required inputs
     errors: list[list[Bilingual]]  # per employee: values no rule accepts (bad input)
     warnings: list[list[str]] = field(default_factory=list)
+    # what ``frame`` was made of (column → array, Series or scalar): the month puts the
+    # roles' columns together from these (engine.month), faster than from the frames
+    columns: dict = field(default_factory=dict, repr=False)
 
 
 def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
@@ -152,8 +155,9 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
     grades = grade_of(scheme, total)
     pay = compute_pay(pay_rules, employees, total, grades, bonus, deduction, get)
 
-    frame = pd.DataFrame({
-        **{c: employees[c] for c in EMPLOYEE_FIELDS if c in employees},
+    columns = {  # an employee field as its array (its own dtype), not aligned again as a Series
+        **{c: employees[c].array if employees[c].dtype != object else employees[c]
+           for c in EMPLOYEE_FIELDS if c in employees},
         "role": role.id,
         "total": total,
         "adjust": adjust,
@@ -166,8 +170,8 @@ def score_role(catalog: Catalog, role: Role, employees: pd.DataFrame,
         "grade": np.where(complete, grades, np.array(None, dtype=object)),
         **{f"pay.{k}": np.where(complete, v, np.nan) for k, v in pay.items()},
         **out,
-    })
-    return RoleScores(role, frame, details, missing, errors, warnings)
+    }
+    return RoleScores(role, pd.DataFrame(columns), details, missing, errors, warnings, columns)
 
 
 def item_bonus_deduction(item: Item, points: np.ndarray, row_max: np.ndarray):

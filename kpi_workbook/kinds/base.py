@@ -267,30 +267,100 @@ def waiting_for(frame: pd.DataFrame, group) -> str:
     """The cards of ``group`` (index labels of ``frame``) that an amount depending on all of
     them waits for — those taking part (not 不参与) that are not complete and clean — as
     '姓名（工号，未完成）、…'; '' when every one is."""
-    part = frame.loc[list(group)]
-    takes_part = part["status"].astype(str) != "excluded" if "status" in part else True
-    waiting = part[takes_part & ~part["complete"].astype(bool)]
-    out = []
-    for _, r in waiting.iterrows():
-        status = STATUS_WORDS.get(str(r.get("status", "incomplete")), "未完成")
-        if status == "已完成":
-            status = "错误"  # complete by its inputs, in error by a finding on its sheet
-        name = r.get("name")
-        who = f"{name}（{r.get('employee_id', '')}，{status}）" if isinstance(name, str) and name else \
-            f"{r.get('employee_id', '')}（{status}）"
-        out.append(who)
-    return "、".join(out)
+    labels = list(group)
+    at = frame.index.get_indexer(labels) if frame.index.is_unique else None
+    if at is None or (at < 0).any():  # labels the frame lacks (KeyError) or repeats
+        # only the columns the sentence reads: a month's frame has a column per item of every role
+        part = frame.loc[labels, [c for c in TeamColumns.READ if c in frame]]
+        return TeamColumns(part).waiting(range(len(part)))
+    return TeamColumns(frame, at).waiting(range(len(at)))
 
 
-def mark_waiting(frame: pd.DataFrame, index, rule_id: str, label: str, label_en: str, who: str) -> None:
-    """The rule's amount of the cards ``index`` waits for ``who``: no amount, and the reason
-    in ``wait.<rule>`` (the report shows 待定 and the reason; payroll never pays it)."""
-    column = f"wait.{rule_id}"
-    if column not in frame:
-        frame[column] = ""
-    index = [i for i in index if bool(frame.at[i, "complete"])]  # the others get nothing anyway
-    frame.loc[index, f"pay.{rule_id}"] = np.nan
-    frame.loc[index, column] = f"{label}待定：等待 {who} / {label_en or rule_id} waits for {who}"
+class TeamColumns:
+    """The columns of a month's frame (one row per employee, ``engine.month.score_month``)
+    that a team kind reads and writes, as arrays by row position: a department's amounts are
+    worked out and set on the arrays, and each changed column goes back to the frame once
+    (``store``), not once per department."""
+
+    READ = ("status", "complete", "name", "employee_id")
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray | None = None):
+        """``rows``: only the rows at these positions (to read, never to ``store``)."""
+        def read(name: str):
+            column = frame[name]
+            return column if rows is None else column.take(rows)
+
+        self.frame, self.n = frame, len(frame) if rows is None else len(rows)
+        self.complete = read("complete").astype(bool).to_numpy()
+        self.status = read("status").astype(str).to_numpy(dtype=object) if "status" in frame else None
+        self.names = read("name").to_numpy(dtype=object) if "name" in frame else None
+        self.ids = read("employee_id").to_numpy(dtype=object) if "employee_id" in frame else None
+        self._changed: dict[str, np.ndarray] = {}
+
+    def groups(self, mask: np.ndarray, keys) -> dict:
+        """Row positions where ``mask`` holds, grouped by ``keys[pos]`` in the order each key
+        first appears (as ``groupby(sort=False)``), each group in row order."""
+        out: dict = {}
+        for pos in np.flatnonzero(mask).tolist():
+            key = keys[pos]
+            if key is None or key != key:  # an empty key (None, NaN) is in no group, as in pandas
+                continue
+            out.setdefault(key, []).append(pos)
+        return out
+
+    def waiting(self, positions) -> str:
+        """:func:`waiting_for` of the rows at ``positions``."""
+        out = []
+        for i in positions:
+            status = "incomplete" if self.status is None else self.status[i]
+            if status == "excluded" or self.complete[i]:
+                continue
+            word = STATUS_WORDS.get(status, "未完成")
+            if word == "已完成":
+                word = "错误"  # complete by its inputs, in error by a finding on its sheet
+            name = None if self.names is None else self.names[i]
+            eid = "" if self.ids is None else self.ids[i]
+            out.append(f"{name}（{eid}，{word}）" if isinstance(name, str) and name else f"{eid}（{word}）")
+        return "、".join(out)
+
+    def column(self, name: str, empty) -> np.ndarray:
+        """The array of column ``name`` to change (a copy; ``empty`` everywhere if the frame
+        has no such column yet)."""
+        if name not in self._changed:
+            if name in self.frame:
+                values = self.frame[name].to_numpy(dtype=float if isinstance(empty, float) else object, copy=True)
+            else:
+                values = np.full(self.n, empty, dtype=float if isinstance(empty, float) else object)
+            self._changed[name] = values
+        return self._changed[name]
+
+    def mark_waiting(self, positions, rule_id: str, label: str, label_en: str, who: str) -> None:
+        """The rule's amount of the cards at ``positions`` waits for ``who``: no amount, and
+        the reason in ``wait.<rule>`` (the report shows 待定 and the reason; payroll never
+        pays it)."""
+        wait, pay = self.column(f"wait.{rule_id}", ""), self.column(f"pay.{rule_id}", math.nan)
+        text = f"{label}待定：等待 {who} / {label_en or rule_id} waits for {who}"
+        for i in positions:
+            if self.complete[i]:  # the others get nothing anyway
+                pay[i] = math.nan
+                wait[i] = text
+
+    def store(self) -> None:
+        """Every changed column back into the frame, in the order they were first changed
+        (a new column goes at the end, as the frame's own ``frame[name] = …`` would put it)."""
+        for name, values in self._changed.items():
+            if name in self.frame:
+                old = self.frame[name].dtype
+                self.frame[name] = values if values.dtype == old else _typed(values.tolist(), old)
+            else:
+                self.frame[name] = values.tolist() if values.dtype == object else values
+        self._changed = {}
+
+
+def _typed(values: list, dtype):
+    """``values`` as an array of the frame column's own ``dtype`` (a text column stays text)."""
+    import pandas as pd  # here, not at the top: light commands never import pandas
+    return pd.array(values, dtype=dtype)
 
 
 __all__ = ["num"]

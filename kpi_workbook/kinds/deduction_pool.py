@@ -7,13 +7,14 @@ complete and clean (else the amount waits: 待定)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..numbers import clean_round
 from ..rules.model import DeductionPoolPay, GradeScheme, PointValuePay
-from .base import PayCells, PayKind, PayValues, mark_waiting, resum_pay, waiting_for
+from .base import PayCells, PayKind, PayValues, TeamColumns, resum_pay
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,9 +57,8 @@ class DeductionPool(PayKind[DeductionPoolPay]):
         exactly (``split_cents``). Cards of different roles share the pool: they are one
         department's inspectors on forms of the same 100 points. Each card gets a note. A
         department with a card of those roles that takes part and is not complete and clean
-        has no pool yet: its cards' shares wait (kinds.base.mark_waiting), never split over
+        has no pool yet: its cards' shares wait (kinds.base.TeamColumns.mark_waiting), never split over
         the rest."""
-        import pandas as pd  # here, not at the top: light commands never import pandas
         rules: dict[str, tuple[DeductionPoolPay, dict[str, float]]] = {}  # id → (rule, ¥/point by role)
         for role_id in frame["role"].unique():
             role = catalog.roles[role_id]
@@ -73,39 +73,44 @@ class DeductionPool(PayKind[DeductionPoolPay]):
         frame = frame.copy()
         if "pay_notes" not in frame:
             frame["pay_notes"] = ""
-        departments = frame.get("department", pd.Series([""] * len(frame), index=frame.index))
+        # by row position, on arrays: a department's pool is a few sums (team.store writes back)
+        team = TeamColumns(frame)
+        roles = frame["role"].to_numpy(dtype=object)
+        departments = frame["department"].astype(str).to_numpy(dtype=object) if "department" in frame \
+            else np.full(len(frame), "", dtype=object)
+        deduction = frame["deduction"].astype(float).to_numpy()
+        total = frame["total"].to_numpy(dtype=float)
         for rule_id, (rule, values) in rules.items():
             column = f"pay.{rule_id}"
-            mine = frame["role"].isin(list(values)) & frame["complete"].astype(bool)
-            members = frame["role"].isin(list(values))
+            members = np.array([r in values for r in roles], dtype=bool)
+            mine = members & team.complete
             waiting = {}
-            for department, group in frame[members].groupby(departments[members].astype(str),
-                                                             sort=False).groups.items():
-                who = waiting_for(frame, group)
+            for department, group in team.groups(members, departments).items():
+                who = team.waiting(group)
                 if who:
                     waiting[department] = who
-                    mark_waiting(frame, group, rule.id, rule.label, rule.label_en or "", who)
-            for department, group in frame[mine].groupby(departments[mine].astype(str),
-                                                         sort=False).groups.items():
+                    team.mark_waiting(group, rule.id, rule.label, rule.label_en or "", who)
+            for department, index in team.groups(mine, departments).items():
                 if department in waiting:
                     continue
-                index = list(group)
-                part = frame.loc[index]
-                value = part["role"].map(values).astype(float)
-                pool = clean_round(float((part["deduction"].astype(float) * value).sum()), 2)
+                pay, notes = team.column(column, math.nan), team.column("pay_notes", "")
+                at = np.array(index)
+                value = np.array([values[roles[i]] for i in index], dtype=float)
+                worth = deduction[at] * value
+                pool = clean_round(float(np.where(np.isnan(worth), 0.0, worth).sum()), 2)  # NaN as 0
                 pool_cents = int(clean_round(pool * 100, 0))
                 best_cents = int(clean_round(pool_cents * rule.share, 0))
-                best = part["total"] == part["total"].max()
+                totals = total[at]
+                known = totals[~np.isnan(totals)]
+                best = totals == (known.max() if len(known) else math.nan)
                 best_parts = iter(split_cents(best_cents, int(best.sum())))
                 equal_parts = split_cents(pool_cents - best_cents, len(index))
-                amounts, notes = {}, {}
                 for k, i in enumerate(index):
-                    own_best = next(best_parts) if best[i] else 0
-                    amounts[i] = (own_best + equal_parts[k]) / 100
-                    notes[i] = _join_note(frame.at[i, "pay_notes"], _pool_note(
+                    own_best = next(best_parts) if best[k] else 0
+                    pay[i] = (own_best + equal_parts[k]) / 100
+                    notes[i] = _join_note(notes[i], _pool_note(
                         rule, pool, best_cents, int(best.sum()), own_best, equal_parts[k]))
-                frame.loc[index, column] = pd.Series(amounts)  # once per department: fast
-                frame.loc[index, "pay_notes"] = pd.Series(notes)
+            team.store()
         return resum_pay(frame)
 
 

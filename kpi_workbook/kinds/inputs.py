@@ -68,8 +68,27 @@ def item_inputs(role: Role, section, item: Item) -> list[InputDef]:
     return defs
 
 
+# input_specs of a role and its pay rules, by their identity (the models are frozen): the
+# engine, the reader and the report each ask for them per role and month. Each entry keeps
+# its role and rules, so their ids stay theirs while it is here.
+_SPECS: dict[tuple[int, ...], tuple[Role, tuple[PayRule, ...], tuple[InputSpec, ...]]] = {}
+_SPECS_KEPT = 512
+
+
 def input_specs(role: Role, pay_rules: Sequence[PayRule] = ()) -> tuple[InputSpec, ...]:
     """Every input of a role, in sheet order, with rater columns and pay-rule inputs."""
+    key = (id(role), *map(id, pay_rules))
+    hit = _SPECS.get(key)
+    if hit is not None and hit[0] is role and all(a is b for a, b in zip(hit[1], pay_rules)):
+        return hit[2]
+    specs = _input_specs(role, pay_rules)
+    if len(_SPECS) >= _SPECS_KEPT:
+        _SPECS.clear()
+    _SPECS[key] = (role, tuple(pay_rules), specs)
+    return specs
+
+
+def _input_specs(role: Role, pay_rules: Sequence[PayRule]) -> tuple[InputSpec, ...]:
     specs: list[InputSpec] = []
     for section, item in role.items():
         kind = rule_kind(item.rule)

@@ -6,12 +6,13 @@ the department is complete and clean (else it waits: 待定), and the report sho
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..rules.model import GradeScheme, TopScorerAwardPay
-from .base import PayCells, PayKind, PayValues, mark_waiting, resum_pay, waiting_for
+from .base import PayCells, PayKind, PayValues, TeamColumns, resum_pay
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,32 +38,41 @@ class TopScorerAward(PayKind[TopScorerAwardPay]):
         """The highest complete total of a role in a department gets its award if the grade
         qualifies (ties all get it). Pay totals are summed and rounded again. A department
         with a card of the role that takes part and is not complete and clean has no top
-        scorer yet: its cards' awards wait (kinds.base.mark_waiting), never go to the
+        scorer yet: its cards' awards wait (kinds.base.TeamColumns.mark_waiting), never go to the
         second best."""
-        import pandas as pd  # here, not at the top: light commands never import pandas
         frame = frame.copy()
+        # by row position, on arrays (team.store writes the changed columns back once)
+        team = TeamColumns(frame)
+        roles = frame["role"].to_numpy(dtype=object)
+        total = frame["total"].to_numpy(dtype=float)
+        grades = frame["grade"].to_numpy(dtype=object)
+        raw_departments = frame["department"].to_numpy(dtype=object)  # as the frame has them
+        departments = frame["department"].astype(str).to_numpy(dtype=object) if "department" in frame \
+            else np.full(len(frame), "", dtype=object)
         for role_id in frame["role"].unique():
             role = catalog.roles[role_id]
             for rule in catalog.role_pay_rules(role):
                 if not isinstance(rule, TopScorerAwardPay):
                     continue
-                column = f"pay.{rule.id}"
+                pay = team.column(f"pay.{rule.id}", math.nan)
                 # within one scorecard: totals of different roles' cards are not comparable
-                done = (frame["role"] == role_id) & frame["complete"].astype(bool)
-                best = frame[done].groupby("department")["total"].transform("max")
-                top = pd.Series(False, index=frame.index)
-                top[best.index] = frame.loc[best.index, "total"] == best
-                mine = (frame["role"] == role_id) & done
+                of_role = roles == role_id
+                done = of_role & team.complete
+                best: dict = {}  # department → the highest complete total
+                for department, index in team.groups(done, raw_departments).items():
+                    totals = total[index]
+                    known = totals[~np.isnan(totals)]
+                    best[department] = known.max() if len(known) else math.nan
                 amounts = rule.amounts
-                amount = frame["grade"].map(lambda g: amounts.get(g, 0.0) if g else 0.0)
-                frame.loc[mine, column] = np.where(top[mine], amount[mine], 0.0)
-                role_rows = frame[frame["role"] == role_id]
-                for _, group in role_rows.groupby(role_rows["department"].astype(str)
-                                                  if "department" in role_rows else
-                                                  pd.Series("", index=role_rows.index), sort=False).groups.items():
-                    who = waiting_for(frame, group)
+                for i in np.flatnonzero(done).tolist():
+                    top = total[i] == best.get(raw_departments[i], math.nan)
+                    g = grades[i]
+                    pay[i] = (amounts.get(g, 0.0) if g else 0.0) if top else 0.0
+                for _, group in team.groups(of_role, departments).items():
+                    who = team.waiting(group)
                     if who:
-                        mark_waiting(frame, group, rule.id, rule.label, rule.label_en or "", who)
+                        team.mark_waiting(group, rule.id, rule.label, rule.label_en or "", who)
+                team.store()
         return resum_pay(frame)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..numbers import normalise_text
 from .model import Role
@@ -24,7 +25,12 @@ _TITLE_SUFFIXES = ("岗位绩效考核表", "绩效考核评分表", "绩效评�
 def job_title(role: Role) -> str:
     """The role's short name, the job title a form and a report show in 岗位:
     '淘宝客服人员绩效考核表' → '淘宝客服人员', '品质部检验绩效考核表（来料检验员）' → '来料检验员'."""
-    name = role.name.strip()
+    return _title(role.name)
+
+
+@lru_cache(maxsize=1024)  # a report asks once per card: the same few names
+def _title(name: str) -> str:
+    name = name.strip()
     inner = re.search(r"[（(]([^）)]*)[）)]\s*$", name)
     if inner:
         # '（过程检验员·巡检）' → '过程检验员'; '（IQC/OQC）' (the station's code) → 'IQC/OQC'

@@ -29,7 +29,8 @@ import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
 from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook, hash_text as _text,
-                      month_digest as hashes_of_month, read_history_book, row_hash, write_history)
+                      month_digest as hashes_of_month, read_history_book, row_hash, streak_months,
+                      write_history)
 from ..locks import locked
 from .tables import SUMMARY  # the report's sheet, read by column names
 from .verify import Stamp, report_cells
@@ -68,10 +69,22 @@ def money_columns_of(summary: pd.DataFrame) -> list[str]:
     return [c for c in summary.columns if c not in NOT_MONEY and not str(c).startswith("_")]
 
 
+_MADE: list[tuple[pd.DataFrame, tuple, pd.DataFrame]] = []  # the last approval_rows: (its input, money, rows)
+
+
 def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.DataFrame:
     """The rows to approve (or to compare with an approval): the fields that decide pay,
-    money per column as JSON, and a SHA-256 of them all (history.row_hash)."""
+    money per column as JSON, and a SHA-256 of them all (history.row_hash).
+
+    approve and payroll ask for them of the same month's rows several times (the record's
+    check, the calibrated rows, the report's): rows equal in every field they are made of
+    (DataFrame.equals) give the rows made last time, not hashed again."""
     money = money_columns_of(summary) if money is None else money
+    used = [c for c in dict.fromkeys(["工号", "月份", *ROW_FIELDS, *money]) if c in summary.columns]
+    key = tuple(money)
+    for source, made_of, rows in _MADE:
+        if made_of == key and list(source.columns) == used and source.equals(summary[used]):
+            return rows.copy()
     out = []
     for r in summary.to_dict("records"):
         amounts = {c: _text(r.get(c)) for c in sorted(money) if _text(r.get(c)) != ""}
@@ -80,7 +93,9 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
                                                                          sort_keys=True)}
         row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
         out.append(row)
-    return pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+    made = pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+    _MADE[:] = [(summary[used].copy(), key, made.copy())]
+    return made
 
 
 def month_hash(rows: pd.DataFrame) -> str:
@@ -124,7 +139,7 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
 
     catalog = catalog or builtin_catalog()
     with locked(Path(history), timeout):
-        book = read_history_book(history)
+        book = read_history_book(history, months=())  # the month's sheets read below
         fresh, calibrated = derive(catalog, Path(report), book)
         if getattr(fresh, "fast", False) and calibrated.changes:
             # the calibrated report is written again whole (its 月度汇总, 部门统计, 校准): from
@@ -132,6 +147,10 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
             fresh, calibrated = derive(catalog, Path(report))
         money = list(fresh.data.money_columns)
         rows = approval_rows(calibrated.summary, money)
+        # the month's 历史 (and, for streak warnings on a calibrated report, the months before);
+        # its earlier versions, if any, are read when the new ones are written
+        book.load(streak_months(catalog, fresh.data.month) if calibrated.changes else [fresh.data.month],
+                  ("历史",))
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:
@@ -379,8 +398,19 @@ def _cents_of(value) -> int | None:
 
 
 def _column_cents(values: pd.Series) -> int:
-    """A money column's sum in whole cents, empty and 待定 cells counting 0 (as its 合计 row)."""
-    return sum(c for c in (_cents_of(v) for v in values) if c is not None)
+    """A money column's sum in whole cents, empty and 待定 cells counting 0 (as its 合计 row);
+    each distinct amount worked out once (a column repeats its few amounts)."""
+    memo: dict = {}
+    total = 0
+    for v in values.tolist():
+        key = (type(v), v)
+        if key in memo:
+            cents = memo[key]
+        else:
+            cents = memo[key] = _cents_of(v)
+        if cents is not None:
+            total += cents
+    return total
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,

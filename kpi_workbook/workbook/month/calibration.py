@@ -105,15 +105,17 @@ def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
     if len(cards):
         cards["_scheme"] = cards["岗位ID"].map(lambda r: catalog.roles[r].grade_scheme)
         cards = cards.sort_values(["部门", "_scheme", "总分"], ascending=[True, True, False], kind="stable")
-        for r in cards.to_dict("records"):
-            rows.append({"工号": str(r["工号"]), "姓名": r["姓名"], "部门": r["部门"],
-                         "岗位": job_title(catalog.roles[r["岗位ID"]]), "月份": r["月份"],
-                         "等级方案": catalog.grade_schemes[r["_scheme"]].label, "_scheme": r["_scheme"],
-                         "总分": r["总分"], "等级": r["等级"],
-                         "超出配额": OVER if str(r["工号"]) in over_cards else "",
-                         "校准等级": data.calibrations.get(str(r["工号"]), (None, None))[0],
-                         "校准理由": data.calibrations.get(str(r["工号"]), (None, None))[1],
-                         ROLE_ID: r["岗位ID"]})
+        titles = {r: job_title(catalog.roles[r]) for r in dict.fromkeys(cards["岗位ID"])}
+        labels = {g: catalog.grade_schemes[g].label for g in dict.fromkeys(cards["_scheme"])}
+        none = (None, None)
+        for eid, name, dept, role_id, month, scheme, total, grade in zip(*(cards[c].tolist() for c in (
+                "工号", "姓名", "部门", "岗位ID", "月份", "_scheme", "总分", "等级"))):
+            eid = str(eid)
+            chosen = data.calibrations.get(eid, none)
+            rows.append({"工号": eid, "姓名": name, "部门": dept, "岗位": titles[role_id], "月份": month,
+                         "等级方案": labels[scheme], "_scheme": scheme, "总分": total, "等级": grade,
+                         "超出配额": OVER if eid in over_cards else "",
+                         "校准等级": chosen[0], "校准理由": chosen[1], ROLE_ID: role_id})
     frame = pd.DataFrame(rows, columns=CARD_HEAD)
     widths = [6, 6.5, 9.5, 15, 7.5, 15, 6, 5.5, 7, 8, 29]
     write_table(cells, frame, {"总分": f["num"], "校准等级": f["input"], "校准理由": f["input"]}, f,

@@ -21,7 +21,10 @@ without the key no valid chain can be made.
 
 Under the seal, 数据摘要 rows give per sheet written the SHA-256 of its ``<sheetData>`` as
 stored, and 摘要封印 signs them with the seal: a sheet still byte for byte as written is not
-hashed row by row again (its count and last hash are checked); any other is.
+hashed row by row again (its count and last hash are checked); any other is. A month's sheet
+(history.py: 历史 2026-10, 审批版本 2026-10) also has a 压缩摘要 row: the SHA-256 of its zip
+member's compressed bytes, signed alike. A month sheet whose member is still those bytes is
+the one sealed, row for row, without being inflated or read; the next write copies it as it is.
 
 Every read verifies the chain (:func:`verify`; ``full``: every row); the first break refuses
 the command, naming the sheet and the row.
@@ -44,6 +47,7 @@ SEAL = "校验"  # the sheet that seals the chains
 SEAL_HEAD = ["工作表", "行数", "末行链哈希"]
 MODE_ROW, SEAL_ROW = "签名方式", "封印"
 DATA_ROW, DATA_SEAL = "数据摘要", "摘要封印"  # after 封印: each sheet's rows as stored, signed
+RAW_ROW = "压缩摘要"  # a month sheet's zip member as stored (its compressed bytes), signed alike
 KEY_ENV = "KPI_WORKBOOK_SIGNING_KEY"
 KEY_FILE_ENV = "KPI_WORKBOOK_SIGNING_KEY_FILE"
 PLAIN, KEYED = "SHA-256", "HMAC-SHA256"
@@ -163,7 +167,7 @@ def hashes(signer: Signer, sheet: str, rows: list[list]) -> list[str]:
 
 
 def seal_rows(signer: Signer, tails: dict[str, tuple[int, str]],
-              digests: dict[str, str] | None = None) -> list[list]:
+              digests: dict[str, str] | None = None, raws: dict[str, str] | None = None) -> list[list]:
     """The 校验 sheet's rows: per sheet its row count and last hash, the mode, the seal; then
     per sheet written the digest of its rows as stored (DATA_ROW) and their signature
     (DATA_SEAL: bound to the seal, so a seal made again without them voids them)."""
@@ -174,6 +178,7 @@ def seal_rows(signer: Signer, tails: dict[str, tuple[int, str]],
     rows = [SEAL_HEAD, *body, [SEAL_ROW, "", seal]]
     if digests:
         listed = [[DATA_ROW, sheet, digest] for sheet, digest in digests.items()]
+        listed += [[RAW_ROW, sheet, digest] for sheet, digest in (raws or {}).items()]
         rows += [*listed, [DATA_SEAL, "", data_seal(signer, seal, listed)]]
     return rows
 
@@ -187,20 +192,31 @@ def data_digest(part: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def signed_digests(signer: Signer, seal: list[list]) -> dict[str, str]:
-    """Sheet → its data digest, from the 校验 rows, when 摘要封印 signs them with 封印 (else {})."""
+def signed_digests(signer: Signer, seal: list[list], kind: str = DATA_ROW) -> dict[str, str]:
+    """Sheet → its data digest (``kind`` RAW_ROW: its member's compressed bytes' digest), from
+    the 校验 rows, when 摘要封印 signs them with 封印 (else {})."""
     seal_hash, signed, listed = "", "", []
     for r in seal[1:]:
         cells = [cell_text(v) for v in list(r) + [None] * 3][:3]
         if cells[0] == SEAL_ROW:
             seal_hash = cells[2]
-        elif cells[0] == DATA_ROW:
+        elif cells[0] in (DATA_ROW, RAW_ROW):
             listed.append(cells)
         elif cells[0] == DATA_SEAL:
             signed = cells[2]
     if listed and signed and hmac.compare_digest(data_seal(signer, seal_hash, listed), signed):
-        return {c[1]: c[2] for c in listed}
+        return {c[1]: c[2] for c in listed if c[0] == kind}
     return {}
+
+
+def sealed_counts(seal: list[list]) -> dict[str, tuple[str, str]]:
+    """Sheet → (row count, last 链哈希) as the 校验 rows list them (not checked here: verify)."""
+    out = {}
+    for r in seal[1:]:
+        cells = [cell_text(v) for v in list(r) + [None] * 3][:3]
+        if cells[0] and cells[0] not in (MODE_ROW, SEAL_ROW, DATA_ROW, RAW_ROW, DATA_SEAL):
+            out[cells[0]] = (cells[1], cells[2])
+    return out
 
 
 def data_seal(signer: Signer, seal: str, listed: list[list]) -> str:
@@ -218,6 +234,7 @@ class Sheet:
     missing: bool = False  # the book has no sheet of that name
     optional: bool = False  # a sheet an older history lacks: in the seal only once it has rows
     written: str = ""  # data_digest of the sheet's <sheetData> as stored ("" when unknown)
+    unread: bool = False  # a month sheet whose zip member is byte for byte as sealed: not read
 
 
 def broken(path: Path, zh: str, en: str, sheet: str = SEAL, row: int | None = None) -> Refused:
@@ -248,7 +265,7 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
             mode, key_id = cells[1], cells[2]
         elif cells[0] == SEAL_ROW:
             seal_hash = cells[2]
-        elif cells[0] and cells[0] not in (DATA_ROW, DATA_SEAL):
+        elif cells[0] and cells[0] not in (DATA_ROW, RAW_ROW, DATA_SEAL):
             sealed[cells[0]] = (cells[1], cells[2])
     # the data digests signed with the seal (checked against the seal itself below)
     trusted = {} if full else signed_digests(signer, seal)
@@ -276,13 +293,19 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
                          f"the {sheet.name} sheet of {name} was deleted ({count} rows were sealed)")
         previous = start(signer, sheet.name)
         as_sealed = bool(sheet.written) and trusted.get(sheet.name) == sheet.written
+        if sheet.unread:  # its compressed bytes are the sealed ones (history._read_sheets)
+            if full or not as_sealed:
+                raise AssertionError(f"{sheet.name}: not read, yet not known as sealed")
+            unchanged.add(sheet.name)
+            tails[sheet.name] = (int(count), tail)
+            continue
         if as_sealed:
             unchanged.add(sheet.name)
         for k, (values, stored) in enumerate([] if as_sealed else zip(sheet.rows, sheet.stored)):
             if link(signer, previous, values) != stored:
                 row = k + 2
                 month = month_of(sheet.name, values) if month_of is not None else ""
-                if sheet.name == "历史" and month in approved_months:
+                if sheet.name.split(" ")[0] == "历史" and month in approved_months:
                     what = ("在审批后被改动", "changed after approval")
                 else:
                     what = ("在写入后被改动或删除", "was changed or deleted after it was written")
@@ -307,6 +330,8 @@ def verify(path: Path, signer: Signer, sheets: list[Sheet], seal: list[list] | N
         if sheet.optional and sheet.name not in sealed and not n:
             continue  # never written: an older history's seal does not name it
         tails[sheet.name] = (n, last)
+    # in the order the seal lists them (a history kept by month lists its sheets as written)
+    tails = {**{k: tails[k] for k in sealed if k in tails}, **tails}
     if seal_rows(signer, tails)[-1][2] != seal_hash or set(sealed) - set(tails):
         raise broken(path, f"{name} 的“{SEAL}”被改动：封印不符", f"the {SEAL} sheet of {name} was changed: "
                      "the seal does not match")

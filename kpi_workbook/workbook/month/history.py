@@ -20,6 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +36,7 @@ from ...numbers import XML_ILLEGAL, ParseError, parse_month
 from ...rules.loader import Catalog
 from ..files import atomic_output
 from ..xlsx.sheet_rows import CELL_TEXT_LIMIT, _truncated
-from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, hashes, seal_rows, signer_for, verify
+from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, seal_rows, signer_for, verify
 
 SHEET = "历史"
 COLUMNS = ["工号", "姓名", "部门", "岗位ID", "月份", "总分", "等级", "状态", "部门最低", "应发绩效合计"]
@@ -59,7 +63,9 @@ COMPUTED = "计算记录"
 COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间"]
 CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS,
            COMPUTED: COMPUTED_COLUMNS}
-OPTIONAL = {COMPUTED}  # chained sheets an older history does not have: sealed only once they have rows
+# chained sheets a history may not have: sealed only once they have rows (计算记录: an older
+# history's; 历史 and 审批版本 of no month: a history kept by month has none)
+OPTIONAL = {COMPUTED, SHEET, VERSIONS}
 
 
 def hash_text(value, decimals: int | None = None) -> str:
@@ -84,10 +90,49 @@ def month_digest(row_hashes) -> str:
     return hashlib.sha256("\n".join(sorted(str(h) for h in row_hashes)).encode("utf-8")).hexdigest()
 
 
+# The per-employee tables kept one sheet per month (issue 24): 历史 2026-10, 审批版本 2026-10.
+MONTHLY = (SHEET, VERSIONS)
+_MONTH_SHEET = re.compile(r"^(历史|审批版本) ([0-9]{4}-[0-9]{2})$")
+_MONTH = r"^[0-9]{4}-(?:0[1-9]|1[0-2])$"
+
+
+def month_sheet(family: str, month: str) -> str:
+    """The sheet of ``family`` (历史, 审批版本) holding ``month``'s rows: 历史 2026-10."""
+    return f"{family} {month}"
+
+
+def _family_of(name: str) -> tuple[str, str] | None:
+    m = _MONTH_SHEET.match(name)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _columns_of(name: str) -> list[str]:
+    family = _family_of(name)
+    return CHAINED[family[0] if family else name]
+
+
+@dataclass
+class _Stored:
+    """A month sheet of the file read, byte for byte as sealed: where its zip member is and
+    what the seal says of it (copied as it is by the next write when its rows are unchanged)."""
+    member: str
+    raw: str  # SHA-256 of the member's compressed bytes (signed in 校验)
+    data: str  # its <sheetData> digest (signed)
+    count: int
+    tail: str
+    crc: int
+    compressed: int
+    size: int
+
+
 @dataclass
 class HistoryBook:
     """Every sheet of a history file: the month rows, and the approvals, approved versions
-    and audit trail that only ever grow."""
+    and audit trail that only ever grow.
+
+    ``rows`` and ``versions`` hold the months read: all of them, or those a command asked
+    for (read_history_book ``months``; :meth:`load` reads more). A month not read is in
+    ``unread`` — its sheets byte for byte as sealed — and is copied as it is by write_history."""
     rows: pd.DataFrame
     approvals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=APPROVAL_COLUMNS))
     versions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VERSION_COLUMNS))
@@ -96,6 +141,11 @@ class HistoryBook:
     sealed: bool = False  # read from a history whose chain was verified (not one without a chain)
     mode: str = ""  # how its hashes were made (chain.PLAIN, chain.KEYED), "" when not sealed
     key_id: str = ""  # the fingerprint of the key that signed it
+    source: Path | None = None  # the file read
+    signer: Signer | None = None  # what it was read with
+    unread: set[str] = field(default_factory=set)  # month sheets of ``source`` not read
+    stored: dict[str, _Stored] = field(default_factory=dict)  # month sheets as sealed in ``source``
+    originals: dict[str, dict[str, list]] = field(default_factory=dict)  # month sheet read → its cells
 
     def approval(self, month: str) -> dict | None:
         """The month's latest approval record (``状态`` 已审批 or 已重开), or None."""
@@ -114,24 +164,61 @@ class HistoryBook:
         record = self.approval(month)
         if record is None:
             return pd.DataFrame(columns=VERSION_COLUMNS)
+        self.load([month], (VERSIONS,))
         v = self.versions
         return v[(v["月份"].astype(str) == month) & (v["版本"] == record["版本"])]
 
+    def months(self) -> list[str]:
+        """Every month of 历史 in the history, read or not."""
+        unread = {f[1] for f in map(_family_of, self.unread) if f is not None and f[0] == SHEET}
+        return sorted({str(m) for m in self.rows["月份"]} | unread)
+
+    def load(self, months, families: tuple[str, ...] = MONTHLY) -> None:
+        """Read the sheets of ``months`` not read yet (verified as every read), adding their
+        rows to ``rows`` and ``versions``; what the book holds already is kept as it is."""
+        wanted = {month_sheet(f, m) for f in families for m in months} & self.unread
+        if wanted and self.source is not None:
+            self._add(_read_book(self.source, self.signer, False, False, wanted), wanted)
+
+    def load_all(self) -> None:
+        if self.unread and self.source is not None:
+            self._add(_read_book(self.source, self.signer, False, False, None), set(self.unread))
+
+    def _add(self, again: HistoryBook, names: set[str]) -> None:
+        months = {f: {m for g, m in map(_family_of, names) if g == f} for f in MONTHLY}  # type: ignore[misc]
+        rows = again.rows[again.rows["_sheet"].isin(names)] if len(again.rows) else again.rows
+        versions = again.versions[again.versions["月份"].isin(months[VERSIONS])] if len(again.versions) else \
+            again.versions
+        self.rows = _concat([self.rows, rows], list(self.rows.columns))
+        self.versions = _concat([versions, self.versions], list(self.versions.columns))  # older versions first
+        self.originals.update({n: again.originals[n] for n in names if n in again.originals})
+        self.unread -= names
+
 
 def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_ok: bool = False,
-                      full: bool = False) -> HistoryBook:
+                      full: bool = False, months=None, families: tuple[str, ...] = MONTHLY) -> HistoryBook:
     """Every sheet of the history at ``path`` (an empty history when there is none), after
     verifying its chain, its seal and its approvals (refused at the first break). A history
     with approvals but no chain at all is refused unless ``unsealed_ok`` (sealing it).
 
     A sheet whose rows are byte for byte what the last write sealed (its ``<sheetData>``
     digest, signed with the seal: chain.verify) is not hashed row by row again: its count and
-    last hash are checked against the seal; ``full`` (`kpi-workbook history`) hashes every row."""
+    last hash are checked against the seal; ``full`` (`kpi-workbook history`) hashes every row.
+
+    ``months`` (default: all): the months whose sheets of ``families`` are read. Another
+    month's sheet whose zip member is byte for byte the one sealed (its compressed bytes'
+    digest, signed) is not read at all; one that is not is read and verified as ever."""
     if path is None or not Path(path).exists():
         return HistoryBook(pd.DataFrame(columns=COLUMNS))
-    path = Path(path)
-    raw, seal, written = _read_sheets(path, signer)
-    if not _is_history(raw[SHEET]):
+    want = None if months is None or full else {month_sheet(f, m) for f in families for m in months}
+    return _read_book(Path(path), signer, unsealed_ok, full, want)
+
+
+def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
+               want: set[str] | None) -> HistoryBook:
+    raw, seal, written, stored, unread = _read_sheets(path, signer, None if full else want)
+    if not _is_history(raw.get(SHEET)) and not any(
+            _family_of(n) is not None and _family_of(n)[0] == SHEET for n in [*raw, *unread]):  # type: ignore[index]
         # not a history file (a scorecard workbook or a report named by mistake): never
         # overwrite it with one
         raise KpiError([error("not-history", f"{path.name} 不是月度历史文件（没有“{SHEET}”工作表及 工号、月份 列）",
@@ -139,12 +226,22 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
                               source=str(path))])
     tables = {name: _table(values) for name, values in raw.items()}
     chained = seal is not None or any(CHAIN in header for header, _ in tables.values())
+    unchanged: set[str] = set()
     if chained:
+        from .chain import sealed_counts
+
         sheets = []
-        for name, columns in CHAINED.items():
-            header, rows = tables[name]
+        listed = [n for n in sealed_counts(seal) if _family_of(n) is not None] if seal else []
+        month_names = sorted({n for n in [*raw, *unread, *listed] if _family_of(n) is not None},
+                             key=lambda n: (_family_of(n)[1], n))  # type: ignore[index]
+        for name in [*CHAINED, *month_names]:
+            if name in unread:
+                sheets.append(Sheet(name, [], [], written=stored[name].data, unread=True))
+                continue
+            columns = _columns_of(name)
+            header, rows = tables.get(name, ([], []))
             lost = [c for c in columns + [CHAIN] if c not in header]
-            if raw[name] is not None and rows and lost:
+            if raw.get(name) is not None and rows and lost:
                 raise Refused([error("history-tampered", f"{path.name} 的“{name}”缺少列：{'、'.join(lost)}",
                                      f"the {name} sheet of {path.name} lacks columns: {', '.join(lost)}",
                                      source=str(path), sheet=name)])
@@ -152,13 +249,13 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
             sheets.append(Sheet(name, [[r[at[c]] if at.get(c) is not None else None for c in columns]
                                        for r in rows],
                                 [hash_text(r[at[CHAIN]]) if CHAIN in at else "" for r in rows],
-                                missing=raw[name] is None, optional=name in OPTIONAL,
+                                missing=raw.get(name) is None, optional=name in OPTIONAL,
                                 written=written.get(name, "")))
         approved = _approved_months(tables[APPROVALS])
         where = COLUMNS.index("月份")
         mode, key_id, unchanged = verify(path, signer or signer_for(path), sheets, seal, approved,
-                                         lambda sheet, values: _month_text(values[where]) if sheet == SHEET
-                                         else "", full=full)
+                                         lambda sheet, values: _month_text(values[where])
+                                         if sheet.split(" ")[0] == SHEET else "", full=full)
     elif any(tables[name][1] for name in (APPROVALS, VERSIONS, AUDIT)) and not unsealed_ok:
         raise Refused([error("history-tampered",
                              f"{path.name} 有审批记录却没有哈希链（被改过，或由旧版 kpi-workbook 写成）：核对无误后用 "
@@ -166,9 +263,14 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
                              f"{path.name} has approvals but no hash chain (edited, or written by an older "
                              f"kpi-workbook): after checking it, seal it with kpi-workbook history {path.name} --sign",
                              source=str(path))])
+    read = [n for n in raw if raw[n] is not None]
+    if unread and not (chained and set(read) <= unchanged):
+        # a sheet read is not as sealed (edited, or saved by a spreadsheet): every month is
+        # read and the approvals checked against all of it
+        return _read_book(path, signer, unsealed_ok, full, None)
 
-    def frame(name: str, columns: list[str]) -> pd.DataFrame:
-        header, rows = tables[name]
+    def frame(name: str, columns: list[str], table=None) -> pd.DataFrame:
+        header, rows = tables[name] if table is None else table
         data = pd.DataFrame([r[:len(header)] for r in rows], columns=header) if header else pd.DataFrame()
         data = data.loc[:, ~data.columns.duplicated()] if len(data.columns) else data
         for c in columns:
@@ -183,29 +285,60 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
                 data[c] = data[c].map(lambda v: "" if v is None else str(v).strip())
         return data[columns].reset_index(drop=True)
 
-    book = HistoryBook(_history_frame(tables[SHEET]), frame(APPROVALS, APPROVAL_COLUMNS),
-                       frame(VERSIONS, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS),
+    monthly = {f: [n for n in raw if raw[n] is not None and (_family_of(n) or ("",))[0] == f] for f in MONTHLY}
+    monthly = {f: sorted(names, key=lambda n: _family_of(n)[1]) for f, names in monthly.items()}  # type: ignore[index]
+    history_parts = [_history_frame(tables[SHEET], SHEET)] + [_history_frame(tables[n], n) for n in monthly[SHEET]]
+    version_parts = [frame(VERSIONS, VERSION_COLUMNS)] + [frame(n, VERSION_COLUMNS) for n in monthly[VERSIONS]]
+    book = HistoryBook(_concat(history_parts, COLUMNS + ["_row", "_sheet"]), frame(APPROVALS, APPROVAL_COLUMNS),
+                       _concat(version_parts, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS),
                        frame(COMPUTED, COMPUTED_COLUMNS))
     book.sealed = chained
+    book.source, book.signer = path, signer
     if chained:
         book.mode, book.key_id = mode, key_id
-    if not (chained and {SHEET, APPROVALS, VERSIONS} <= unchanged):
-        _check_approvals(path, book, tables[SHEET])  # else checked before they were written, as they are
+        book.stored, book.unread = stored, set(unread)
+        for name, part in zip(monthly[SHEET], history_parts[1:]):
+            book.originals[name] = _cells_of(part, COLUMNS)
+        for name, part in zip(monthly[VERSIONS], version_parts[1:]):
+            book.originals[name] = _cells_of(part, VERSION_COLUMNS)
+    if not (chained and set(read) <= unchanged):
+        _check_approvals(path, book)  # else checked before they were written, as they are
     return book
 
 
-def _read_sheets(path: Path, signer: Signer | None = None) -> tuple[
-        dict[str, list[list] | None], list[list] | None, dict[str, str]]:
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+
+def _cells_of(frame: pd.DataFrame, columns: list[str]) -> dict[str, list]:
+    """A month's rows as compared by write_history (None for an empty cell)."""
+    out = {}
+    for c in columns:
+        series = frame[c].astype(object)
+        out[c] = series.where(series.notna(), None).tolist()
+    return out
+
+
+def _read_sheets(path: Path, signer: Signer | None = None, want: set[str] | None = None) -> tuple[
+        dict[str, list[list] | None], list[list] | None, dict[str, str], dict[str, _Stored], set[str]]:
     """The chained sheets' values and the seal's, from one opening of the file, and per sheet
     the SHA-256 of its ``<sheetData>`` element as stored (chain.data_digest). A sheet whose
     digest the seal lists and signs (chain.signed_digests) is this program's output as
-    written: it is read in one pass (sheet_rows.read_written), any other by the package reader."""
+    written: it is read in one pass (sheet_rows.read_written), any other by the package reader.
+
+    A month sheet whose zip member's compressed bytes are those the seal signs is in the
+    returned ``stored``; unless ``want`` (None: all) names it, it is not read (``unread``)."""
     from ..scorecard.reader import _rows, open_package
     from ..xlsx.sheet_rows import read_written
-    from .chain import signed_digests
+    from .chain import RAW_ROW, sealed_counts, signed_digests
 
     values: dict[str, list[list] | None] = {}
     written: dict[str, str] = {}
+    stored: dict[str, _Stored] = {}
+    unread: set[str] = set()
     with open_package(path) as package:
         names = set(package.sheet_names)
         seal = None
@@ -214,21 +347,65 @@ def _read_sheets(path: Path, signer: Signer | None = None) -> tuple[
             seal = _rows({**data.contents, **data.cached})
         try:
             trusted = signed_digests(signer or signer_for(path), seal) if seal else {}
+            raws = signed_digests(signer or signer_for(path), seal, RAW_ROW) if seal else {}
         except KpiError:
-            trusted = {}  # no key to check with: verify says so
-        for name in CHAINED:
+            trusted, raws = {}, {}  # no key to check with: verify says so
+        counts = sealed_counts(seal) if seal else {}
+        months = [n for n in package.sheet_names if _family_of(n) is not None]
+        for name in [*CHAINED, *months]:
             if name not in names:
                 values[name] = None
                 continue
             part = package.parts.get(name, "")
+            if name in raws and name in trusted and part:
+                info = package.zip.getinfo(part)
+                count, tail = counts.get(name, ("", ""))
+                if count.isdigit() and _member_digest(path, info) == raws[name]:
+                    stored[name] = _Stored(part, raws[name], trusted[name], int(count), tail, info.CRC,
+                                           info.compress_size, info.file_size)
+                    if want is not None and name not in want:
+                        unread.add(name)
+                        continue
             raw = package.read(part) if part else b""
-            written[name] = data_digest(raw) if raw else ""
+            written[name] = (stored[name].data if name in stored else data_digest(raw)) if raw else ""
             rows = read_written(raw) if raw and trusted.get(name) == written[name] else None
             if rows is None:
                 data = package.sheet(name)
                 rows = _rows({**data.contents, **data.cached})
             values[name] = rows
-    return values, seal, written
+    return values, seal, written, stored, unread
+
+
+def _member_start(f, info) -> int:
+    """Where a zip member's compressed bytes begin in the file ``f``."""
+    f.seek(info.header_offset)
+    head = f.read(30)
+    if len(head) != 30 or head[:4] != b"PK\x03\x04":
+        raise KpiError([error("history-broken", "历史文件的压缩结构损坏", "the history file's zip structure is broken")])
+    name, extra = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + name + extra
+
+
+def _member_chunks(path: Path, info):
+    """The compressed bytes of a zip member, 1 MB at a time."""
+    with open(path, "rb") as f:
+        f.seek(_member_start(f, info))
+        left = info.compress_size
+        while left > 0:
+            chunk = f.read(min(left, 1 << 20))
+            if not chunk:
+                raise KpiError([error("history-broken", "历史文件被截断", "the history file is cut short")])
+            left -= len(chunk)
+            yield chunk
+
+
+def _member_digest(path: Path, info) -> str:
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return ""  # stored, or encrypted: never copied as it is
+    digest = hashlib.sha256()
+    for chunk in _member_chunks(path, info):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _is_history(values) -> bool:
@@ -256,11 +433,14 @@ def _approved_months(approvals: tuple[list[str], list[list]]) -> set[str]:
     return {_month_text(r[m]) for r in rows if hash_text(r[s]) == APPROVED}
 
 
-def _history_frame(table: tuple[list[str], list[list]]) -> pd.DataFrame:
+def _history_frame(table: tuple[list[str], list[list]], sheet: str = SHEET) -> pd.DataFrame:
     header, rows = table
+    if not header:
+        return pd.DataFrame(columns=COLUMNS + ["_row", "_sheet"])
     frame = pd.DataFrame([r[:len(header)] for r in rows], columns=header)
     frame = frame.loc[:, ~frame.columns.duplicated()]
     frame["_row"] = np.arange(2, len(frame) + 2)
+    frame["_sheet"] = sheet
     frame = frame.loc[(frame["工号"].notna() & (frame["工号"].astype(str).str.strip() != "")).astype(bool)]
     for c in COLUMNS:
         if c not in frame:
@@ -268,10 +448,10 @@ def _history_frame(table: tuple[list[str], list[list]]) -> pd.DataFrame:
     frame["工号"] = frame["工号"].astype(str).str.strip()
     frame["月份"] = frame["月份"].map(_month_text)
     frame["部门最低"] = frame["部门最低"].map(lambda v: v is True or str(v).strip().upper() in ("TRUE", "1", "是"))
-    return frame[COLUMNS + ["_row"]].reset_index(drop=True)
+    return frame[COLUMNS + ["_row", "_sheet"]].reset_index(drop=True)
 
 
-def _check_approvals(path: Path, book: HistoryBook, history: tuple[list[str], list[list]]) -> None:
+def _check_approvals(path: Path, book: HistoryBook) -> None:
     """What the chain cannot see: each approved row's 行哈希 is the hash of its content, each
     approval's month hash that of its rows, and every 历史 row of an approved month is the
     row that was approved (a row, or the month hash, recomputed by hand is caught here)."""
@@ -286,8 +466,12 @@ def _check_approvals(path: Path, book: HistoryBook, history: tuple[list[str], li
         except (ValueError, RecursionError):  # a cell edited into thousands of brackets too
             amounts = None
         if not isinstance(amounts, dict) or row_hash(str(r["工号"]), str(r["月份"]), r, amounts) != r["行哈希"]:
-            raise refuse(VERSIONS, k + 2, f"审批版本第 {k + 2} 行在审批后被改动（行哈希与内容不符）",
-                         f"row {k + 2} of 审批版本 changed after approval (its 行哈希 does not match its content)")
+            month = str(r["月份"])
+            sheet = month_sheet(VERSIONS, month) if month_sheet(VERSIONS, month) in book.originals else VERSIONS
+            mine = versions.index[(versions["月份"].astype(str) == month)] if sheet != VERSIONS else versions.index
+            row = int(list(mine).index(k)) + 2
+            raise refuse(sheet, row, f"{sheet}第 {row} 行在审批后被改动（行哈希与内容不符）",
+                         f"row {row} of {sheet} changed after approval (its 行哈希 does not match its content)")
     for k, a in enumerate(book.approvals.to_dict("records")):
         month, version = str(a["月份"]), a["版本"]
         mine = versions[(versions["月份"].astype(str) == month) & (versions["版本"] == version)]
@@ -307,12 +491,12 @@ def _check_approvals(path: Path, book: HistoryBook, history: tuple[list[str], li
             v = approved.pop(str(r["工号"]), None)
             if v is None or any(hash_text(r.get(c), 1 if c == "总分" else None) !=
                                 hash_text(v.get(c), 1 if c == "总分" else None) for c in ROW_FIELDS):
-                row = int(r["_row"])
-                raise refuse(SHEET, row, f"历史第 {row} 行在审批后被改动（与 {month} 的审批不符）",
-                             f"row {row} of 历史 changed after approval (it differs from the approval of {month})")
+                row, sheet = int(r["_row"]), str(r["_sheet"])
+                raise refuse(sheet, row, f"{sheet}第 {row} 行在审批后被改动（与 {month} 的审批不符）",
+                             f"row {row} of {sheet} changed after approval (it differs from the approval of {month})")
         if approved:
             lost = "、".join(sorted(approved))
-            raise refuse(SHEET, None, f"历史中 {month} 已审批的行被删除：{lost}",
+            raise refuse(month_sheet(SHEET, month), None, f"历史中 {month} 已审批的行被删除：{lost}",
                          f"approved rows of {month} were deleted from 历史: {lost}")
 
 
@@ -359,10 +543,13 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
 
 
 def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
-    """Write the history file: 历史, then the approval sheets when there are any, each row
-    with its 链哈希, and the seal (校验). Each sheet's cells are streamed to a scratch file
-    as sheet XML while its digest is taken (never held whole in memory), then into the file
-    in the place XlsxWriter left for them; XlsxWriter writes the rest."""
+    """Write the history file: one sheet of 历史 per month, the approval sheets when there
+    are any (审批, 审批版本 per month, 审计, 计算记录), each row with its 链哈希, and the seal
+    (校验). A month sheet whose rows did not change since the history was read (a closed
+    month, as a rule) is copied as stored — its zip member's compressed bytes, untouched,
+    checked against the seal's digest of them; any other is generated: its cells streamed to
+    a scratch file as sheet XML while its digests are taken (never held whole in memory).
+    XlsxWriter writes the rest."""
     import io
     import tempfile
 
@@ -370,43 +557,134 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
 
     whole = history if isinstance(history, HistoryBook) else HistoryBook(history)
     signer = signer or signer_for(path)
+    copying = (whole.source is not None and whole.sealed and (signer.mode, signer.key_id) == (whole.mode, whole.key_id))
+    if not copying:
+        whole.load_all()  # every month hashed again (a new key, a history read without a seal)
     tails: dict[str, tuple[int, str]] = {}
     digests: dict[str, str] = {}
+    raws: dict[str, str] = {}
     memory = io.BytesIO()
     book = xlsxwriter.Workbook(memory, {"in_memory": True, "nan_inf_to_errors": True,
                                         "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False})
-    bold = book.add_format({"bold": True, "bg_color": "#D9E1F2"})
+    bold = _style_of(book.add_format({"bold": True, "bg_color": "#D9E1F2"}))  # s="1" in every history
     with tempfile.TemporaryDirectory(prefix="kpi-history-") as scratch:
         streamed: dict[str, tuple[Path, str]] = {}  # part → (its cells' file, dimension)
-        for name, frame, columns in ((SHEET, whole.rows, COLUMNS),
-                                     (APPROVALS, whole.approvals, APPROVAL_COLUMNS),
-                                     (VERSIONS, whole.versions, VERSION_COLUMNS),
-                                     (AUDIT, whole.audit, AUDIT_COLUMNS),
-                                     (COMPUTED, whole.computed, COMPUTED_COLUMNS)):
-            rows = [[_cell(c, v) for c, v in zip(columns, r)]
-                    for r in frame.reindex(columns=columns).itertuples(index=False)]
-            chain = hashes(signer, name, rows)
-            if name in OPTIONAL and not rows:
-                continue  # an older history's seal, unchanged: the sheet is sealed once it has rows
-            tails[name] = (len(rows), chain[-1] if chain else "")
-            if name != SHEET and not rows:
-                continue  # a history never approved keeps its one sheet (and the seal)
-            ws = _plain_sheet(book, name, columns, len(rows), name == SHEET)
-            target = Path(scratch) / f"{ws.index}.xml"
-            digests[name] = _stream_cells(target, columns, rows, chain, _style_of(bold))
-            streamed[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (
-                target, f"A1:{xl_col_to_name(len(columns))}{len(rows) + 1}")
-            del rows, chain
+        members: dict[str, tuple[Path, int, _Stored]] = {}  # part → (file, offset, what it holds)
+
+        def plain(name: str, frame: pd.DataFrame, columns: list[str], keep: bool = False) -> None:
+            if name in OPTIONAL and not len(frame) and not keep:
+                return  # an older history's seal, unchanged: the sheet is sealed once it has rows
+            if not len(frame) and not keep:
+                tails[name] = (0, "")
+                return  # a history never approved keeps its month sheets (and the seal)
+            target = Path(scratch) / f"{name}.xml"
+            digest, n, last = _sheet_data(target, signer, name, columns, frame, bold)
+            tails[name] = (n, last)
+            ws = _plain_sheet(book, name, columns, n, name == SHEET)
+            digests[name] = digest
+            streamed[f"xl/worksheets/sheet{ws.index + 1}.xml"] = (target, f"A1:{xl_col_to_name(len(columns))}{n + 1}")
+
+        def monthly(family: str, frame: pd.DataFrame, columns: list[str]) -> bool:
+            """The family's month sheets; False when it has none (its rows all of no month)."""
+            months = frame["月份"].astype(str) if len(frame) else pd.Series([], dtype=object)
+            valid = months.str.match(_MONTH) if len(frame) else pd.Series([], dtype=bool)
+            groups = dict(tuple(frame[valid.values].groupby(months[valid.values], sort=False))) if len(frame) else {}
+            names = {month_sheet(family, str(m)): g for m, g in groups.items()}
+            if set(names) & whole.unread:  # rows added to a month not read: its rows read first
+                whole.load([m for m in map(str, groups) if month_sheet(family, m) in whole.unread], (family,))
+                return monthly(family, whole.rows if family == SHEET else whole.versions, columns)
+            if family == VERSIONS:  # a month's versions in order (as read: unchanged)
+                names = {n: g.sort_values("版本", kind="stable") for n, g in names.items()}
+            names.update({n: None for n in whole.unread if (_family_of(n) or ("",))[0] == family})
+            for name in sorted(names, key=lambda n: _family_of(n)[1]):  # type: ignore[index]
+                rows = names[name]
+                kept = whole.stored.get(name) if copying else None
+                if kept is not None and rows is not None and (
+                        name not in whole.originals or _cells_of(rows, columns) != whole.originals[name]):
+                    kept = None
+                if kept is not None:
+                    assert whole.source is not None
+                    part = (whole.source, -1, kept)
+                else:
+                    assert rows is not None, name
+                    part = _month_part(Path(scratch), signer, name, columns, rows, bold, name.startswith(SHEET))
+                ws = _plain_sheet(book, name, columns, part[2].count, name.startswith(SHEET))
+                members[f"xl/worksheets/sheet{ws.index + 1}.xml"] = part
+                tails[name] = (part[2].count, part[2].tail)
+                digests[name] = part[2].data
+                raws[name] = part[2].raw
+            return bool(names)
+
+        rows = whole.rows
+        history_months = rows["月份"].astype(str).str.match(_MONTH) if len(rows) else pd.Series([], dtype=bool)
+        legacy = rows[~history_months.values] if len(rows) else rows
+        if len(legacy):
+            plain(SHEET, legacy, COLUMNS)  # rows of no month (an old history's): kept as they were
+        if not monthly(SHEET, rows, COLUMNS) and not len(legacy):
+            plain(SHEET, legacy, COLUMNS, keep=True)  # no month yet: the 历史 sheet with its header
+        plain(APPROVALS, whole.approvals, APPROVAL_COLUMNS)
+        versions = whole.versions
+        in_month = versions["月份"].astype(str).str.match(_MONTH) if len(versions) else pd.Series([], dtype=bool)
+        plain(VERSIONS, versions[~in_month.values] if len(versions) else versions, VERSION_COLUMNS)
+        monthly(VERSIONS, versions, VERSION_COLUMNS)
+        plain(AUDIT, whole.audit, AUDIT_COLUMNS)
+        plain(COMPUTED, whole.computed, COMPUTED_COLUMNS)
         ws = book.add_worksheet(SEAL)
-        for i, row in enumerate(seal_rows(signer, tails, digests)):
+        for i, row in enumerate(seal_rows(signer, tails, digests, raws)):
             for j, value in enumerate(row):
                 (ws.write_number if isinstance(value, int) else ws.write_string)(i, j, value)
         ws.set_column(0, 0, 12)
         ws.set_column(1, 2, 66)
         book.close()
         with atomic_output(path, force=True) as tmp:
-            _save_streamed(memory, streamed, tmp)
+            _save_streamed(memory, streamed, tmp, members)
+
+
+_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.'
+               'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+               'officeDocument/2006/relationships"><dimension ref="{dimension}"/><sheetViews><sheetView '
+               'workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+               '<selection pane="bottomLeft"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+               '<cols><col min="1" max="{n}" width="{width}" customWidth="1"/><col min="{last}" max="{last}" '
+               'width="20.7109375" customWidth="1"/></cols>')
+_SHEET_TAIL = ('<autoFilter ref="{filter}"/><pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
+               'header="0.3" footer="0.3"/></worksheet>')
+
+
+def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], frame: pd.DataFrame, bold: str,
+                main: bool) -> tuple[Path, int, _Stored]:
+    """A month sheet's whole part, as XlsxWriter writes a sheet of _plain_sheet (never the
+    selected one: the part does not depend on where the sheet is), deflated into a scratch
+    file: (the file, 0, its digests, row count and last 链哈希)."""
+    cells = scratch / f"{len(list(scratch.iterdir()))}.cells"
+    data, count, last = _sheet_data(cells, signer, name, columns, frame, bold)
+    end = xl_col_to_name(len(columns))
+    head = _SHEET_HEAD.format(dimension=f"A1:{end}{count + 1}", n=len(columns), last=len(columns) + 1,
+                              width="11.7109375" if main else "12.7109375")
+    tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(count, 1) + 1}")
+    target = cells.with_suffix(".deflated")
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    crc, size = 0, 0
+    digest = hashlib.sha256()
+    with open(target, "wb") as out, open(cells, "rb") as f:
+        def put(chunk: bytes) -> None:
+            nonlocal crc, size
+            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            packed = packer.compress(chunk)
+            digest.update(packed)
+            out.write(packed)
+
+        put(head.encode("utf-8"))
+        while chunk := f.read(1 << 20):
+            put(chunk)
+        put(tail.encode("utf-8"))
+        packed = packer.flush()
+        digest.update(packed)
+        out.write(packed)
+        compressed = out.tell()
+    cells.unlink()
+    return target, 0, _Stored("", digest.hexdigest(), data, count, last, crc, compressed, size)
 
 
 def _style_of(fmt) -> str:
@@ -415,41 +693,89 @@ def _style_of(fmt) -> str:
     return _style(fmt)
 
 
-def _stream_cells(target: Path, columns: list[str], rows: list[list], chain: list[str], bold: str) -> str:
-    """The sheet's ``<sheetData>`` written to ``target``, one row at a time; its SHA-256
-    (chain.data_digest of the part it goes into)."""
+def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], frame: pd.DataFrame,
+                bold: str) -> tuple[str, int, str]:
+    """The sheet's ``<sheetData>`` written to ``target`` (never held whole in memory): the
+    header row, then ``frame``'s rows, each with its 链哈希 (chain.link: the chain.hashes of
+    the rows as _cell gives them) — made column by column, each distinct value's cell XML and
+    chain text once (a month's rows repeat their departments, grades and states). Returns
+    (its SHA-256, chain.data_digest of the part it goes into; the row count; the last 链哈希)."""
     from ..xlsx.sheet_rows import cell
+    from .chain import cell_text, start
 
-    digest = hashlib.sha256()
+    data = frame.reindex(columns=columns)
+    n = len(data)
+    xml: list[list[str]] = []
+    texts: list[list[str]] = []
+    for c in columns:
+        memo: dict = {}
+        x_col, t_col = [], []
+        for v in data[c].tolist():
+            key = (type(v), v)
+            try:
+                got = memo.get(key)
+            except TypeError:  # not hashable: as it is
+                got = None
+            if got is None:
+                value = _cell(c, v)
+                if value is None:
+                    frag = ""
+                elif isinstance(value, bool):
+                    frag = f' t="b"><v>{int(value)}</v></c>'
+                else:
+                    frag = cell("", "", value)[len('<c r=""'):]
+                got = (frag, json.dumps(cell_text(value), ensure_ascii=False))
+                if len(memo) < 100_000:
+                    try:
+                        memo[key] = got
+                    except TypeError:
+                        pass
+            x_col.append(got[0])
+            t_col.append(got[1])
+        xml.append(x_col)
+        texts.append(t_col)
     letters = [xl_col_to_name(j) for j in range(len(columns) + 1)]
+    digest = hashlib.sha256()
+    previous = start(signer, name)
     with open(target, "wb") as out:
         def put(text: str) -> None:
-            data = text.encode("utf-8")
-            digest.update(data)
-            out.write(data)
+            encoded = text.encode("utf-8")
+            digest.update(encoded)
+            out.write(encoded)
 
         put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
                                                enumerate(columns + [CHAIN])) + "</row>")
-        for i, (row, link) in enumerate(zip(rows, chain), start=2):
-            put(f'<row r="{i}">' + "".join(
-                f'<c r="{letters[j]}{i}" t="b"><v>{int(value)}</v></c>' if isinstance(value, bool)
-                else cell(f"{letters[j]}{i}", "", value) for j, value in enumerate(row) if value is not None)
-                + cell(f"{letters[-1]}{i}", "", link) + "</row>")
-        put("</sheetData>")
-    return digest.hexdigest()
+        chunk: list[str] = []
+        for k in range(n):
+            i = k + 2
+            previous = signer.digest(previous + "\n[" + ",".join(t[k] for t in texts) + "]")
+            chunk.append(f'<row r="{i}">' + "".join(f'<c r="{letters[j]}{i}"{x[k]}' for j, x in enumerate(xml)
+                                                   if x[k]) + f'<c r="{letters[-1]}{i}" t="inlineStr"><is><t>'
+                         f'{previous}</t></is></c></row>')
+            if len(chunk) >= 1000:
+                put("".join(chunk))
+                chunk = []
+        put("".join(chunk) + "</sheetData>")
+    return digest.hexdigest(), n, previous if n else ""
 
 
-def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path) -> None:
+def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path,
+                   members: dict[str, tuple[Path, int, _Stored]] | None = None) -> None:
     """The package XlsxWriter wrote, each streamed sheet's cells in place of its empty
-    ``<sheetData/>`` and its true dimension, as ``target``."""
+    ``<sheetData/>`` and its true dimension, and each month sheet's part as deflated
+    (``members``: copied as compressed bytes, from a scratch file or the history read), as
+    ``target``."""
     import re
     import shutil
-    import zipfile
 
+    members = members or {}
     written.seek(0)
     with zipfile.ZipFile(written) as source, \
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
         for info in source.infolist():
+            if info.filename in members:
+                _put_member(out, info.filename, *members[info.filename])
+                continue
             data = source.read(info)
             if info.filename not in streamed:
                 out.writestr(info.filename, data)
@@ -464,6 +790,40 @@ def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path)
                 part.write(before.encode("utf-8"))
                 shutil.copyfileobj(f, part, 1 << 20)
                 part.write(after.encode("utf-8"))
+
+
+def _put_member(out: zipfile.ZipFile, name: str, source: Path, offset: int, part: _Stored) -> None:
+    """A deflated member written as it is: from a scratch file (``offset`` 0), or the
+    compressed bytes of the history read (``offset`` -1: its member ``part.member``, whose
+    digest must still be the sealed one — the file is locked, but a byte changed on the disk
+    is refused, never copied)."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    info.CRC, info.compress_size, info.file_size = part.crc, part.compressed, part.size
+    info.header_offset = out.fp.tell()  # type: ignore[union-attr]
+    zip64 = part.size > zipfile.ZIP64_LIMIT or part.compressed > zipfile.ZIP64_LIMIT
+    out.fp.write(info.FileHeader(zip64))  # type: ignore[union-attr]
+    digest = hashlib.sha256()
+    if offset < 0:
+        with zipfile.ZipFile(source) as archive:
+            chunks = _member_chunks(source, archive.getinfo(part.member))
+            for chunk in chunks:
+                digest.update(chunk)
+                out.fp.write(chunk)  # type: ignore[union-attr]
+    else:
+        with open(source, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                out.fp.write(chunk)  # type: ignore[union-attr]
+    if digest.hexdigest() != part.raw:
+        raise Refused([error("history-changed", f"历史文件 {source.name} 在读取后被改动：请重新运行",
+                             f"the history file {source.name} changed after it was read: run the command again",
+                             source=str(source))])
+    out.filelist.append(info)
+    out.NameToInfo[name] = info
+    out.start_dir = out.fp.tell()  # type: ignore[union-attr]
+    out._didModify = True  # type: ignore[attr-defined]
 
 
 def _cell(column: str, value):
@@ -499,6 +859,18 @@ def previous_month(month: str, back: int = 1) -> str:
     year, mon = map(int, month.split("-"))
     index = year * 12 + (mon - 1) - back
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def streak_months(catalog: Catalog, month: str) -> list[str]:
+    """The months ``month``'s streak warnings look at: the month, the months of its year
+    before it, and as many months back as the longest run a grade scheme counts."""
+    back = max([12, *(w.consecutive or 0 for s in catalog.grade_schemes.values() for w in s.warnings),
+                *(s.lowest_in_department or 0 for s in catalog.grade_schemes.values())])
+    return [previous_month(month, k) for k in range(back + 1)] if _re_month(month) else [month]
+
+
+def _re_month(month: str) -> bool:
+    return bool(re.match(_MONTH, str(month)))
 
 
 def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict[str, list[str]]:

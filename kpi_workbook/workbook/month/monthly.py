@@ -17,7 +17,7 @@ from ...rules.loader import Catalog
 from ..files import refuse_existing
 from .approval import (approval_rows, carry_calibrations, now_text, refuse_approved,
                        reopen as reopen_month, who)
-from .history import merge_month, month_rows, read_history_book, streak_warnings, write_history
+from .history import merge_month, month_rows, read_history_book, streak_months, streak_warnings, write_history
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
@@ -83,7 +83,8 @@ def run_report(catalog: Catalog, inputs: list[Path], out: Path, history: Path | 
 
 def _run(catalog, inputs, out, history, month, force, reopen, reason, by, company="",
          step=None) -> ReportResult:
-    past = read_history_book(history)  # a file that is not a history is refused before any work
+    # a file that is not a history is refused before any work; its months read below
+    past = read_history_book(history, months=())
     books = collect_books(inputs, exclude=[out, history])
     if not books:
         raise KpiError([error("no-books", "没有找到考核表工作簿（.xlsx）", "no scorecard workbooks (.xlsx) found")])
@@ -91,6 +92,8 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
         step(0, f"读取 {len(books)} 个工作簿 / reading {len(books)} workbooks")
     sources = sources_of(books, out)  # what the report is made from: checked by approve, payroll
     data = build_report(catalog, books, month, step=step)
+    if data.month:
+        past.load(streak_months(catalog, data.month), ("历史",))  # the month, the months its warnings need
     if sources_of(books, out) != sources:
         raise KpiError([error("book-changed-while-read",
                               "报表读取期间有考核表被改动（另一个程序在写入？）：请稍后重新运行 report",
@@ -115,8 +118,9 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     if len(data.summary):
         merged = merge_month(past.rows, month_rows(catalog, data.summary, data.month), data.month)
         if history is not None:
-            check_table(len(merged) + 1, (len(merged) + 1) * 40, f"历史 {history.name} 的“历史”表",
-                        f"the 历史 sheet of {history.name}",
+            mine = int((merged["月份"].astype(str) == data.month).sum())  # one sheet per month
+            check_table(mine + 1, (mine + 1) * 40, f"历史 {history.name} 的“历史 {data.month}”表",
+                        f"the 历史 {data.month} sheet of {history.name}",
                         ("请另起一个历史文件（如每年一个）", "start another history file (e.g. one a year)"),
                         source=str(history))
         warnings = streak_warnings(catalog, merged, data.month)

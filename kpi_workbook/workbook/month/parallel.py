@@ -46,7 +46,8 @@ def read_books(catalog: Catalog, books: list[Path], read_one: Reader, step=None)
         return [done(path, _guarded(read_one, catalog, path)) for path in books]
     with ProcessPoolExecutor(max_workers=n, initializer=_start, initargs=(catalog, read_one)) as pool:
         results = [done(path, result) for path, result in
-                   zip(books, pool.map(_read_in_worker, books, chunksize=max(1, len(books) // (4 * n))))]
+                   zip(books, pool.map(_read_in_worker, books))]  # a book at a time: both cores
+    # stay busy to the last book (a chunk of a dozen left one core idle at the end)
     for cards, _ in results:
         for card in cards:
             if card.catalog is None:

@@ -109,7 +109,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     report = Path(report)
     layout = layout or load_payroll_layout()
     catalog = catalog or builtin_catalog()
-    book = read_history_book(history) if history is not None else None
+    # no month sheet read here: the approved month's versions when asked for (approved_rows)
+    book = read_history_book(history, months=()) if history is not None else None
     # with the month's 计算记录 in the history, the report is checked against it (no card
     # scored again) — unless the layout takes a column that record does not cover
     fresh, calibrated = derive(catalog, report, book if _recorded(layout) else None, findings=True)

@@ -28,7 +28,7 @@ from ...rules.model import TEAM_PAY_KINDS
 from ..scorecard.formulas import COMPLETE
 from ...words import PENDING
 from .parallel import read_books
-from ..scorecard.reader import Card, card_arrays, read_workbook
+from ..scorecard.reader import KPI_OUTPUTS, Card, card_arrays, read_workbook
 from ..scorecard.settings import SETTINGS_ERRORS
 from ..scorecard.validate import card_error_diags, formula_findings
 
@@ -159,7 +159,32 @@ def read_one_book(catalog: Catalog, path: Path) -> tuple[list[Card], list[Diagno
     found = book.cards
     diags = book.diagnostics + formula_findings(catalog, path, found) + \
         _roster_gaps(path, found, book.sheets.get("名单", []))
+    _slim(found)
     return found, diags
+
+
+def _slim(cards: list[Card]) -> None:
+    """What the report keeps of each card once its sheet is checked: its every cell and its
+    inputs' contents go (a worker sends the cards to the report; at 100,000 cards those were
+    most of its memory), and the maps every card of a form shares — its names, its inputs'
+    cells — are one object (pickled once per book, not once per card)."""
+    names: dict[str, list[dict]] = {}  # role → the maps its cards have had (one, usually)
+    cells: dict[str, list[dict]] = {}
+    for card in cards:
+        card.sheet_cells = {}
+        card.contents = {}
+        card.names = _one_of(names.setdefault(card.role_id, []), card.names)
+        card.cells = _one_of(cells.setdefault(card.role_id, []), card.cells)
+
+
+def _one_of(known: list[dict], mine: dict) -> dict:
+    """An equal map seen before (compared whole, in C), else ``mine``, kept for the next."""
+    for other in known:
+        if other == mine:
+            return other
+    if len(known) < 8:  # a book of broken sheets shares nothing: never a long search
+        known.append(mine)
+    return mine
 
 
 def _roster_gaps(path: Path, cards: list[Card], roster: list[list[object]]) -> list[Diagnostic]:
@@ -188,10 +213,14 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     in_error = np.array([bool(problems[i]) for i in range(len(cards))], dtype=bool)
     # Team pay needs the whole department: a card in error or not complete takes no award or
     # pool share, and the amounts of its team wait for it (待定) rather than go to the others.
-    frame = scored.frame.copy()
-    frame.loc[in_error, "complete"] = False
-    frame.loc[in_error, "status"] = "error"
+    frame = scored.frame  # copied before a change only (the team pay kinds copy it anyway)
+    if in_error.any():
+        frame = frame.copy()
+        frame.loc[in_error, "complete"] = False
+        frame.loc[in_error, "status"] = "error"
     rank_waits = _rank_waiting(catalog, cards, frame)
+    if rank_waits and frame is scored.frame:
+        frame = frame.copy()
     for pos, who in rank_waits.items():
         frame.loc[pos, "complete"] = False
         frame.loc[pos, "status"] = "incomplete"
@@ -236,6 +265,7 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
     bad_input = {(d.source, d.sheet) for d in findings if d.code in BAD_INPUT_CODES}
     pay_columns = [(f"pay.{rule_id}", label) for rule_id, label in label_of.items()
                    if f"pay.{rule_id}" in frame.columns]  # the rules some card of the month has
+    pays_of: dict[tuple[int, str], bool] = {}  # (catalog, role) → whether it has pay rules
     for i, card in enumerate(cards):
         r = records[i]
         role = catalog.roles[card.role_id]
@@ -258,7 +288,11 @@ def _score(catalog: Catalog, cards: list[Card], month: str, findings: list[Diagn
         row["状态"] = STATUS_TEXT["error" if in_error[i] else r["status"]]
         row["问题"] = "；".join(problems[i]) or None
         notes = [*waiting, r.get("excluded_reason"), r.get("pay_notes")]
-        if complete and not owners[i].role_pay_rules(owners[i].roles[card.role_id]):
+        key = (id(owners[i]), card.role_id)
+        pays = pays_of.get(key)
+        if pays is None:
+            pays = pays_of[key] = bool(owners[i].role_pay_rules(owners[i].roles[card.role_id]))
+        if complete and not pays:
             row["应发绩效合计"] = None  # nothing to pay by rule: empty, never a ¥0.00 earned
             notes.append(NO_PAY_RULE)
         row["说明"] = "；".join(n for n in notes if isinstance(n, str) and n)
@@ -288,7 +322,19 @@ def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict]:
     """``frame.to_dict("records")`` of ``columns`` and every pay column (pay.*, and wait.*:
     a team amount that waits), those of them the frame has."""
     keep = [c for c in frame.columns if c in columns or str(c).startswith(("pay.", "wait."))]
-    return frame[keep].to_dict("records")
+    values = [_natives(frame[c]) for c in keep]
+    return [dict(zip(keep, row)) for row in zip(*values)] if keep else [{} for _ in range(len(frame))]
+
+
+def _natives(column: pd.Series) -> list:
+    """A column's values as ``to_dict`` gives them (Python numbers, not NumPy's), without
+    pandas' call per value."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.to_numpy(dtype=object).tolist()
+    values = column.tolist()  # NumPy dtypes: Python objects already
+    if column.dtype == object:
+        values = [v.item() if isinstance(v, np.generic) else v for v in values]
+    return values
 
 
 def _rank_waiting(catalog: Catalog, cards: list[Card], frame: pd.DataFrame) -> dict[int, str]:
@@ -325,12 +371,15 @@ def _rank_waiting(catalog: Catalog, cards: list[Card], frame: pd.DataFrame) -> d
 
 
 def _values(catalog: Catalog, cards: list[Card], roles) -> dict[str, dict[str, np.ndarray]]:
+    groups: dict[str, list[Card]] = {r: [] for r in roles}
+    for c in cards:
+        if c.role_id in groups:
+            groups[c.role_id].append(c)
     values = {}
     for role_id in roles:
         role = catalog.roles[role_id]
-        group = [c for c in cards if c.role_id == role_id]
         keys = [s.key for s in input_specs(role, catalog.role_pay_rules(role))]
-        values[role_id] = card_arrays(group, keys)
+        values[role_id] = card_arrays(groups[role_id], keys)
     return values
 
 
@@ -355,7 +404,10 @@ def _score_each(distinct: list[Catalog], owners: list[Catalog], cards: list[Card
 
 
 def _combined(frames: dict[int, pd.DataFrame], distinct: list[Catalog], owners: list[Catalog]) -> pd.DataFrame:
-    """One frame: each card's row from the frame of its own catalog."""
+    """One frame: each card's row from the frame of its own catalog (with one catalog, its
+    frame itself: the caller only reads it)."""
+    if len(distinct) == 1:
+        return frames[id(distinct[0])]
     frame = frames[id(distinct[0])].copy()
     for own in distinct[1:]:
         mine = np.array([o is own for o in owners], dtype=bool)
@@ -458,16 +510,17 @@ def _compare_cached(catalog: Catalog, card: Card, row, findings: list[Diagnostic
         return
     complete = bool(row["complete"])
     never_calculated = isinstance(cached.get("KPI_STATUS"), (int, float))
-    expected = {"KPI_TOTAL": float(row["total"]),
-                "KPI_GRADE": row["grade"] if complete else None,
-                "KPI_PAY": _sheet_pay(catalog, card, row),
-                "KPI_STATUS": COMPLETE if complete else None}
-    for name, want in expected.items():
+    for name in KPI_OUTPUTS:
         got = cached.get(name)
         if got is None or (isinstance(got, str) and got.startswith("#")):
             continue
         if never_calculated and not (name == "KPI_TOTAL" and got != 0):
             continue
+        # what the engine gives, worked out for the cells compared only
+        want = (float(row["total"]) if name == "KPI_TOTAL" else
+                (row["grade"] if complete else None) if name == "KPI_GRADE" else
+                _sheet_pay(catalog, card, row) if name == "KPI_PAY" else
+                COMPLETE if complete else None)
         if name == "KPI_STATUS":
             if (got == COMPLETE) != complete and got is not None:
                 _mismatch(card, name, got, "完成" if complete else "未完成", findings)

@@ -23,10 +23,16 @@ from ..files import atomic_output
 from ..xlsx.printing import chinese_part, print_setup, signature_line
 from .calibration import calibration_sheet
 from .report import ReportData
-from .tables import (FINDINGS, INCOMPLETE, STATS, SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL, table_formats,
+from .tables import (FINDINGS, column_values, INCOMPLETE, STATS, SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL, table_formats,
                      report_title, schemes_by_role, write_table)
 from ..xlsx.sheet_rows import SheetRows
 
+
+
+def job_titles(catalog: Catalog, role_ids) -> list[str]:
+    """The job title of each role id, worked out once per role."""
+    titles: dict[str, str] = {}
+    return [titles[r] if r in titles else titles.setdefault(r, job_title(catalog.roles[r])) for r in role_ids]
 
 
 def grade_order(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
@@ -54,7 +60,7 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
         grades = grade_order(catalog, s)
     columns = ("部门", "岗位ID", "状态", "总分", "等级", "应发绩效合计")
     departments: dict[object, list[tuple]] = {}
-    for card in zip(*(s[c].tolist() for c in columns)) if len(s) else ():
+    for card in zip(*(column_values(s[c]) for c in columns)) if len(s) else ():
         if scheme_id is None or scheme_of[card[1]] == scheme_id:
             departments.setdefault(card[0], []).append(card)
     rows = []
@@ -208,7 +214,7 @@ def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> SheetRo
     columns = SUMMARY_HEAD + data.money_columns + SUMMARY_TAIL
     frame = s.reindex(columns=columns) if len(s) else pd.DataFrame(columns=columns)
     if len(s):  # 岗位 shows the job title, not the form's title
-        frame["岗位"] = [job_title(catalog.roles[r]) for r in s["岗位ID"]]
+        frame["岗位"] = job_titles(catalog, s["岗位ID"])
     # 问题 and 说明 (the reasons behind 错误 and team pay) stay on one line and out of the print
     # area: the printout is the boss's overview; every finding prints on the 问题 sheet.
     formats = {"总分": f["num"], "部门排名": f["int"], "全员排名": f["int"], "预警": f["warn"], "问题": f["flag"],
@@ -377,8 +383,11 @@ def _incomplete_sheet(book, data: ReportData, f, page, catalog: Catalog | None =
     ws = book.add_worksheet(INCOMPLETE)
     out = SheetRows(ws)
     s = data.summary
-    titles = ({str(e): job_title(catalog.roles[r]) for e, r in zip(s["工号"], s["岗位ID"])}
-              if catalog is not None and len(s) else {})
+    wanted = {str(e) for e in data.incomplete["工号"]} if len(data.incomplete) else set()
+    listed = [(str(e), r) for e, r in zip(s["工号"], s["岗位ID"]) if str(e) in wanted] \
+        if catalog is not None and wanted else []
+    titles = dict(zip((e for e, _ in listed), job_titles(catalog, (r for _, r in listed)))) \
+        if listed and catalog is not None else {}
     rows = [{"工号": r["工号"], "姓名": r["姓名"], "部门": r["部门"],
              "岗位": titles.get(str(r["工号"]), r["岗位"]), "工作表": r["_sheet"],
              "缺少或有误": chinese_part("；".join(r["_missing"])), "文件": Path(r["_file"]).name}

@@ -76,7 +76,7 @@ def write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_ro
         styled, put = list(zip(places, ws.styles(column_formats))), ws.write_table_row
     else:
         styled, put = list(zip(places, column_formats)), functools.partial(xlsx_row, ws)
-    columns = [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]
+    columns = [column_values(frame.iloc[:, j]) for j in range(frame.shape[1])]
     for i, row in enumerate(zip(*columns), start=start_row):  # far faster than itertuples
         put(i, styled, row)
         if widths is not None and wrapped:
@@ -85,6 +85,14 @@ def write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_ro
                 v = row[j]
                 values[j] = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
             ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
+
+
+def column_values(column: pd.Series) -> list:
+    """A column's values as Python objects; a text column's at once from its array (its
+    ``tolist`` goes through pandas once per value)."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.to_numpy(dtype=object).tolist()
+    return column.tolist()
 
 
 def xlsx_row(ws, i: int, styled, row) -> None:

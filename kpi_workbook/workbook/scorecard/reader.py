@@ -9,6 +9,7 @@ file, sheet and cell; a workbook that cannot be opened at all is one error.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -395,4 +396,15 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
 
 def card_arrays(cards: list[Card], keys) -> dict[str, np.ndarray]:
     """Input arrays for a role's cards, keyed by canonical key (NaN where empty or bad)."""
-    return {k: np.array([c.values.get(k, math.nan) for c in cards], dtype=float) for k in keys}
+    keys = list(keys)
+    if len(keys) < 2 or not cards:
+        return {k: np.array([c.values.get(k, math.nan) for c in cards], dtype=float) for k in keys}
+    take = operator.itemgetter(*keys)  # one C call per card, when it has every key (the usual)
+    rows = []
+    for c in cards:
+        try:
+            rows.append(take(c.values))
+        except KeyError:
+            rows.append(tuple(c.values.get(k, math.nan) for k in keys))
+    table = np.array(rows, dtype=float).reshape(len(cards), len(keys))
+    return {k: np.ascontiguousarray(table[:, j]) for j, k in enumerate(keys)}
