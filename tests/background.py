@@ -23,6 +23,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -47,12 +48,13 @@ def job(name: str, slow: bool = False):
 NICE = 10  # the children's priority below the session's (Unix; their processes inherit it)
 
 
-def _run_jobs(jobs: list[tuple[str, Callable[[Path], object], str]], conn) -> None:
+def _run_jobs(jobs: list[tuple[str, Callable[[Path], object], str]], conn, parent: int) -> None:
     """The child: every job in turn, each result sent back as soon as it is there. It runs
     at a lower priority than the session: the session's own tests are the longer path, and
     the jobs have until their modules run (last) to use the time the session leaves."""
     with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
         os.nice(NICE)
+    _end_with(parent)
     try:
         for name, work, root in jobs:
             try:
@@ -62,6 +64,19 @@ def _run_jobs(jobs: list[tuple[str, Callable[[Path], object], str]], conn) -> No
             conn.send((name, *outcome))
     finally:
         conn.close()
+
+
+def _end_with(parent: int) -> None:
+    """The child ends when the session does, however that ends (a killed pytest left its
+    month-book job recalculating for half an hour): Linux kills it when its parent dies,
+    and a parent already gone before that was set ends it here."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def start(names: list[str], tmp_path_factory) -> None:
@@ -78,7 +93,8 @@ def start(names: list[str], tmp_path_factory) -> None:
     for group in filter(None, groups):
         receive, send = context.Pipe(duplex=False)
         process = context.Process(target=_run_jobs, name="fixture-jobs",
-                                  args=([(n, JOBS[n][0], str(_ROOTS[n])) for n in group], send))
+                                  args=([(n, JOBS[n][0], str(_ROOTS[n])) for n in group], send,
+                                        os.getpid()))
         process.start()
         send.close()
         child = {"process": process, "receive": receive, "pending": set(group)}

@@ -277,7 +277,7 @@ def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
             if c not in data:
                 data[c] = None
         if "月份" in data:
-            data["月份"] = data["月份"].map(_month_text)
+            data["月份"] = _each_once(data["月份"], _month_text)
         if "版本" in data:
             data["版本"] = pd.to_numeric(data["版本"], errors="coerce").fillna(0).astype(int)
         for c in ("工号", "行哈希", "哈希"):
@@ -304,6 +304,23 @@ def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
     if not (chained and set(read) <= unchanged):
         _check_approvals(path, book)  # else checked before they were written, as they are
     return book
+
+
+def _each_once(values: pd.Series, how) -> pd.Series:
+    """``values.map(how)``, ``how`` called once per distinct value (a column of a month's
+    sheet holds few: its month, TRUE and FALSE)."""
+    found: dict = {}
+
+    def once(v):
+        key = (type(v), v)
+        try:
+            if key not in found:
+                found[key] = how(v)
+            return found[key]
+        except TypeError:  # not hashable
+            return how(v)
+
+    return values.map(once)
 
 
 def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -446,8 +463,8 @@ def _history_frame(table: tuple[list[str], list[list]], sheet: str = SHEET) -> p
         if c not in frame:
             frame[c] = None
     frame["工号"] = frame["工号"].astype(str).str.strip()
-    frame["月份"] = frame["月份"].map(_month_text)
-    frame["部门最低"] = frame["部门最低"].map(lambda v: v is True or str(v).strip().upper() in ("TRUE", "1", "是"))
+    frame["月份"] = _each_once(frame["月份"], _month_text)  # a month's sheet: one month
+    frame["部门最低"] = _each_once(frame["部门最低"], lambda v: v is True or str(v).strip().upper() in ("TRUE", "1", "是"))
     return frame[COLUMNS + ["_row", "_sheet"]].reset_index(drop=True)
 
 

@@ -146,7 +146,7 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
         partial(_scan_book, keep=kept) if kept is not None else _scan_book, list(enumerate(books)),
         shared=catalog, sizes=sizes, meanwhile=read_rows,
         done=lambda item, _: step(1, f"{item[1].name} 已打开 / opened") if step is not None else None)
-    rows = read[0]
+    rows = read.pop()
     cards: dict[str, _Found] = {}
     blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
     parts: list[dict[str, str]] = []
@@ -226,6 +226,7 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
         target = pending.setdefault((employee_id, spec.key), _Pending(card, spec))
         target.values.append((parsed, row))
 
+    del rows  # let go before the writers start: they are forked from this process
     months.refuse_file(source)  # every dated row of another month: the whole file is refused
     plan = _Plan(len(books))
     for (employee_id, key), target in pending.items():
@@ -245,6 +246,8 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
     del pending
 
     result.written += _fill_ranks(catalog, cards, teams, plan)
+    del cards
+    plan.now.clear()
     for employee_id in sorted(unknown_employees):
         result.diagnostics.append(warning("unknown-employee", f"工号 {employee_id} 不在这些工作簿中",
                                           f"employee {employee_id} is in none of these workbooks",
