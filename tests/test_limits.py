@@ -462,6 +462,26 @@ def test_ctrl_c_while_reading_on_every_core_is_one_line(tmp_path, catalog):
     assert not any(".kpi-tmp-" in p.name for p in tmp_path.iterdir())
 
 
+WORKER_START = """
+import os, sys
+from kpi_workbook.workbook.xlsx.package import end_with_parent
+end_with_parent(int(sys.argv[1]))
+print("waiting for work", flush=True)
+"""
+
+
+@pytest.mark.parametrize("parent_gone", [False, True])
+def test_a_worker_whose_parent_is_gone_ends_as_it_starts(parent_gone):
+    """A worker forked just as Ctrl-C ended its parent starts with another parent: it ends
+    there (exit 130, silently) instead of waiting for work for ever with the command's output
+    pipes open; a worker whose parent is there goes on."""
+    parent = os.getpid() + (10**6 if parent_gone else 0)  # the pid that started it, or one gone
+    done = subprocess.run([sys.executable, "-c", WORKER_START, str(parent)], capture_output=True,
+                          text=True, timeout=60, env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout, done.stderr) == ((130, "", "") if parent_gone else
+                                                           (0, "waiting for work\n", ""))
+
+
 # --- 5. lock files that do not clutter -----------------------------------------------------
 
 HOLD = """

@@ -15,6 +15,7 @@ made by pickling must not split them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -44,7 +45,8 @@ def read_books(catalog: Catalog, books: list[Path], read_one: Reader, step=None)
     n = workers(len(books))
     if n == 1:
         return [done(path, _guarded(read_one, catalog, path)) for path in books]
-    with ProcessPoolExecutor(max_workers=n, initializer=_start, initargs=(catalog, read_one)) as pool:
+    with ProcessPoolExecutor(max_workers=n, initializer=_start,
+                             initargs=(catalog, read_one, os.getpid())) as pool:
         results = [done(path, result) for path, result in
                    zip(books, pool.map(_read_in_worker, books))]  # a book at a time: both cores
     # stay busy to the last book (a chunk of a dozen left one core idle at the end)
@@ -62,10 +64,10 @@ def _guarded(read_one: Reader, catalog: Catalog, path: Path) -> BookResult:
         return [], list(exc.diagnostics)
 
 
-def _start(catalog: Catalog, read_one: Reader) -> None:
+def _start(catalog: Catalog, read_one: Reader, parent: int) -> None:
     from ..xlsx import package
 
-    package.quiet_interrupt()  # Ctrl-C: the parent says so once; a reader just stops
+    package.quiet_interrupt(parent)  # Ctrl-C: the parent says so once; a reader just stops
     _WORKER["catalog"], _WORKER["read_one"] = catalog, read_one
     package._WORKER_PROCESS["inside"] = True  # every core is busy already: no more processes
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -82,7 +81,7 @@ def each_book(work: Callable[[Any, Any], Any], items: Sequence, shared: Any = No
     for folder in folders:
         files._WRITING_IN.add(Path(folder))
     order = range(len(items)) if sizes is None else sorted(range(len(items)), key=lambda k: -sizes[k])
-    with ProcessPoolExecutor(max_workers=n, initializer=_start, initargs=(work, shared)) as pool:
+    with ProcessPoolExecutor(max_workers=n, initializer=_start, initargs=(work, shared, os.getpid())) as pool:
         futures: list = [None] * len(items)
         for k in order:  # one book a task, the largest first: they even out
             futures[k] = pool.submit(_in_worker, items[k])
@@ -106,17 +105,11 @@ def each_book(work: Callable[[Any, Any], Any], items: Sequence, shared: Any = No
     return results
 
 
-def _start(work: Callable, shared: Any) -> None:
+def _start(work: Callable, shared: Any, parent: int) -> None:
     from ..xlsx import package
 
     signal.signal(signal.SIGINT, _interrupted)
-    if sys.platform.startswith("linux"):  # the worker ends with its parent, however that ends
-        import ctypes
-
-        try:
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    package.end_with_parent(parent)  # the worker ends with its parent, however that ends
     package._WORKER_PROCESS["inside"] = True  # every core is busy already: no more processes
     _WORKER["work"], _WORKER["shared"] = work, shared
 

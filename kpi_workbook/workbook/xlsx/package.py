@@ -359,7 +359,7 @@ class Book:
         _FORKED["book"] = self  # inherited by the forked workers, never pickled
         try:
             with ProcessPoolExecutor(max_workers=helpers, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_in_worker) as pool:
+                                     initializer=_in_worker, initargs=(os.getpid(),)) as pool:
                 futures = [pool.submit(_read_share, share) for share in shares[1:]]
                 results = [_read_share(shares[0], own=True)] + [f.result() for f in futures]
         finally:
@@ -698,14 +698,23 @@ def sheet_workers(n_sheets: int) -> int:
     return max(0, min(wanted, n_sheets // SHEETS_PER_WORKER) - 1)
 
 
-def quiet_interrupt() -> None:
+def quiet_interrupt(parent: int) -> None:
     """In a worker process that only reads: Ctrl-C (sent to the whole process group) ends it
-    at once and silently; the parent process prints the one line and exits 130. On Linux the
-    worker also ends when its parent does, however that ends (a worker forked just after a
-    Ctrl-C was sent would otherwise wait for work forever)."""
+    at once and silently; the parent process prints the one line and exits 130. The worker
+    also ends when its parent does, however that ends (:func:`end_with_parent`)."""
     import signal
 
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    end_with_parent(parent)
+
+
+def end_with_parent(parent: int) -> None:
+    """A worker ends when ``parent`` (the process that started it) does: on Linux the kernel
+    kills it then (PR_SET_PDEATHSIG); a parent already gone before that was set (a Ctrl-C
+    just as the worker was forked) ends it here, or it would wait for work forever, holding
+    the command's output pipes open."""
+    import signal
+
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -713,10 +722,12 @@ def quiet_interrupt() -> None:
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):  # no prctl: the parent's Ctrl-C ends its children
             pass
+    if os.getppid() != parent:
+        os._exit(130)
 
 
-def _in_worker() -> None:
-    quiet_interrupt()
+def _in_worker(parent: int) -> None:
+    quiet_interrupt(parent)
     _WORKER_PROCESS["inside"] = True
     book = _FORKED["book"]
     book.zip = zipfile.ZipFile(book.path)  # its own handle: the parent's file position is its own
