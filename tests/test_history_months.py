@@ -193,3 +193,85 @@ def test_months_of_no_month_text_stay_in_one_sheet(tmp_path):
     assert openpyxl.load_workbook(path).sheetnames == ["历史", "历史 2026-10", "校验"]
     book = H.read_history_book(path)
     assert sorted(book.rows["工号"]) == ["E1", "E2"] and book.months() == ["2026-10", "十月"]
+
+
+def _report_column(report: Path, column: str) -> dict:
+    rows = list(openpyxl.load_workbook(report, read_only=True)["月度汇总"].iter_rows(values_only=True))
+    head = list(rows[0])
+    return {r[head.index("工号")]: r[head.index(column)] for r in rows[1:] if r[0] is not None}
+
+
+def test_a_report_scored_again_at_approval_keeps_its_streak_warnings(tmp_path, catalog, capsys):
+    """approve of a report made without --history after a book changed writes the report
+    again from the books: its warnings look back at the months before, so they are read."""
+    from .test_payroll_trust import set_cell
+
+    hist = tmp_path / "h.xlsx"
+    month_of(tmp_path, catalog, capsys, hist, "2026-10")  # Q2 graded E
+    month_of(tmp_path, catalog, capsys, hist, "2026-11", approve=False)  # and again
+    book = tmp_path / "2026-11" / "qc.xlsx"
+    set_cell(book, "Q1", "KPI_BASE_SALARY", 6000)  # the books are no longer as recorded
+    again = tmp_path / "again.xlsx"
+    assert run(capsys, "report", book, "--out", again)[0] == 0  # (no history: no warnings)
+    code, _, err = run(capsys, "approve", again, "--history", hist, "--by", "王经理")
+    assert code == 0, err
+    assert "连续2个月E" in _report_column(again, "预警")["Q2"]
+
+
+def test_a_report_whose_pay_is_not_the_historys_is_not_approved(tmp_path, catalog, capsys):
+    """历史 is what the roll-up reads: a report whose pay (or name, department) differs from
+    the month's 历史 rows is sent back to report --history, as one whose grade differs."""
+    from .test_money_signoff import CS_ROSTER, cs
+    from .test_payroll_trust import set_cell
+
+    book = make_book(catalog, tmp_path / "cs.xlsx", CS_ROSTER, cs("S1") + cs("S2"))
+    hist, again = tmp_path / "h.xlsx", tmp_path / "again.xlsx"
+    assert run(capsys, "report", book, "--out", tmp_path / "r.xlsx", "--history", hist)[0] == 0
+    set_cell(book, "S1", "KPI_BASE_SALARY", 6000)  # S1's pay changes, the score does not
+    assert run(capsys, "report", book, "--out", again)[0] == 0
+    code, _, err = run(capsys, "approve", again, "--history", hist, "--by", "王经理")
+    assert code == 1 and "report --history" in err and "S1" in err
+
+
+def test_a_month_whose_zip_directory_lies_is_not_copied_on(tmp_path, catalog, capsys):
+    """The sealed 压缩摘要 covers a month member's CRC and sizes with its bytes: a wrong CRC
+    in the zip directory is refused when the history is read, not copied into the next
+    history to fail every full read after."""
+    import struct
+
+    hist = tmp_path / "h.xlsx"
+    month_of(tmp_path, catalog, capsys, hist, "2026-10")
+    november = month_of(tmp_path, catalog, capsys, hist, "2026-11", approve=False)
+    member = part_of(hist, "历史 2026-10")
+    data = bytearray(hist.read_bytes())
+    with zipfile.ZipFile(hist) as z:
+        info = z.getinfo(member)
+    central = 0
+    while True:
+        central = data.find(b"PK\x01\x02", central)
+        n = struct.unpack("<H", data[central + 28:central + 30])[0]
+        if bytes(data[central + 46:central + 46 + n]) == member.encode():
+            break
+        central += 4
+    wrong = struct.pack("<I", info.CRC ^ 0x5A5A5A5A)
+    data[central + 16:central + 20] = wrong
+    data[info.header_offset + 14:info.header_offset + 18] = wrong
+    hist.write_bytes(bytes(data))
+    code, _, err = run(capsys, "approve", november, "--history", hist, "--by", "王经理")
+    assert code == 2 and "h.xlsx" in err, err
+
+
+def test_months_read_later_come_from_the_file_read_first(tmp_path, catalog, capsys):
+    """payroll and rollup read the history without its lock, a month at a time: when the
+    file is written in between, the second read is refused (run again), never paired with
+    the first."""
+    from kpi_workbook.diagnostics import Refused
+
+    hist = tmp_path / "h.xlsx"
+    month_of(tmp_path, catalog, capsys, hist, "2026-10")
+    month_of(tmp_path, catalog, capsys, hist, "2026-11")
+    book = H.read_history_book(hist, months=("2026-10",))
+    month_of(tmp_path, catalog, capsys, hist, "2026-12", approve=False)  # the history written meanwhile
+    with pytest.raises(Refused, match="run the command again"):
+        book.load(["2026-11"])
+    H.read_history_book(hist, months=("2026-10",)).load(["2026-11"])  # read afresh: fine

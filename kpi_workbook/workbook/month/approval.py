@@ -147,10 +147,11 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
             fresh, calibrated = derive(catalog, Path(report))
         money = list(fresh.data.money_columns)
         rows = approval_rows(calibrated.summary, money)
-        # the month's 历史 (and, for streak warnings on a calibrated report, the months before);
-        # its earlier versions, if any, are read when the new ones are written
-        book.load(streak_months(catalog, fresh.data.month) if calibrated.changes else [fresh.data.month],
-                  ("历史",))
+        # the month's 历史 (and, for the streak warnings of a report written again — calibrated,
+        # or scored again without a record — the months before); its earlier versions, if
+        # any, are read when the new ones are written
+        again = calibrated.changes or not getattr(fresh, "fast", False)
+        book.load(streak_months(catalog, fresh.data.month) if again else [fresh.data.month], ("历史",))
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
         if not result.unchanged:
@@ -441,10 +442,10 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     mine = {str(r.工号): r for r in have.itertuples(index=False)}
     reported = rows if reported is None else reported
     stale = sorted(set(reported["工号"]) ^ set(mine))
-    for r in reported.itertuples(index=False):
-        h = mine.get(str(r.工号))
-        if h is not None and (_text(h.总分, 1), _text(h.等级), _text(h.状态)) != (
-                _text(r.总分, 1), _text(r.等级), _text(r.状态)):
+    for r in reported.itertuples(index=False):  # every field an approved row's hash covers:
+        h = mine.get(str(r.工号))  # 历史 must be what is approved (the roll-up reads it)
+        if h is not None and any(_text(getattr(h, c), 1 if c == "总分" else None)
+                                 != _text(getattr(r, c), 1 if c == "总分" else None) for c in ROW_FIELDS):
             stale.append(str(r.工号))
     if stale:
         raise Refused([error("report-not-history",

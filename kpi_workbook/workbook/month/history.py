@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import struct
 import zipfile
@@ -146,6 +147,7 @@ class HistoryBook:
     unread: set[str] = field(default_factory=set)  # month sheets of ``source`` not read
     stored: dict[str, _Stored] = field(default_factory=dict)  # month sheets as sealed in ``source``
     originals: dict[str, dict[str, list]] = field(default_factory=dict)  # month sheet read → its cells
+    identity: tuple = ()  # the file read, as it was when read (_identity): load() reads that file
 
     def approval(self, month: str) -> dict | None:
         """The month's latest approval record (``状态`` 已审批 or 已重开), or None."""
@@ -178,11 +180,23 @@ class HistoryBook:
         rows to ``rows`` and ``versions``; what the book holds already is kept as it is."""
         wanted = {month_sheet(f, m) for f in families for m in months} & self.unread
         if wanted and self.source is not None:
-            self._add(_read_book(self.source, self.signer, False, False, wanted), wanted)
+            self._add(self._again(wanted), wanted)
 
     def load_all(self) -> None:
         if self.unread and self.source is not None:
-            self._add(_read_book(self.source, self.signer, False, False, None), set(self.unread))
+            self._add(self._again(None), set(self.unread))
+
+    def _again(self, wanted: set[str] | None) -> HistoryBook:
+        """The file read again for more of its months: the very file read first (a command
+        that reads without the lock, as payroll and rollup do, must not pair one file's
+        approvals with another's rows), else refused: run the command again."""
+        assert self.source is not None
+        again = _read_book(self.source, self.signer, False, False, wanted)
+        if not self.identity or again.identity != self.identity or _identity(self.source) != self.identity:
+            raise Refused([error("history-changed", f"历史文件 {self.source.name} 在读取时被改动：请重新运行",
+                                 f"the history file {self.source.name} changed while it was read: "
+                                 "run the command again", source=str(self.source))])
+        return again
 
     def _add(self, again: HistoryBook, names: set[str]) -> None:
         months = {f: {m for g, m in map(_family_of, names) if g == f} for f in MONTHLY}  # type: ignore[misc]
@@ -214,8 +228,16 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
     return _read_book(Path(path), signer, unsealed_ok, full, want)
 
 
+def _identity(path: Path) -> tuple:
+    """Which file is at ``path`` and its state: a history is only ever replaced whole
+    (files.atomic_output), so a write in between gives another inode or time."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
                want: set[str] | None) -> HistoryBook:
+    identity = _identity(path)  # before the read: a file replaced meanwhile is another identity
     raw, seal, written, stored, unread = _read_sheets(path, signer, None if full else want)
     if not _is_history(raw.get(SHEET)) and not any(
             _family_of(n) is not None and _family_of(n)[0] == SHEET for n in [*raw, *unread]):  # type: ignore[index]
@@ -293,7 +315,7 @@ def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
                        _concat(version_parts, VERSION_COLUMNS), frame(AUDIT, AUDIT_COLUMNS),
                        frame(COMPUTED, COMPUTED_COLUMNS))
     book.sealed = chained
-    book.source, book.signer = path, signer
+    book.source, book.signer, book.identity = path, signer, identity
     if chained:
         book.mode, book.key_id = mode, key_id
         book.stored, book.unread = stored, set(unread)
@@ -422,7 +444,15 @@ def _member_digest(path: Path, info) -> str:
     digest = hashlib.sha256()
     for chunk in _member_chunks(path, info):
         digest.update(chunk)
+    digest.update(_sizes(info.CRC, info.file_size, info.compress_size))
     return digest.hexdigest()
+
+
+def _sizes(crc: int, size: int, compressed: int) -> bytes:
+    """What the zip directory says of a member, hashed after its compressed bytes into the
+    sealed 压缩摘要: a copied member's CRC and sizes are copied too, so they are sealed with
+    its bytes (a wrong CRC passed on raw would make the next full read fail)."""
+    return f"|{crc:08x}|{size}|{compressed}".encode("ascii")
 
 
 def _is_history(values) -> bool:
@@ -700,6 +730,7 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
         digest.update(packed)
         out.write(packed)
         compressed = out.tell()
+    digest.update(_sizes(crc, size, compressed))
     cells.unlink()
     return target, 0, _Stored("", digest.hexdigest(), data, count, last, crc, compressed, size)
 
@@ -833,6 +864,7 @@ def _put_member(out: zipfile.ZipFile, name: str, source: Path, offset: int, part
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
                 out.fp.write(chunk)  # type: ignore[union-attr]
+    digest.update(_sizes(part.crc, part.size, part.compressed))
     if digest.hexdigest() != part.raw:
         raise Refused([error("history-changed", f"历史文件 {source.name} 在读取后被改动：请重新运行",
                              f"the history file {source.name} changed after it was read: run the command again",
