@@ -29,7 +29,7 @@ from ...engine.describe import job_title
 from ...rules.loader import Catalog
 from ...rules.model import GradeScheme
 from ..files import atomic_output
-from ..xlsx.printing import print_setup, row_height, signature_line
+from ..xlsx.printing import last_column_for, print_setup, row_height, signature_line
 
 HISTORY_SHEET = "历史"
 DEPARTMENTS = "部门汇总"
@@ -266,9 +266,12 @@ def write_rollup(catalog: Catalog, data: RollupData, out: Path, force: bool = Fa
                 ws.set_column(j, j, column_widths.get(j, 7))
             if tables:  # signed where it is handed over: two rows under the last 合计
                 row -= 2
-                cells.write(row, 1 if name == data.period.sheet else 0, signature_line(), f["signature"])
+                start = 1 if name == data.period.sheet else 0
+                cells.write(row, start, signature_line(), f["signature"])
                 cells.set_row(row, 30)
-                ws.print_area(0, 0, row, max(width - 1, 10))  # room for the signature line
+                # the print area takes the whole signature line (past a narrow table, 日期 was cut)
+                signed = {j: column_widths.get(j, 7) for j in range(width)}
+                ws.print_area(0, 0, row, max(width - 1, last_column_for(signature_line(), start, signed)))
         _notes_sheet(book, catalog, data, f, page)
         book.close()
         sheet_rows.save(written, sheets, tmp)

@@ -34,6 +34,18 @@ def text_units(text: str) -> float:
     return units
 
 
+def last_column_for(text: str, start: int, widths: dict[int, float], size: float = 11,
+                    default: float = 8.43) -> int:
+    """The last column a one-line ``text`` of ``size`` pt reaches when written in column
+    ``start`` (``widths``: column → width, ``default`` for the others): a print area that
+    stops short of it cuts the line off on paper."""
+    need, last, room = text_units(text) * size / 10, start - 1, 0.0
+    while room < need:
+        last += 1
+        room += widths.get(last, default)
+    return last
+
+
 def lines_needed(text: str, width: float) -> int:
     """Lines a wrapped cell of ``width`` units needs for ``text`` (explicit newlines count)."""
     if text is None or text == "":
