@@ -153,3 +153,24 @@ def test_grades_yaml_checks_the_new_rules():
                 {"period_rating": {"demote": [{"grade": "B", "months": 3, "to": "E"}]}}):
         with pytest.raises(ValidationError):
             GradeScheme(id="s", label="s", tiers=tiers, **bad)
+
+
+def test_the_signature_line_is_inside_the_print_area(capsys, history, tmp_path):
+    """On paper a print area cuts off what overflows it: the signature line under the narrow
+    部门汇总 table lost its 月__日. The printed columns hold the whole line (11 pt: a CJK
+    character two digits wide, a digit about one width unit at 10 pt)."""
+    import unicodedata
+
+    from openpyxl.utils import column_index_from_string
+
+    out = tmp_path / "q4.xlsx"
+    run(capsys, "rollup", "--history", history, "--quarter", "2026Q4", "--out", out)
+    wb = openpyxl.load_workbook(out)
+    for name in ("季度汇总", "部门汇总"):
+        ws = wb[name]
+        line = next(c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "制表：" in c.value)
+        need = sum(1.8 if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in line.value) * 1.1
+        last = column_index_from_string(ws.print_area.split(":")[-1].replace("$", "").rstrip("0123456789"))
+        widths = {j: d.width for d in ws.column_dimensions.values() for j in range(d.min, d.max + 1)}
+        room = sum(widths.get(j) or 8.43 for j in range(line.column, last + 1))
+        assert room >= need, (name, room, need)
