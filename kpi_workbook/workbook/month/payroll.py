@@ -135,9 +135,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                              "no --history: nothing was checked against an approval", source=str(report)))
 
     rows, excluded, apart = [], [], []
-    rounded = {c.source: _money_rounded(summary[c.source].tolist()) for c in layout.columns
-               if c.type == "money" and c.source in summary.columns}  # each column at once
-    for k, (r, state) in enumerate(zip(summary.to_dict("records"), states)):
+    for r, state in zip(summary.to_dict("records"), states):
         if _text(r.get("状态")).strip() == "不参与" and not _text(r.get("问题")).strip():
             # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
             apart.append((str(r["工号"]), _text(r.get("姓名")), _text(r.get("说明"))))
@@ -161,9 +159,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
         for c in layout.columns:
             if c.type == "money":
                 value = r.get(c.source)
-                done = rounded[c.source][k] if c.source in rounded else None
-                row[c.header] = None if unpaid else 0.0 if _blank(value) else (
-                    done if isinstance(done, float) else clean_round(float(value), 2))
+                row[c.header] = None if unpaid else 0.0 if _blank(value) else clean_round(float(value), 2)
             elif c.type == "approval":
                 row[c.header] = state
             else:
@@ -188,23 +184,6 @@ def _recorded(layout: PayrollLayout) -> bool:
 def read_payroll(report: Path) -> pd.DataFrame:
     """The rows to pay of ``report`` (clean rows only), in the built-in layout."""
     return prepare_payroll(report).frame
-
-
-def _money_rounded(values: list) -> list:
-    """clean_round(float(v), 2) of every number of ``values`` (a float, the sign of a zero
-    kept), worked out over the column at once (numbers.clean_round_array, exact); anything
-    else is None (the caller takes it one by one)."""
-    import numpy as np
-
-    from ...numbers import clean_round_array
-
-    numeric = [type(v) in (int, float) or (isinstance(v, (int, float, np.integer, np.floating))
-                                           and not isinstance(v, (bool, np.bool_))) for v in values]
-    x = np.array([float(v) if n else np.nan for v, n in zip(values, numeric)], dtype=float)
-    with np.errstate(invalid="ignore"):  # an infinite amount (an 错误 card, never paid): no warning
-        out = clean_round_array(x, 2)
-    out = np.where((out == 0) & np.signbit(x), -0.0, out)  # clean_round keeps a zero's sign
-    return [float(o) if n else None for o, n in zip(out.tolist(), numeric)]
 
 
 def _blank(value) -> bool:
@@ -305,9 +284,7 @@ def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: li
     with atomic_output(out, force=force) as tmp:
         if kind == ".csv":
             for c in money:  # exactly two decimals: 400.00, never 400.0 or 400
-                done = _money_rounded(safe[c].tolist())
-                safe[c] = ["" if _blank(v) else f"{r if isinstance(r, float) else clean_round(float(v), 2):.2f}"
-                           for v, r in zip(safe[c].tolist(), done)]
+                safe[c] = safe[c].map(lambda v: "" if _blank(v) else f"{clean_round(float(v), 2):.2f}")
             safe.columns = [neutralise(c) for c in safe.columns]
             # CRLF rows, as Excel writes them: a CR or LF inside a field is then quoted and
             # cannot break a row apart
