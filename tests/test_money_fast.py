@@ -178,3 +178,105 @@ def test_a_report_of_other_books_falls_back_to_scoring(tmp_path, cs_month, capsy
         no_scoring(m)
         with pytest.raises(Scored):
             approval.approve(again, hist, by="王经理")
+
+
+# --- the report checked by its file digest (issue 24: approve and payroll of 100,000 rows) -------
+
+def computed_rows(hist: Path) -> list[dict]:
+    ws = openpyxl.load_workbook(hist)["计算记录"]
+    header = [c.value for c in ws[1]]
+    return [dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
+
+
+def no_row_hashing(monkeypatch) -> None:
+    """Neither the report's rows hashed against the record nor its 校准 sheet read: the
+    report was taken as the file the record names."""
+    def refuse(*args, **kwargs):
+        raise Scored()
+    monkeypatch.setattr(approval, "engine_digest", refuse)
+    monkeypatch.setattr("kpi_workbook.workbook.month.calibration.calibrate_report", refuse)
+
+
+def test_a_report_as_written_is_taken_by_its_file_digest_and_payroll_by_the_stamped_one(
+        tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    _, report, hist = cs_month
+    written = verify.report_digest(report)
+    assert len(written) == 64 and computed_rows(hist)[-1]["报表摘要"] == written
+    with monkeypatch.context() as m:
+        no_scoring(m)
+        no_row_hashing(m)
+        code, stdout, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+        assert code == 0 and "已审批" in stdout, err
+        stamped = verify.report_digest(report)
+        rows = computed_rows(hist)
+        # the stamped report recorded too: the engine's record of the month, the new file's digest
+        assert len(rows) == 2 and stamped not in ("", written) and rows[-1]["报表摘要"] == stamped
+        assert {k: v for k, v in rows[-1].items() if k not in ("报表摘要", "时间", "链哈希")} == {
+            k: v for k, v in rows[0].items() if k not in ("报表摘要", "时间", "链哈希")}
+        out = tmp_path / "p.csv"
+        code, _, err = run(capsys, "payroll", report, "--out", out, "--history", hist, "--require-approved")
+        assert code == 0, err
+    # the same payroll as the path that hashes every row
+    slow = tmp_path / "slow.csv"
+    monkeypatch.setattr(approval, "as_recorded", lambda report, computed: "")
+    code, _, err = run(capsys, "payroll", report, "--out", slow, "--history", hist, "--require-approved")
+    assert code == 0 and slow.read_bytes() == out.read_bytes(), err
+
+
+def test_a_report_not_byte_for_byte_as_recorded_has_its_rows_hashed(tmp_path, cs_month, monkeypatch):  # noqa: F811
+    """Saved again unchanged (by openpyxl here, by a spreadsheet in life): the digest differs,
+    so the report is read and its rows checked as before — and still approved."""
+    _, report, hist = cs_month
+    written = verify.report_digest(report)
+    wb = openpyxl.load_workbook(report)
+    wb.save(report)
+    assert verify.report_digest(report) not in ("", written)
+    with monkeypatch.context() as m:
+        no_row_hashing(m)
+        with pytest.raises(Scored):
+            approval.approve(report, hist, by="王经理")
+    no_scoring(monkeypatch)  # the rows hash as the engine's: no card scored again
+    assert approval.approve(report, hist, by="王经理").rows == 2
+
+
+def test_the_report_digest_covers_every_member_byte_for_byte(tmp_path, cs_month):  # noqa: F811
+    _, report, _ = cs_month
+    copy = Path(shutil.copy(report, tmp_path / "copy.xlsx"))
+    assert verify.report_digest(copy) == verify.report_digest(report) != ""
+    with zipfile.ZipFile(report) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    for change in ("a part's bytes", "a part added", "a part renamed"):
+        other = tmp_path / f"{change}.xlsx"
+        with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts.items():
+                if change == "a part's bytes" and name.endswith("sheet1.xml"):
+                    data = data.replace(b"435", b"436", 1)
+                z.writestr(name + ("x" if change == "a part renamed" and name.endswith("sheet1.xml") else ""), data)
+            if change == "a part added":
+                z.writestr("extra.xml", b"<x/>")
+        same = tmp_path / f"{change}-again.xlsx"
+        shutil.copy(other, same)
+        assert verify.report_digest(other) == verify.report_digest(same) != verify.report_digest(report), change
+    (tmp_path / "not.xlsx").write_bytes(b"not a zip")
+    assert verify.report_digest(tmp_path / "not.xlsx") == ""
+
+
+def test_a_record_written_before_the_report_digest_is_still_read_and_used(tmp_path, cs_month, monkeypatch):  # noqa: F811
+    """A history whose 计算记录 has no 报表摘要 column (chained without it) reads as it did,
+    and approve checks the report's rows against its 月度哈希 as before."""
+    from kpi_workbook.workbook.month import history as history_module
+
+    _, report, hist = cs_month
+    book = history_module.read_history_book(hist)
+    old = history_module.COMPUTED_COLUMNS[:-1]
+    book.computed = book.computed[old]
+    with monkeypatch.context() as m:
+        m.setattr(history_module, "COMPUTED_COLUMNS", old)
+        m.setattr(history_module, "CHAINED", {**history_module.CHAINED, history_module.COMPUTED: old})
+        history_module.write_history(hist, book)
+    assert "报表摘要" not in computed_rows(hist)[0]
+    history_module.read_history_book(hist, full=True)  # every row's chain hashed again
+    assert history_module.read_history_book(hist).computation("2026-10")["报表摘要"] is None
+    no_scoring(monkeypatch)
+    assert approval.approve(report, hist, by="王经理").rows == 2
+    assert computed_rows(hist)[-1]["报表摘要"] in (None, "")  # written again with the column

@@ -60,8 +60,13 @@ ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合
 # (approval.engine_digest), of the books it read (approval.books_digest),
 # the money columns in order, and how many error findings no row carries. approve and
 # payroll check a report against it instead of scoring its books again.
+# 报表摘要 (verify.report_digest): the report file as written (and as approve stamped it,
+# recorded in a row of its own), so a report byte for byte that file is not read cell by
+# cell again; "" when the report holds something its 月度哈希 does not cover (calibrations
+# a reopening kept). A 计算记录 written before it has no such column and is read as it was.
 COMPUTED = "计算记录"
-COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间"]
+REPORT_DIGEST = "报表摘要"
+COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间", REPORT_DIGEST]
 CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS,
            COMPUTED: COMPUTED_COLUMNS}
 # chained sheets a history may not have: sealed only once they have rows (计算记录: an older
@@ -107,9 +112,14 @@ def _family_of(name: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def _columns_of(name: str) -> list[str]:
+def _columns_of(name: str, header: list[str] | None = None) -> list[str]:
+    """The chained columns of sheet ``name``; of a 计算记录 written before 报表摘要 (its
+    ``header`` without it), the columns its chain was made of."""
     family = _family_of(name)
-    return CHAINED[family[0] if family else name]
+    columns = CHAINED[family[0] if family else name]
+    if name == COMPUTED and header and REPORT_DIGEST not in header:
+        return columns[:-1]
+    return columns
 
 
 @dataclass
@@ -260,8 +270,8 @@ def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
             if name in unread:
                 sheets.append(Sheet(name, [], [], written=stored[name].data, unread=True))
                 continue
-            columns = _columns_of(name)
             header, rows = tables.get(name, ([], []))
+            columns = _columns_of(name, header)
             lost = [c for c in columns + [CHAIN] if c not in header]
             if raw.get(name) is not None and rows and lost:
                 raise Refused([error("history-tampered", f"{path.name} 的“{name}”缺少列：{'、'.join(lost)}",

@@ -152,7 +152,8 @@ def _computation(data: ReportData, sources, out: Path) -> dict:
     from .approval import computation_row
     from .payroll import _month_problems
 
-    return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text())
+    return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text(),
+                           report=out)
 
 
 def _refuse_too_big(data: ReportData, out: Path) -> None:
