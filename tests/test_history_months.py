@@ -113,7 +113,16 @@ def test_commands_read_only_the_months_they_need(tmp_path, catalog, capsys, read
     read.clear()
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--history", hist)
     assert code == 0, err
+    assert set().union(*read) == set()  # the report as approve stamped it: its rows are the approved ones
+    import openpyxl
+
+    saved = tmp_path / "saved.xlsx"  # the same report saved again: its rows hashed against the approved ones
+    openpyxl.load_workbook(report).save(saved)
+    read.clear()
+    code, _, err = run(capsys, "payroll", saved, "--out", tmp_path / "p2.csv", "--history", hist)
+    assert code == 0, err
     assert set().union(*read) == {"审批版本 2026-11"}  # the approved rows it pays, only
+    assert (tmp_path / "p2.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
     read.clear()
     code, _, err = run(capsys, "rollup", "--history", hist, "--quarter", "2026Q4", "--out", tmp_path / "q.xlsx")
     assert code == 0, err

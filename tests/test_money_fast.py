@@ -280,3 +280,52 @@ def test_a_record_written_before_the_report_digest_is_still_read_and_used(tmp_pa
     no_scoring(monkeypatch)
     assert approval.approve(report, hist, by="王经理").rows == 2
     assert computed_rows(hist)[-1]["报表摘要"] in (None, "")  # written again with the column
+
+
+def no_states(monkeypatch) -> None:
+    """No row hashed against the approved versions (approval_states)."""
+    def refuse(*args, **kwargs):
+        raise Scored()
+    monkeypatch.setattr("kpi_workbook.workbook.month.payroll.approval_states", refuse)
+
+
+def test_payroll_of_the_stamped_report_pays_a_role_without_pay_rule_as_empty(tmp_path, catalog, capsys,
+                                                                            monkeypatch):
+    """The approved report as stamped: no row hashed, no version read, and the 校准 sheet read
+    for the roles only because a row needs its role (a role with no pay rule: money empty)."""
+    import pandas as pd
+    from kpi_workbook.sample import sample_inputs
+
+    from .test_money_signoff import MONTH, emp, make_book, read_csv
+    from .test_report import qc
+
+    roster = pd.DataFrame([emp("D1", "邓一", "客服部", "cs_department"), emp("Q2", "秦二", "品质部", "qc_inspector")])
+    rows = [r for r in sample_inputs(catalog, roster, MONTH).itertuples(index=False, name=None) if r[0] == "D1"]
+    book = make_book(catalog, tmp_path / "b.xlsx", roster, rows + qc("Q2", True))
+    report, hist = tmp_path / "r.xlsx", tmp_path / "h.xlsx"
+    assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+    no_scoring(monkeypatch)
+    no_row_hashing(monkeypatch)
+    no_states(monkeypatch)
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--history", hist,
+                       "--require-approved")
+    assert code == 0, err
+    paid = {r["工号"]: r for r in read_csv(tmp_path / "p.csv")[1]}
+    assert paid["D1"]["应发绩效合计"] == "" and paid["D1"]["说明"] == "本岗位无绩效薪酬规则"
+    assert paid["Q2"]["应发绩效合计"] == "0.00"
+
+
+def test_a_stamped_report_of_a_reopened_month_is_not_taken_as_approved(tmp_path, cs_month, capsys):  # noqa: F811
+    book, report, hist = cs_month
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    stamped = Path(shutil.copy(report, tmp_path / "stamped.xlsx"))
+    code, _, err = run(capsys, "report", book, "--out", tmp_path / "again.xlsx", "--history", hist,
+                       "--reopen", "--reason", "复核")
+    assert code == 0, err
+    code, _, err = run(capsys, "payroll", stamped, "--out", tmp_path / "p.csv", "--history", hist,
+                       "--require-approved")
+    assert code == 1 and not (tmp_path / "p.csv").exists(), err
+    code, _, err = run(capsys, "payroll", stamped, "--out", tmp_path / "p.csv", "--history", hist)
+    assert "已重开" in err and not (tmp_path / "p.csv").exists() or "已重开" in (tmp_path / "p.csv").read_text(
+        encoding="utf-8-sig"), err

@@ -21,6 +21,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, REPORT_DIGEST, ROW_FIELDS, HistoryBook, hash_text as _text,
+from .history import (APPROVED, AUDIT_COLUMNS, CANONICAL, REOPENED, REPORT_DIGEST, ROW_FIELDS, HistoryBook, hash_text as _text,
                       month_digest as hashes_of_month, read_history_book, row_hash, streak_months,
                       write_history)
 from ..locks import locked
@@ -89,8 +90,7 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
     for r in summary.to_dict("records"):
         amounts = {c: _text(r.get(c)) for c in sorted(money) if _text(r.get(c)) != ""}
         row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
-               **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": json.dumps(amounts, ensure_ascii=False,
-                                                                         sort_keys=True)}
+               **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": CANONICAL.encode(amounts)}
         row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
         out.append(row)
     made = pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
@@ -219,7 +219,7 @@ def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook,
 
 
 def derive(catalog, report: Path, book: HistoryBook | None = None, findings: bool = False,
-           need_roles: bool = True):
+           need_roles: bool | Callable[[pd.DataFrame], bool] = True):
     """(verify.Recomputed, calibration.Calibrated): the month of ``report`` as the engine
     scores its books, with the report's 校准 choices applied; refused when a cell of the
     report's 月度汇总 differs from it (the calibrated view for a report ``approve`` wrote,
@@ -319,7 +319,7 @@ def as_recorded(report: Path, computed: dict | None) -> str:
 
 
 def checked_against_record(catalog, report: Path, book: HistoryBook, findings: bool = False,
-                           need_roles: bool = True):
+                           need_roles: bool | Callable[[pd.DataFrame], bool] = True):
     """The report's 月度汇总 read once as a table and checked against what the engine computed
     for its month (the history's 计算记录, chained and sealed): the books it names are those
     the engine read (their SHA-256 now, as recorded), and every row's hash of what decides pay
@@ -329,7 +329,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
 
     A report that is byte for byte the file the record names (its 报表摘要: as_recorded) is
     the engine's as written: only its 月度汇总 is read, for the rows, and the 校准 sheet only
-    for the cards' roles when ``need_roles`` (payroll's rules need them; approve does not)."""
+    for the cards' roles when ``need_roles`` (payroll's rules need them; approve does not) —
+    a callable: when it says the rows read need them."""
     from .calibration import SHEET as CALIBRATION, Calibrated, calibrate_report, card_roles
     from .report import ReportData
     from .verify import CHECKED_TEXT, Recomputed, _refuse_changed, locate, read_record, report_cells
@@ -341,7 +342,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     # the report byte for byte the file the record names: what the engine wrote (its 校准
     # without an entry), so neither its row hashes nor its sums are worked out again
     written = as_recorded(report, book.computation(month) if month else None)
-    tables = _sheet_tables(report, [SUMMARY] if written and not need_roles else [SUMMARY, CALIBRATION])
+    lazy = written and callable(need_roles)  # the 校准 sheet read only if the rows need their roles
+    tables = _sheet_tables(report, [SUMMARY] if written and (lazy or not need_roles) else [SUMMARY, CALIBRATION])
     if not tables[SUMMARY]:
         report_cells(report)  # not a report: named as such
         return None
@@ -391,10 +393,12 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     table = table.loc[:, ~table.columns.duplicated()]
     table["工号"] = table["工号"].map(lambda v: str(v).strip())
     table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
-    calibration = tables.get(CALIBRATION)
-    card_role = card_roles(calibration) if calibration else {}
     if len(table) != count:
         return None
+    if lazy and need_roles(table):  # type: ignore[operator]
+        tables.update(_sheet_tables(report, [CALIBRATION]))
+    calibration = tables.get(CALIBRATION)
+    card_role = card_roles(calibration) if calibration else {}
     if not written:
         if engine_digest(table, money, card_role) != _text(computed["月度哈希"]):
             return None
@@ -661,6 +665,26 @@ def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, whe
     approvals.loc[at, ["状态", "重开人", "重开时间", "重开原因"]] = [REOPENED, by, when, reason]
     book.approvals = approvals
     return len(frame)
+
+
+def stamped_states(book: HistoryBook, fresh, count: int) -> list[str] | None:
+    """Every row's approval state without a row hashed or an approved version read, or None:
+    the report is byte for byte the report ``approve`` stamped (its digest the month's last
+    计算记录 row, written with that approval: derive's ``written``), and the approval its
+    stamp names still stands — the approval of exactly this report's rows."""
+    stamp = fresh.record.stamp
+    if not getattr(fresh, "written", "") or stamp is None:
+        return None
+    record = book.approval(fresh.data.month)
+    try:
+        same = (record is not None and record["状态"] == APPROVED and int(record["版本"]) == stamp.version
+                and str(record["哈希"]) == stamp.digest and int(float(record["行数"])) == count)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        return None
+    assert record is not None
+    return [f"{APPROVED} {str(record['审批时间'])[:10]} {record['审批人']}"] * count  # as approval_states
 
 
 def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:
