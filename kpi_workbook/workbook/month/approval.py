@@ -87,8 +87,10 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
         if made_of == key and list(source.columns) == used and source.equals(summary[used]):
             return rows.copy()
     out = []
-    for r in summary.to_dict("records"):
-        amounts = {c: _text(r.get(c)) for c in sorted(money) if _text(r.get(c)) != ""}
+    ordered = sorted(money)
+    for r in summary[used].to_dict("records"):  # only the fields a row is made of
+        texts = [(c, _text(r.get(c))) for c in ordered]
+        amounts = {c: t for c, t in texts if t != ""}
         row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
                **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": CANONICAL.encode(amounts)}
         row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
