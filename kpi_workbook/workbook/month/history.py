@@ -703,6 +703,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             _save_streamed(memory, streamed, tmp, members)
 
 
+BIG_PART = 8 << 20  # bytes of a month sheet's cells deflated at level 1
 _SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.'
                'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
                'officeDocument/2006/relationships"><dimension ref="{dimension}"/><sheetViews><sheetView '
@@ -726,7 +727,9 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
                               width="11.7109375" if main else "12.7109375")
     tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(count, 1) + 1}")
     target = cells.with_suffix(".deflated")
-    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    # a big month (over 8 MB of cells: tens of thousands of rows) deflated fast, as the
+    # report's big parts are; the sealed digests are of whatever is stored
+    packer = zlib.compressobj(1 if cells.stat().st_size > BIG_PART else 6, zlib.DEFLATED, -15)
     crc, size = 0, 0
     digest = hashlib.sha256()
     with open(target, "wb") as out, open(cells, "rb") as f:
