@@ -29,6 +29,7 @@ import re
 import sys
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -850,8 +851,10 @@ def cell_elements(data: bytes, refs) -> dict[str, tuple[int, int, str]]:
 
 
 def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xml,
-          drop_cached: bool = True) -> list[tuple[str, str]]:
-    """Write ``book`` to ``target`` with the ``edits`` (sheet → ref → value) applied.
+          drop_cached: bool | Callable[[bytes], bytes] = True) -> list[tuple[str, str]]:
+    """Write ``book`` to ``target`` with the ``edits`` (sheet → ref → value) applied; each
+    edited sheet without its formulas' cached results unless ``drop_cached`` is False (a
+    function: the one that drops them, as :func:`_drop_cached` does).
 
     Returns the (sheet, ref) of edited cells that have no element in their sheet (a file
     saved by a program that dropped empty cells); nothing is written then.
@@ -880,7 +883,7 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
             position = end
         pieces.append(data[position:])
         out = b"".join(pieces)
-        parts[part] = _drop_cached(out) if drop_cached else out
+        parts[part] = (drop_cached if callable(drop_cached) else _drop_cached)(out) if drop_cached else out
     if missing:
         return missing
     parts["xl/workbook.xml"] = _full_calc(book.read("xl/workbook.xml", budget))
