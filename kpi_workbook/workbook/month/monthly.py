@@ -179,6 +179,7 @@ class _Beside:
 
     def __init__(self, pid: int, reader: int):
         self.pid, self.reader = pid, reader
+        self.payload = b""
         self.outcome: BaseException | None | bool = False  # False: not waited for yet
 
     @classmethod
@@ -230,10 +231,14 @@ class _Beside:
         import os
         import pickle
 
-        if self.outcome is False:
-            with os.fdopen(self.reader, "rb") as pipe:
-                payload = pipe.read()
+        if self.outcome is False:  # (a Ctrl-C while waiting: waited for again after it)
+            if self.reader >= 0:
+                with os.fdopen(self.reader, "rb", closefd=False) as pipe:
+                    self.payload = pipe.read()
+                os.close(self.reader)
+                self.reader = -1
             _, status = os.waitpid(self.pid, 0)
+            payload = self.payload
             if payload:
                 self.outcome = pickle.loads(payload)
             else:  # ended without a word: killed (Ctrl-C, out of memory)
