@@ -604,14 +604,16 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
     return merged.sort_values(["月份", "工号"], kind="stable").reset_index(drop=True)
 
 
-def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
+def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None,
+                  ready=None) -> None:
     """Write the history file: one sheet of 历史 per month, the approval sheets when there
     are any (审批, 审批版本 per month, 审计, 计算记录), each row with its 链哈希, and the seal
     (校验). A month sheet whose rows did not change since the history was read (a closed
     month, as a rule) is copied as stored — its zip member's compressed bytes, untouched,
     checked against the seal's digest of them; any other is generated: its cells streamed to
     a scratch file as sheet XML while its digests are taken (never held whole in memory).
-    XlsxWriter writes the rest."""
+    XlsxWriter writes the rest. ``ready()``, when given, is called once the new file is whole,
+    just before it takes the history's name; what it raises leaves the history as it was."""
     import io
     import tempfile
 
@@ -701,6 +703,8 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         book.close()
         with atomic_output(path, force=True) as tmp:
             _save_streamed(memory, streamed, tmp, members)
+            if ready is not None:
+                ready()
 
 
 BIG_PART = 8 << 20  # bytes of a month sheet's cells deflated at level 1
