@@ -74,6 +74,9 @@ def main() -> None:
     parser.add_argument("size", type=int)
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="keep the books of an earlier run")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep a copy of the history as each month's report --history found it "
+                             "(history-before-N.xlsx), to profile one step again")
     args = parser.parse_args()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -104,6 +107,8 @@ def main() -> None:
         if k > 1:
             _set_month(books, f"2026-{k - 1:02d}", month)
         report = work / f"report-{month}.xlsx"
+        if args.keep and history.exists():
+            shutil.copy2(history, work / f"history-before-{k}.xlsx")
         step(f"report_history_{k}", ["report", work / "departments", "--out", report, "--history", history,
                                      "--force"])
         if k == 1:

@@ -947,11 +947,13 @@ def _re_month(month: str) -> bool:
 def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict[str, list[str]]:
     """Employee id → warning texts for ``month`` (history must include that month)."""
     out: dict[str, list[str]] = {}
-    by_key = {(str(r.工号), str(r.月份)): r for r in history.itertuples(index=False)}
+    keys = list(zip(map(str, history["工号"].tolist()), map(str, history["月份"].tolist())))
+    grade = dict(zip(keys, history["等级"].tolist()))  # (employee, month) → its row's: the last row of a key
+    lowest = dict(zip(keys, history["部门最低"].tolist()))
     grades_this_year: dict[str, list[str]] = {}  # employee → grades of this year, to ``month``
-    for (e, m), row in by_key.items():
+    for (e, m), g in grade.items():
         if m.startswith(month[:4]) and m <= month:
-            grades_this_year.setdefault(e, []).append(row.等级)
+            grades_this_year.setdefault(e, []).append(g)
     current = history[history["月份"].astype(str) == month]
     for r in current.itertuples(index=False):
         role = catalog.roles.get(r.岗位ID)
@@ -961,9 +963,8 @@ def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict
         employee = str(r.工号)
         texts = []
         for rule in scheme.warnings:
-            if rule.consecutive and all(
-                    getattr(by_key.get((employee, previous_month(month, k))), "等级", None) == rule.grade
-                    for k in range(rule.consecutive)):
+            if rule.consecutive and all(grade.get((employee, previous_month(month, k))) == rule.grade
+                                        for k in range(rule.consecutive)):
                 texts.append(f"连续{rule.consecutive}个月{rule.grade}：{rule.action}".rstrip("："))
             if rule.in_year:
                 count = grades_this_year.get(employee, []).count(rule.grade)
@@ -972,9 +973,141 @@ def streak_warnings(catalog: Catalog, history: pd.DataFrame, month: str) -> dict
                 elif count >= rule.in_year:
                     texts.append(f"本年{count}个月为{rule.grade}")
         n = scheme.lowest_in_department
-        if n and all(bool(getattr(by_key.get((employee, previous_month(month, k))), "部门最低", False))
-                     for k in range(n)):
+        if n and all(bool(lowest.get((employee, previous_month(month, k)), False)) for k in range(n)):
             texts.append(f"连续{n}个月部门最低分")
         if texts:
             out[employee] = texts
     return out
+
+
+STREAK_COLUMNS = ["工号", "月份", "等级", "部门最低"]  # what streak_warnings reads of a month before
+
+
+def streak_rows(catalog: Catalog, book: HistoryBook, month: str) -> pd.DataFrame:
+    """The rows of the months before ``month`` that its streak warnings look at
+    (streak_months) and ``book`` has not read: from each such month sheet, as sealed, only
+    工号, 月份, 等级 and 部门最低 (STREAK_COLUMNS; the others None), in the sheet's order.
+    ``streak_warnings(catalog, pd.concat([rows, streak_rows(...)]), month)`` gives what it
+    gives with those months read whole (book.load), at a cost that does not grow with the
+    year's months: no frame of every column, no hashes, no copy checked cell by cell.
+
+    A sheet not read is one whose zip member is byte for byte the one sealed (its
+    compressed bytes' digest signed in 校验, checked when the book was read): its bytes are
+    read again from the very file read first, hashed again and compared with that digest
+    before they are used (else refused, as HistoryBook.load refuses)."""
+    wanted = [month_sheet(SHEET, m) for m in streak_months(catalog, month) if m != month]
+    names = [n for n in wanted if n in book.unread]
+    if not names or book.source is None:
+        return pd.DataFrame(columns=COLUMNS)
+    source = book.source
+    changed = Refused([error("history-changed", f"历史文件 {source.name} 在读取时被改动：请重新运行",
+                             f"the history file {source.name} changed while it was read: run the command again",
+                             source=str(source))])
+    if not book.identity or _identity(source) != book.identity:
+        raise changed
+    parts = []
+    with zipfile.ZipFile(source) as package:
+        for name in names:
+            kept = book.stored[name]
+            info = package.getinfo(kept.member)
+            if (info.CRC, info.compress_size, info.file_size) != (kept.crc, kept.compressed, kept.size):
+                raise changed
+            packed = b"".join(_member_chunks(source, info))
+            digest = hashlib.sha256(packed)
+            digest.update(_sizes(info.CRC, info.file_size, info.compress_size))
+            if info.compress_type != zipfile.ZIP_DEFLATED or digest.hexdigest() != kept.raw:
+                raise changed
+            inflate = zlib.decompressobj(-15)
+            data = inflate.decompress(packed, kept.size + 1)  # as sealed: its size, its CRC
+            if len(data) != kept.size or zlib.crc32(data) != kept.crc:
+                raise changed
+            parts.append(_streak_frame(data, source, name))
+    if _identity(source) != book.identity:
+        raise changed
+    return _concat(parts, COLUMNS)
+
+
+def _streak_frame(part: bytes, source: Path, name: str) -> pd.DataFrame:
+    """STREAK_COLUMNS of a month sheet this program wrote (sealed as written): its header
+    row gives their columns; each of their cells read as the package reader gives it and
+    _history_frame makes of it (rows without 工号 left out)."""
+    from ..xlsx.sheet_rows import _ENTITY, _entity
+
+    text = part.decode("utf-8")
+    head = _STREAK_HEAD.search(text)
+    header: dict[object, str] = {}
+    if head is not None:
+        for letter, *form in _STREAK_CELL.findall(head.group(0)):
+            header.setdefault(_streak_value(*form), letter)  # the first of a name, as read
+    letters = {c: header.get(c) for c in STREAK_COLUMNS}
+    if letters["工号"] is None or letters["月份"] is None:
+        raise Refused([error("history-tampered", f"{source.name} 的“{name}”缺少列：工号、月份",
+                             f"the {name} sheet of {source.name} lacks columns: 工号, 月份",
+                             source=str(source), sheet=name)])
+    wanted = {v: c for c, v in letters.items() if v is not None}
+    cells = re.compile(r'<c r="(' + "|".join(map(re.escape, wanted)) + r')([0-9]{1,7})"' + _STREAK_TAIL)
+    columns: dict[str, dict[str, object]] = {c: {} for c in STREAK_COLUMNS}  # column → row → value
+    seen: dict[tuple, object] = {}  # a cell's (kind, number, text) → its value (few distinct but 工号)
+    into = {letter: columns[c] for letter, c in wanted.items()}
+    for letter, row, kind, number, string in cells.findall(text, head.end() if head is not None else 0):
+        key = (kind, number, string)
+        value = seen.get(key, seen)
+        if value is seen:
+            value = _streak_value(kind, number, string)
+            if isinstance(value, str) and "&" in value:
+                value = _ENTITY.sub(_entity, value)
+            seen[key] = value
+        into[letter][row] = value
+    ids: dict[object, str] = {}  # each distinct value's meaning once, as _history_frame gives it
+    months: dict[tuple, object] = {}
+    lowest: dict[tuple, object] = {}
+    rows: list[str] = []
+    out: dict[str, list] = {c: [] for c in STREAK_COLUMNS}
+    for row, value in columns["工号"].items():
+        eid = ids.get(value) if isinstance(value, (str, int, float, bool)) else None
+        if eid is None:
+            eid = "" if value is None else str(value).strip()
+            if isinstance(value, (str, int, float, bool)):
+                ids[value] = eid
+        if eid:
+            rows.append(row)
+            out["工号"].append(eid)
+    for c, meaning, how in (("月份", months, _month_text),
+                            ("部门最低", lowest, lambda v: v is True or str(v).strip().upper() in ("TRUE", "1", "是"))):
+        got = columns[c]
+        for row in rows:
+            value = got.get(row)
+            kind = (type(value), value)
+            if kind not in meaning:
+                meaning[kind] = how(value)
+            out[c].append(meaning[kind])
+    out["等级"] = [columns["等级"].get(row) for row in rows]
+    frame = pd.DataFrame({c: out.get(c, None) for c in COLUMNS}, columns=COLUMNS)
+    return frame if len(rows) else pd.DataFrame(columns=COLUMNS)
+
+
+_STREAK_TAIL = (r'(?: s="[0-9]{1,6}")?(?: t="([a-zA-Z]{1,9})")?'
+                r'(?:/>|><v>([^<]*)</v></c>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)')
+_STREAK_HEAD = re.compile(r'<row r="1"[^>]*>.*?</row>', re.S)
+_STREAK_CELL = re.compile(r'<c r="([A-Z]{1,3})1"' + _STREAK_TAIL)
+
+
+def _streak_value(kind: str, number: str, string: str):
+    """A cell's value as sheet_rows.read_written gives it, from findall's groups ("" where
+    a group did not match): an inline string (maybe ""), a boolean, an error, a number
+    (whole where it is), else None (an empty cell)."""
+    if kind == "inlineStr":
+        return string
+    if kind == "b":
+        return number == "1" if number in ("0", "1") else None
+    if kind == "e":
+        return number
+    if kind or not number:
+        return None
+    if number.isdigit() and len(number) < 16:
+        return int(number)
+    try:
+        x = float(number)
+    except ValueError:
+        return None
+    return int(x) if math.isfinite(x) and x.is_integer() and abs(x) < 2**53 else x

@@ -17,7 +17,7 @@ from ...rules.loader import Catalog
 from ..files import refuse_existing
 from .approval import (approval_rows, carry_calibrations, now_text, refuse_approved,
                        reopen as reopen_month, who)
-from .history import merge_month, month_rows, read_history_book, streak_months, streak_warnings, write_history
+from .history import merge_month, month_rows, read_history_book, streak_rows, streak_warnings, write_history
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
@@ -93,7 +93,7 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     sources = sources_of(books, out)  # what the report is made from: checked by approve, payroll
     data = build_report(catalog, books, month, step=step)
     if data.month:
-        past.load(streak_months(catalog, data.month), ("历史",))  # the month, the months its warnings need
+        past.load([data.month], ("历史",))  # the month; of those its warnings need, four columns (streak_rows)
     if sources_of(books, out) != sources:
         raise KpiError([error("book-changed-while-read",
                               "报表读取期间有考核表被改动（另一个程序在写入？）：请稍后重新运行 report",
@@ -123,7 +123,9 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
                         f"the 历史 {data.month} sheet of {history.name}",
                         ("请另起一个历史文件（如每年一个）", "start another history file (e.g. one a year)"),
                         source=str(history))
-        warnings = streak_warnings(catalog, merged, data.month)
+        earlier = streak_rows(catalog, past, data.month)
+        warnings = streak_warnings(catalog, pd.concat([merged, earlier], ignore_index=True) if len(earlier)
+                                   else merged, data.month)
         data.summary["预警"] = data.summary["工号"].map(lambda e: "；".join(warnings.get(str(e), [])))
     elif history is not None:
         notes.append(f"历史 {history} 未更新：{data.month or '该月'} 没有可计入的考核表 / history {history} "
