@@ -58,7 +58,12 @@ def test_the_report_written_beside_is_the_report_written_in_turn(tmp_path, book,
     assert parts(serial / "r.xlsx") == parts(beside / "r.xlsx")
     one, two = (read_history_book(p / "h.xlsx") for p in (serial, beside))
     assert one.rows.equals(two.rows)
-    assert one.computed.drop(columns="时间").equals(two.computed.drop(columns="时间"))
+    # 报表摘要: each the digest of its own report file (their write times differ)
+    assert one.computed.drop(columns=["时间", "报表摘要"]).equals(two.computed.drop(columns=["时间", "报表摘要"]))
+    from kpi_workbook.workbook.month.verify import report_digest
+
+    for p, book_read in ((serial, one), (beside, two)):
+        assert book_read.computed["报表摘要"].tolist() == [report_digest(p / "r.xlsx")] != [""]
     assert run(capsys, "approve", beside / "r.xlsx", "--history", beside / "h.xlsx", "--by", "王经理")[0] == 0
 
 

@@ -162,10 +162,19 @@ def _write_history(catalog, data, history, merged, past, record, carried, source
             notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
                          f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
                          f"{n} audit rows written to {history}, approve it again")
-        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([_computation(data, sources, out)]))
+        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([_computation(data, sources, out,
+                                                                                        beside is None)]))
                                    if len(p)], ignore_index=True)  # approve and payroll check against it
+
+        def written() -> None:  # the digest of the report written beside, once it is
+            from .verify import report_digest
+
+            beside.wait()
+            past.computed.loc[past.computed.index[-1], "报表摘要"] = report_digest(out) if not data.calibrations else ""
+
         # after the report: a failed report leaves history alone
-        write_history(history, past, ready=None if beside is None else beside.wait)
+        write_history(history, past, ready=None if beside is None else beside.wait,
+                      computed=None if beside is None else written)
         notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "
                      f"{len(data.summary)} rows of {data.month} written")
 
@@ -251,13 +260,13 @@ class _Beside:
             raise self.outcome
 
 
-def _computation(data: ReportData, sources, out: Path) -> dict:
+def _computation(data: ReportData, sources, out: Path, written: bool = True) -> dict:
     """The history's 计算记录 row for this month: what the engine computed (approval.computation_row)."""
     from .approval import computation_row
     from .payroll import _month_problems
 
     return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text(),
-                           report=out)
+                           report=out if written else None)
 
 
 def _refuse_too_big(data: ReportData, out: Path) -> None:
