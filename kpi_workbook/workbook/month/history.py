@@ -605,7 +605,7 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
 
 
 def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None,
-                  ready=None, computed=None) -> None:
+                  ready=None) -> None:
     """Write the history file: one sheet of 历史 per month, the approval sheets when there
     are any (审批, 审批版本 per month, 审计, 计算记录), each row with its 链哈希, and the seal
     (校验). A month sheet whose rows did not change since the history was read (a closed
@@ -613,9 +613,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
     checked against the seal's digest of them; any other is generated: its cells streamed to
     a scratch file as sheet XML while its digests are taken (never held whole in memory).
     XlsxWriter writes the rest. ``ready()``, when given, is called once the new file is whole,
-    just before it takes the history's name; what it raises leaves the history as it was.
-    ``computed()``, when given, is called after the month sheets, before 计算记录 is written
-    (its rows may still change: report --history records there the report written meanwhile)."""
+    just before it takes the history's name; what it raises leaves the history as it was."""
     import io
     import tempfile
 
@@ -695,8 +693,6 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         plain(VERSIONS, versions[~in_month.values] if len(versions) else versions, VERSION_COLUMNS)
         monthly(VERSIONS, versions, VERSION_COLUMNS)
         plain(AUDIT, whole.audit, AUDIT_COLUMNS)
-        if computed is not None:
-            computed()
         plain(COMPUTED, whole.computed, COMPUTED_COLUMNS)
         ws = book.add_worksheet(SEAL)
         for i, row in enumerate(seal_rows(signer, tails, digests, raws)):

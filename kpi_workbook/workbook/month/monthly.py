@@ -17,7 +17,7 @@ from ...rules.loader import Catalog
 from ..files import refuse_existing
 from .approval import (approval_rows, carry_calibrations, now_text, refuse_approved,
                        reopen as reopen_month, who)
-from .history import merge_month, month_rows, read_history_book, streak_rows, streak_warnings, write_history
+from .history import REPORT_DIGEST, merge_month, month_rows, read_history_book, streak_rows, streak_warnings, write_history
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
@@ -162,19 +162,17 @@ def _write_history(catalog, data, history, merged, past, record, carried, source
             notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
                          f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
                          f"{n} audit rows written to {history}, approve it again")
-        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([_computation(data, sources, out,
-                                                                                        beside is None)]))
+        row = _computation(data, sources, out, written=beside is None)
+        if beside is not None:  # the report whole (or its error raised): its file digest recorded
+            beside.wait()  # as computation_row records it (not of a report that keeps calibrations)
+            if not getattr(data, "calibrations", None):
+                from .verify import report_digest
+
+                row[REPORT_DIGEST] = report_digest(out)
+        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([row]))
                                    if len(p)], ignore_index=True)  # approve and payroll check against it
-
-        def written() -> None:  # the digest of the report written beside, once it is
-            from .verify import report_digest
-
-            beside.wait()
-            past.computed.loc[past.computed.index[-1], "报表摘要"] = report_digest(out) if not data.calibrations else ""
-
         # after the report: a failed report leaves history alone
-        write_history(history, past, ready=None if beside is None else beside.wait,
-                      computed=None if beside is None else written)
+        write_history(history, past, ready=None if beside is None else beside.wait)
         notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "
                      f"{len(data.summary)} rows of {data.month} written")
 
@@ -266,7 +264,7 @@ def _computation(data: ReportData, sources, out: Path, written: bool = True) -> 
     from .payroll import _month_problems
 
     return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text(),
-                           report=out if written else None)
+                           report=out if written else None)  # not written yet: its digest put in after
 
 
 def _refuse_too_big(data: ReportData, out: Path) -> None:
