@@ -113,7 +113,16 @@ def test_commands_read_only_the_months_they_need(tmp_path, catalog, capsys, read
     read.clear()
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--history", hist)
     assert code == 0, err
+    assert set().union(*read) == set()  # the report as approve stamped it: its rows are the approved ones
+    import openpyxl
+
+    saved = tmp_path / "saved.xlsx"  # the same report saved again: its rows hashed against the approved ones
+    openpyxl.load_workbook(report).save(saved)
+    read.clear()
+    code, _, err = run(capsys, "payroll", saved, "--out", tmp_path / "p2.csv", "--history", hist)
+    assert code == 0, err
     assert set().union(*read) == {"审批版本 2026-11"}  # the approved rows it pays, only
+    assert (tmp_path / "p2.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
     read.clear()
     code, _, err = run(capsys, "rollup", "--history", hist, "--quarter", "2026Q4", "--out", tmp_path / "q.xlsx")
     assert code == 0, err
@@ -275,3 +284,22 @@ def test_months_read_later_come_from_the_file_read_first(tmp_path, catalog, caps
     with pytest.raises(Refused, match="run the command again"):
         book.load(["2026-11"])
     H.read_history_book(hist, months=("2026-10",)).load(["2026-11"])  # read afresh: fine
+
+
+def test_a_big_month_sheet_deflated_fast_reads_copies_and_verifies_as_any(tmp_path, catalog, capsys, monkeypatch):
+    """Month sheets over history.BIG_PART of cells are deflated at level 1 (here every one):
+    read, copied as stored by the next write, and hashed row by row by `history`, as any."""
+    import zlib
+
+    monkeypatch.setattr(H, "BIG_PART", 0)
+    hist = tmp_path / "h.xlsx"
+    month_of(tmp_path, catalog, capsys, hist, "2026-10")
+    month_of(tmp_path, catalog, capsys, hist, "2026-11")  # October copied as stored
+    member = part_of(hist, "历史 2026-10")
+    with zipfile.ZipFile(hist) as z:
+        assert z.testzip() is None
+        info, data = z.getinfo(member), z.read(member)
+    fast = zlib.compressobj(1, zlib.DEFLATED, -15)
+    assert info.compress_size == len(fast.compress(data) + fast.flush())  # level 1, as written
+    code, out, err = run(capsys, "history", hist)
+    assert code == 0 and "已审批 2 个月" in out, err

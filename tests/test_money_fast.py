@@ -178,3 +178,154 @@ def test_a_report_of_other_books_falls_back_to_scoring(tmp_path, cs_month, capsy
         no_scoring(m)
         with pytest.raises(Scored):
             approval.approve(again, hist, by="王经理")
+
+
+# --- the report checked by its file digest (issue 24: approve and payroll of 100,000 rows) -------
+
+def computed_rows(hist: Path) -> list[dict]:
+    ws = openpyxl.load_workbook(hist)["计算记录"]
+    header = [c.value for c in ws[1]]
+    return [dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True)]
+
+
+def no_row_hashing(monkeypatch) -> None:
+    """Neither the report's rows hashed against the record nor its 校准 sheet read: the
+    report was taken as the file the record names."""
+    def refuse(*args, **kwargs):
+        raise Scored()
+    monkeypatch.setattr(approval, "engine_digest", refuse)
+    monkeypatch.setattr("kpi_workbook.workbook.month.calibration.calibrate_report", refuse)
+
+
+def test_a_report_as_written_is_taken_by_its_file_digest_and_payroll_by_the_stamped_one(
+        tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    _, report, hist = cs_month
+    written = verify.report_digest(report)
+    assert len(written) == 64 and computed_rows(hist)[-1]["报表摘要"] == written
+    with monkeypatch.context() as m:
+        no_scoring(m)
+        no_row_hashing(m)
+        code, stdout, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+        assert code == 0 and "已审批" in stdout, err
+        stamped = verify.report_digest(report)
+        rows = computed_rows(hist)
+        # the stamped report recorded too: the engine's record of the month, the new file's digest
+        assert len(rows) == 2 and stamped not in ("", written) and rows[-1]["报表摘要"] == stamped
+        assert {k: v for k, v in rows[-1].items() if k not in ("报表摘要", "时间", "链哈希")} == {
+            k: v for k, v in rows[0].items() if k not in ("报表摘要", "时间", "链哈希")}
+        out = tmp_path / "p.csv"
+        code, _, err = run(capsys, "payroll", report, "--out", out, "--history", hist, "--require-approved")
+        assert code == 0, err
+    # the same payroll as the path that hashes every row
+    slow = tmp_path / "slow.csv"
+    monkeypatch.setattr(approval, "as_recorded", lambda report, computed: "")
+    code, _, err = run(capsys, "payroll", report, "--out", slow, "--history", hist, "--require-approved")
+    assert code == 0 and slow.read_bytes() == out.read_bytes(), err
+
+
+def test_a_report_not_byte_for_byte_as_recorded_has_its_rows_hashed(tmp_path, cs_month, monkeypatch):  # noqa: F811
+    """Saved again unchanged (by openpyxl here, by a spreadsheet in life): the digest differs,
+    so the report is read and its rows checked as before — and still approved."""
+    _, report, hist = cs_month
+    written = verify.report_digest(report)
+    wb = openpyxl.load_workbook(report)
+    wb.save(report)
+    assert verify.report_digest(report) not in ("", written)
+    with monkeypatch.context() as m:
+        no_row_hashing(m)
+        with pytest.raises(Scored):
+            approval.approve(report, hist, by="王经理")
+    no_scoring(monkeypatch)  # the rows hash as the engine's: no card scored again
+    assert approval.approve(report, hist, by="王经理").rows == 2
+
+
+def test_the_report_digest_covers_every_member_byte_for_byte(tmp_path, cs_month):  # noqa: F811
+    _, report, _ = cs_month
+    copy = Path(shutil.copy(report, tmp_path / "copy.xlsx"))
+    assert verify.report_digest(copy) == verify.report_digest(report) != ""
+    with zipfile.ZipFile(report) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    for change in ("a part's bytes", "a part added", "a part renamed"):
+        other = tmp_path / f"{change}.xlsx"
+        with zipfile.ZipFile(other, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts.items():
+                if change == "a part's bytes" and name.endswith("sheet1.xml"):
+                    data = data.replace(b"435", b"436", 1)
+                z.writestr(name + ("x" if change == "a part renamed" and name.endswith("sheet1.xml") else ""), data)
+            if change == "a part added":
+                z.writestr("extra.xml", b"<x/>")
+        same = tmp_path / f"{change}-again.xlsx"
+        shutil.copy(other, same)
+        assert verify.report_digest(other) == verify.report_digest(same) != verify.report_digest(report), change
+    (tmp_path / "not.xlsx").write_bytes(b"not a zip")
+    assert verify.report_digest(tmp_path / "not.xlsx") == ""
+
+
+def test_a_record_written_before_the_report_digest_is_still_read_and_used(tmp_path, cs_month, monkeypatch):  # noqa: F811
+    """A history whose 计算记录 has no 报表摘要 column (chained without it) reads as it did,
+    and approve checks the report's rows against its 月度哈希 as before."""
+    from kpi_workbook.workbook.month import history as history_module
+
+    _, report, hist = cs_month
+    book = history_module.read_history_book(hist)
+    old = history_module.COMPUTED_COLUMNS[:-1]
+    book.computed = book.computed[old]
+    with monkeypatch.context() as m:
+        m.setattr(history_module, "COMPUTED_COLUMNS", old)
+        m.setattr(history_module, "CHAINED", {**history_module.CHAINED, history_module.COMPUTED: old})
+        history_module.write_history(hist, book)
+    assert "报表摘要" not in computed_rows(hist)[0]
+    history_module.read_history_book(hist, full=True)  # every row's chain hashed again
+    assert history_module.read_history_book(hist).computation("2026-10")["报表摘要"] is None
+    no_scoring(monkeypatch)
+    assert approval.approve(report, hist, by="王经理").rows == 2
+    assert computed_rows(hist)[-1]["报表摘要"] in (None, "")  # written again with the column
+
+
+def no_states(monkeypatch) -> None:
+    """No row hashed against the approved versions (approval_states)."""
+    def refuse(*args, **kwargs):
+        raise Scored()
+    monkeypatch.setattr("kpi_workbook.workbook.month.payroll.approval_states", refuse)
+
+
+def test_payroll_of_the_stamped_report_pays_a_role_without_pay_rule_as_empty(tmp_path, catalog, capsys,
+                                                                            monkeypatch):
+    """The approved report as stamped: no row hashed, no version read, and the 校准 sheet read
+    for the roles only because a row needs its role (a role with no pay rule: money empty)."""
+    import pandas as pd
+    from kpi_workbook.sample import sample_inputs
+
+    from .test_money_signoff import MONTH, emp, make_book, read_csv
+    from .test_report import qc
+
+    roster = pd.DataFrame([emp("D1", "邓一", "客服部", "cs_department"), emp("Q2", "秦二", "品质部", "qc_inspector")])
+    rows = [r for r in sample_inputs(catalog, roster, MONTH).itertuples(index=False, name=None) if r[0] == "D1"]
+    book = make_book(catalog, tmp_path / "b.xlsx", roster, rows + qc("Q2", True))
+    report, hist = tmp_path / "r.xlsx", tmp_path / "h.xlsx"
+    assert run(capsys, "report", book, "--out", report, "--history", hist)[0] == 0
+    no_scoring(monkeypatch)
+    no_row_hashing(monkeypatch)
+    no_states(monkeypatch)
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--history", hist,
+                       "--require-approved")
+    assert code == 0, err
+    paid = {r["工号"]: r for r in read_csv(tmp_path / "p.csv")[1]}
+    assert paid["D1"]["应发绩效合计"] == "" and paid["D1"]["说明"] == "本岗位无绩效薪酬规则"
+    assert paid["Q2"]["应发绩效合计"] == "0.00"
+
+
+def test_a_stamped_report_of_a_reopened_month_is_not_taken_as_approved(tmp_path, cs_month, capsys):  # noqa: F811
+    book, report, hist = cs_month
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    stamped = Path(shutil.copy(report, tmp_path / "stamped.xlsx"))
+    code, _, err = run(capsys, "report", book, "--out", tmp_path / "again.xlsx", "--history", hist,
+                       "--reopen", "--reason", "复核")
+    assert code == 0, err
+    code, _, err = run(capsys, "payroll", stamped, "--out", tmp_path / "p.csv", "--history", hist,
+                       "--require-approved")
+    assert code == 1 and not (tmp_path / "p.csv").exists(), err
+    code, _, err = run(capsys, "payroll", stamped, "--out", tmp_path / "p.csv", "--history", hist)
+    assert "已重开" in err and not (tmp_path / "p.csv").exists() or "已重开" in (tmp_path / "p.csv").read_text(
+        encoding="utf-8-sig"), err

@@ -492,3 +492,35 @@ def test_rank_items_ranked_within_role_and_department(capsys, tmp_path):
     assert run(capsys, "fill", out, "--inputs", data2)[0] == 0
     assert ranks() == {"A4": (1, 4), "A2": (2, 4), "A1": (3, 4), "A3": (3, 4),
                        "B2": (1, 2), "B1": (2, 2)}
+
+
+@pytest.mark.parametrize("part", [
+    b'<c r="A1"><f>1</f> <v>3</v></c>',  # whitespace between: the whole-part path
+    b'<c r="A1"><f t="shared" si="0"/><v>3</v></c>',  # an <f/>
+    b'<!-- </f><v>9</v> --><c r="A1"><f>1</f><v>2</v></c>',  # a comment: expat
+    b'<c r="A1"><f>1</f><v xml:space="preserve">2</v></c>',  # a <v> with attributes
+    b'<c r="A1"><f>1</f><v/></c><c r="A2"><f>A1</f><v>0</v></c><c r="A3"><v>5</v></c>',
+])
+def test_fill_drops_cached_results_as_the_package_does(part):
+    """fill's quick dropping of the formulas' cached results (the usual "</f><v>" form by one
+    expression) gives what package._drop_cached gives, on hand-made parts of every form."""
+    from kpi_workbook.workbook.scorecard.fill import _drop_cached
+    from kpi_workbook.workbook.xlsx.package import _drop_cached as package_drop
+
+    assert _drop_cached(part) == package_drop(part)
+    assert b"<v>5</v>" in _drop_cached(part) or b"A3" not in part  # a value that is no formula's stays
+
+
+def test_fill_drops_cached_results_of_every_sheet_as_the_package_does(sample_book):
+    """The same on every sheet of the sample book (all roles), whose formulas carry cached
+    results as `new` writes them: each one is dropped."""
+    from kpi_workbook.workbook.scorecard.fill import _drop_cached
+    from kpi_workbook.workbook.xlsx.package import Book, _drop_cached as package_drop
+
+    dropped = 0
+    with Book.open(sample_book) as book:
+        for sheet in book.sheet_names:
+            data = book.read(book.parts[sheet])
+            assert _drop_cached(data) == package_drop(data), sheet
+            dropped += data.count(b"</f><v>") - _drop_cached(data).count(b"</f><v>")
+    assert dropped > 0 and b"</f><v>" not in _drop_cached(data)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, ROW_FIELDS, HistoryBook, hash_text as _text,
+from .history import (APPROVED, AUDIT_COLUMNS, CANONICAL, REOPENED, REPORT_DIGEST, ROW_FIELDS, HistoryBook, hash_text as _text,
                       month_digest as hashes_of_month, read_history_book, row_hash, streak_months,
                       write_history)
 from ..locks import locked
@@ -86,11 +87,12 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
         if made_of == key and list(source.columns) == used and source.equals(summary[used]):
             return rows.copy()
     out = []
-    for r in summary.to_dict("records"):
-        amounts = {c: _text(r.get(c)) for c in sorted(money) if _text(r.get(c)) != ""}
+    ordered = sorted(money)
+    for r in summary[used].to_dict("records"):  # only the fields a row is made of
+        texts = [(c, _text(r.get(c))) for c in ordered]
+        amounts = {c: t for c, t in texts if t != ""}
         row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
-               **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": json.dumps(amounts, ensure_ascii=False,
-                                                                         sort_keys=True)}
+               **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": CANONICAL.encode(amounts)}
         row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
         out.append(row)
     made = pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
@@ -140,7 +142,7 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
     catalog = catalog or builtin_catalog()
     with locked(Path(history), timeout):
         book = read_history_book(history, months=())  # the month's sheets read below
-        fresh, calibrated = derive(catalog, Path(report), book)
+        fresh, calibrated = derive(catalog, Path(report), book, need_roles=False)
         if getattr(fresh, "fast", False) and calibrated.changes:
             # the calibrated report is written again whole (its 月度汇总, 部门统计, 校准): from
             # the books scored again, as without a record
@@ -154,19 +156,39 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
         book.load(streak_months(catalog, fresh.data.month) if again else [fresh.data.month], ("历史",))
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
                               reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
-        if not result.unchanged:
-            write_history(history, book)
         stamp = Stamp(result.by, result.when, result.version, result.digest)
-        if fresh.record.stamp != stamp:  # one truth on paper: the report shows what was approved
-            if getattr(fresh, "fast", False):
+        restamp = fresh.record.stamp != stamp  # one truth on paper: the report shows what was approved
+        if restamp and getattr(fresh, "written", "") and not result.unchanged:
+            # the report as the engine wrote it, stamped: the history written once the stamped
+            # file is (before it takes the report's name), with its digest in 计算记录 — payroll
+            # and a later approve find it as recorded
+            _stamp_report(Path(report), fresh.record, stamp,
+                          lambda stamped: _write_stamped(history, book, fresh.data.month, stamped, result.when))
+        else:
+            if not result.unchanged:
+                write_history(history, book)
+            if restamp and getattr(fresh, "fast", False):
                 _stamp_report(Path(report), fresh.record, stamp)  # nothing else of it changes
-            else:
+            elif restamp:
                 _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
     result.diagnostics = calibrated.diagnostics
     return result
 
 
-def _stamp_report(report: Path, record, stamp) -> None:
+def _write_stamped(history: Path, book: HistoryBook, month: str, stamped: Path, when: str) -> None:
+    """The history with the approval, and a 计算记录 row for the stamped report: the engine's
+    record of the month as it was, with the stamped file's digest."""
+    from .verify import report_digest
+
+    computed = book.computation(month)
+    if computed is not None:
+        row = {**computed, REPORT_DIGEST: report_digest(stamped), "时间": when}
+        book.computed = pd.concat([book.computed, pd.DataFrame([row], columns=book.computed.columns)],
+                                  ignore_index=True)
+    write_history(history, book)
+
+
+def _stamp_report(report: Path, record, stamp, before=None) -> None:
     """The approval stamp put on a report whose cells approve did not change (no calibration):
     its 来源 record and every printed page's header (已审批) and footer, the rest of the
     package copied as it is — the same report _rewrite_report would write, without scoring
@@ -174,7 +196,7 @@ def _stamp_report(report: Path, record, stamp) -> None:
     from .report_writer import stamp_report
     from .verify import Record
 
-    stamp_report(report, Record(record.month, record.books, record.company, stamp))
+    stamp_report(report, Record(record.month, record.books, record.company, stamp), before=before)
 
 
 def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook, stamp) -> None:
@@ -198,7 +220,8 @@ def _rewrite_report(catalog, report: Path, fresh, calibrated, book: HistoryBook,
     write_report(catalog, approved, report, force=True, company=fresh.record.company, record=record)
 
 
-def derive(catalog, report: Path, book: HistoryBook | None = None, findings: bool = False):
+def derive(catalog, report: Path, book: HistoryBook | None = None, findings: bool = False,
+           need_roles: bool | Callable[[pd.DataFrame], bool] = True):
     """(verify.Recomputed, calibration.Calibrated): the month of ``report`` as the engine
     scores its books, with the report's 校准 choices applied; refused when a cell of the
     report's 月度汇总 differs from it (the calibrated view for a report ``approve`` wrote,
@@ -214,7 +237,7 @@ def derive(catalog, report: Path, book: HistoryBook | None = None, findings: boo
     from .verify import check_cells, check_sums, recompute
 
     if book is not None:
-        fast = checked_against_record(catalog, Path(report), book, findings)
+        fast = checked_against_record(catalog, Path(report), book, findings, need_roles)
         if fast is not None:
             return fast
     fresh = recompute(catalog, report)
@@ -271,26 +294,58 @@ def books_digest(sha256s) -> str:
     return hashlib.sha256("\n".join(sorted(str(h).lower() for h in sha256s)).encode("utf-8")).hexdigest()
 
 
-def computation_row(data, sources, other_errors: int, when: str) -> dict:
-    """The 计算记录 row of a month the engine just scored (``report --history``)."""
+def computation_row(data, sources, other_errors: int, when: str, report: Path | None = None) -> dict:
+    """The 计算记录 row of a month the engine just scored (``report --history``); ``report``:
+    the report just written from it, whose file digest (verify.report_digest) is recorded
+    unless it holds calibrations (kept by a reopening: its rows are then not the engine's)."""
+    from .verify import report_digest
+
     money = list(data.money_columns)
+    written = report_digest(report) if report is not None and not getattr(data, "calibrations", None) else ""
     return {"月份": data.month, "行数": len(data.summary), "月度哈希": engine_digest(data.summary, money),
             "考核表哈希": books_digest(s.sha256 for s in sources),
-            "金额列": json.dumps(money, ensure_ascii=False), "其他错误": other_errors, "时间": when}
+            "金额列": json.dumps(money, ensure_ascii=False), "其他错误": other_errors, "时间": when,
+            REPORT_DIGEST: written}
 
 
-def checked_against_record(catalog, report: Path, book: HistoryBook, findings: bool = False):
+def as_recorded(report: Path, computed: dict | None) -> str:
+    """The report's file digest when it is the one the month's 计算记录 row records (the
+    report as ``report --history`` wrote it, or as ``approve`` stamped it), else ""."""
+    recorded = _text((computed or {}).get(REPORT_DIGEST))
+    if not recorded:
+        return ""
+    from .verify import report_digest
+
+    digest = report_digest(report)
+    return digest if digest == recorded else ""
+
+
+def checked_against_record(catalog, report: Path, book: HistoryBook, findings: bool = False,
+                           need_roles: bool | Callable[[pd.DataFrame], bool] = True):
     """The report's 月度汇总 read once as a table and checked against what the engine computed
     for its month (the history's 计算记录, chained and sealed): the books it names are those
     the engine read (their SHA-256 now, as recorded), and every row's hash of what decides pay
     is the engine's. Then (Recomputed, Calibrated) with the report's own rows — the engine's —
     and its 校准 choices applied by the engine's pay rules; None when there is no record or
-    anything differs (the caller then scores the books, naming what differs)."""
-    from .calibration import SHEET as CALIBRATION, calibrate_report, card_roles
+    anything differs (the caller then scores the books, naming what differs).
+
+    A report that is byte for byte the file the record names (its 报表摘要: as_recorded) is
+    the engine's as written: only its 月度汇总 is read, for the rows, and the 校准 sheet only
+    for the cards' roles when ``need_roles`` (payroll's rules need them; approve does not) —
+    a callable: when it says the rows read need them."""
+    from .calibration import SHEET as CALIBRATION, Calibrated, calibrate_report, card_roles
     from .report import ReportData
     from .verify import CHECKED_TEXT, Recomputed, _refuse_changed, locate, read_record, report_cells
 
-    tables = _sheet_tables(report, [SUMMARY, CALIBRATION])
+    try:
+        month = read_record(report).month
+    except KpiError:
+        month = ""  # named below, in the order of the full reading
+    # the report byte for byte the file the record names: what the engine wrote (its 校准
+    # without an entry), so neither its row hashes nor its sums are worked out again
+    written = as_recorded(report, book.computation(month) if month else None)
+    lazy = written and callable(need_roles)  # the 校准 sheet read only if the rows need their roles
+    tables = _sheet_tables(report, [SUMMARY] if written and (lazy or not need_roles) else [SUMMARY, CALIBRATION])
     if not tables[SUMMARY]:
         report_cells(report)  # not a report: named as such
         return None
@@ -301,6 +356,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     computed = book.computation(record.month) if record.month else None
     if computed is None:
         return None
+    if written and as_recorded(report, computed) != written:
+        return None  # changed while it was read
     books = [locate(report, s) for s in record.books]
     _refuse_changed(report, record, books)  # a book changed since the report: refused, named
     if books_digest(s.sha256 for s in record.books) != _text(computed["考核表哈希"]):
@@ -338,20 +395,29 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     table = table.loc[:, ~table.columns.duplicated()]
     table["工号"] = table["工号"].map(lambda v: str(v).strip())
     table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
-    calibration = tables[CALIBRATION]
-    roles = card_roles(calibration) if calibration else {}
-    if len(table) != count or engine_digest(table, money, roles) != _text(computed["月度哈希"]):
+    if len(table) != count:
         return None
-    if totals_row is not None:
-        for name in (*money, "应发绩效合计"):
-            if _cents_of(totals_row[col[name]] if col[name] < len(totals_row) else None) != _column_cents(
-                    table[name]):
-                return None
-    table["岗位ID"] = table["工号"].map(lambda e: roles.get(e, ""))
+    if lazy and need_roles(table):  # type: ignore[operator]
+        tables.update(_sheet_tables(report, [CALIBRATION]))
+    calibration = tables.get(CALIBRATION)
+    card_role = card_roles(calibration) if calibration else {}
+    if not written:
+        if engine_digest(table, money, card_role) != _text(computed["月度哈希"]):
+            return None
+        if totals_row is not None:
+            for name in (*money, "应发绩效合计"):
+                if _cents_of(totals_row[col[name]] if col[name] < len(totals_row) else None) != _column_cents(
+                        table[name]):
+                    return None
+    # 岗位ID: of each complete card, from the 校准 sheet (not read when not ``need_roles``: "")
+    table["岗位ID"] = table["工号"].map(lambda e: card_role.get(e, ""))
     data = ReportData(record.month, table, money, books=books)
     fresh = Recomputed(record, data, books)
     fresh.fast = True  # type: ignore[attr-defined]
-    calibrated = calibrate_report(report, table, catalog, roles, rows=calibration)
+    fresh.written = written  # type: ignore[attr-defined]
+    if written:  # the 校准 sheet as the engine wrote it: no entry, nothing calibrated
+        return fresh, Calibrated(table, [], [], [])
+    calibrated = calibrate_report(report, table, catalog, card_role, rows=calibration)
     return fresh, calibrated
 
 
@@ -601,6 +667,26 @@ def reopen(book: HistoryBook, record: dict, new_rows: pd.DataFrame, by: str, whe
     approvals.loc[at, ["状态", "重开人", "重开时间", "重开原因"]] = [REOPENED, by, when, reason]
     book.approvals = approvals
     return len(frame)
+
+
+def stamped_states(book: HistoryBook, fresh, count: int) -> list[str] | None:
+    """Every row's approval state without a row hashed or an approved version read, or None:
+    the report is byte for byte the report ``approve`` stamped (its digest the month's last
+    计算记录 row, written with that approval: derive's ``written``), and the approval its
+    stamp names still stands — the approval of exactly this report's rows."""
+    stamp = fresh.record.stamp
+    if not getattr(fresh, "written", "") or stamp is None:
+        return None
+    record = book.approval(fresh.data.month)
+    try:
+        same = (record is not None and record["状态"] == APPROVED and int(record["版本"]) == stamp.version
+                and str(record["哈希"]) == stamp.digest and int(float(record["行数"])) == count)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        return None
+    assert record is not None
+    return [f"{APPROVED} {str(record['审批时间'])[:10]} {record['审批人']}"] * count  # as approval_states
 
 
 def approval_states(book: HistoryBook, rows: pd.DataFrame) -> list[str]:

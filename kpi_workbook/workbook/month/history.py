@@ -60,8 +60,13 @@ ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合
 # (approval.engine_digest), of the books it read (approval.books_digest),
 # the money columns in order, and how many error findings no row carries. approve and
 # payroll check a report against it instead of scoring its books again.
+# 报表摘要 (verify.report_digest): the report file as written (and as approve stamped it,
+# recorded in a row of its own), so a report byte for byte that file is not read cell by
+# cell again; "" when the report holds something its 月度哈希 does not cover (calibrations
+# a reopening kept). A 计算记录 written before it has no such column and is read as it was.
 COMPUTED = "计算记录"
-COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间"]
+REPORT_DIGEST = "报表摘要"
+COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间", REPORT_DIGEST]
 CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS,
            COMPUTED: COMPUTED_COLUMNS}
 # chained sheets a history may not have: sealed only once they have rows (计算记录: an older
@@ -78,12 +83,17 @@ def hash_text(value, decimals: int | None = None) -> str:
     return str(value).strip()
 
 
+# json.dumps(value, ensure_ascii=False, sort_keys=True), its encoder made once (a month hashes
+# 100,000 rows: json.dumps with options makes an encoder per call)
+CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def row_hash(employee: str, month: str, fields: dict, amounts: dict[str, str]) -> str:
     """SHA-256 of an approved row: 工号, 月份, the amounts per money column (texts with two
     decimals) and ROW_FIELDS (总分 with one decimal, money with two)."""
     canonical = {"工号": employee, "月份": month, "金额": amounts,
                  **{c: hash_text(fields.get(c), 1 if c == "总分" else None) for c in ROW_FIELDS}}
-    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256(CANONICAL.encode(canonical).encode("utf-8")).hexdigest()
 
 
 def month_digest(row_hashes) -> str:
@@ -107,9 +117,14 @@ def _family_of(name: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def _columns_of(name: str) -> list[str]:
+def _columns_of(name: str, header: list[str] | None = None) -> list[str]:
+    """The chained columns of sheet ``name``; of a 计算记录 written before 报表摘要 (its
+    ``header`` without it), the columns its chain was made of."""
     family = _family_of(name)
-    return CHAINED[family[0] if family else name]
+    columns = CHAINED[family[0] if family else name]
+    if name == COMPUTED and header and REPORT_DIGEST not in header:
+        return columns[:-1]
+    return columns
 
 
 @dataclass
@@ -260,8 +275,8 @@ def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
             if name in unread:
                 sheets.append(Sheet(name, [], [], written=stored[name].data, unread=True))
                 continue
-            columns = _columns_of(name)
             header, rows = tables.get(name, ([], []))
+            columns = _columns_of(name, header)
             lost = [c for c in columns + [CHAIN] if c not in header]
             if raw.get(name) is not None and rows and lost:
                 raise Refused([error("history-tampered", f"{path.name} 的“{name}”缺少列：{'、'.join(lost)}",
@@ -589,14 +604,16 @@ def merge_month(history: pd.DataFrame, current: pd.DataFrame, month: str | None 
     return merged.sort_values(["月份", "工号"], kind="stable").reset_index(drop=True)
 
 
-def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None) -> None:
+def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signer | None = None,
+                  ready=None) -> None:
     """Write the history file: one sheet of 历史 per month, the approval sheets when there
     are any (审批, 审批版本 per month, 审计, 计算记录), each row with its 链哈希, and the seal
     (校验). A month sheet whose rows did not change since the history was read (a closed
     month, as a rule) is copied as stored — its zip member's compressed bytes, untouched,
     checked against the seal's digest of them; any other is generated: its cells streamed to
     a scratch file as sheet XML while its digests are taken (never held whole in memory).
-    XlsxWriter writes the rest."""
+    XlsxWriter writes the rest. ``ready()``, when given, is called once the new file is whole,
+    just before it takes the history's name; what it raises leaves the history as it was."""
     import io
     import tempfile
 
@@ -686,8 +703,11 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         book.close()
         with atomic_output(path, force=True) as tmp:
             _save_streamed(memory, streamed, tmp, members)
+            if ready is not None:
+                ready()
 
 
+BIG_PART = 8 << 20  # bytes of a month sheet's cells deflated at level 1
 _SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.'
                'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
                'officeDocument/2006/relationships"><dimension ref="{dimension}"/><sheetViews><sheetView '
@@ -711,7 +731,9 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
                               width="11.7109375" if main else "12.7109375")
     tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(count, 1) + 1}")
     target = cells.with_suffix(".deflated")
-    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    # a big month (over 8 MB of cells: tens of thousands of rows) deflated fast, as the
+    # report's big parts are; the sealed digests are of whatever is stored
+    packer = zlib.compressobj(1 if cells.stat().st_size > BIG_PART else 6, zlib.DEFLATED, -15)
     crc, size = 0, 0
     digest = hashlib.sha256()
     with open(target, "wb") as out, open(cells, "rb") as f:

@@ -130,8 +130,29 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
     elif history is not None:
         notes.append(f"历史 {history} 未更新：{data.month or '该月'} 没有可计入的考核表 / history {history} "
                      f"not updated: no scorecards of {data.month or 'the month'} to record")
-    write_report(catalog, data, out, force=force, company=company,
-                 record=Record(data.month, sources, company))
+    def report() -> None:
+        write_report(catalog, data, out, force=force, company=company,
+                     record=Record(data.month, sources, company))
+
+    # the report is written first, the history after it (a failed report leaves the history
+    # alone); a big month writes the report in a forked child meanwhile the history's work
+    # is done here, and the history takes its name only once the report has (_Beside)
+    beside = _Beside.start(report) if history is not None and merged is not None and \
+        len(data.summary) >= BESIDE_ROWS else None
+    if beside is None:
+        report()
+    try:
+        _write_history(catalog, data, history, merged, past, record, carried, sources, out, by, reason,
+                       notes, beside)
+    except BaseException:
+        if beside is not None:
+            beside.wait()  # the report's own error first, as when it was written first
+        raise
+    return ReportResult(data, out, history, notes)
+
+
+def _write_history(catalog, data, history, merged, past, record, carried, sources, out, by, reason,
+                   notes, beside) -> None:
     if history is not None and merged is not None:
         past.rows = merged
         if record is not None:
@@ -143,10 +164,91 @@ def _run(catalog, inputs, out, history, month, force, reopen, reason, by, compan
                          f"{n} audit rows written to {history}, approve it again")
         past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([_computation(data, sources, out)]))
                                    if len(p)], ignore_index=True)  # approve and payroll check against it
-        write_history(history, past)  # after the report: a failed report leaves history alone
+        # after the report: a failed report leaves history alone
+        write_history(history, past, ready=None if beside is None else beside.wait)
         notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "
                      f"{len(data.summary)} rows of {data.month} written")
-    return ReportResult(data, out, history, notes)
+
+
+BESIDE_ROWS = 5_000  # below this many rows a forked writer costs more than it saves
+
+
+class _Beside:
+    """``work()`` (writing the report) in a forked child process while this one goes on;
+    :meth:`wait` waits for it and raises what it raised (a KpiError as it is; Ctrl-C in the
+    child removes the file it was writing, as every worker does). Only where a fork is safe
+    (Linux) and more than one process is allowed (``KPI_WORKBOOK_WORKERS``)."""
+
+    def __init__(self, pid: int, reader: int):
+        self.pid, self.reader = pid, reader
+        self.payload = b""
+        self.outcome: BaseException | None | bool = False  # False: not waited for yet
+
+    @classmethod
+    def start(cls, work) -> _Beside | None:
+        import os
+
+        from ...limits import value
+        from ..xlsx import package
+
+        if not package._CAN_FORK or package._WORKER_PROCESS["inside"] or \
+                (value("workers") or os.cpu_count() or 1) < 2:
+            return None
+        reader, writer = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                import pickle
+                import signal
+
+                from .. import files
+
+                def interrupted(*_) -> None:
+                    files.remove_unfinished()
+                    os._exit(130)
+
+                signal.signal(signal.SIGINT, interrupted)
+                package.end_with_parent(parent)
+                os.close(reader)
+                try:
+                    work()
+                    outcome: BaseException | None = None
+                    code = 0
+                except Exception as exc:  # given back as it is
+                    outcome = exc
+                try:
+                    payload = pickle.dumps(outcome)
+                except Exception:  # an exception that does not pickle: a bug, named
+                    payload = pickle.dumps(RuntimeError(f"writing the report failed: {outcome!r}"))
+                with os.fdopen(writer, "wb") as pipe:
+                    pipe.write(payload)
+            finally:
+                os._exit(code)
+        os.close(writer)
+        return cls(pid, reader)
+
+    def wait(self) -> None:
+        import os
+        import pickle
+
+        if self.outcome is False:  # (a Ctrl-C while waiting: waited for again after it)
+            if self.reader >= 0:
+                with os.fdopen(self.reader, "rb", closefd=False) as pipe:
+                    self.payload = pipe.read()
+                os.close(self.reader)
+                self.reader = -1
+            _, status = os.waitpid(self.pid, 0)
+            payload = self.payload
+            if payload:
+                self.outcome = pickle.loads(payload)
+            else:  # ended without a word: killed (Ctrl-C, out of memory)
+                code = os.waitstatus_to_exitcode(status)
+                self.outcome = KeyboardInterrupt() if code in (130, -2) else RuntimeError(
+                    f"the process writing the report ended with {code}")
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
 
 
 def _computation(data: ReportData, sources, out: Path) -> dict:
@@ -154,7 +256,8 @@ def _computation(data: ReportData, sources, out: Path) -> dict:
     from .approval import computation_row
     from .payroll import _month_problems
 
-    return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text())
+    return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text(),
+                           report=out)
 
 
 def _refuse_too_big(data: ReportData, out: Path) -> None:

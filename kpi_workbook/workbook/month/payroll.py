@@ -32,7 +32,7 @@ from ...diagnostics import Diagnostic, KpiError, Refused, error, info, warning
 from ...numbers import clean_round
 from ...rules.payroll_layout import PayrollLayout, load_payroll_layout
 from ...words import PENDING
-from .approval import APPROVED, approval_rows, approval_states
+from .approval import APPROVED, approval_rows, approval_states, stamped_states
 from ..files import atomic_output, refuse_existing
 from .history import read_history_book
 from .tables import FINDINGS
@@ -113,7 +113,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     book = read_history_book(history, months=()) if history is not None else None
     # with the month's 计算记录 in the history, the report is checked against it (no card
     # scored again) — unless the layout takes a column that record does not cover
-    fresh, calibrated = derive(catalog, report, book if _recorded(layout) else None, findings=True)
+    fresh, calibrated = derive(catalog, report, book if _recorded(layout) else None, findings=True,
+                               need_roles=_needs_roles)
     data = fresh.data
     month = data.month
     money = list(data.money_columns)
@@ -128,7 +129,9 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
             raise Refused([error("month-not-approved", f"{month} 在 {Path(history).name} 中{state.split(' / ')[0]}：拒绝导出",
                                  f"{month} is {state.split(' / ')[1]} in {Path(history).name}: not exported",
                                  source=str(history))])
-        states = approval_states(book, approval_rows(summary, money)) if len(summary) else []
+        states = stamped_states(book, fresh, len(summary))  # the approved report as stamped
+        if states is None:
+            states = approval_states(book, approval_rows(summary, money)) if len(summary) else []
     else:
         states = [UNCHECKED] * len(summary)
         notes.append(warning("payroll-unchecked", "未给出 --history：金额未与任何审批核对",
@@ -170,6 +173,15 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
                    _month_problems(report, summary, data.findings), layout.sheet, total, apart,
                    calibrated.changes, calibrated.diagnostics + notes)
+
+
+def _needs_roles(summary: pd.DataFrame) -> bool:
+    """Whether any row's pay depends on its role (_no_pay_rule): a complete card whose 说明
+    says its role has no pay rule."""
+    from .report import NO_PAY_RULE
+
+    notes = summary["说明"] if "说明" in summary else pd.Series([], dtype=object)
+    return bool(notes.map(lambda v: NO_PAY_RULE in _text(v)).any())
 
 
 def _recorded(layout: PayrollLayout) -> bool:

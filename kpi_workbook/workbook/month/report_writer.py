@@ -144,11 +144,13 @@ _SHEET_DATA = re.compile(r"<sheetData>.*?</sheetData>|<sheetData/>", re.S)
 APPROVED_MARK = "（已审批）"
 
 
-def stamp_report(report: Path, record, printed: date | None = None) -> None:
+def stamp_report(report: Path, record, printed: date | None = None, before=None) -> None:
     """Put the approval ``record.stamp`` on a report whose cells do not change: its 来源
     record, and on every printed page the title's （已审批）, the day printed and the stamp at
     the foot — what write_report gives with that record — every other part copied as it is.
-    For ``approve`` of a report without calibration: no card is scored again to write it."""
+    For ``approve`` of a report without calibration: no card is scored again to write it.
+    ``before(path)``: called with the stamped file written, before it takes the report's
+    name (an exception there leaves the report as it was)."""
     import zipfile
     from xml.sax.saxutils import escape
 
@@ -185,6 +187,8 @@ def stamp_report(report: Path, record, printed: date | None = None) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             for filename, data in parts.items():
                 out.writestr(filename, data)
+        if before is not None:
+            before(tmp)
 
 
 def _sources_sheet(book, record) -> None:

@@ -15,7 +15,9 @@ one cell different values are an error naming both, and that cell is not written
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from functools import partial
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from .rows import InputRow, input_rows, split_rater  # noqa: F401  (fill's data 
 from .editable import XmlBook, open_editable
 from .form import writer_findings
 from ..xlsx.limits import check_file
+from ..xlsx.package import _drop_cached as package_drop_cached
 
 def cell_value(spec, parsed: float):
     """What to write in the cell for a parsed value: the form the formulas expect."""
@@ -97,13 +100,13 @@ class _Found:
     values: dict[str, object]  # the other cells fill decides with (KPI_MONTH, KPI_NAME, …)
 
 
-@dataclass
-class _Pending:
-    """The values one input cell is given, with the rows they came from."""
+class _Pending(NamedTuple):
+    """The values one input cell is given, with the rows they came from (one made per row
+    of the data file: a tuple, not a dataclass)."""
 
     card: _Found
     spec: InputSpec
-    values: list[tuple[float, InputRow]] = field(default_factory=list)
+    values: list[tuple[float, InputRow]]
 
 
 # A book's scan: its cards (each with the findings that keep fill from writing to it), the
@@ -178,21 +181,22 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
     # out once (a group's data file has a hundred thousand rows of a few dozen spellings)
     named: dict[tuple[str, str, str | None], InputSpec] = {}
     parsed_as: dict[tuple[int, type, object], float] = {}
-    for row in rows:
+    card_of = cards.get
+    for row in rows:  # a hundred thousand people's rows: each step here is paid ~10⁶ times
         employee_id = row.employee_id
-        if employee_id in blocked and employee_id not in cards:
-            continue  # said once, by its names
-        if employee_id not in cards:
-            unknown_employees.add(employee_id)
+        found_card = card_of(employee_id)
+        if found_card is None:
+            if employee_id not in blocked:  # (a blocked card is said once, by its names)
+                unknown_employees.add(employee_id)
             continue
-        card = cards[employee_id]
-        row_key = (row.sheet, row.line)
-        if row_key in refused:
+        card = found_card
+        if refused and (row.sheet, row.line) in refused:
             continue
-        problem = months.check(row, card.values.get("KPI_MONTH")) or _name_problem(
-            row, card.values.get("KPI_NAME"))
+        # a row with no 月份 and no 姓名 has nothing to check against the card
+        problem = None if row.month is None and row.name is None else (
+            months.check(row, card.values.get("KPI_MONTH")) or _name_problem(row, card.values.get("KPI_NAME")))
         if problem is not None:
-            refused.add(row_key)
+            refused.add((row.sheet, row.line))
             result.diagnostics.append(error(problem[0], problem[1], problem[2], source=source,
                                             sheet=card.sheet, path=_path(row)))
             continue
@@ -213,7 +217,12 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
                 continue  # unknown or ambiguous: noted in headers, for every row that says it
             named[(role.id, row.key, row.rater)] = spec
         try:
-            parsed = _parsed(parsed_as, spec, row.value)
+            parsed = parsed_as[(id(spec), type(row.value), row.value)]  # (the usual case)
+        except (KeyError, TypeError):
+            parsed = None
+        try:
+            if parsed is None:
+                parsed = _parsed(parsed_as, spec, row.value)
         except ParseError as exc:
             zh, en = exc.zh, exc.en
             shown = row.key + (f"（{row.rater}）" if row.rater else "")
@@ -223,18 +232,23 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
                 f"{at_en}employee {employee_id}, input {shown}: {en or zh}", source=source,
                 sheet=card.sheet, path=_path(row)))
             continue
-        target = pending.setdefault((employee_id, spec.key), _Pending(card, spec))
-        target.values.append((parsed, row))
+        target = pending.get((employee_id, spec.key))
+        if target is None:
+            pending[(employee_id, spec.key)] = _Pending(card, spec, [(parsed, row)])
+        else:
+            target.values.append((parsed, row))
 
     del rows  # let go before the writers start: they are forked from this process
     months.refuse_file(source)  # every dated row of another month: the whole file is refused
     plan = _Plan(len(books))
     for (employee_id, key), target in pending.items():
-        values = [(p, r) for p, r in target.values if (r.sheet, r.line) not in refused]
-        if not values:
-            continue
+        values = target.values
+        if refused:
+            values = [(p, r) for p, r in values if (r.sheet, r.line) not in refused]
+            if not values:
+                continue
         first = values[0]
-        other = next(((p, r) for p, r in values[1:] if not _same(p, first[0])), None)
+        other = next(((p, r) for p, r in values[1:] if not _same(p, first[0])), None) if len(values) > 1 else None
         if other is not None:
             result.diagnostics.append(_conflict(employee_id, target, first, other, source))
             continue
@@ -357,9 +371,27 @@ def _write_book(_, item: tuple[Path, list, dict[str, str]], keep: dict[Path, Xml
         for sheet, ref, value in cells:
             book.set(sheet, ref, value)
         with atomic_output(path, force=True) as tmp:
-            book.save(tmp)
+            book.save(tmp, drop_cached=_drop_cached)
     finally:
         book.close()
+
+
+_CACHED_AFTER_FORMULA = re.compile(rb"</f><v>[^<]*+</v>")  # the form every program writes
+_CACHED_LEFT = (re.compile(rb"</f>[ \t\n]*<v"), re.compile(rb"<f[^<>]*/>[ \t\n]*<v"))
+
+
+def _drop_cached(data: bytes) -> bytes:
+    """``package._drop_cached``: the sheet without its formulas' cached results. The usual
+    form, a <v> right after </f>, goes by one expression on its literal "</f><v>"; if any
+    other is left (whitespace between, an <f/>, a <v> with attributes) or the part may hide
+    markup ("<!"), the part goes through ``package._drop_cached`` (what is gone stays gone).
+    Checked equal to it on every sheet of the group's books."""
+    if b"!" in data and b"<!" in data:
+        return package_drop_cached(data)
+    out = _CACHED_AFTER_FORMULA.sub(b"</f>", data) if b"</f><v>" in data else data
+    if any(left.search(out) is not None for left in _CACHED_LEFT):
+        return package_drop_cached(out)
+    return out
 
 
 def _parsed(parsed_as: dict[tuple[int, type, object], float], spec: InputSpec, value) -> float:
