@@ -14,7 +14,8 @@ import pytest
 
 from kpi_workbook.diagnostics import KpiError, error
 from kpi_workbook.workbook.month import monthly
-from kpi_workbook.workbook.month.history import read_history_book
+from kpi_workbook.workbook.month.history import REPORT_DIGEST, read_history_book
+from kpi_workbook.workbook.month.verify import report_digest
 
 from .helpers import run
 from .test_payroll_trust import CS_ROSTER, cs
@@ -58,7 +59,9 @@ def test_the_report_written_beside_is_the_report_written_in_turn(tmp_path, book,
     assert parts(serial / "r.xlsx") == parts(beside / "r.xlsx")
     one, two = (read_history_book(p / "h.xlsx") for p in (serial, beside))
     assert one.rows.equals(two.rows)
-    assert one.computed.drop(columns="时间").equals(two.computed.drop(columns="时间"))
+    assert one.computed.drop(columns=["时间", REPORT_DIGEST]).equals(two.computed.drop(columns=["时间", REPORT_DIGEST]))
+    for where, book_read in ((serial, one), (beside, two)):  # the file digest of the report as written
+        assert book_read.computed[REPORT_DIGEST].tolist() == [report_digest(where / "r.xlsx")]
     assert run(capsys, "approve", beside / "r.xlsx", "--history", beside / "h.xlsx", "--by", "王经理")[0] == 0
 
 

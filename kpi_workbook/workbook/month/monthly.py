@@ -17,7 +17,7 @@ from ...rules.loader import Catalog
 from ..files import refuse_existing
 from .approval import (approval_rows, carry_calibrations, now_text, refuse_approved,
                        reopen as reopen_month, who)
-from .history import merge_month, month_rows, read_history_book, streak_rows, streak_warnings, write_history
+from .history import REPORT_DIGEST, merge_month, month_rows, read_history_book, streak_rows, streak_warnings, write_history
 from ..locks import locked
 from .report import ReportData, _resolved, build_report, collect_books
 from .report_writer import write_report
@@ -162,7 +162,14 @@ def _write_history(catalog, data, history, merged, past, record, carried, source
             notes.append(f"{data.month} 已重开（原审批：{record['审批人']} {record['审批时间']}），"
                          f"审计记录 {n} 条写入 {history}[审计]，须重新审批 / {data.month} reopened: "
                          f"{n} audit rows written to {history}, approve it again")
-        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([_computation(data, sources, out)]))
+        row = _computation(data, sources, out, written=beside is None)
+        if beside is not None:  # the report whole (or its error raised): its file digest recorded
+            beside.wait()  # as computation_row records it (not of a report that keeps calibrations)
+            if not getattr(data, "calibrations", None):
+                from .verify import report_digest
+
+                row[REPORT_DIGEST] = report_digest(out)
+        past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([row]))
                                    if len(p)], ignore_index=True)  # approve and payroll check against it
         # after the report: a failed report leaves history alone
         write_history(history, past, ready=None if beside is None else beside.wait)
@@ -251,13 +258,13 @@ class _Beside:
             raise self.outcome
 
 
-def _computation(data: ReportData, sources, out: Path) -> dict:
+def _computation(data: ReportData, sources, out: Path, written: bool = True) -> dict:
     """The history's 计算记录 row for this month: what the engine computed (approval.computation_row)."""
     from .approval import computation_row
     from .payroll import _month_problems
 
     return computation_row(data, sources, len(_month_problems(out, data.summary, data.findings)), now_text(),
-                           report=out)
+                           report=out if written else None)  # not written yet: its digest put in after
 
 
 def _refuse_too_big(data: ReportData, out: Path) -> None:
