@@ -6,9 +6,13 @@ for the month book (tests/engines.py). Such work needs nothing of the test sessi
 folder, so a function ``work(root: Path) -> result`` (the result picklable) is registered
 with :func:`job`, and its fixture asks :func:`result` for it. conftest.py starts the jobs
 (:func:`start`) when the session begins, every job a collected module defines or uses: the
-slow one(s) each in a process of its own, the short ones in turn in one more; the other
-tests run meanwhile on the other core. The month book's modules run last (conftest.py),
-so they rarely wait.
+slow one(s) each in a process of its own, the short ones shared out in the order their
+modules run among two more (SHORT_PROCESSES: one chain of them all was the session's long
+pole, the last module waiting for six jobs before its own); the other tests run meanwhile.
+The month book's modules run last (conftest.py), so they rarely wait. Each job's CPU (with
+its subprocesses: LibreOffice, Gnumeric), wall time and the time its fixture waited for it
+are kept (:func:`timings`) and printed at the session's end (conftest.py), to see where the
+time goes.
 
 A child runs the same function as the inline path (``spawn``: a fresh interpreter; the
 cards hypothesis draws are derandomized, so the same), and each fixture still runs its work
@@ -24,6 +28,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +38,9 @@ _DONE: dict[str, tuple[str, object]] = {}  # name → ("ok", result) or ("error"
 _CHILDREN: list[dict] = []  # {"process", "receive", "pending": names not yet received}
 _WHERE: dict[str, dict] = {}  # job name → the child that runs it
 _ROOTS: dict[str, Path] = {}  # name → the folder the child's work writes into
+_TIMES: dict[str, dict[str, float]] = {}  # name → {"cpu", "wall", "start", "end" (since the session's start), "waited"}
+_EPOCH = [0.0]  # time.time() when the jobs were started
+SHORT_PROCESSES = 2  # the short jobs' processes (the machines this runs on have two cores or more)
 
 
 def job(name: str, slow: bool = False):
@@ -57,13 +65,24 @@ def _run_jobs(jobs: list[tuple[str, Callable[[Path], object], str]], conn, paren
     _end_with(parent)
     try:
         for name, work, root in jobs:
+            began, cpu = time.time(), _cpu()
             try:
                 outcome = ("ok", work(Path(root)))
             except BaseException:
                 outcome = ("error", traceback.format_exc())
-            conn.send((name, *outcome))
+            conn.send((name, *outcome, {"cpu": _cpu() - cpu, "start": began, "end": time.time()}))
     finally:
         conn.close()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children waited for (soffice, ssconvert)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows: this process only
+        return time.process_time()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _end_with(parent: int) -> None:
@@ -80,15 +99,19 @@ def _end_with(parent: int) -> None:
 
 
 def start(names: list[str], tmp_path_factory) -> None:
-    """Start the jobs ``names`` (once per session): each slow one in a process of its own,
-    started first (the month book is the session's long pole), the short ones in turn in
-    one more process."""
-    names = sorted(set(names) - set(_DONE) - set(_WHERE), key=lambda n: (not JOBS[n][1], n))
+    """Start the jobs ``names`` (once per session; listed in the order their modules run):
+    each slow one in a process of its own, started first (the month book is the session's
+    long pole), the short ones dealt in turn to SHORT_PROCESSES more, each running its share
+    in that order (the first module's job first)."""
+    left = set(names) - set(_DONE) - set(_WHERE)
+    names = sorted(dict.fromkeys(n for n in names if n in left), key=lambda n: not JOBS[n][1])  # stable
     if not names:
         return
+    _EPOCH[0] = _EPOCH[0] or time.time()
     for name in names:
         _ROOTS[name] = tmp_path_factory.mktemp(name)
-    groups = [[n] for n in names if JOBS[n][1]] + [[n for n in names if not JOBS[n][1]]]
+    short = [n for n in names if not JOBS[n][1]]
+    groups = [[n] for n in names if JOBS[n][1]] + [short[k::SHORT_PROCESSES] for k in range(SHORT_PROCESSES)]
     context = multiprocessing.get_context("spawn")
     for group in filter(None, groups):
         receive, send = context.Pipe(duplex=False)
@@ -107,7 +130,9 @@ def result(name: str, tmp_path_factory):
     computed here now. Once per session either way."""
     if name not in _DONE:
         if name in _WHERE:
+            began = time.time()
             _receive_until(_WHERE[name], name)
+            _TIMES.setdefault(name, {})["waited"] = time.time() - began
         else:
             work, _ = JOBS[name]
             _DONE[name] = ("ok", work(tmp_path_factory.mktemp(name)))
@@ -121,7 +146,7 @@ def _receive_until(child: dict, name: str) -> None:
     process, receive, pending = child["process"], child["receive"], child["pending"]
     while name in pending:
         try:
-            got, kind, payload = receive.recv()  # before join: results outgrow a pipe
+            got, kind, payload, spent = receive.recv()  # before join: results outgrow a pipe
         except EOFError:
             for lost in pending:
                 _DONE[lost] = ("error", f"the jobs' process died (exit code {process.exitcode})")
@@ -129,6 +154,8 @@ def _receive_until(child: dict, name: str) -> None:
             break
         pending.discard(got)
         _DONE[got] = (kind, payload)
+        _TIMES[got] = {"cpu": spent["cpu"], "wall": spent["end"] - spent["start"],
+                       "start": spent["start"] - _EPOCH[0], "end": spent["end"] - _EPOCH[0], **_TIMES.get(got, {})}
     if not pending:
         _finish(child, kill=False)
 
@@ -187,9 +214,21 @@ def jobs_of(module) -> set[str]:
 
 
 def needed(items) -> list[str]:
-    """The jobs the collected ``items`` need."""
-    modules = {getattr(item, "module", None) for item in items}
-    return sorted(set().union(*(jobs_of(m) for m in modules)))
+    """The jobs the collected ``items`` need, in the order the items run (the first
+    needed first)."""
+    modules = dict.fromkeys(getattr(item, "module", None) for item in items)
+    return list(dict.fromkeys(n for m in modules for n in sorted(jobs_of(m))))
+
+
+def timings() -> list[str]:
+    """One line per job received: its CPU (with its subprocesses), its wall time, when it
+    ran (seconds since the jobs started) and how long its fixture waited for it."""
+    lines = []
+    for name, t in sorted(_TIMES.items(), key=lambda kv: kv[1].get("end", 0.0)):
+        if "cpu" in t:
+            lines.append(f"{name:<20} {t['cpu']:7.1f} CPU-s {t['wall']:7.1f} s wall, from {t['start']:6.1f} s "
+                         f"to {t['end']:6.1f} s; its fixture waited {t.get('waited', 0.0):5.1f} s")
+    return lines
 
 
 def order(item) -> int:

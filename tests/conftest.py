@@ -56,6 +56,16 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=order)
 
 
+def pytest_terminal_summary(terminalreporter):
+    from .background import timings
+
+    lines = timings()
+    if lines:
+        terminalreporter.section("fixture jobs in the background (tests/background.py)")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fixture_jobs_in_background(request, tmp_path_factory):
     from kpi_workbook.workbook import recalc

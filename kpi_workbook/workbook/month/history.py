@@ -995,7 +995,7 @@ def streak_rows(catalog: Catalog, book: HistoryBook, month: str) -> pd.DataFrame
     compressed bytes' digest signed in 校验, checked when the book was read): its bytes are
     read again from the very file read first, hashed again and compared with that digest
     before they are used (else refused, as HistoryBook.load refuses)."""
-    wanted = [month_sheet(SHEET, m) for m in streak_months(catalog, month) if m != month]
+    wanted = [month_sheet(SHEET, m) for m in _streak_needs(catalog, month)]
     names = [n for n in wanted if n in book.unread]
     if not names or book.source is None:
         return pd.DataFrame(columns=COLUMNS)
@@ -1027,17 +1027,32 @@ def streak_rows(catalog: Catalog, book: HistoryBook, month: str) -> pd.DataFrame
     return _concat(parts, COLUMNS)
 
 
+def _streak_needs(catalog: Catalog, month: str) -> list[str]:
+    """The months before ``month`` whose rows streak_warnings looks at: as many back as the
+    longest run a scheme counts (consecutive grades, lowest in the department), and the
+    months of its year when a scheme counts grades in the year. Of streak_months, those only:
+    January needs December, not the twelve months before it."""
+    if not _re_month(month):
+        return []
+    schemes = catalog.grade_schemes.values()
+    run = max([1, *(w.consecutive or 0 for s in schemes for w in s.warnings),
+               *(s.lowest_in_department or 0 for s in schemes)])
+    months = {previous_month(month, k) for k in range(1, run)}
+    if any(w.in_year for s in schemes for w in s.warnings):
+        months |= {m for m in (previous_month(month, k) for k in range(1, 12)) if m[:4] == month[:4]}
+    return sorted(months & set(streak_months(catalog, month)), reverse=True)
+
+
 def _streak_frame(part: bytes, source: Path, name: str) -> pd.DataFrame:
     """STREAK_COLUMNS of a month sheet this program wrote (sealed as written): its header
     row gives their columns; each of their cells read as the package reader gives it and
     _history_frame makes of it (rows without 工号 left out)."""
     from ..xlsx.sheet_rows import _ENTITY, _entity
 
-    text = part.decode("utf-8")
-    head = _STREAK_HEAD.search(text)
+    head = _STREAK_HEAD.search(part)  # bytes throughout: the sheet's text is never decoded whole
     header: dict[object, str] = {}
     if head is not None:
-        for letter, *form in _STREAK_CELL.findall(head.group(0)):
+        for letter, *form in _STREAK_CELL.findall(head.group(0).decode("utf-8", errors="replace")):
             header.setdefault(_streak_value(*form), letter)  # the first of a name, as read
     letters = {c: header.get(c) for c in STREAK_COLUMNS}
     if letters["工号"] is None or letters["月份"] is None:
@@ -1045,15 +1060,17 @@ def _streak_frame(part: bytes, source: Path, name: str) -> pd.DataFrame:
                              f"the {name} sheet of {source.name} lacks columns: 工号, 月份",
                              source=str(source), sheet=name)])
     wanted = {v: c for c, v in letters.items() if v is not None}
-    cells = re.compile(r'<c r="(' + "|".join(map(re.escape, wanted)) + r')([0-9]{1,7})"' + _STREAK_TAIL)
-    columns: dict[str, dict[str, object]] = {c: {} for c in STREAK_COLUMNS}  # column → row → value
+    cells = re.compile(rb'<c r="(' + b"|".join(re.escape(v.encode("ascii")) for v in wanted) + rb')([0-9]{1,7})"'
+                       + _STREAK_TAIL.encode("ascii"))
+    columns: dict[str, dict[bytes, object]] = {c: {} for c in STREAK_COLUMNS}  # column → row → value
     seen: dict[tuple, object] = {}  # a cell's (kind, number, text) → its value (few distinct but 工号)
-    into = {letter: columns[c] for letter, c in wanted.items()}
-    for letter, row, kind, number, string in cells.findall(text, head.end() if head is not None else 0):
+    into = {letter.encode("ascii"): columns[c] for letter, c in wanted.items()}
+    for letter, row, kind, number, string in cells.findall(part, head.end() if head is not None else 0):
         key = (kind, number, string)
         value = seen.get(key, seen)
         if value is seen:
-            value = _streak_value(kind, number, string)
+            value = _streak_value(kind.decode("ascii"), number.decode("utf-8", errors="replace"),
+                                  string.decode("utf-8", errors="replace"))
             if isinstance(value, str) and "&" in value:
                 value = _ENTITY.sub(_entity, value)
             seen[key] = value
@@ -1061,7 +1078,7 @@ def _streak_frame(part: bytes, source: Path, name: str) -> pd.DataFrame:
     ids: dict[object, str] = {}  # each distinct value's meaning once, as _history_frame gives it
     months: dict[tuple, object] = {}
     lowest: dict[tuple, object] = {}
-    rows: list[str] = []
+    rows: list[bytes] = []
     out: dict[str, list] = {c: [] for c in STREAK_COLUMNS}
     for row, value in columns["工号"].items():
         eid = ids.get(value) if isinstance(value, (str, int, float, bool)) else None
@@ -1088,7 +1105,7 @@ def _streak_frame(part: bytes, source: Path, name: str) -> pd.DataFrame:
 
 _STREAK_TAIL = (r'(?: s="[0-9]{1,6}")?(?: t="([a-zA-Z]{1,9})")?'
                 r'(?:/>|><v>([^<]*)</v></c>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)')
-_STREAK_HEAD = re.compile(r'<row r="1"[^>]*>.*?</row>', re.S)
+_STREAK_HEAD = re.compile(rb'<row r="1"[^>]*>.*?</row>', re.S)
 _STREAK_CELL = re.compile(r'<c r="([A-Z]{1,3})1"' + _STREAK_TAIL)
 
 
