@@ -92,10 +92,21 @@ def _end_with(parent: int) -> None:
     if sys.platform.startswith("linux"):
         import ctypes
 
+        # SIGTERM, not SIGKILL: the handler first ends what the job started (a bench run's
+        # commands, soffice), which a killed job left running for minutes
+        signal.signal(signal.SIGTERM, _end_below)
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
         os._exit(1)
+
+
+def _end_below(signum, frame) -> None:
+    """The session is gone: every process under this job killed, then the job."""
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os._exit(1)
 
 
 def start(names: list[str], tmp_path_factory) -> None:

@@ -21,7 +21,10 @@ SESSION = textwrap.dedent("""
 
     @background.job("nap", slow=True)
     def nap(root):
-        time.sleep(120)
+        import subprocess
+        below = subprocess.Popen(["sleep", "120"])  # what a job starts: a bench command, soffice
+        (Path({tmp!r}) / "below.pid").write_text(str(below.pid))
+        below.wait()
 
     class Folders:
         def mktemp(self, name):
@@ -57,6 +60,14 @@ def test_a_job_ends_when_its_session_is_killed(tmp_path):
                 break
             time.sleep(0.1)
         assert not _alive(child), "the job outlived its session"
+        below = int((tmp_path / "below.pid").read_text())
+        for _ in range(100):
+            if not _alive(below):
+                break
+            time.sleep(0.1)
+        assert not _alive(below), "what the job started outlived the session"
     finally:
         if _alive(child):
             os.kill(child, signal.SIGKILL)
+        if (tmp_path / "below.pid").exists() and _alive(int((tmp_path / "below.pid").read_text())):
+            os.kill(int((tmp_path / "below.pid").read_text()), signal.SIGKILL)
