@@ -329,3 +329,22 @@ def test_a_stamped_report_of_a_reopened_month_is_not_taken_as_approved(tmp_path,
     code, _, err = run(capsys, "payroll", stamped, "--out", tmp_path / "p.csv", "--history", hist)
     assert "已重开" in err and not (tmp_path / "p.csv").exists() or "已重开" in (tmp_path / "p.csv").read_text(
         encoding="utf-8-sig"), err
+
+
+def test_a_stamped_report_pays_as_approved_only_while_its_approval_stands(cs_month, capsys):  # noqa: F811
+    """stamped_states: the stamped report's rows take the approval's state without a row hashed
+    only while the approval its stamp names stands; the same file against that approval
+    reopened (no command reaches this: a reopening records a new 计算记录 row, so the stamped
+    file is no longer the recorded one) is left to the row-by-row states."""
+    from kpi_workbook.rules.loader import builtin_catalog
+    from kpi_workbook.workbook.month.history import REOPENED, read_history_book
+
+    _, report, hist = cs_month
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    book = read_history_book(hist, months=())
+    fresh, _ = approval.derive(builtin_catalog(), report, book, findings=True)
+    count = len(fresh.data.summary)
+    states = approval.stamped_states(book, fresh, count)
+    assert states is not None and len(states) == count and all(s.startswith("已审批 ") for s in states)
+    book.approvals.loc[book.approvals.index[-1], "状态"] = REOPENED
+    assert approval.stamped_states(book, fresh, count) is None

@@ -356,8 +356,6 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     computed = book.computation(record.month) if record.month else None
     if computed is None:
         return None
-    if written and as_recorded(report, computed) != written:
-        return None  # changed while it was read
     books = [locate(report, s) for s in record.books]
     _refuse_changed(report, record, books)  # a book changed since the report: refused, named
     if books_digest(s.sha256 for s in record.books) != _text(computed["考核表哈希"]):
@@ -400,6 +398,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     if lazy and need_roles(table):  # type: ignore[operator]
         tables.update(_sheet_tables(report, [CALIBRATION]))
     calibration = tables.get(CALIBRATION)
+    if written and as_recorded(report, computed) != written:
+        return None  # changed while it was read (its 月度汇总, its 校准 read after it)
     card_role = card_roles(calibration) if calibration else {}
     if not written:
         if engine_digest(table, money, card_role) != _text(computed["月度哈希"]):
