@@ -502,10 +502,10 @@ def test_rank_items_ranked_within_role_and_department(capsys, tmp_path):
     b'<c r="A1"><f>1</f><v/></c><c r="A2"><f>A1</f><v>0</v></c><c r="A3"><v>5</v></c>',
 ])
 def test_fill_drops_cached_results_as_the_package_does(part):
-    """fill's quick dropping of the formulas' cached results (the usual "</f><v>" form by one
-    expression) gives what package._drop_cached gives, on hand-made parts of every form."""
-    from kpi_workbook.workbook.scorecard.fill import _drop_cached
-    from kpi_workbook.workbook.xlsx.package import _drop_cached as package_drop
+    """The quick dropping of the formulas' cached results (the usual "</f><v>" form by one
+    expression; fill writes every sheet through it) gives what the parsed pass gives, on
+    hand-made parts of every form."""
+    from kpi_workbook.workbook.xlsx.package import _drop_cached, _drop_cached_parsed as package_drop
 
     assert _drop_cached(part) == package_drop(part)
     assert b"<v>5</v>" in _drop_cached(part) or b"A3" not in part  # a value that is no formula's stays
@@ -514,8 +514,7 @@ def test_fill_drops_cached_results_as_the_package_does(part):
 def test_fill_drops_cached_results_of_every_sheet_as_the_package_does(sample_book):
     """The same on every sheet of the sample book (all roles), whose formulas carry cached
     results as `new` writes them: each one is dropped."""
-    from kpi_workbook.workbook.scorecard.fill import _drop_cached
-    from kpi_workbook.workbook.xlsx.package import Book, _drop_cached as package_drop
+    from kpi_workbook.workbook.xlsx.package import Book, _drop_cached, _drop_cached_parsed as package_drop
 
     dropped = 0
     with Book.open(sample_book) as book:

@@ -61,12 +61,11 @@ class XmlBook:
     def set(self, sheet: str, ref: str, value) -> None:
         self.edits.setdefault(sheet, {})[ref] = value
 
-    def save(self, target: Path, drop_cached=True) -> None:
+    def save(self, target: Path) -> None:
         """Only the edited cells' elements change; the edited sheets' cached formula results
-        are dropped (by ``drop_cached``, when it is a function) and the book asks for a full
-        recalculation on open."""
+        are dropped and the book asks for a full recalculation on open."""
         try:
-            if patch(self.package, target, self.edits, cell_xml, drop_cached):  # cells with no element
+            if patch(self.package, target, self.edits, cell_xml):  # cells with no element
                 book = OpenpyxlBook(self.path)
                 for sheet, cells in self.edits.items():
                     for ref, value in cells.items():

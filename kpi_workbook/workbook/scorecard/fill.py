@@ -15,7 +15,6 @@ one cell different values are an error naming both, and that cell is not written
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from functools import partial
@@ -37,7 +36,6 @@ from .rows import InputRow, input_rows, split_rater  # noqa: F401  (fill's data 
 from .editable import XmlBook, open_editable
 from .form import writer_findings
 from ..xlsx.limits import check_file
-from ..xlsx.package import _drop_cached as package_drop_cached
 
 def cell_value(spec, parsed: float):
     """What to write in the cell for a parsed value: the form the formulas expect."""
@@ -371,27 +369,9 @@ def _write_book(_, item: tuple[Path, list, dict[str, str]], keep: dict[Path, Xml
         for sheet, ref, value in cells:
             book.set(sheet, ref, value)
         with atomic_output(path, force=True) as tmp:
-            book.save(tmp, drop_cached=_drop_cached)
+            book.save(tmp)
     finally:
         book.close()
-
-
-_CACHED_AFTER_FORMULA = re.compile(rb"</f><v>[^<]*+</v>")  # the form every program writes
-_CACHED_LEFT = (re.compile(rb"</f>[ \t\n]*<v"), re.compile(rb"<f[^<>]*/>[ \t\n]*<v"))
-
-
-def _drop_cached(data: bytes) -> bytes:
-    """``package._drop_cached``: the sheet without its formulas' cached results. The usual
-    form, a <v> right after </f>, goes by one expression on its literal "</f><v>"; if any
-    other is left (whitespace between, an <f/>, a <v> with attributes) or the part may hide
-    markup ("<!"), the part goes through ``package._drop_cached`` (what is gone stays gone).
-    Checked equal to it on every sheet of the group's books."""
-    if b"!" in data and b"<!" in data:
-        return package_drop_cached(data)
-    out = _CACHED_AFTER_FORMULA.sub(b"</f>", data) if b"</f><v>" in data else data
-    if any(left.search(out) is not None for left in _CACHED_LEFT):
-        return package_drop_cached(out)
-    return out
 
 
 def _parsed(parsed_as: dict[tuple[int, type, object], float], spec: InputSpec, value) -> float:

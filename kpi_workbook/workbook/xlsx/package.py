@@ -29,7 +29,6 @@ import re
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -854,10 +853,9 @@ def cell_elements(data: bytes, refs) -> dict[str, tuple[int, int, str]]:
 
 
 def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xml,
-          drop_cached: bool | Callable[[bytes], bytes] = True) -> list[tuple[str, str]]:
+          drop_cached: bool = True) -> list[tuple[str, str]]:
     """Write ``book`` to ``target`` with the ``edits`` (sheet → ref → value) applied; each
-    edited sheet without its formulas' cached results unless ``drop_cached`` is False (a
-    function: the one that drops them, as :func:`_drop_cached` does).
+    edited sheet without its formulas' cached results unless ``drop_cached`` is False.
 
     Returns the (sheet, ref) of edited cells that have no element in their sheet (a file
     saved by a program that dropped empty cells); nothing is written then.
@@ -886,7 +884,7 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
             position = end
         pieces.append(data[position:])
         out = b"".join(pieces)
-        parts[part] = (drop_cached if callable(drop_cached) else _drop_cached)(out) if drop_cached else out
+        parts[part] = _drop_cached(out) if drop_cached else out
     if missing:
         return missing
     parts["xl/workbook.xml"] = _full_calc(book.read("xl/workbook.xml", budget))
@@ -897,9 +895,27 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     return []
 
 
+_CACHED_AFTER_FORMULA = re.compile(rb"</f><v>[^<]*+</v>")  # the form every program writes
+_CACHED_LEFT = (re.compile(rb"</f>[ \t\n]*<v"), re.compile(rb"<f[^<>]*/>[ \t\n]*<v"))
+
+
 def _drop_cached(data: bytes) -> bytes:
-    """The sheet without its formulas' cached results, so every program recomputes them:
-    each <v> that follows a formula inside a cell is removed, in one linear pass."""
+    """The sheet without its formulas' cached results, so every program recomputes them.
+    The usual form, a <v> right after </f>, goes by one expression on its literal "</f><v>"
+    (fill writes a hundred thousand sheets of them); if any other is left (whitespace
+    between, an <f/>, a <v> with attributes) or the part may hide markup ("<!"), the part
+    goes through :func:`_drop_cached_parsed` (what is gone stays gone)."""
+    if b"!" in data and b"<!" in data:
+        return _drop_cached_parsed(data)
+    out = _CACHED_AFTER_FORMULA.sub(b"</f>", data) if b"</f><v>" in data else data
+    if any(left.search(out) is not None for left in _CACHED_LEFT):
+        return _drop_cached_parsed(out)
+    return out
+
+
+def _drop_cached_parsed(data: bytes) -> bytes:
+    """:func:`_drop_cached` of any form: each <v> that follows a formula inside a cell is
+    removed, in one linear pass."""
     plain = drop_cached(data)
     if plain is not None:
         return plain
