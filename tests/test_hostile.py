@@ -505,6 +505,86 @@ def test_fill_patches_only_the_cell_it_writes_and_keeps_the_rest_byte_for_byte(b
     assert sa[ea:] == sb[eb:] and b"<v>0.5</v>" in sa[i:ea] and b"<v>0.5</v>" not in sb[i:eb]
 
 
+def _stored_members(path: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Each member's (compression, CRC, bytes as stored), read from its local header."""
+    import struct
+
+    found = {}
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        for info in z.infolist():
+            f.seek(info.header_offset)
+            fields = struct.unpack("<4s2B4HL2L2H", f.read(30))
+            f.seek(fields[10] + fields[11], os.SEEK_CUR)
+            found[info.filename] = (info.compress_type, info.CRC, f.read(info.compress_size))
+    return found
+
+
+def _stored_otherwise(book: Path) -> None:
+    """The book as another program might store it: deflated at level 9 (not fill's level),
+    xl/styles.xml not compressed at all."""
+    with zipfile.ZipFile(book) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(book, "w") as z:
+        for info, data in members:
+            stored = info.filename == "xl/styles.xml"
+            z.writestr(info, data, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED,
+                       None if stored else 9)
+
+
+@pytest.mark.parametrize("deflate", ["isal", "zlib"])
+def test_a_patched_book_copies_its_unchanged_parts_as_they_are_stored(book, catalog, tmp_path, monkeypatch,
+                                                                    deflate):
+    """Only the patched sheet is deflated again: every other part is copied compressed as it
+    was (its CRC kept), and the book reads as the parts it was written from (with either
+    deflate: isal's, or zlib's where isal is missing)."""
+    import zlib
+
+    from kpi_workbook.workbook.xlsx import package
+    from kpi_workbook.workbook.xlsx.clone import cell_xml
+
+    if deflate == "zlib":
+        monkeypatch.setattr(package, "_zlib", zlib)
+        monkeypatch.setattr(package, "_crc32", zlib.crc32)
+    _stored_otherwise(book)
+    sheet, ref, _ = input_cell(catalog, book)
+    out = tmp_path / "patched.xlsx"
+    with Book.open(book) as b:
+        assert package.patch(b, out, {sheet: {ref: 0.5}}, cell_xml) == []
+        part = b.parts[sheet]
+        parts = {info.filename: b.read(info.filename) for info in b.zip.infolist()}
+    before, after = _stored_members(book), _stored_members(out)
+    assert list(after) == list(before)
+    changed = [name for name in before if after[name] != before[name]]
+    assert changed == [part] and after["xl/styles.xml"][0] == zipfile.ZIP_STORED
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        assert {n: z.read(n) for n in z.namelist() if n != part} == {n: d for n, d in parts.items() if n != part}
+    with Book.open(out) as b:
+        assert b.sheet(sheet).contents[ref] == 0.5
+
+
+def test_a_damaged_part_is_refused_by_the_patch_not_copied(book, catalog, tmp_path):
+    """A part the patch copies as it is stored is checked first as a read checks it: a byte
+    changed in it is a damaged book (here a stored part, which only its CRC shows)."""
+    from kpi_workbook.diagnostics import KpiError
+    from kpi_workbook.workbook.xlsx.clone import cell_xml
+    from kpi_workbook.workbook.xlsx.package import patch
+
+    _stored_otherwise(book)
+    sheet, ref, _ = input_cell(catalog, book)
+    with zipfile.ZipFile(book) as z:
+        info = z.getinfo("xl/styles.xml")
+        offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data = bytearray(book.read_bytes())
+    data[offset + info.compress_size // 2] ^= 0x01  # stored: only its CRC tells
+    book.write_bytes(bytes(data))
+    out = tmp_path / "patched.xlsx"
+    with Book.open(book) as b, pytest.raises(KpiError) as refused:
+        patch(b, out, {sheet: {ref: 0.5}}, cell_xml)
+    assert "xl/styles.xml" in refused.value.diagnostics[0].message_en
+    assert refused.value.diagnostics[0].code == "damaged-xlsx"
+
+
 def test_new_killed_mid_way_leaves_temp_files_the_next_run_removes(capsys, tmp_path):
     out = tmp_path / "t_new.xlsx"
     script = ("import os, signal, sys\n"

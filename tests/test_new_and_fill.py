@@ -497,6 +497,8 @@ def test_rank_items_ranked_within_role_and_department(capsys, tmp_path):
 @pytest.mark.parametrize("part", [
     b'<c r="A1"><f>1</f> <v>3</v></c>',  # whitespace between: the whole-part path
     b'<c r="A1"><f t="shared" si="0"/><v>3</v></c>',  # an <f/>
+    b'<c r="A1"><f t="shared" si="0"/>\n<v>3</v></c>',  # an <f/>, a line break between
+    b'<c r="A1"><f>1</f>\t<v>3</v></c><c r="A2"><f>1</f>\n\n<v>4</v></c>',  # a tab, line breaks
     b'<!-- </f><v>9</v> --><c r="A1"><f>1</f><v>2</v></c>',  # a comment: expat
     b'<c r="A1"><f>1</f><v xml:space="preserve">2</v></c>',  # a <v> with attributes
     b'<c r="A1"><f>1</f><v/></c><c r="A2"><f>A1</f><v>0</v></c><c r="A3"><v>5</v></c>',

@@ -26,9 +26,12 @@ import datetime as dt
 import math
 import os
 import re
+import struct
 import sys
+import time
 import zipfile
 import zlib
+import types
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -38,6 +41,15 @@ from ...diagnostics import KpiError, error
 from ...limits import value
 from .limits import MB, Limits, check_archive
 from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_sheet_chunks, scan_workbook
+
+_zlib: types.ModuleType = zlib
+try:  # the same deflate, three times as fast (writing a patched book is mostly deflating)
+    from isal import isal_zlib as _zlib
+except ImportError:  # pragma: no cover - isal is a dependency; zlib writes the same parts
+    pass
+_crc32 = _zlib.crc32
+_INFLATE_ERRORS: tuple[type[BaseException], ...] = (ValueError, zlib.error, _zlib.error)
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a member's local header (APPNOTE 4.3.7)
 
 
 def _damaged(path: Path, zh: str, en: str, sheet: str = "", cell: str = "", code: str = "damaged-xlsx"):
@@ -865,7 +877,7 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     budget = [book.limits.book_bytes]  # the writing pass inflates the book once more
     for sheet, cells in edits.items():
         part = book.parts[sheet]
-        data = book.read(part, budget)
+        data = _inflated(book, part, budget)[1]
         try:
             found = cell_elements(data, cells)
         except ValueError as exc:
@@ -887,12 +899,103 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
         parts[part] = _drop_cached(out) if drop_cached else out
     if missing:
         return missing
-    parts["xl/workbook.xml"] = _full_calc(book.read("xl/workbook.xml", budget))
+    stored, workbook = _inflated(book, "xl/workbook.xml", budget)
+    calc = _full_calc(workbook)
+    copied = {}  # parts read above, copied as they are stored
+    if calc != workbook:
+        parts["xl/workbook.xml"] = calc
+    elif stored is not None:  # (a book fill wrote asks for it already)
+        copied["xl/workbook.xml"] = stored
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        now = time.localtime()[:6]
         for info in book.zip.infolist():
-            data = parts[info.filename] if info.filename in parts else book.read(info.filename, budget)
-            archive.writestr(info.filename, data)
+            if info.filename in parts:
+                data = parts[info.filename]
+                _put(archive, info.filename, now, zipfile.ZIP_DEFLATED, _deflate(data), _crc32(data), len(data))
+                continue
+            member = (copied[info.filename], b"") if info.filename in copied else _member(book, info, budget)
+            if member is None:  # compressed some other way: inflated and deflated again
+                data = book.read(info.filename, budget)
+                _put(archive, info.filename, now, zipfile.ZIP_DEFLATED, _deflate(data), _crc32(data), len(data))
+            else:
+                _put(archive, info.filename, info.date_time, info.compress_type, member[0], info.CRC, info.file_size)
     return []
+
+
+def _deflate(data: bytes) -> bytes:
+    """``data`` deflated (raw, as a zip member holds it) at the fastest level."""
+    compressor = _zlib.compressobj(1, _zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _inflated(book: Book, part: str, budget: list[int]) -> tuple[bytes | None, bytes]:
+    """:meth:`Book.read` of a part the patch reads (the same checks, one call to inflate),
+    with its bytes as stored (None: compressed some other way)."""
+    try:
+        info = book.zip.getinfo(part)
+    except KeyError:
+        raise _damaged(book.path, f"缺少 {part}", f"{part} is missing") from None
+    member = _member(book, info, budget)
+    return (None, book.read(part, budget)) if member is None else member
+
+
+def _member(book: Book, info: zipfile.ZipInfo, budget: list[int]) -> tuple[bytes, bytes] | None:
+    """The member's bytes as they are stored (deflated or stored: copied as they are, not
+    deflated again) and inflated; None for another compression or an encrypted member.
+    They are checked as :meth:`Book.read` checks them — inflated within the limits and the
+    book's ``budget``, their size and CRC those of the zip's directory — so no damaged or
+    oversized part is copied."""
+    if info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED) or info.flag_bits & 1:
+        return None
+    allowance = book.limits.part_allowance(info.compress_size)
+    if info.file_size > allowance or info.file_size > budget[0]:
+        raise _bomb(book.path, info, info.file_size)
+    fp = book.zip.fp
+    if fp is None:
+        raise ValueError("the book is closed")
+    fp.seek(info.header_offset)
+    header = fp.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise _damaged(book.path, f"{info.filename} 的文件头无效", f"{info.filename} has a bad local header")
+    fields = _LOCAL_HEADER.unpack(header)
+    name = fp.read(fields[10])
+    fp.seek(fields[11], os.SEEK_CUR)
+    raw = fp.read(info.compress_size)
+    try:
+        if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437") != info.orig_filename:
+            raise ValueError("the local header names another member")
+        if info.compress_type == zipfile.ZIP_STORED:
+            data = raw
+        else:
+            inflater = _zlib.decompressobj(-15)
+            data = inflater.decompress(raw, info.file_size + 1)
+            if not inflater.eof:
+                raise ValueError("the deflated data does not end where the directory says")
+        if len(raw) != info.compress_size or len(data) != info.file_size or _crc32(data) != info.CRC:
+            raise ValueError("its size or CRC is not the directory's")
+    except _INFLATE_ERRORS as exc:
+        raise _damaged(book.path, f"无法解压 {info.filename}（{exc}）",
+                       f"cannot inflate {info.filename} ({exc})") from None
+    budget[0] -= info.file_size
+    return raw, data
+
+
+def _put(out: zipfile.ZipFile, name: str, date_time, method: int, stored: bytes, crc: int, size: int) -> None:
+    """One member written to ``out`` from its stored bytes (deflated already, or stored)."""
+    info = zipfile.ZipInfo(name, date_time=date_time)
+    info.compress_type = method
+    info.external_attr = 0o600 << 16
+    info.CRC, info.compress_size, info.file_size = crc, len(stored), size
+    fp = out.fp
+    if fp is None:
+        raise ValueError("the zip is closed")
+    info.header_offset = fp.tell()
+    fp.write(info.FileHeader(size > zipfile.ZIP64_LIMIT or len(stored) > zipfile.ZIP64_LIMIT))
+    fp.write(stored)
+    out.filelist.append(info)
+    out.NameToInfo[name] = info
+    out.start_dir = fp.tell()  # the directory goes after the last member, as writestr leaves it
+    out._didModify = True  # type: ignore[attr-defined]  # so that closing writes the directory
 
 
 _CACHED_AFTER_FORMULA = re.compile(rb"</f><v>[^<]*+</v>")  # the form every program writes
