@@ -16,8 +16,9 @@ ratio that hold at any size — and refused with one sentence before memory grow
 books with more sheets, rows or cells than the limits allow (far above 10,000 employees).
 
 :func:`patch` writes a copy of a book with some cells replaced (their style kept) and the
-cached results of the changed sheets dropped; ``clone.py`` copies sheets through
-:func:`read_parts`/:func:`write_parts`.
+cached results of the changed sheets dropped; only those are deflated again (by isal where
+installed), every other part is copied as it is stored once it is checked as a read checks it;
+``clone.py`` copies sheets through :func:`read_parts`/:func:`write_parts`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ import re
 import struct
 import sys
 import time
+import types
 import zipfile
 import zlib
-import types
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -43,7 +44,7 @@ from .limits import MB, Limits, check_archive
 from .plain_scan import LONG_TEXT, cell_spans, drop_cached, scan_sheet, scan_sheet_chunks, scan_workbook
 
 _zlib: types.ModuleType = zlib
-try:  # the same deflate, three times as fast (writing a patched book is mostly deflating)
+try:  # the same deflate, 3.5 times as fast (writing a patched book was mostly deflating)
     from isal import isal_zlib as _zlib
 except ImportError:  # pragma: no cover - isal is a dependency; zlib writes the same parts
     pass
