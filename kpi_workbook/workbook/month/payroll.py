@@ -139,6 +139,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
 
     rows, excluded, apart = [], [], []
     sources = [c.source for c in layout.money]
+    columns = [(c.type, c.source, c.header) for c in layout.columns]
     rounded: dict = {}  # each distinct amount rounded once (a month repeats its few amounts)
     for r, state in zip(summary.to_dict("records"), states):
         if _text(r.get("状态")).strip() == "不参与" and not _text(r.get("问题")).strip():
@@ -161,25 +162,25 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                              "; ".join(en for _, en in reasons)))
             continue
         row: dict[str, float | str | None] = {}
-        for c in layout.columns:
-            if c.type == "money":
-                value = r.get(c.source)
+        for kind, source, header in columns:
+            if kind == "money":
+                value = r.get(source)
                 if unpaid:
-                    row[c.header] = None
+                    row[header] = None
                 elif _blank(value):
-                    row[c.header] = 0.0
+                    row[header] = 0.0
                 elif value == 0:  # 0.0 and -0.0 are equal keys: rounded as they are
-                    row[c.header] = clean_round(float(value), 2)
+                    row[header] = clean_round(float(value), 2)
                 else:
                     key = (type(value), value)
                     amount = rounded.get(key)
                     if amount is None:
                         amount = rounded[key] = clean_round(float(value), 2)
-                    row[c.header] = amount
-            elif c.type == "approval":
-                row[c.header] = state
+                    row[header] = amount
+            elif kind == "approval":
+                row[header] = state
             else:
-                row[c.header] = _text(r.get(c.source))
+                row[header] = _text(r.get(source))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
@@ -240,7 +241,7 @@ def _payable(r: dict, sources: list[str]) -> bool:
     for column in sources:
         value = r.get(column)
         if type(value) is float:
-            if not math.isfinite(value):
+            if value in (math.inf, -math.inf):  # NaN: a blank cell
                 return False
         elif type(value) is not int and not _blank(value):
             return False
