@@ -154,8 +154,11 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
         # any, are read when the new ones are written
         again = calibrated.changes or not getattr(fresh, "fast", False)
         book.load(streak_months(catalog, fresh.data.month) if again else [fresh.data.month], ("历史",))
+        # the report's rows before calibration: the very rows when nothing was calibrated (a
+        # report as recorded), not made and compared again
+        reported = rows if calibrated.summary is fresh.data.summary else approval_rows(fresh.data.summary, money)
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
-                              reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
+                              reported=reported, changes=calibrated.changes)
         stamp = Stamp(result.by, result.when, result.version, result.digest)
         restamp = fresh.record.stamp != stamp  # one truth on paper: the report shows what was approved
         if restamp and getattr(fresh, "written", "") and not result.unchanged:
