@@ -203,3 +203,44 @@ def test_report_of_nothing_readable_still_exports(tmp_path, capsys):
     layout = load_payroll_layout()
     with open(tmp_path / "p.csv", encoding="utf-8-sig", newline="") as f:
         assert list(csv.reader(f)) == [[c.header for c in layout.columns]]  # the layout, no rows
+
+
+def test_a_row_told_payable_quickly_is_one_the_full_check_finds_nothing_wrong_with():
+    """prepare_payroll skips _row_problems for a row _payable takes as clean: over every mix of
+    state, 问题 and money cell (blank, NaN, ±inf, 0, -0.0, an int, a bool, text, 待定), the
+    quick answer is never "payable" where the full check finds a reason, and it is "payable"
+    for the common clean row (else the quick path would never be taken)."""
+    import itertools
+    import math
+
+    from kpi_workbook.words import PENDING
+    from kpi_workbook.workbook.month.payroll import _payable, _row_problems
+
+    layout = load_payroll_layout()
+    sources = [c.source for c in layout.money]
+    states = ["已完成", " 已完成 ", "未完成", "", None, 1]
+    problems = [None, "", " ", "缺少数据", float("nan")]
+    cells = [None, "", float("nan"), math.inf, -math.inf, 0, -0.0, 12.5, 3, True, "12.5", PENDING]
+    quick = 0
+    for state, problem, cell, total in itertools.product(states, problems, cells, [None, 100.0, float("nan")]):
+        r = {"状态": state, "问题": problem, "说明": "", **{c: 1.0 for c in sources}}
+        r[sources[0]] = cell
+        r["应发绩效合计"] = total
+        if _payable(r, sources):
+            quick += 1
+            assert _row_problems(r, layout) == [] and _row_problems(r, layout, unpaid=True) == [], r
+    assert quick and _payable({"状态": "已完成", "问题": None, **{c: 2.0 for c in sources}}, sources)
+
+
+def test_the_csv_shows_each_amount_as_it_is_rounded_whatever_came_before(tmp_path):
+    """write_payroll works out each distinct amount's text once: 0.0 and -0.0 (equal keys),
+    an int and its float, a half cent, each still shown as clean_round gives it alone."""
+    from kpi_workbook.numbers import clean_round
+
+    values = [0.0, -0.0, 1.005, 1, 1.0, -2.675, -0.0, 0.0, None, 2.5e-10, -2.5e-10]
+    frame = pd.DataFrame({"工号": [f"E{k}" for k in range(len(values))], "应发绩效合计": values})
+    out = tmp_path / "p.csv"
+    write_payroll(frame, out, money=["应发绩效合计"])
+    shown = [row[1] for row in csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig")))][1:]
+    assert shown == ["" if v is None else f"{clean_round(float(v), 2):.2f}" for v in values]
+    assert "-0.00" in shown and "0.00" in shown

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,8 +155,11 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
         # any, are read when the new ones are written
         again = calibrated.changes or not getattr(fresh, "fast", False)
         book.load(streak_months(catalog, fresh.data.month) if again else [fresh.data.month], ("历史",))
+        # the report's rows before calibration: the very rows when nothing was calibrated (a
+        # report as recorded), not made and compared again
+        reported = rows if calibrated.summary is fresh.data.summary else approval_rows(fresh.data.summary, money)
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
-                              reported=approval_rows(fresh.data.summary, money), changes=calibrated.changes)
+                              reported=reported, changes=calibrated.changes)
         stamp = Stamp(result.by, result.when, result.version, result.digest)
         restamp = fresh.record.stamp != stamp  # one truth on paper: the report shows what was approved
         if restamp and getattr(fresh, "written", "") and not result.unchanged:
@@ -351,7 +355,6 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
         return None
     values = tables[SUMMARY] or []
     header = [str(c).strip() if c is not None else "" for c in values[0]]
-    cells = [(i, list(r)) for i, r in enumerate(values[1:], start=2)]
     record = read_record(report)
     computed = book.computation(record.month) if record.month else None
     if computed is None:
@@ -374,7 +377,7 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     known = FIXED | set(money)
     employees: list[list] = []
     totals_row: list | None = None
-    for i, row in cells:
+    for row in itertools.islice(values, 1, None):  # the rows as read (lists, not changed here)
         e = row[col["工号"]] if col["工号"] < len(row) else None
         if not _blank(e):
             employees.append(row)
@@ -388,7 +391,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
                 j < len(r) and _is_number(r[j]) for r in employees):
             return None
     width = len(header)
-    table = pd.DataFrame([list(r[:width]) + [None] * (width - len(r)) for r in employees], columns=header)
+    table = pd.DataFrame([r if len(r) == width else list(r[:width]) + [None] * (width - len(r)) for r in employees],
+                         columns=header)
     table = table.loc[:, [bool(c) for c in table.columns]]
     table = table.loc[:, ~table.columns.duplicated()]
     table["工号"] = table["工号"].map(lambda v: str(v).strip())

@@ -138,13 +138,16 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                              "no --history: nothing was checked against an approval", source=str(report)))
 
     rows, excluded, apart = [], [], []
+    sources = [c.source for c in layout.money]
+    columns = [(c.type, c.source, c.header) for c in layout.columns]
+    rounded: dict = {}  # each distinct amount rounded once (a month repeats its few amounts)
     for r, state in zip(summary.to_dict("records"), states):
         if _text(r.get("状态")).strip() == "不参与" and not _text(r.get("问题")).strip():
             # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
             apart.append((str(r["工号"]), _text(r.get("姓名")), _text(r.get("说明"))))
             continue
         unpaid = _no_pay_rule(catalog, r)  # a role with no pay rule: listed, its money empty
-        reasons = _row_problems(r, layout, unpaid)
+        reasons = [] if _payable(r, sources) else _row_problems(r, layout, unpaid)
         waiting = not reasons and book is not None and not state.startswith(APPROVED)
         if waiting and not unapproved:
             reasons.append((f"审批状态为“{state}”（按未审批金额发放须加 --unapproved）",
@@ -159,14 +162,25 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                              "; ".join(en for _, en in reasons)))
             continue
         row: dict[str, float | str | None] = {}
-        for c in layout.columns:
-            if c.type == "money":
-                value = r.get(c.source)
-                row[c.header] = None if unpaid else 0.0 if _blank(value) else clean_round(float(value), 2)
-            elif c.type == "approval":
-                row[c.header] = state
+        for kind, source, header in columns:
+            if kind == "money":
+                value = r.get(source)
+                if unpaid:
+                    row[header] = None
+                elif _blank(value):
+                    row[header] = 0.0
+                elif value == 0:  # 0.0 and -0.0 are equal keys: rounded as they are
+                    row[header] = clean_round(float(value), 2)
+                else:
+                    key = (type(value), value)
+                    amount = rounded.get(key)
+                    if amount is None:
+                        amount = rounded[key] = clean_round(float(value), 2)
+                    row[header] = amount
+            elif kind == "approval":
+                row[header] = state
             else:
-                row[c.header] = _text(r.get(c.source))
+                row[header] = _text(r.get(source))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
@@ -215,6 +229,23 @@ def _no_pay_rule(catalog, r: dict) -> bool:
     role = catalog.roles.get(_text(r.get("岗位ID")))
     return (role is not None and _text(r.get("状态")) == "已完成" and NO_PAY_RULE in _text(r.get("说明"))
             and not catalog.role_pay_rules(role))
+
+
+def _payable(r: dict, sources: list[str]) -> bool:
+    """A row _row_problems finds nothing wrong with, told quickly: complete, no 问题, every
+    money cell a finite number (bool is not) or blank, 应发绩效合计 not blank. False leaves
+    the row to _row_problems, which says why."""
+    status = r.get("状态")
+    if not isinstance(status, str) or status.strip() != "已完成" or not _blank(r.get("问题")):
+        return False
+    for column in sources:
+        value = r.get(column)
+        if type(value) is float:
+            if value in (math.inf, -math.inf):  # NaN: a blank cell
+                return False
+        elif type(value) is not int and not _blank(value):
+            return False
+    return not _blank(r.get("应发绩效合计"))
 
 
 def _row_problems(r: dict, layout: PayrollLayout, unpaid: bool = False) -> list[tuple[str, str]]:
@@ -295,8 +326,21 @@ def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: li
         safe[c] = safe[c].map(neutralise)
     with atomic_output(out, force=force) as tmp:
         if kind == ".csv":
+            shown: dict = {}  # each distinct amount's text worked out once
+
+            def amount(v) -> str:
+                if _blank(v):
+                    return ""
+                if v == 0:  # 0.0 and -0.0 are equal keys: shown as they are
+                    return f"{clean_round(float(v), 2):.2f}"
+                key = (type(v), v)
+                text = shown.get(key)
+                if text is None:
+                    text = shown[key] = f"{clean_round(float(v), 2):.2f}"
+                return text
+
             for c in money:  # exactly two decimals: 400.00, never 400.0 or 400
-                safe[c] = safe[c].map(lambda v: "" if _blank(v) else f"{clean_round(float(v), 2):.2f}")
+                safe[c] = [amount(v) for v in safe[c].tolist()]
             safe.columns = [neutralise(c) for c in safe.columns]
             # CRLF rows, as Excel writes them: a CR or LF inside a field is then quoted and
             # cannot break a row apart

@@ -172,17 +172,24 @@ def stamp_report(report: Path, record, printed: date | None = None, before=None)
     for name, part in sheets.items():
         if part not in parts:
             continue
-        xml = parts[part].decode("utf-8")
-        if name == SOURCES:
-            rows = "".join(
-                f'<row r="{i}">' + "".join(sheet_rows.cell(f"{sheet_rows.xl_col_to_name(j)}{i}", "", str(v))
-                                           for j, v in enumerate(row)) + "</row>"
-                for i, row in enumerate(record_rows(record), start=1))
-            parts[part] = _SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", xml, count=1).encode("utf-8")
+        if name != SOURCES:
+            # the header and footer follow the cells (<headerFooter> comes after <sheetData>
+            # in a worksheet): only the part after them is looked at and changed, the cells
+            # (most of a big sheet) kept as bytes
+            data = parts[part]
+            cut = max(data.rfind(b"</sheetData>"), 0)
+            xml = data[cut:].decode("utf-8")
+            after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}&amp;R{m.group(1)}</oddFooter>",
+                                _TITLE.sub(title, xml, 1), 1)
+            if after != xml:
+                parts[part] = data[:cut] + after.encode("utf-8")
             continue
-        after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}&amp;R{m.group(1)}</oddFooter>", _TITLE.sub(title, xml, 1), 1)
-        if after != xml:
-            parts[part] = after.encode("utf-8")
+        rows = "".join(  # 来源: the record with its stamp
+            f'<row r="{i}">' + "".join(sheet_rows.cell(f"{sheet_rows.xl_col_to_name(j)}{i}", "", str(v))
+                                       for j, v in enumerate(row)) + "</row>"
+            for i, row in enumerate(record_rows(record), start=1))
+        parts[part] = _SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", parts[part].decode("utf-8"),
+                                      count=1).encode("utf-8")
     with atomic_output(report, force=True) as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             for filename, data in parts.items():
