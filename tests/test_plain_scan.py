@@ -497,3 +497,66 @@ def test_a_mutated_big_part_reads_as_the_whole_scan_reads_it(one_sheet, data):
         return  # expat reads it; the chunked scan may still read a part the whole scan leaves
         # (it never holds the part to look for what it does not read)
     assert chunked == whole or chunked[0] == "aside"
+
+
+def test_a_row_taken_from_the_memo_counts_its_cells_and_a_new_row_not_utf8_steps_aside():
+    """Rows are looked up in the book's memo by their bytes, before anything is decoded: a
+    sheet whose rows were all read before still counts each of its cells for the book's
+    limit (before any is put in), and a row not seen before that is not UTF-8 makes the scan
+    step aside with nothing counted, after rows taken from the memo as before them."""
+    counted: list[int] = []
+
+    class Sink:
+        def __init__(self, memo):
+            self.contents, self.cached, self.rows_memo, self.long_text = {}, {}, memo, False
+
+        def count(self, n):
+            counted.append(n)
+
+        def strings(self):
+            return ["甲"]
+
+    def part(*rows: str) -> bytes:
+        return ("<worksheet><sheetData>" + "".join(rows) + "</sheetData></worksheet>").encode()
+
+    same = '<row r="1"><c r="A1"><v>1</v></c><c r="B1" s="2"/><c r="C1"><f>A1*2</f><v>2</v></c></row>'
+    memo: dict = {}
+    first, second = Sink(memo), Sink(memo)
+    assert plain_scan.scan_sheet(part(same, '<row r="2"><c r="A2" t="s"><v>0</v></c></row>'), first, 9)
+    assert plain_scan.scan_sheet(part(same, '<row r="2"><c r="A2"><v>7</v></c></row>'), second, 9)
+    assert counted == [4, 4]  # the first row's three cells, from the memo the second time
+    assert second.contents == {"A1": 1, "C1": "=A1*2", "A2": 7} and second.cached == {"C1": 2}
+    assert first.contents["A2"] == "甲"
+    again = Sink(memo)  # every row read before: nothing decoded, all counted
+    assert plain_scan.scan_sheet(part(same), again, 9) and counted[-1] == 3
+    assert (again.contents, again.cached) == ({"A1": 1, "C1": "=A1*2"}, {"C1": 2})
+    counted.clear()
+    new_row = '<row r="3"><c r="A3" t="inlineStr"><is><t>乙</t></is></c></row>'
+    assert plain_scan.scan_sheet(part(same, new_row), Sink({}), 9) and counted == [4]
+    counted.clear()
+    broken = part(same, new_row).replace("乙".encode(), b"\xff")  # not UTF-8
+    assert plain_scan.scan_sheet(broken, Sink(memo), 9) is False and counted == []
+
+
+def test_a_name_with_another_attribute_reads_as_expat_reads_it_among_the_usual_ones():
+    """Excel's filter range carries hidden="1": the names around it are still read in one
+    pass, and it (or a name whose localSheetId comes after another attribute) gets its own
+    scope; a name attribute given twice leaves the part to expat, which refuses it."""
+    def part(*names: str) -> bytes:
+        return ('<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/><sheet name="T" sheetId="2" '
+                f'r:id="rId2"/></sheets><definedNames>{"".join(names)}</definedNames></workbook>').encode()
+
+    scanned = plain_scan.scan_workbook(part(
+        '<definedName name="_xlnm._FilterDatabase" localSheetId="1" hidden="1">T!$A$1:$B$2</definedName>',
+        '<definedName name="A" localSheetId="0">S!$B$2</definedName>',
+        '<definedName name="B" hidden="1" localSheetId="1">T!$C$3</definedName>',
+        '<definedName name="C" comment="x">S!$D$4</definedName>'))
+    assert scanned is not None
+    _, defined, cells = scanned
+    assert defined == [("_xlnm._FilterDatabase", 1, "T!$A$1:$B$2"), ("A", 0, "S!$B$2"), ("B", 1, "T!$C$3"),
+                       ("C", None, "S!$D$4")]
+    assert cells == [None, "B2", "C3", "D4"]
+    for twice in ('<definedName name="B" hidden="1" name="C">T!$C$3</definedName>',
+                  '<definedName name="B" localSheetId="0" hidden="1" localSheetId="1">T!$C$3</definedName>'):
+        assert plain_scan.scan_workbook(part('<definedName name="A" localSheetId="0">S!$B$2</definedName>',
+                                             twice)) is None

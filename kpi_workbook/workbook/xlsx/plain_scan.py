@@ -120,23 +120,21 @@ def scan_sheet(part: bytes, sink: Sink, max_row: int) -> bool:
     end = part.find(b"</sheetData>", start)
     if end < 0 or b"<sheetData" in part[end:] or b"<sheetData" in part[:start]:
         return False
+    memo = sink.rows_memo
+    if memo is not None:
+        return _rows_memoised(part[start + 11:end], sink, memo, max_row)
     try:
         body = part[start + 11:end].decode("utf-8")
     except UnicodeDecodeError:
         return False
-    memo = sink.rows_memo
-    if memo is None and not _rows_plain(body, max_row):
+    if not _rows_plain(body, max_row):
         return False
-    if memo is None and len(body) > LONG_TEXT:
+    if len(body) > LONG_TEXT:
         sink.long_text = True
     cells = body.count("<c ")
     sink.count(cells)  # the book's limit, before anything is built
     try:
-        if memo is None:
-            _cells(body, sink)
-        elif not _rows_memoised(body, sink, memo, max_row):
-            sink.count(-cells)
-            return False
+        _cells(body, sink)
     except NotPlain:
         sink.count(-cells)  # expat reads and counts them again (and the sink is dropped)
         return False
@@ -257,47 +255,65 @@ ROWS_MEMO_LIMIT = 50_000  # distinct rows kept per book
 LONG_TEXT = int(LIMITS["formula_chars"].value or 0)
 
 
-def _rows_memoised(body: str, sink: Sink, memo: dict, max_row: int) -> bool:
-    """The cells of ``body`` row by row, each distinct row read once per book.
+def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
+    """The cells of a sheet's ``<sheetData>`` (``data``, its bytes) row by row, each distinct
+    row read once per book; False (nothing counted) when it is not plain.
 
     The scorecards of one role are copies of one prototype: most of their rows (labels,
     weights, formulas without a cached result) are the same text in every sheet, and what a
     row's text holds depends on that text alone (and the book's shared strings) — but for a
     shared formula, whose cells take their text from another row: a row with an ``<f``
-    element that has attributes is read as before, every time. Each piece of ``body`` up to
+    element that has attributes is read as before, every time. Each piece of ``data`` up to
     a ``</row>`` is checked as :func:`_rows_plain` checks the whole (one open row, closed
     by that end tag), so the whole is what it would accept; what follows the last
     ``</row>`` is checked as the end of the whole, and never kept (the same text, followed
-    by ``</row>`` in another part, is not the same piece)."""
-    contents, cached = sink.contents, sink.cached
-    pieces = body.split("</row>")
+    by ``</row>`` in another part, is not the same piece). The pieces are looked up as
+    bytes: a piece seen before is neither decoded nor read again (it was valid UTF-8 then;
+    a cut before the ASCII "</row>" never splits a character), and the cells of the whole
+    are counted for the book's limit, as the memo knows them, before any is built."""
+    pieces = data.split(b"</row>")
     tail = pieces.pop()  # what follows the last row: checked on its own, never kept
-    for piece in pieces:
-        known = memo.get(piece)  # a piece read before, then too followed by "</row>"
-        if known is not None:
-            contents.update(known[0])
-            if known[1]:
-                cached.update(known[1])
-            continue
-        if not _rows_plain(piece + "</row>", max_row):
-            return False
-        long_text = len(piece) > LONG_TEXT  # may hold a cell larger than Excel allows:
-        if long_text:  # said for this sheet, so never taken from the memo for another
-            sink.long_text = True
-        if "<f " in piece:
-            _cells(piece, sink)
-            continue
-        record = _Recorder(sink)
-        _cells(piece, record)  # type: ignore[arg-type]  # the part of a sink _cells uses
-        contents.update(record.contents)
-        cached.update(record.cached)
-        if len(memo) < ROWS_MEMO_LIMIT and not long_text:
-            memo[piece] = (record.contents, record.cached)
-    if not _rows_plain(tail, max_row):
+    known = [memo.get(piece) for piece in pieces]  # a piece read before, then too followed by "</row>"
+    try:  # what is new is decoded first: text that is not UTF-8 steps aside before any count
+        texts = [piece.decode("utf-8") if found is None else None for piece, found in zip(pieces, known)]
+        end = tail.decode("utf-8")
+    except UnicodeDecodeError:
         return False
-    if len(tail) > LONG_TEXT:
-        sink.long_text = True
-    _cells(tail, sink)
+    cells = end.count("<c ")
+    for text, found in zip(texts, known):
+        cells += text.count("<c ") if found is None else found[2]  # type: ignore[union-attr]
+    sink.count(cells)  # the book's limit, before anything is built
+    contents, cached = sink.contents, sink.cached
+    try:
+        for piece, text, found in zip(pieces, texts, known):
+            if found is not None:
+                contents.update(found[0])
+                if found[1]:
+                    cached.update(found[1])
+                continue
+            assert text is not None  # decoded above
+            if not _rows_plain(text + "</row>", max_row):
+                raise NotPlain()
+            long_text = len(text) > LONG_TEXT  # may hold a cell larger than Excel allows:
+            if long_text:  # said for this sheet, so never taken from the memo for another
+                sink.long_text = True
+            if "<f " in text:
+                _cells(text, sink)
+                continue
+            record = _Recorder(sink)
+            _cells(text, record)  # type: ignore[arg-type]  # the part of a sink _cells uses
+            contents.update(record.contents)
+            cached.update(record.cached)
+            if len(memo) < ROWS_MEMO_LIMIT and not long_text:
+                memo[piece] = (record.contents, record.cached, text.count("<c "))
+        if not _rows_plain(end, max_row):
+            raise NotPlain()
+        if len(end) > LONG_TEXT:
+            sink.long_text = True
+        _cells(end, sink)
+    except NotPlain:
+        sink.count(-cells)  # expat reads and counts them again (and the sink is dropped)
+        return False
     return True
 
 
@@ -473,11 +489,19 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
             while matches and not matches[-1][0]:  # the whitespace at the end, or the rest from
                 if matches.pop()[6]:  # where it is not plain: only ever the last matches
                     return None
-            if "&" not in body and not any(f[2] for f in matches):  # the usual form: no
-                # reference to decode, no attribute but name and localSheetId, in one pass
+            if "&" not in body:  # the usual form: no reference to decode, in one pass; the
+                # few names with another attribute than name and localSheetId (hidden="1" on
+                # Excel's filter range) put right after it
                 scope_of = {local: int(local) if local.isdigit() else None for local in {f[1] for f in matches}}
                 names = [(name[1:-1], scope_of[local], value) for name, local, _, value, _, _, _ in matches]
                 cells = [column + row if column else None for _, _, _, _, column, row, _ in matches]
+                for k in [k for k, f in enumerate(matches) if f[2]]:
+                    name, local, attrs = matches[k][:3]
+                    given = _attributes_refs(attrs)
+                    if "name" in given or (local and "localSheetId" in given):
+                        return None  # a repeated attribute: expat refuses it
+                    local = given.get("localSheetId", local)
+                    names[k] = (names[k][0], int(local) if local.isdigit() else None, names[k][2])
                 matches = []
             append, append_cell = names.append, cells.append
             scopes: dict[str, int | None] = {}  # localSheetId → its number (a book has tens of thousands of names)
