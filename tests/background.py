@@ -56,23 +56,64 @@ def job(name: str, slow: bool = False):
 NICE = 10  # the children's priority below the session's (Unix; their processes inherit it)
 
 
-def _run_jobs(jobs: list[tuple[str, Callable[[Path], object], str]], conn, parent: int) -> None:
-    """The child: every job in turn, each result sent back as soon as it is there. It runs
-    at a lower priority than the session: the session's own tests are the longer path, and
-    the jobs have until their modules run (last) to use the time the session leaves."""
+def _run_jobs(jobs: list[tuple[str, Callable[[Path], object] | tuple[str, str], str]], conn, parent: int,
+              out: str | None = None, nice: int = NICE) -> None:
+    """The child: every job in turn, each result sent back as soon as it is there (through
+    ``conn``, or under pytest-xdist written into the folder ``out`` for the workers to read,
+    :func:`_write_result`). It runs at a lower priority than the session: the session's own
+    tests are the longer path, and the jobs have until their modules run (last) to use the
+    time the session leaves. A job's work is its function, or (module, name) to import it
+    by (the xdist controller never imports the test modules)."""
     with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
-        os.nice(NICE)
+        os.nice(nice)
     _end_with(parent)
+    if out is not None:  # what a job prints (tqdm bars, soffice) into a file, not the controller's terminal
+        log = os.open(Path(out) / f"output-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        for fd in (1, 2):
+            os.dup2(log, fd)
+        os.close(log)
     try:
         for name, work, root in jobs:
             began, cpu = time.time(), _cpu()
             try:
+                if isinstance(work, tuple):
+                    work = _imported(*work)
                 outcome = ("ok", work(Path(root)))
             except BaseException:
                 outcome = ("error", traceback.format_exc())
-            conn.send((name, *outcome, {"cpu": _cpu() - cpu, "start": began, "end": time.time()}))
+            spent = {"cpu": _cpu() - cpu, "start": began, "end": time.time()}
+            if out is None:
+                conn.send((name, *outcome, spent))
+            else:
+                _write_result(Path(out), name, outcome, spent)
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
+
+
+def _imported(module: str, qualname: str) -> Callable[[Path], object]:
+    import importlib
+
+    value = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return value  # type: ignore[return-value]
+
+
+def _write_result(folder: Path, name: str, outcome: tuple[str, object], spent: dict[str, float]) -> None:
+    """A job's outcome as ``NAME.pickle`` and its timings as ``NAME.json``, each written to
+    a temporary name and renamed: a worker sees the whole file or none."""
+    import json
+    import pickle
+
+    try:
+        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        data = pickle.dumps(("error", traceback.format_exc()))
+    for suffix, content in ((".json", json.dumps(spent).encode()), (".pickle", data)):
+        part = folder / f"{name}{suffix}.part"
+        part.write_bytes(content)
+        os.replace(part, folder / f"{name}{suffix}")
 
 
 def _cpu() -> float:
@@ -140,7 +181,9 @@ def result(name: str, tmp_path_factory):
     """The result of job ``name``: from its process when one runs it (waiting for it), else
     computed here now. Once per session either way."""
     if name not in _DONE:
-        if name in _WHERE:
+        if _SHARED and name in _shared_jobs():
+            _DONE[name] = _read_shared(name)
+        elif name in _WHERE:
             began = time.time()
             _receive_until(_WHERE[name], name)
             _TIMES.setdefault(name, {})["waited"] = time.time() - began
@@ -201,7 +244,8 @@ def _finish(child: dict, kill: bool) -> None:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
     process.join()
-    receive.close()
+    if receive is not None:
+        receive.close()
 
 
 def stop() -> None:
@@ -235,6 +279,8 @@ def timings() -> list[str]:
     """One line per job received: its CPU (with its subprocesses), its wall time, when it
     ran (seconds since the jobs started) and how long its fixture waited for it."""
     lines = []
+    if _SHARED:
+        _TIMES.update(_shared_timings())
     for name, t in sorted(_TIMES.items(), key=lambda kv: kv[1].get("end", 0.0)):
         if "cpu" in t:
             lines.append(f"{name:<20} {t['cpu']:7.1f} CPU-s {t['wall']:7.1f} s wall, from {t['start']:6.1f} s "
@@ -247,3 +293,143 @@ def order(item) -> int:
     (the later, the longer its jobs had to run while the other tests ran)."""
     names = jobs_of(getattr(item, "module", None))
     return 2 if any(JOBS[n][1] for n in names) else 1 if names else 0
+
+
+# ---------------------------------------------------------------------------------------
+# Under pytest-xdist: the jobs run once per session, not once per worker. Each worker writes
+# the jobs its collected items need, in their run order, into a folder the controller gave
+# it (:func:`write_needed`); the controller starts them from the first worker's list when
+# that worker has collected, before any test is handed out (:func:`start_shared`): the same
+# processes as above, children of the controller (which outlives every worker), writing
+# each result into the folder as it is there. A worker's fixture waits for its file
+# (:func:`result`); ``jobs.json`` names the process that runs each job, so a job whose
+# process died fails its fixtures instead of hanging them. A job not started there (no
+# spreadsheet engines) runs inline in the worker, as above.
+
+_SHARED: list[Path] = []  # the folder the controller's jobs write into (xdist; set in every process)
+SHARED_NICE = 0  # the jobs' priority under xdist: the workers fill both cores, and a job niced
+# to 10 got a tenth of one until they ran out of tests (the month book then became the long pole)
+
+
+def share(folder: Path) -> None:
+    _SHARED[:] = [Path(folder)]
+
+
+def write_needed(folder: Path, worker: str, names: list[str]) -> None:
+    """A worker's list of the jobs its items need: [name, module, function, slow] each."""
+    import json
+
+    specs = [[n, JOBS[n][0].__module__, JOBS[n][0].__qualname__, JOBS[n][1]] for n in names]
+    part = folder / f"needed-{worker}.json.part"
+    part.write_text(json.dumps(specs))
+    os.replace(part, folder / f"needed-{worker}.json")
+
+
+def start_shared(folder: Path, worker: str) -> None:
+    """In the xdist controller, once: the jobs ``worker`` listed (:func:`write_needed`),
+    each slow one in a process of its own, the short ones dealt to SHORT_PROCESSES more;
+    ``jobs.json`` (written before any test runs) maps each to its process id."""
+    import json
+
+    share(folder)
+    needed = folder / f"needed-{worker}.json"
+    specs = json.loads(needed.read_text()) if needed.exists() else []
+    _EPOCH[0] = _EPOCH[0] or time.time()
+    slow, short = [s for s in specs if s[3]], [s for s in specs if not s[3]]
+    groups = [[s] for s in slow] + [short[k::SHORT_PROCESSES] for k in range(SHORT_PROCESSES)]
+    context = multiprocessing.get_context("spawn")
+    started: dict[str, int] = {}
+    for group in filter(None, groups):
+        for name, *_ in group:
+            (folder / name).mkdir()
+        process = context.Process(target=_run_jobs, name="fixture-jobs",
+                                  args=([(n, (m, q), str(folder / n)) for n, m, q, _ in group], None,
+                                        os.getpid(), str(folder), SHARED_NICE))
+        process.start()
+        _CHILDREN.append({"process": process, "receive": None, "pending": {s[0] for s in group}})
+        started.update((s[0], process.pid) for s in group)
+    part = folder / "jobs.json.part"
+    part.write_text(json.dumps({"epoch": _EPOCH[0], "jobs": started}))
+    os.replace(part, folder / "jobs.json")
+
+
+def _manifest() -> dict:
+    import json
+
+    path = _SHARED[0] / "jobs.json"
+    return json.loads(path.read_text()) if path.exists() else {"epoch": 0.0, "jobs": {}}
+
+
+def _shared_jobs() -> dict[str, int]:
+    return _manifest()["jobs"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        if not Path("/proc/self/stat").exists():  # no /proc (not Linux): ask the system
+            with contextlib.suppress(OSError):
+                os.kill(pid, 0)
+                return True
+        return False
+    return state != "Z"
+
+
+def _read_shared(name: str) -> tuple[str, object]:
+    """A worker: the outcome of the controller's job ``name``, waiting for its file."""
+    import pickle
+
+    folder, pid = _SHARED[0], _shared_jobs()[name]
+    path, began = folder / f"{name}.pickle", time.time()
+    while not path.exists():
+        if not _alive(pid) and not path.exists():
+            return ("error", f"the jobs' process {pid} died before {name!r} was done")
+        time.sleep(0.1)
+    outcome = pickle.loads(path.read_bytes())
+    waited = folder / f"{name}.waited-{os.getpid()}"
+    waited.write_text(f"{time.time() - began:.3f}")
+    return outcome
+
+
+def _shared_timings() -> dict[str, dict[str, float]]:
+    """The controller, at the end: every job's timings from its file, and the longest any
+    worker's fixture waited for it."""
+    import json
+
+    folder, times = _SHARED[0], {}
+    manifest = _manifest()
+    for name in manifest["jobs"]:
+        path = folder / f"{name}.json"
+        if not path.exists():
+            continue
+        spent = json.loads(path.read_text())
+        waits = [float(w.read_text()) for w in folder.glob(f"{name}.waited-*")]
+        times[name] = {"cpu": spent["cpu"], "wall": spent["end"] - spent["start"],
+                       "start": spent["start"] - manifest["epoch"], "end": spent["end"] - manifest["epoch"],
+                       "waited": max(waits, default=0.0)}
+    return times
+
+
+def once(name: str, tmp_path_factory, make: Callable[[Path], object]):
+    """A session fixture's ``make(folder)`` done once per session, not once per xdist
+    worker: the first worker to ask makes it (under a file lock, in the shared folder), the
+    others read its result (picklable; nobody may write into its folder afterwards). In one
+    process, simply ``make`` in a new temporary folder."""
+    if not _SHARED:
+        return make(tmp_path_factory.mktemp(name))
+    import pickle
+    import tempfile
+
+    from filelock import FileLock
+
+    folder = _SHARED[0]
+    done = folder / f"{name}.once.pickle"
+    with FileLock(str(folder / f"{name}.once.lock")):
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        value = make(Path(tempfile.mkdtemp(prefix=f"{name}-", dir=folder)))  # a fresh one if a worker failed before
+        part = folder / f"{name}.once.pickle.part"
+        part.write_bytes(pickle.dumps(value))
+        os.replace(part, done)
+        return value
