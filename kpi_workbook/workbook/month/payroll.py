@@ -140,7 +140,7 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
     rows, excluded, apart = [], [], []
     sources = [c.source for c in layout.money]
     columns = [(c.type, c.source, c.header) for c in layout.columns]
-    rounded: dict = {}  # each distinct amount rounded once (a month repeats its few amounts)
+    rounded = _once(lambda v: clean_round(float(v), 2))  # a month repeats its few amounts
     for r, state in zip(summary.to_dict("records"), states):
         if _text(r.get("状态")).strip() == "不参与" and not _text(r.get("问题")).strip():
             # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
@@ -169,14 +169,8 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
                     row[header] = None
                 elif _blank(value):
                     row[header] = 0.0
-                elif value == 0:  # 0.0 and -0.0 are equal keys: rounded as they are
-                    row[header] = clean_round(float(value), 2)
                 else:
-                    key = (type(value), value)
-                    amount = rounded.get(key)
-                    if amount is None:
-                        amount = rounded[key] = clean_round(float(value), 2)
-                    row[header] = amount
+                    row[header] = rounded(value)
             elif kind == "approval":
                 row[header] = state
             else:
@@ -229,6 +223,22 @@ def _no_pay_rule(catalog, r: dict) -> bool:
     role = catalog.roles.get(_text(r.get("岗位ID")))
     return (role is not None and _text(r.get("状态")) == "已完成" and NO_PAY_RULE in _text(r.get("说明"))
             and not catalog.role_pay_rules(role))
+
+
+def _once(work):
+    """``work`` of an amount, worked out once per distinct amount (0.0 and -0.0 are equal
+    keys, so a zero is worked out each time, as it is)."""
+    done: dict = {}
+
+    def once(v):
+        if v == 0:
+            return work(v)
+        key = (type(v), v)
+        out = done.get(key)
+        if out is None:
+            out = done[key] = work(v)
+        return out
+    return once
 
 
 def _payable(r: dict, sources: list[str]) -> bool:
@@ -326,21 +336,9 @@ def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: li
         safe[c] = safe[c].map(neutralise)
     with atomic_output(out, force=force) as tmp:
         if kind == ".csv":
-            shown: dict = {}  # each distinct amount's text worked out once
-
-            def amount(v) -> str:
-                if _blank(v):
-                    return ""
-                if v == 0:  # 0.0 and -0.0 are equal keys: shown as they are
-                    return f"{clean_round(float(v), 2):.2f}"
-                key = (type(v), v)
-                text = shown.get(key)
-                if text is None:
-                    text = shown[key] = f"{clean_round(float(v), 2):.2f}"
-                return text
-
+            amount = _once(lambda v: f"{clean_round(float(v), 2):.2f}")
             for c in money:  # exactly two decimals: 400.00, never 400.0 or 400
-                safe[c] = [amount(v) for v in safe[c].tolist()]
+                safe[c] = ["" if _blank(v) else amount(v) for v in safe[c].tolist()]
             safe.columns = [neutralise(c) for c in safe.columns]
             # CRLF rows, as Excel writes them: a CR or LF inside a field is then quoted and
             # cannot break a row apart
