@@ -33,6 +33,7 @@ import time
 import types
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -1051,22 +1052,36 @@ def _member(book: Book, info: zipfile.ZipInfo, budget: list[int]) -> tuple[bytes
     return raw, data
 
 
-def _put(out: zipfile.ZipFile, name: str, date_time, method: int, stored: bytes, crc: int, size: int) -> None:
-    """One member written to ``out`` from its stored bytes (deflated already, or stored)."""
+def put_stored(out: zipfile.ZipFile, name: str, date_time, method: int, crc: int, size: int,
+               compressed: int, chunks: Iterable[bytes]) -> None:
+    """One member written to ``out`` from its bytes as they are stored (deflated already, or
+    stored), ``compressed`` bytes in ``chunks``, with its ``crc`` and ``size`` inflated: no
+    byte inflated or deflated again. Its directory entry is added after the last chunk, so a
+    ``chunks`` that raises (a history whose bytes are not the sealed ones) leaves it out."""
     info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = method
     info.external_attr = 0o600 << 16
-    info.CRC, info.compress_size, info.file_size = crc, len(stored), size
+    info.CRC, info.compress_size, info.file_size = crc, compressed, size
     fp = out.fp
     if fp is None:
         raise ValueError("the zip is closed")
     info.header_offset = fp.tell()
-    fp.write(info.FileHeader(size > zipfile.ZIP64_LIMIT or len(stored) > zipfile.ZIP64_LIMIT))
-    fp.write(stored)
+    fp.write(info.FileHeader(size > zipfile.ZIP64_LIMIT or compressed > zipfile.ZIP64_LIMIT))
+    written = 0
+    for chunk in chunks:
+        fp.write(chunk)
+        written += len(chunk)
+    if written != compressed:
+        raise ValueError(f"{name}: {written} bytes written where the header says {compressed}")
     out.filelist.append(info)
     out.NameToInfo[name] = info
     out.start_dir = fp.tell()  # the directory goes after the last member, as writestr leaves it
     out._didModify = True  # type: ignore[attr-defined]  # so that closing writes the directory
+
+
+def _put(out: zipfile.ZipFile, name: str, date_time, method: int, stored: bytes, crc: int, size: int) -> None:
+    """:func:`put_stored` of a member held whole."""
+    put_stored(out, name, date_time, method, crc, size, len(stored), (stored,))
 
 
 _CACHED_AFTER_FORMULA = re.compile(rb"</f><v>[^<]*+</v>")  # the form every program writes
