@@ -317,6 +317,23 @@ def _inputs(folder: Path) -> Path:
     return path
 
 
+def test_fill_leaves_the_cycle_collector_on_when_it_writes_and_when_it_refuses(capsys, book):
+    """fill plans with Python's cycle collector off (fill.py): it is on again after, also
+    when the data file is refused part-way through the planning."""
+    import gc
+
+    assert gc.isenabled()
+    code, _, err = run(capsys, "fill", book, "--inputs", _inputs(book.parent))
+    assert code in (0, 1), err
+    assert gc.isenabled()
+    other = book.parent / "other-month.csv"
+    with open(other, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["工号", "月份", "输入", "值"], ["E015", "2026-09", "sales_completion.rate", "0.4"]])
+    code, _, err = run(capsys, "fill", book, "--inputs", other)
+    assert code == 2 and "month-mismatch" in err
+    assert gc.isenabled()
+
+
 def test_fill_through_a_symlink_writes_the_target_and_keeps_its_mode(capsys, book, catalog):
     os.chmod(book, 0o600)
     link = book.with_name("link.xlsx")

@@ -14,6 +14,7 @@ one cell different values are an error naming both, and that cell is not written
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -124,9 +125,12 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
     # fewer books than start workers: each is kept open from its scan to its write (opened
     # once); over more, each is opened to be scanned and again to be written, never all at once
     kept: dict[Path, XmlBook] | None = {} if len(books) < pool.MIN_BOOKS else None
+    collecting = gc.isenabled()  # (the planning turns the cycle collector off: see there)
     try:
         return _fill_books(catalog, books, rows, source, step, kept)
     finally:
+        if collecting:
+            gc.enable()
         for book in (kept or {}).values():
             book.close()
 
@@ -148,6 +152,11 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
         shared=catalog, sizes=sizes, meanwhile=read_rows,
         done=lambda item, _: step(1, f"{item[1].name} 已打开 / opened") if step is not None else None)
     rows = read.pop()
+    # the planning holds every card and row (a group's: millions of objects) and makes no
+    # cycles: the cycle collector, which went over them all again and again, is off until
+    # the writers start (30 % of the planning at 10,000 people); _fill turns it on again
+    collecting = gc.isenabled()
+    gc.disable()
     cards: dict[str, _Found] = {}
     blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
     parts: list[dict[str, str]] = []
@@ -265,6 +274,8 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
                                           f"employee {employee_id} is in none of these workbooks",
                                           source=source))
     result.diagnostics.extend(headers.findings(resolvers, source))
+    if collecting:
+        gc.enable()
     pool.each_book(
         partial(_write_book, keep=kept) if kept is not None else _write_book,
         list(zip(books, plan.books, parts)), folders=list(dict.fromkeys(p.parent for p in books)), sizes=sizes,
