@@ -142,9 +142,15 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
     result = FillResult()
     read: list[list[InputRow]] = []
 
-    def read_rows() -> None:  # here, while the workers scan the books
-        rows = given() if callable(given) else given
-        read.append([r if isinstance(r, InputRow) else InputRow(*r) for r in rows])
+    def read_rows() -> None:  # here, while the workers scan the books (forked already)
+        collecting = gc.isenabled()
+        gc.disable()  # a million rows, no cycle: the collector went over them again and again
+        try:
+            rows = given() if callable(given) else given
+            read.append([r if isinstance(r, InputRow) else InputRow(*r) for r in rows])
+        finally:
+            if collecting:
+                gc.enable()
 
     sizes = [_size(path) for path in books]
     scans: list[_Scan] = pool.each_book(
