@@ -353,11 +353,16 @@ class _Plan:
     def __init__(self, n_books: int) -> None:
         self.books: list[list[tuple[str, str, object]]] = [[] for _ in range(n_books)]
         self.now: dict[tuple[str, str], object] = {}  # (employee, name) → value being written
+        self._names: dict[int, tuple[object, str]] = {}  # id(spec) → (spec, its cell's name)
 
     def write(self, card: _Found, spec, value) -> int:
         """Plan one input cell; 0 when it already holds that value (a grid that shows the
         cards' inputs writes back only what was changed in it, and says so), else 1."""
-        name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
+        named = self._names.get(id(spec))
+        if named is None or named[0] is not spec:  # (each spec's name made once, not per card)
+            named = self._names[id(spec)] = (spec, f"KPI_IN_{spec.owner}__{spec.input.id}"
+                                             + (f"__{spec.rater}" if spec.rater else ""))
+        name = named[1]
         if name not in card.inputs:  # a sheet made from an older template
             raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                                   f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
@@ -570,12 +575,15 @@ def _spec_of(resolver: KeyResolver, specs: dict[str, InputSpec], row: InputRow, 
 def _same_cell(a, b) -> bool:
     """Two cell values equal as a spreadsheet shows them: numbers by value (15 is 15.0),
     text by text; a number never equals text or a logical."""
-    def number(v) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-    if number(a) and number(b):
+    if type(a) is float and type(b) is float:  # (the usual case: a score written over one)
+        return a == b
+    if _number(a) and _number(b):
         return float(a) == float(b)
     return type(a) is type(b) and a == b
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _not_taking_part(role, card: _Found) -> bool:
