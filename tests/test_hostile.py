@@ -153,6 +153,20 @@ def test_a_highly_compressible_part_is_refused_as_a_zip_bomb(capsys, book):
     assert code == 2 and "zip-bomb" in err
 
 
+def test_a_part_stored_twice_is_refused(capsys, book):
+    """Two members of one name: programs differ on which they read (ours took the last), so
+    the book is refused as damaged, naming the part, before anything is read from it."""
+    import warnings
+
+    with zipfile.ZipFile(book) as z:
+        styles = z.read("xl/styles.xml")
+    with warnings.catch_warnings(), zipfile.ZipFile(book, "a", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name": the point of this test
+        z.writestr("xl/styles.xml", styles)
+    code, _, err = run(capsys, "validate", book)
+    assert code == 2 and "damaged-xlsx" in err and "xl/styles.xml" in err and "Traceback" not in err
+
+
 def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
     """The package layer checks while it inflates, not only the sizes the zip claims."""
     from kpi_workbook.diagnostics import KpiError

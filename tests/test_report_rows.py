@@ -216,13 +216,20 @@ HEAD = report_rows.compact_part([], {}).split(b"[]")[0]
     HEAD + b'[["a"]</rows><roles>{}</roles></kpiRows>',
     HEAD + b"[" * 200_000 + b"]" * 200_000 + b"</rows><roles>{}</roles></kpiRows>",
     HEAD + b"[" + b"[1]," * 20 + b"[1]]</rows><roles>{}</roles></kpiRows>",  # 21 rows, more than allowed
+    # numbers read_written never gives: not finite, a whole number as a float or past 2**53
+    HEAD + b'[["a",1e400]]</rows><roles>{}</roles></kpiRows>',
+    HEAD + b'[["a",-1e400]]</rows><roles>{}</roles></kpiRows>',
+    HEAD + b'[["a",' + b"1" * 41 + b']]</rows><roles>{}</roles></kpiRows>',
+    HEAD + b'[["a",9007199254740992]]</rows><roles>{}</roles></kpiRows>',
+    HEAD + b'[["a",300.0]]</rows><roles>{}</roles></kpiRows>',
 ], ids=lambda d: d[-60:].decode("utf-8", "replace"))
 def test_a_part_of_any_other_form_is_refused(data):
     assert report_rows.parse_part(data, 20) is None
 
 
 def test_the_form_read_is_the_form_written():
-    rows = [["工号", "金额", None], ["S1", 435, 1.5], ["<&>]]>", True, "\n"]]
+    rows = [["工号", "金额", None], ["S1", 435, 1.5], ["<&>]]>", True, "\n"],
+            ["S2", -5, 2**53 - 1, 1e17, 5e-324, 1.7976931348623157e308, -0.5, 1e16]]
     assert report_rows.parse_part(report_rows.compact_part(rows, {"S1": "cs"}), 20) == (rows, {"S1": "cs"})
     part = report_rows.compact_part(rows, {"S1": "<&>"})
     body = part[len(HEAD):]
@@ -245,3 +252,23 @@ def test_a_copy_of_the_report_elsewhere_still_reads_its_part(tmp_path, cs_month)
     _, report, _ = cs_month
     copy = Path(shutil.copy(report, tmp_path / "copy.xlsx"))
     assert approval._compact_rows(copy) == report_rows.parse_part(the_part(report), MAX_ROWS)
+
+
+def test_one_card_twice_in_the_part_is_scored_again_never_paid_twice(tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    """A part (of a file the record names) holding S1 twice and S2 not at all has the month's
+    row count but is not its rows: the books are scored again and each card paid once, as
+    the engine computed it."""
+    _, report, hist = cs_month
+
+    def twice(data: bytes) -> bytes:
+        rows, roles = report_rows.parse_part(data, MAX_ROWS)
+        s1 = next(r for r in rows if r and r[0] == "S1")
+        return report_rows.compact_part([s1 if r and r[0] == "S2" else r for r in rows], roles)
+
+    rewrite_part(report, twice)
+    monkeypatch.setattr(approval, "as_recorded", lambda report, computed: "taken as the recorded file")
+    out = tmp_path / "p.csv"
+    code, _, err = run(capsys, "payroll", report, "--out", out, "--history", hist, "--unapproved")
+    assert code == 0, err
+    paid = read_csv(out)[1]
+    assert sorted((r["工号"], r["应发绩效合计"]) for r in paid) == [("S1", "435.00"), ("S2", "522.00")]

@@ -403,8 +403,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     table = table.loc[:, ~table.columns.duplicated()]
     table["工号"] = table["工号"].map(lambda v: str(v).strip())
     table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
-    if len(table) != count:
-        return None
+    if len(table) != count or table["工号"].duplicated().any():
+        return None  # one card twice (and another missing) is not the engine's month: scored again
     wants_roles = need_roles(table) if lazy else bool(need_roles)  # type: ignore[operator]
     if lazy and wants_roles and compact is None:
         tables.update(_sheet_tables(report, [CALIBRATION]))

@@ -15,13 +15,15 @@ type and, referenced by no relationship, ignored by Excel, WPS and LibreOffice.
 Reading is bounded and takes one form only: the part within the package's limits, its
 bytes exactly the head, two JSON texts holding no ``<`` or ``&`` (so no element, entity or
 declaration — no XML parser runs) and the tail; the rows a list of at most the limit's rows
-of flat lists of numbers, texts, booleans and None, the roles an object of texts (no NaN or
+of flat lists of numbers (finite; whole ones below 2**53 as ints, as read_written gives
+them), texts, booleans and None, the roles an object of texts (no NaN or
 Infinity constants, no nesting). Anything else, and the caller reads the sheets.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
 PART = "customXml/kpi-rows.xml"
 VERSION = "1"
@@ -30,6 +32,7 @@ _HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MIDDLE = b"</rows><roles>"
 _TAIL = b"</roles></kpiRows>"
 _SCALARS = frozenset((int, float, str, bool, type(None)))
+_WHOLE = 2**53  # read_written: a whole number below it is an int
 
 
 def _json(value) -> bytes:
@@ -48,6 +51,23 @@ def _refuse_constant(name: str):
     raise ValueError(name)
 
 
+def _float(text: str) -> float:
+    """A number with a fraction or exponent as read_written gives it: finite (1e400 is not),
+    and not a whole number below 2**53 (read_written gives those as ints)."""
+    x = float(text)
+    if not math.isfinite(x) or (x.is_integer() and abs(x) < _WHOLE):
+        raise ValueError(text)
+    return x
+
+
+def _int(text: str) -> int:
+    """A whole number as read_written gives it: below 2**53 (digits are counted before any
+    conversion, so no huge text is turned into a number)."""
+    if len(text) > 17 or abs(n := int(text)) >= _WHOLE:
+        raise ValueError(text)
+    return n
+
+
 def parse_part(data: bytes, max_rows: int) -> tuple[list[list[object]], dict[str, str]] | None:
     """(rows, roles) of a part of exactly the form :func:`compact_part` writes; None for
     anything else."""
@@ -60,8 +80,8 @@ def parse_part(data: bytes, max_rows: int) -> tuple[list[list[object]], dict[str
     if not rows_text.startswith(b"[") or not roles_text.startswith(b"{"):
         return None
     try:
-        rows = json.loads(rows_text, parse_constant=_refuse_constant)
-        roles = json.loads(roles_text, parse_constant=_refuse_constant)
+        rows = json.loads(rows_text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
+        roles = json.loads(roles_text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
     except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's depth
         return None
     if type(rows) is not list or len(rows) > max_rows or type(roles) is not dict:
