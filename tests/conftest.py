@@ -7,9 +7,17 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from kpi_workbook.engine.api import score_card
 from kpi_workbook.rules.loader import builtin_catalog
+
+# No timings in tests: hypothesis's default 200 ms deadline per example is one, and on a
+# loaded machine (two xdist workers beside the background jobs' LibreOffice) an example of
+# test_numbers took 615 ms once and failed the suite as "flaky". Every test without a
+# deadline of its own runs under this profile (the modules' @settings inherit it).
+settings.register_profile("kpi-workbook", deadline=None)
+settings.load_profile("kpi-workbook")
 
 
 @pytest.fixture(scope="session")
