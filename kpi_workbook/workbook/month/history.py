@@ -96,6 +96,58 @@ def row_hash(employee: str, month: str, fields: dict, amounts: dict[str, str]) -
     return hashlib.sha256(CANONICAL.encode(canonical).encode("utf-8")).hexdigest()
 
 
+def each_distinct(values, work) -> list:
+    """``[work(v) for v in values]``, worked out once per distinct value: a float column by
+    the bits of its values (-0.0 and 0.0, or two NaNs, are told apart as work would tell
+    them), any other by the value and its type (True is not 1); a zero or a NaN of a mixed
+    column is worked out each time, as it is."""
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        bits = values.to_numpy(dtype=np.float64).view(np.int64)
+        distinct, where = np.unique(bits, return_inverse=True)
+        done = np.empty(len(distinct), dtype=object)
+        done[:] = [work(v) for v in distinct.view(np.float64).tolist()]
+        return done[where.reshape(-1)].tolist()
+    memo: dict = {}
+    out = []
+    for v in (values.tolist() if isinstance(values, pd.Series) else values):
+        if type(v) is float and (v == 0 or v != v):
+            out.append(work(v))
+            continue
+        key = (type(v), v)
+        done = memo.get(key, memo)
+        if done is memo:
+            done = memo[key] = work(v)
+        out.append(done)
+    return out
+
+
+_FIELD_KEY = {c: json.encoder.encode_basestring(c) + ": " for c in ("工号", "月份", *ROW_FIELDS)}
+
+
+def row_hash_column(employees: list[str], months: list[str], fields: dict[str, list],
+               amounts: list[str]) -> list[str]:
+    """row_hash of every row, made column-wise: the same canonical text (CANONICAL of the
+    same dictionary: keys sorted, ", " and ": " between) and so the same SHA-256.
+    ``fields`` holds ROW_FIELDS' values per column (a column left out is None), ``amounts``
+    each row's amounts as CANONICAL encoded them (approval's 金额明细)."""
+    quote = json.encoder.encode_basestring
+    n = len(employees)
+    parts = {"工号": [_FIELD_KEY["工号"] + quote(e) for e in employees],
+             "月份": [_FIELD_KEY["月份"] + quote(m) for m in months],
+             "金额": ['"金额": ' + a for a in amounts]}
+    for c in ROW_FIELDS:
+        values = fields.get(c)
+        if values is None:
+            parts[c] = [_FIELD_KEY[c] + '""'] * n
+        else:
+            key = _FIELD_KEY[c]
+            decimals = 1 if c == "总分" else None
+            parts[c] = each_distinct(values, lambda v, key=key, d=decimals: key + quote(hash_text(v, d)))
+    columns = [parts[k] for k in sorted(parts)]
+    sha = hashlib.sha256
+    return [sha(("{" + ", ".join(p) + "}").encode("utf-8")).hexdigest() for p in zip(*columns)]
+
+
 def month_digest(row_hashes) -> str:
     """The month hash an approval binds: SHA-256 of its rows' hashes, sorted."""
     return hashlib.sha256("\n".join(sorted(str(h) for h in row_hashes)).encode("utf-8")).hexdigest()
@@ -773,6 +825,7 @@ def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], fra
     from ..xlsx.sheet_rows import cell
     from .chain import cell_text, start
 
+    quote = json.encoder.encode_basestring
     data = frame.reindex(columns=columns)
     n = len(data)
     xml: list[list[str]] = []
@@ -794,7 +847,7 @@ def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], fra
                     frag = f' t="b"><v>{int(value)}</v></c>'
                 else:
                     frag = cell("", "", value)[len('<c r=""'):]
-                got = (frag, json.dumps(cell_text(value), ensure_ascii=False))
+                got = (frag, quote(cell_text(value)))  # json.dumps(text, ensure_ascii=False)
                 if len(memo) < 100_000:
                     try:
                         memo[key] = got
