@@ -869,12 +869,12 @@ def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], fra
         put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
                                                enumerate(columns + [CHAIN])) + "</row>")
         chunk: list[str] = []
-        for k in range(n):
-            i = k + 2
-            previous = signer.digest(previous + "\n[" + ",".join(t[k] for t in texts) + "]")
-            chunk.append(f'<row r="{i}">' + "".join(f'<c r="{letters[j]}{i}"{x[k]}' for j, x in enumerate(xml)
-                                                   if x[k]) + f'<c r="{letters[-1]}{i}" t="inlineStr"><is><t>'
-                         f'{previous}</t></is></c></row>')
+        refs = [f'<c r="{letter}' for letter in letters]
+        for i, text, cells in zip(range(2, n + 2), zip(*(texts or [[""] * n])), zip(*(xml or [[""] * n]))):
+            previous = signer.digest(previous + "\n[" + ",".join(text) + "]")
+            row = str(i)
+            chunk.append(f'<row r="{row}">' + "".join(refs[j] + row + '"' + x for j, x in enumerate(cells) if x)
+                         + f'{refs[-1]}{row}" t="inlineStr"><is><t>{previous}</t></is></c></row>')
             if len(chunk) >= 1000:
                 put("".join(chunk))
                 chunk = []
