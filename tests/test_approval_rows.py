@@ -130,3 +130,14 @@ def two_months(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_the_rows_that_differ_from_the_history_column_wise_are_those_found_row_by_row(drawn) -> None:
     have, reported = drawn
     assert approval._stale(have, reported) == reference_stale(have, reported)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.integers(1, 5).flatmap(lambda width: st.tuples(
+    st.lists(st.lists(ANYTHING, min_size=width, max_size=width), max_size=5),
+    st.lists(st.one_of(st.none(), st.integers(0, width - 1)), max_size=4))))
+def test_a_sheet_read_back_picks_its_columns_as_the_row_by_row_form(drawn) -> None:
+    from kpi_workbook.workbook.month.history import _picked
+
+    rows, where = drawn
+    assert _picked(rows, where) == [[r[j] if j is not None else None for j in where] for r in rows]
