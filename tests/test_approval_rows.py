@@ -92,6 +92,9 @@ def test_the_rows_of_a_float_month_hash_as_sealed_before() -> None:
 @pytest.mark.parametrize("values", [
     pd.Series([0.0, -0.0, math.nan, -math.nan, 1.5, 1.5, math.inf], dtype=np.float64),
     [True, 1, 1.0, 0, False, -0.0, 0.0, None, math.nan, "1", "1"],
+    pd.Series(["a", "b", "a", None, " a", "", None, "b"], dtype="str"),
+    pd.Series(["a", None, "a"], dtype="string"),
+    pd.Series(["x", "y"], dtype="str"),
 ])
 def test_each_distinct_tells_apart_what_the_work_tells_apart(values) -> None:
     work = repr  # tells -0.0 from 0.0, True from 1, 1 from 1.0

@@ -107,6 +107,13 @@ def each_distinct(values, work) -> list:
         done = np.empty(len(distinct), dtype=object)
         done[:] = [work(v) for v in distinct.view(np.float64).tolist()]
         return done[where.reshape(-1)].tolist()
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        # texts only (and the dtype's one missing value): equal texts are the same value
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        done = np.empty(len(distinct) + 1, dtype=object)
+        done[:-1] = [work(v) for v in distinct.tolist()]
+        done[-1] = work(values.dtype.na_value) if (codes < 0).any() else None
+        return done[codes].tolist()  # code -1: the last, the missing value's
     memo: dict = {}
     out = []
     for v in (values.tolist() if isinstance(values, pd.Series) else values):
