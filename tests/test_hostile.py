@@ -153,6 +153,20 @@ def test_a_highly_compressible_part_is_refused_as_a_zip_bomb(capsys, book):
     assert code == 2 and "zip-bomb" in err
 
 
+def test_a_part_stored_twice_is_refused(capsys, book):
+    """Two members of one name: programs differ on which they read (ours took the last), so
+    the book is refused as damaged, naming the part, before anything is read from it."""
+    import warnings
+
+    with zipfile.ZipFile(book) as z:
+        styles = z.read("xl/styles.xml")
+    with warnings.catch_warnings(), zipfile.ZipFile(book, "a", zipfile.ZIP_DEFLATED) as z:
+        warnings.simplefilter("ignore")  # zipfile's "Duplicate name": the point of this test
+        z.writestr("xl/styles.xml", styles)
+    code, _, err = run(capsys, "validate", book)
+    assert code == 2 and "damaged-xlsx" in err and "xl/styles.xml" in err and "Traceback" not in err
+
+
 def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
     """The package layer checks while it inflates, not only the sizes the zip claims."""
     from kpi_workbook.diagnostics import KpiError
@@ -166,6 +180,66 @@ def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
     assert caught.value.diagnostics[0].code == "zip-bomb"
     assert "xl/workbook.xml" in caught.value.diagnostics[0].message_en
     Book(book, Limits()).close()  # the same book within the default limits
+
+
+@pytest.mark.parametrize("inflate", ["isal", "zlib"])
+def test_parts_are_inflated_within_the_limits_with_isal_or_zlib(book, monkeypatch, inflate):
+    """A read inflates each part itself (isal's inflate, or zlib's where isal is missing:
+    xlwings Lite): the same bytes as zipfile gives, stopped at the limits while inflating
+    even when the directory understates a part, and a part whose bytes or sizes are not
+    the directory's is a damaged book — a stored one too, which only its CRC shows."""
+    import types
+    import zlib
+
+    from kpi_workbook.diagnostics import KpiError
+    from kpi_workbook.workbook.xlsx import package
+    from kpi_workbook.workbook.xlsx.limits import Limits
+
+    inflaters = []
+    module = package._zlib if inflate == "isal" else zlib
+    if inflate == "isal":
+        assert module.__name__.startswith("isal")
+
+    def decompressobj(*args):
+        inflaters.append(args)
+        return module.decompressobj(*args)
+
+    monkeypatch.setattr(package, "_zlib", types.SimpleNamespace(decompressobj=decompressobj))
+    monkeypatch.setattr(package, "_crc32", module.crc32)
+    _stored_otherwise(book)
+    with zipfile.ZipFile(book) as z:
+        expected = {info.filename: z.read(info) for info in z.infolist()}
+    with Book.open(book) as b:
+        assert {name: b.read(name) for name in expected} == expected
+        assert len(inflaters) >= len(expected) - 1  # every deflated part (xl/styles.xml is stored)
+
+    def refused(limits: Limits | None = None, **lie) -> KpiError:
+        with Book.open(book) as b:
+            info = b.zip.getinfo("xl/workbook.xml")
+            for key, told in lie.items():
+                setattr(info, key, told)
+            if limits is not None:
+                b.limits = limits
+            with pytest.raises(KpiError) as caught:
+                b.read("xl/workbook.xml")
+            return caught.value
+
+    size = len(expected["xl/workbook.xml"])
+    small = Limits(part_bytes=size // 2, ratio_floor=size // 2)
+    assert refused(small, file_size=10).diagnostics[0].code == "zip-bomb"  # seen while inflating
+    assert refused(small).diagnostics[0].code == "zip-bomb"  # seen in the directory
+    for lie in ({"file_size": size - 1}, {"file_size": size + 1}, {"CRC": 0}, {"compress_size": 20}):
+        found = refused(**lie).diagnostics[0]
+        assert found.code == "damaged-xlsx" and "xl/workbook.xml" in found.message_en, lie
+    with zipfile.ZipFile(book) as z:
+        info = z.getinfo("xl/styles.xml")
+        offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data = bytearray(book.read_bytes())
+    data[offset + info.compress_size // 2] ^= 0x01  # stored: only its CRC tells
+    book.write_bytes(bytes(data))
+    with Book.open(book) as b, pytest.raises(KpiError) as caught:
+        b.read("xl/styles.xml")
+    assert caught.value.diagnostics[0].code == "damaged-xlsx"
 
 
 def test_bounds_on_cells_and_sheets(capsys, book, monkeypatch):
@@ -255,6 +329,23 @@ def _inputs(folder: Path) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([["工号", "输入", "值"], ["E015", "sales_completion.rate", "0.5"]])
     return path
+
+
+def test_fill_leaves_the_cycle_collector_on_when_it_writes_and_when_it_refuses(capsys, book):
+    """fill plans with Python's cycle collector off (fill.py): it is on again after, also
+    when the data file is refused part-way through the planning."""
+    import gc
+
+    assert gc.isenabled()
+    code, _, err = run(capsys, "fill", book, "--inputs", _inputs(book.parent))
+    assert code in (0, 1), err
+    assert gc.isenabled()
+    other = book.parent / "other-month.csv"
+    with open(other, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["工号", "月份", "输入", "值"], ["E015", "2026-09", "sales_completion.rate", "0.4"]])
+    code, _, err = run(capsys, "fill", book, "--inputs", other)
+    assert code == 2 and "month-mismatch" in err
+    assert gc.isenabled()
 
 
 def test_fill_through_a_symlink_writes_the_target_and_keeps_its_mode(capsys, book, catalog):

@@ -60,8 +60,13 @@ def assert_patching_agrees(data: bytes, plain: bool = True) -> None:
     """plain_scan's cell positions and dropped results equal expat's (or, for a part that
     is not ``plain``, they may step aside)."""
     every = sorted({m.decode() for m in re.findall(rb'<c r="([A-Z]+[0-9]+)"', data)})
-    for refs in (every[::3], every[1:6]):  # many cells (one pass), a few (a find each)
+    column = every[len(every) // 2].rstrip("0123456789") if every else ""
+    one_column = [r for r in every if r.rstrip("0123456789") == column][::2]  # what fill writes
+    for refs in (every[::3], every[1:6], one_column):  # many cells, a few, rows of one column
         spans, dropped = plain_scan.cell_spans(data, refs), plain_scan.drop_cached(data)
+        with pytest.MonkeyPatch.context() as mp:  # every cell tested, not those of a few columns
+            mp.setattr(plain_scan, "FEW_COLUMNS", 0)
+            assert plain_scan.cell_spans(data, refs) == spans
         if plain:
             assert spans is not None and dropped is not None
         slow_spans, slow_dropped = expat_patching(data, refs)

@@ -36,6 +36,7 @@ from ...diagnostics import KpiError, Refused, error
 from ...numbers import XML_ILLEGAL, ParseError, parse_month
 from ...rules.loader import Catalog
 from ..files import atomic_output
+from ..xlsx.package import put_stored
 from ..xlsx.sheet_rows import CELL_TEXT_LIMIT, _truncated
 from .chain import CHAIN, SEAL, Sheet, Signer, data_digest, seal_rows, signer_for, verify
 
@@ -940,34 +941,27 @@ def _put_member(out: zipfile.ZipFile, name: str, source: Path, offset: int, part
     compressed bytes of the history read (``offset`` -1: its member ``part.member``, whose
     digest must still be the sealed one — the file is locked, but a byte changed on the disk
     is refused, never copied)."""
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o600 << 16
-    info.CRC, info.compress_size, info.file_size = part.crc, part.compressed, part.size
-    info.header_offset = out.fp.tell()  # type: ignore[union-attr]
-    zip64 = part.size > zipfile.ZIP64_LIMIT or part.compressed > zipfile.ZIP64_LIMIT
-    out.fp.write(info.FileHeader(zip64))  # type: ignore[union-attr]
-    digest = hashlib.sha256()
-    if offset < 0:
-        with zipfile.ZipFile(source) as archive:
-            chunks = _member_chunks(source, archive.getinfo(part.member))
-            for chunk in chunks:
-                digest.update(chunk)
-                out.fp.write(chunk)  # type: ignore[union-attr]
-    else:
-        with open(source, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-                out.fp.write(chunk)  # type: ignore[union-attr]
-    digest.update(_sizes(part.crc, part.size, part.compressed))
-    if digest.hexdigest() != part.raw:
-        raise Refused([error("history-changed", f"历史文件 {source.name} 在读取后被改动：请重新运行",
-                             f"the history file {source.name} changed after it was read: run the command again",
-                             source=str(source))])
-    out.filelist.append(info)
-    out.NameToInfo[name] = info
-    out.start_dir = out.fp.tell()  # type: ignore[union-attr]
-    out._didModify = True  # type: ignore[attr-defined]
+
+    def checked():
+        digest = hashlib.sha256()
+        if offset < 0:
+            with zipfile.ZipFile(source) as archive:
+                for chunk in _member_chunks(source, archive.getinfo(part.member)):
+                    digest.update(chunk)
+                    yield chunk
+        else:
+            with open(source, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+                    yield chunk
+        digest.update(_sizes(part.crc, part.size, part.compressed))
+        if digest.hexdigest() != part.raw:
+            raise Refused([error("history-changed", f"历史文件 {source.name} 在读取后被改动：请重新运行",
+                                 f"the history file {source.name} changed after it was read: run the command again",
+                                 source=str(source))])
+
+    put_stored(out, name, (1980, 1, 1, 0, 0, 0), zipfile.ZIP_DEFLATED, part.crc, part.size, part.compressed,
+               checked())
 
 
 def _cell(column: str, value):

@@ -14,6 +14,7 @@ one cell different values are an error naming both, and that cell is not written
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -124,9 +125,12 @@ def _fill(catalog: Catalog, books: list[Path], rows, source: str, step=None) -> 
     # fewer books than start workers: each is kept open from its scan to its write (opened
     # once); over more, each is opened to be scanned and again to be written, never all at once
     kept: dict[Path, XmlBook] | None = {} if len(books) < pool.MIN_BOOKS else None
+    collecting = gc.isenabled()  # (the planning turns the cycle collector off: see there)
     try:
         return _fill_books(catalog, books, rows, source, step, kept)
     finally:
+        if collecting:
+            gc.enable()
         for book in (kept or {}).values():
             book.close()
 
@@ -138,9 +142,15 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
     result = FillResult()
     read: list[list[InputRow]] = []
 
-    def read_rows() -> None:  # here, while the workers scan the books
-        rows = given() if callable(given) else given
-        read.append([r if isinstance(r, InputRow) else InputRow(*r) for r in rows])
+    def read_rows() -> None:  # here, while the workers scan the books (forked already)
+        collecting = gc.isenabled()
+        gc.disable()  # a million rows, no cycle: the collector went over them again and again
+        try:
+            rows = given() if callable(given) else given
+            read.append([r if isinstance(r, InputRow) else InputRow(*r) for r in rows])
+        finally:
+            if collecting:
+                gc.enable()
 
     sizes = [_size(path) for path in books]
     scans: list[_Scan] = pool.each_book(
@@ -148,6 +158,11 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
         shared=catalog, sizes=sizes, meanwhile=read_rows,
         done=lambda item, _: step(1, f"{item[1].name} 已打开 / opened") if step is not None else None)
     rows = read.pop()
+    # the planning holds every card and row (a group's: millions of objects) and makes no
+    # cycles: the cycle collector, which went over them all again and again, is off until
+    # the writers start (30 % of the planning at 10,000 people); _fill turns it on again
+    collecting = gc.isenabled()
+    gc.disable()
     cards: dict[str, _Found] = {}
     blocked: set[str] = set()  # cards whose names are not the form's: nothing written to them
     parts: list[dict[str, str]] = []
@@ -265,6 +280,8 @@ def _fill_books(catalog: Catalog, books: list[Path], given, source: str, step,
                                           f"employee {employee_id} is in none of these workbooks",
                                           source=source))
     result.diagnostics.extend(headers.findings(resolvers, source))
+    if collecting:
+        gc.enable()
     pool.each_book(
         partial(_write_book, keep=kept) if kept is not None else _write_book,
         list(zip(books, plan.books, parts)), folders=list(dict.fromkeys(p.parent for p in books)), sizes=sizes,
@@ -336,11 +353,16 @@ class _Plan:
     def __init__(self, n_books: int) -> None:
         self.books: list[list[tuple[str, str, object]]] = [[] for _ in range(n_books)]
         self.now: dict[tuple[str, str], object] = {}  # (employee, name) → value being written
+        self._names: dict[int, tuple[object, str]] = {}  # id(spec) → (spec, its cell's name)
 
     def write(self, card: _Found, spec, value) -> int:
         """Plan one input cell; 0 when it already holds that value (a grid that shows the
         cards' inputs writes back only what was changed in it, and says so), else 1."""
-        name = f"KPI_IN_{spec.owner}__{spec.input.id}" + (f"__{spec.rater}" if spec.rater else "")
+        named = self._names.get(id(spec))
+        if named is None or named[0] is not spec:  # (each spec's name made once, not per card)
+            named = self._names[id(spec)] = (spec, f"KPI_IN_{spec.owner}__{spec.input.id}"
+                                             + (f"__{spec.rater}" if spec.rater else ""))
+        name = named[1]
         if name not in card.inputs:  # a sheet made from an older template
             raise KpiError([error("no-input-cell", f"工作表 {card.sheet} 没有输入单元格 {name}",
                                   f"sheet {card.sheet} has no input cell {name}", sheet=card.sheet)])
@@ -553,12 +575,15 @@ def _spec_of(resolver: KeyResolver, specs: dict[str, InputSpec], row: InputRow, 
 def _same_cell(a, b) -> bool:
     """Two cell values equal as a spreadsheet shows them: numbers by value (15 is 15.0),
     text by text; a number never equals text or a logical."""
-    def number(v) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-    if number(a) and number(b):
+    if type(a) is float and type(b) is float:  # (the usual case: a score written over one)
+        return a == b
+    if _number(a) and _number(b):
         return float(a) == float(b)
     return type(a) is type(b) and a == b
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _not_taking_part(role, card: _Found) -> bool:

@@ -64,6 +64,10 @@ def input_rows(df: pd.DataFrame, path: Path | str = "", first_line: int = 2,
                               "(employee_id) column", source=str(path))])
     name_col, month_col = column(NAME_HEADERS), column(MONTH_HEADERS)
     input_col, value_col = column(LONG_COLUMNS["input"]), column(LONG_COLUMNS["value"])
+    long = input_col is not None and value_col is not None
+    if long and not df.columns.has_duplicates:
+        return _long_rows(df, (id_col, input_col, value_col, column(LONG_COLUMNS["rater"]), name_col, month_col),
+                          first_line, sheet)
     rows: list[InputRow] = []
     if df.columns.has_duplicates:  # a column label twice: each row as pandas gives it
         cells = [r for _, r in df.iterrows()]
@@ -71,7 +75,6 @@ def input_rows(df: pd.DataFrame, path: Path | str = "", first_line: int = 2,
     else:  # the values as iterrows gives them (its rows are these arrays), without a Series each
         cells = list(df.values)
         at = {c: k for k, c in enumerate(df.columns)}
-    long = input_col is not None and value_col is not None
     rater_col = column(LONG_COLUMNS["rater"]) if long else None
     wide = [(c, *split_rater(str(c).strip()), str(c).strip()) for c in df.columns
             if not (c == id_col or normalise_text(str(c)).lower() in IGNORED_WIDE)]
@@ -90,6 +93,41 @@ def input_rows(df: pd.DataFrame, path: Path | str = "", first_line: int = 2,
             if not is_blank(value):
                 rows.append(InputRow(person, key, rater, value, line, shown, name, month, sheet))
     return rows
+
+
+def _long_rows(df: pd.DataFrame, columns: tuple, first_line: int, sheet: str) -> list[InputRow]:
+    """:func:`input_rows` of a long table without a column label twice, a column at a time
+    (a group's data file has a million rows): each row as the row by row reading makes it —
+    the values as iterrows gives them (a column of the frame's array), the row's line, the
+    工号 and 输入 trimmed, a blank 评分人 None."""
+    id_col, input_col, value_col, rater_col, name_col, month_col = columns
+    cells = df.values
+    at = {c: k for k, c in enumerate(df.columns)}
+    n = len(df)
+
+    def column(c) -> list:
+        return list(cells[:, at[c]]) if c is not None else [None] * n
+
+    index = df.index
+    if isinstance(index, pd.RangeIndex):
+        lines: list[int | None] = list(range(index.start + first_line, index.stop + first_line, index.step))
+    else:
+        lines = [int(i) + first_line if isinstance(i, (int, np.integer)) else None for i in index]
+    people = [str(v).strip() for v in column(id_col)]
+    keys = [str(v).strip() for v in column(input_col)]
+    raters: list[str | None] = [None] * n
+    if rater_col is not None:
+        blank: dict[str, bool] = {}  # a rater column holds a few words (most often "")
+        for k, v in enumerate(column(rater_col)):
+            if type(v) is str:
+                is_empty = blank.get(v)
+                if is_empty is None:
+                    is_empty = blank[v] = is_blank(v)
+                raters[k] = None if is_empty else v
+            else:
+                raters[k] = None if is_blank(v) else str(v)
+    return list(map(InputRow, people, keys, raters, column(value_col), lines, keys, column(name_col),
+                    column(month_col), [sheet] * n))
 
 
 def split_rater(header: str) -> tuple[str, str | None]:

@@ -126,6 +126,16 @@ def check_xlsx(path: Path | str, limits: Limits | None = None) -> None:
 def check_archive(path: Path, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     """The zip directory of a book: its parts, encryption and claimed sizes."""
     names = {i.filename for i in infos}
+    if len(names) != len(infos):  # programs differ on which copy of a part they read
+        seen: set[str] = set()
+        twice = ""
+        for info in infos:
+            if info.filename in seen:
+                twice = info.filename
+                break
+            seen.add(info.filename)
+        raise _refuse("damaged-xlsx", path, f"{path.name} 中的部件 {twice} 出现了两次，文件已损坏",
+                      f"{path.name} holds the part {twice} twice: the file is damaged")
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _refuse("not-xlsx", path, f"无法打开 {path.name}：不是 xlsx 工作簿（缺少 [Content_Types].xml 或 xl/workbook.xml）",
                       f"cannot open {path.name}: not an xlsx workbook ([Content_Types].xml or xl/workbook.xml "

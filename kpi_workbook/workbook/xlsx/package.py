@@ -33,6 +33,7 @@ import time
 import types
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -50,6 +51,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib writes the 
     pass
 _crc32 = _zlib.crc32
 _INFLATE_ERRORS: tuple[type[BaseException], ...] = (ValueError, zlib.error, _zlib.error)
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, *_INFLATE_ERRORS)  # what inflating a member here raises on a damaged one
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a member's local header (APPNOTE 4.3.7)
 
 
@@ -67,15 +69,26 @@ def _too_big(path: Path, zh: str, en: str, sheet: str = ""):
 # ---------------------------------------------------------------------------------------
 # Bounded inflation and a defused streaming parser
 
-CHUNK = 1 << 16
+CHUNK = 1 << 16  # what zipfile inflates at a time (a member compressed another way)
+RAW_CHUNK = 1 << 18  # deflated bytes read from the file at a time
+OUT_CHUNK = 1 << 20  # the most one step of inflating gives
 
 
 def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits: Limits,
             budget: list[int]):
-    """The inflated bytes of one part, chunk by chunk, stopped at the limits."""
+    """The inflated bytes of one part, chunk by chunk, stopped at the limits.
+
+    A deflated or stored member (every part a spreadsheet program writes) is read from
+    its local header on and inflated here, by isal where installed (zlib otherwise): a
+    step gives at most ``OUT_CHUNK`` bytes, checked against the limits and the book's
+    ``budget`` before the next, and the whole must be the size and CRC the directory
+    says. Any other compression goes through zipfile, within the same limits."""
     allowance = limits.part_allowance(info.compress_size)
     if info.file_size > allowance or info.file_size > budget[0]:
         raise _bomb(path, info, info.file_size)
+    if info.compress_type in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED) and not info.flag_bits & 1:
+        yield from _raw_chunks(archive, info, path, allowance, budget)
+        return
     total = 0
     try:
         with archive.open(info) as stream:
@@ -93,6 +106,71 @@ def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, limits:
         raise _damaged(path, f"无法解压 {info.filename}（{exc}）",
                        f"cannot inflate {info.filename} ({exc})") from None
     budget[0] -= total
+
+
+def _raw_chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, allowance: int,
+                budget: list[int]):
+    """:func:`_chunks` of a deflated or stored member, inflated here (see there). The file
+    is read at a position of its own, so that other parts may be read between two chunks."""
+    total, crc = 0, 0
+    zlib_module, crc32 = _zlib, _crc32  # (read once: a test swaps them for zlib's)
+    try:
+        at, left = _data_at(archive, info, path), info.compress_size
+        inflater = zlib_module.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        pending = b""
+        while True:
+            if not pending and left:
+                fp = archive.fp
+                if fp is None:
+                    raise ValueError("the book is closed")
+                fp.seek(at)
+                pending = fp.read(min(left, RAW_CHUNK))
+                if not pending:
+                    raise ValueError("the file ends inside the member")
+                at, left = at + len(pending), left - len(pending)
+            if inflater is None:
+                chunk, pending = pending[:OUT_CHUNK], pending[OUT_CHUNK:]
+            elif inflater.eof:
+                break
+            else:
+                chunk = inflater.decompress(pending, OUT_CHUNK)
+                pending = inflater.unconsumed_tail
+            if not chunk:
+                if not pending and not left:
+                    break
+                continue
+            total += len(chunk)
+            if total > allowance or total > budget[0]:
+                raise _bomb(path, info, total)
+            if total > info.file_size:
+                raise ValueError("it inflates to more than the directory says")
+            crc = crc32(chunk, crc)
+            yield chunk
+        if inflater is not None and not inflater.eof:
+            raise ValueError("the deflated data does not end where the directory says")
+        if total != info.file_size or crc != info.CRC:
+            raise ValueError("its size or CRC is not the directory's")
+    except _READ_ERRORS as exc:
+        raise _damaged(path, f"无法解压 {info.filename}（{exc}）",
+                       f"cannot inflate {info.filename} ({exc})") from None
+    budget[0] -= total
+
+
+def _data_at(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> int:
+    """Where the member's stored bytes begin in the file, past its local header (which
+    must name the member the directory names)."""
+    fp = archive.fp
+    if fp is None:
+        raise ValueError("the book is closed")
+    fp.seek(info.header_offset)
+    header = fp.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise _damaged(path, f"{info.filename} 的文件头无效", f"{info.filename} has a bad local header")
+    fields = _LOCAL_HEADER.unpack(header)
+    name = fp.read(fields[10])
+    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437") != info.orig_filename:
+        raise ValueError("the local header names another member")
+    return info.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
 
 
 def _bomb(path: Path, info: zipfile.ZipInfo, size: int) -> KpiError:
@@ -951,20 +1029,13 @@ def _member(book: Book, info: zipfile.ZipInfo, budget: list[int]) -> tuple[bytes
     allowance = book.limits.part_allowance(info.compress_size)
     if info.file_size > allowance or info.file_size > budget[0]:
         raise _bomb(book.path, info, info.file_size)
-    fp = book.zip.fp
-    if fp is None:
-        raise ValueError("the book is closed")
-    fp.seek(info.header_offset)
-    header = fp.read(_LOCAL_HEADER.size)
-    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-        raise _damaged(book.path, f"{info.filename} 的文件头无效", f"{info.filename} has a bad local header")
-    fields = _LOCAL_HEADER.unpack(header)
-    name = fp.read(fields[10])
-    fp.seek(fields[11], os.SEEK_CUR)
-    raw = fp.read(info.compress_size)
     try:
-        if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437") != info.orig_filename:
-            raise ValueError("the local header names another member")
+        at = _data_at(book.zip, info, book.path)
+        fp = book.zip.fp
+        if fp is None:
+            raise ValueError("the book is closed")
+        fp.seek(at)
+        raw = fp.read(info.compress_size)
         if info.compress_type == zipfile.ZIP_STORED:
             data = raw
         else:
@@ -981,22 +1052,36 @@ def _member(book: Book, info: zipfile.ZipInfo, budget: list[int]) -> tuple[bytes
     return raw, data
 
 
-def _put(out: zipfile.ZipFile, name: str, date_time, method: int, stored: bytes, crc: int, size: int) -> None:
-    """One member written to ``out`` from its stored bytes (deflated already, or stored)."""
+def put_stored(out: zipfile.ZipFile, name: str, date_time, method: int, crc: int, size: int,
+               compressed: int, chunks: Iterable[bytes]) -> None:
+    """One member written to ``out`` from its bytes as they are stored (deflated already, or
+    stored), ``compressed`` bytes in ``chunks``, with its ``crc`` and ``size`` inflated: no
+    byte inflated or deflated again. Its directory entry is added after the last chunk, so a
+    ``chunks`` that raises (a history whose bytes are not the sealed ones) leaves it out."""
     info = zipfile.ZipInfo(name, date_time=date_time)
     info.compress_type = method
     info.external_attr = 0o600 << 16
-    info.CRC, info.compress_size, info.file_size = crc, len(stored), size
+    info.CRC, info.compress_size, info.file_size = crc, compressed, size
     fp = out.fp
     if fp is None:
         raise ValueError("the zip is closed")
     info.header_offset = fp.tell()
-    fp.write(info.FileHeader(size > zipfile.ZIP64_LIMIT or len(stored) > zipfile.ZIP64_LIMIT))
-    fp.write(stored)
+    fp.write(info.FileHeader(size > zipfile.ZIP64_LIMIT or compressed > zipfile.ZIP64_LIMIT))
+    written = 0
+    for chunk in chunks:
+        fp.write(chunk)
+        written += len(chunk)
+    if written != compressed:
+        raise ValueError(f"{name}: {written} bytes written where the header says {compressed}")
     out.filelist.append(info)
     out.NameToInfo[name] = info
     out.start_dir = fp.tell()  # the directory goes after the last member, as writestr leaves it
     out._didModify = True  # type: ignore[attr-defined]  # so that closing writes the directory
+
+
+def _put(out: zipfile.ZipFile, name: str, date_time, method: int, stored: bytes, crc: int, size: int) -> None:
+    """:func:`put_stored` of a member held whole."""
+    put_stored(out, name, date_time, method, crc, size, len(stored), (stored,))
 
 
 _CACHED_AFTER_FORMULA = re.compile(rb"</f><v>[^<]*+</v>")  # the form every program writes

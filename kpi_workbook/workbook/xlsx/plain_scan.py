@@ -540,14 +540,17 @@ _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"')
 # normalises (a tab, newline or CR reads as a space, &#49; as 1): then expat says what it is
 _TAG_END = re.compile(rb'(?: [A-Za-z_][A-Za-z0-9_.:-]*+="[^"<&\t\n\r]*+")*+[ \t\n]*+(/?)>')
 _STYLE = re.compile(rb' s="([^"]*)"')
-FEW_CELLS = 64
+FEW_COLUMNS = 8
+_DIGITS = b"0123456789"
 
 
-@functools.lru_cache(maxsize=256)
-def _cells_named(refs: frozenset[bytes]) -> re.Pattern[bytes]:
-    """The start tags of these cells (the sheets of one role share the set, so one each)."""
-    names = b"|".join(re.escape(r) for r in sorted(refs))
-    return re.compile(rb'<c r="(' + names + rb')"')
+@functools.lru_cache(maxsize=64)
+def _cells_in_columns(columns: frozenset[bytes]) -> re.Pattern[bytes]:
+    """The start tags of the cells in these columns (fill writes a card's inputs, one
+    column of every card of a role, a different set of rows on nearly every card: an
+    expression naming the cells themselves was compiled again for nearly every sheet)."""
+    letters = b"|".join(re.escape(c) for c in sorted(columns))
+    return re.compile(rb'<c r="((?:' + letters + rb')[1-9][0-9]{0,6})"')
 
 
 def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
@@ -561,10 +564,10 @@ def cell_spans(data: bytes, refs) -> dict[str, tuple[int, int, str]] | None:
         return None
     wanted = {r.encode() for r in refs}
     found: dict[str, tuple[int, int, str]] = {}
-    if len(wanted) <= FEW_CELLS:  # what fill edits: one expression names them all
-        matches = list(_cells_named(frozenset(wanted)).finditer(data, start, end))
-    else:  # (an alternative per cell is tried at every cell: past a few, one test each)
-        matches = [m for m in _CELL_START.finditer(data, start, end) if m.group(1) in wanted]
+    columns = frozenset(r.rstrip(_DIGITS) for r in wanted)
+    # what fill edits: the cells of a few columns, each one test; else every cell, one test each
+    cells = _cells_in_columns(columns) if len(columns) <= FEW_COLUMNS else _CELL_START
+    matches = [m for m in cells.finditer(data, start, end) if m.group(1) in wanted]
     if len({m.group(1) for m in matches}) != len(matches):
         return None  # a cell twice: expat says which one counts
     for match in matches:
