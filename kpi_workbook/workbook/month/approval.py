@@ -30,8 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from .history import (APPROVED, AUDIT_COLUMNS, CANONICAL, REOPENED, REPORT_DIGEST, ROW_FIELDS, HistoryBook, hash_text as _text,
-                      month_digest as hashes_of_month, read_history_book, row_hash, streak_months,
+from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, REPORT_DIGEST, ROW_FIELDS, HistoryBook, hash_text as _text,
+                      each_distinct, row_hash_column,
+                      month_digest as hashes_of_month, read_history_book, streak_months,
                       write_history)
 from ..locks import locked
 from .tables import SUMMARY  # the report's sheet, read by column names
@@ -87,18 +88,34 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
     for source, made_of, rows in _MADE:
         if made_of == key and list(source.columns) == used and source.equals(summary[used]):
             return rows.copy()
-    out = []
-    ordered = sorted(money)
-    for r in summary[used].to_dict("records"):  # only the fields a row is made of
-        texts = [(c, _text(r.get(c))) for c in ordered]
-        amounts = {c: t for c, t in texts if t != ""}
-        row = {"工号": str(r["工号"]), "月份": str(r["月份"]),
-               **{c: r.get(c) for c in ROW_FIELDS}, "金额明细": CANONICAL.encode(amounts)}
-        row["行哈希"] = row_hash(row["工号"], row["月份"], row, amounts)
-        out.append(row)
-    made = pd.DataFrame(out, columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+    # column by column (tests/test_approval_rows.py keeps the row-by-row form as the
+    # reference): each distinct amount's text made once, the same canonical JSON texts
+    n = len(summary)
+    employees = [str(v) for v in summary["工号"].tolist()]
+    months = [str(v) for v in summary["月份"].tolist()]
+    quote = json.encoder.encode_basestring
+    pairs = []  # per money column (sorted, as CANONICAL sorts them), '"列": "1.00"' or None
+
+    def pair(label: str, value) -> str | None:
+        text = _text(value)
+        return label + quote(text) if text != "" else None
+    for c in sorted(set(money)):
+        if c in summary.columns:  # no such column: its text is "", left out
+            label = quote(c) + ": "
+            pairs.append(each_distinct(summary[c], lambda v, label=label: pair(label, v)))
+    amounts = ["{" + ", ".join(p for p in row if p is not None) + "}" for row in zip(*pairs)] if pairs else ["{}"] * n
+    fields = {c: summary[c] for c in ROW_FIELDS if c in summary.columns}
+    made = pd.DataFrame([], columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"]) if not n else pd.DataFrame({"工号": employees, "月份": months,
+                         **{c: _records_column(summary[c]) if c in fields else [None] * n for c in ROW_FIELDS},
+                         "金额明细": amounts, "行哈希": row_hash_column(employees, months, fields, amounts)},
+                        columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
     _MADE[:] = [(summary[used].copy(), key, made.copy())]
     return made
+
+
+def _records_column(values: pd.Series) -> list:
+    """A column's values as DataFrame.to_dict("records") gives them (Python scalars)."""
+    return values.tolist()
 
 
 def month_hash(rows: pd.DataFrame) -> str:
@@ -529,14 +546,8 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
                              f"{month} was already approved by {record['审批人']} at {record['审批时间']}; "
                              "reopen it with report --reopen --reason first", source=str(history))])
     have = book.rows[book.rows["月份"].astype(str) == month]
-    mine = {str(r.工号): r for r in have.itertuples(index=False)}
     reported = rows if reported is None else reported
-    stale = sorted(set(reported["工号"]) ^ set(mine))
-    for r in reported.itertuples(index=False):  # every field an approved row's hash covers:
-        h = mine.get(str(r.工号))  # 历史 must be what is approved (the roll-up reads it)
-        if h is not None and any(_text(getattr(h, c), 1 if c == "总分" else None)
-                                 != _text(getattr(r, c), 1 if c == "总分" else None) for c in ROW_FIELDS):
-            stale.append(str(r.工号))
+    stale = _stale(have, reported)
     if stale:
         raise Refused([error("report-not-history",
                              f"{report.name} 与历史 {history.name} 中 {month} 的记录不一致（{'、'.join(stale[:10])}）："
@@ -561,6 +572,25 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     not_payable = _not_payable(rows)
     return ApproveResult(month, len(rows), version, digest, by, when, not_payable,
                          len({c.employee_id for c in changes}))
+
+
+def _stale(have: pd.DataFrame, reported: pd.DataFrame) -> list[str]:
+    """The 工号 of ``reported`` whose month rows in 历史 (``have``) are missing, extra, or
+    differ in a field an approved row's hash covers (历史 must be what is approved: the
+    roll-up reads it): those in one and not the other sorted, then those that differ in
+    ``reported``'s order. Compared column by column, each distinct value's text made once
+    (tests/test_approval_rows.py keeps the row-by-row form as the reference)."""
+    mine = {str(e): k for k, e in enumerate(have["工号"].tolist())}  # a 工号 twice: its last row
+    stale = sorted(set(reported["工号"]) ^ set(mine))
+    ids = [str(e) for e in reported["工号"].tolist()]
+    at = [mine.get(e) for e in ids]
+    differs = [False] * len(ids)
+    for c in ROW_FIELDS:
+        decimals = 1 if c == "总分" else None
+        theirs = each_distinct(have[c], lambda v, d=decimals: _text(v, d))
+        ours = each_distinct(reported[c], lambda v, d=decimals: _text(v, d))
+        differs = [gone or (j is not None and theirs[j] != t) for gone, j, t in zip(differs, at, ours)]
+    return stale + [e for e, gone in zip(ids, differs) if gone]
 
 
 def _not_payable(rows: pd.DataFrame) -> int:

@@ -97,6 +97,65 @@ def row_hash(employee: str, month: str, fields: dict, amounts: dict[str, str]) -
     return hashlib.sha256(CANONICAL.encode(canonical).encode("utf-8")).hexdigest()
 
 
+def each_distinct(values, work) -> list:
+    """``[work(v) for v in values]``, worked out once per distinct value: a float column by
+    the bits of its values (-0.0 and 0.0, or two NaNs, are told apart as work would tell
+    them), any other by the value and its type (True is not 1); a zero or a NaN of a mixed
+    column is worked out each time, as it is."""
+    if isinstance(values, pd.Series) and values.dtype == np.float64:
+        bits = values.to_numpy(dtype=np.float64).view(np.int64)
+        distinct, where = np.unique(bits, return_inverse=True)
+        done = np.empty(len(distinct), dtype=object)
+        done[:] = [work(v) for v in distinct.view(np.float64).tolist()]
+        return done[where.reshape(-1)].tolist()
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        # texts only (and the dtype's one missing value): equal texts are the same value
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+        done = np.empty(len(distinct) + 1, dtype=object)
+        done[:-1] = [work(v) for v in distinct.tolist()]
+        done[-1] = work(values.dtype.na_value) if (codes < 0).any() else None
+        return done[codes].tolist()  # code -1: the last, the missing value's
+    memo: dict = {}
+    out = []
+    for v in (values.tolist() if isinstance(values, pd.Series) else values):
+        if type(v) is float and (v == 0 or v != v):
+            out.append(work(v))
+            continue
+        key = (type(v), v)
+        done = memo.get(key, memo)
+        if done is memo:
+            done = memo[key] = work(v)
+        out.append(done)
+    return out
+
+
+_FIELD_KEY = {c: json.encoder.encode_basestring(c) + ": " for c in ("工号", "月份", *ROW_FIELDS)}
+
+
+def row_hash_column(employees: list[str], months: list[str], fields: dict[str, list],
+               amounts: list[str]) -> list[str]:
+    """row_hash of every row, made column-wise: the same canonical text (CANONICAL of the
+    same dictionary: keys sorted, ", " and ": " between) and so the same SHA-256.
+    ``fields`` holds ROW_FIELDS' values per column (a column left out is None), ``amounts``
+    each row's amounts as CANONICAL encoded them (approval's 金额明细)."""
+    quote = json.encoder.encode_basestring
+    n = len(employees)
+    parts = {"工号": [_FIELD_KEY["工号"] + quote(e) for e in employees],
+             "月份": [_FIELD_KEY["月份"] + quote(m) for m in months],
+             "金额": ['"金额": ' + a for a in amounts]}
+    for c in ROW_FIELDS:
+        values = fields.get(c)
+        if values is None:
+            parts[c] = [_FIELD_KEY[c] + '""'] * n
+        else:
+            key = _FIELD_KEY[c]
+            decimals = 1 if c == "总分" else None
+            parts[c] = each_distinct(values, lambda v, key=key, d=decimals: key + quote(hash_text(v, d)))
+    columns = [parts[k] for k in sorted(parts)]
+    sha = hashlib.sha256
+    return [sha(("{" + ", ".join(p) + "}").encode("utf-8")).hexdigest() for p in zip(*columns)]
+
+
 def month_digest(row_hashes) -> str:
     """The month hash an approval binds: SHA-256 of its rows' hashes, sorted."""
     return hashlib.sha256("\n".join(sorted(str(h) for h in row_hashes)).encode("utf-8")).hexdigest()
@@ -244,6 +303,19 @@ def read_history_book(path: Path | None, signer: Signer | None = None, unsealed_
     return _read_book(Path(path), signer, unsealed_ok, full, want)
 
 
+def _picked(rows: list, where: list[int | None]) -> list[list]:
+    """``[[r[j] if j is not None else None for j in where] for r in rows]``, by itemgetter
+    when every column is there (a month of 100,000 rows read back)."""
+    from operator import itemgetter
+
+    if not where or any(j is None for j in where):
+        return [[r[j] if j is not None else None for j in where] for r in rows]
+    if len(where) == 1:
+        return [[r[where[0]]] for r in rows]
+    pick = itemgetter(*where)
+    return [list(pick(r)) for r in rows]
+
+
 def _identity(path: Path) -> tuple:
     """Which file is at ``path`` and its state: a history is only ever replaced whole
     (files.atomic_output), so a write in between gives another inode or time."""
@@ -284,9 +356,9 @@ def _read_book(path: Path, signer: Signer | None, unsealed_ok: bool, full: bool,
                                      f"the {name} sheet of {path.name} lacks columns: {', '.join(lost)}",
                                      source=str(path), sheet=name)])
             at = {c: header.index(c) for c in columns + [CHAIN] if c in header}
-            sheets.append(Sheet(name, [[r[at[c]] if at.get(c) is not None else None for c in columns]
-                                       for r in rows],
-                                [hash_text(r[at[CHAIN]]) if CHAIN in at else "" for r in rows],
+            sheets.append(Sheet(name, _picked(rows, [at.get(c) for c in columns]),
+                                [v.strip() if type(v) is str else hash_text(v) for v in  # hash_text, quickly
+                                 (r[at[CHAIN]] for r in rows)] if CHAIN in at else [""] * len(rows),
                                 missing=raw.get(name) is None, optional=name in OPTIONAL,
                                 written=written.get(name, "")))
         approved = _approved_months(tables[APPROVALS])
@@ -774,6 +846,7 @@ def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], fra
     from ..xlsx.sheet_rows import cell
     from .chain import cell_text, start
 
+    quote = json.encoder.encode_basestring
     data = frame.reindex(columns=columns)
     n = len(data)
     xml: list[list[str]] = []
@@ -795,7 +868,7 @@ def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], fra
                     frag = f' t="b"><v>{int(value)}</v></c>'
                 else:
                     frag = cell("", "", value)[len('<c r=""'):]
-                got = (frag, json.dumps(cell_text(value), ensure_ascii=False))
+                got = (frag, quote(cell_text(value)))  # json.dumps(text, ensure_ascii=False)
                 if len(memo) < 100_000:
                     try:
                         memo[key] = got
@@ -817,12 +890,12 @@ def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], fra
         put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
                                                enumerate(columns + [CHAIN])) + "</row>")
         chunk: list[str] = []
-        for k in range(n):
-            i = k + 2
-            previous = signer.digest(previous + "\n[" + ",".join(t[k] for t in texts) + "]")
-            chunk.append(f'<row r="{i}">' + "".join(f'<c r="{letters[j]}{i}"{x[k]}' for j, x in enumerate(xml)
-                                                   if x[k]) + f'<c r="{letters[-1]}{i}" t="inlineStr"><is><t>'
-                         f'{previous}</t></is></c></row>')
+        refs = [f'<c r="{letter}' for letter in letters]
+        for i, text, cells in zip(range(2, n + 2), zip(*(texts or [[""] * n])), zip(*(xml or [[""] * n]))):
+            previous = signer.digest(previous + "\n[" + ",".join(text) + "]")
+            row = str(i)
+            chunk.append(f'<row r="{row}">' + "".join(refs[j] + row + '"' + x for j, x in enumerate(cells) if x)
+                         + f'{refs[-1]}{row}" t="inlineStr"><is><t>{previous}</t></is></c></row>')
             if len(chunk) >= 1000:
                 put("".join(chunk))
                 chunk = []

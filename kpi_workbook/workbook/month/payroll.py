@@ -34,7 +34,7 @@ from ...rules.payroll_layout import PayrollLayout, load_payroll_layout
 from ...words import PENDING
 from .approval import APPROVED, approval_rows, approval_states, stamped_states
 from ..files import atomic_output, refuse_existing
-from .history import read_history_book
+from .history import each_distinct, read_history_book
 from .tables import FINDINGS
 from ..xlsx.printing import print_setup, row_height, signature_line, text_units
 
@@ -137,55 +137,125 @@ def prepare_payroll(report: Path, layout: PayrollLayout | None = None, history: 
         notes.append(warning("payroll-unchecked", "未给出 --history：金额未与任何审批核对",
                              "no --history: nothing was checked against an approval", source=str(report)))
 
-    rows, excluded, apart = [], [], []
-    sources = [c.source for c in layout.money]
-    columns = [(c.type, c.source, c.header) for c in layout.columns]
-    rounded = _once(lambda v: clean_round(float(v), 2))  # a month repeats its few amounts
-    for r, state in zip(summary.to_dict("records"), states):
-        if _text(r.get("状态")).strip() == "不参与" and not _text(r.get("问题")).strip():
-            # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
-            apart.append((str(r["工号"]), _text(r.get("姓名")), _text(r.get("说明"))))
-            continue
-        unpaid = _no_pay_rule(catalog, r)  # a role with no pay rule: listed, its money empty
-        reasons = [] if _payable(r, sources) else _row_problems(r, layout, unpaid)
-        waiting = not reasons and book is not None and not state.startswith(APPROVED)
-        if waiting and not unapproved:
-            reasons.append((f"审批状态为“{state}”（按未审批金额发放须加 --unapproved）",
-                            f"approval state is {state} (to pay it unapproved, add --unapproved)"))
-        elif waiting:
-            notes.append(warning("payroll-unapproved",
-                                 f"工号 {r['工号']}（{_text(r.get('姓名'))}）未按审批发放（--unapproved）：{state}",
-                                 f"employee {r['工号']} paid without a matching approval (--unapproved): {state}",
-                                 source=str(report), sheet="月度汇总"))
-        if reasons:
-            excluded.append((str(r["工号"]), _text(r.get("姓名")), "；".join(zh for zh, _ in reasons),
-                             "; ".join(en for _, en in reasons)))
-            continue
-        row: dict[str, float | str | None] = {}
-        for kind, source, header in columns:
-            if kind == "money":
-                value = r.get(source)
-                if unpaid:
-                    row[header] = None
-                elif _blank(value):
-                    row[header] = 0.0
-                else:
-                    row[header] = rounded(value)
-            elif kind == "approval":
-                row[header] = state
-            else:
-                row[header] = _text(r.get(source))
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=[c.header for c in layout.columns])
+    frame, excluded, apart, waived = _pay_rows(summary, states, layout, catalog, checked=book is not None,
+                                               unapproved=unapproved, source=str(report))
+    notes += waived
     total = next(c.header for c in layout.money if c.source == "应发绩效合计")
     return Payroll(month, frame, [c.header for c in layout.money], excluded,
                    _month_problems(report, summary, data.findings), layout.sheet, total, apart,
                    calibrated.changes, calibrated.diagnostics + notes)
 
 
+def _pay_rows(summary: pd.DataFrame, states: list[str], layout: PayrollLayout, catalog, checked: bool,
+              unapproved: bool, source: str):
+    """The rows of ``summary`` to pay in the layout's columns, and those left out: (frame,
+    excluded, apart, warnings of rows paid unapproved). ``checked``: the states are those of
+    a history (not 未核对).
+
+    Column by column (issue 24: 100,000 rows): each distinct cell value's verdict and each
+    distinct amount's rounding worked out once (history.each_distinct); only a row that is
+    not plainly payable is looked at as a whole (_row_problems says why). The row-by-row
+    form is kept in tests/test_payroll_rows.py as the reference."""
+    from .report import NO_PAY_RULE
+
+    n = len(summary)
+    blank = [None] * n
+
+    def column(c: str, work) -> list:
+        return each_distinct(summary[c], work) if c in summary.columns else [work(None)] * n
+
+    def record(i: int) -> dict:
+        return {c: values[c][i] for c in summary.columns}
+
+    values = {c: summary[c].tolist() for c in summary.columns}
+    status = column("状态", lambda v: _text(v).strip())
+    problem = column("问题", lambda v: _text(v).strip())
+    complete = column("状态", lambda v: isinstance(v, str) and v.strip() == "已完成")
+    no_problem = column("问题", _blank)
+    has_total = column("应发绩效合计", lambda v: not _blank(v))
+    # a complete card whose role has no pay rule: nothing is paid by rule, which the payroll
+    # shows as empty money with 说明 本岗位无绩效薪酬规则, never as ¥0.00 earned
+    noted = column("说明", lambda v: NO_PAY_RULE in _text(v))
+    done = column("状态", lambda v: _text(v) == "已完成")
+    ruleless = column("岗位ID", lambda v: _ruleless(catalog, _text(v)))
+    unpaid_of = [a and b and c for a, b, c in zip(noted, done, ruleless)]
+    # sound: complete, no 问题, every money cell a finite number or blank (_row_problems has
+    # nothing to say but, unless unpaid, of a blank 应发绩效合计)
+    sound = [a and b for a, b in zip(complete, no_problem)]
+    for money_column in dict.fromkeys(m.source for m in layout.money):
+        fine = column(money_column, _an_amount)
+        sound = [p and f for p, f in zip(sound, fine)]
+    payable = [a and b for a, b in zip(sound, has_total)]
+    ids = values.get("工号", blank)
+    names = column("姓名", _text)
+    notes = column("说明", _text)
+
+    kept, excluded, apart, waived = [], [], [], []
+    unpaid_rows = set()
+    for i, state in zip(range(n), states):
+        if status[i] == "不参与" and not problem[i]:
+            # S9: not scored this month by the role's rules: nothing to pay, nothing wrong
+            apart.append((str(ids[i]), names[i], notes[i]))
+            continue
+        unpaid = unpaid_of[i]
+        reasons = [] if payable[i] or (unpaid and sound[i]) else _row_problems(record(i), layout, unpaid)
+        waiting = not reasons and checked and not state.startswith(APPROVED)
+        if waiting and not unapproved:
+            reasons.append((f"审批状态为“{state}”（按未审批金额发放须加 --unapproved）",
+                            f"approval state is {state} (to pay it unapproved, add --unapproved)"))
+        elif waiting:
+            waived.append(warning("payroll-unapproved",
+                                  f"工号 {ids[i]}（{names[i]}）未按审批发放（--unapproved）：{state}",
+                                  f"employee {ids[i]} paid without a matching approval (--unapproved): {state}",
+                                  source=source, sheet="月度汇总"))
+        if reasons:
+            excluded.append((str(ids[i]), names[i], "；".join(zh for zh, _ in reasons),
+                             "; ".join(en for _, en in reasons)))
+            continue
+        kept.append(i)
+        if unpaid:
+            unpaid_rows.add(i)
+
+    out: dict[str, list] = {}
+    for c in layout.columns:
+        if c.type == "money":
+            amounts = column(c.source, _amount)
+            raw = values.get(c.source, blank)
+            out[c.header] = [None if i in unpaid_rows else
+                             (amounts[i] if amounts[i] is not _NOT_AN_AMOUNT else clean_round(float(raw[i]), 2))
+                             for i in kept]
+        elif c.type == "approval":
+            out[c.header] = [states[i] for i in kept]
+        else:
+            texts = column(c.source, _text)
+            out[c.header] = [texts[i] for i in kept]
+    headers = [c.header for c in layout.columns]
+    frame = pd.DataFrame(out, columns=headers) if kept else pd.DataFrame([], columns=headers)
+    return frame, excluded, apart, waived
+
+
+_NOT_AN_AMOUNT = object()  # a cell no kept row has (text, bool): rounded, if ever, where it is met
+
+
+def _amount(value):
+    """A money cell as the payroll writes it: blank 0.0, else rounded to the cent."""
+    if _blank(value):
+        return 0.0
+    if type(value) is bool or not isinstance(value, (int, float)):
+        return _NOT_AN_AMOUNT
+    return clean_round(float(value), 2)
+
+
+def _an_amount(value) -> bool:
+    """A money cell _payable lets through: a finite number (bool is not) or blank."""
+    if type(value) is float:
+        return value not in (math.inf, -math.inf)  # NaN: a blank cell
+    return type(value) is int or _blank(value)
+
+
 def _needs_roles(summary: pd.DataFrame) -> bool:
-    """Whether any row's pay depends on its role (_no_pay_rule): a complete card whose 说明
-    says its role has no pay rule."""
+    """Whether any row's pay depends on its role (_pay_rows: a role without a pay rule): a
+    complete card whose 说明 says its role has no pay rule."""
     from .report import NO_PAY_RULE
 
     notes = summary["说明"] if "说明" in summary else pd.Series([], dtype=object)
@@ -215,30 +285,10 @@ def _text(value) -> str:
     return "" if _blank(value) else str(value)
 
 
-def _no_pay_rule(catalog, r: dict) -> bool:
-    """A complete card whose role has no pay rule: nothing is paid by rule, which the
-    payroll shows as empty money with 说明 本岗位无绩效薪酬规则, never as ¥0.00 earned."""
-    from .report import NO_PAY_RULE
-
-    role = catalog.roles.get(_text(r.get("岗位ID")))
-    return (role is not None and _text(r.get("状态")) == "已完成" and NO_PAY_RULE in _text(r.get("说明"))
-            and not catalog.role_pay_rules(role))
-
-
-def _once(work):
-    """``work`` of an amount, worked out once per distinct amount (0.0 and -0.0 are equal
-    keys, so a zero is worked out each time, as it is)."""
-    done: dict = {}
-
-    def once(v):
-        if v == 0:
-            return work(v)
-        key = (type(v), v)
-        out = done.get(key)
-        if out is None:
-            out = done[key] = work(v)
-        return out
-    return once
+def _ruleless(catalog, role_id: str) -> bool:
+    """A role of the catalog that has no pay rule."""
+    role = catalog.roles.get(role_id)
+    return role is not None and not catalog.role_pay_rules(role)
 
 
 def _payable(r: dict, sources: list[str]) -> bool:
@@ -248,13 +298,8 @@ def _payable(r: dict, sources: list[str]) -> bool:
     status = r.get("状态")
     if not isinstance(status, str) or status.strip() != "已完成" or not _blank(r.get("问题")):
         return False
-    for column in sources:
-        value = r.get(column)
-        if type(value) is float:
-            if value in (math.inf, -math.inf):  # NaN: a blank cell
-                return False
-        elif type(value) is not int and not _blank(value):
-            return False
+    if not all(_an_amount(r.get(column)) for column in sources):
+        return False
     return not _blank(r.get("应发绩效合计"))
 
 
@@ -333,19 +378,41 @@ def write_payroll(frame: pd.DataFrame, out: Path, force: bool = False, money: li
     text = [c for c in frame.columns if c not in money]
     safe = frame.copy()
     for c in text:
-        safe[c] = safe[c].map(neutralise)
+        safe[c] = _neutralised(safe[c])
     with atomic_output(out, force=force) as tmp:
         if kind == ".csv":
-            amount = _once(lambda v: f"{clean_round(float(v), 2):.2f}")
-            for c in money:  # exactly two decimals: 400.00, never 400.0 or 400
-                safe[c] = ["" if _blank(v) else amount(v) for v in safe[c].tolist()]
-            safe.columns = [neutralise(c) for c in safe.columns]
+            shown = {c: each_distinct(safe[c], _cents) for c in money}  # exactly two decimals: 400.00
+            header = [neutralise(c) for c in safe.columns]
+            cells = [shown[c] if c in shown else safe[c].tolist() for c in safe.columns]
             # CRLF rows, as Excel writes them: a CR or LF inside a field is then quoted and
             # cannot break a row apart
-            safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
-                        lineterminator="\r\n")
+            if header and all(type(h) is str for h in header) and all(type(v) is str for values in cells for v in values):
+                # every cell text already: csv's writer, as DataFrame.to_csv would call it
+                with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+                    writer = csv.writer(f, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+                    writer.writerow(header)
+                    writer.writerows(zip(*cells))
+            else:
+                for c in money:
+                    safe[c] = shown[c]
+                safe.columns = header
+                safe.to_csv(tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL,
+                            lineterminator="\r\n")
         else:
             _write_xlsx(safe, tmp, set(money), sheet, month, company)
+
+
+def _neutralised(values: pd.Series) -> pd.Series:
+    """``values.map(neutralise)``, the texts that need it found first (most need nothing)."""
+    listed = values.tolist()
+    if not any(isinstance(v, str) and v.startswith(FORMULA_STARTS) for v in listed):
+        return values
+    return values.map(neutralise)
+
+
+def _cents(value) -> str:
+    """A money cell in the CSV: exactly two decimals, blank when blank."""
+    return "" if _blank(value) else f"{clean_round(float(value), 2):.2f}"
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path, money: set[str], sheet: str, month: str = "",
