@@ -118,7 +118,7 @@ def each_distinct(values, work) -> list:
     memo: dict = {}
     out = []
     for v in (values.tolist() if isinstance(values, pd.Series) else values):
-        if type(v) is float and (v == 0 or v != v):
+        if isinstance(v, (float, np.floating)) and (v == 0 or v != v):  # numpy's too: -0.0 == 0.0
             out.append(work(v))
             continue
         key = (type(v), v)
