@@ -349,7 +349,13 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     # without an entry), so neither its row hashes nor its sums are worked out again
     written = as_recorded(report, book.computation(month) if month else None)
     lazy = written and callable(need_roles)  # the 校准 sheet read only if the rows need their roles
-    tables = _sheet_tables(report, [SUMMARY] if written and (lazy or not need_roles) else [SUMMARY, CALIBRATION])
+    # as written, the report's rows and roles from its compact part (report_rows.py): in the
+    # file the record names, so the writer's own, as the 月度汇总 and 校准 sheets are
+    compact = _compact_rows(report) if written else None
+    if compact is not None:
+        tables: dict[str, list[list] | None] = {SUMMARY: compact[0]}
+    else:
+        tables = _sheet_tables(report, [SUMMARY] if written and (lazy or not need_roles) else [SUMMARY, CALIBRATION])
     if not tables[SUMMARY]:
         report_cells(report)  # not a report: named as such
         return None
@@ -399,12 +405,16 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
     if len(table) != count:
         return None
-    if lazy and need_roles(table):  # type: ignore[operator]
+    wants_roles = need_roles(table) if lazy else bool(need_roles)  # type: ignore[operator]
+    if lazy and wants_roles and compact is None:
         tables.update(_sheet_tables(report, [CALIBRATION]))
     calibration = tables.get(CALIBRATION)
     if written and as_recorded(report, computed) != written:
         return None  # changed while it was read (its 月度汇总, its 校准 read after it)
-    card_role = card_roles(calibration) if calibration else {}
+    if compact is not None:
+        card_role = compact[1] if wants_roles else {}
+    else:
+        card_role = card_roles(calibration) if calibration else {}
     if not written:
         if engine_digest(table, money, card_role) != _text(computed["月度哈希"]):
             return None
@@ -423,6 +433,16 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
         return fresh, Calibrated(table, [], [], [])
     calibrated = calibrate_report(report, table, catalog, card_role, rows=calibration)
     return fresh, calibrated
+
+
+def _compact_rows(report: Path) -> tuple[list[list], dict[str, str]] | None:
+    """The rows of 月度汇总 and the cards' roles from the report's compact part (None: no
+    such part, or one of another form — then the sheets are read)."""
+    from ..scorecard.reader import open_package
+    from .report_rows import read_part
+
+    with open_package(Path(report)) as package:
+        return read_part(package)
 
 
 def _sheet_tables(report: Path, names: list[str]) -> dict[str, list[list] | None]:

@@ -88,7 +88,9 @@ def distribution(catalog: Catalog, summary: pd.DataFrame) -> tuple[pd.DataFrame,
 def calibration_sheet(book, catalog: Catalog, data, f, page) -> SheetRows:
 
     ws = book.add_worksheet(SHEET)
-    cells = SheetRows(ws)  # every cell of the sheet: its rows are written on saving
+    # every cell of the sheet: its rows are written on saving; 工号 and the hidden 岗位ID kept
+    # as read back too, for the report's compact part (report_rows.py)
+    cells = SheetRows(ws, keep=frozenset((CARD_HEAD.index("工号"), len(CARD_HEAD))))
     dist, over_cards = distribution(catalog, data.summary)
     cells.write(0, 0, "等级分布与目标（按部门、等级方案）", f["title"])
     write_table(cells, dist, {"占比": f["pct"], "上限": f["pct"], "人数": f["int"], "配额人数": f["int"],

@@ -21,8 +21,9 @@ from ..scorecard.build import GRADE_COLOURS
 from ..xlsx import sheet_rows
 from ..files import atomic_output
 from ..xlsx.printing import chinese_part, print_setup, signature_line
-from .calibration import calibration_sheet
+from .calibration import calibration_sheet, card_roles
 from .report import ReportData
+from .report_rows import PART as ROWS_PART, compact_part
 from .tables import (FINDINGS, column_values, INCOMPLETE, STATS, SUMMARY, SUMMARY_HEAD, SUMMARY_TAIL, table_formats,
                      report_title, schemes_by_role, write_table)
 from ..xlsx.sheet_rows import SheetRows
@@ -116,15 +117,18 @@ def write_report(catalog: Catalog, data: ReportData, out: Path, force: bool = Fa
                                              "strings_to_numbers": False})
         f = table_formats(book)
         page = {"company": company, "printed": printed, "stamp": _stamp_text(record)}
-        tables = [_summary_sheet(book, catalog, data, f, page)]
+        summary = _summary_sheet(book, catalog, data, f, page)
         _stats_sheet(book, catalog, data, f, page)  # XlsxWriter's cells: its charts' caches read them
-        tables.append(calibration_sheet(book, catalog, data, f, page))
-        tables.append(_incomplete_sheet(book, data, f, page, catalog))
-        tables.append(_findings_sheet(book, data.findings, f, page, data.month))
+        cards = calibration_sheet(book, catalog, data, f, page)
+        tables = [summary, cards, _incomplete_sheet(book, data, f, page, catalog),
+                  _findings_sheet(book, data.findings, f, page, data.month)]
         if record is not None:
             _sources_sheet(book, record)
         book.close()
-        sheet_rows.save(written, tables, tmp)
+        # 月度汇总's rows and the cards' 岗位ID as read back from the sheets, in one compact
+        # part: approve and payroll of the report as written read it instead (report_rows.py)
+        rows = compact_part(summary.values_read(), card_roles(cards.values_read()))
+        sheet_rows.save(written, tables, tmp, {ROWS_PART: rows})
 
 
 def _stamp_text(record) -> str:
@@ -220,7 +224,7 @@ PRINT_WIDTH = 138.0  # the printed columns' widths on A4 landscape at about 92 %
 
 def _summary_sheet(book, catalog: Catalog, data: ReportData, f, page) -> SheetRows:
     ws = book.add_worksheet(SUMMARY)
-    rows = SheetRows(ws)
+    rows = SheetRows(ws, keep=True)  # its values read back kept too: report_rows.py
     s = data.summary
     columns = SUMMARY_HEAD + data.money_columns + SUMMARY_TAIL
     frame = s.reindex(columns=columns) if len(s) else pd.DataFrame(columns=columns)

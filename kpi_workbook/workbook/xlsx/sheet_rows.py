@@ -32,6 +32,7 @@ from xlsxwriter.utility import xl_col_to_name
 from ...numbers import XML_ILLEGAL, xml_escape as escape
 
 _EMPTY_DATA = "<sheetData/>"
+_MISSING = object()
 _DIMENSION = re.compile(r'<dimension ref="[^"]*"/>')
 _EDGE_SPACE = re.compile(r"^\s|\s$")
 CELL_TEXT_LIMIT = 32_767  # UTF-16 units Excel holds in one cell
@@ -82,6 +83,33 @@ def cell(ref: str, style: str, value) -> str:
     return cell(ref, style, str(value))
 
 
+def read_back(value) -> object:
+    """What :func:`read_written` gives for the cell :func:`cell` writes of ``value``: the
+    text as written (a control character dropped, cut at Excel's limit), a number through
+    its ``%.16G`` text (whole where it is, within 2**53), NaN or None an empty cell (None),
+    infinity the error ``#NUM!``, anything else its ``str``."""
+    kind = type(value)
+    if kind is str:
+        if len(value) > CELL_TEXT_LIMIT // 2:
+            value = _truncated(value)
+        return value if value.isprintable() else XML_ILLEGAL.sub('', value)
+    if kind is float or kind is int or (isinstance(value, (int, float, np.integer, np.floating))
+                                        and kind is not bool and not isinstance(value, np.bool_)):
+        number = float(value)
+        if number != number:
+            return None
+        if math.isinf(number):
+            return "#NUM!"
+        text = f"{number:.16G}"
+        if text.isdigit() and len(text) < 16:
+            return int(text)
+        number = float(text)
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if value is None:
+        return None
+    return read_back(str(value))
+
+
 def _truncated(text: str) -> str:
     """At most Excel's 32,767 UTF-16 units in a cell, as XlsxWriter cuts a longer string."""
     units = 0
@@ -95,12 +123,58 @@ def _truncated(text: str) -> str:
 class SheetRows:
     """The cells and row heights of one worksheet (0-based rows and columns, as XlsxWriter)."""
 
-    def __init__(self, worksheet) -> None:
+    def __init__(self, worksheet, keep: bool | frozenset[int] = False) -> None:
+        """``keep``: also keep each cell's value as :func:`read_written` will read it back
+        (:meth:`values_read`) — of every column, or of these columns only."""
         self.worksheet = worksheet
         self.rows: dict[int, dict[int, str]] = {}
         self.heights: dict[int, float] = {}
         self._columns: list[str] = []
         self.written: tuple[str, str] | None = None  # sheet_data() when taken already (not again)
+        self.kept: dict[int, list] | None = {} if keep else None  # row → its values read back
+        self._keep_only = keep if isinstance(keep, frozenset) else None
+        self._memo: dict[type, dict] = {str: {}, float: {}, int: {}}  # value → read back, of the common kinds
+
+    def _keep(self, row: int, cells) -> None:
+        """Keep ``cells`` ((column, value) pairs) of ``row`` as read back."""
+        assert self.kept is not None
+        mine = self.kept.get(row)
+        if mine is None:
+            mine = self.kept[row] = []
+        memo = self._memo
+        only = self._keep_only
+        for col, value in cells:
+            if only is not None and col not in only:
+                continue
+            kind = type(value)
+            known = memo.get(kind)
+            if known is None:
+                read = read_back(value)
+            elif value != value:  # NaN (never a key: it is not equal to itself)
+                read = None
+            else:
+                read = known.get(value, _MISSING)
+                if read is _MISSING:
+                    read = known[value] = read_back(value)
+            if col < len(mine):
+                mine[col] = read
+            else:
+                if col > len(mine):
+                    mine.extend([None] * (col - len(mine)))
+                mine.append(read)
+
+    def values_read(self) -> list[list[object]]:
+        """The kept values as :func:`read_written` reads the sheet back: a row per row up to
+        the last with a cell, each as wide as the widest (None where no cell is)."""
+        assert self.kept is not None
+        if not self.kept:
+            return []
+        width = max(map(len, self.kept.values()))
+        out: list[list[object]] = []
+        for r in range(max(self.kept) + 1):
+            mine = self.kept.get(r)
+            out.append(mine + [None] * (width - len(mine)) if mine is not None else [None] * width)
+        return out
 
     def _name(self, col: int) -> str:
         while len(self._columns) <= col:
@@ -109,12 +183,16 @@ class SheetRows:
 
     def write(self, row: int, col: int, value, fmt=None) -> None:
         self.rows.setdefault(row, {})[col] = cell(f"{self._name(col)}{row + 1}", _style(fmt), value)
+        if self.kept is not None:
+            self._keep(row, ((col, value),))
 
     def write_row(self, row: int, col: int, values, fmt=None) -> None:
         style = _style(fmt)
         cells = self.rows.setdefault(row, {})
         for j, value in enumerate(values, start=col):
             cells[j] = cell(f"{self._name(j)}{row + 1}", style, value)
+        if self.kept is not None:
+            self._keep(row, enumerate(values, start=col))
 
     def write_table_row(self, row: int, styled: list[tuple[int, str]], values) -> None:
         """One row of a table: ``styled`` is (column, style attribute) per value."""
@@ -141,6 +219,8 @@ class SheetRows:
                 cells[col] = f'<c r="{names[col]}{number}"{style}/>'
             else:
                 cells[col] = cell(f"{names[col]}{number}", style, value)
+        if self.kept is not None:
+            self._keep(row, zip((col for col, _ in styled), values))
 
     def styles(self, formats: list) -> list[str]:
         return [_style(fmt) for fmt in formats]
@@ -223,9 +303,11 @@ def _rows_in(part: bytes, rows: SheetRows):
 BIG_PART = 8 << 20  # a part past this is compressed at zlib's fastest level (1)
 
 
-def save(written: io.BytesIO, sheets: list[SheetRows], target: Path) -> None:
+def save(written: io.BytesIO, sheets: list[SheetRows], target: Path,
+         extra: dict[str, bytes] | None = None) -> None:
     """The package XlsxWriter wrote into ``written``, with each of ``sheets``' rows in place,
-    as the file ``target`` (a temporary file of ``atomic_output``). A sheet's rows are
+    and the parts ``extra`` (name → bytes) after its own, as the file ``target`` (a
+    temporary file of ``atomic_output``). A sheet's rows are
     written as they are made into text, a few thousand at a time; the parts that come out
     big (月度汇总 and 校准 of a group: 100 MB) at zlib's fastest level, three times the speed
     of its default for a third more bytes — still deflate, as every reader reads."""
@@ -256,6 +338,10 @@ def save(written: io.BytesIO, sheets: list[SheetRows], target: Path) -> None:
                     stream.write(piece)
                 for piece in pieces:
                     stream.write(piece)
+        for name, data in (extra or {}).items():
+            if name in source.NameToInfo:
+                raise AssertionError(f"part {name} written twice")
+            out.writestr(name, data)
     if by_part:
         raise AssertionError(f"parts not in the package: {sorted(by_part)}")
 
