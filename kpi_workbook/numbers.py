@@ -121,6 +121,23 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?$")  # 1,200 and 1,234,567.5
 # Characters XML 1.0 cannot hold (a workbook with one cannot be opened by anyone).
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_escape(text: str, entities: dict[str, str] | None = None) -> str:
+    """``xml.sax.saxutils.escape``: &, > and < (then ``entities``) as XML wants them, without
+    importing saxutils (it imports urllib.request and http.client: 10-15 ms of every report)."""
+    text = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    for key, value in (entities or {}).items():
+        text = text.replace(key, value)
+    return text
+
+
+def xml_unescape(text: str, entities: dict[str, str] | None = None) -> str:
+    """``xml.sax.saxutils.unescape``: the reverse of :func:`xml_escape`, &amp; last."""
+    text = text.replace("&lt;", "<").replace("&gt;", ">")
+    for key, value in (entities or {}).items():
+        text = text.replace(key, value)
+    return text.replace("&amp;", "&")
 # A yes/no answer in a data file, a roster or JSON: what a scorecard's yes/no cell accepts
 # (是/否, 有/无, Y/N, 1/0, √/✓, ×/✗; kinds.base.YES_TEXTS) and the unambiguous English words a
 # program writes (yes/no, true/false). "x" and other look-alikes are refused, never guessed.

@@ -198,9 +198,16 @@ def test_light_commands_import_no_workbook_layer(argv):
     assert imported == []
 
 
+# what `report` without a history does not use, though modules on its way could import it:
+# openpyxl (a tenth of a second), filelock (only a history is locked) and urllib.request
+# with http.client (xml.sax.saxutils imports them; the writers escape with numbers.xml_escape)
+NOT_FOR_REPORT = ["openpyxl", "filelock", "urllib.request", "http.client"]
+
+
 def test_report_reads_without_openpyxl(tmp_path):
     """`report` reads every book through the package layer: openpyxl (a tenth of a second to
-    import) is not imported on its way."""
+    import) is not imported on its way, nor any other module it does not use
+    (NOT_FOR_REPORT)."""
     book = tmp_path / "book.xlsx"
     made = subprocess.run([sys.executable, "-m", "kpi_workbook.cli", "new", "--month", "2026-10",
                            "--out", str(book)], capture_output=True, text=True, cwd=ROOT,
@@ -211,11 +218,26 @@ def test_report_reads_without_openpyxl(tmp_path):
         from kpi_workbook.cli import main
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             status = main(["report", {str(book)!r}, "--out", {str(tmp_path / 'report.xlsx')!r}])
-        print(json.dumps([status, "openpyxl" in sys.modules]))
+        print(json.dumps([status, [m for m in {NOT_FOR_REPORT!r} if m in sys.modules]]))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           check=False, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     status, imported = json.loads(done.stdout.strip().splitlines()[-1])
     assert status in (0, 1) and (tmp_path / "report.xlsx").is_file()
-    assert imported is False
+    assert imported == []
+
+
+@pytest.mark.parametrize("text", ["", "plain 文字", "a & b < c > d", "&amp; already", 'say "hi" \'x\'',
+                                  "&lt;&gt;&quot;&amp;lt;", "><&&<>"])
+@pytest.mark.parametrize("entities", [None, {'"': "&quot;"}, {'"': "&quot;", "'": "&apos;"}])
+def test_xml_escape_is_saxutils(text, entities):
+    """The writers' escape (numbers.xml_escape/xml_unescape) gives what xml.sax.saxutils gives."""
+    from xml.sax.saxutils import escape, unescape
+
+    from kpi_workbook.numbers import xml_escape, xml_unescape
+
+    assert xml_escape(text, entities) == escape(text, entities or {})
+    back = {v: k for k, v in entities.items()} if entities else None
+    assert xml_unescape(text, back) == unescape(text, back or {})
+    assert xml_unescape(xml_escape(text, entities), back) == text

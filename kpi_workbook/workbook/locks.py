@@ -18,8 +18,6 @@ import os
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..diagnostics import KpiError, error
 from ..limits import value
 
@@ -80,6 +78,8 @@ def _lock_folder(path: Path) -> Path:
 @contextmanager
 def locked(path: Path, timeout: float | None = None):
     """Hold the lock of ``path`` for the block; wait at most ``timeout`` seconds for it."""
+    from filelock import FileLock, Timeout  # here: a report without a history takes no lock
+
     path = Path(path)
     seconds = lock_timeout(timeout)
     try:

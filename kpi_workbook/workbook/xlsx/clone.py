@@ -15,10 +15,9 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape, unescape
 
 from ..files import unfinished
-from ...numbers import XML_ILLEGAL
+from ...numbers import XML_ILLEGAL, xml_escape as escape, xml_unescape as unescape
 from .package import cell_elements, read_parts, write_parts
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"

@@ -25,12 +25,11 @@ import re
 import time
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name
 
-from ...numbers import XML_ILLEGAL
+from ...numbers import XML_ILLEGAL, xml_escape as escape
 
 _EMPTY_DATA = "<sheetData/>"
 _MISSING = object()
