@@ -206,7 +206,8 @@ def test_report_of_nothing_readable_still_exports(tmp_path, capsys):
 
 
 def test_a_row_told_payable_quickly_is_one_the_full_check_finds_nothing_wrong_with():
-    """prepare_payroll skips _row_problems for a row _payable takes as clean: over every mix of
+    """prepare_payroll skips _row_problems for a row told clean quickly (_payable, the
+    reference tests/test_payroll_rows.py holds the column form to): over every mix of
     state, 问题 and money cell (blank, NaN, ±inf, 0, -0.0, an int, a bool, text, 待定), the
     quick answer is never "payable" where the full check finds a reason, and it is "payable"
     for the common clean row (else the quick path would never be taken)."""
@@ -214,7 +215,9 @@ def test_a_row_told_payable_quickly_is_one_the_full_check_finds_nothing_wrong_wi
     import math
 
     from kpi_workbook.words import PENDING
-    from kpi_workbook.workbook.month.payroll import _payable, _row_problems
+    from kpi_workbook.workbook.month.payroll import _row_problems
+
+    from .test_payroll_rows import _payable  # the reference the column form is held to
 
     layout = load_payroll_layout()
     sources = [c.source for c in layout.money]

@@ -20,7 +20,7 @@ from kpi_workbook.rules.loader import builtin_catalog
 from kpi_workbook.rules.payroll_layout import load_payroll_layout
 from kpi_workbook.workbook.month import payroll
 from kpi_workbook.workbook.month.approval import APPROVED
-from kpi_workbook.workbook.month.payroll import _blank, _payable, _row_problems, _text, neutralise, write_payroll
+from kpi_workbook.workbook.month.payroll import _blank, _row_problems, _text, neutralise, write_payroll
 from kpi_workbook.workbook.month.report import NO_PAY_RULE
 from kpi_workbook.words import PENDING
 
@@ -33,6 +33,22 @@ def _no_pay_rule(catalog, r: dict) -> bool:
     role = catalog.roles.get(_text(r.get("岗位ID")))
     return (role is not None and _text(r.get("状态")) == "已完成" and NO_PAY_RULE in _text(r.get("说明"))
             and not catalog.role_pay_rules(role))
+
+
+def _payable(r: dict, sources: list[str]) -> bool:
+    """prepare_payroll's quick test of a clean row, as it was written: complete, no 问题,
+    every money cell a finite number (bool is not) or blank, 应发绩效合计 not blank."""
+    status = r.get("状态")
+    if not isinstance(status, str) or status.strip() != "已完成" or not _blank(r.get("问题")):
+        return False
+    for column in sources:
+        value = r.get(column)
+        if type(value) is float:
+            if value in (math.inf, -math.inf):  # NaN: a blank cell
+                return False
+        elif type(value) is not int and not _blank(value):
+            return False
+    return not _blank(r.get("应发绩效合计"))
 
 
 def _once(work):

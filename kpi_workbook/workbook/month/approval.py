@@ -105,17 +105,16 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
             pairs.append(each_distinct(summary[c], lambda v, label=label: pair(label, v)))
     amounts = ["{" + ", ".join(p for p in row if p is not None) + "}" for row in zip(*pairs)] if pairs else ["{}"] * n
     fields = {c: summary[c] for c in ROW_FIELDS if c in summary.columns}
-    made = pd.DataFrame([], columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"]) if not n else pd.DataFrame({"工号": employees, "月份": months,
-                         **{c: _records_column(summary[c]) if c in fields else [None] * n for c in ROW_FIELDS},
-                         "金额明细": amounts, "行哈希": row_hash_column(employees, months, fields, amounts)},
-                        columns=["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"])
+    columns = ["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"]
+    if n:  # each field's values as Python scalars, as to_dict("records") gave them
+        made = pd.DataFrame({"工号": employees, "月份": months,
+                             **{c: fields[c].tolist() if c in fields else [None] * n for c in ROW_FIELDS},
+                             "金额明细": amounts, "行哈希": row_hash_column(employees, months, fields, amounts)},
+                            columns=columns)
+    else:
+        made = pd.DataFrame([], columns=columns)
     _MADE[:] = [(summary[used].copy(), key, made.copy())]
     return made
-
-
-def _records_column(values: pd.Series) -> list:
-    """A column's values as DataFrame.to_dict("records") gives them (Python scalars)."""
-    return values.tolist()
 
 
 def month_hash(rows: pd.DataFrame) -> str:

@@ -247,7 +247,7 @@ def _amount(value):
 
 
 def _an_amount(value) -> bool:
-    """A money cell _payable lets through: a finite number (bool is not) or blank."""
+    """A money cell of a payable row: a finite number (bool is not) or blank."""
     if type(value) is float:
         return value not in (math.inf, -math.inf)  # NaN: a blank cell
     return type(value) is int or _blank(value)
@@ -289,18 +289,6 @@ def _ruleless(catalog, role_id: str) -> bool:
     """A role of the catalog that has no pay rule."""
     role = catalog.roles.get(role_id)
     return role is not None and not catalog.role_pay_rules(role)
-
-
-def _payable(r: dict, sources: list[str]) -> bool:
-    """A row _row_problems finds nothing wrong with, told quickly: complete, no 问题, every
-    money cell a finite number (bool is not) or blank, 应发绩效合计 not blank. False leaves
-    the row to _row_problems, which says why."""
-    status = r.get("状态")
-    if not isinstance(status, str) or status.strip() != "已完成" or not _blank(r.get("问题")):
-        return False
-    if not all(_an_amount(r.get(column)) for column in sources):
-        return False
-    return not _blank(r.get("应发绩效合计"))
 
 
 def _row_problems(r: dict, layout: PayrollLayout, unpaid: bool = False) -> list[tuple[str, str]]:
