@@ -182,6 +182,17 @@ def test_a_part_larger_than_the_limit_is_refused_while_inflating(book):
     Book(book, Limits()).close()  # the same book within the default limits
 
 
+def _flip_a_stored_byte(book: Path, part: str) -> None:
+    """One bit changed in the middle of ``part``'s bytes as stored in ``book``, its zip
+    directory (sizes, CRC) left as it was."""
+    with zipfile.ZipFile(book) as z:
+        info = z.getinfo(part)
+        offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data = bytearray(book.read_bytes())
+    data[offset + info.compress_size // 2] ^= 0x01
+    book.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize("inflate", ["isal", "zlib"])
 def test_parts_are_inflated_within_the_limits_with_isal_or_zlib(book, monkeypatch, inflate):
     """A read inflates each part itself (isal's inflate, or zlib's where isal is missing:
@@ -231,12 +242,7 @@ def test_parts_are_inflated_within_the_limits_with_isal_or_zlib(book, monkeypatc
     for lie in ({"file_size": size - 1}, {"file_size": size + 1}, {"CRC": 0}, {"compress_size": 20}):
         found = refused(**lie).diagnostics[0]
         assert found.code == "damaged-xlsx" and "xl/workbook.xml" in found.message_en, lie
-    with zipfile.ZipFile(book) as z:
-        info = z.getinfo("xl/styles.xml")
-        offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    data = bytearray(book.read_bytes())
-    data[offset + info.compress_size // 2] ^= 0x01  # stored: only its CRC tells
-    book.write_bytes(bytes(data))
+    _flip_a_stored_byte(book, "xl/styles.xml")  # stored: only its CRC tells
     with Book.open(book) as b, pytest.raises(KpiError) as caught:
         b.read("xl/styles.xml")
     assert caught.value.diagnostics[0].code == "damaged-xlsx"
@@ -663,12 +669,7 @@ def test_a_damaged_part_is_refused_by_the_patch_not_copied(book, catalog, tmp_pa
 
     _stored_otherwise(book)
     sheet, ref, _ = input_cell(catalog, book)
-    with zipfile.ZipFile(book) as z:
-        info = z.getinfo("xl/styles.xml")
-        offset = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    data = bytearray(book.read_bytes())
-    data[offset + info.compress_size // 2] ^= 0x01  # stored: only its CRC tells
-    book.write_bytes(bytes(data))
+    _flip_a_stored_byte(book, "xl/styles.xml")  # stored: only its CRC tells
     out = tmp_path / "patched.xlsx"
     with Book.open(book) as b, pytest.raises(KpiError) as refused:
         patch(b, out, {sheet: {ref: 0.5}}, cell_xml)
