@@ -118,6 +118,14 @@ def _formulas(path: Path) -> Values:
     # departure (docs/excel-semantics.md) is not what this engine is here to check, so it
     # rounds as Excel does while it recalculates a book
     functions["ROUND"] = wrap_ufunc(lambda x, d: excel_round(x, int(d)))
+    # openpyxl, loading the book for ``formulas``, copies the borders and protection of each
+    # merged range onto its covered cells (MergedCellRange.format): styles no formula reads,
+    # and a sixth of the load of a book of scorecards. The covered cells are made empty
+    # before that (Worksheet._clean_merge_range), so the values are the same without it.
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    own_format = MergedCellRange.format
+    MergedCellRange.format = lambda self: None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's "no default style"
@@ -125,6 +133,7 @@ def _formulas(path: Path) -> Values:
             solution = model.calculate()
     finally:
         functions["ROUND"] = own_round
+        MergedCellRange.format = own_format
     out: Values = {}
     for key, ranges in solution.items():
         # "'[book.xlsx]SHEET'!A1" (sheet titles upper-cased), single cells only
