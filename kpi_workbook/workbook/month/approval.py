@@ -30,9 +30,9 @@ from pathlib import Path
 import pandas as pd
 
 from ...diagnostics import KpiError, Refused, error
-from .history import (APPROVED, AUDIT_COLUMNS, REOPENED, REPORT_DIGEST, ROW_FIELDS, HistoryBook, hash_text as _text,
+from .history import (APPROVED, AUDIT_COLUMNS, HISTORY_DIGEST, REOPENED, REPORT_DIGEST, SHEET, ROW_FIELDS, HistoryBook, hash_text as _text,
                       each_distinct, row_hash_column,
-                      month_digest as hashes_of_month, read_history_book, streak_months,
+                      month_digest as hashes_of_month, month_sheet, read_history_book, streak_months,
                       write_history)
 from ..locks import locked
 from .tables import SUMMARY  # the report's sheet, read by column names
@@ -170,12 +170,16 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
         # or scored again without a record — the months before); its earlier versions, if
         # any, are read when the new ones are written
         again = calibrated.changes or not getattr(fresh, "fast", False)
-        book.load(streak_months(catalog, fresh.data.month) if again else [fresh.data.month], ("历史",))
+        # a report as recorded whose month's 历史 is byte for byte the one sealed with it: its
+        # rows are the report's, neither read nor compared (history_as_reported)
+        as_reported = not again and history_as_reported(book, fresh.data.month, getattr(fresh, "written", ""))
+        if not as_reported:
+            book.load(streak_months(catalog, fresh.data.month) if again else [fresh.data.month], ("历史",))
         # the report's rows before calibration: the very rows when nothing was calibrated (a
         # report as recorded), not made and compared again
         reported = rows if calibrated.summary is fresh.data.summary else approval_rows(fresh.data.summary, money)
         result = approve_rows(book, rows, who(by), now_text(), report=Path(report), history=Path(history),
-                              reported=reported, changes=calibrated.changes)
+                              reported=reported, changes=calibrated.changes, as_reported=as_reported)
         stamp = Stamp(result.by, result.when, result.version, result.digest)
         restamp = fresh.record.stamp != stamp  # one truth on paper: the report shows what was approved
         if restamp and getattr(fresh, "written", "") and not result.unchanged:
@@ -193,6 +197,23 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
                 _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
     result.diagnostics = calibrated.diagnostics
     return result
+
+
+def history_as_reported(book: HistoryBook, month: str, written: str) -> bool:
+    """Whether the month's 历史 rows are those of the report whose file digest is ``written``
+    (approval.as_recorded: "" when the report is not the file the record names), without
+    reading them: the month's last 计算记录 row records that report and the 历史 month's zip
+    member as the same ``report --history`` sealed it (历史摘要), and the member is that one
+    byte for byte (its compressed bytes' digest, signed by the seal: not read, book.unread).
+    Not for a month approved before (a reopening), nor for rows of the month read already."""
+    computed = book.computation(month) if written else None
+    name = month_sheet(SHEET, month)
+    if computed is None or name not in book.unread or name not in book.stored or book.approval(month) is not None:
+        return False
+    if len(book.rows) and (book.rows["月份"].astype(str) == month).any():
+        return False
+    linked = _text(computed.get(HISTORY_DIGEST))
+    return bool(linked) and _text(computed.get(REPORT_DIGEST)) == written and linked == book.stored[name].raw
 
 
 def _write_stamped(history: Path, book: HistoryBook, month: str, stamped: Path, when: str) -> None:
@@ -325,7 +346,7 @@ def computation_row(data, sources, other_errors: int, when: str, report: Path | 
     return {"月份": data.month, "行数": len(data.summary), "月度哈希": engine_digest(data.summary, money),
             "考核表哈希": books_digest(s.sha256 for s in sources),
             "金额列": json.dumps(money, ensure_ascii=False), "其他错误": other_errors, "时间": when,
-            REPORT_DIGEST: written}
+            REPORT_DIGEST: written, HISTORY_DIGEST: ""}  # 历史摘要: put in by write_history (linked)
 
 
 def as_recorded(report: Path, computed: dict | None) -> str:
@@ -521,11 +542,14 @@ def _column_cents(values: pd.Series) -> int:
 
 
 def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, report: Path,
-                 history: Path, reported: pd.DataFrame | None = None, changes=()) -> ApproveResult:
+                 history: Path, reported: pd.DataFrame | None = None, changes=(),
+                 as_reported: bool = False) -> ApproveResult:
     """Record the approval of ``rows`` (one month) in ``book`` (changed in place).
 
     ``reported`` are the report's rows before calibration (default ``rows``): they are what
-    ``report --history`` wrote to the history, and what the history is checked against.
+    ``report --history`` wrote to the history, and what the history is checked against —
+    unless ``as_reported`` (history_as_reported: the month's 历史 is, sealed, the one written
+    with the report; its rows not read).
     ``changes`` (calibration.Change) are written to 审计, and the month's 历史 rows take the
     calibrated grade and pay. The month already approved with these very rows is a no-op."""
     months = sorted(set(rows["月份"]))
@@ -546,7 +570,7 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
                              "reopen it with report --reopen --reason first", source=str(history))])
     have = book.rows[book.rows["月份"].astype(str) == month]
     reported = rows if reported is None else reported
-    stale = _stale(have, reported)
+    stale = [] if as_reported and not changes else _stale(have, reported)
     if stale:
         raise Refused([error("report-not-history",
                              f"{report.name} 与历史 {history.name} 中 {month} 的记录不一致（{'、'.join(stale[:10])}）："
