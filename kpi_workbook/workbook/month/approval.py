@@ -118,7 +118,7 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
 
 
 def month_hash(rows: pd.DataFrame) -> str:
-    return hashes_of_month(rows["行哈希"].astype(str))
+    return hashes_of_month(rows["行哈希"].astype(str).tolist())
 
 
 @dataclass
@@ -420,9 +420,10 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
     known = FIXED | set(money)
     employees: list[list] = []
     totals_row: list | None = None
+    at = col["工号"]
     for row in itertools.islice(values, 1, None):  # the rows as read (lists, not changed here)
-        e = row[col["工号"]] if col["工号"] < len(row) else None
-        if not _blank(e):
+        e = row[at] if at < len(row) else None
+        if (type(e) is str and e.strip()) or not _blank(e):  # a text 工号, quickly
             employees.append(row)
             continue
         if totals_row is None and _cell(row, col, "部门") == "合计":
@@ -438,8 +439,8 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
                          columns=header)
     table = table.loc[:, [bool(c) for c in table.columns]]
     table = table.loc[:, ~table.columns.duplicated()]
-    table["工号"] = table["工号"].map(lambda v: str(v).strip())
-    table["月份"] = table["月份"].map(lambda v: "" if v is None else str(v).strip())
+    table["工号"] = _stripped(table["工号"].tolist())
+    table["月份"] = _stripped(table["月份"].tolist(), none="")
     if len(table) != count or table["工号"].duplicated().any():
         return None  # one card twice (and another missing) is not the engine's month: scored again
     wants_roles = need_roles(table) if lazy else bool(need_roles)  # type: ignore[operator]
@@ -461,7 +462,7 @@ def checked_against_record(catalog, report: Path, book: HistoryBook, findings: b
                         table[name]):
                     return None
     # 岗位ID: of each complete card, from the 校准 sheet (not read when not ``need_roles``: "")
-    table["岗位ID"] = table["工号"].map(lambda e: card_role.get(e, ""))
+    table["岗位ID"] = [card_role.get(e, "") for e in table["工号"].tolist()] if card_role else ""
     data = ReportData(record.month, table, money, books=books)
     fresh = Recomputed(record, data, books)
     fresh.fast = True  # type: ignore[attr-defined]
@@ -502,6 +503,12 @@ def _sheet_tables(report: Path, names: list[str]) -> dict[str, list[list] | None
                 rows = _rows({**data.contents, **data.cached})
             out[name] = rows
     return out
+
+
+def _stripped(values: list, none: str | None = None) -> list[str]:
+    """``str(v).strip()`` of each value (``none`` for None, when given)."""
+    return [v.strip() if type(v) is str else none if v is None and none is not None else str(v).strip()
+            for v in values]
 
 
 def _blank(value) -> bool:
@@ -552,7 +559,7 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     with the report; its rows not read).
     ``changes`` (calibration.Change) are written to 审计, and the month's 历史 rows take the
     calibrated grade and pay. The month already approved with these very rows is a no-op."""
-    months = sorted(set(rows["月份"]))
+    months = sorted(set(rows["月份"].tolist()))
     if len(months) != 1:
         raise Refused([error("approve-months", f"{report.name} 须恰好是一个月的报表，却有：{'、'.join(months) or '（无）'}",
                              f"{report.name} must hold exactly one month, it holds: {', '.join(months) or '(none)'}",
@@ -583,11 +590,13 @@ def approve_rows(book: HistoryBook, rows: pd.DataFrame, by: str, when: str, repo
     record = {"月份": month, "版本": version, "状态": APPROVED, "审批人": by, "审批时间": when,
               "行数": len(rows), "哈希": digest}
     book.approvals = pd.concat([book.approvals, pd.DataFrame([record])], ignore_index=True)
-    card = dict(zip(reported["工号"].astype(str), reported["行哈希"]))
+    card = dict(zip(reported["工号"].astype(str).tolist(), reported["行哈希"].tolist()))
     graded = {c.employee_id: (c.before, c.reason) for c in changes if c.field == "等级"}
-    versions = rows.assign(版本=version, 卡片哈希=rows["工号"].map(lambda e: card.get(str(e), "")),
-                           校准前等级=rows["工号"].map(lambda e: graded.get(str(e), ("", ""))[0]),
-                           校准理由=rows["工号"].map(lambda e: graded.get(str(e), ("", ""))[1]))
+    ids = [str(e) for e in rows["工号"].tolist()]
+    before = [graded.get(e, ("", "")) for e in ids] if graded else None
+    versions = rows.assign(版本=version, 卡片哈希=[card.get(e, "") for e in ids],
+                           校准前等级=[b[0] for b in before] if before else "",
+                           校准理由=[b[1] for b in before] if before else "")
     versions = versions.reindex(columns=book.versions.columns)
     book.versions = pd.concat([p for p in (book.versions, versions) if len(p)], ignore_index=True)
     if changes:
