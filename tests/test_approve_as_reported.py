@@ -137,3 +137,23 @@ def test_a_reopened_month_reads_its_rows(tmp_path, cs_month, capsys, monkeypatch
     monkeypatch.setattr(HistoryBook, "_again", lambda self, wanted: read.append(wanted) or original(self, wanted))
     code, stdout, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
     assert code == 0 and "已审批" in stdout and any(MONTH_SHEET in w for w in read), err
+
+
+def test_the_collector_is_paused_while_approve_works_and_runs_again_after(tmp_path, cs_month, capsys, monkeypatch):  # noqa: F811
+    import gc
+
+    _, report, hist = cs_month
+    seen = []
+    original = approval.approve_rows
+
+    def approve_rows(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+    monkeypatch.setattr(approval, "approve_rows", approve_rows)
+    assert gc.isenabled()
+    edited_report, edited = copies(tmp_path, report, hist, "edited")
+    edit_month(edited, lambda rows: rows.__setitem__("总分", rows["总分"].astype(float) + 1))
+    assert run(capsys, "approve", edited_report, "--history", edited, "--by", "王经理")[0] == 1  # refused
+    assert seen == [False] and gc.isenabled()
+    assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
+    assert seen == [False, False] and gc.isenabled()
