@@ -105,7 +105,8 @@ def approval_rows(summary: pd.DataFrame, money: list[str] | None = None) -> pd.D
         if c in summary.columns:  # no such column: its text is "", left out
             label = quote(c) + ": "
             pairs.append(each_distinct(summary[c], lambda v, label=label: pair(label, v)))
-    amounts = ["{" + ", ".join(p for p in row if p is not None) + "}" for row in zip(*pairs)] if pairs else ["{}"] * n
+    # a pair is None or a text never empty: filter(None) leaves out the Nones
+    amounts = ["{" + ", ".join(filter(None, row)) + "}" for row in zip(*pairs)] if pairs else ["{}"] * n
     fields = {c: summary[c] for c in ROW_FIELDS if c in summary.columns}
     columns = ["工号", "月份", *ROW_FIELDS, "金额明细", "行哈希"]
     if n:  # each field's values as Python scalars, as to_dict("records") gave them
