@@ -196,6 +196,19 @@ def _columns_of(name: str, header: list[str] | None = None) -> list[str]:
     return columns
 
 
+def _linked(whole: HistoryBook, raws: dict[str, str]) -> pd.DataFrame:
+    """``whole.computed`` with each ``whole.linked`` month's last row given the sealed digest
+    of the 历史 month member written (HISTORY_DIGEST)."""
+    computed = whole.computed
+    for month in sorted(whole.linked):
+        at = computed.index[computed["月份"].astype(str) == month] if len(computed) else []
+        if len(at):
+            computed = computed.copy() if computed is whole.computed else computed
+            computed.loc[at[-1], HISTORY_DIGEST] = raws.get(month_sheet(SHEET, month), "")
+    whole.computed = computed
+    return computed
+
+
 @dataclass
 class _Stored:
     """A month sheet of the file read, byte for byte as sealed: where its zip member is and
@@ -789,19 +802,6 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             _save_streamed(memory, streamed, tmp, members)
             if ready is not None:
                 ready()
-
-
-def _linked(whole: HistoryBook, raws: dict[str, str]) -> pd.DataFrame:
-    """``whole.computed`` with each ``whole.linked`` month's last row given the sealed digest
-    of the 历史 month member written (HISTORY_DIGEST)."""
-    computed = whole.computed
-    for month in sorted(whole.linked):
-        at = computed.index[computed["月份"].astype(str) == month] if len(computed) else []
-        if len(at):
-            computed = computed.copy() if computed is whole.computed else computed
-            computed.loc[at[-1], HISTORY_DIGEST] = raws.get(month_sheet(SHEET, month), "")
-    whole.computed = computed
-    return computed
 
 
 BIG_PART = 8 << 20  # bytes of a month sheet's cells deflated at level 1
