@@ -267,6 +267,20 @@ def test_the_numbers_are_checked_as_each_one_was(rows):
     assert report_rows.parse_part(data, 20) == _hooked(data, 20)
 
 
+@given(st.lists(st.from_regex(r"-?[1-9][0-9]{0,14}\.[0-9]{1,18}", fullmatch=True), min_size=1, max_size=6))
+def test_decimals_written_by_hand_are_checked_as_each_one_was(numbers):
+    """Decimals json.dumps never writes (long fractions, which a float may round to a whole
+    number): taken or refused as the hook checking each number did (r31's finding)."""
+    data = HEAD + ("[[" + ",".join(numbers) + "]]").encode() + b"</rows><roles>{}</roles></kpiRows>"
+    assert report_rows.parse_part(data, 20) == _hooked(data, 20)
+
+
+def test_a_decimal_that_rounds_to_a_whole_number_is_refused():
+    for number in ("99999999.000000001", "904819.000000000000015", "766257297316986.04436803"):
+        data = HEAD + f'[["E1",{number}]]'.encode() + b"</rows><roles>{}</roles></kpiRows>"
+        assert report_rows.parse_part(data, 20) is None, number
+
+
 def test_the_form_read_is_the_form_written():
     rows = [["工号", "金额", None], ["S1", 435, 1.5], ["<&>]]>", True, "\n"],
             ["S2", -5, 2**53 - 1, 1e17, 5e-324, 1.7976931348623157e308, -0.5, 1e16]]

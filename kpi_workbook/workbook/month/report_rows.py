@@ -67,13 +67,16 @@ def _numbers_as_read(cells: list[object], kinds: list[type]) -> bool:
     return bool(np.isfinite(floats).all()) and not bool(((floats == np.trunc(floats)) & (abs(floats) < _WHOLE)).any())
 
 
-_NINES = bytes.maketrans(b"0123456789", b"9" * 10)
+# a decimal point counted as a digit: 99999999.000000001 is one run of 18, a float that
+# rounds to a whole number (refused) however its digits are split by the point
+_NINES = bytes.maketrans(b"0123456789.", b"9" * 11)
 _WHOLE_FRACTION = re.compile(rb"\.0+(?![0-9])")
 
 
 def _no_number_to_check(text: bytes) -> bool:
     """Whether the JSON ``text`` plainly holds no number read_written would not give, from its
-    bytes alone: no run of 16 digits (every int is below 10**15 < 2**53), no digit followed by
+    bytes alone: no run of 16 digits and points (every int is below 10**15 < 2**53; a decimal
+    of 16 significant digits may round to a whole float), no digit followed by
     an exponent, and no fraction of zeros only (so every float is finite and not whole). A
     string holding such characters only makes the numbers be checked one by one."""
     digits = text.translate(_NINES)
