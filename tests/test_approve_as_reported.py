@@ -157,3 +157,21 @@ def test_the_collector_is_paused_while_approve_works_and_runs_again_after(tmp_pa
     assert seen == [False] and gc.isenabled()
     assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
     assert seen == [False, False] and gc.isenabled()
+
+
+def test_a_report_that_cannot_be_stamped_leaves_the_month_unapproved(tmp_path, cs_month, capsys):  # noqa: F811
+    """A report not the file the record names (one part of it damaged) is refused when approve
+    stamps it; the history is written only once the stamped report is whole, so the month is
+    not approved (r31's finding: it was approved, then the command said the report is damaged)."""
+    import zipfile
+
+    from .test_hostile import _flip_a_stored_byte
+
+    _, report, hist = cs_month
+    report, hist = copies(tmp_path, report, hist, "damaged")
+    with zipfile.ZipFile(report) as z:
+        part = next(n for n in z.namelist() if n.startswith("xl/charts/") or n.startswith("xl/drawings/"))
+    _flip_a_stored_byte(report, part)
+    code, _, err = run(capsys, "approve", report, "--history", hist, "--by", "王经理")
+    assert code == 2 and "损坏" in err, err
+    assert not len(read_history_book(hist).approvals)

@@ -191,12 +191,16 @@ def approve(report: Path, history: Path, by: str | None = None, timeout: float |
             # and a later approve find it as recorded
             _stamp_report(Path(report), fresh.record, stamp,
                           lambda stamped: _write_stamped(history, book, fresh.data.month, stamped, result.when))
+        elif restamp and getattr(fresh, "fast", False):
+            # nothing else of the report changes; the history written once the stamped file is
+            # whole (a report that cannot be stamped, a part of it damaged, leaves the month
+            # unapproved)
+            _stamp_report(Path(report), fresh.record, stamp,
+                          None if result.unchanged else lambda _stamped: write_history(history, book))
         else:
             if not result.unchanged:
                 write_history(history, book)
-            if restamp and getattr(fresh, "fast", False):
-                _stamp_report(Path(report), fresh.record, stamp)  # nothing else of it changes
-            elif restamp:
+            if restamp:
                 _rewrite_report(catalog, Path(report), fresh, calibrated, book, stamp)
     result.diagnostics = calibrated.diagnostics
     return result
