@@ -727,7 +727,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         def monthly(family: str, frame: pd.DataFrame, columns: list[str]) -> bool:
             """The family's month sheets; False when it has none (its rows all of no month)."""
             months = frame["月份"].astype(str) if len(frame) else pd.Series([], dtype=object)
-            valid = months.str.match(_MONTH) if len(frame) else pd.Series([], dtype=bool)
+            valid = _in_months(months) if len(frame) else pd.Series([], dtype=bool)
             groups = dict(tuple(frame[valid.values].groupby(months[valid.values], sort=False))) if len(frame) else {}
             names = {month_sheet(family, str(m)): g for m, g in groups.items()}
             if set(names) & whole.unread:  # rows added to a month not read: its rows read first
@@ -756,7 +756,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             return bool(names)
 
         rows = whole.rows
-        history_months = rows["月份"].astype(str).str.match(_MONTH) if len(rows) else pd.Series([], dtype=bool)
+        history_months = _in_months(rows["月份"].astype(str)) if len(rows) else pd.Series([], dtype=bool)
         legacy = rows[~history_months.values] if len(rows) else rows
         if len(legacy):
             plain(SHEET, legacy, COLUMNS)  # rows of no month (an old history's): kept as they were
@@ -764,7 +764,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             plain(SHEET, legacy, COLUMNS, keep=True)  # no month yet: the 历史 sheet with its header
         plain(APPROVALS, whole.approvals, APPROVAL_COLUMNS)
         versions = whole.versions
-        in_month = versions["月份"].astype(str).str.match(_MONTH) if len(versions) else pd.Series([], dtype=bool)
+        in_month = _in_months(versions["月份"].astype(str)) if len(versions) else pd.Series([], dtype=bool)
         plain(VERSIONS, versions[~in_month.values] if len(versions) else versions, VERSION_COLUMNS)
         monthly(VERSIONS, versions, VERSION_COLUMNS)
         plain(AUDIT, whole.audit, AUDIT_COLUMNS)
@@ -780,6 +780,14 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             _save_streamed(memory, streamed, tmp, members)
             if ready is not None:
                 ready()
+
+
+def _in_months(texts: pd.Series) -> pd.Series:
+    """``texts.str.match(_MONTH)``, each distinct text matched once (a month's rows repeat it)."""
+    codes, distinct = pd.factorize(texts)
+    month = re.compile(_MONTH)
+    matched = np.array([month.match(t) is not None for t in distinct] + [False], dtype=bool)
+    return pd.Series(matched[codes], index=texts.index)  # (code -1, a missing value, is the last)
 
 
 BIG_PART = 8 << 20  # bytes of a month sheet's cells deflated at level 1

@@ -170,7 +170,7 @@ def stamp_report(report: Path, record, printed: date | None = None, before=None)
         text = m.group(2) if m.group(2).endswith(APPROVED_MARK) else m.group(2) + APPROVED_MARK
         return f"{m.group(1)}{text}{m.group(3)}{day}{m.group(5)}"
 
-    def stamped(part: str, data: bytes) -> bytes | None:
+    def stamped(part: str, data: bytes) -> tuple[bytes | memoryview, ...] | None:
         name = sheets.get(part)
         if name is None:
             return None
@@ -182,13 +182,13 @@ def stamp_report(report: Path, record, printed: date | None = None, before=None)
             xml = data[cut:].decode("utf-8")
             after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}&amp;R{m.group(1)}</oddFooter>",
                                 _TITLE.sub(title, xml, 1), 1)
-            return data[:cut] + after.encode("utf-8") if after != xml else None
+            return (memoryview(data)[:cut], after.encode("utf-8")) if after != xml else None
         rows = "".join(  # 来源: the record with its stamp
             f'<row r="{i}">' + "".join(sheet_rows.cell(f"{sheet_rows.xl_col_to_name(j)}{i}", "", str(v))
                                        for j, v in enumerate(row)) + "</row>"
             for i, row in enumerate(record_rows(record), start=1))
-        return _SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", data.decode("utf-8"),
-                               count=1).encode("utf-8")
+        return (_SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", data.decode("utf-8"),
+                                count=1).encode("utf-8"),)
 
     with Book.open(report) as book:  # closed before the report is replaced
         sheets = {part: name for name, part in book.parts.items()}

@@ -1001,12 +1001,13 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
     return []
 
 
-def rewrite(book: Book, target: Path, change: Callable[[str, bytes], bytes | None]) -> None:
+def rewrite(book: Book, target: Path, change: Callable[[str, bytes], tuple[bytes | memoryview, ...] | None]) -> None:
     """Write ``book`` to ``target`` part by part, each through ``change(part, its bytes)``:
-    what it returns (the part changed) is deflated at the fastest level (by isal where
-    installed); a part it leaves (None) is copied as it is stored, not deflated again. Every
-    part is inflated and checked as a read checks it (the limits, its size and CRC), one at
-    a time, so no damaged or oversized part is copied and the book is never held whole."""
+    what it returns (the part changed, in pieces: a big part's unchanged bytes need not be
+    copied to join them) is deflated at the fastest level (by isal where installed); a part
+    it leaves (None) is copied as it is stored, not deflated again. Every part is inflated
+    and checked as a read checks it (the limits, its size and CRC), one at a time, so no
+    damaged or oversized part is copied and the book is never held whole."""
     budget = [book.limits.book_bytes]
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         now = time.localtime()[:6]
@@ -1017,8 +1018,14 @@ def rewrite(book: Book, target: Path, change: Callable[[str, bytes], bytes | Non
             if changed is None and member is not None:
                 _put(archive, info.filename, info.date_time, info.compress_type, member[0], info.CRC, info.file_size)
                 continue
-            data = data if changed is None else changed
-            _put(archive, info.filename, now, zipfile.ZIP_DEFLATED, _deflate(data), _crc32(data), len(data))
+            pieces = (data,) if changed is None else changed
+            packer, crc = fast_deflater(), 0
+            packed = []
+            for piece in pieces:
+                crc = _crc32(piece, crc)
+                packed.append(packer.compress(piece))
+            packed.append(packer.flush())
+            _put(archive, info.filename, now, zipfile.ZIP_DEFLATED, b"".join(packed), crc, sum(map(len, pieces)))
 
 
 crc32 = _crc32  # zlib.crc32, by isal where installed
