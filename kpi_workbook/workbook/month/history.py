@@ -26,6 +26,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -830,21 +831,30 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
     crc, size = 0, 0
     digest = hashlib.sha256()
     target = scratch / f"{len(list(scratch.iterdir()))}.deflated"
-    with open(target, "wb") as out:
-        def put(chunk: bytes) -> None:
+    with open(target, "wb") as out, ThreadPoolExecutor(1) as pool:
+        def put(chunk: bytes, cell: bool = True) -> None:
             nonlocal crc, size
+            if cell:
+                data.update(chunk)
             crc, size = crc32(chunk, crc), size + len(chunk)
             packed = packer.compress(chunk)
             digest.update(packed)
             out.write(packed)
 
-        put(head)
+        put(head, False)
         for chunk in ahead:
-            put(chunk)
-        for chunk in cells:  # the rest of them
-            data.update(chunk)
-            put(chunk)
-        put(tail)
+            put(chunk, False)
+        # the rest of the cells digested, deflated and written in a thread (hashlib, the
+        # deflate and the write let go of the GIL) while the next rows are made: in order,
+        # one chunk at a time
+        pending = None
+        for chunk in cells:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(put, chunk)
+        if pending is not None:
+            pending.result()
+        put(tail, False)
         packed = packer.flush()
         digest.update(packed)
         out.write(packed)
