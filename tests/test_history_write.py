@@ -6,8 +6,10 @@ writer, kept as the reference, over awkward values hypothesis draws."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import shutil
 import zipfile
 import zlib
 from pathlib import Path
@@ -258,9 +260,6 @@ def stored(path: Path) -> dict[str, tuple[bytes, bytes]]:
 
 def test_the_stamped_report_is_part_for_part_what_stamping_gave_and_copies_what_it_does_not_change(
         tmp_path, cs_month, capsys):  # noqa: F811
-    import datetime as dt
-    import shutil
-
     from kpi_workbook.workbook.month import report_writer as R
     from kpi_workbook.workbook.month.verify import Stamp, read_record
 
@@ -287,3 +286,30 @@ def test_the_stamped_report_is_part_for_part_what_stamping_gave_and_copies_what_
     stamp_reference(Path(old), record2, day)
     R.stamp_report(Path(new), record2, day)
     assert {p: d for p, (d, _) in stored(Path(new)).items()} == {p: d for p, (d, _) in stored(Path(old)).items()}
+
+
+def test_without_isal_the_month_part_and_the_stamp_deflate_through_zlib(tmp_path, cs_month, monkeypatch):  # noqa: F811
+    """isal is optional where the package runs without it (xlwings Lite): zlib writes the
+    same parts."""
+    from kpi_workbook.workbook.month import report_writer as R
+    from kpi_workbook.workbook.month.verify import Stamp, read_record
+    from kpi_workbook.workbook.xlsx import package
+
+    monkeypatch.setattr(package, "_zlib", zlib)
+    monkeypatch.setattr(H, "BIG_PART", 0)  # every month part deflated as a big one
+    n = 50
+    frame = pd.DataFrame({"月份": ["2026-12"] * n, "工号": [f"E{i}" for i in range(n)], "总分": [i / 7 for i in range(n)]})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    target, _, part = H._month_part(scratch, Signer(), "历史 2026-12", H.COLUMNS, frame, BOLD, True)
+    xml = zlib.decompress(target.read_bytes(), -15)
+    assert data_digest(xml) == part.data and (part.crc, part.size) == (zlib.crc32(xml), len(xml))
+    level1 = zlib.compressobj(1, zlib.DEFLATED, -15)
+    assert target.read_bytes() == level1.compress(xml) + level1.flush()  # zlib's own bytes
+    _, report, _ = cs_month
+    record = read_record(report)
+    record = type(record)(record.month, record.books, "", Stamp("王经理", "2026-12-07T10:00:00+00:00", 1, "ab" * 32))
+    copy = Path(shutil.copy(report, tmp_path / "z.xlsx"))
+    R.stamp_report(report, record, dt.date(2026, 12, 7))
+    stamp_reference(copy, record, dt.date(2026, 12, 7))
+    assert {p: d for p, (d, _) in stored(report).items()} == {p: d for p, (d, _) in stored(copy).items()}
