@@ -18,7 +18,8 @@ books with more sheets, rows or cells than the limits allow (far above 10,000 em
 :func:`patch` writes a copy of a book with some cells replaced (their style kept) and the
 cached results of the changed sheets dropped; only those are deflated again (by isal where
 installed), every other part is copied as it is stored once it is checked as a read checks it;
-``clone.py`` copies sheets through :func:`read_parts`/:func:`write_parts`.
+:func:`rewrite` does the same for whole parts a caller changes (the approval stamp on a
+report); ``clone.py`` copies sheets through :func:`read_parts`/:func:`write_parts`.
 """
 
 from __future__ import annotations
