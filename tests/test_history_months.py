@@ -109,7 +109,8 @@ def test_commands_read_only_the_months_they_need(tmp_path, catalog, capsys, read
     report = month_of(tmp_path, catalog, capsys, hist, "2026-11", approve=False)
     read.clear()
     assert run(capsys, "approve", report, "--history", hist, "--by", "王经理")[0] == 0
-    assert set().union(*read) == {"历史 2026-11"}  # nothing of October
+    # nothing of October; nor November's 历史: the one sealed with the report (历史摘要)
+    assert set().union(*read) == set()
     read.clear()
     code, _, err = run(capsys, "payroll", report, "--out", tmp_path / "p.csv", "--history", hist)
     assert code == 0, err

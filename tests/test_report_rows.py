@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, strategies as st
 
 from kpi_workbook.workbook.month import approval, report_rows, verify
 from kpi_workbook.workbook.month.calibration import SHEET as CALIBRATION, card_roles
@@ -225,6 +226,59 @@ HEAD = report_rows.compact_part([], {}).split(b"[]")[0]
 ], ids=lambda d: d[-60:].decode("utf-8", "replace"))
 def test_a_part_of_any_other_form_is_refused(data):
     assert report_rows.parse_part(data, 20) is None
+
+
+def _hooked(data: bytes, max_rows: int):
+    """parse_part as it was: every number checked by a hook of json.loads as it is parsed
+    (the reference the bytes-first check must agree with)."""
+    import math
+
+    def number(text: str):
+        if any(c in text for c in ".eE"):
+            x = float(text)
+            if not math.isfinite(x) or (x.is_integer() and abs(x) < 2**53):
+                raise ValueError(text)
+            return x
+        if len(text) > 17 or abs(n := int(text)) >= 2**53:
+            raise ValueError(text)
+        return n
+    head, tail = HEAD, b"</roles></kpiRows>"
+    if not (data.startswith(head) and data.endswith(tail)):
+        return None
+    rows_text, roles_text = data[len(head):-len(tail)].split(b"</rows><roles>")
+    try:
+        rows = json.loads(rows_text, parse_float=number, parse_int=number)
+        roles = json.loads(roles_text)
+    except ValueError:
+        return None
+    if len(rows) > max_rows or any(type(v) not in (int, float, str, bool, type(None)) for r in rows for v in r):
+        return None
+    return rows, roles
+
+
+@given(st.lists(st.lists(st.one_of(
+    st.integers(-2**54, 2**54), st.floats(allow_nan=False), st.sampled_from([300.0, -0.0, 1e16, 1e400, 2.5]),
+    st.text("0123456789.eE-", max_size=20), st.booleans(), st.none()), max_size=6), max_size=6))
+def test_the_numbers_are_checked_as_each_one_was(rows):
+    """Numbers written any way (and texts that look like them) are taken or refused as the
+    hook checking each number refused them: the bytes-first check never takes one it refused."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).replace("Infinity", "1e400")
+    data = HEAD + text.encode() + b"</rows><roles>{}</roles></kpiRows>"
+    assert report_rows.parse_part(data, 20) == _hooked(data, 20)
+
+
+@given(st.lists(st.from_regex(r"-?[1-9][0-9]{0,14}\.[0-9]{1,18}", fullmatch=True), min_size=1, max_size=6))
+def test_decimals_written_by_hand_are_checked_as_each_one_was(numbers):
+    """Decimals json.dumps never writes (long fractions, which a float may round to a whole
+    number): taken or refused as the hook checking each number did (r31's finding)."""
+    data = HEAD + ("[[" + ",".join(numbers) + "]]").encode() + b"</rows><roles>{}</roles></kpiRows>"
+    assert report_rows.parse_part(data, 20) == _hooked(data, 20)
+
+
+def test_a_decimal_that_rounds_to_a_whole_number_is_refused():
+    for number in ("99999999.000000001", "904819.000000000000015", "766257297316986.04436803"):
+        data = HEAD + f'[["E1",{number}]]'.encode() + b"</rows><roles>{}</roles></kpiRows>"
+        assert report_rows.parse_part(data, 20) is None, number
 
 
 def test_the_form_read_is_the_form_written():

@@ -68,9 +68,16 @@ ROW_FIELDS = ["姓名", "部门", "总分", "等级", "状态", "应发绩效合
 # recorded in a row of its own), so a report byte for byte that file is not read cell by
 # cell again; "" when the report holds something its 月度哈希 does not cover (calibrations
 # a reopening kept). A 计算记录 written before it has no such column and is read as it was.
+# 历史摘要: the month's 历史 sheet as the same write stored it (its zip member's sealed digest,
+# chain.RAW_ROW), put in by write_history for a month ``report --history`` recorded
+# (HistoryBook.linked): while that member is byte for byte the one sealed, its rows are the
+# report's, and approve of the report as recorded neither reads nor compares them. A 计算记录
+# written before it has no such column, and its month's 历史 is read and compared as ever.
 COMPUTED = "计算记录"
 REPORT_DIGEST = "报表摘要"
-COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间", REPORT_DIGEST]
+HISTORY_DIGEST = "历史摘要"
+COMPUTED_COLUMNS = ["月份", "行数", "月度哈希", "考核表哈希", "金额列", "其他错误", "时间", REPORT_DIGEST,
+                    HISTORY_DIGEST]
 CHAINED = {SHEET: COLUMNS, APPROVALS: APPROVAL_COLUMNS, VERSIONS: VERSION_COLUMNS, AUDIT: AUDIT_COLUMNS,
            COMPUTED: COMPUTED_COLUMNS}
 # chained sheets a history may not have: sealed only once they have rows (计算记录: an older
@@ -181,13 +188,28 @@ def _family_of(name: str) -> tuple[str, str] | None:
 
 
 def _columns_of(name: str, header: list[str] | None = None) -> list[str]:
-    """The chained columns of sheet ``name``; of a 计算记录 written before 报表摘要 (its
-    ``header`` without it), the columns its chain was made of."""
+    """The chained columns of sheet ``name``; of a 计算记录 written before 历史摘要 or
+    报表摘要 (its ``header`` without them), the columns its chain was made of."""
     family = _family_of(name)
     columns = CHAINED[family[0] if family else name]
-    if name == COMPUTED and header and REPORT_DIGEST not in header:
-        return columns[:-1]
+    if name == COMPUTED and header:
+        for added in (HISTORY_DIGEST, REPORT_DIGEST):  # added at the end, the last first
+            if columns[-1:] == [added] and added not in header:
+                columns = columns[:-1]
     return columns
+
+
+def _linked(whole: HistoryBook, raws: dict[str, str]) -> pd.DataFrame:
+    """``whole.computed`` with each ``whole.linked`` month's last row given the sealed digest
+    of the 历史 month member written (HISTORY_DIGEST)."""
+    computed = whole.computed
+    for month in sorted(whole.linked):
+        at = computed.index[computed["月份"].astype(str) == month] if len(computed) else []
+        if len(at):
+            computed = computed.copy() if computed is whole.computed else computed
+            computed.loc[at[-1], HISTORY_DIGEST] = raws.get(month_sheet(SHEET, month), "")
+    whole.computed = computed
+    return computed
 
 
 @dataclass
@@ -226,6 +248,8 @@ class HistoryBook:
     stored: dict[str, _Stored] = field(default_factory=dict)  # month sheets as sealed in ``source``
     originals: dict[str, dict[str, list]] = field(default_factory=dict)  # month sheet read → its cells
     identity: tuple = ()  # the file read, as it was when read (_identity): load() reads that file
+    # months whose last 计算记录 row write_history gives the 历史摘要 of the 历史 month it writes
+    linked: set[str] = field(default_factory=set)
 
     def approval(self, month: str) -> dict | None:
         """The month's latest approval record (``状态`` 已审批 or 已重开), or None."""
@@ -769,7 +793,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         plain(VERSIONS, versions[~in_month.values] if len(versions) else versions, VERSION_COLUMNS)
         monthly(VERSIONS, versions, VERSION_COLUMNS)
         plain(AUDIT, whole.audit, AUDIT_COLUMNS)
-        plain(COMPUTED, whole.computed, COMPUTED_COLUMNS)
+        plain(COMPUTED, _linked(whole, raws), COMPUTED_COLUMNS)
         ws = book.add_worksheet(SEAL)
         for i, row in enumerate(seal_rows(signer, tails, digests, raws)):
             for j, value in enumerate(row):

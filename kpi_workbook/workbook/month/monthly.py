@@ -171,6 +171,8 @@ def _write_history(catalog, data, history, merged, past, record, carried, source
                 row[REPORT_DIGEST] = report_digest(out)
         past.computed = pd.concat([p for p in (past.computed, pd.DataFrame([row]))
                                    if len(p)], ignore_index=True)  # approve and payroll check against it
+        if row[REPORT_DIGEST]:  # the report's rows are the month's 历史 rows written now: sealed together
+            past.linked.add(data.month)
         # after the report: a failed report leaves history alone
         write_history(history, past, ready=None if beside is None else beside.wait)
         notes.append(f"历史 {history}：已写入 {data.month} 的 {len(data.summary)} 行 / history {history}: "

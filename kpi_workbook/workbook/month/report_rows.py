@@ -22,8 +22,10 @@ Infinity constants, no nesting). Anything else, and the caller reads the sheets.
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
+import operator
+import re
 
 PART = "customXml/kpi-rows.xml"
 VERSION = "1"
@@ -51,26 +53,42 @@ def _refuse_constant(name: str):
     raise ValueError(name)
 
 
-def _float(text: str) -> float:
-    """A number with a fraction or exponent as read_written gives it: finite (1e400 is not),
-    and not a whole number below 2**53 (read_written gives those as ints)."""
-    x = float(text)
-    if not math.isfinite(x) or (x.is_integer() and abs(x) < _WHOLE):
-        raise ValueError(text)
-    return x
+def _numbers_as_read(cells: list[object], kinds: list[type]) -> bool:
+    """Whether every number of ``cells`` (of types ``kinds``) is one read_written gives: a
+    whole one an int below 2**53, any other a finite float that is not whole below 2**53
+    (1e400 is infinite, 300.0 would have read as 300). Each cell visited by C loops (chain,
+    map, compress), the numbers checked together: max/min of the ints, numpy of the floats."""
+    import numpy as np
+
+    ints: list[int] = list(itertools.compress(cells, map(operator.is_, kinds, itertools.repeat(int))))  # type: ignore[arg-type]
+    if ints and (max(ints) >= _WHOLE or min(ints) <= -_WHOLE):
+        return False
+    floats = np.fromiter(itertools.compress(cells, map(operator.is_, kinds, itertools.repeat(float))), dtype=np.float64)
+    return bool(np.isfinite(floats).all()) and not bool(((floats == np.trunc(floats)) & (abs(floats) < _WHOLE)).any())
 
 
-def _int(text: str) -> int:
-    """A whole number as read_written gives it: below 2**53 (digits are counted before any
-    conversion, so no huge text is turned into a number)."""
-    if len(text) > 17 or abs(n := int(text)) >= _WHOLE:
-        raise ValueError(text)
-    return n
+# a decimal point counted as a digit: 99999999.000000001 is one run of 18, a float that
+# rounds to a whole number (refused) however its digits are split by the point
+_NINES = bytes.maketrans(b"0123456789.", b"9" * 11)
+_WHOLE_FRACTION = re.compile(rb"\.0+(?![0-9])")
+
+
+def _no_number_to_check(text: bytes) -> bool:
+    """Whether the JSON ``text`` plainly holds no number read_written would not give, from its
+    bytes alone: no run of 16 digits and points (every int is below 10**15 < 2**53; a decimal
+    of 16 significant digits may round to a whole float), no digit followed by
+    an exponent, and no fraction of zeros only (so every float is finite and not whole). A
+    string holding such characters only makes the numbers be checked one by one."""
+    digits = text.translate(_NINES)
+    return not (b"9" * 16 in digits or b"9e" in digits or b"9E" in digits or
+                (b".0" in text and _WHOLE_FRACTION.search(text)))
 
 
 def parse_part(data: bytes, max_rows: int) -> tuple[list[list[object]], dict[str, str]] | None:
     """(rows, roles) of a part of exactly the form :func:`compact_part` writes; None for
-    anything else."""
+    anything else. The JSON texts parsed by the C decoder as they are (a number of more digits
+    than Python converts is an error; NaN and Infinity constants refused), their numbers
+    checked after (_numbers_as_read) unless the text plainly holds none to check."""
     if not (data.startswith(_HEAD) and data.endswith(_TAIL)):
         return None
     body = data[len(_HEAD):len(data) - len(_TAIL)]
@@ -80,15 +98,20 @@ def parse_part(data: bytes, max_rows: int) -> tuple[list[list[object]], dict[str
     if not rows_text.startswith(b"[") or not roles_text.startswith(b"{"):
         return None
     try:
-        rows = json.loads(rows_text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
-        roles = json.loads(roles_text, parse_constant=_refuse_constant, parse_float=_float, parse_int=_int)
+        rows = json.loads(rows_text, parse_constant=_refuse_constant)
+        roles = json.loads(roles_text, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):  # RecursionError: nested past the interpreter's depth
         return None
     if type(rows) is not list or len(rows) > max_rows or type(roles) is not dict:
         return None
-    for row in rows:
-        if type(row) is not list or not _SCALARS.issuperset(map(type, row)):
-            return None  # a nested list or object: not of this form
+    if not {list}.issuperset(map(type, rows)):
+        return None
+    cells = list(itertools.chain.from_iterable(rows))
+    kinds = list(map(type, cells))
+    if not _SCALARS.issuperset(kinds):
+        return None  # a nested list or object: not of this form
+    if not _no_number_to_check(rows_text) and not _numbers_as_read(cells, kinds):
+        return None
     if not all(type(v) is str for v in roles.values()):
         return None
     return rows, roles
