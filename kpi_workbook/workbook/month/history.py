@@ -25,7 +25,10 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -749,7 +752,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
         def monthly(family: str, frame: pd.DataFrame, columns: list[str]) -> bool:
             """The family's month sheets; False when it has none (its rows all of no month)."""
             months = frame["月份"].astype(str) if len(frame) else pd.Series([], dtype=object)
-            valid = months.str.match(_MONTH) if len(frame) else pd.Series([], dtype=bool)
+            valid = _in_months(months) if len(frame) else pd.Series([], dtype=bool)
             groups = dict(tuple(frame[valid.values].groupby(months[valid.values], sort=False))) if len(frame) else {}
             names = {month_sheet(family, str(m)): g for m, g in groups.items()}
             if set(names) & whole.unread:  # rows added to a month not read: its rows read first
@@ -778,7 +781,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             return bool(names)
 
         rows = whole.rows
-        history_months = rows["月份"].astype(str).str.match(_MONTH) if len(rows) else pd.Series([], dtype=bool)
+        history_months = _in_months(rows["月份"].astype(str)) if len(rows) else pd.Series([], dtype=bool)
         legacy = rows[~history_months.values] if len(rows) else rows
         if len(legacy):
             plain(SHEET, legacy, COLUMNS)  # rows of no month (an old history's): kept as they were
@@ -786,7 +789,7 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             plain(SHEET, legacy, COLUMNS, keep=True)  # no month yet: the 历史 sheet with its header
         plain(APPROVALS, whole.approvals, APPROVAL_COLUMNS)
         versions = whole.versions
-        in_month = versions["月份"].astype(str).str.match(_MONTH) if len(versions) else pd.Series([], dtype=bool)
+        in_month = _in_months(versions["月份"].astype(str)) if len(versions) else pd.Series([], dtype=bool)
         plain(VERSIONS, versions[~in_month.values] if len(versions) else versions, VERSION_COLUMNS)
         monthly(VERSIONS, versions, VERSION_COLUMNS)
         plain(AUDIT, whole.audit, AUDIT_COLUMNS)
@@ -802,6 +805,14 @@ def write_history(path: Path, history: pd.DataFrame | HistoryBook, signer: Signe
             _save_streamed(memory, streamed, tmp, members)
             if ready is not None:
                 ready()
+
+
+def _in_months(texts: pd.Series) -> pd.Series:
+    """``texts.str.match(_MONTH)``, each distinct text matched once (a month's rows repeat it)."""
+    codes, distinct = pd.factorize(texts)
+    month = re.compile(_MONTH)
+    matched = np.array([month.match(t) is not None for t in distinct] + [False], dtype=bool)
+    return pd.Series(matched[codes], index=texts.index)  # (code -1, a missing value, is the last)
 
 
 BIG_PART = 8 << 20  # bytes of a month sheet's cells deflated at level 1
@@ -820,38 +831,60 @@ def _month_part(scratch: Path, signer: Signer, name: str, columns: list[str], fr
                 main: bool) -> tuple[Path, int, _Stored]:
     """A month sheet's whole part, as XlsxWriter writes a sheet of _plain_sheet (never the
     selected one: the part does not depend on where the sheet is), deflated into a scratch
-    file: (the file, 0, its digests, row count and last 链哈希)."""
-    cells = scratch / f"{len(list(scratch.iterdir()))}.cells"
-    data, count, last = _sheet_data(cells, signer, name, columns, frame, bold)
+    file as its cells are made (never held whole): (the file, 0, its digests, row count and
+    last 链哈希)."""
+    from ..xlsx.package import crc32, fast_deflater
+
+    count, last, cells = _sheet_xml(signer, name, columns, frame, bold)
     end = xl_col_to_name(len(columns))
     head = _SHEET_HEAD.format(dimension=f"A1:{end}{count + 1}", n=len(columns), last=len(columns) + 1,
-                              width="11.7109375" if main else "12.7109375")
-    tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(count, 1) + 1}")
-    target = cells.with_suffix(".deflated")
-    # a big month (over 8 MB of cells: tens of thousands of rows) deflated fast, as the
-    # report's big parts are; the sealed digests are of whatever is stored
-    packer = zlib.compressobj(1 if cells.stat().st_size > BIG_PART else 6, zlib.DEFLATED, -15)
+                              width="11.7109375" if main else "12.7109375").encode("utf-8")
+    tail = _SHEET_TAIL.format(filter=f"A1:{end}{max(count, 1) + 1}").encode("utf-8")
+    data = hashlib.sha256()  # chain.data_digest: of <sheetData> … </sheetData>
+    ahead: list[bytes] = []  # the first cells, until the part is known to be big or small
+    for chunk in cells:
+        data.update(chunk)
+        ahead.append(chunk)
+        if sum(map(len, ahead)) > BIG_PART:
+            break
+    # a big month (over 8 MB of cells: tens of thousands of rows) deflated at the fastest
+    # level (by isal where installed), as the report's big parts are; the sealed digests
+    # are of whatever is stored
+    big = sum(map(len, ahead)) > BIG_PART
+    packer = fast_deflater() if big else zlib.compressobj(6, zlib.DEFLATED, -15)
     crc, size = 0, 0
     digest = hashlib.sha256()
-    with open(target, "wb") as out, open(cells, "rb") as f:
-        def put(chunk: bytes) -> None:
+    target = scratch / f"{len(list(scratch.iterdir()))}.deflated"
+    with open(target, "wb") as out, ThreadPoolExecutor(1) as pool:
+        def put(chunk: bytes, cell: bool = True) -> None:
             nonlocal crc, size
-            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            if cell:
+                data.update(chunk)
+            crc, size = crc32(chunk, crc), size + len(chunk)
             packed = packer.compress(chunk)
             digest.update(packed)
             out.write(packed)
 
-        put(head.encode("utf-8"))
-        while chunk := f.read(1 << 20):
-            put(chunk)
-        put(tail.encode("utf-8"))
+        put(head, False)
+        for chunk in ahead:
+            put(chunk, False)
+        # the rest of the cells digested, deflated and written in a thread (hashlib, the
+        # deflate and the write let go of the GIL) while the next rows are made: in order,
+        # one chunk at a time
+        pending = None
+        for chunk in cells:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(put, chunk)
+        if pending is not None:
+            pending.result()
+        put(tail, False)
         packed = packer.flush()
         digest.update(packed)
         out.write(packed)
         compressed = out.tell()
     digest.update(_sizes(crc, size, compressed))
-    cells.unlink()
-    return target, 0, _Stored("", digest.hexdigest(), data, count, last, crc, compressed, size)
+    return target, 0, _Stored("", digest.hexdigest(), data.hexdigest(), count, last, crc, compressed, size)
 
 
 def _style_of(fmt) -> str:
@@ -862,69 +895,162 @@ def _style_of(fmt) -> str:
 
 def _sheet_data(target: Path, signer: Signer, name: str, columns: list[str], frame: pd.DataFrame,
                 bold: str) -> tuple[str, int, str]:
-    """The sheet's ``<sheetData>`` written to ``target`` (never held whole in memory): the
-    header row, then ``frame``'s rows, each with its 链哈希 (chain.link: the chain.hashes of
-    the rows as _cell gives them) — made column by column, each distinct value's cell XML and
-    chain text once (a month's rows repeat their departments, grades and states). Returns
-    (its SHA-256, chain.data_digest of the part it goes into; the row count; the last 链哈希)."""
-    from ..xlsx.sheet_rows import cell
-    from .chain import cell_text, start
+    """The sheet's ``<sheetData>`` (:func:`_sheet_xml`) written to ``target``. Returns (its
+    SHA-256, chain.data_digest of the part it goes into; the row count; the last 链哈希)."""
+    count, last, cells = _sheet_xml(signer, name, columns, frame, bold)
+    digest = hashlib.sha256()
+    with open(target, "wb") as out:
+        for chunk in cells:
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), count, last
 
-    quote = json.encoder.encode_basestring
+
+ROWS_A_CHUNK = 2000  # rows of cells made and encoded at a time
+
+
+def _sheet_xml(signer: Signer, name: str, columns: list[str], frame: pd.DataFrame,
+               bold: str) -> tuple[int, str, Iterator[bytes]]:
+    """The sheet's ``<sheetData>``: the header row, then ``frame``'s rows, each with its
+    链哈希 (chain.link: the chain.hashes of the rows as _cell gives them). The cells are made
+    column by column (:func:`_column_cells`), the chain first (it is sequential, and cheap),
+    then the rows' XML, ROWS_A_CHUNK at a time, as UTF-8 chunks — never the whole sheet in
+    memory. Returns (the row count, the last 链哈希, the chunks)."""
+    from ..xlsx.sheet_rows import cell
+    from .chain import start
+
     data = frame.reindex(columns=columns)
     n = len(data)
-    xml: list[list[str]] = []
-    texts: list[list[str]] = []
-    for c in columns:
-        memo: dict = {}
-        x_col, t_col = [], []
-        for v in data[c].tolist():
-            key = (type(v), v)
-            try:
-                got = memo.get(key)
-            except TypeError:  # not hashable: as it is
-                got = None
-            if got is None:
-                value = _cell(c, v)
-                if value is None:
-                    frag = ""
-                elif isinstance(value, bool):
-                    frag = f' t="b"><v>{int(value)}</v></c>'
-                else:
-                    frag = cell("", "", value)[len('<c r=""'):]
-                got = (frag, quote(cell_text(value)))  # json.dumps(text, ensure_ascii=False)
-                if len(memo) < 100_000:
-                    try:
-                        memo[key] = got
-                    except TypeError:
-                        pass
-            x_col.append(got[0])
-            t_col.append(got[1])
-        xml.append(x_col)
-        texts.append(t_col)
-    letters = [xl_col_to_name(j) for j in range(len(columns) + 1)]
-    digest = hashlib.sha256()
+    made = [_column_cells(c, data[c].tolist()) for c in columns]
+    xml: list[list[str] | _Inline] = [m[0] for m in made]
+    hashes: list[str] = []
     previous = start(signer, name)
-    with open(target, "wb") as out:
-        def put(text: str) -> None:
-            encoded = text.encode("utf-8")
-            digest.update(encoded)
-            out.write(encoded)
+    texts = map(",".join, zip(*(m[1] for m in made)))
+    if signer.key:
+        for text in texts:
+            previous = signer.digest(f"{previous}\n[{text}]")
+            hashes.append(previous)
+    else:  # Signer.digest of no key, without a call per row
+        sha = hashlib.sha256
+        for text in texts:
+            previous = sha(f"{previous}\n[{text}]".encode()).hexdigest()
+            hashes.append(previous)
+    del made, texts
+    letters = [xl_col_to_name(j) for j in range(len(columns) + 1)]
+    refs = [f'<c r="{letter}' for letter in letters]
+    head = '<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
+                                              enumerate(columns + [CHAIN])) + "</row>"
 
-        put('<sheetData><row r="1">' + "".join(cell(f"{letters[j]}1", bold, c) for j, c in
-                                               enumerate(columns + [CHAIN])) + "</row>")
-        chunk: list[str] = []
-        refs = [f'<c r="{letter}' for letter in letters]
-        for i, text, cells in zip(range(2, n + 2), zip(*(texts or [[""] * n])), zip(*(xml or [[""] * n]))):
-            previous = signer.digest(previous + "\n[" + ",".join(text) + "]")
-            row = str(i)
-            chunk.append(f'<row r="{row}">' + "".join(refs[j] + row + '"' + x for j, x in enumerate(cells) if x)
-                         + f'{refs[-1]}{row}" t="inlineStr"><is><t>{previous}</t></is></c></row>')
-            if len(chunk) >= 1000:
-                put("".join(chunk))
-                chunk = []
-        put("".join(chunk) + "</sheetData>")
-    return digest.hexdigest(), n, previous if n else ""
+    def chunks() -> Iterator[bytes]:
+        """Each row joined from its pieces (no string made per cell): the row's start, then
+        per cell its reference's letter, the row number, '"' and the cell's XML after it."""
+        yield head.encode("utf-8")
+        for at in range(0, n, ROWS_A_CHUNK):
+            rows = [str(i) for i in range(at + 2, min(at + ROWS_A_CHUNK, n) + 2)]
+            pieces: list = [repeat('<row r="'), rows, repeat('">')]
+            for ref, cells in zip(refs, xml):
+                if isinstance(cells, _Inline):  # plain texts: each cell the text between these
+                    pieces += [repeat(ref), rows, repeat('" t="inlineStr"><is><t>'), cells.texts[at:at + ROWS_A_CHUNK],
+                               repeat("</t></is></c>")]
+                    continue
+                frags = cells[at:at + ROWS_A_CHUNK]
+                if all(frags):
+                    pieces += [repeat(ref), rows, repeat('"'), frags]
+                else:  # an empty cell is no cell
+                    pieces.append([f'{ref}{r}"{x}' if x else "" for r, x in zip(rows, frags)])
+            pieces += [repeat(refs[-1]), rows, repeat('" t="inlineStr"><is><t>'), hashes[at:at + ROWS_A_CHUNK],
+                       repeat("</t></is></c></row>")]
+            yield "".join(map("".join, zip(*pieces))).encode("utf-8")
+        yield b"</sheetData>"
+
+    return n, previous if n else "", chunks()
+
+
+_PLAIN_TEXT_NOT = re.compile("[&<>" + XML_ILLEGAL.pattern[1:])  # what a text's cell would change
+_EDGE_SPACE = re.compile(r"^\s|\s$|\s\x00|\x00\s")  # in texts joined by NUL: one begins or ends with a space
+
+
+def _plain_texts(texts: list[str]) -> bool:
+    """No text has a character to escape (& < >) or drop (XML_ILLEGAL), nor a space at its
+    start or end (kept by xml:space="preserve")."""
+    joined = "".join(texts)
+    if joined.isprintable():  # the common case, told fast: no control character, no space but " "
+        if "&" in joined or "<" in joined or ">" in joined:
+            return False
+        if " " not in joined:
+            return True
+        joined = "\x00".join(texts)
+        return not (joined.startswith(" ") or joined.endswith(" ") or " \x00" in joined or "\x00 " in joined)
+    return _PLAIN_TEXT_NOT.search(joined) is None and _EDGE_SPACE.search("\x00".join(texts)) is None
+
+
+@dataclass
+class _Inline:
+    """A column of plain texts: each cell is ``t="inlineStr"`` with the text as it is."""
+    texts: list[str]
+
+
+def _column_cells(column: str, values: list) -> tuple[list[str] | _Inline, list[str]]:
+    """A column's cells: per value its cell XML after the reference (``""``: no cell), and its
+    chain text JSON-quoted, as _cell and sheet_rows.cell make them. A column of plain texts
+    (nothing to escape, drop, cut or keep spaces of) is given as they are (_Inline), one of
+    numbers made once per distinct number; any other value by value."""
+    kinds = set(map(type, values))
+    quote = json.encoder.encode_basestring
+    if column == "部门最低" or not values:
+        pass
+    elif kinds == {str} and max(map(len, values)) <= CELL_TEXT_LIMIT // 2 and _plain_texts(values):
+        return _Inline(values), list(map(quote, values))
+    elif kinds <= {float, int}:
+        # each distinct number once, told apart by its bits (-0.0 is written "-0", 0.0 "0")
+        bits = np.asarray([float(v) for v in values] if int in kinds else values, dtype=np.float64).view(np.int64)
+        distinct, where = np.unique(bits, return_inverse=True)
+        xml = np.empty(len(distinct), dtype=object)
+        texts = np.empty(len(distinct), dtype=object)
+        for i, x in enumerate(distinct.view(np.float64).tolist()):
+            if x != x:  # NaN: no cell
+                xml[i], texts[i] = "", '""'
+            elif x - x != 0:  # infinity: the error #NUM!
+                xml[i], texts[i] = ' t="e"><v>#NUM!</v></c>', '"inf"' if x > 0 else '"-inf"'
+            else:
+                xml[i], texts[i] = f"><v>{x:.16G}</v></c>", f'"{x or 0.0:.15g}"'  # -0 is 0
+        where = where.reshape(-1)
+        return xml[where].tolist(), texts[where].tolist()
+    return _cells_one_by_one(column, values)
+
+
+def _cells_one_by_one(column: str, values: list) -> tuple[list[str], list[str]]:
+    """:func:`_column_cells` of any values: each through _cell, sheet_rows.cell and
+    chain.cell_text, each distinct value once (a float by its bits: -0.0 is not 0.0)."""
+    from ..xlsx.sheet_rows import cell
+    from .chain import cell_text
+
+    quote = json.encoder.encode_basestring
+    memo: dict = {}
+    xml, texts = [], []
+    for v in values:
+        kind = type(v)
+        if kind is str or isinstance(v, (bool, int, np.bool_, np.integer)):
+            key: tuple | None = (kind, v)
+        elif isinstance(v, (float, np.floating)):
+            key = (kind, float(v).hex())  # by its bits: -0.0 is written "-0", 0.0 "0"
+        else:
+            key = None  # anything else as it is, each time (its text may tell what == does not)
+        got = memo.get(key) if key is not None else None
+        if got is None:
+            value = _cell(column, v)
+            if value is None:
+                frag = ""
+            elif isinstance(value, bool):
+                frag = f' t="b"><v>{int(value)}</v></c>'
+            else:
+                frag = cell("", "", value)[len('<c r=""'):]
+            got = (frag, quote(cell_text(value)))  # json.dumps(text, ensure_ascii=False)
+            if key is not None and len(memo) < 100_000:
+                memo[key] = got
+        xml.append(got[0])
+        texts.append(got[1])
+    return xml, texts
 
 
 def _save_streamed(written, streamed: dict[str, tuple[Path, str]], target: Path,

@@ -151,14 +151,14 @@ APPROVED_MARK = "（已审批）"
 def stamp_report(report: Path, record, printed: date | None = None, before=None) -> None:
     """Put the approval ``record.stamp`` on a report whose cells do not change: its 来源
     record, and on every printed page the title's （已审批）, the day printed and the stamp at
-    the foot — what write_report gives with that record — every other part copied as it is.
-    For ``approve`` of a report without calibration: no card is scored again to write it.
-    ``before(path)``: called with the stamped file written, before it takes the report's
-    name (an exception there leaves the report as it was)."""
-    import zipfile
+    the foot — what write_report gives with that record — every other part copied as it is
+    stored (package.rewrite: not deflated again). For ``approve`` of a report without
+    calibration: no card is scored again to write it. ``before(path)``: called with the
+    stamped file written, before it takes the report's name (an exception there leaves the
+    report as it was)."""
     from xml.sax.saxutils import escape
 
-    from ..xlsx.package import Book
+    from ..xlsx.package import Book, rewrite
     from ..xlsx.printing import FONT, _escape
     from .verify import SOURCES, record_rows
 
@@ -170,36 +170,33 @@ def stamp_report(report: Path, record, printed: date | None = None, before=None)
         text = m.group(2) if m.group(2).endswith(APPROVED_MARK) else m.group(2) + APPROVED_MARK
         return f"{m.group(1)}{text}{m.group(3)}{day}{m.group(5)}"
 
-    with Book.open(report) as book:  # read whole, closed before the report is replaced
-        parts = {info.filename: book.read(info.filename) for info in book.zip.infolist()}
-        sheets = dict(book.parts)
-    for name, part in sheets.items():
-        if part not in parts:
-            continue
+    def stamped(part: str, data: bytes) -> tuple[bytes | memoryview, ...] | None:
+        name = sheets.get(part)
+        if name is None:
+            return None
         if name != SOURCES:
             # the header and footer follow the cells (<headerFooter> comes after <sheetData>
             # in a worksheet): only the part after them is looked at and changed, the cells
             # (most of a big sheet) kept as bytes
-            data = parts[part]
             cut = max(data.rfind(b"</sheetData>"), 0)
             xml = data[cut:].decode("utf-8")
             after = _FOOTER.sub(lambda m: f"<oddFooter>{foot}&amp;R{m.group(1)}</oddFooter>",
                                 _TITLE.sub(title, xml, 1), 1)
-            if after != xml:
-                parts[part] = data[:cut] + after.encode("utf-8")
-            continue
+            return (memoryview(data)[:cut], after.encode("utf-8")) if after != xml else None
         rows = "".join(  # 来源: the record with its stamp
             f'<row r="{i}">' + "".join(sheet_rows.cell(f"{sheet_rows.xl_col_to_name(j)}{i}", "", str(v))
                                        for j, v in enumerate(row)) + "</row>"
             for i, row in enumerate(record_rows(record), start=1))
-        parts[part] = _SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", parts[part].decode("utf-8"),
-                                      count=1).encode("utf-8")
-    with atomic_output(report, force=True) as tmp:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
-            for filename, data in parts.items():
-                out.writestr(filename, data)
-        if before is not None:
-            before(tmp)
+        return (_SHEET_DATA.sub(lambda _: f"<sheetData>{rows}</sheetData>", data.decode("utf-8"),
+                                count=1).encode("utf-8"),)
+
+    with Book.open(report) as book:  # closed before the report is replaced
+        sheets = {part: name for name, part in book.parts.items()}
+        with atomic_output(report, force=True) as tmp:
+            rewrite(book, tmp, stamped)
+            book.close()
+            if before is not None:
+                before(tmp)
 
 
 def _sources_sheet(book, record) -> None:

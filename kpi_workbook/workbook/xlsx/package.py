@@ -18,7 +18,8 @@ books with more sheets, rows or cells than the limits allow (far above 10,000 em
 :func:`patch` writes a copy of a book with some cells replaced (their style kept) and the
 cached results of the changed sheets dropped; only those are deflated again (by isal where
 installed), every other part is copied as it is stored once it is checked as a read checks it;
-``clone.py`` copies sheets through :func:`read_parts`/:func:`write_parts`.
+:func:`rewrite` does the same for whole parts a caller changes (the approval stamp on a
+report); ``clone.py`` copies sheets through :func:`read_parts`/:func:`write_parts`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 import types
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -999,6 +1000,42 @@ def patch(book: Book, target: Path, edits: dict[str, dict[str, object]], cell_xm
             else:
                 _put(archive, info.filename, info.date_time, info.compress_type, member[0], info.CRC, info.file_size)
     return []
+
+
+def rewrite(book: Book, target: Path, change: Callable[[str, bytes], tuple[bytes | memoryview, ...] | None]) -> None:
+    """Write ``book`` to ``target`` part by part, each through ``change(part, its bytes)``:
+    what it returns (the part changed, in pieces: a big part's unchanged bytes need not be
+    copied to join them) is deflated at the fastest level (by isal where installed); a part
+    it leaves (None) is copied as it is stored, not deflated again. Every part is inflated
+    and checked as a read checks it (the limits, its size and CRC), one at a time, so no
+    damaged or oversized part is copied and the book is never held whole."""
+    budget = [book.limits.book_bytes]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        now = time.localtime()[:6]
+        for info in book.zip.infolist():
+            member = _member(book, info, budget)
+            data = member[1] if member is not None else book.read(info.filename, budget)
+            changed = change(info.filename, data)
+            if changed is None and member is not None:
+                _put(archive, info.filename, info.date_time, info.compress_type, member[0], info.CRC, info.file_size)
+                continue
+            pieces = (data,) if changed is None else changed
+            packer, crc = fast_deflater(), 0
+            packed = []
+            for piece in pieces:
+                crc = _crc32(piece, crc)
+                packed.append(packer.compress(piece))
+            packed.append(packer.flush())
+            _put(archive, info.filename, now, zipfile.ZIP_DEFLATED, b"".join(packed), crc, sum(map(len, pieces)))
+
+
+crc32 = _crc32  # zlib.crc32, by isal where installed
+
+
+def fast_deflater():
+    """A raw deflate stream (as a zip member holds it) at the fastest level, by isal where
+    installed (zlib otherwise): ``.compress(chunk)`` … ``.flush()``."""
+    return _zlib.compressobj(1, _zlib.DEFLATED, -15)
 
 
 def _deflate(data: bytes) -> bytes:
