@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 from kpi_workbook.workbook.xlsx import package, plain_scan
 from kpi_workbook.workbook.xlsx.package import Book
 
+from .readers import either_reader  # noqa: F401  (a fixture)
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "kpi_workbook" / "workbook" / "xlsx" / "plain_scan.c"
 LONG = plain_scan.LONG_TEXT
@@ -607,3 +609,20 @@ def test_a_sheet_of_known_and_new_rows_is_read_in_c_and_what_is_not_plain_left_t
     with pytest.raises(Bad):  # the book's limit, before anything is put or kept
         compiled.scan_rows(plain, memo, Full(memo), 9, LONG, 10)
     assert memo == {}
+
+
+@pytest.mark.usefixtures("either_reader")
+def test_a_name_or_sheet_outside_the_usual_places_leaves_the_workbook_part_to_expat():
+    """Names and sheets are counted outside <definedNames> only (its body is read whole, and a
+    name's text holds no "<"): one found there — or a sheet or name element in the body —
+    leaves the part to expat."""
+    def part(before: str = "", body: str = "", after: str = "") -> bytes:
+        return ('<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets>' + before +
+                '<definedNames><definedName name="A">S!$A$1</definedName>' + body + "</definedNames>" + after +
+                "</workbook>").encode()
+
+    assert plain_scan.scan_workbook(part()) == ([("S", "rId1")], [("A", None, "S!$A$1")], ["A1"])
+    for odd in (part(after='<definedName name="B">S!$A$2</definedName>'), part(before="<definedName>S!A1</definedName>"),
+                part(body='<sheet name="T" sheetId="2"/>'),
+                part(body="<definedName>S!A1</definedName>")):
+        assert plain_scan.scan_workbook(odd) is None, odd

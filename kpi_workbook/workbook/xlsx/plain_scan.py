@@ -497,21 +497,25 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
     declared = _DECLARATION.match(part[:200].removeprefix(b"\xef\xbb\xbf"))
     if declared and declared.group(1).lower() != b"utf-8":
         return None
+    start = text.find("<definedNames>")
+    end = text.find("</definedNames>", start) if start >= 0 else -1
+    if start >= 0 and end < 0:
+        return None
+    # The part but the body of <definedNames> (3 MB in a book of 1,000 cards), where the
+    # elements below are looked for and counted: the body is read whole below (or the part
+    # is not read here), and a name's text holds no "<", so there is no other element in it.
+    outside = text if start < 0 else text[:start] + text[end:]
     try:
         sheets = []
-        for attrs in _SHEET.findall(text):
+        for attrs in _SHEET.findall(outside):
             found = _attributes_refs(attrs)
             rid = next((v for k, v in found.items() if ":" in k and k.split(":", 1)[1] == "id"), "")
             sheets.append((found.get("name", ""), rid))
-        if len(sheets) != part.count(b"<sheet ") + part.count(b"<sheet>") + part.count(b"<sheet/"):
+        if len(sheets) != outside.count("<sheet ") + outside.count("<sheet>") + outside.count("<sheet/"):
             return None
         names: list[tuple[str, int | None, str]] = []
         cells: list[str | None] = []
-        start = text.find("<definedNames>")
         if start >= 0:
-            end = text.find("</definedNames>", start)
-            if end < 0:
-                return None
             body = text[start + 14:end]
             fast = compiled.scan_names(body) if compiled is not None and "&" not in body else None
             matches = _NAMES.findall(body) if fast is None else []
@@ -549,8 +553,8 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
                 append((unescape(name) if "&" in name else name, scope,
                         unescape(value) if "&" in value else value))
                 append_cell(column + row if column else None)
-            if len(names) != part.count(b"<definedName ") + part.count(b"<definedName>"):
-                return None
+            if "<definedName " in outside or "<definedName>" in outside:
+                return None  # a name outside <definedNames>
         elif b"<definedName" in part:
             return None
     except NotPlain:
