@@ -9,18 +9,22 @@ reads outside its input and stays linear; and whole books read identically with 
 without it (``plain_scan.compiled`` set to None: the Python code, which is what xlwings Lite
 and an install without a compiler run).
 
-When the extension was not built (a checkout tested in place), the tests build it from the
-source into a temporary folder; .ci/test sets KPI_WORKBOOK_COMPILED=1, and then the one
-imported by plain_scan must be there (CI cannot silently lose it).
+plain_scan uses only a module built from the plain_scan.c beside it (the digest setup.py
+compiles in): when there is none (a checkout tested in place, or another checkout's build
+installed), the tests build one from the source into a temporary folder (tests/readers.py);
+.ci/test sets KPI_WORKBOOK_COMPILED=1, and then the one imported by plain_scan must be there
+(CI cannot silently lose it, nor test a stale one). The refusals come in the Python code's
+order (a cell's error, the book's cell limit, then the shared strings), and nothing is built
+before the cells are counted.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import os
 import subprocess
 import sys
-import sysconfig
+import types
 from pathlib import Path
 
 import pytest
@@ -30,38 +34,21 @@ from hypothesis import strategies as st
 from kpi_workbook.workbook.xlsx import package, plain_scan
 from kpi_workbook.workbook.xlsx.package import Book
 
-from .readers import either_reader  # noqa: F401  (a fixture)
+from . import readers
+from .readers import SOURCE, build
+
+built_scanner, either_reader = readers.built_scanner, readers.either_reader  # fixtures used here
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "kpi_workbook" / "workbook" / "xlsx" / "plain_scan.c"
 LONG = plain_scan.LONG_TEXT
 
 
-def build(folder: Path, flags: tuple[str, ...] = ()) -> Path:
-    """The extension built from SOURCE into ``folder`` (the compiler and flags Python was
-    built with, as setuptools uses them)."""
-    target = folder / ("kpi_workbook_scan" + sysconfig.get_config_var("EXT_SUFFIX"))
-    cc = (sysconfig.get_config_var("CC") or "cc").split()
-    command = [*cc, *(sysconfig.get_config_var("CFLAGSFORSHARED") or "").split(), "-shared", "-fPIC", "-O2",
-               *flags, f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(target)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    assert done.returncode == 0, "the C extension does not build (a C compiler and Python's headers " \
-        f"are needed): {done.stderr[-2000:]}"
-    return target
-
-
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
-    """The compiled module: the one plain_scan imported, or one built from the source now."""
-    if plain_scan.compiled is not None:
-        return plain_scan.compiled
-    assert not os.environ.get("KPI_WORKBOOK_COMPILED"), "the extension was to be built (.ci/test)"
-    target = build(tmp_path_factory.mktemp("compiled"))
-    spec = importlib.util.spec_from_file_location("kpi_workbook_scan", target)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.VERSION == 2
+def compiled(built_scanner):
+    """The compiled module: the one plain_scan imported (built from this source: its digest
+    says so), or one built from the source now."""
+    module, _ = built_scanner
+    assert module.VERSION == 2 and module.SOURCE_SHA256 == hashlib.sha256(SOURCE.read_bytes()).hexdigest()
     return module
 
 
@@ -564,8 +551,8 @@ def test_the_rows_of_sheets_read_with_the_memo_as_the_python_code_reads_them(com
             fast = compiled.scan_rows(data, memo_c, sink, 1000, LONG, plain_scan.ROWS_MEMO_LIMIT)
         except Bad:
             fast = "bad"
-        if fast is None:  # nothing counted, put or kept: the Python code reads it
-            assert (sink.counted, sink.contents, sink.cached) == ([], {}, {})
+        if fast is None:  # nothing put or kept, the count taken back: the Python code reads it
+            assert (sum(sink.counted), sink.contents, sink.cached) == (0, {}, {})
             assert {k: typed(v) for k, v in memo_c.items()} == before
             by_rows(data, memo_c, None)  # as plain_scan then does
         elif fast == "bad":
@@ -626,3 +613,164 @@ def test_a_name_or_sheet_outside_the_usual_places_leaves_the_workbook_part_to_ex
                 part(body='<sheet name="T" sheetId="2"/>'),
                 part(body="<definedName>S!A1</definedName>")):
         assert plain_scan.scan_workbook(odd) is None, odd
+
+
+# --- which module is used; what comes first; what is built before the count ----------------
+
+def test_a_module_built_from_another_source_is_never_used(monkeypatch):
+    """plain_scan uses the module only when its SOURCE_SHA256 is the digest of the
+    plain_scan.c beside plain_scan.py (another checkout's build, installed, is not)."""
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+    monkeypatch.delenv("KPI_WORKBOOK_PURE_PYTHON", raising=False)
+    for theirs, used in (("0" * 64, False), ("", False), (None, False), (digest.upper(), False), (digest, True)):
+        fake = types.ModuleType("kpi_workbook_scan")
+        fake.VERSION = 2  # type: ignore[attr-defined]
+        if theirs is not None:
+            fake.SOURCE_SHA256 = theirs  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "kpi_workbook_scan", fake)
+        assert (plain_scan.load_compiled() is fake) == used, theirs
+
+
+def test_a_stale_build_first_on_the_path_is_not_used_by_a_source_tree(tmp_path, built_scanner):
+    """A module built from other source (here: this source, said to be another) first on the
+    path is left aside; the one built from this source is used — in a new process, as a source
+    tree run with PYTHONPATH=$PWD imports them."""
+    (tmp_path / "stale").mkdir()
+    stale = build(tmp_path / "stale", digest="0" * 64)
+    _, fresh = built_scanner
+    probe = "from kpi_workbook.workbook.xlsx import plain_scan as p; print(p.compiled and p.compiled.__file__)"
+    for folder, expected in ((stale.parent, "None"), (fresh, str(fresh))):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), str(ROOT)])}
+        env.pop("KPI_WORKBOOK_PURE_PYTHON", None)
+        done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().startswith(expected), (folder, done.stdout)
+
+
+def test_the_either_reader_fixture_reads_each_way_here_and_in_the_processes_started(either_reader):
+    """Its compiled way is never the Python code in disguise (no module imported: one is built)."""
+    compiled_way = either_reader == "compiled"
+    assert (plain_scan.compiled is not None) == compiled_way
+    probe = "from kpi_workbook.workbook.xlsx import plain_scan as p; print(p.compiled is not None)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(compiled_way)
+
+
+_CT = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+       'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+       'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+       'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+       '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-'
+       'officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType='
+       '"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+         '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+         'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_WB = ('<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+       '2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+       '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_WB_RELS = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+            '2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://'
+            'schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"'
+            '/></Relationships>')
+_DAMAGED_STRINGS = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+                    'spreadsheetml/2006/main"><si><t>a</t></si')  # not XML: an error when read
+
+
+def _book_with_damaged_strings(path: Path, sheet_data: str) -> Path:
+    import zipfile
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", _CT)
+        z.writestr("_rels/.rels", _RELS)
+        z.writestr("xl/workbook.xml", _WB)
+        z.writestr("xl/_rels/workbook.xml.rels", _WB_RELS)
+        z.writestr("xl/worksheets/sheet1.xml", '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://'
+                   'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + sheet_data +
+                   "</sheetData></worksheet>")
+        z.writestr("xl/sharedStrings.xml", _DAMAGED_STRINGS)
+    return path
+
+
+@pytest.mark.parametrize("shared_formula", [False, True], ids=["whole-sheet", "row-by-row"])
+def test_an_earlier_rows_error_and_the_cell_limit_come_before_the_shared_strings(tmp_path, compiled, monkeypatch,
+                                                                               shared_formula):
+    """The compiled reader refuses what the Python code refuses, with its sentence: a bad cell
+    in row 1 before the (damaged) shared strings a cell of row 2 needs; the book's cell limit
+    before either. Both through scan_rows and through the row-by-row loop (a shared formula's
+    row in the sheet sends the sheet there)."""
+    last = '<row r="3"><c r="A3"><f t="shared" ref="A3" si="0">1</f><v>1</v></c></row>' if shared_formula else ""
+    bad_bool = _book_with_damaged_strings(tmp_path / "bool.xlsx", '<row r="1"><c r="A1" t="b"><v>x</v></c></row>'
+                                          '<row r="2"><c r="A2" t="s"><v>0</v></c></row>' + last)
+    many = _book_with_damaged_strings(tmp_path / "many.xlsx", '<row r="1"><c r="A1"><v>1</v></c><c r="B1"><v>2</v>'
+                                      '</c><c r="C1" t="s"><v>0</v></c></row>' + last)
+
+    def refusal(path: Path, handle) -> str:
+        monkeypatch.setattr(plain_scan, "compiled", handle)
+        with pytest.raises(Exception) as refused:
+            Book(str(path)).sheet("S")
+        return str(refused.value)
+
+    python = refusal(bad_bool, None)
+    assert "A1" in python and "'x'" in python and "sharedStrings" not in python
+    assert refusal(bad_bool, compiled) == python
+    monkeypatch.setenv("KPI_WORKBOOK_MAX_CELLS", "2")
+    python = refusal(many, None)
+    assert "2" in python and "sharedStrings" not in python and "too-large" in python
+    assert refusal(many, compiled) == python
+
+
+def test_no_cell_is_built_nor_the_shared_strings_asked_for_before_the_book_s_cell_limit(compiled):
+    """scan_rows counts the cells (sink.count) before it builds one: a sheet over the limit
+    costs about its own size in memory (its rows' bytes, the memo's keys), not its cells'."""
+    import tracemalloc
+    rows = b"".join(b'<row r="%d">' % r + b"".join(b'<c r="%s%d" t="s"><v>%d</v></c>' % (col, r, r)
+                                                   for col in (b"A", b"B", b"C", b"D", b"E", b"F", b"G", b"H"))
+                    + b"</row>" for r in range(1, 4001))
+
+    class Full(Sink):
+        def count(self, n):
+            raise Bad(f"{n} cells: too many")
+
+    sink = Full({}, strings=[str(k) for k in range(4001)])
+    tracemalloc.start()
+    try:
+        with pytest.raises(Bad, match="32000 cells"):
+            compiled.scan_rows(rows, sink.rows_memo, sink, 10_000, LONG, plain_scan.ROWS_MEMO_LIMIT)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert sink.asked == 0 and sink.contents == {} and sink.rows_memo == {}
+    assert peak < 1.5 * len(rows), (peak, len(rows))  # the cells built would take several times more
+
+
+def test_a_sheet_with_a_shared_formula_is_read_row_by_row_without_scan_rows(compiled, monkeypatch):
+    """Rows with "<f " never enter the memo: a sheet holding one goes straight to the
+    row-by-row loop (each new plain row read in C once), never first through scan_rows."""
+    calls: list[str] = []
+
+    class Spy:
+        VERSION = 2
+
+        @staticmethod
+        def scan_rows(*args):
+            calls.append("rows")
+            return compiled.scan_rows(*args)
+
+        @staticmethod
+        def scan_row(*args):
+            calls.append("row")
+            return compiled.scan_row(*args)
+
+    monkeypatch.setattr(plain_scan, "compiled", Spy)
+    data = (b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>'
+            b'<row r="3"><c r="A3"><f t="shared" ref="A3" si="0">A1</f><v>1</v></c></row>')
+    sink = CountingSink({})
+    assert plain_scan._rows_memoised(data, sink, sink.rows_memo, 9)  # type: ignore[arg-type]
+    assert calls == ["row", "row"] and sink.counted == [3] and len(sink.rows_memo) == 2
+    assert (sink.contents["A1"], sink.contents["A2"]) == (1, 2)
+    calls.clear()
+    plain = data.split(b'<row r="3">')[0]
+    assert plain_scan._rows_memoised(plain, CountingSink({}), {}, 9)  # type: ignore[arg-type]
+    assert calls == ["rows"]  # a plain sheet: scan_rows alone

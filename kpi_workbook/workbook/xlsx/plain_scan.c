@@ -11,7 +11,9 @@
  *   scan_rows(data, memo, sink, max_row, long_text, limit) -> True | None
  *       The whole of plain_scan._rows_memoised for a sheet's <sheetData> (``data``) whose
  *       rows are all in the book's rows memo or read by scan_row (none with "<f "), nothing
- *       but whitespace after the last: True, or None with nothing counted or changed.
+ *       but whitespace after the last: True, or None with nothing put or kept (and the
+ *       cells, when they were counted, taken back). The cells are counted before any is
+ *       built, and the shared strings asked for only after that.
  *   scan_names(body) -> (names, cells) | None
  *       The body of the workbook part's <definedNames>, in the usual form (no "&"): the
  *       names as (name, localSheetId or None, text) and each name's cell ("A1") when it is one
@@ -28,6 +30,9 @@
 #include <math.h>
 
 #define VERSION 2
+#ifndef SOURCE_SHA256
+#define SOURCE_SHA256 "" /* setup.py gives the SHA-256 of this file: plain_scan.py checks it */
+#endif
 #define MAX_ROW_ATTRS 16
 #define MAX_NUMBER 100 /* longer numbers are left to the Python code */
 
@@ -284,81 +289,107 @@ static int row_tag(Cur *c, long max_row)
 }
 
 /* The value a cell's <v> text means for its type, as plain_scan._cells and
- * package.cell_value give it; *fail set when that is not known here. */
+ * package.cell_value give it; NULL with no exception when that is not known here. */
 static PyObject *value_of(int kind, const unsigned char *raw, Py_ssize_t n, PyObject *get_strings,
-                          PyObject **strings, int *fail)
+                          PyObject **strings)
 {
     if (kind == K_STR || kind == K_E) {
-        PyObject *s = decode(raw == NULL ? (const unsigned char *)"" : raw, n);
-        if (s == NULL)
-            *fail = 1;
-        return s;
+        return decode(raw == NULL ? (const unsigned char *)"" : raw, n);
     }
     if (n == 0)
         Py_RETURN_NONE;
     if (kind == K_N) {
-        PyObject *v = number(raw, n);
-        if (v == NULL)
-            *fail = 1;
-        return v;
+        return number(raw, n);
     }
     if (kind == K_B) {
         if ((n == 1 && raw[0] == '1') || (n == 4 && memcmp(raw, "true", 4) == 0))
             Py_RETURN_TRUE;
         if ((n == 1 && raw[0] == '0') || (n == 5 && memcmp(raw, "false", 5) == 0))
             Py_RETURN_FALSE;
-        *fail = 1;
         return NULL;
     }
     if (kind == K_S) {
         Py_ssize_t index = 0;
         for (Py_ssize_t i = 0; i < n; i++) {
-            if (!is_digit(raw[i]) || index > (PY_SSIZE_T_MAX - 9) / 10) {
-                *fail = 1;
+            if (!is_digit(raw[i]) || index > (PY_SSIZE_T_MAX - 9) / 10)
                 return NULL;
-            }
             index = index * 10 + (raw[i] - '0');
         }
         if (*strings == NULL) {
             *strings = PyObject_CallMethod(get_strings, "strings", NULL);
             if (*strings == NULL)
                 return NULL; /* its error goes up, as it would from the Python code */
-            if (!PyList_CheckExact(*strings)) {
-                *fail = 1;
+            if (!PyList_CheckExact(*strings))
                 return NULL;
-            }
         }
-        if (index >= PyList_GET_SIZE(*strings)) {
-            *fail = 1;
+        if (index >= PyList_GET_SIZE(*strings))
             return NULL;
-        }
         PyObject *s = PyList_GET_ITEM(*strings, index);
         Py_INCREF(s);
         return s;
     }
-    *fail = 1;
     return NULL;
 }
 
-/* One row's memo entry (a new reference), None (a new reference) or NULL with an error. */
+/* Whether [p, end) is UTF-8 as Python's strict decoder reads it (no overlong form, no
+ * surrogate, nothing above U+10FFFF). */
+static int utf8_valid(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end) {
+        unsigned char b = *p;
+        if (b < 0x80) {
+            p++;
+            continue;
+        }
+        Py_ssize_t left = end - p;
+        if (b >= 0xC2 && b <= 0xDF) {
+            if (left < 2 || (p[1] & 0xC0) != 0x80)
+                return 0;
+            p += 2;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+                (b == 0xE0 && p[1] < 0xA0) || (b == 0xED && p[1] > 0x9F))
+                return 0;
+            p += 3;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80 ||
+                (b == 0xF0 && p[1] < 0x90) || (b == 0xF4 && p[1] > 0x8F))
+                return 0;
+            p += 4;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One row's memo entry (a new reference), None (a new reference) or NULL with an error.
+ * With ``counted`` (not NULL) the row is only looked at, and nothing is built: its form and
+ * its bytes' UTF-8 are checked and its cells counted into *counted (True, or None when the
+ * form is not the one read here); the values are read (and the shared strings asked for)
+ * only when it is built — which may still say None (a value not read here). */
 static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *get_strings, long max_row,
-                           Py_ssize_t long_text)
+                           Py_ssize_t long_text, Py_ssize_t *counted)
 {
     PyObject *strings = NULL, *contents = NULL, *cached = NULL, *result = NULL;
     PyObject *ref = NULL, *value = NULL, *text = NULL;
     Py_ssize_t cells = 0;
     unsigned char *scratch = NULL;
-    int fail = 0;
     Cur c = {buf, buf + len};
     if (len > long_text)
         goto none; /* the Python code marks the sheet */
-    scratch = PyMem_Malloc((size_t)len + 2);
-    contents = PyDict_New();
-    cached = PyDict_New();
-    if (scratch == NULL || contents == NULL || cached == NULL) {
-        if (scratch == NULL)
-            PyErr_NoMemory();
-        goto error;
+    if (counted != NULL) {
+        if (!utf8_valid(buf, buf + len))
+            goto none;
+    } else {
+        scratch = PyMem_Malloc((size_t)len + 2);
+        contents = PyDict_New();
+        cached = PyDict_New();
+        if (scratch == NULL || contents == NULL || cached == NULL) {
+            if (scratch == NULL)
+                PyErr_NoMemory();
+            goto error;
+        }
     }
     for (;;) { /* empty rows, then the row */
         skip_ws(&c);
@@ -460,6 +491,8 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
             goto none; /* both, or <is> in another type: left to the Python code */
         if ((has_v || has_is) && kind == K_UNKNOWN)
             goto none;
+        if (counted != NULL)
+            continue; /* looked at only */
         /* the value */
         if (kind == K_INLINE) {
             if (!has_is) {
@@ -488,7 +521,7 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
                 if (amp_v)
                     raw = scratch;
             }
-            value = value_of(kind, raw, n, get_strings, &strings, &fail);
+            value = value_of(kind, raw, n, get_strings, &strings);
             if (value == NULL)
                 goto none_or_error;
         }
@@ -521,7 +554,13 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
         Py_CLEAR(ref);
         Py_CLEAR(value);
     }
-    result = Py_BuildValue("(OOn)", contents, cached, cells);
+    if (counted != NULL) {
+        *counted = cells;
+        result = Py_True;
+        Py_INCREF(result);
+    } else {
+        result = Py_BuildValue("(OOn)", contents, cached, cells);
+    }
     goto done;
 none_or_error:
     if (PyErr_Occurred())
@@ -552,7 +591,7 @@ static PyObject *scan_row(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "y*Oln", &view, &sink, &max_row, &long_text))
         return NULL;
-    result = row_entry((const unsigned char *)view.buf, view.len, sink, max_row, long_text);
+    result = row_entry((const unsigned char *)view.buf, view.len, sink, max_row, long_text, NULL);
     PyBuffer_Release(&view);
     return result;
 }
@@ -585,9 +624,14 @@ static int has_f(const unsigned char *p, const unsigned char *end)
 }
 
 /* The whole of plain_scan._rows_memoised when every row of ``data`` is in the memo or read
- * here: the rows are looked up (and the new ones read) first, the cells counted
- * (sink.count), then put into the sink and the new rows into the memo. None, with nothing
- * counted or changed, as soon as one is not (then the Python code reads the sheet). */
+ * here, in two passes. The first builds nothing: it looks each row up in the memo and looks
+ * at each new one (its form, UTF-8 and cells), then the cells are counted for the book's
+ * limit (sink.count) before any is built. The second builds the new rows' entries (the
+ * shared strings asked for only now, when a cell needs them), then puts every row into the
+ * sink and the new ones into the memo. None, with nothing put and the count taken back
+ * (sink.count(-cells)), as soon as a row is not read here (then the Python code reads the
+ * sheet, and counts it again). A row with "<f " is never in the memo: plain_scan.py looks
+ * for one in the whole of ``data`` before it calls this. */
 static PyObject *scan_rows(PyObject *self, PyObject *args)
 {
     PyObject *data, *memo, *sink, *entries = NULL, *keys = NULL, *result = NULL;
@@ -599,11 +643,11 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
         return NULL;
     const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(data);
     const unsigned char *end = p + PyBytes_GET_SIZE(data);
-    entries = PyList_New(0);
-    keys = PyList_New(0);
+    entries = PyList_New(0); /* each row's memo entry, or None for a new row (built later) */
+    keys = PyList_New(0);    /* each new row's bytes (its key in the memo), or None */
     if (entries == NULL || keys == NULL)
         goto error;
-    for (;;) {
+    for (;;) { /* the first pass: nothing built */
         const unsigned char *stop = row_end(p, end);
         if (stop == NULL) { /* what follows the last row: whitespace only, not long */
             if (end - p > long_text)
@@ -617,44 +661,65 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
         if (key == NULL)
             goto error;
         PyObject *entry = PyDict_GetItemWithError(memo, key);
-        int fresh = entry == NULL;
+        Py_ssize_t n = -1;
         if (entry != NULL) {
+            if (PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 3 &&
+                PyDict_CheckExact(PyTuple_GET_ITEM(entry, 0)) && PyDict_CheckExact(PyTuple_GET_ITEM(entry, 1)) &&
+                PyLong_CheckExact(PyTuple_GET_ITEM(entry, 2)))
+                n = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 2));
+            if (n < 0) {
+                Py_DECREF(key);
+                if (PyErr_Occurred())
+                    goto error;
+                goto none;
+            }
             Py_INCREF(entry);
+            Py_DECREF(key);
+            key = Py_None;
+            Py_INCREF(key);
         } else if (PyErr_Occurred()) {
             Py_DECREF(key);
             goto error;
-        } else if (has_f(p, stop)) { /* a shared formula's row, perhaps: the Python code */
-            Py_DECREF(key);
-            goto none;
         } else {
-            entry = row_entry(p, stop - p, sink, max_row, long_text);
-            if (entry == NULL) {
+            PyObject *seen = has_f(p, stop) ? (Py_INCREF(Py_None), Py_None)
+                                            : row_entry(p, stop - p, NULL, max_row, long_text, &n);
+            if (seen != Py_True) { /* not read here, or an error */
+                Py_XDECREF(seen);
                 Py_DECREF(key);
-                goto error;
+                if (seen == NULL)
+                    goto error;
+                goto none;
             }
+            Py_DECREF(seen);
+            entry = Py_None;
+            Py_INCREF(entry);
         }
-        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3 ||
-            !PyDict_CheckExact(PyTuple_GET_ITEM(entry, 0)) || !PyDict_CheckExact(PyTuple_GET_ITEM(entry, 1)) ||
-            !PyLong_CheckExact(PyTuple_GET_ITEM(entry, 2))) {
-            Py_DECREF(key);
-            Py_DECREF(entry);
-            goto none;
-        }
-        Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 2));
-        int bad = n < 0 || PyList_Append(entries, entry) < 0 || PyList_Append(keys, fresh ? key : Py_None) < 0;
+        int bad = PyList_Append(entries, entry) < 0 || PyList_Append(keys, key) < 0;
         Py_DECREF(key);
         Py_DECREF(entry);
-        if (bad) {
-            if (PyErr_Occurred())
-                goto error;
-            goto none;
-        }
+        if (bad)
+            goto error;
         cells += n;
         p = stop + 6;
     }
-    counted = PyObject_CallMethod(sink, "count", "n", cells); /* the book's limit, before anything is put */
+    counted = PyObject_CallMethod(sink, "count", "n", cells); /* the book's limit, before anything is built */
     if (counted == NULL)
         goto error;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(entries); k++) { /* the second pass: the new rows built */
+        PyObject *key = PyList_GET_ITEM(keys, k);
+        if (key == Py_None)
+            continue;
+        PyObject *entry = row_entry((const unsigned char *)PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), sink,
+                                    max_row, long_text, NULL);
+        if (entry == NULL)
+            goto error;
+        if (entry == Py_None) {
+            Py_DECREF(entry);
+            goto uncount;
+        }
+        PyList_SET_ITEM(entries, k, entry); /* in place of None (the list's reference to it is dropped) */
+        Py_DECREF(Py_None);
+    }
     contents = PyObject_GetAttrString(sink, "contents");
     cached = PyObject_GetAttrString(sink, "cached");
     if (contents == NULL || cached == NULL)
@@ -671,6 +736,11 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
     result = Py_True;
     Py_INCREF(result);
     goto done;
+uncount:
+    Py_CLEAR(counted);
+    counted = PyObject_CallMethod(sink, "count", "n", -cells); /* the Python code counts them again */
+    if (counted == NULL)
+        goto error;
 none:
     result = Py_None;
     Py_INCREF(result);
@@ -805,16 +875,16 @@ static PyObject *scan_names(PyObject *self, PyObject *arg)
             goto none;
         PyObject *scope = Py_None;
         if (ulit(&c, " localSheetId=\"")) {
-            long local = 0;
+            long long local = 0; /* up to 10 digits read, 9 kept: never beyond a long long */
             int digits = 0;
             while (c.i < c.n && digits < 10 && (ch = uat(&c, c.i)) >= '0' && ch <= '9') {
-                local = local * 10 + (long)(ch - '0');
+                local = local * 10 + (long long)(ch - '0');
                 c.i++;
                 digits++;
             }
             if (digits < 1 || digits > 9 || !ulit(&c, "\""))
                 goto none;
-            scope = PyLong_FromLong(local);
+            scope = PyLong_FromLongLong(local);
             if (scope == NULL)
                 goto error;
         } else {
@@ -883,7 +953,8 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit_kpi_workbook_scan(void)
 {
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", VERSION) < 0) {
+    if (m != NULL && (PyModule_AddIntConstant(m, "VERSION", VERSION) < 0 ||
+                      PyModule_AddStringConstant(m, "SOURCE_SHA256", SOURCE_SHA256) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -38,14 +38,45 @@ from ...limits import BY_NAME as LIMITS
 # kpi_workbook_scan) was built at install; it says None for anything else and the Python
 # code here reads it, as it reads everything without the extension (no compiler at install,
 # xlwings Lite). KPI_WORKBOOK_PURE_PYTHON=1 leaves it out (the tests run both ways).
-compiled: Any = None
-if not os.environ.get("KPI_WORKBOOK_PURE_PYTHON"):
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plain_scan.c")
+
+
+def load_compiled() -> Any:
+    """The compiled module, when it is there and was built from the plain_scan.c beside this
+    file (its ``SOURCE_SHA256``, given by setup.py, is that file's digest): one built from
+    another checkout or version — an older install in site-packages under a source tree run
+    in place — is never used. The .c is installed with the package (package data) so the
+    check is made there too; a copy of the package without it trusts the module."""
+    if os.environ.get("KPI_WORKBOOK_PURE_PYTHON"):
+        return None
     try:
-        compiled = importlib.import_module("kpi_workbook_scan")
+        module = importlib.import_module("kpi_workbook_scan")
     except ImportError:
-        compiled = None
-    if getattr(compiled, "VERSION", None) != 2:
-        compiled = None  # built from another version of plain_scan.c
+        return None
+    if getattr(module, "VERSION", None) != 2:
+        return None
+    try:
+        with open(SOURCE, "rb") as source:
+            digest = _sha256()(source.read()).hexdigest()
+    except FileNotFoundError:
+        return module
+    except OSError:
+        return None
+    return module if getattr(module, "SOURCE_SHA256", None) == digest else None
+
+
+def _sha256() -> Any:
+    """hashlib.sha256 without importing hashlib (and OpenSSL: 3 ms, where this is 0.2 ms) when
+    Python's own module is there (_sha256 before 3.12, _sha2 after)."""
+    for name in ("_sha256", "_sha2"):
+        try:
+            return importlib.import_module(name).sha256
+        except (ImportError, AttributeError):
+            pass
+    return importlib.import_module("hashlib").sha256
+
+
+compiled: Any = load_compiled()
 
 _ILLEGAL = r"\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # not XML characters, and CR (see above)
 _TEXT = (rf"[^<&{_ILLEGAL}]*+(?:&(?:lt|gt|amp|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});"
@@ -287,19 +318,14 @@ def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
     bytes: a piece seen before is neither decoded nor read again (it was valid UTF-8 then;
     a cut before the ASCII "</row>" never splits a character), and the cells of the whole
     are counted for the book's limit, as the memo knows them, before any is built."""
-    if compiled is not None and compiled.scan_rows(data, memo, sink, max_row, LONG_TEXT, ROWS_MEMO_LIMIT):
+    # A row with "<f " (a shared formula's, perhaps) is never in the memo and not read in C:
+    # one search of the whole says scan_rows would give up, before it does any work.
+    if compiled is not None and b"<f " not in data and \
+            compiled.scan_rows(data, memo, sink, max_row, LONG_TEXT, ROWS_MEMO_LIMIT):
         return True  # every row from the memo or read in C (the usual sheet), as below
     pieces = data.split(b"</row>")
     tail = pieces.pop()  # what follows the last row: checked on its own, never kept
     known = [memo.get(piece) for piece in pieces]  # a piece read before, then too followed by "</row>"
-    fresh: set[int] = set()  # new pieces read in C: kept in the memo once counted
-    if compiled is not None:  # a new row in the common form is read in C into its memo entry
-        scan_row = compiled.scan_row  # (None: the code below reads it)
-        for k, piece in enumerate(pieces):
-            if known[k] is None and b"<f " not in piece:
-                known[k] = scan_row(piece, sink, max_row, LONG_TEXT)
-                if known[k] is not None:
-                    fresh.add(k)
     try:  # what is new is decoded first: text that is not UTF-8 steps aside before any count
         texts = [piece.decode("utf-8") if found is None else None for piece, found in zip(pieces, known)]
         end = tail.decode("utf-8")
@@ -310,14 +336,19 @@ def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
         cells += text.count("<c ") if found is None else found[2]  # type: ignore[union-attr]
     sink.count(cells)  # the book's limit, before anything is built
     contents, cached = sink.contents, sink.cached
+    # a new row in the common form is read in C into its memo entry, in turn (an earlier
+    # row's error comes first; None: the code below reads it)
+    scan_row = compiled.scan_row if compiled is not None else None
     try:
-        for k, (piece, text, found) in enumerate(zip(pieces, texts, known)):
+        for piece, text, found in zip(pieces, texts, known):
+            if found is None and scan_row is not None and text is not None and "<f " not in text:
+                found = scan_row(piece, sink, max_row, LONG_TEXT)
+                if found is not None and len(memo) < ROWS_MEMO_LIMIT:
+                    memo[piece] = found
             if found is not None:
                 contents.update(found[0])
                 if found[1]:
                     cached.update(found[1])
-                if fresh and k in fresh and len(memo) < ROWS_MEMO_LIMIT:
-                    memo[piece] = found
                 continue
             assert text is not None  # decoded above
             if not _rows_plain(text + "</row>", max_row):
