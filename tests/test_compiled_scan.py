@@ -587,7 +587,7 @@ def test_a_sheet_of_known_and_new_rows_is_read_in_c_and_what_is_not_plain_left_t
         memo = {}
         sink = CountingSink(memo)
         assert compiled.scan_rows(odd, memo, sink, 9, LONG, 10) is None, odd
-        assert (sink.counted, sink.contents, memo) == ([], {}, {})
+        assert (sum(sink.counted), sink.contents, memo) == (0, {}, {})  # any count taken back
 
     class Full(CountingSink):
         def count(self, n):
@@ -745,9 +745,16 @@ def test_no_cell_is_built_nor_the_shared_strings_asked_for_before_the_book_s_cel
     assert peak < 1.5 * len(rows), (peak, len(rows))  # the cells built would take several times more
 
 
-def test_a_sheet_with_a_shared_formula_is_read_row_by_row_without_scan_rows(compiled, monkeypatch):
-    """Rows with "<f " never enter the memo: a sheet holding one goes straight to the
-    row-by-row loop (each new plain row read in C once), never first through scan_rows."""
+def test_a_sheet_with_a_shared_formula_costs_scan_rows_nothing_and_its_rows_are_read_in_c_once(compiled,
+                                                                                                 monkeypatch):
+    """Rows with "<f " never enter the memo: scan_rows gives up at one before it builds a row
+    (nor asks for the shared strings, nor counts), and the row-by-row loop reads each new
+    plain row in C once."""
+    data = (b'<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>'
+            b'<row r="3"><c r="A3"><f t="shared" ref="A3" si="0">A1</f><v>1</v></c></row>')
+    sink = CountingSink({})
+    assert compiled.scan_rows(data, sink.rows_memo, sink, 9, LONG, plain_scan.ROWS_MEMO_LIMIT) is None
+    assert (sink.asked, sink.counted, sink.contents, sink.rows_memo) == (0, [], {}, {})
     calls: list[str] = []
 
     class Spy:
@@ -764,13 +771,6 @@ def test_a_sheet_with_a_shared_formula_is_read_row_by_row_without_scan_rows(comp
             return compiled.scan_row(*args)
 
     monkeypatch.setattr(plain_scan, "compiled", Spy)
-    data = (b'<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>'
-            b'<row r="3"><c r="A3"><f t="shared" ref="A3" si="0">A1</f><v>1</v></c></row>')
-    sink = CountingSink({})
     assert plain_scan._rows_memoised(data, sink, sink.rows_memo, 9)  # type: ignore[arg-type]
-    assert calls == ["row", "row"] and sink.counted == [3] and len(sink.rows_memo) == 2
-    assert (sink.contents["A1"], sink.contents["A2"]) == (1, 2)
-    calls.clear()
-    plain = data.split(b'<row r="3">')[0]
-    assert plain_scan._rows_memoised(plain, CountingSink({}), {}, 9)  # type: ignore[arg-type]
-    assert calls == ["rows"]  # a plain sheet: scan_rows alone
+    assert calls == ["rows", "row", "row"] and sink.counted == [3] and sink.asked == 1
+    assert (sink.contents["A1"], sink.contents["A2"], len(sink.rows_memo)) == ("甲", 2, 2)

@@ -331,45 +331,45 @@ static PyObject *value_of(int kind, const unsigned char *raw, Py_ssize_t n, PyOb
     return NULL;
 }
 
-/* Whether [p, end) is UTF-8 as Python's strict decoder reads it (no overlong form, no
+/* The number of "<c " in [p, end) (plain_scan.py's count of a new row's cells), or -1 when
+ * the bytes are not UTF-8 as Python's strict decoder reads it (no overlong form, no
  * surrogate, nothing above U+10FFFF). */
-static int utf8_valid(const unsigned char *p, const unsigned char *end)
+static Py_ssize_t count_cells(const unsigned char *p, const unsigned char *end)
 {
+    Py_ssize_t cells = 0;
     while (p < end) {
         unsigned char b = *p;
         if (b < 0x80) {
+            if (b == '<' && end - p >= 3 && p[1] == 'c' && p[2] == ' ')
+                cells++;
             p++;
             continue;
         }
         Py_ssize_t left = end - p;
         if (b >= 0xC2 && b <= 0xDF) {
             if (left < 2 || (p[1] & 0xC0) != 0x80)
-                return 0;
+                return -1;
             p += 2;
         } else if (b >= 0xE0 && b <= 0xEF) {
             if (left < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
                 (b == 0xE0 && p[1] < 0xA0) || (b == 0xED && p[1] > 0x9F))
-                return 0;
+                return -1;
             p += 3;
         } else if (b >= 0xF0 && b <= 0xF4) {
             if (left < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80 ||
                 (b == 0xF0 && p[1] < 0x90) || (b == 0xF4 && p[1] > 0x8F))
-                return 0;
+                return -1;
             p += 4;
         } else {
-            return 0;
+            return -1;
         }
     }
-    return 1;
+    return cells;
 }
 
-/* One row's memo entry (a new reference), None (a new reference) or NULL with an error.
- * With ``counted`` (not NULL) the row is only looked at, and nothing is built: its form and
- * its bytes' UTF-8 are checked and its cells counted into *counted (True, or None when the
- * form is not the one read here); the values are read (and the shared strings asked for)
- * only when it is built — which may still say None (a value not read here). */
+/* One row's memo entry (a new reference), None (a new reference) or NULL with an error. */
 static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *get_strings, long max_row,
-                           Py_ssize_t long_text, Py_ssize_t *counted)
+                           Py_ssize_t long_text)
 {
     PyObject *strings = NULL, *contents = NULL, *cached = NULL, *result = NULL;
     PyObject *ref = NULL, *value = NULL, *text = NULL;
@@ -378,18 +378,13 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
     Cur c = {buf, buf + len};
     if (len > long_text)
         goto none; /* the Python code marks the sheet */
-    if (counted != NULL) {
-        if (!utf8_valid(buf, buf + len))
-            goto none;
-    } else {
-        scratch = PyMem_Malloc((size_t)len + 2);
-        contents = PyDict_New();
-        cached = PyDict_New();
-        if (scratch == NULL || contents == NULL || cached == NULL) {
-            if (scratch == NULL)
-                PyErr_NoMemory();
-            goto error;
-        }
+    scratch = PyMem_Malloc((size_t)len + 2);
+    contents = PyDict_New();
+    cached = PyDict_New();
+    if (scratch == NULL || contents == NULL || cached == NULL) {
+        if (scratch == NULL)
+            PyErr_NoMemory();
+        goto error;
     }
     for (;;) { /* empty rows, then the row */
         skip_ws(&c);
@@ -491,8 +486,6 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
             goto none; /* both, or <is> in another type: left to the Python code */
         if ((has_v || has_is) && kind == K_UNKNOWN)
             goto none;
-        if (counted != NULL)
-            continue; /* looked at only */
         /* the value */
         if (kind == K_INLINE) {
             if (!has_is) {
@@ -554,13 +547,7 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
         Py_CLEAR(ref);
         Py_CLEAR(value);
     }
-    if (counted != NULL) {
-        *counted = cells;
-        result = Py_True;
-        Py_INCREF(result);
-    } else {
-        result = Py_BuildValue("(OOn)", contents, cached, cells);
-    }
+    result = Py_BuildValue("(OOn)", contents, cached, cells);
     goto done;
 none_or_error:
     if (PyErr_Occurred())
@@ -591,53 +578,44 @@ static PyObject *scan_row(PyObject *self, PyObject *args)
     (void)self;
     if (!PyArg_ParseTuple(args, "y*Oln", &view, &sink, &max_row, &long_text))
         return NULL;
-    result = row_entry((const unsigned char *)view.buf, view.len, sink, max_row, long_text, NULL);
+    result = row_entry((const unsigned char *)view.buf, view.len, sink, max_row, long_text);
     PyBuffer_Release(&view);
     return result;
 }
 
-/* where "</row>" next starts in [p, end), or NULL */
-static const unsigned char *row_end(const unsigned char *p, const unsigned char *end)
+/* where "</row>" next starts in [p, end), or NULL; *f set when "<f " comes before it */
+static const unsigned char *row_end(const unsigned char *p, const unsigned char *end, int *f)
 {
     while (end - p >= 6) {
         const unsigned char *lt = memchr(p, '<', (size_t)(end - p));
         if (lt == NULL || end - lt < 6)
-            return NULL;
-        if (memcmp(lt, "</row>", 6) == 0)
+            break;
+        if (lt[1] == '/' && memcmp(lt, "</row>", 6) == 0)
             return lt;
-        p = lt + 1;
-    }
-    return NULL;
-}
-
-static int has_f(const unsigned char *p, const unsigned char *end)
-{
-    while (end - p >= 3) {
-        const unsigned char *lt = memchr(p, '<', (size_t)(end - p));
-        if (lt == NULL || end - lt < 3)
-            return 0;
         if (lt[1] == 'f' && lt[2] == ' ')
-            return 1;
+            *f = 1;
         p = lt + 1;
     }
-    return 0;
+    return NULL; /* what follows is the part's tail: whitespace only, or not read here */
 }
 
 /* The whole of plain_scan._rows_memoised when every row of ``data`` is in the memo or read
- * here, in two passes. The first builds nothing: it looks each row up in the memo and looks
- * at each new one (its form, UTF-8 and cells), then the cells are counted for the book's
- * limit (sink.count) before any is built. The second builds the new rows' entries (the
+ * here, in two passes. The first builds nothing: it looks each row up in the memo and counts
+ * each new one's cells as plain_scan.py counts them ("<c "), its bytes checked for UTF-8 as
+ * plain_scan.py decodes them, then the cells are counted for the book's limit (sink.count)
+ * before any is built: as plain_scan.py would count them, at the same point. The second builds the new rows' entries (the
  * shared strings asked for only now, when a cell needs them), then puts every row into the
  * sink and the new ones into the memo. None, with nothing put and the count taken back
  * (sink.count(-cells)), as soon as a row is not read here (then the Python code reads the
- * sheet, and counts it again). A row with "<f " is never in the memo: plain_scan.py looks
- * for one in the whole of ``data`` before it calls this. */
+ * sheet, and counts it again). A row with "<f " is never in the memo and not read here:
+ * the first pass stops at it, before anything is built or counted (plain_scan.py then reads
+ * the sheet row by row, each new plain row in C once). */
 static PyObject *scan_rows(PyObject *self, PyObject *args)
 {
     PyObject *data, *memo, *sink, *entries = NULL, *keys = NULL, *result = NULL;
     PyObject *contents = NULL, *cached = NULL, *counted = NULL;
     long max_row;
-    Py_ssize_t long_text, limit, cells = 0;
+    Py_ssize_t long_text, limit, cells = 0, fresh = 0;
     (void)self;
     if (!PyArg_ParseTuple(args, "SO!Olnn", &data, &PyDict_Type, &memo, &sink, &max_row, &long_text, &limit))
         return NULL;
@@ -648,7 +626,8 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
     if (entries == NULL || keys == NULL)
         goto error;
     for (;;) { /* the first pass: nothing built */
-        const unsigned char *stop = row_end(p, end);
+        int f = 0;
+        const unsigned char *stop = row_end(p, end, &f);
         if (stop == NULL) { /* what follows the last row: whitespace only, not long */
             if (end - p > long_text)
                 goto none;
@@ -657,6 +636,8 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
                     goto none;
             break;
         }
+        if (f) /* a row with "<f " (a shared formula's, perhaps): never in the memo, left to */
+            goto none; /* the Python code before anything is built (found by the search for the row's end) */
         PyObject *key = PyBytes_FromStringAndSize((const char *)p, stop - p);
         if (key == NULL)
             goto error;
@@ -681,16 +662,12 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
             Py_DECREF(key);
             goto error;
         } else {
-            PyObject *seen = has_f(p, stop) ? (Py_INCREF(Py_None), Py_None)
-                                            : row_entry(p, stop - p, NULL, max_row, long_text, &n);
-            if (seen != Py_True) { /* not read here, or an error */
-                Py_XDECREF(seen);
+            n = stop - p > long_text ? -1 : count_cells(p, stop); /* as plain_scan.py counts it */
+            if (n < 0) { /* long (the Python code marks the sheet), or not UTF-8 */
                 Py_DECREF(key);
-                if (seen == NULL)
-                    goto error;
                 goto none;
             }
-            Py_DECREF(seen);
+            fresh += n;
             entry = Py_None;
             Py_INCREF(entry);
         }
@@ -710,7 +687,7 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
         if (key == Py_None)
             continue;
         PyObject *entry = row_entry((const unsigned char *)PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), sink,
-                                    max_row, long_text, NULL);
+                                    max_row, long_text);
         if (entry == NULL)
             goto error;
         if (entry == Py_None) {
@@ -719,7 +696,10 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
         }
         PyList_SET_ITEM(entries, k, entry); /* in place of None (the list's reference to it is dropped) */
         Py_DECREF(Py_None);
+        fresh -= PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 2));
     }
+    if (fresh != 0) /* never: a row read here has a cell at each "<c " (no text holds "<") */
+        goto uncount;
     contents = PyObject_GetAttrString(sink, "contents");
     cached = PyObject_GetAttrString(sink, "cached");
     if (contents == NULL || cached == NULL)

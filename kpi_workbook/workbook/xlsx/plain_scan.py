@@ -318,10 +318,9 @@ def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
     bytes: a piece seen before is neither decoded nor read again (it was valid UTF-8 then;
     a cut before the ASCII "</row>" never splits a character), and the cells of the whole
     are counted for the book's limit, as the memo knows them, before any is built."""
-    # A row with "<f " (a shared formula's, perhaps) is never in the memo and not read in C:
-    # one search of the whole says scan_rows would give up, before it does any work.
-    if compiled is not None and b"<f " not in data and \
-            compiled.scan_rows(data, memo, sink, max_row, LONG_TEXT, ROWS_MEMO_LIMIT):
+    # (a row with "<f " — a shared formula's, perhaps — is never in the memo nor read in C:
+    # scan_rows stops at it before it builds or counts anything, and the loop below reads it)
+    if compiled is not None and compiled.scan_rows(data, memo, sink, max_row, LONG_TEXT, ROWS_MEMO_LIMIT):
         return True  # every row from the memo or read in C (the usual sheet), as below
     pieces = data.split(b"</row>")
     tail = pieces.pop()  # what follows the last row: checked on its own, never kept
