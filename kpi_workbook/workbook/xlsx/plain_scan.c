@@ -583,8 +583,23 @@ static PyObject *scan_row(PyObject *self, PyObject *args)
     return result;
 }
 
-/* where "</row>" next starts in [p, end), or NULL; *f set when "<f " comes before it */
-static const unsigned char *row_end(const unsigned char *p, const unsigned char *end, int *f)
+/* whether "<f " is in [p, end): looked for by its "f", several times rarer in a sheet than "<" */
+static int has_f(const unsigned char *p, const unsigned char *end)
+{
+    const unsigned char *q = p;
+    while (end - q >= 2) {
+        const unsigned char *f = memchr(q, 'f', (size_t)(end - q - 1));
+        if (f == NULL)
+            return 0;
+        if (f > p && f[-1] == '<' && f[1] == ' ')
+            return 1;
+        q = f + 1;
+    }
+    return 0;
+}
+
+/* where "</row>" next starts in [p, end), or NULL */
+static const unsigned char *row_end(const unsigned char *p, const unsigned char *end)
 {
     while (end - p >= 6) {
         const unsigned char *lt = memchr(p, '<', (size_t)(end - p));
@@ -592,8 +607,6 @@ static const unsigned char *row_end(const unsigned char *p, const unsigned char 
             break;
         if (lt[1] == '/' && memcmp(lt, "</row>", 6) == 0)
             return lt;
-        if (lt[1] == 'f' && lt[2] == ' ')
-            *f = 1;
         p = lt + 1;
     }
     return NULL; /* what follows is the part's tail: whitespace only, or not read here */
@@ -608,8 +621,8 @@ static const unsigned char *row_end(const unsigned char *p, const unsigned char 
  * sink and the new ones into the memo. None, with nothing put and the count taken back
  * (sink.count(-cells)), as soon as a row is not read here (then the Python code reads the
  * sheet, and counts it again). A row with "<f " is never in the memo and not read here:
- * the first pass stops at it, before anything is built or counted (plain_scan.py then reads
- * the sheet row by row, each new plain row in C once). */
+ * one search of ``data`` for it comes first (plain_scan.py then reads the sheet row by row,
+ * each new plain row in C once). */
 static PyObject *scan_rows(PyObject *self, PyObject *args)
 {
     PyObject *data, *memo, *sink, *entries = NULL, *keys = NULL, *result = NULL;
@@ -625,9 +638,10 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
     keys = PyList_New(0);    /* each new row's bytes (its key in the memo), or None */
     if (entries == NULL || keys == NULL)
         goto error;
+    if (has_f(p, end)) /* a row with "<f " (a shared formula's, perhaps) is never in the memo nor */
+        goto none;     /* read here: the Python code reads the sheet row by row, before any work here */
     for (;;) { /* the first pass: nothing built */
-        int f = 0;
-        const unsigned char *stop = row_end(p, end, &f);
+        const unsigned char *stop = row_end(p, end);
         if (stop == NULL) { /* what follows the last row: whitespace only, not long */
             if (end - p > long_text)
                 goto none;
@@ -636,8 +650,6 @@ static PyObject *scan_rows(PyObject *self, PyObject *args)
                     goto none;
             break;
         }
-        if (f) /* a row with "<f " (a shared formula's, perhaps): never in the memo, left to */
-            goto none; /* the Python code before anything is built (found by the search for the row's end) */
         PyObject *key = PyBytes_FromStringAndSize((const char *)p, stop - p);
         if (key == NULL)
             goto error;

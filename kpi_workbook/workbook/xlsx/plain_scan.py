@@ -319,30 +319,38 @@ def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
     a cut before the ASCII "</row>" never splits a character), and the cells of the whole
     are counted for the book's limit, as the memo knows them, before any is built."""
     # (a row with "<f " — a shared formula's, perhaps — is never in the memo nor read in C:
-    # scan_rows stops at it before it builds or counts anything, and the loop below reads it)
+    # scan_rows looks for one first, before any other work, and the loop below reads it)
     if compiled is not None and compiled.scan_rows(data, memo, sink, max_row, LONG_TEXT, ROWS_MEMO_LIMIT):
         return True  # every row from the memo or read in C (the usual sheet), as below
     pieces = data.split(b"</row>")
     tail = pieces.pop()  # what follows the last row: checked on its own, never kept
     known = [memo.get(piece) for piece in pieces]  # a piece read before, then too followed by "</row>"
-    try:  # what is new is decoded first: text that is not UTF-8 steps aside before any count
-        texts = [piece.decode("utf-8") if found is None else None for piece, found in zip(pieces, known)]
+    # A new row in the common form is read in C into its memo entry, in turn, after the count
+    # (an earlier row's error comes first; None: the code below reads it, decoded only then).
+    scan_row = compiled.scan_row if compiled is not None else None
+    in_c: set[int] = set()
+    texts: list[str | None] = []
+    try:  # what is new is decoded (or checked) first: text that is not UTF-8 steps aside before any count
+        for k, (piece, found) in enumerate(zip(pieces, known)):
+            if found is None and scan_row is not None and b"<f " not in piece:
+                piece.decode("utf-8")  # checked only
+                in_c.add(k)
+            texts.append(piece.decode("utf-8") if found is None and k not in in_c else None)
         end = tail.decode("utf-8")
     except UnicodeDecodeError:
         return False
     cells = end.count("<c ")
-    for text, found in zip(texts, known):
-        cells += text.count("<c ") if found is None else found[2]  # type: ignore[union-attr]
+    for piece, text, found in zip(pieces, texts, known):
+        cells += found[2] if found is not None else text.count("<c ") if text is not None else piece.count(b"<c ")
     sink.count(cells)  # the book's limit, before anything is built
     contents, cached = sink.contents, sink.cached
-    # a new row in the common form is read in C into its memo entry, in turn (an earlier
-    # row's error comes first; None: the code below reads it)
-    scan_row = compiled.scan_row if compiled is not None else None
     try:
-        for piece, text, found in zip(pieces, texts, known):
-            if found is None and scan_row is not None and text is not None and "<f " not in text:
-                found = scan_row(piece, sink, max_row, LONG_TEXT)
-                if found is not None and len(memo) < ROWS_MEMO_LIMIT:
+        for k, (piece, text, found) in enumerate(zip(pieces, texts, known)):
+            if in_c and k in in_c:
+                found = scan_row(piece, sink, max_row, LONG_TEXT)  # type: ignore[misc]
+                if found is None:
+                    text = piece.decode("utf-8")
+                elif len(memo) < ROWS_MEMO_LIMIT:
                     memo[piece] = found
             if found is not None:
                 contents.update(found[0])
