@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from itertools import repeat
 import time
 import zipfile
 from pathlib import Path
@@ -222,6 +223,60 @@ class SheetRows:
         if self.kept is not None:
             self._keep(row, zip((col for col, _ in styled), values))
 
+    def write_table_rows(self, row: int, styled: list[tuple[int, str]], columns: list[list]) -> None:
+        """Rows ``row``, ``row + 1``, … of a table given column by column (``columns[j]``
+        the values of ``styled[j]``'s column, all of one length): the cells, and the values
+        kept, that :meth:`write_table_row` makes of each row — each column's cells made in
+        one loop, each row's put in place at once."""
+        if not styled or not columns:
+            return
+        n = len(columns[0])
+        names = self._columns
+        if len(names) <= max(styled)[0]:
+            self._name(max(styled)[0])
+        numbers = range(row + 1, row + 1 + n)
+        made = [_column_cells(names[col], style, values, numbers) for (col, style), values in zip(styled, columns)]
+        places = [col for col, _ in styled]
+        rows = self.rows
+        for r, cells in zip(range(row, row + n), zip(*made)):
+            mine = rows.get(r)
+            if mine is None:
+                rows[r] = dict(zip(places, cells))
+            else:
+                mine.update(zip(places, cells))
+        if self.kept is None:
+            return
+        kept, only = self.kept, self._keep_only
+        if places != list(range(len(places))) or any(r in kept for r in range(row, row + n)):
+            for r, values in zip(range(row, row + n), zip(*columns)):  # the general case
+                self._keep(r, zip(places, values))
+            return
+        # new rows of a table from column A (the usual): each row's values read back as
+        # _keep would keep them (a column not kept None, none after the last kept)
+        chosen = [j for j in places if only is None or j in only]
+        reads = [self._read_column(columns[j]) if only is None or j in only else repeat(None)
+                 for j in range(chosen[-1] + 1)] if chosen else []
+        for r, values in zip(range(row, row + n), zip(*reads) if reads else repeat(())):
+            kept[r] = list(values)
+
+    def _read_column(self, values: list) -> list:
+        """Each of ``values`` as :meth:`_keep` keeps it (read back, through the same memo)."""
+        memo = self._memo
+        out: list = []
+        append = out.append
+        for value in values:
+            known = memo.get(type(value))
+            if known is None:
+                read = read_back(value)
+            elif value != value:  # NaN (never a key: it is not equal to itself)
+                read = None
+            else:
+                read = known.get(value, _MISSING)
+                if read is _MISSING:
+                    read = known[value] = read_back(value)
+            append(read)
+        return out
+
     def styles(self, formats: list) -> list[str]:
         return [_style(fmt) for fmt in formats]
 
@@ -272,6 +327,30 @@ class SheetRows:
             yield "".join(out)
         else:
             yield from out
+
+
+def _column_cells(letters: str, style: str, values: list, numbers: range) -> list[str]:
+    """The cells of one column of a table, ``values`` in the rows ``numbers`` (1-based), as
+    :meth:`SheetRows.write_table_row` writes each."""
+    texts = _TEXTS
+    out: list[str] = []
+    append = out.append
+    for value, number in zip(values, numbers):
+        kind = type(value)
+        if kind is str:
+            inline = texts.get(value)
+            if inline is None:
+                inline = _inline(value)
+                if len(value) <= _TEXT_CHARS and len(texts) < _TEXTS_LIMIT:
+                    texts[value] = inline
+            append(f'<c r="{letters}{number}"{style} t="inlineStr">{inline}</c>')
+        elif kind is float and value - value == 0.0:  # finite
+            append(f'<c r="{letters}{number}"{style}><v>{value:.16G}</v></c>')
+        elif value is None or (kind is float and value != value):  # NaN: an empty cell
+            append(f'<c r="{letters}{number}"{style}/>')
+        else:
+            append(cell(f"{letters}{number}", style, value))
+    return out
 
 
 def _with_rows(part: bytes, rows: SheetRows) -> bytes:
