@@ -5,6 +5,7 @@ column A or further right, keeping every column or some, into rows already writt
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -24,7 +25,7 @@ VALUES = st.one_of(
 
 
 def _sheet(keep):
-    book = xlsxwriter.Workbook("unused.xlsx", {"in_memory": True})
+    book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
     return book, SheetRows(book.add_worksheet("表"), keep=keep)
 
 
@@ -69,7 +70,7 @@ def test_a_table_by_columns_is_the_table_by_rows(data, width, height, start_col,
 def test_write_table_makes_its_cells_by_columns_and_each_row_height_as_before(monkeypatch):
     frame = pd.DataFrame({"工号": ["E1", "E2", "E3"], "问题": ["很长的问题说明，" * 8, None, "很长的问题说明，" * 8],
                           "总分": [1.0, np.nan, 3.5]})
-    book = xlsxwriter.Workbook("unused.xlsx", {"in_memory": True})
+    book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
     f = table_formats(book)
     rows = SheetRows(book.add_worksheet("表"), keep=True)
     calls: list[int] = []
