@@ -132,3 +132,28 @@ def test_a_plain_ref_is_placed_without_split_ref(monkeypatch):
     assert seen == []  # the usual "A1" form placed by its letters and digits
     assert reader._rows({"A1": 1, "b2": 2}) == _rows_one_by_one({"A1": 1, "b2": 2})
     assert seen == ["b2", "A1", "b2"]  # any other by split_ref (then by the test's own)  # the usual "A1" form placed by its letters and digits
+
+
+@pytest.mark.parametrize("text", ["2026-10", "2026年10月", "２０２６-１０", " 2026/10 ", "202610", "2026-13", "十月", "", "x" * 41])
+def test_a_month_text_reads_as_parse_month_reads_it_and_is_parsed_once(text, monkeypatch):
+    from kpi_workbook.numbers import parse_month
+
+    try:
+        want: object = parse_month(text) if text.strip() else ""  # a blank cell: no month, no finding
+    except ParseError as exc:
+        want = exc.zh
+    calls: list[str] = []
+    monkeypatch.setattr(reader, "parse_month", lambda v: calls.append(v) or parse_month(v))
+    reader._month_text.cache_clear()
+    for _ in range(3):
+        card = _card("cs_agent", {"KPI_MONTH": "H2"})
+        found = reader._read_fields(card, reader.SheetCells("S", {"H2": text}))
+        got = card.fields["month"]
+        if not found:
+            assert got == want
+        else:
+            assert got == "" and [d.message_zh for d in found] == [f"月份单元格：{want}"]
+    if text.strip() and len(text) <= 40 and not found:
+        assert calls == [text]  # the same text on every card: parsed once
+    elif found:
+        assert len(calls) == 3  # a text refused is never kept: refused on every card

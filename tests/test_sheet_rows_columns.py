@@ -91,3 +91,35 @@ def test_write_table_makes_its_cells_by_columns_and_each_row_height_as_before(mo
     assert rows.heights[2] == rows.heights[4] > rows.heights[3]  # the two long texts' rows higher
     assert rows.values_read()[2:] == [["E1", "很长的问题说明，" * 8, 1], ["E2", None, None], ["E3", "很长的问题说明，" * 8, 3.5]]
     book.close()
+
+
+def test_the_stats_total_row_is_worked_out_from_the_columns_it_reads_only(monkeypatch):
+    """部门统计's 合计 row: department_stats over every card as one department, from a copy
+    of the six columns it reads (not of the whole summary), with the same figures."""
+    from kpi_workbook.rules.loader import builtin_catalog
+    from kpi_workbook.workbook.month import report_writer
+    from kpi_workbook.workbook.month.report import ReportData
+
+    catalog = builtin_catalog()
+    role = next(iter(catalog.roles.values()))
+    scheme = role.grade_scheme
+    grades = catalog.grade_schemes[scheme].grades()
+    summary = pd.DataFrame({"工号": ["E1", "E2", "E3"], "姓名": ["甲", "乙", "丙"], "部门": ["一部", "二部", "一部"],
+                            "岗位ID": [role.id] * 3, "状态": ["已完成", "已完成", "未完成"], "总分": [90.0, 70.5, 10.0],
+                            "等级": [grades[0], grades[-1], None], "应发绩效合计": [100.0, 50.25, None],
+                            "说明": ["", "", ""], "问题": [None, None, "x"]})
+    data = ReportData("2026-10", summary, [])
+    seen: list[list[str]] = []
+    stats = report_writer.department_stats
+    monkeypatch.setattr(report_writer, "department_stats",
+                        lambda c, d, s=None: seen.append(list(d.summary.columns)) or stats(c, d, s))
+    book = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
+    ws = book.add_worksheet("表")
+    columns = ["部门", "人数", "已完成", "平均分", "最高分", "最低分", "应发合计", *grades]
+    report_writer._stats_total(ws, catalog, data, scheme, columns, grades, 5, table_formats(book))
+    assert seen == [list(report_writer.STATS_COLUMNS)]
+    total, _ = stats(catalog, ReportData("2026-10", summary.assign(部门="合计"), []), scheme)
+    mine, _ = stats(catalog, ReportData("2026-10", summary[list(report_writer.STATS_COLUMNS)].assign(部门="合计"), []),
+                    scheme)
+    assert mine.equals(total) and total.iloc[0]["已完成"] == 2 and total.iloc[0]["应发合计"] == 150.25
+    book.close()

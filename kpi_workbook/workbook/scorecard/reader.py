@@ -8,6 +8,7 @@ file, sheet and cell; a workbook that cannot be opened at all is one error.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass, field
@@ -294,7 +295,8 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
                 value = math.nan
         elif field_name == "month":
             try:
-                value = "" if is_blank(value) else parse_month(value)
+                value = "" if is_blank(value) else _month_text(value) if type(value) is str and \
+                    len(value) <= 40 else parse_month(value)
             except ParseError as exc:
                 diags.append(error("bad-field", f"月份单元格：{exc.zh}", f"the month cell: {exc.en}",
                                    source=str(card.path), sheet=card.sheet, cell=ref))
@@ -311,6 +313,13 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
             value = "" if value is None else str(value).strip()
         card.fields[field_name] = value
     return diags
+
+
+@functools.lru_cache(maxsize=256)
+def _month_text(text: str) -> str:
+    """parse_month of a month's text, worked out once (every card of a book has the same;
+    a text it refuses is not kept: it raises each time)."""
+    return parse_month(text)
 
 
 NUMBER_TYPES = ("number", "percent", "count", "points")
