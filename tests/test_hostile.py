@@ -24,6 +24,11 @@ from kpi_workbook.workbook.xlsx.package import Book
 from kpi_workbook.workbook.scorecard.reader import read_book
 from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 
+from .readers import either_reader  # noqa: F401  (a fixture)
+
+# every test both ways: with the compiled scanner and with the Python code alone
+pytestmark = pytest.mark.usefixtures("either_reader")
+
 MONTH = "2026-10"
 PEOPLE = {"E015", "E016", "E028"}
 

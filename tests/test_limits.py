@@ -28,6 +28,7 @@ from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 from kpi_workbook.workbook.xlsx.limits import Limits
 
 from .helpers import child_pids, run
+from .readers import either_reader  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 MONTH = "2026-10"
@@ -84,6 +85,7 @@ def test_the_readme_table_is_the_table_the_code_uses():
     assert used <= {limit.env for limit in limits.LIMITS}
 
 
+@pytest.mark.usefixtures("either_reader")  # read with the compiled scanner and without
 def test_new_refuses_a_book_the_readers_would_refuse_before_any_work(tmp_path, capsys, monkeypatch):
     """The issue: `new` on a 100,000-row roster wrote a 349 MB book of 100,003 sheets (5 min 51 s,
     3.1 GB) that `validate` then refused. Here the sheet limit is 40 and the sample roster has
@@ -101,6 +103,7 @@ def test_new_refuses_a_book_the_readers_would_refuse_before_any_work(tmp_path, c
     assert "too-large" not in err
 
 
+@pytest.mark.usefixtures("either_reader")  # read with the compiled scanner and without
 def test_new_refuses_a_book_of_too_many_cells(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KPI_WORKBOOK_MAX_CELLS", "5000")
     code, _, err = run(capsys, "new", "--month", MONTH, "--out", tmp_path / "all.xlsx")
@@ -109,6 +112,7 @@ def test_new_refuses_a_book_of_too_many_cells(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.usefixtures("either_reader")  # read with the compiled scanner and without
 def test_new_refuses_a_book_too_big_when_inflated(tmp_path, capsys, monkeypatch):
     """At the full limits the inflated size binds before the cells for the biggest roles
     (about 42,000 qc_event_ledger cards are 2 GB of XML): `new` counts it too. The sample
@@ -126,6 +130,7 @@ def test_new_refuses_a_book_too_big_when_inflated(tmp_path, capsys, monkeypatch)
     assert "too-large" not in err and "zip-bomb" not in err
 
 
+@pytest.mark.usefixtures("either_reader")  # read with the compiled scanner and without
 def test_the_size_new_counts_is_never_below_what_the_reader_counts(tmp_path, catalog):
     """The up-front estimate may only err on the safe side: for every role, at least the
     cells the package reader counts in the sheet as written."""
@@ -159,6 +164,7 @@ def test_the_size_new_counts_is_never_below_what_the_reader_counts(tmp_path, cat
     assert cells >= counted and size >= inflated
 
 
+@pytest.mark.usefixtures("either_reader")  # read with the compiled scanner and without
 def test_report_refuses_a_report_its_readers_would_refuse(tmp_path, capsys, monkeypatch):
     """120 cards: their book's 名单 has 121 rows, the report's 月度汇总 at least 122 (a header
     and a row per card). With rows limited to 121 the scorecard book still reads, but payroll
@@ -176,6 +182,7 @@ def test_report_refuses_a_report_its_readers_would_refuse(tmp_path, capsys, monk
     assert not (tmp_path / "r.xlsx").exists()
 
 
+@pytest.mark.usefixtures("either_reader")  # read with the compiled scanner and without
 def test_a_history_keeps_each_month_in_a_sheet_its_readers_take(tmp_path, capsys, monkeypatch, sample_book):
     """Two months of 47 people are 94 rows of 历史: with rows limited to 80 the second
     month's report is still written, for the history keeps each month in a sheet of its own

@@ -23,6 +23,11 @@ from kpi_workbook.diagnostics import KpiError
 from kpi_workbook.workbook.xlsx import package, plain_scan
 from kpi_workbook.workbook.xlsx.package import Book, SheetData, _PlainSheet, _SheetReader
 
+from .readers import either_reader  # noqa: F401  (a fixture)
+
+# every test both ways: with the compiled scanner and with the Python code alone
+pytestmark = pytest.mark.usefixtures("either_reader")
+
 
 def by_expat(book: Book, name: str, raw: bytes | None = None) -> SheetData:
     """The sheet as expat reads it (``raw``: these bytes instead of the book's part)."""
@@ -149,7 +154,7 @@ def test_a_row_is_read_once_per_book_but_a_shared_formula_in_its_own_sheet(small
             assert typed(data) == typed(by_expat(book, name, raw))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(st.text(alphabet="'!$ABZ019 中&;amp#<>\"", max_size=14) |
                       st.sampled_from(["'E1 员工1'!$B$2", "Sheet1!A1", "'It''s'!$C$3", "'a!b'!$A$1",
                                        "S!$A$1:$B$2", "#REF!", "'x'!#REF!", "S!$XFD$1048576",

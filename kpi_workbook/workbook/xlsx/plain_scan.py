@@ -25,11 +25,27 @@ validations) is neither read nor checked here.
 from __future__ import annotations
 
 import functools
+import importlib
+import os
 import re
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ...limits import BY_NAME as LIMITS
+
+# Two jobs below — a row read for the first time, and the defined names — are done in C for
+# their common form when the optional extension (plain_scan.c, the top-level module
+# kpi_workbook_scan) was built at install; it says None for anything else and the Python
+# code here reads it, as it reads everything without the extension (no compiler at install,
+# xlwings Lite). KPI_WORKBOOK_PURE_PYTHON=1 leaves it out (the tests run both ways).
+compiled: Any = None
+if not os.environ.get("KPI_WORKBOOK_PURE_PYTHON"):
+    try:
+        compiled = importlib.import_module("kpi_workbook_scan")
+    except ImportError:
+        compiled = None
+    if getattr(compiled, "VERSION", None) != 2:
+        compiled = None  # built from another version of plain_scan.c
 
 _ILLEGAL = r"\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # not XML characters, and CR (see above)
 _TEXT = (rf"[^<&{_ILLEGAL}]*+(?:&(?:lt|gt|amp|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});"
@@ -271,9 +287,19 @@ def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
     bytes: a piece seen before is neither decoded nor read again (it was valid UTF-8 then;
     a cut before the ASCII "</row>" never splits a character), and the cells of the whole
     are counted for the book's limit, as the memo knows them, before any is built."""
+    if compiled is not None and compiled.scan_rows(data, memo, sink, max_row, LONG_TEXT, ROWS_MEMO_LIMIT):
+        return True  # every row from the memo or read in C (the usual sheet), as below
     pieces = data.split(b"</row>")
     tail = pieces.pop()  # what follows the last row: checked on its own, never kept
     known = [memo.get(piece) for piece in pieces]  # a piece read before, then too followed by "</row>"
+    fresh: set[int] = set()  # new pieces read in C: kept in the memo once counted
+    if compiled is not None:  # a new row in the common form is read in C into its memo entry
+        scan_row = compiled.scan_row  # (None: the code below reads it)
+        for k, piece in enumerate(pieces):
+            if known[k] is None and b"<f " not in piece:
+                known[k] = scan_row(piece, sink, max_row, LONG_TEXT)
+                if known[k] is not None:
+                    fresh.add(k)
     try:  # what is new is decoded first: text that is not UTF-8 steps aside before any count
         texts = [piece.decode("utf-8") if found is None else None for piece, found in zip(pieces, known)]
         end = tail.decode("utf-8")
@@ -285,11 +311,13 @@ def _rows_memoised(data: bytes, sink: Sink, memo: dict, max_row: int) -> bool:
     sink.count(cells)  # the book's limit, before anything is built
     contents, cached = sink.contents, sink.cached
     try:
-        for piece, text, found in zip(pieces, texts, known):
+        for k, (piece, text, found) in enumerate(zip(pieces, texts, known)):
             if found is not None:
                 contents.update(found[0])
                 if found[1]:
                     cached.update(found[1])
+                if fresh and k in fresh and len(memo) < ROWS_MEMO_LIMIT:
+                    memo[piece] = found
                 continue
             assert text is not None  # decoded above
             if not _rows_plain(text + "</row>", max_row):
@@ -469,27 +497,34 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
     declared = _DECLARATION.match(part[:200].removeprefix(b"\xef\xbb\xbf"))
     if declared and declared.group(1).lower() != b"utf-8":
         return None
+    start = text.find("<definedNames>")
+    end = text.find("</definedNames>", start) if start >= 0 else -1
+    if start >= 0 and end < 0:
+        return None
+    # The part but the body of <definedNames> (3 MB in a book of 1,000 cards), where the
+    # elements below are looked for and counted: the body is read whole below (or the part
+    # is not read here), and a name's text holds no "<", so there is no other element in it.
+    outside = text if start < 0 else text[:start] + text[end:]
     try:
         sheets = []
-        for attrs in _SHEET.findall(text):
+        for attrs in _SHEET.findall(outside):
             found = _attributes_refs(attrs)
             rid = next((v for k, v in found.items() if ":" in k and k.split(":", 1)[1] == "id"), "")
             sheets.append((found.get("name", ""), rid))
-        if len(sheets) != part.count(b"<sheet ") + part.count(b"<sheet>") + part.count(b"<sheet/"):
+        if len(sheets) != outside.count("<sheet ") + outside.count("<sheet>") + outside.count("<sheet/"):
             return None
         names: list[tuple[str, int | None, str]] = []
         cells: list[str | None] = []
-        start = text.find("<definedNames>")
         if start >= 0:
-            end = text.find("</definedNames>", start)
-            if end < 0:
-                return None
             body = text[start + 14:end]
-            matches = _NAMES.findall(body)
+            fast = compiled.scan_names(body) if compiled is not None and "&" not in body else None
+            matches = _NAMES.findall(body) if fast is None else []
+            if fast is not None:  # the usual form, read in C
+                names, cells = fast
             while matches and not matches[-1][0]:  # the whitespace at the end, or the rest from
                 if matches.pop()[6]:  # where it is not plain: only ever the last matches
                     return None
-            if "&" not in body:  # the usual form: no reference to decode, in one pass; the
+            if matches and "&" not in body:  # the usual form: no reference to decode, in one pass; the
                 # few names with another attribute than name and localSheetId (hidden="1" on
                 # Excel's filter range) put right after it
                 scope_of = {local: int(local) if local.isdigit() else None for local in {f[1] for f in matches}}
@@ -518,8 +553,8 @@ def scan_workbook(part: bytes) -> WorkbookScan | None:
                 append((unescape(name) if "&" in name else name, scope,
                         unescape(value) if "&" in value else value))
                 append_cell(column + row if column else None)
-            if len(names) != part.count(b"<definedName ") + part.count(b"<definedName>"):
-                return None
+            if "<definedName " in outside or "<definedName>" in outside:
+                return None  # a name outside <definedNames>
         elif b"<definedName" in part:
             return None
     except NotPlain:
