@@ -160,3 +160,25 @@ def test_every_calibration_row_has_its_schemes_dropdown(demo_run, catalog):
         by_label = {g.label: g for g in catalog.grade_schemes.values()}  # printed by its label
         grades = by_label[scheme].grades()
         assert covering[0].type == "list" and covering[0].formula1 == '"' + ",".join(grades) + '"'
+
+
+def _truncated_unit_by_unit(text: str) -> str:
+    """The cut counted one character at a time (an astral character is two UTF-16 units)."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > sheet_rows.CELL_TEXT_LIMIT:
+            return text[:i]
+    return text
+
+
+@pytest.mark.parametrize("parts", [["x"], ["é", "品"], ["\uffff"], ["\ud800", "a"], ["\udc00", "\ud83d"],
+                                   ["\U0001F600"], ["\U0001F600", "a"], ["\U0010FFFF", "\x00", "品"]])
+def test_a_long_text_is_cut_where_its_utf16_units_pass_the_limit(parts):
+    """sheet_rows._truncated (counted in C) cuts every text where counting unit by unit does:
+    at the limit, one over, and an astral character straddling it (dropped whole)."""
+    limit = sheet_rows.CELL_TEXT_LIMIT
+    for n in (0, 1, limit // 2, limit // 2 + 1, limit - 1, limit, limit + 1, limit + 2, 40_000):
+        for k in range(len(parts)):
+            text = "".join(parts[(i + k) % len(parts)] for i in range(n))
+            assert sheet_rows._truncated(text) == _truncated_unit_by_unit(text), (parts, n, k)
