@@ -26,8 +26,9 @@ from kpi_workbook.workbook.scorecard.roster import sample_roster_path
 
 from .readers import either_reader  # noqa: F401  (a fixture)
 
-# every test both ways: with the compiled scanner and with the Python code alone
-pytestmark = pytest.mark.usefixtures("either_reader")
+# the tests that read a book's sheets run both ways (the either_reader fixture): with the
+# compiled scanner and with the Python code alone; the rest read no sheet XML
+both_readers = pytest.mark.usefixtures("either_reader")
 
 MONTH = "2026-10"
 PEOPLE = {"E015", "E016", "E028"}
@@ -108,6 +109,7 @@ def test_the_suite_runs_with_lxml_so_openpyxl_saves_through_it():
     assert openpyxl.xml.LXML is True  # lxml is in the test extras (setup.cfg)
 
 
+@both_readers
 def test_a_book_openpyxl_saved_through_lxml_reads_and_validates(capsys, book, catalog):
     before = first_card(catalog, book)
     wb = openpyxl.load_workbook(book)
@@ -118,6 +120,7 @@ def test_a_book_openpyxl_saved_through_lxml_reads_and_validates(capsys, book, ca
     assert "formula-changed" not in err and code in (0, 1)
 
 
+@both_readers
 def test_character_references_are_decoded(book, catalog):
     sheet, ref, key = input_cell(catalog, book)
     set_raw_cell(book, sheet, ref, f'<c r="{ref}" t="inlineStr"><is><t>&#57;0</t></is></c>')
@@ -125,6 +128,7 @@ def test_character_references_are_decoded(book, catalog):
     assert card.contents[ref] == "90"  # &#57; is "9"
 
 
+@both_readers
 def test_cell_markup_inside_a_comment_is_not_a_cell_and_is_scanned_once(book, catalog, monkeypatch):
     monkeypatch.setenv("KPI_WORKBOOK_MAX_RATIO", "100000")  # the comment compresses enormously
     card = first_card(catalog, book)
@@ -137,6 +141,7 @@ def test_cell_markup_inside_a_comment_is_not_a_cell_and_is_scanned_once(book, ca
         (a != a and b != b) or a == b for a, b in zip(again.values.values(), card.values.values()))
 
 
+@both_readers
 def test_entity_declarations_are_refused(capsys, book, catalog):
     part = sheet_part(book, first_card(catalog, book).sheet)
     bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
@@ -253,6 +258,7 @@ def test_parts_are_inflated_within_the_limits_with_isal_or_zlib(book, monkeypatc
     assert caught.value.diagnostics[0].code == "damaged-xlsx"
 
 
+@both_readers
 def test_bounds_on_cells_and_sheets(capsys, book, monkeypatch):
     monkeypatch.setenv("KPI_WORKBOOK_MAX_CELLS", "50")
     code, _, err = run(capsys, "validate", book)
@@ -266,6 +272,7 @@ def test_bounds_on_cells_and_sheets(capsys, book, monkeypatch):
 # --- bad cells: one sentence with file, sheet and cell -------------------------------------
 
 
+@both_readers
 def test_text_in_a_number_cell_names_the_cell(capsys, book, catalog):
     sheet, ref, _ = input_cell(catalog, book)
     set_raw_cell(book, sheet, ref, f'<c r="{ref}"><v>abc</v></c>')
@@ -274,6 +281,7 @@ def test_text_in_a_number_cell_names_the_cell(capsys, book, catalog):
         assert code == 2 and "book.xlsx" in err and f"[{sheet}]!{ref}" in err and "abc" in err
 
 
+@both_readers
 def test_an_iso_date_cell_is_read(capsys, book, catalog):
     sheet, ref, key = input_cell(catalog, book)
     set_raw_cell(book, sheet, ref, f'<c r="{ref}" t="d"><v>2026-10-05T00:00:00</v></c>')
@@ -288,6 +296,7 @@ def test_an_iso_date_cell_is_read(capsys, book, catalog):
     '<c r="{ref}" t="inlineStr"><is><t>2026/10</t></is></c>',
     '<c r="{ref}" t="d"><v>2026-10-01</v></c>',
 ])
+@both_readers
 def test_month_cells_as_dates_or_slashes_are_read(capsys, book, catalog, month_xml, tmp_path):
     for card in read_book(catalog, book)[0]:
         set_raw_cell(book, card.sheet, card.names["KPI_MONTH"],
@@ -535,6 +544,7 @@ def test_score_never_prints_a_number_that_is_not_finite(capsys, tmp_path, monkey
 # --- bugs stay bugs -------------------------------------------------------------------------
 
 
+@both_readers
 @pytest.mark.parametrize("command", ["report", "validate", "fill"])
 def test_a_bug_while_reading_is_an_internal_error_not_a_damaged_file(capsys, book, tmp_path,
                                                                       monkeypatch, command):
@@ -708,6 +718,7 @@ def test_score_refuses_an_amount_that_would_overflow_in_one_sentence(capsys, tmp
     assert len(err.strip().splitlines()) == 1
 
 
+@both_readers
 def test_a_scorecard_with_an_absurd_base_salary_is_a_finding_not_infinite_pay(capsys, book, catalog, tmp_path):
     for card in read_book(catalog, book)[0]:
         ref = card.names["KPI_BASE_SALARY"]

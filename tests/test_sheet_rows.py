@@ -85,12 +85,13 @@ def test_sheet_rows_read_back_as_xlsxwriter_writes_them(tmp_path):
 
 
 def test_a_big_part_is_written_fast_and_reads_the_same(tmp_path, monkeypatch, soffice):  # noqa: F811
-    """A part past BIG_PART (月度汇总 of a group: 100 MB) is written as it is made, at zlib's
-    fastest level: the same cells as the default path, a bigger compressed part, and a
-    file LibreOffice opens (converted back to .xlsx, its cells are the table's)."""
+    """A sheet's rows are made and deflated a piece at a time (月度汇总 of a group: 100 MB),
+    every part at the fastest level: the same XML whether the rows come in one piece or in
+    many, a deflated part, and a file LibreOffice opens (converted back to .xlsx, its cells
+    are the table's)."""
     from kpi_workbook.workbook.libreoffice import recalculate
 
-    big = pd.concat([TABLE] * 400, ignore_index=True)  # 2,800 rows: several pieces of rows
+    big = pd.concat([TABLE] * 400, ignore_index=True)  # 2,800 rows
 
     def write(path: Path) -> None:
         written = io.BytesIO()
@@ -103,14 +104,17 @@ def test_a_big_part_is_written_fast_and_reads_the_same(tmp_path, monkeypatch, so
         book.close()
         sheet_rows.save(written, [rows], path)
 
-    write(tmp_path / "default.xlsx")
-    monkeypatch.setattr(sheet_rows, "BIG_PART", 10_000)
-    write(tmp_path / "fast.xlsx")
+    monkeypatch.setattr(sheet_rows, "ROWS_A_PIECE", 10_000)
+    write(tmp_path / "default.xlsx")  # one piece
+    monkeypatch.setattr(sheet_rows, "ROWS_A_PIECE", 97)
+    write(tmp_path / "fast.xlsx")  # 29 pieces
     part = "xl/worksheets/sheet1.xml"
     with zipfile.ZipFile(tmp_path / "default.xlsx") as a, zipfile.ZipFile(tmp_path / "fast.xlsx") as b:
         assert a.read(part) == b.read(part)  # the same XML, byte for byte
-        assert b.getinfo(part).compress_size > a.getinfo(part).compress_size  # level 1, not 6
-        assert b.testzip() is None
+        info = b.getinfo(part)
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < info.file_size / 5
+        assert a.testzip() is None and b.testzip() is None
+        assert [i.filename for i in a.infolist()] == [i.filename for i in b.infolist()]
     assert _cells(tmp_path / "fast.xlsx") == _cells(tmp_path / "default.xlsx")
     out = recalculate([tmp_path / "fast.xlsx"], tmp_path / "lo")[0]
     values = sheet_values(out, "表")
@@ -160,3 +164,25 @@ def test_every_calibration_row_has_its_schemes_dropdown(demo_run, catalog):
         by_label = {g.label: g for g in catalog.grade_schemes.values()}  # printed by its label
         grades = by_label[scheme].grades()
         assert covering[0].type == "list" and covering[0].formula1 == '"' + ",".join(grades) + '"'
+
+
+def _truncated_unit_by_unit(text: str) -> str:
+    """The cut counted one character at a time (an astral character is two UTF-16 units)."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > sheet_rows.CELL_TEXT_LIMIT:
+            return text[:i]
+    return text
+
+
+@pytest.mark.parametrize("parts", [["x"], ["é", "品"], ["\uffff"], ["\ud800", "a"], ["\udc00", "\ud83d"],
+                                   ["\U0001F600"], ["\U0001F600", "a"], ["\U0010FFFF", "\x00", "品"]])
+def test_a_long_text_is_cut_where_its_utf16_units_pass_the_limit(parts):
+    """sheet_rows._truncated (counted in C) cuts every text where counting unit by unit does:
+    at the limit, one over, and an astral character straddling it (dropped whole)."""
+    limit = sheet_rows.CELL_TEXT_LIMIT
+    for n in (0, 1, limit // 2, limit // 2 + 1, limit - 1, limit, limit + 1, limit + 2, 40_000):
+        for k in range(len(parts)):
+            text = "".join(parts[(i + k) % len(parts)] for i in range(n))
+            assert sheet_rows._truncated(text) == _truncated_unit_by_unit(text), (parts, n, k)

@@ -46,6 +46,9 @@ def grade_order(catalog: Catalog, summary: pd.DataFrame) -> list[str]:
     return order
 
 
+STATS_COLUMNS = ("部门", "岗位ID", "状态", "总分", "等级", "应发绩效合计")  # what department_stats reads
+
+
 def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None = None
                      ) -> tuple[pd.DataFrame, list[str]]:
     """Per department: counts, average, extremes, grade counts and shares, pay.
@@ -59,9 +62,8 @@ def department_stats(catalog: Catalog, data: ReportData, scheme_id: str | None =
         grades = catalog.grade_schemes[scheme_id].grades()
     else:
         grades = grade_order(catalog, s)
-    columns = ("部门", "岗位ID", "状态", "总分", "等级", "应发绩效合计")
     departments: dict[object, list[tuple]] = {}
-    for card in zip(*(column_values(s[c]) for c in columns)) if len(s) else ():
+    for card in zip(*(column_values(s[c]) for c in STATS_COLUMNS)) if len(s) else ():
         if scheme_id is None or scheme_of[card[1]] == scheme_id:
             departments.setdefault(card[0], []).append(card)
     rows = []
@@ -372,7 +374,9 @@ def _stats_sheet(book, catalog: Catalog, data: ReportData, f, page) -> None:
 def _stats_total(ws, catalog: Catalog, data: ReportData, scheme_id: str, columns: list[str],
                  grades: list[str], row: int, f) -> None:
     """The 合计 row of a 部门统计 table: the same figures over every department of the scheme."""
-    whole = ReportData(data.month, data.summary.assign(部门="合计"), data.money_columns)
+    # department_stats reads these columns only: the others are not copied (a group's summary
+    # is a hundred thousand rows)
+    whole = ReportData(data.month, data.summary[list(STATS_COLUMNS)].assign(部门="合计"), data.money_columns)
     total, _ = department_stats(catalog, whole, scheme_id)
     if total.empty:
         return

@@ -77,14 +77,31 @@ def write_table(ws, frame: pd.DataFrame, formats: dict[str, object], f, start_ro
     else:
         styled, put = list(zip(places, column_formats)), functools.partial(xlsx_row, ws)
     columns = [column_values(frame.iloc[:, j]) for j in range(frame.shape[1])]
-    for i, row in enumerate(zip(*columns), start=start_row):  # far faster than itertuples
-        put(i, styled, row)
-        if widths is not None and wrapped:
-            values = [""] * len(row)  # the wrapped columns' texts: only they set the height
-            for j in wrapped:
-                v = row[j]
-                values[j] = "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
-            ws.set_row(i, row_height(values, widths, wrapped))  # explicit, also when one line
+    if isinstance(ws, SheetRows):  # its cells made column by column
+        ws.write_table_rows(start_row, styled, columns)
+    else:
+        for i, row in enumerate(zip(*columns), start=start_row):  # far faster than itertuples
+            put(i, styled, row)
+    if widths is None or not wrapped:
+        return
+    # each row as high as its wrapped columns' texts need (explicit, also when one line):
+    # worked out once per distinct texts (most rows repeat a few, or have none)
+    order = sorted(wrapped)
+    texts = [[_shown(v) for v in columns[j]] for j in order]
+    heights: dict[tuple[str, ...], float] = {}
+    for i, key in enumerate(zip(*texts), start=start_row):
+        height = heights.get(key)
+        if height is None:
+            values = [""] * len(columns)  # the wrapped columns' texts: only they set the height
+            for j, text in zip(order, key):
+                values[j] = text
+            height = heights[key] = row_height(values, widths, wrapped)
+        ws.set_row(i, height)
+
+
+def _shown(value) -> str:
+    """A wrapped cell's text as its row's height is worked out from it."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 def column_values(column: pd.Series) -> list:

@@ -8,6 +8,7 @@ file, sheet and cell; a workbook that cannot be opened at all is one error.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from ...kinds.inputs import InputSpec, input_specs, parse_value
 from ...kinds.base import card_flag
 from ...numbers import ParseError, clean_round, is_blank, number_text, parse_flag, parse_money, parse_month, parse_number
 from ...rules.loader import Catalog
-from ..xlsx.package import Book, split_ref
+from ..xlsx.package import Book, column_number, split_ref
 from ..xlsx.limits import check_file, check_xlsx
 from .form import cell_findings, name_findings, oversized, sheet_form
 from .settings import read_settings
@@ -222,11 +223,31 @@ def _book_settings(cards: list[Card], path: Path, package: Book) -> list[Diagnos
 
 
 def _rows(contents: dict[str, object]) -> list[list[object]]:
-    cells = {split_ref(ref): v for ref, v in contents.items()}
-    if not cells:
+    """The cells as rows (A1 first), None where no cell is: each cell's place as
+    ``split_ref`` gives it (its letters' column worked out once per column)."""
+    if not contents:
         return []
-    height, width = max(r for r, _ in cells), max(c for _, c in cells)
-    return [[cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
+    columns: dict[str, int] = {}
+    places: list[tuple[int, int, object]] = []
+    for ref, value in contents.items():
+        digits = ref.lstrip(_LETTERS)
+        letters = ref[:len(ref) - len(digits)]
+        if letters and digits.isdigit() and digits.isascii():  # "B3": nearly every cell
+            column = columns.get(letters)
+            if column is None:
+                column = columns[letters] = column_number(letters)
+            places.append((int(digits), column, value))
+        else:
+            places.append((*split_ref(ref), value))
+    width = max(c for _, c, _ in places)
+    rows: list[list[object]] = [[None] * width for _ in range(max(r for r, _, _ in places))]
+    for r, c, value in places:
+        if r > 0 and c > 0:  # a place split_ref gives outside the sheet (row 0): no cell
+            rows[r - 1][c - 1] = value
+    return rows
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def sheet_values(path: Path, title: str) -> list[list[object]] | None:
@@ -274,7 +295,8 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
                 value = math.nan
         elif field_name == "month":
             try:
-                value = "" if is_blank(value) else parse_month(value)
+                value = "" if is_blank(value) else _month_text(value) if type(value) is str and \
+                    len(value) <= 40 else parse_month(value)
             except ParseError as exc:
                 diags.append(error("bad-field", f"月份单元格：{exc.zh}", f"the month cell: {exc.en}",
                                    source=str(card.path), sheet=card.sheet, cell=ref))
@@ -291,6 +313,13 @@ def _read_fields(card: Card, ws) -> list[Diagnostic]:
             value = "" if value is None else str(value).strip()
         card.fields[field_name] = value
     return diags
+
+
+@functools.lru_cache(maxsize=256)
+def _month_text(text: str) -> str:
+    """parse_month of a month's text, worked out once (every card of a book has the same;
+    a text it refuses is not kept: it raises each time)."""
+    return parse_month(text)
 
 
 NUMBER_TYPES = ("number", "percent", "count", "points")
@@ -349,14 +378,27 @@ def _role_specs(catalog: Catalog, role_id: str) -> tuple:
     if hit is None or hit[0] is not catalog:
         role = catalog.roles[role_id]
         specs = input_specs(role, catalog.role_pay_rules(role))
-        hit = _SPECS[key] = (catalog, tuple((s, _input_name(s)) for s in specs))
+        hit = _SPECS[key] = (catalog, tuple((s, _input_name(s), _number_range(s)) for s in specs))
     return hit[1]
+
+
+def _number_range(spec: InputSpec) -> tuple[float, float, bool] | None:
+    """(lowest, highest, whole numbers only) of a number input, as ``parse_value`` checks
+    them (±inf where the input sets no bound), or None for any other input."""
+    d = spec.input
+    if d.type not in NUMBER_TYPES:
+        return None
+    low = 0 if d.type in ("count", "points") and d.min is None else d.min
+    return (-math.inf if low is None else low, math.inf if d.max is None else d.max, d.type == "count")
+
+
+_WHOLE = 2**53  # an int cell below it in size is a float exactly (parse_number's float())
 
 
 def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
     diags = []
     where = {"source": str(card.path), "sheet": card.sheet}
-    for spec, name in _role_specs(catalog, card.role_id):
+    for spec, name, number in _role_specs(catalog, card.role_id):
         ref = card.names.get(name)
         if ref is None:
             diags.append(error("missing-name", f"缺少输入单元格名称 {name}（{spec.label_path()}）",
@@ -368,6 +410,14 @@ def _read_inputs(catalog: Catalog, card: Card, ws) -> list[Diagnostic]:
         if raw is None:  # an empty cell: nothing to check (is_blank, parse_value's first step)
             card.values[spec.key] = math.nan
             continue
+        kind = type(raw)
+        if number is not None and (kind is float or (kind is int and -_WHOLE < raw < _WHOLE)):
+            # a number typed in a number cell (nearly every input): what parse_value gives
+            # when it is finite, in range and whole where it must be; else parse_value says why
+            value = float(raw)
+            if value - value == 0.0 and number[0] <= value <= number[1] and (not number[2] or value.is_integer()):
+                card.values[spec.key] = value
+                continue
         try:
             if isinstance(raw, str) and raw.startswith("="):
                 raise ParseError("输入单元格里是公式", "an input cell holds a formula")
