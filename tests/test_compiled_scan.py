@@ -774,3 +774,21 @@ def test_a_sheet_with_a_shared_formula_costs_scan_rows_nothing_and_its_rows_are_
     assert plain_scan._rows_memoised(data, sink, sink.rows_memo, 9)  # type: ignore[arg-type]
     assert calls == ["rows", "row", "row"] and sink.counted == [3] and sink.asked == 1
     assert (sink.contents["A1"], sink.contents["A2"], len(sink.rows_memo)) == ("甲", 2, 2)
+
+
+def test_a_row_the_python_code_refuses_for_its_row_tags_never_asks_for_the_shared_strings(compiled):
+    """plain_scan._rows_plain refuses a piece with a second row tag before any cell is read:
+    the compiled reading steps aside before it asks for the strings (which may be damaged)."""
+    class Damaged(Sink):
+        def strings(self):
+            self.asked += 1
+            raise Bad("damaged shared strings")
+
+    for piece in (b'<row r="1"><c r="A1" t="s"><v>0</v></c></cow><row r="2"><c r="A2" t="s"><v>1</v></c>',
+                  b'<row r="1"><c r="A1" t="s"><v>0</v></c><row r="2">', b'<row r="1"><c r="A1" t="s"><v>0</v></c><row'):
+        assert by_python(piece, 9) == "rows"
+        sink = Damaged()
+        assert compiled.scan_row(piece, sink, 9, LONG) is None and sink.asked == 0, piece
+        memo: dict = {}
+        data = piece + b"</row>"
+        assert compiled.scan_rows(data, memo, CountingSink(memo), 9, LONG, 10) is None

@@ -367,6 +367,20 @@ static Py_ssize_t count_cells(const unsigned char *p, const unsigned char *end)
     return cells;
 }
 
+/* whether "<row" is in [p, end) (a row tag after the row's own: not a row read here) */
+static int has_row_tag(const unsigned char *p, const unsigned char *end)
+{
+    while (end - p >= 4) {
+        const unsigned char *lt = memchr(p, '<', (size_t)(end - p - 3));
+        if (lt == NULL)
+            return 0;
+        if (lt[1] == 'r' && lt[2] == 'o' && lt[3] == 'w')
+            return 1;
+        p = lt + 1;
+    }
+    return 0;
+}
+
 /* One row's memo entry (a new reference), None (a new reference) or NULL with an error. */
 static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *get_strings, long max_row,
                            Py_ssize_t long_text)
@@ -514,6 +528,8 @@ static PyObject *row_entry(const unsigned char *buf, Py_ssize_t len, PyObject *g
                 if (amp_v)
                     raw = scratch;
             }
+            if (kind == K_S && strings == NULL && has_row_tag(c.p, c.end))
+                goto none; /* plain_scan._rows_plain refuses the row before the strings are asked for */
             value = value_of(kind, raw, n, get_strings, &strings);
             if (value == NULL)
                 goto none_or_error;
