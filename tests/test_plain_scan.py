@@ -113,10 +113,17 @@ def test_the_books_of_the_demo_read_the_same_both_ways(demo):
     assert assert_same_both_ways(demo / "history.xlsx") >= 1
 
 
-def test_a_book_saved_by_openpyxl_through_lxml_reads_the_same_both_ways(small_book, tmp_path):
-    path = tmp_path / "saved.xlsx"
+@pytest.fixture(scope="module")
+def saved_by_openpyxl(small_book, tmp_path_factory) -> Path:
+    """The demo's scorecards loaded and saved by openpyxl (through lxml): saved once, read by
+    each reader (the save is most of the test's time)."""
+    path = tmp_path_factory.mktemp("openpyxl") / "saved.xlsx"
     openpyxl.load_workbook(small_book).save(path)
-    assert assert_same_both_ways(path) >= 40
+    return path
+
+
+def test_a_book_saved_by_openpyxl_through_lxml_reads_the_same_both_ways(saved_by_openpyxl):
+    assert assert_same_both_ways(saved_by_openpyxl) >= 40
 
 
 def test_the_workbook_part_reads_the_same_both_ways(small_book, monkeypatch):
