@@ -59,28 +59,22 @@ def test_the_extension_is_imported_where_it_was_built():
         assert Path(plain_scan.compiled.__file__).name.startswith("kpi_workbook_scan")
 
 
+def _spy(compiled, calls: list[str]):
+    """The compiled module with each of its functions noting its call in ``calls``."""
+    def noted(name: str, short: str):
+        def call(*args):
+            calls.append(short)
+            return getattr(compiled, name)(*args)
+        return staticmethod(call)
+
+    return type("Spy", (), {"VERSION": compiled.VERSION, "scan_rows": noted("scan_rows", "rows"),
+                            "scan_row": noted("scan_row", "row"), "scan_names": noted("scan_names", "names")})
+
+
 def test_the_python_code_is_used_without_the_extension(monkeypatch, compiled):
     """With the handle None nothing calls the compiled code; with it, it is called."""
     calls: list[str] = []
-
-    class Spy:
-        VERSION = 2
-
-        @staticmethod
-        def scan_rows(*args):
-            calls.append("rows")
-            return compiled.scan_rows(*args)
-
-        @staticmethod
-        def scan_row(*args):
-            calls.append("row")
-            return compiled.scan_row(*args)
-
-        @staticmethod
-        def scan_names(body):
-            calls.append("names")
-            return compiled.scan_names(body)
-
+    Spy = _spy(compiled, calls)
     part = (b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>')
     book = (b'<workbook><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets><definedNames>'
             b'<definedName name="A">S!$A$1</definedName></definedNames></workbook>')
@@ -756,21 +750,7 @@ def test_a_sheet_with_a_shared_formula_costs_scan_rows_nothing_and_its_rows_are_
     assert compiled.scan_rows(data, sink.rows_memo, sink, 9, LONG, plain_scan.ROWS_MEMO_LIMIT) is None
     assert (sink.asked, sink.counted, sink.contents, sink.rows_memo) == (0, [], {}, {})
     calls: list[str] = []
-
-    class Spy:
-        VERSION = 2
-
-        @staticmethod
-        def scan_rows(*args):
-            calls.append("rows")
-            return compiled.scan_rows(*args)
-
-        @staticmethod
-        def scan_row(*args):
-            calls.append("row")
-            return compiled.scan_row(*args)
-
-    monkeypatch.setattr(plain_scan, "compiled", Spy)
+    monkeypatch.setattr(plain_scan, "compiled", _spy(compiled, calls))
     assert plain_scan._rows_memoised(data, sink, sink.rows_memo, 9)  # type: ignore[arg-type]
     assert calls == ["rows", "row", "row"] and sink.counted == [3] and sink.asked == 1
     assert (sink.contents["A1"], sink.contents["A2"], len(sink.rows_memo)) == ("甲", 2, 2)

@@ -154,21 +154,9 @@ class SheetRows:
         mine = self.kept.get(row)
         if mine is None:
             mine = self.kept[row] = []
-        memo = self._memo
         only = self._keep_only
-        for col, value in cells:
-            if only is not None and col not in only:
-                continue
-            kind = type(value)
-            known = memo.get(kind)
-            if known is None:
-                read = read_back(value)
-            elif value != value:  # NaN (never a key: it is not equal to itself)
-                read = None
-            else:
-                read = known.get(value, _MISSING)
-                if read is _MISSING:
-                    read = known[value] = read_back(value)
+        kept = [(col, value) for col, value in cells if only is None or col in only]
+        for (col, _), read in zip(kept, self._read_column([value for _, value in kept])):
             if col < len(mine):
                 mine[col] = read
             else:
