@@ -62,15 +62,20 @@ def _inline(value: str) -> str:
     return f"<is><t{space}>{value}</t></is>"
 
 
+def _inline_kept(value: str) -> str:
+    """:func:`_inline` of a text, kept in ``_TEXTS`` for the next cell that holds it (a short
+    text, while the memo has room)."""
+    inline = _inline(value)
+    if len(value) <= _TEXT_CHARS and len(_TEXTS) < _TEXTS_LIMIT:
+        _TEXTS[value] = inline
+    return inline
+
+
 def cell(ref: str, style: str, value) -> str:
     """One ``<c>`` element as XlsxWriter's write_blank/number/string would give it."""
     kind = type(value)
     if kind is str:
-        inline = _TEXTS.get(value)
-        if inline is None:
-            inline = _inline(value)
-            if len(value) <= _TEXT_CHARS and len(_TEXTS) < _TEXTS_LIMIT:
-                _TEXTS[value] = inline
+        inline = _TEXTS.get(value) or _inline_kept(value)
         return f'<c r="{ref}"{style} t="inlineStr">{inline}</c>'
     if kind is float or kind is int or (isinstance(value, (int, float, np.integer, np.floating))
                                         and kind is not bool and not isinstance(value, np.bool_)):
@@ -208,11 +213,7 @@ class SheetRows:
         for (col, style), value in zip(styled, values):
             kind = type(value)  # the common kinds here, as cell() writes them (a call fewer)
             if kind is str:
-                inline = texts.get(value)
-                if inline is None:
-                    inline = _inline(value)
-                    if len(value) <= _TEXT_CHARS and len(texts) < _TEXTS_LIMIT:
-                        texts[value] = inline
+                inline = texts.get(value) or _inline_kept(value)
                 cells[col] = f'<c r="{names[col]}{number}"{style} t="inlineStr">{inline}</c>'
             elif kind is float and value - value == 0.0:  # finite
                 cells[col] = f'<c r="{names[col]}{number}"{style}><v>{value:.16G}</v></c>'
@@ -338,11 +339,7 @@ def _column_cells(letters: str, style: str, values: list, numbers: range) -> lis
     for value, number in zip(values, numbers):
         kind = type(value)
         if kind is str:
-            inline = texts.get(value)
-            if inline is None:
-                inline = _inline(value)
-                if len(value) <= _TEXT_CHARS and len(texts) < _TEXTS_LIMIT:
-                    texts[value] = inline
+            inline = texts.get(value) or _inline_kept(value)
             append(f'<c r="{letters}{number}"{style} t="inlineStr">{inline}</c>')
         elif kind is float and value - value == 0.0:  # finite
             append(f'<c r="{letters}{number}"{style}><v>{value:.16G}</v></c>')
